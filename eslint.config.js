@@ -1,0 +1,31 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const domainFolders = ['shared', 'catalog', 'tracking', 'sync', 'access', 'desk'];
+const forbiddenInDomain = {
+  patterns: [
+    { group: ['**/http/**', '**/cli/**', '**/web/**', '**/store/dialects/**'], message: 'Domain code never imports http, cli, web or database dialects.' },
+    { group: ['fastify', 'fastify/*', '@fastify/*', 'fastify-*', 'undici', 'better-sqlite3', 'pg', 'pg-*', 'kysely', 'node:http', 'node:https'], message: 'Domain code never imports HTTP or database drivers; use store interfaces.' },
+  ],
+};
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', 'web/dist/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: domainFolders.map((f) => `src/${f}/**/*.ts`),
+    ignores: ['src/**/*.test.ts'],
+    rules: { 'no-restricted-imports': ['error', forbiddenInDomain] },
+  },
+  {
+    files: ['scripts/**/*.mjs', 'bench/**/*.mjs', 'bin/**/*.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+);

@@ -1,0 +1,33 @@
+import { serveInstance, serveUsage, UsageError } from './commands/serve-instance.js';
+
+const usage = `Usage: shiplog <command> [options]
+
+Commands:
+  serve      serve one instance
+  help       show this help
+
+${serveUsage}
+`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serveInstance(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(usage);
+      return;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`shiplog: ${message}\n`);
+  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) process.stderr.write(`\n${usage}`);
+  process.exit(1);
+});

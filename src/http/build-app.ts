@@ -1,0 +1,69 @@
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { newId } from '../shared/ids.js';
+import type { Services } from '../services.js';
+import { registerAuth, type RouteEntry } from './plugins/auth.js';
+import { registerErrorHandling } from './plugins/errors.js';
+import { registerJsonBody } from './plugins/json-body.js';
+import { catalogRoutes } from './routes/catalog.js';
+import { changeRoutes } from './routes/changes.js';
+import { configRoutes } from './routes/config.js';
+import { instanceRoutes } from './routes/instance.js';
+
+/** Largest request body accepted (documented in docs/api.md). */
+export const BODY_LIMIT = 1024 * 1024;
+
+export interface AppOptions {
+  logger?: FastifyServerOptions['logger'];
+  bodyLimit?: number;
+}
+
+export interface ShiplogApp {
+  app: FastifyInstance;
+  /** Every route with the permission it declares; the access tests are generated from it. */
+  routeTable: RouteEntry[];
+}
+
+/** Builds the HTTP application. It never listens: main.ts does, tests use inject(). */
+export async function buildApp(services: Services, options: AppOptions = {}): Promise<ShiplogApp> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? BODY_LIMIT,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : newId();
+    },
+    requestIdHeader: false,
+    return503OnClosing: true,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerJsonBody(app);
+  registerErrorHandling(app);
+
+  const routeTable: RouteEntry[] = [];
+  registerAuth(app, services, routeTable);
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Shiplog API', version: services.instance.version, description: 'Version-controlled service-desk configuration.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  app.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { config: { permission: 'public' }, schema: { hide: true } }, async () => ({ ok: true }));
+
+  await app.register(instanceRoutes(services));
+  await app.register(catalogRoutes(services));
+  await app.register(configRoutes(services));
+  await app.register(changeRoutes(services));
+  await app.ready();
+  return { app, routeTable };
+}

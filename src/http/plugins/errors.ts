@@ -1,0 +1,59 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { isDomainError, type FieldProblem } from '../../shared/errors.js';
+import { problemFromDomainError, problemOf, type Problem } from '../problem.js';
+
+function pathOf(instancePath: string): string {
+  return instancePath
+    .split('/')
+    .filter(Boolean)
+    .reduce<string>((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
+}
+
+function problemFromFastify(error: FastifyError): Problem {
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const where = error.validationContext ?? 'body';
+    const errors: FieldProblem[] = error.validation.map((v) => {
+      const params = v.params as { issue?: { code?: string; keys?: string[] } };
+      const keys = params.issue?.code === 'unrecognized_keys' ? (params.issue.keys ?? []) : [];
+      const base = pathOf(v.instancePath);
+      if (keys.length > 0) return { path: `${base ? `${base}.` : ''}${keys.join(',')}`, code: 'unknown-field', message: v.message ?? 'Unknown field.', in: where };
+      return { path: base, code: (params.issue?.code ?? v.keyword).replace(/_/g, '-'), message: v.message ?? 'Invalid value.', in: where };
+    });
+    return problemOf('VALIDATION_FAILED', `The request ${where} is not valid.`, { errors });
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return problemOf('PAYLOAD_TOO_LARGE', 'The request body is larger than this endpoint accepts.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return problemOf('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return problemOf('MALFORMED_JSON', 'The body is not valid JSON.', { errors: [{ path: '', code: 'malformed-json', message: 'Not valid JSON.' }] });
+    default:
+      return problemOf('INTERNAL', 'Something went wrong on the server; the request changed nothing.');
+  }
+}
+
+/** The one place errors become HTTP problem responses. */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const problem = isDomainError(error) ? problemFromDomainError(error) : problemFromFastify(error);
+    if (problem.status >= 500) {
+      const serialization = isResponseSerializationError(error);
+      request.log.error({ err: { message: error.message, code: error.code, stack: error.stack }, serialization }, 'request failed');
+    }
+    if (problem.code === 'UNAUTHENTICATED') void reply.header('www-authenticate', 'Bearer realm="shiplog"');
+    void reply
+      .status(problem.status)
+      .type('application/problem+json')
+      .send({ ...problem, instance: request.url.split('?')[0], requestId: request.id });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .status(404)
+      .type('application/problem+json')
+      .send({ ...problemOf('ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`), instance: request.url.split('?')[0], requestId: request.id });
+  });
+}

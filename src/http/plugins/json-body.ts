@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify';
+import { DomainError } from '../../shared/errors.js';
+
+/** Deepest nesting of arrays and objects a request body may have (documented in docs/api.md). */
+export const MAX_JSON_DEPTH = 32;
+
+/** Depth of a JSON text, found by one scan that skips strings, before anything is parsed or recursed. */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      depth++;
+      if (depth > max) max = depth;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return max;
+}
+
+export function parseJsonBody(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  if (jsonDepth(text) > MAX_JSON_DEPTH) {
+    throw new DomainError('JSON_TOO_DEEP', `The JSON body is nested more than ${MAX_JSON_DEPTH} levels deep.`, {
+      errors: [{ path: '', code: 'too-deep', message: `At most ${MAX_JSON_DEPTH} levels of nesting.` }],
+      maxDepth: MAX_JSON_DEPTH,
+    });
+  }
+  try {
+    // Prototype-polluting keys are dropped, not interpreted.
+    return JSON.parse(text, (key, value: unknown) => (key === '__proto__' ? undefined : value));
+  } catch (error) {
+    throw new DomainError('MALFORMED_JSON', `The body is not valid JSON: ${(error as Error).message}`, {
+      errors: [{ path: '', code: 'malformed-json', message: 'Not valid JSON.' }],
+    });
+  }
+}
+
+export function registerJsonBody(app: FastifyInstance): void {
+  app.removeContentTypeParser(['application/json']);
+  app.addContentTypeParser(/^application\/([\w.+-]+\+)?json$/, { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+}

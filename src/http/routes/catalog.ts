@@ -1,0 +1,58 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { EntityTypeDefinition } from '../../catalog/entity-type.js';
+import type { Services } from '../../services.js';
+import { problemResponses } from '../schemas.js';
+
+const catalogEntrySchema = z.object({
+  key: z.string(),
+  label: z.string(),
+  area: z.string(),
+  description: z.string().optional(),
+  tracking: z.object({
+    kind: z.enum(['tracked', 'tracked-when', 'local']),
+    setting: z.string().optional(),
+    description: z.string().optional(),
+  }),
+  references: z.array(z.object({ path: z.string(), target: z.string(), thirdParty: z.boolean() })),
+  sensitive: z.array(z.string()),
+  instanceScoped: z.array(z.string()),
+  schema: z.record(z.string(), z.unknown()).describe('JSON Schema of the body'),
+});
+
+export const catalogRoutes =
+  (services: Services): FastifyPluginAsyncZod =>
+  async (app) => {
+    const entryOf = (def: EntityTypeDefinition): z.infer<typeof catalogEntrySchema> => ({
+      key: def.key,
+      label: def.label,
+      area: def.area,
+      ...(def.description ? { description: def.description } : {}),
+      tracking:
+        def.tracking.kind === 'tracked-when'
+          ? { kind: def.tracking.kind, setting: def.tracking.setting, description: def.tracking.description }
+          : { kind: def.tracking.kind },
+      references: def.references.map((r) => ({ path: r.path, target: r.target, thirdParty: r.thirdParty ?? false })),
+      sensitive: def.sensitive,
+      instanceScoped: def.instanceScoped,
+      schema: services.catalog.jsonSchema(def.key),
+    });
+
+    app.get(
+      '/v1/catalog',
+      {
+        config: { permission: 'config:read' },
+        schema: { tags: ['catalog'], summary: 'Every configuration type, its tracking rule and its JSON Schema', response: { 200: z.object({ types: z.array(catalogEntrySchema) }), ...problemResponses } },
+      },
+      async () => ({ types: services.catalog.list().map(entryOf) }),
+    );
+
+    app.get(
+      '/v1/catalog/:type',
+      {
+        config: { permission: 'config:read' },
+        schema: { tags: ['catalog'], summary: 'One configuration type', params: z.object({ type: z.string() }), response: { 200: catalogEntrySchema, ...problemResponses } },
+      },
+      async (request) => entryOf(services.catalog.get(request.params.type)),
+    );
+  };

@@ -1,0 +1,84 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import type { FastifyServerOptions } from 'fastify';
+import { createBuiltinCatalog } from './catalog/builtin/index.js';
+import { buildApp } from './http/build-app.js';
+import { createServices, type Services } from './services.js';
+import { systemClock } from './shared/clock.js';
+import { openDialect, migrateToLatest } from './store/open-database.js';
+import { createTransactor } from './store/sql/create-stores.js';
+import { ensureInstanceIdentity, type InstanceKind } from './tracking/instance-identity.js';
+import { createSecretBox, parseSecretKeys } from './tracking/secret-box.js';
+import { shiplogVersion } from './version.js';
+import type { BootstrapResult } from './access/actor-service.js';
+
+export interface InstanceOptions {
+  name: string;
+  kind: InstanceKind;
+  database: string;
+  port: number;
+  host: string;
+  /** Where the secret key lives when SHIPLOG_SECRET_KEY is not set. */
+  keyFile?: string;
+  secretKey?: string;
+  adminToken?: string;
+  logger?: FastifyServerOptions['logger'];
+  version?: string;
+}
+
+export interface RunningInstance {
+  url: string;
+  services: Services;
+  bootstrap: BootstrapResult | null;
+  close(): Promise<void>;
+}
+
+function defaultKeyFile(options: InstanceOptions): string {
+  if (/^postgres(ql)?:\/\//.test(options.database)) return resolve('data', `${options.name}.key`);
+  return `${resolve(options.database.replace(/^sqlite:/, ''))}.key`;
+}
+
+/** The secret key: from the environment, or a key file made (mode 0600) on first start. */
+export function loadSecretKeys(options: InstanceOptions): Buffer[] {
+  if (options.secretKey) return parseSecretKeys(options.secretKey);
+  const file = options.keyFile ?? defaultKeyFile(options);
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  }
+  chmodSync(file, 0o600);
+  return parseSecretKeys(readFileSync(file, 'utf8'));
+}
+
+/** config → database → composition root → listen. */
+export async function startInstance(options: InstanceOptions): Promise<RunningInstance> {
+  const dialect = openDialect(options.database);
+  try {
+    await migrateToLatest(dialect);
+    const db = createTransactor(dialect);
+    const identity = await ensureInstanceIdentity(db, systemClock, { name: options.name, kind: options.kind });
+    const services = createServices(db, {
+      instance: identity,
+      version: options.version ?? shiplogVersion,
+      catalog: createBuiltinCatalog(),
+      box: createSecretBox(loadSecretKeys(options)),
+      clock: systemClock,
+    });
+    const bootstrap = await services.actors.bootstrap(options.adminToken ? { adminToken: options.adminToken } : {});
+    const { app } = await buildApp(services, { logger: options.logger ?? false });
+    const url = await app.listen({ port: options.port, host: options.host });
+    return {
+      url,
+      services,
+      bootstrap,
+      async close() {
+        await app.close();
+        await dialect.close();
+      },
+    };
+  } catch (error) {
+    await dialect.close();
+    throw error;
+  }
+}

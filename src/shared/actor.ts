@@ -1,0 +1,25 @@
+/** Who made a write: an agent, an API application acting for an agent, a sync from a peer, or the system. */
+export interface Actor {
+  kind: 'agent' | 'application' | 'sync' | 'system';
+  id: string;
+  name: string;
+}
+
+/** Where a write came from, recorded with its change. */
+export interface RequestInfo {
+  method: string;
+  path: string;
+  requestId: string;
+  remoteAddress: string | null;
+  userAgent: string | null;
+  clientApplication: string | null;
+}
+
+/** The caller of a use case: who, from where, and under which change-set label. */
+export interface WriteContext {
+  actor: Actor;
+  request: RequestInfo | null;
+  changeSet: string | null;
+}
+
+export const systemActor: Actor = { kind: 'system', id: 'system', name: 'Shiplog' };

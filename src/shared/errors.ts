@@ -1,0 +1,59 @@
+/** Stable error codes; the http plugin maps each to a status once. */
+export const errorCodes = {
+  VALIDATION_FAILED: 400,
+  MALFORMED_JSON: 400,
+  JSON_TOO_DEEP: 400,
+  INVALID_CURSOR: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  UNKNOWN_TYPE: 404,
+  ENTITY_NOT_FOUND: 404,
+  CHANGE_NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  ENTITY_REFERENCED: 409,
+  TRACKING_DISABLED: 409,
+  ROLLBACK_BLOCKED: 409,
+  PRECONDITION_FAILED: 412,
+  PAYLOAD_TOO_LARGE: 413,
+  CONFIG_LOCKED: 423,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  REFERENCE_NOT_FOUND: 422,
+  SECRET_UNREADABLE: 500,
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+/** One problem inside an error: which field is wrong and why. */
+export interface FieldProblem {
+  path: string;
+  code: string;
+  message: string;
+}
+
+export interface DomainErrorDetails {
+  errors?: FieldProblem[];
+  [key: string]: unknown;
+}
+
+/** The one error type of the domain: a stable code, a message, and structured details. */
+export class DomainError extends Error {
+  readonly code: ErrorCode;
+  readonly details: DomainErrorDetails;
+
+  constructor(code: ErrorCode, message: string, details: DomainErrorDetails = {}) {
+    super(message);
+    this.name = 'DomainError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return errorCodes[this.code];
+  }
+}
+
+export function isDomainError(error: unknown): error is DomainError {
+  return error instanceof DomainError;
+}

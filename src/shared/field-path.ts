@@ -1,0 +1,75 @@
+/**
+ * Field paths of the catalog: dot-separated keys, `[]` after a key for "every item of this array".
+ * `steps[].actions[].teamIds[]` names every team id of every action of every step.
+ */
+export type Location = (string | number)[];
+
+export interface PathHit {
+  /** Concrete location as keys and indexes. */
+  location: Location;
+  /** Stable name of the location: array items that carry an `id` are named by it, others by index. */
+  stableName: string;
+  value: unknown;
+}
+
+interface Segment {
+  key: string;
+  each: boolean;
+}
+
+function parse(path: string): Segment[] {
+  return path.split('.').map((part) =>
+    part.endsWith('[]') ? { key: part.slice(0, -2), each: true } : { key: part, each: false },
+  );
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Every present (non-null) value at `path` in `root`; with `includeMissing`, also leaves whose parent exists. */
+export function collectPath(root: unknown, path: string, includeMissing = false): PathHit[] {
+  const hits: PathHit[] = [];
+  const walk = (node: unknown, segments: Segment[], location: Location, stable: string): void => {
+    const [head, ...rest] = segments;
+    if (!head) {
+      if (includeMissing || (node !== undefined && node !== null)) hits.push({ location, stableName: stable, value: node });
+      return;
+    }
+    if (!isRecord(node)) return;
+    const child = node[head.key];
+    const here = stable ? `${stable}.${head.key}` : head.key;
+    if (!head.each) {
+      walk(child, rest, [...location, head.key], here);
+      return;
+    }
+    if (!Array.isArray(child)) return;
+    child.forEach((item, i) => {
+      const itemId = isRecord(item) && typeof item.id === 'string' ? item.id : null;
+      walk(item, rest, [...location, head.key, i], itemId ? `${here}[${itemId}]` : `${here}[${i}]`);
+    });
+  };
+  walk(root, parse(path), [], '');
+  return hits;
+}
+
+/** Human-readable form of a location: `steps[0].actions[2].teamIds[1]`. */
+export function formatLocation(location: Location): string {
+  return location.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
+}
+
+/** Returns a copy of `root` with the value at `location` replaced (or removed when `value` is undefined). */
+export function setAt(root: unknown, location: Location, value: unknown): unknown {
+  const [head, ...rest] = location;
+  if (head === undefined) return value;
+  if (typeof head === 'number') {
+    const items = Array.isArray(root) ? [...root] : [];
+    items[head] = setAt(items[head], rest, value);
+    return items;
+  }
+  const copy: Record<string, unknown> = isRecord(root) ? { ...root } : {};
+  const next = setAt(copy[head], rest, value);
+  if (next === undefined) delete copy[head];
+  else copy[head] = next;
+  return copy;
+}

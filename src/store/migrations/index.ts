@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import * as foundation from './0001-foundation.js';
+
+/** The one migration list for both engines. Never edit a migration that has landed; add a new one. */
+export const migrations: Record<string, Migration> = {
+  '0001-foundation': foundation,
+};

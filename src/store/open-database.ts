@@ -1,0 +1,22 @@
+import { Migrator, type MigrationProvider } from 'kysely';
+import { migrations } from './migrations/index.js';
+import type { StoreDialect } from './dialects/dialect.js';
+import { openPostgres } from './dialects/postgres.js';
+import { openSqlite } from './dialects/sqlite.js';
+
+/** Opens `postgres://…` URLs on PostgreSQL and anything else as a SQLite file path. */
+export function openDialect(database: string): StoreDialect {
+  if (/^postgres(ql)?:\/\//.test(database)) return openPostgres(database);
+  return openSqlite(database.replace(/^sqlite:/, ''));
+}
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+export async function migrateToLatest(dialect: StoreDialect): Promise<void> {
+  const migrator = new Migrator({ db: dialect.db, provider, migrationTableName: 'shiplog_migrations', migrationLockTableName: 'shiplog_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

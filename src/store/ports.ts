@@ -1,0 +1,168 @@
+import type { Actor, RequestInfo } from '../shared/actor.js';
+
+/** A stored entity of any catalog type. */
+export interface EntityRecord {
+  id: string;
+  type: string;
+  name: string;
+  body: Record<string, unknown>;
+  /** The change that last wrote it; null when it was never tracked. */
+  head: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One reference field of one entity, pointing at another entity. */
+export interface EntityReference {
+  fromId: string;
+  fromType: string;
+  toId: string;
+  path: string;
+}
+
+export interface EntityListQuery {
+  type: string;
+  afterId?: string;
+  limit: number;
+  nameContains?: string;
+}
+
+export interface EntityStore {
+  find(id: string): Promise<EntityRecord | undefined>;
+  findMany(ids: string[]): Promise<EntityRecord[]>;
+  list(query: EntityListQuery): Promise<EntityRecord[]>;
+  insert(record: EntityRecord): Promise<void>;
+  update(record: EntityRecord): Promise<void>;
+  remove(id: string): Promise<void>;
+  /** Replaces every outgoing reference of `fromId`. */
+  replaceReferences(fromId: string, fromType: string, refs: { toId: string; path: string }[]): Promise<void>;
+  referrers(toId: string, limit: number): Promise<EntityReference[]>;
+}
+
+export type ChangeOp = 'create' | 'update' | 'delete';
+
+/** A change as stored: see DESIGN.md "Change". */
+export interface ChangeRecord {
+  seq: number;
+  id: string;
+  origin: string;
+  originSeq: number;
+  type: string;
+  entityId: string;
+  entityName: string;
+  op: ChangeOp;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  parent: string | null;
+  requires: string[];
+  actor: Actor;
+  at: number;
+  request: RequestInfo | null;
+  changeSet: string | null;
+  revertOf: string | null;
+  appliedFrom: string | null;
+  digest: string;
+  hash: string;
+}
+
+/** The columns a list screen shows: no snapshots. */
+export type ChangeSummary = Omit<ChangeRecord, 'before' | 'after' | 'request' | 'digest' | 'hash' | 'requires'>;
+
+export interface ChangeFilter {
+  type?: string;
+  entityId?: string;
+  op?: ChangeOp;
+  actor?: string;
+  origin?: string;
+  changeSet?: string;
+  nameContains?: string;
+  from?: number;
+  to?: number;
+  beforeSeq?: number;
+  limit: number;
+}
+
+export interface LogHead {
+  seq: number;
+  hash: string;
+}
+
+export interface ChangeStore {
+  head(): Promise<LogHead>;
+  /** Inserts the change and moves the log head to it. */
+  append(change: ChangeRecord): Promise<void>;
+  findById(id: string): Promise<ChangeRecord | undefined>;
+  /** Newest first. */
+  list(filter: ChangeFilter): Promise<ChangeSummary[]>;
+  /** Ascending by seq, `seq > afterSeq`, at most `limit`. */
+  scan(afterSeq: number, limit: number): Promise<ChangeRecord[]>;
+  /** Changes with `fromSeq <= seq < belowSeq`, newest first, at most `limit`. */
+  descending(fromSeq: number, belowSeq: number, limit: number): Promise<ChangeRecord[]>;
+  countFromSeq(fromSeq: number): Promise<number>;
+  /** The next change of the same entity after `seq`. */
+  nextOfEntity(entityId: string, afterSeq: number): Promise<ChangeSummary | undefined>;
+  /** Changes after `afterSeq` whose `requires` holds `changeId` (ids are ULIDs, so a quoted match is exact). */
+  requiring(changeId: string, afterSeq: number, limit: number): Promise<ChangeSummary[]>;
+}
+
+export interface InstanceIdentity {
+  id: string;
+  name: string;
+  kind: string;
+  createdAt: number;
+}
+
+export interface InstanceStore {
+  get(): Promise<InstanceIdentity | undefined>;
+  create(identity: InstanceIdentity): Promise<void>;
+}
+
+export interface SettingsStore {
+  all(): Promise<Record<string, unknown>>;
+  put(key: string, value: unknown, at: number): Promise<void>;
+}
+
+export interface AgentRecord {
+  id: string;
+  name: string;
+  email: string;
+  isAdministrator: boolean;
+  createdAt: number;
+}
+
+export interface AgentStore {
+  find(id: string): Promise<AgentRecord | undefined>;
+  count(): Promise<number>;
+  insert(agent: AgentRecord): Promise<void>;
+}
+
+export interface TokenRecord {
+  id: string;
+  agentId: string;
+  tokenHash: string;
+  label: string;
+  createdAt: number;
+}
+
+export interface TokenStore {
+  findByHash(tokenHash: string): Promise<TokenRecord | undefined>;
+  insert(token: TokenRecord): Promise<void>;
+}
+
+/** Every store, bound to one connection or transaction. */
+export interface Stores {
+  entities: EntityStore;
+  changes: ChangeStore;
+  instance: InstanceStore;
+  settings: SettingsStore;
+  agents: AgentStore;
+  tokens: TokenStore;
+}
+
+/** Where use cases start transactions. Stores never start their own. */
+export interface Transactor {
+  /** A transaction holding the instance's write lock: change-log appends are serialised. */
+  write<T>(fn: (stores: Stores) => Promise<T>): Promise<T>;
+  /** A consistent read-only snapshot. */
+  read<T>(fn: (stores: Stores) => Promise<T>): Promise<T>;
+}

@@ -1,0 +1,89 @@
+/** Row shapes of every table, as Kysely sees them. JSON columns hold canonical JSON text. */
+export interface Database {
+  instance_info: InstanceInfoTable;
+  settings: SettingsTable;
+  agents: AgentsTable;
+  api_tokens: ApiTokensTable;
+  entities: EntitiesTable;
+  entity_refs: EntityRefsTable;
+  changes: ChangesTable;
+  change_log_head: ChangeLogHeadTable;
+}
+
+export interface InstanceInfoTable {
+  singleton: number;
+  id: string;
+  name: string;
+  kind: string;
+  created_at: number;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+  updated_at: number;
+}
+
+export interface AgentsTable {
+  id: string;
+  name: string;
+  email: string;
+  is_administrator: number;
+  created_at: number;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  agent_id: string;
+  token_hash: string;
+  label: string;
+  created_at: number;
+}
+
+export interface EntitiesTable {
+  id: string;
+  type: string;
+  name: string;
+  body: string;
+  head: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EntityRefsTable {
+  from_id: string;
+  to_id: string;
+  from_type: string;
+  path: string;
+}
+
+export interface ChangesTable {
+  seq: number;
+  id: string;
+  origin: string;
+  origin_seq: number;
+  type: string;
+  entity_id: string;
+  entity_name: string;
+  op: string;
+  before: string | null;
+  after: string | null;
+  parent: string | null;
+  requires: string;
+  actor_kind: string;
+  actor_id: string;
+  actor_name: string;
+  at: number;
+  request: string | null;
+  change_set: string | null;
+  revert_of: string | null;
+  applied_from: string | null;
+  digest: string;
+  hash: string;
+}
+
+export interface ChangeLogHeadTable {
+  singleton: number;
+  seq: number;
+  hash: string;
+}

@@ -1,0 +1,25 @@
+import type { Kysely } from 'kysely';
+import type { StoreDialect } from '../dialects/dialect.js';
+import type { Database } from '../schema.js';
+import type { Stores, Transactor } from '../ports.js';
+import { createChangeStore } from './change-store.js';
+import { createEntityStore } from './entity-store.js';
+import { createAgentStore, createInstanceStore, createSettingsStore, createTokenStore } from './instance-stores.js';
+
+export function createStores(db: Kysely<Database>): Stores {
+  return {
+    entities: createEntityStore(db),
+    changes: createChangeStore(db),
+    instance: createInstanceStore(db),
+    settings: createSettingsStore(db),
+    agents: createAgentStore(db),
+    tokens: createTokenStore(db),
+  };
+}
+
+export function createTransactor(dialect: StoreDialect): Transactor {
+  return {
+    write: (fn) => dialect.writeTransaction((trx) => fn(createStores(trx))),
+    read: (fn) => dialect.readTransaction((trx) => fn(createStores(trx))),
+  };
+}

@@ -1,0 +1,72 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, EntitiesTable } from '../schema.js';
+import type { EntityRecord, EntityStore } from '../ports.js';
+import { likeContains } from './like.js';
+
+function toRecord(row: Selectable<EntitiesTable>): EntityRecord {
+  return {
+    id: row.id,
+    type: row.type,
+    name: row.name,
+    body: JSON.parse(row.body) as Record<string, unknown>,
+    head: row.head,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+function toRow(record: EntityRecord): Selectable<EntitiesTable> {
+  return {
+    id: record.id,
+    type: record.type,
+    name: record.name,
+    body: JSON.stringify(record.body),
+    head: record.head,
+    created_at: record.createdAt,
+    updated_at: record.updatedAt,
+  };
+}
+
+export function createEntityStore(db: Kysely<Database>): EntityStore {
+  return {
+    async find(id) {
+      const row = await db.selectFrom('entities').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? toRecord(row) : undefined;
+    },
+    async findMany(ids) {
+      if (ids.length === 0) return [];
+      const rows = await db.selectFrom('entities').selectAll().where('id', 'in', ids).execute();
+      return rows.map(toRecord);
+    },
+    async list({ type, afterId, limit, nameContains }) {
+      let query = db.selectFrom('entities').selectAll().where('type', '=', type);
+      if (afterId) query = query.where('id', '>', afterId);
+      if (nameContains) query = query.where((eb) => likeContains(eb, 'name', nameContains));
+      const rows = await query.orderBy('id').limit(limit).execute();
+      return rows.map(toRecord);
+    },
+    async insert(record) {
+      await db.insertInto('entities').values(toRow(record)).execute();
+    },
+    async update(record) {
+      const { id, ...rest } = toRow(record);
+      await db.updateTable('entities').set(rest).where('id', '=', id).execute();
+    },
+    async remove(id) {
+      await db.deleteFrom('entity_refs').where('from_id', '=', id).execute();
+      await db.deleteFrom('entities').where('id', '=', id).execute();
+    },
+    async replaceReferences(fromId, fromType, refs) {
+      await db.deleteFrom('entity_refs').where('from_id', '=', fromId).execute();
+      if (refs.length === 0) return;
+      await db
+        .insertInto('entity_refs')
+        .values(refs.map((r) => ({ from_id: fromId, from_type: fromType, to_id: r.toId, path: r.path })))
+        .execute();
+    },
+    async referrers(toId, limit) {
+      const rows = await db.selectFrom('entity_refs').selectAll().where('to_id', '=', toId).orderBy('from_id').limit(limit).execute();
+      return rows.map((r) => ({ fromId: r.from_id, fromType: r.from_type, toId: r.to_id, path: r.path }));
+    },
+  };
+}

@@ -1,0 +1,152 @@
+import type { Catalog } from '../catalog/catalog.js';
+import type { EntityTypeDefinition } from '../catalog/entity-type.js';
+import { DomainError } from '../shared/errors.js';
+import type { ChangeFilter, ChangeOp, ChangeRecord, ChangeSummary, Transactor } from '../store/ports.js';
+import { diffBodies, type FieldDiff } from './body-diff.js';
+import { checkLink, type ChainFailure } from './change-chain.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { changedSecrets, maskSecrets } from './secrets.js';
+
+/** A row of the change list. */
+export interface ChangeListItem extends Omit<ChangeSummary, 'at'> {
+  at: string;
+}
+
+export interface ChangeListQuery extends Omit<ChangeFilter, 'beforeSeq' | 'from' | 'to'> {
+  from?: string;
+  to?: string;
+  cursor?: string;
+}
+
+export interface RollbackStep {
+  op: ChangeOp;
+  type: string;
+  entityId: string;
+  /** The body the entity returns to (secrets masked); null when the step deletes it. */
+  body: Record<string, unknown> | null;
+  fields: FieldDiff[];
+}
+
+export interface ChangeDetail extends ChangeListItem {
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  diff: FieldDiff[];
+  secretsChanged: string[];
+  requires: string[];
+  request: ChangeRecord['request'];
+  digest: string;
+  hash: string;
+  rollbackScript: RollbackStep[];
+  dependents: { items: ChangeListItem[]; more: boolean };
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  checked: number;
+  headSeq: number;
+  failure: ChainFailure | null;
+}
+
+export interface ChangeLog {
+  list(query: ChangeListQuery): Promise<{ items: ChangeListItem[]; nextCursor: string | null }>;
+  detail(id: string): Promise<ChangeDetail>;
+  verify(): Promise<VerifyResult>;
+}
+
+const inverseOp: Record<ChangeOp, ChangeOp> = { create: 'delete', delete: 'create', update: 'update' };
+
+export function toListItem(summary: ChangeSummary): ChangeListItem {
+  return { ...summary, at: new Date(summary.at).toISOString() };
+}
+
+function parseTime(value: string | undefined, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) {
+    throw new DomainError('VALIDATION_FAILED', 'The time range is not valid.', {
+      errors: [{ path: field, code: 'invalid-date', message: 'Expected an ISO 8601 date-time.' }],
+    });
+  }
+  return ms;
+}
+
+const DEPENDENTS_SHOWN = 100;
+const VERIFY_BATCH = 2000;
+
+export function createChangeLog(deps: { db: Transactor; catalog: Catalog }): ChangeLog {
+  const { db, catalog } = deps;
+  const mask = (def: EntityTypeDefinition | undefined, body: Record<string, unknown> | null) => (def ? maskSecrets(def, body) : body);
+
+  return {
+    async list(query) {
+      const { cursor, from, to, ...rest } = query;
+      const filter: ChangeFilter = { ...rest, limit: query.limit + 1 };
+      const fromMs = parseTime(from, 'from');
+      const toMs = parseTime(to, 'to');
+      if (fromMs !== undefined) filter.from = fromMs;
+      if (toMs !== undefined) filter.to = toMs;
+      if (cursor) filter.beforeSeq = decodeCursor(cursor, 'number');
+      const rows = await db.read((stores) => stores.changes.list(filter));
+      const page = rows.slice(0, query.limit);
+      const last = page.at(-1);
+      return { items: page.map(toListItem), nextCursor: rows.length > query.limit && last ? encodeCursor(last.seq) : null };
+    },
+
+    async detail(id) {
+      return db.read(async (stores) => {
+        const change = await stores.changes.findById(id);
+        if (!change) throw new DomainError('CHANGE_NOT_FOUND', `There is no change with id ${id}.`, { id });
+        const def = catalog.find(change.type);
+        const before = mask(def, change.before);
+        const after = mask(def, change.after);
+        const dependents: ChangeSummary[] = [];
+        const next = await stores.changes.nextOfEntity(change.entityId, change.seq);
+        if (next && next.parent === change.id) dependents.push(next);
+        dependents.push(...(await stores.changes.requiring(change.id, change.seq, DEPENDENTS_SHOWN)));
+        dependents.sort((a, b) => a.seq - b.seq);
+        const { before: _b, after: _a, requires, request, digest, hash, ...summary } = change;
+        return {
+          ...toListItem(summary),
+          before,
+          after,
+          diff: diffBodies(before, after),
+          secretsChanged: def ? changedSecrets(def, change.before, change.after) : [],
+          requires,
+          request,
+          digest,
+          hash,
+          rollbackScript: [{ op: inverseOp[change.op], type: change.type, entityId: change.entityId, body: before, fields: diffBodies(after, before) }],
+          dependents: { items: dependents.slice(0, DEPENDENTS_SHOWN).map(toListItem), more: dependents.length > DEPENDENTS_SHOWN },
+        };
+      });
+    },
+
+    async verify() {
+      return db.read(async (stores) => {
+        const head = await stores.changes.head();
+        let previous = { seq: 0, hash: '0'.repeat(64) };
+        let checked = 0;
+        for (;;) {
+          const batch = await stores.changes.scan(previous.seq, VERIFY_BATCH);
+          for (const row of batch) {
+            const failure = checkLink(previous, row);
+            if (failure) return { ok: false, checked, headSeq: head.seq, failure };
+            previous = { seq: row.seq, hash: row.hash };
+            checked += 1;
+          }
+          if (batch.length < VERIFY_BATCH) break;
+        }
+        if (previous.seq !== head.seq || previous.hash !== head.hash) {
+          const failure: ChainFailure = {
+            seq: previous.seq,
+            changeId: null,
+            reason: 'head-mismatch',
+            message: `The log ends at row ${previous.seq} but its recorded head is row ${head.seq}: rows were removed from the end or the head was altered.`,
+          };
+          return { ok: false, checked, headSeq: head.seq, failure };
+        }
+        return { ok: true, checked, headSeq: head.seq, failure: null };
+      });
+    },
+  };
+}

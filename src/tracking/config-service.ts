@@ -1,0 +1,164 @@
+import type { Catalog } from '../catalog/catalog.js';
+import type { EntityTypeDefinition } from '../catalog/entity-type.js';
+import { isTrackedWrite } from '../catalog/entity-type.js';
+import type { WriteContext } from '../shared/actor.js';
+import { canonicalJson, sha256Hex } from '../shared/canonical-json.js';
+import { DomainError } from '../shared/errors.js';
+import { isRecord } from '../shared/field-path.js';
+import { newId } from '../shared/ids.js';
+import type { Settings } from '../shared/settings.js';
+import { parseOrThrow } from '../shared/validation.js';
+import type { ChangeRecord, EntityRecord, Stores, Transactor } from '../store/ports.js';
+import type { ChangeWriter } from './change-writer.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import type { SecretBox } from './secret-box.js';
+import { maskSecrets, openSecret, prepareSecretInput, sealSecrets } from './secrets.js';
+import { readSettings } from './settings-service.js';
+
+/** An entity as the API shows it: secrets masked, a version for optimistic concurrency. */
+export interface EntityView {
+  id: string;
+  type: string;
+  name: string;
+  head: string | null;
+  version: string;
+  createdAt: string;
+  updatedAt: string;
+  body: Record<string, unknown>;
+}
+
+export interface WriteOutcome {
+  entity: EntityView | null;
+  /** The recorded change's id; null when nothing was recorded (no-op save, local type, or tracking off). */
+  changeId: string | null;
+}
+
+export interface EntityPage {
+  items: EntityView[];
+  nextCursor: string | null;
+}
+
+export interface ConfigService {
+  create(ctx: WriteContext, type: string, input: unknown): Promise<WriteOutcome>;
+  replace(ctx: WriteContext, type: string, id: string, input: unknown, options?: { ifMatch?: string }): Promise<WriteOutcome>;
+  remove(ctx: WriteContext, type: string, id: string, options?: { ifMatch?: string }): Promise<WriteOutcome>;
+  get(type: string, id: string): Promise<EntityView>;
+  list(type: string, query: { cursor?: string; limit: number; q?: string }): Promise<EntityPage>;
+  /** Decrypts one secret for the parts that must use it; never exposed over HTTP. */
+  readSecret(type: string, id: string, slot: string): Promise<string | null>;
+}
+
+export function versionOf(body: Record<string, unknown>): string {
+  return sha256Hex(canonicalJson(body)).slice(0, 20);
+}
+
+export function toView(def: EntityTypeDefinition, record: EntityRecord): EntityView {
+  return {
+    id: record.id,
+    type: record.type,
+    name: record.name,
+    head: record.head,
+    version: versionOf(record.body),
+    createdAt: new Date(record.createdAt).toISOString(),
+    updatedAt: new Date(record.updatedAt).toISOString(),
+    body: maskSecrets(def, record.body),
+  };
+}
+
+export function createConfigService(deps: { db: Transactor; catalog: Catalog; box: SecretBox; writer: ChangeWriter }): ConfigService {
+  const { db, catalog, box, writer } = deps;
+
+  function validate(def: EntityTypeDefinition, input: unknown): Record<string, unknown> {
+    if (!isRecord(input)) {
+      throw new DomainError('VALIDATION_FAILED', 'The body must be a JSON object.', {
+        errors: [{ path: '', code: 'invalid-type', message: 'Expected a JSON object.' }],
+      });
+    }
+    return parseOrThrow(def.schema, prepareSecretInput(def, input), `${def.label} body`) as Record<string, unknown>;
+  }
+
+  function refuseIfLocked(def: EntityTypeDefinition, settings: Settings, before: Record<string, unknown> | null, after: Record<string, unknown> | null): void {
+    if (!settings.disableConfigEditing) return;
+    if (!isTrackedWrite(def, before, after, { settings: { ...settings, configTracking: true } })) return;
+    throw new DomainError('CONFIG_LOCKED', 'Editing of config-tracked entities is disabled on this instance.', { type: def.key });
+  }
+
+  async function load(stores: Stores, def: EntityTypeDefinition, id: string): Promise<EntityRecord> {
+    const record = await stores.entities.find(id);
+    if (!record || record.type !== def.key) {
+      throw new DomainError('ENTITY_NOT_FOUND', `There is no ${def.label} with id ${id}.`, { type: def.key, id });
+    }
+    return record;
+  }
+
+  function checkVersion(record: EntityRecord, ifMatch: string | undefined): void {
+    if (ifMatch === undefined) return;
+    const current = versionOf(record.body);
+    if (ifMatch.replace(/^W\//, '').replace(/"/g, '') !== current) {
+      throw new DomainError('PRECONDITION_FAILED', 'The entity was changed since you read it.', { currentVersion: current });
+    }
+  }
+
+  const outcome = (def: EntityTypeDefinition, entity: EntityRecord | null, change: ChangeRecord | null): WriteOutcome => ({
+    entity: entity ? toView(def, entity) : null,
+    changeId: change?.id ?? null,
+  });
+
+  return {
+    async create(ctx, type, input) {
+      const def = catalog.get(type);
+      const body = validate(def, input);
+      const id = newId();
+      return db.write(async (stores) => {
+        const settings = await readSettings(stores);
+        const next = sealSecrets(def, box, id, body, null);
+        refuseIfLocked(def, settings, null, next);
+        const result = await writer.write(stores, { def, entityId: id, current: undefined, next, ctx, settings });
+        return outcome(def, result.entity, result.change);
+      });
+    },
+    async replace(ctx, type, id, input, options = {}) {
+      const def = catalog.get(type);
+      const body = validate(def, input);
+      return db.write(async (stores) => {
+        const current = await load(stores, def, id);
+        checkVersion(current, options.ifMatch);
+        const settings = await readSettings(stores);
+        const next = sealSecrets(def, box, id, body, current.body);
+        refuseIfLocked(def, settings, current.body, next);
+        const result = await writer.write(stores, { def, entityId: id, current, next, ctx, settings });
+        return outcome(def, result.entity, result.change);
+      });
+    },
+    async remove(ctx, type, id, options = {}) {
+      const def = catalog.get(type);
+      return db.write(async (stores) => {
+        const current = await load(stores, def, id);
+        checkVersion(current, options.ifMatch);
+        const settings = await readSettings(stores);
+        refuseIfLocked(def, settings, current.body, null);
+        const result = await writer.write(stores, { def, entityId: id, current, next: null, ctx, settings });
+        return outcome(def, null, result.change);
+      });
+    },
+    async get(type, id) {
+      const def = catalog.get(type);
+      return toView(def, await db.read((stores) => load(stores, def, id)));
+    },
+    async list(type, query) {
+      const def = catalog.get(type);
+      const afterId = query.cursor ? decodeCursor(query.cursor) : undefined;
+      const rows = await db.read((stores) =>
+        stores.entities.list({ type: def.key, limit: query.limit + 1, ...(afterId ? { afterId } : {}), ...(query.q ? { nameContains: query.q } : {}) }),
+      );
+      const page = rows.slice(0, query.limit);
+      const last = page.at(-1);
+      return { items: page.map((r) => toView(def, r)), nextCursor: rows.length > query.limit && last ? encodeCursor(last.id) : null };
+    },
+    async readSecret(type, id, slot) {
+      const def = catalog.get(type);
+      const record = await db.read((stores) => load(stores, def, id));
+      return openSecret(def, box, id, record.body, slot);
+    },
+  };
+}

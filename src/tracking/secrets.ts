@@ -1,0 +1,97 @@
+import type { EntityTypeDefinition } from '../catalog/entity-type.js';
+import { collectPath, isRecord, setAt } from '../shared/field-path.js';
+import type { SecretBox } from './secret-box.js';
+import { isSealed } from './secret-box.js';
+
+/** What the API shows in place of a secret that is set. */
+export const SECRET_SET = Object.freeze({ set: true });
+
+// Stand in for "keep the stored value" and "clear it" while the body is validated as plain strings.
+const KEEP = '\u0000shiplog:keep-secret';
+const CLEAR = '\u0000shiplog:clear-secret';
+
+function isKeepMarker(value: unknown): boolean {
+  return isRecord(value) && value.set === true && Object.keys(value).length === 1;
+}
+
+function associatedData(entityId: string, slot: string): string {
+  return `${entityId}\n${slot}`;
+}
+
+/** Replaces `{ "set": true }` and `null` in secret fields of a raw request body so the type's schema can validate it. */
+export function prepareSecretInput(def: EntityTypeDefinition, input: unknown): unknown {
+  let body = input;
+  for (const path of def.sensitive) {
+    for (const hit of collectPath(body, path, true)) {
+      if (isKeepMarker(hit.value)) body = setAt(body, hit.location, KEEP);
+      else if (hit.value === null) body = setAt(body, hit.location, CLEAR);
+    }
+  }
+  return body;
+}
+
+/**
+ * Encrypts the secrets of a validated body. An omitted or kept secret keeps its stored envelope; a value equal
+ * to the stored one keeps the envelope too, so saving a form unchanged records nothing.
+ */
+export function sealSecrets(
+  def: EntityTypeDefinition,
+  box: SecretBox,
+  entityId: string,
+  body: Record<string, unknown>,
+  previous: Record<string, unknown> | null,
+): Record<string, unknown> {
+  let sealed: unknown = body;
+  for (const path of def.sensitive) {
+    const stored = new Map(collectPath(previous, path).map((hit) => [hit.stableName, hit.value]));
+    for (const slot of collectPath(sealed, path, true)) {
+      const old = stored.get(slot.stableName);
+      const value = slot.value;
+      let next: unknown;
+      if (value === undefined || value === KEEP) next = isSealed(old) ? old : undefined;
+      else if (value === null || value === CLEAR) next = undefined;
+      else if (typeof value === 'string') next = isSealed(old) && opensTo(box, old, entityId, slot.stableName, value) ? old : box.seal(value, associatedData(entityId, slot.stableName));
+      else next = value;
+      sealed = setAt(sealed, slot.location, next);
+    }
+  }
+  return sealed as Record<string, unknown>;
+}
+
+function opensTo(box: SecretBox, envelope: string, entityId: string, slot: string, plaintext: string): boolean {
+  try {
+    return box.open(envelope, associatedData(entityId, slot)) === plaintext;
+  } catch {
+    return false;
+  }
+}
+
+/** The body as the API shows it: every set secret replaced by `{ "set": true }`. */
+export function maskSecrets<T extends Record<string, unknown> | null>(def: EntityTypeDefinition, body: T): T {
+  if (body === null || def.sensitive.length === 0) return body;
+  let masked: unknown = body;
+  for (const path of def.sensitive) {
+    for (const hit of collectPath(masked, path)) masked = setAt(masked, hit.location, SECRET_SET);
+  }
+  return masked as T;
+}
+
+/** Secret slots whose envelope differs between two bodies (a secret was set, changed or cleared). */
+export function changedSecrets(def: EntityTypeDefinition, before: Record<string, unknown> | null, after: Record<string, unknown> | null): string[] {
+  const changed = new Set<string>();
+  for (const path of def.sensitive) {
+    const a = new Map(collectPath(before, path).map((h) => [h.stableName, h.value]));
+    const b = new Map(collectPath(after, path).map((h) => [h.stableName, h.value]));
+    for (const key of new Set([...a.keys(), ...b.keys()])) if (a.get(key) !== b.get(key)) changed.add(key);
+  }
+  return [...changed].sort();
+}
+
+/** Decrypts one secret of a stored body, for the parts that must use it (webhook signing, mailbox sign-in). */
+export function openSecret(def: EntityTypeDefinition, box: SecretBox, entityId: string, body: Record<string, unknown>, slot: string): string | null {
+  for (const path of def.sensitive) {
+    const hit = collectPath(body, path).find((h) => h.stableName === slot);
+    if (hit && isSealed(hit.value)) return box.open(hit.value, associatedData(entityId, slot));
+  }
+  return null;
+}
