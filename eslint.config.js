@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 const domainFolders = ['shared', 'catalog', 'tracking', 'sync', 'access', 'desk'];
 const forbiddenInDomain = {
   patterns: [
-    { group: ['**/http/**', '**/cli/**', '**/web/**', '**/store/dialects/**'], message: 'Domain code never imports http, cli, web or database dialects.' },
+    { group: ['**/http/**', '**/cli/**', '**/web/**', '**/store/dialects/**', '**/store/sql/**', '**/store/migrations/**', '**/store/open-database*'], message: 'Domain code never imports http, cli, web or database dialects.' },
     { group: ['fastify', 'fastify/*', '@fastify/*', 'fastify-*', 'undici', 'better-sqlite3', 'pg', 'pg-*', 'kysely', 'node:http', 'node:https'], message: 'Domain code never imports HTTP or database drivers; use store interfaces.' },
   ],
 };

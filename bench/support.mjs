@@ -1,0 +1,149 @@
+// Shared helpers for the benchmarks: timing, statistics, output, temporary databases, the composition root.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { createBuiltinCatalog } from '../dist/catalog/builtin/index.js';
+import { createServices } from '../dist/services.js';
+import { systemClock } from '../dist/shared/clock.js';
+import { migrateToLatest, openDialect } from '../dist/store/open-database.js';
+import { createTransactor } from '../dist/store/sql/create-stores.js';
+import { ensureInstanceIdentity } from '../dist/tracking/instance-identity.js';
+import { createSecretBox } from '../dist/tracking/secret-box.js';
+
+export const adminUrl = process.env.SHIPLOG_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export const now = () => process.hrtime.bigint();
+export const msSince = (start) => Number(process.hrtime.bigint() - start) / 1e6;
+
+/** Percentiles (nearest rank), mean and count of latencies in milliseconds. */
+export function summarise(latenciesMs, elapsedMs) {
+  const sorted = Float64Array.from(latenciesMs).sort();
+  const rank = (p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+  const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+  const total = elapsedMs ?? sorted.reduce((a, b) => a + b, 0);
+  return {
+    count: sorted.length,
+    p50Ms: round(rank(50)),
+    p99Ms: round(rank(99)),
+    meanMs: round(mean),
+    maxMs: round(sorted[sorted.length - 1]),
+    opsPerSec: Math.round((sorted.length / total) * 1000),
+  };
+}
+
+export function round(value, digits = 4) {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/**
+ * Runs `fn` until `maxCount` calls or `maxMs` elapsed, whichever comes first; returns per-call latencies and wall time.
+ * `fn(i)` may be sync or async.
+ */
+export async function timeLoop(fn, { maxCount, maxMs, startAt = 0 }) {
+  const latencies = [];
+  const begin = now();
+  const deadline = begin + BigInt(Math.round(maxMs * 1e6));
+  for (let i = 0; i < maxCount; i += 1) {
+    const t = now();
+    await fn(startAt + i);
+    const end = now();
+    latencies.push(Number(end - t) / 1e6);
+    if (end > deadline) break;
+  }
+  return { latencies, elapsedMs: msSince(begin) };
+}
+
+/** Prints one machine-readable JSON line (prefixed so run-all can pick it out) and a small table. */
+export function report(result, rows) {
+  console.log(`BENCH_JSON ${JSON.stringify(result)}`);
+  if (rows && rows.length > 0) console.table(rows);
+}
+
+export function note(text) {
+  console.error(`[${new Date().toISOString().slice(11, 19)}] ${text}`);
+}
+
+export async function postgresAnswers() {
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** A temporary SQLite file path; `drop` removes its directory. */
+export function tempSqlite(label) {
+  const dir = mkdtempSync(join(tmpdir(), `shiplog-bench-${label}-`));
+  return { url: join(dir, 'instance.sqlite'), drop: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A fresh PostgreSQL database; `drop` removes it (force). */
+export async function tempPostgres(label) {
+  const name = `shiplog_bench_${label}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}
+
+export async function pgVersion() {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return (await client.query('show server_version')).rows[0].server_version;
+  } finally {
+    await client.end();
+  }
+}
+
+/** The composition root as src/main.ts builds it: dialect → migrations → transactor → identity → services. */
+export async function openInstance(url) {
+  const dialect = openDialect(url);
+  await migrateToLatest(dialect);
+  const db = createTransactor(dialect);
+  const identity = await ensureInstanceIdentity(db, systemClock, { name: 'bench', kind: 'development' });
+  const services = createServices(db, {
+    instance: identity,
+    version: '0.0.0-bench',
+    catalog: createBuiltinCatalog(),
+    box: createSecretBox([randomBytes(32)]),
+    clock: systemClock,
+  });
+  const boot = await services.actors.bootstrap({ adminToken: `shp_bench_${randomBytes(24).toString('base64url')}` });
+  const agent = boot.agent;
+  const ctx = { actor: { kind: 'agent', id: agent.id, name: agent.name }, request: null, changeSet: null };
+  return { dialect, db, identity, services, ctx, close: () => dialect.close() };
+}
+
+const LOREM =
+  'Handles first-line requests for the service desk: triage, assignment, follow-up with customers and hand-over to second line. ';
+
+/** A ~1.9 KB description that differs by `variant`, so consecutive saves always change something. */
+export function longDescription(variant) {
+  const base = LOREM.repeat(15).slice(0, 1880);
+  return `${base} rev ${variant}`;
+}
+
+/** A realistic `teams` body of about 2 KB. */
+export function teamBody(index, variant) {
+  return { name: `Team ${String(index).padStart(4, '0')}`, description: longDescription(variant), email: `team${index}@example.com`, isCoManaged: false };
+}

@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { createBuiltinCatalog } from '../../src/catalog/builtin/index.js';
+import type { Catalog } from '../../src/catalog/catalog.js';
+import { buildApp } from '../../src/http/build-app.js';
+import type { RouteEntry } from '../../src/http/plugins/auth.js';
+import { createServices, type Services } from '../../src/services.js';
+import type { WriteContext } from '../../src/shared/actor.js';
+import { systemClock, type Clock } from '../../src/shared/clock.js';
+import type { EngineName } from '../../src/store/dialects/dialect.js';
+import type { Transactor } from '../../src/store/ports.js';
+import { createTransactor } from '../../src/store/sql/create-stores.js';
+import { ensureInstanceIdentity, type InstanceKind } from '../../src/tracking/instance-identity.js';
+import { createSecretBox, type SecretBox } from '../../src/tracking/secret-box.js';
+import { createTestDatabase, type TestDatabase } from './databases.js';
+
+export interface TestInstance {
+  database: TestDatabase;
+  db: Transactor;
+  services: Services;
+  box: SecretBox;
+  /** The bootstrap administrator's API token. */
+  token: string;
+  /** The bootstrap administrator's write context. */
+  ctx: WriteContext;
+  close(): Promise<void>;
+}
+
+export interface TestInstanceOptions {
+  name?: string;
+  kind?: InstanceKind;
+  clock?: Clock;
+  catalog?: Catalog;
+  secretKey?: Buffer;
+  /** Wraps the transactor, e.g. to inject failures. */
+  wrap?: (db: Transactor) => Transactor;
+}
+
+/** A migrated database with the composition root built on it, as main.ts does, without listening. */
+export async function createTestInstance(engine: EngineName, options: TestInstanceOptions = {}): Promise<TestInstance> {
+  const database = await createTestDatabase(engine);
+  const raw = createTransactor(database.dialect);
+  const db = options.wrap ? options.wrap(raw) : raw;
+  const clock = options.clock ?? systemClock;
+  const identity = await ensureInstanceIdentity(raw, clock, { name: options.name ?? 'dev', kind: options.kind ?? 'development' });
+  const box = createSecretBox([options.secretKey ?? randomBytes(32)]);
+  const services = createServices(db, { instance: identity, version: '0.0.0-test', catalog: options.catalog ?? createBuiltinCatalog(), box, clock });
+  const token = `shp_test_${randomBytes(24).toString('base64url')}`;
+  const boot = await services.actors.bootstrap({ adminToken: token });
+  const agent = boot!.agent;
+  return {
+    database,
+    db,
+    services,
+    box,
+    token,
+    ctx: { actor: { kind: 'agent', id: agent.id, name: agent.name }, request: null, changeSet: null },
+    close: () => database.drop(),
+  };
+}
+
+export interface TestApp extends TestInstance {
+  app: FastifyInstance;
+  routeTable: RouteEntry[];
+  /** Headers that authenticate as the bootstrap administrator. */
+  auth: Record<string, string>;
+}
+
+/** A test instance with its HTTP app (inject only) and the administrator's token. */
+export async function createTestApp(engine: EngineName, options: TestInstanceOptions & { logger?: FastifyServerOptions['logger'] } = {}): Promise<TestApp> {
+  const instance = await createTestInstance(engine, options);
+  const { app, routeTable } = await buildApp(instance.services, { logger: options.logger ?? false });
+  return {
+    ...instance,
+    app,
+    routeTable,
+    auth: { authorization: `Bearer ${instance.token}` },
+    async close() {
+      await app.close();
+      await instance.close();
+    },
+  };
+}
