@@ -44,6 +44,8 @@ export interface ActorService {
   /** First start: creates the administrator and its token (given or minted). Later starts: nothing. */
   bootstrap(options: { adminToken?: string; adminEmail?: string }): Promise<BootstrapResult | null>;
   authenticate(bearer: string): Promise<Principal | null>;
+  /** Issues another token for the bootstrap administrator (a lost token is never shown again). */
+  issueAdministratorToken(label: string): Promise<{ agent: AgentRecord; token: string }>;
 }
 
 export function principalOf(agent: AgentRecord): Principal {
@@ -68,6 +70,16 @@ export function createActorService(deps: { db: Transactor; clock: Clock }): Acto
         await stores.agents.insert(agent);
         const token = adminToken ?? mintToken();
         await stores.tokens.insert({ id: newId(now), agentId: agent.id, tokenHash: hashToken(token), label: 'bootstrap administrator', createdAt: now });
+        return { agent, token };
+      });
+    },
+    async issueAdministratorToken(label) {
+      return db.write(async (stores) => {
+        const agent = await stores.agents.firstAdministrator();
+        if (!agent) throw new Error('this instance has no administrator yet: start it once with `shiplog serve`');
+        const now = clock.now();
+        const token = mintToken();
+        await stores.tokens.insert({ id: newId(now), agentId: agent.id, tokenHash: hashToken(token), label, createdAt: now });
         return { agent, token };
       });
     },

@@ -1,12 +1,16 @@
+import { adminTokenUsage, issueAdminToken } from './commands/issue-admin-token.js';
 import { serveInstance, serveUsage, UsageError } from './commands/serve-instance.js';
 
 const usage = `Usage: shiplog <command> [options]
 
 Commands:
-  serve      serve one instance
-  help       show this help
+  serve        serve one instance
+  admin-token  issue a new API token for the administrator
+  help         show this help
 
 ${serveUsage}
+
+${adminTokenUsage}
 `;
 
 async function main(argv: string[]): Promise<void> {
@@ -14,6 +18,8 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'serve':
       return serveInstance(rest);
+    case 'admin-token':
+      return issueAdminToken(rest);
     case undefined:
     case 'help':
     case '--help':

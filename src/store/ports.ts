@@ -133,6 +133,7 @@ export interface AgentRecord {
 export interface AgentStore {
   find(id: string): Promise<AgentRecord | undefined>;
   count(): Promise<number>;
+  firstAdministrator(): Promise<AgentRecord | undefined>;
   insert(agent: AgentRecord): Promise<void>;
 }
 

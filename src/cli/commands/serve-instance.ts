@@ -52,6 +52,7 @@ export async function serveInstance(argv: string[]): Promise<void> {
     lines.push(`  Try: curl -H "Authorization: Bearer <token>" ${running.url}/v1/instance`);
   } else {
     lines.push('  Administrator: created at first start; its API token was printed then.');
+    lines.push(`  Lost it? Run: shiplog admin-token --database ${values.database ?? `./data/${name}.sqlite`}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 

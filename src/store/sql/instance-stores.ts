@@ -1,6 +1,6 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../schema.js';
-import type { AgentStore, InstanceStore, SettingsStore, TokenStore } from '../ports.js';
+import type { Kysely, Selectable } from 'kysely';
+import type { AgentsTable, Database } from '../schema.js';
+import type { AgentRecord, AgentStore, InstanceStore, SettingsStore, TokenStore } from '../ports.js';
 
 export function createInstanceStore(db: Kysely<Database>): InstanceStore {
   return {
@@ -34,13 +34,19 @@ export function createSettingsStore(db: Kysely<Database>): SettingsStore {
   };
 }
 
+function toAgent(row: Selectable<AgentsTable>): AgentRecord {
+  return { id: row.id, name: row.name, email: row.email, isAdministrator: Number(row.is_administrator) === 1, createdAt: Number(row.created_at) };
+}
+
 export function createAgentStore(db: Kysely<Database>): AgentStore {
   return {
     async find(id) {
       const row = await db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
-      return row
-        ? { id: row.id, name: row.name, email: row.email, isAdministrator: row.is_administrator === 1, createdAt: Number(row.created_at) }
-        : undefined;
+      return row ? toAgent(row) : undefined;
+    },
+    async firstAdministrator() {
+      const row = await db.selectFrom('agents').selectAll().where('is_administrator', '=', 1).orderBy('id').limit(1).executeTakeFirst();
+      return row ? toAgent(row) : undefined;
     },
     async count() {
       const row = await db.selectFrom('agents').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
