@@ -33,9 +33,11 @@ export function titleOf(code: ErrorCode): string {
 }
 
 export function problemOf(code: ErrorCode, detail: string, extensions: Record<string, unknown> = {}): Problem {
-  return { type: problemType(code), title: titleOf(code), status: errorCodes[code], detail, code, ...extensions };
+  return { ...extensions, type: problemType(code), title: titleOf(code), status: errorCodes[code], detail, code };
 }
 
 export function problemFromDomainError(error: DomainError): Problem {
-  return problemOf(error.code, error.message, error.details);
+  // A domain detail `type` is an entity type key; it must not replace the problem's own `type` URI.
+  const { type: entityType, ...details } = error.details;
+  return problemOf(error.code, error.message, entityType === undefined ? details : { ...details, entityType });
 }

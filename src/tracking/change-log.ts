@@ -137,11 +137,14 @@ export function createChangeLog(deps: { db: Transactor; catalog: Catalog }): Cha
           if (batch.length < VERIFY_BATCH) break;
         }
         if (previous.seq !== head.seq || previous.hash !== head.hash) {
+          const truncated = previous.seq < head.seq;
           const failure: ChainFailure = {
-            seq: previous.seq,
+            seq: truncated ? previous.seq + 1 : previous.seq,
             changeId: null,
             reason: 'head-mismatch',
-            message: `The log ends at row ${previous.seq} but its recorded head is row ${head.seq}: rows were removed from the end or the head was altered.`,
+            message: truncated
+              ? `Rows ${previous.seq + 1} to ${head.seq} are missing: the recorded head is row ${head.seq} but the log ends at row ${previous.seq}.`
+              : `The recorded head does not match row ${previous.seq}: the head or the last row was altered.`,
           };
           return { ok: false, checked, headSeq: head.seq, failure };
         }

@@ -60,6 +60,10 @@ export function createRollbackService(deps: { db: Transactor; catalog: Catalog; 
     if (!settings.configTracking) {
       throw new DomainError('TRACKING_DISABLED', 'Config change tracking is off; turn it on to roll back, so the rollback itself is recorded.');
     }
+    // A rollback edits config-tracked entities, so the production lock covers it (the dry run reports what the real run would).
+    if (settings.disableConfigEditing) {
+      throw new DomainError('CONFIG_LOCKED', 'Editing of config-tracked entities is disabled on this instance; lift the lock to roll back.');
+    }
     const top = (await stores.changes.head()).seq;
     const states = new Map<string, EntityRecord | null>();
     const reverted: RevertedChange[] = [];

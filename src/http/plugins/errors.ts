@@ -13,12 +13,13 @@ function pathOf(instancePath: string): string {
 function problemFromFastify(error: FastifyError): Problem {
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = error.validationContext ?? 'body';
-    const errors: FieldProblem[] = error.validation.map((v) => {
-      const params = v.params as { issue?: { code?: string; keys?: string[] } };
-      const keys = params.issue?.code === 'unrecognized_keys' ? (params.issue.keys ?? []) : [];
+    const errors: FieldProblem[] = error.validation.flatMap((v) => {
+      // fastify-type-provider-zod puts the zod issue code in `keyword` and the rest of the issue in `params`.
+      const params = v.params as { keys?: unknown };
+      const keys = v.keyword === 'unrecognized_keys' && Array.isArray(params.keys) ? params.keys.map(String) : [];
       const base = pathOf(v.instancePath);
-      if (keys.length > 0) return { path: `${base ? `${base}.` : ''}${keys.join(',')}`, code: 'unknown-field', message: v.message ?? 'Unknown field.', in: where };
-      return { path: base, code: (params.issue?.code ?? v.keyword).replace(/_/g, '-'), message: v.message ?? 'Invalid value.', in: where };
+      if (keys.length > 0) return keys.map((key) => ({ path: base ? `${base}.${key}` : key, code: 'unknown-field', message: `Unknown field "${key}".`, in: where }));
+      return [{ path: base, code: v.keyword.replace(/_/g, '-'), message: v.message ?? 'Invalid value.', in: where }];
     });
     return problemOf('VALIDATION_FAILED', `The request ${where} is not valid.`, { errors });
   }

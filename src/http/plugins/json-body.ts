@@ -42,7 +42,8 @@ export function parseJsonBody(text: string): unknown {
 }
 
 export function registerJsonBody(app: FastifyInstance): void {
-  app.removeContentTypeParser(['application/json']);
+  // Fastify's built-in text/plain parser would let a non-JSON body reach validation instead of getting 415.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser(/^application\/([\w.+-]+\+)?json$/, { parseAs: 'string' }, (_request, body, done) => {
     try {
       done(null, parseJsonBody(body as string));
