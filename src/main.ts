@@ -11,7 +11,7 @@ import { createTransactor } from './store/sql/create-stores.js';
 import { ensureInstanceIdentity, type InstanceKind } from './tracking/instance-identity.js';
 import { createSecretBox, parseSecretKeys } from './tracking/secret-box.js';
 import { shiplogVersion } from './version.js';
-import type { BootstrapResult } from './access/actor-service.js';
+import type { BootstrapResult } from './access/bootstrap.js';
 
 export interface InstanceOptions {
   name: string;
@@ -23,6 +23,7 @@ export interface InstanceOptions {
   keyFile?: string;
   secretKey?: string;
   adminToken?: string;
+  adminPassword?: string;
   logger?: FastifyServerOptions['logger'];
   version?: string;
 }
@@ -65,7 +66,10 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       box: createSecretBox(loadSecretKeys(options)),
       clock: systemClock,
     });
-    const bootstrap = await services.actors.bootstrap(options.adminToken ? { adminToken: options.adminToken } : {});
+    const bootstrap = await services.bootstrapper.bootstrap({
+      ...(options.adminToken ? { adminToken: options.adminToken } : {}),
+      ...(options.adminPassword ? { adminPassword: options.adminPassword } : {}),
+    });
     const { app } = await buildApp(services, { logger: options.logger ?? false });
     const url = await app.listen({ port: options.port, host: options.host });
     return {

@@ -1,4 +1,7 @@
-import { createActorService, type ActorService } from './access/actor-service.js';
+import { roleWriteGuard } from './access/administrator-role.js';
+import { createAuditLog, type AuditLog } from './access/audit-log.js';
+import { createAuthenticator, type Authenticator } from './access/authenticator.js';
+import { createBootstrapper, type Bootstrapper } from './access/bootstrap.js';
 import type { Catalog } from './catalog/catalog.js';
 import type { Clock } from './shared/clock.js';
 import type { InstanceIdentity, Transactor } from './store/ports.js';
@@ -21,23 +24,30 @@ export interface ServiceConfig {
 export interface Services {
   instance: InstanceIdentity & { version: string };
   catalog: Catalog;
+  clock: Clock;
   config: ConfigService;
   changeLog: ChangeLog;
   rollback: RollbackService;
   settings: SettingsService;
-  actors: ActorService;
+  authenticator: Authenticator;
+  bootstrapper: Bootstrapper;
+  audit: AuditLog;
 }
 
 export function createServices(db: Transactor, config: ServiceConfig): Services {
   const { catalog, clock, box, instance } = config;
-  const writer = createChangeWriter({ catalog, clock, instance });
+  const writer = createChangeWriter({ catalog, clock, instance, guards: [roleWriteGuard] });
+  const audit = createAuditLog({ db, clock });
   return {
     instance: { ...instance, version: config.version },
     catalog,
+    clock,
     config: createConfigService({ db, catalog, box, writer }),
     changeLog: createChangeLog({ db, catalog }),
     rollback: createRollbackService({ db, catalog, writer }),
-    settings: createSettingsService({ db, clock }),
-    actors: createActorService({ db, clock }),
+    settings: createSettingsService({ db, clock, audit }),
+    authenticator: createAuthenticator({ db, clock }),
+    bootstrapper: createBootstrapper({ db, clock, catalog, writer }),
+    audit,
   };
 }

@@ -1,6 +1,6 @@
 import type { InjectOptions } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { permissions } from '../access/actor-service.js';
+import { permissions } from '../access/permissions.js';
 import { defaultSettings } from '../shared/settings.js';
 import { engines } from '../../test/support/databases.js';
 import { createTestApp, type TestApp } from '../../test/support/instance.js';
@@ -60,7 +60,7 @@ describe.each(engines)('HTTP API on %s', (engine) => {
   });
   afterAll(async () => t?.close());
   afterEach(async () => {
-    await t.services.settings.update(t.ctx, defaultSettings);
+    await t.services.settings.update(t.ctx, defaultSettings, { isAdministrator: true });
   });
 
   type Method = NonNullable<InjectOptions['method']>;
@@ -417,6 +417,8 @@ describe.each(engines)('HTTP API on %s', (engine) => {
     const find = (method: string, url: string) => t.routeTable.find((r) => r.method === method && r.url === url)?.permission;
     expect(find('POST', '/v1/config/:type')).toBe('config:edit');
     expect(find('POST', '/v1/changes/:id/rollback-before')).toBe('changes:rollback');
-    expect(find('PATCH', '/v1/settings')).toBe('settings:edit');
+    expect(find('PATCH', '/v1/settings')).toBe('config:edit');
+    expect(find('GET', '/v1/settings')).toBe('config:edit');
+    expect(find('GET', '/v1/changes')).toBe('config:read');
   });
 });

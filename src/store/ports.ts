@@ -31,6 +31,8 @@ export interface EntityStore {
   find(id: string): Promise<EntityRecord | undefined>;
   findMany(ids: string[]): Promise<EntityRecord[]>;
   list(query: EntityListQuery): Promise<EntityRecord[]>;
+  /** Every entity of a type (for small types such as roles). */
+  listAll(type: string): Promise<EntityRecord[]>;
   insert(record: EntityRecord): Promise<void>;
   update(record: EntityRecord): Promise<void>;
   remove(id: string): Promise<void>;
@@ -122,19 +124,43 @@ export interface SettingsStore {
   put(key: string, value: unknown, at: number): Promise<void>;
 }
 
+export interface ClientRestrictions {
+  allowAllCustomers: boolean;
+  customerIds: string[];
+}
+
+/** An agent: a local record with a global id, never tracked. */
 export interface AgentRecord {
   id: string;
   name: string;
   email: string;
-  isAdministrator: boolean;
+  apiOnly: boolean;
+  disabled: boolean;
+  thirdPartyId: string | null;
+  /** Memory-hard hash for console sign-in; null for API-only agents or before a password is set. */
+  passwordHash: string | null;
+  clientRestrictions: ClientRestrictions;
+  coManagedCustomerId: string | null;
+  customerGroupOverrideId: string | null;
   createdAt: number;
+  updatedAt: number;
+}
+
+export interface PageQuery {
+  afterId?: string;
+  limit: number;
+  nameContains?: string;
 }
 
 export interface AgentStore {
   find(id: string): Promise<AgentRecord | undefined>;
+  findByEmail(email: string): Promise<AgentRecord | undefined>;
+  findMany(ids: string[]): Promise<AgentRecord[]>;
+  list(query: PageQuery): Promise<AgentRecord[]>;
   count(): Promise<number>;
-  firstAdministrator(): Promise<AgentRecord | undefined>;
   insert(agent: AgentRecord): Promise<void>;
+  update(agent: AgentRecord): Promise<void>;
+  remove(id: string): Promise<void>;
 }
 
 export interface TokenRecord {
@@ -145,9 +171,101 @@ export interface TokenRecord {
   createdAt: number;
 }
 
+/** Personal API tokens of agents (the bootstrap administrator's among them). */
 export interface TokenStore {
   findByHash(tokenHash: string): Promise<TokenRecord | undefined>;
   insert(token: TokenRecord): Promise<void>;
+  removeForAgent(agentId: string): Promise<void>;
+}
+
+export interface ApplicationRecord {
+  id: string;
+  name: string;
+  clientId: string;
+  /** SHA-256 of the client secret; the secret itself is shown once. */
+  secretHash: string;
+  agentId: string;
+  permissions: string[];
+  enabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+  secretRotatedAt: number;
+}
+
+export interface ApplicationStore {
+  find(id: string): Promise<ApplicationRecord | undefined>;
+  findByClientId(clientId: string): Promise<ApplicationRecord | undefined>;
+  list(query: PageQuery): Promise<ApplicationRecord[]>;
+  countForAgent(agentId: string): Promise<number>;
+  insert(app: ApplicationRecord): Promise<void>;
+  update(app: ApplicationRecord): Promise<void>;
+  remove(id: string): Promise<void>;
+}
+
+export interface AccessTokenRecord {
+  tokenHash: string;
+  applicationId: string;
+  scopes: string[];
+  issuedAt: number;
+  expiresAt: number;
+}
+
+export interface AccessTokenStore {
+  find(tokenHash: string): Promise<AccessTokenRecord | undefined>;
+  insert(token: AccessTokenRecord): Promise<void>;
+  removeForApplication(applicationId: string): Promise<void>;
+  removeExpired(now: number): Promise<void>;
+}
+
+export interface SessionRecord {
+  tokenHash: string;
+  agentId: string;
+  csrfHash: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface SessionStore {
+  find(tokenHash: string): Promise<SessionRecord | undefined>;
+  insert(session: SessionRecord): Promise<void>;
+  remove(tokenHash: string): Promise<void>;
+  removeForAgent(agentId: string): Promise<void>;
+}
+
+export type AuditOutcome = 'success' | 'failure' | 'denied';
+
+/** An instance event: who, when, from where, what. Never a secret. */
+export interface AuditEvent {
+  id: string;
+  at: number;
+  kind: string;
+  outcome: AuditOutcome;
+  actor: Actor | null;
+  remoteAddress: string | null;
+  requestId: string | null;
+  subject: string | null;
+  details: Record<string, unknown>;
+}
+
+export interface AuditQuery {
+  kind?: string;
+  outcome?: AuditOutcome;
+  actorId?: string;
+  from?: number;
+  to?: number;
+  beforeId?: string;
+  limit: number;
+}
+
+export interface AuditStore {
+  append(event: AuditEvent): Promise<void>;
+  list(query: AuditQuery): Promise<AuditEvent[]>;
+}
+
+export interface ThrottleStore {
+  get(key: string): Promise<{ windowStart: number; failures: number } | undefined>;
+  put(key: string, windowStart: number, failures: number): Promise<void>;
+  clear(key: string): Promise<void>;
 }
 
 /** Every store, bound to one connection or transaction. */
@@ -158,6 +276,11 @@ export interface Stores {
   settings: SettingsStore;
   agents: AgentStore;
   tokens: TokenStore;
+  applications: ApplicationStore;
+  accessTokens: AccessTokenStore;
+  sessions: SessionStore;
+  audit: AuditStore;
+  throttle: ThrottleStore;
 }
 
 /** Where use cases start transactions. Stores never start their own. */

@@ -4,6 +4,11 @@ export interface Database {
   settings: SettingsTable;
   agents: AgentsTable;
   api_tokens: ApiTokensTable;
+  applications: ApplicationsTable;
+  access_tokens: AccessTokensTable;
+  sessions: SessionsTable;
+  audit_events: AuditEventsTable;
+  auth_throttle: AuthThrottleTable;
   entities: EntitiesTable;
   entity_refs: EntityRefsTable;
   changes: ChangesTable;
@@ -28,8 +33,64 @@ export interface AgentsTable {
   id: string;
   name: string;
   email: string;
-  is_administrator: number;
+  api_only: number;
+  disabled: number;
+  third_party_id: string | null;
+  password_hash: string | null;
+  client_restrictions: string;
+  co_managed_customer_id: string | null;
+  customer_group_override_id: string | null;
   created_at: number;
+  updated_at: number;
+}
+
+export interface ApplicationsTable {
+  id: string;
+  name: string;
+  client_id: string;
+  secret_hash: string;
+  agent_id: string;
+  permissions: string;
+  enabled: number;
+  created_at: number;
+  updated_at: number;
+  secret_rotated_at: number;
+}
+
+export interface AccessTokensTable {
+  token_hash: string;
+  application_id: string;
+  scopes: string;
+  issued_at: number;
+  expires_at: number;
+}
+
+export interface SessionsTable {
+  token_hash: string;
+  agent_id: string;
+  csrf_hash: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  at: number;
+  kind: string;
+  outcome: string;
+  actor_kind: string | null;
+  actor_id: string | null;
+  actor_name: string | null;
+  remote_address: string | null;
+  request_id: string | null;
+  subject: string | null;
+  details: string;
+}
+
+export interface AuthThrottleTable {
+  key: string;
+  window_start: number;
+  failures: number;
 }
 
 export interface ApiTokensTable {

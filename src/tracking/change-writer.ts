@@ -37,6 +37,18 @@ interface ResolvedReference {
   head: string | null;
 }
 
+/** A rule a part outside tracking imposes on writes of some types (checked inside the write transaction). */
+export interface WriteGuard {
+  check(
+    stores: Stores,
+    def: EntityTypeDefinition,
+    entityId: string,
+    before: Record<string, unknown> | null,
+    after: Record<string, unknown> | null,
+    ctx: WriteContext,
+  ): Promise<void>;
+}
+
 export interface ChangeWriter {
   /** Writes the entity and, when tracked, its change, inside the caller's write transaction. */
   write(stores: Stores, w: EntityWrite): Promise<WriteResult>;
@@ -56,8 +68,9 @@ export function nameOf(def: EntityTypeDefinition, id: string, body: Record<strin
   return typeof value === 'string' && value.length > 0 ? value : id;
 }
 
-export function createChangeWriter(deps: { catalog: Catalog; clock: Clock; instance: InstanceIdentity }): ChangeWriter {
+export function createChangeWriter(deps: { catalog: Catalog; clock: Clock; instance: InstanceIdentity; guards?: WriteGuard[] }): ChangeWriter {
   const { catalog, clock, instance } = deps;
+  const guards = deps.guards ?? [];
 
   async function resolveReferences(stores: Stores, def: EntityTypeDefinition, body: Record<string, unknown>): Promise<ResolvedReference[]> {
     const wanted = referencesIn(def, body);
@@ -93,6 +106,7 @@ export function createChangeWriter(deps: { catalog: Catalog; clock: Clock; insta
       if (next === null && current) await refuseIfReferenced(stores, current);
       if (current && next && sameJson(current.body, next)) return { entity: current, change: null, changed: false };
       if (!current && next === null) return { entity: null, change: null, changed: false };
+      for (const guard of guards) await guard.check(stores, def, entityId, current?.body ?? null, next, ctx);
 
       const now = clock.now();
       const tracked = w.alwaysTrack === true || isTrackedWrite(def, current?.body ?? null, next, { settings });

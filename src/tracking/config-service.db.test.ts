@@ -225,7 +225,7 @@ describe.each(engines)('config service on %s', (engine) => {
   it('turns capture off and on with the tracking setting', async () => {
     const { services, ctx } = instance;
     const tracked = await services.config.create(ctx, 'teams', { name: 'Tracked' });
-    expect((await services.settings.update(ctx, { configTracking: false })).changed).toEqual(['configTracking']);
+    expect((await services.settings.update(ctx, { configTracking: false }, { isAdministrator: true })).changed).toEqual(['configTracking']);
 
     const untracked = await services.config.create(ctx, 'teams', { name: 'Untracked' });
     expect(untracked.changeId).toBeNull();
@@ -235,7 +235,7 @@ describe.each(engines)('config service on %s', (engine) => {
     expect((await services.config.list('teams', { limit: 10 })).items.map((e) => e.name).sort()).toEqual(['Tracked, renamed while off', 'Untracked']);
     expect((await services.changeLog.list({ limit: 10 })).items.map((c) => c.id)).toEqual([tracked.changeId]);
 
-    await services.settings.update(ctx, { configTracking: true });
+    await services.settings.update(ctx, { configTracking: true }, { isAdministrator: true });
     const back = await services.config.replace(ctx, 'teams', untracked.entity!.id, { name: 'Untracked, now tracked' });
     expect(back.changeId).not.toBeNull();
     expect((await services.changeLog.list({ limit: 10 })).items.map((c) => c.id)).toEqual([back.changeId, tracked.changeId]);
@@ -249,7 +249,7 @@ describe.each(engines)('config service on %s', (engine) => {
     expect(off.changeId).toBeNull();
     expect((await services.config.replace(ctx, 'mailboxes', off.entity!.id, mailbox('Support desk', 'support@example.test'))).changeId).toBeNull();
 
-    await services.settings.update(ctx, { trackMailboxes: true });
+    await services.settings.update(ctx, { trackMailboxes: true }, { isAdministrator: true });
     const on = await services.config.create(ctx, 'mailboxes', mailbox('Sales', 'sales@example.test'));
     expect(on.changeId).not.toBeNull();
     const edited = await services.config.replace(ctx, 'mailboxes', off.entity!.id, mailbox('Support', 'support@example.test'));
@@ -263,7 +263,7 @@ describe.each(engines)('config service on %s', (engine) => {
     const asset = (name: string, serviceClass: string) => ({ name, assetTypeId: assetType.entity!.id, serviceClass });
 
     expect((await services.config.create(ctx, 'assets', asset('CRM', 'service'))).changeId).toBeNull();
-    await services.settings.update(ctx, { trackServices: true });
+    await services.settings.update(ctx, { trackServices: true }, { isAdministrator: true });
     const laptop = await services.config.create(ctx, 'assets', asset('Laptop 42', 'none'));
     expect(laptop.changeId).toBeNull();
     const email = await services.config.create(ctx, 'assets', asset('Email', 'service'));
@@ -278,19 +278,19 @@ describe.each(engines)('config service on %s', (engine) => {
   it('refuses tracked writes under the production lock, writing nothing, while local types still write', async () => {
     const { services, ctx } = instance;
     const team = await services.config.create(ctx, 'teams', { name: 'Before the lock' });
-    await services.settings.update(ctx, { disableConfigEditing: true });
+    await services.settings.update(ctx, { disableConfigEditing: true }, { isAdministrator: true });
     const before = await tables(instance);
 
     expect((await refusal(services.config.create(ctx, 'teams', { name: 'New' }))).code).toBe('CONFIG_LOCKED');
     expect((await refusal(services.config.replace(ctx, 'teams', team.entity!.id, { name: 'Renamed' }))).code).toBe('CONFIG_LOCKED');
     expect((await refusal(services.config.remove(ctx, 'teams', team.entity!.id))).code).toBe('CONFIG_LOCKED');
     // The lock covers config-tracked types even while capture is off.
-    await services.settings.update(ctx, { configTracking: false });
+    await services.settings.update(ctx, { configTracking: false }, { isAdministrator: true });
     expect((await refusal(services.config.create(ctx, 'teams', { name: 'New' }))).code).toBe('CONFIG_LOCKED');
     expect(await tables(instance)).toEqual(before);
 
     expect((await services.config.create(ctx, 'tax-rates', { name: 'VAT' })).entity).not.toBeNull();
-    await services.settings.update(ctx, { configTracking: true, disableConfigEditing: false });
+    await services.settings.update(ctx, { configTracking: true, disableConfigEditing: false }, { isAdministrator: true });
     expect((await services.config.replace(ctx, 'teams', team.entity!.id, { name: 'After the lock' })).changeId).not.toBeNull();
   });
 

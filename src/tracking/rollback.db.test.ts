@@ -309,7 +309,7 @@ describe.each(engines)('rollback (Invariant 2) on %s', (engine) => {
       const { services, ctx } = instance;
       const created = await services.config.create(ctx, 'teams', { name: 'Service Desk' });
       await services.config.replace(ctx, 'teams', created.entity!.id, { name: '1st Line' });
-      await services.settings.update(ctx, { configTracking: false });
+      await services.settings.update(ctx, { configTracking: false }, { isAdministrator: true });
       for (const dryRun of [true, false]) {
         await expectNothingWritten(() => services.rollback.rollbackBefore(ctx, created.changeId!, { dryRun }), 'TRACKING_DISABLED');
       }
@@ -397,10 +397,10 @@ describe.each(engines)('rollback (Invariant 2) on %s', (engine) => {
       const { services, ctx } = instance;
       const team = await services.config.create(ctx, 'teams', { name: 'Service Desk' });
       const status = await services.config.create(ctx, 'statuses', { name: 'Open', kind: 'ticket' });
-      await services.settings.update(ctx, { configTracking: false });
+      await services.settings.update(ctx, { configTracking: false }, { isAdministrator: true });
       const untracked = await services.config.create(ctx, 'ticket-types', { name: 'Incident', defaultTeamId: team.entity!.id });
       expect(untracked.changeId).toBeNull();
-      await services.settings.update(ctx, { configTracking: true });
+      await services.settings.update(ctx, { configTracking: true }, { isAdministrator: true });
       for (const dryRun of [true, false]) {
         const error = await expectNothingWritten(() => services.rollback.rollbackBefore(ctx, team.changeId!, { dryRun }), 'ROLLBACK_BLOCKED');
         expect(error.details).toMatchObject({

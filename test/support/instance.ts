@@ -46,7 +46,7 @@ export async function createTestInstance(engine: EngineName, options: TestInstan
   const box = createSecretBox([options.secretKey ?? randomBytes(32)]);
   const services = createServices(db, { instance: identity, version: '0.0.0-test', catalog: options.catalog ?? createBuiltinCatalog(), box, clock });
   const token = `shp_test_${randomBytes(24).toString('base64url')}`;
-  const boot = await services.actors.bootstrap({ adminToken: token });
+  const boot = await services.bootstrapper.bootstrap({ adminToken: token, adminPassword: 'correct horse battery staple' });
   const agent = boot!.agent;
   return {
     database,

@@ -73,6 +73,11 @@ export const roles = defineType({
       })
       .prefault({})
       .describe('Client restrictions, as used for co-managed agents.'),
+    agentIds: z
+      .array(entityId())
+      .max(10_000)
+      .default([])
+      .describe('Global ids of the agents holding this role.'),
     agentThirdPartyIds: z
       .array(z.string().trim().min(1).max(200))
       .max(10_000)

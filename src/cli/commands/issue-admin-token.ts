@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createActorService } from '../../access/actor-service.js';
+import { issueAdministratorToken } from '../../access/bootstrap.js';
 import { systemClock } from '../../shared/clock.js';
 import { migrateToLatest, openDialect } from '../../store/open-database.js';
 import { createTransactor } from '../../store/sql/create-stores.js';
@@ -15,8 +15,7 @@ export async function issueAdminToken(argv: string[]): Promise<void> {
   const dialect = openDialect(values.database);
   try {
     await migrateToLatest(dialect);
-    const actors = createActorService({ db: createTransactor(dialect), clock: systemClock });
-    const { agent, token } = await actors.issueAdministratorToken('issued by shiplog admin-token');
+    const { agent, token } = await issueAdministratorToken(createTransactor(dialect), systemClock, 'issued by shiplog admin-token');
     process.stdout.write(`Administrator: ${agent.email}\nNew API token (shown once, keep it safe): ${token}\n`);
   } finally {
     await dialect.close();

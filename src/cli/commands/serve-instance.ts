@@ -6,7 +6,8 @@ export const serveUsage = `shiplog serve --name NAME --kind KIND [--port 4100] [
 
   Serves one Shiplog instance. KIND is one of: ${instanceKinds.join(', ')}.
   Environment: SHIPLOG_SECRET_KEY (32-byte key(s), base64 or hex, comma-separated, first one active),
-               SHIPLOG_ADMIN_TOKEN (the bootstrap administrator's token at first start).`;
+               SHIPLOG_ADMIN_TOKEN and SHIPLOG_ADMIN_PASSWORD (the bootstrap administrator's API token and
+               console password at first start).`;
 
 export async function serveInstance(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -38,12 +39,18 @@ export async function serveInstance(argv: string[]): Promise<void> {
     ...(values['key-file'] ? { keyFile: values['key-file'] } : {}),
     ...(process.env.SHIPLOG_SECRET_KEY ? { secretKey: process.env.SHIPLOG_SECRET_KEY } : {}),
     ...(process.env.SHIPLOG_ADMIN_TOKEN ? { adminToken: process.env.SHIPLOG_ADMIN_TOKEN } : {}),
+    ...(process.env.SHIPLOG_ADMIN_PASSWORD ? { adminPassword: process.env.SHIPLOG_ADMIN_PASSWORD } : {}),
     logger: values.quiet ? false : { level: 'info' },
   });
 
   const lines = [`Shiplog ${running.services.instance.name} (${kind}) is serving ${running.url}`, `  API document: ${running.url}/openapi.json`];
   if (running.bootstrap) {
     lines.push(`  Administrator: ${running.bootstrap.agent.email}`);
+    lines.push(
+      running.bootstrap.password
+        ? `  Console password (shown once): ${running.bootstrap.password}`
+        : '  Console password: the one given in SHIPLOG_ADMIN_PASSWORD',
+    );
     lines.push(
       running.bootstrap.token && !process.env.SHIPLOG_ADMIN_TOKEN
         ? `  Administrator API token (shown once, keep it safe): ${running.bootstrap.token}`

@@ -23,7 +23,7 @@ export const changeRoutes =
     app.get(
       '/v1/changes',
       {
-        config: { permission: 'changes:read' },
+        config: { permission: 'config:read' },
         schema: {
           tags: ['changes'],
           summary: 'The change list, newest first',
@@ -41,7 +41,7 @@ export const changeRoutes =
     app.get(
       '/v1/changes/verify',
       {
-        config: { permission: 'changes:read' },
+        config: { permission: 'config:read' },
         schema: { tags: ['changes'], summary: 'Check the hash chain; names the first row that fails', response: { 200: verifySchema, ...problemResponses } },
       },
       async () => services.changeLog.verify(),
@@ -50,7 +50,7 @@ export const changeRoutes =
     app.get(
       '/v1/changes/:id',
       {
-        config: { permission: 'changes:read' },
+        config: { permission: 'config:read' },
         schema: {
           tags: ['changes'],
           summary: 'One change: before and after (secrets masked), its rollback script and the later changes that depend on it',

@@ -23,7 +23,17 @@ export const instanceRoutes =
               version: z.string(),
               trackingEnabled: z.boolean(),
               editingDisabled: z.boolean().describe('The production lock is on: tracked entities cannot be edited here.'),
-              you: z.object({ id: z.string(), name: z.string(), kind: z.string(), isAdministrator: z.boolean() }),
+              banners: z
+                .array(z.object({ code: z.string(), message: z.string(), action: z.string().nullable() }))
+                .describe('Notices the console shows at the top of every screen.'),
+              you: z.object({
+                id: z.string(),
+                name: z.string(),
+                kind: z.string(),
+                agentId: z.string(),
+                isAdministrator: z.boolean(),
+                permissions: z.array(z.string()),
+              }),
             }),
             ...problemResponses,
           },
@@ -39,23 +49,33 @@ export const instanceRoutes =
           version: services.instance.version,
           trackingEnabled: settings.configTracking,
           editingDisabled: settings.disableConfigEditing,
-          you: { ...principal.actor, isAdministrator: principal.isAdministrator },
+          banners:
+            settings.disableConfigEditing && principal.isAdministrator
+              ? [
+                  {
+                    code: 'CONFIG_EDITING_DISABLED',
+                    message: 'Editing of config-tracked entities is disabled on this instance. Lift the lock only in an emergency; turn it back on in the settings afterwards.',
+                    action: 'PATCH /v1/settings {"disableConfigEditing": false}',
+                  },
+                ]
+              : [],
+          you: { ...principal.actor, agentId: principal.agent.id, isAdministrator: principal.isAdministrator, permissions: [...principal.permissions].sort() },
         };
       },
     );
 
     app.get(
       '/v1/settings',
-      { config: { permission: 'settings:read' }, schema: { tags: ['instance'], summary: 'Instance settings', response: { 200: settingsResponseSchema, ...problemResponses } } },
+      { config: { permission: 'config:edit' }, schema: { tags: ['instance'], summary: 'Instance settings', response: { 200: settingsResponseSchema, ...problemResponses } } },
       async () => services.settings.get(),
     );
 
     app.patch(
       '/v1/settings',
       {
-        config: { permission: 'settings:edit' },
+        config: { permission: 'config:edit' },
         schema: { tags: ['instance'], summary: 'Change instance settings', body: settingsPatchSchema, response: { 200: settingsResponseSchema, ...problemResponses } },
       },
-      async (request) => (await services.settings.update(writeContext(request), request.body)).settings,
+      async (request) => (await services.settings.update(writeContext(request), request.body, { isAdministrator: request.principal!.isAdministrator })).settings,
     );
   };

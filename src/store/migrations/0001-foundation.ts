@@ -22,8 +22,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('email', 'text', (c) => c.notNull().unique())
-    .addColumn('is_administrator', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('api_only', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('third_party_id', 'text')
+    .addColumn('password_hash', 'text')
+    .addColumn('client_restrictions', 'text', (c) => c.notNull())
+    .addColumn('co_managed_customer_id', 'text')
+    .addColumn('customer_group_override_id', 'text')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
 
   await db.schema

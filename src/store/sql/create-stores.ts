@@ -4,7 +4,16 @@ import type { Database } from '../schema.js';
 import type { Stores, Transactor } from '../ports.js';
 import { createChangeStore } from './change-store.js';
 import { createEntityStore } from './entity-store.js';
-import { createAgentStore, createInstanceStore, createSettingsStore, createTokenStore } from './instance-stores.js';
+import {
+  createAccessTokenStore,
+  createAgentStore,
+  createApplicationStore,
+  createAuditStore,
+  createSessionStore,
+  createThrottleStore,
+  createTokenStore,
+} from './access-stores.js';
+import { createInstanceStore, createSettingsStore } from './instance-stores.js';
 
 export function createStores(db: Kysely<Database>): Stores {
   return {
@@ -14,6 +23,11 @@ export function createStores(db: Kysely<Database>): Stores {
     settings: createSettingsStore(db),
     agents: createAgentStore(db),
     tokens: createTokenStore(db),
+    applications: createApplicationStore(db),
+    accessTokens: createAccessTokenStore(db),
+    sessions: createSessionStore(db),
+    audit: createAuditStore(db),
+    throttle: createThrottleStore(db),
   };
 }
 

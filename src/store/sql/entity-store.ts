@@ -45,6 +45,10 @@ export function createEntityStore(db: Kysely<Database>): EntityStore {
       const rows = await query.orderBy('id').limit(limit).execute();
       return rows.map(toRecord);
     },
+    async listAll(type) {
+      const rows = await db.selectFrom('entities').selectAll().where('type', '=', type).orderBy('id').execute();
+      return rows.map(toRecord);
+    },
     async insert(record) {
       await db.insertInto('entities').values(toRow(record)).execute();
     },

@@ -1,0 +1,45 @@
+import type { Actor, RequestInfo } from '../shared/actor.js';
+import type { Clock } from '../shared/clock.js';
+import { newId } from '../shared/ids.js';
+import type { AuditEvent, AuditOutcome, AuditQuery, Stores, Transactor } from '../store/ports.js';
+
+/** What happened: the kind of instance event, never holding a secret. */
+export interface AuditEntry {
+  kind: string;
+  outcome: AuditOutcome;
+  actor: Actor | null;
+  request: Pick<RequestInfo, 'remoteAddress' | 'requestId'> | null;
+  subject?: string | null;
+  details?: Record<string, unknown>;
+}
+
+export interface AuditLog {
+  /** Records inside the caller's transaction, so the event commits with what it describes. */
+  recordIn(stores: Stores, entry: AuditEntry): Promise<void>;
+  /** Records on its own (for failures, whose transaction rolls back). */
+  record(entry: AuditEntry): Promise<void>;
+  list(query: AuditQuery): Promise<AuditEvent[]>;
+}
+
+export function createAuditLog(deps: { db: Transactor; clock: Clock }): AuditLog {
+  const toEvent = (entry: AuditEntry): AuditEvent => {
+    const at = deps.clock.now();
+    return {
+      id: newId(at),
+      at,
+      kind: entry.kind,
+      outcome: entry.outcome,
+      actor: entry.actor,
+      remoteAddress: entry.request?.remoteAddress ?? null,
+      requestId: entry.request?.requestId ?? null,
+      subject: entry.subject ?? null,
+      details: entry.details ?? {},
+    };
+  };
+  return {
+    recordIn: (stores, entry) => stores.audit.append(toEvent(entry)),
+    // Audit rows do not touch the change log, so they need no write lock beyond the engine's own.
+    record: (entry) => deps.db.write((stores) => stores.audit.append(toEvent(entry))),
+    list: (query) => deps.db.read((stores) => stores.audit.list(query)),
+  };
+}
