@@ -1,7 +1,11 @@
 import { roleWriteGuard } from './access/administrator-role.js';
+import { createAgentService, type AgentService } from './access/agent-service.js';
+import { createApplicationService, type ApplicationService } from './access/application-service.js';
 import { createAuditLog, type AuditLog } from './access/audit-log.js';
 import { createAuthenticator, type Authenticator } from './access/authenticator.js';
 import { createBootstrapper, type Bootstrapper } from './access/bootstrap.js';
+import { createSessionService, type SessionService } from './access/session-service.js';
+import { createTokenService, type TokenService } from './access/token-service.js';
 import type { Catalog } from './catalog/catalog.js';
 import type { Clock } from './shared/clock.js';
 import type { InstanceIdentity, Transactor } from './store/ports.js';
@@ -32,6 +36,10 @@ export interface Services {
   authenticator: Authenticator;
   bootstrapper: Bootstrapper;
   audit: AuditLog;
+  agents: AgentService;
+  sessions: SessionService;
+  applications: ApplicationService;
+  accessTokens: TokenService;
 }
 
 export function createServices(db: Transactor, config: ServiceConfig): Services {
@@ -49,5 +57,9 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     authenticator: createAuthenticator({ db, clock }),
     bootstrapper: createBootstrapper({ db, clock, catalog, writer }),
     audit,
+    agents: createAgentService({ db, clock, catalog, writer, audit }),
+    sessions: createSessionService({ db, clock, audit }),
+    applications: createApplicationService({ db, clock, audit }),
+    accessTokens: createTokenService({ db, clock, audit }),
   };
 }

@@ -413,7 +413,7 @@ describe.each(engines)('HTTP API on %s', (engine) => {
   it('every route declares a permission; only the API document and health check are public', () => {
     const allowed = new Set<string>([...permissions, 'public', 'authenticated']);
     for (const route of t.routeTable) expect(allowed.has(route.permission), `${route.method} ${route.url}`).toBe(true);
-    expect(t.routeTable.filter((r) => r.permission === 'public').map((r) => r.url).sort()).toEqual(['/healthz', '/openapi.json']);
+    expect(t.routeTable.filter((r) => r.permission === 'public').map((r) => `${r.method} ${r.url}`).sort()).toEqual(['GET /healthz', 'GET /openapi.json', 'POST /auth/token', 'POST /v1/session']);
     const find = (method: string, url: string) => t.routeTable.find((r) => r.method === method && r.url === url)?.permission;
     expect(find('POST', '/v1/config/:type')).toBe('config:edit');
     expect(find('POST', '/v1/changes/:id/rollback-before')).toBe('changes:rollback');

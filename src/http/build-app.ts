@@ -6,10 +6,15 @@ import type { Services } from '../services.js';
 import { registerAuth, type RouteEntry } from './plugins/auth.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerJsonBody } from './plugins/json-body.js';
+import { agentRoutes } from './routes/agents.js';
+import { applicationRoutes } from './routes/applications.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { changeRoutes } from './routes/changes.js';
 import { configRoutes } from './routes/config.js';
 import { instanceRoutes } from './routes/instance.js';
+import { oauthRoutes } from './routes/oauth.js';
+import { sessionRoutes } from './routes/session.js';
+import { auditRoutes } from './routes/audit.js';
 
 /** Largest request body accepted (documented in docs/api.md). */
 export const BODY_LIMIT = 1024 * 1024;
@@ -64,6 +69,11 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(catalogRoutes(services));
   await app.register(configRoutes(services));
   await app.register(changeRoutes(services));
+  await app.register(agentRoutes(services));
+  await app.register(applicationRoutes(services));
+  await app.register(oauthRoutes(services));
+  await app.register(sessionRoutes(services));
+  await app.register(auditRoutes(services));
   await app.ready();
   return { app, routeTable };
 }

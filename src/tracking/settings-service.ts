@@ -30,11 +30,9 @@ export function createSettingsService(deps: { db: Transactor; clock: Clock; audi
     get: () => deps.db.read(readSettings),
     async update(ctx, patch, caller) {
       const values = parseOrThrow(settingsPatchSchema, patch, 'settings update');
-      return deps.db.write(async (stores) => {
+      const result = await deps.db.write(async (stores) => {
         const current = await readSettings(stores);
-        if (current.disableConfigEditing && values.disableConfigEditing === false && !caller.isAdministrator) {
-          throw new DomainError('FORBIDDEN', 'Only an administrator can lift the production lock.', { permission: 'administrator' });
-        }
+        if (current.disableConfigEditing && values.disableConfigEditing === false && !caller.isAdministrator) return null;
         const changed: (keyof Settings)[] = [];
         const now = deps.clock.now();
         for (const [key, value] of Object.entries(values) as [keyof Settings, boolean][]) {
@@ -53,6 +51,17 @@ export function createSettingsService(deps: { db: Transactor; clock: Clock; audi
         }
         return { settings: current, changed };
       });
+      if (result) return result;
+      // Audited on its own: nothing else of the refused request is written.
+      await deps.audit.record({
+        kind: 'access.denied',
+        outcome: 'denied',
+        actor: ctx.actor,
+        request: ctx.request,
+        subject: 'lift production lock',
+        details: { setting: 'disableConfigEditing', permission: 'administrator' },
+      });
+      throw new DomainError('FORBIDDEN', 'Only an administrator can lift the production lock.', { permission: 'administrator' });
     },
   };
 }

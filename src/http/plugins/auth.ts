@@ -100,6 +100,9 @@ export function registerAuth(app: FastifyInstance, services: Services, routeTabl
 
   // Checked before the body is read: an unauthenticated caller learns nothing about validation.
   app.addHook('onRequest', async (request) => {
+    const permission = request.routeOptions.config?.permission ?? (request.url.startsWith('/v1') ? 'authenticated' : 'public');
+    // Public routes ignore credentials: a stale cookie must never stand between a caller and signing in again.
+    if (permission === 'public') return;
     const header = request.headers.authorization;
     if (header) {
       const match = /^Bearer\s+(\S+)$/i.exec(header);
@@ -118,8 +121,6 @@ export function registerAuth(app: FastifyInstance, services: Services, routeTabl
         request.sessionHash = session.sessionHash;
       }
     }
-    const permission = request.routeOptions.config?.permission ?? (request.url.startsWith('/v1') ? 'authenticated' : 'public');
-    if (permission === 'public') return;
     if (!request.principal) {
       const why = header ? 'The bearer token is not valid.' : 'Send a bearer token in the Authorization header, or sign in.';
       throw new DomainError('UNAUTHENTICATED', why);

@@ -1,0 +1,113 @@
+import type { FastifyError, FastifyReply } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { oauthErrors, type TokenRequest } from '../../access/token-service.js';
+import type { Services } from '../../services.js';
+import { errorCodes, isDomainError } from '../../shared/errors.js';
+import { requestOrigin } from '../plugins/auth.js';
+
+/** Largest token request body accepted. */
+const TOKEN_BODY_LIMIT = 16 * 1024;
+const FORM = 'application/x-www-form-urlencoded';
+
+const tokenForm = z.object({
+  grant_type: z.literal('client_credentials'),
+  scope: z.string().optional().describe('Space-separated permissions, each one the application has; absent means all of them.'),
+  client_id: z.string().optional().describe('With client_secret, when not using HTTP Basic (client_secret_post).'),
+  client_secret: z.string().optional().describe('Never together with HTTP Basic.'),
+});
+
+const tokenResponse = z.object({
+  access_token: z.string(),
+  token_type: z.literal('Bearer'),
+  expires_in: z.number().int().describe('Seconds until the token expires.'),
+  scope: z.string().describe('The permissions granted, space-separated; each request gets them intersected with the application’s and its agent’s current ones.'),
+});
+
+const oauthError = z
+  .object({ error: z.string(), error_description: z.string().optional() })
+  .describe('RFC 6749 §5.2: invalid_request, invalid_client, unauthorized_client, unsupported_grant_type, invalid_scope; slow_down with 429.');
+
+function formDecode(value: string): string {
+  return decodeURIComponent(value.replace(/\+/g, ' '));
+}
+
+/** HTTP Basic client credentials, each form-urlencoded first as RFC 6749 §2.3.1 requires. */
+export function basicCredentials(header: string | undefined): TokenRequest['basic'] {
+  if (header === undefined) return null;
+  const match = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(header);
+  if (!match?.[1]) return 'unusable';
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return 'unusable';
+  try {
+    return { clientId: formDecode(decoded.slice(0, colon)), clientSecret: formDecode(decoded.slice(colon + 1)) };
+  } catch {
+    return 'unusable';
+  }
+}
+
+function groupParams(form: URLSearchParams): Map<string, string[]> {
+  const params = new Map<string, string[]>();
+  for (const [name, value] of form) params.set(name, [...(params.get(name) ?? []), value]);
+  return params;
+}
+
+function noStore(reply: FastifyReply): void {
+  void reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+}
+
+/** `POST /auth/token`: the OAuth 2 client credentials grant. It speaks OAuth errors, not problem documents. */
+export const oauthRoutes =
+  (services: Services): FastifyPluginAsyncZod =>
+  async (app) => {
+    // Only form bodies here (this plugin's scope): anything else is an OAuth invalid_request.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => done(null, new URLSearchParams(body as string)));
+
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      const domain = isDomainError(error);
+      const code = domain ? error.code : error.code?.startsWith('FST_ERR_CTP_') ? 'OAUTH_INVALID_REQUEST' : undefined;
+      const oauth = code ? oauthErrors[code] : undefined;
+      // Anything else (a failed CSRF check, an internal error) goes to the app's problem handler.
+      if (!code || !oauth) throw error;
+      noStore(reply);
+      const status = errorCodes[code];
+      if (status === 401 && request.headers.authorization !== undefined) void reply.header('www-authenticate', 'Basic realm="shiplog"');
+      const retryAfter = domain ? error.details.retryAfterSeconds : undefined;
+      if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
+      const description = domain ? error.message : `Send the parameters as ${FORM}, at most ${TOKEN_BODY_LIMIT} bytes.`;
+      void reply.status(status).send({ error: oauth, error_description: description });
+    });
+
+    app.post(
+      '/auth/token',
+      {
+        config: { permission: 'public' },
+        bodyLimit: TOKEN_BODY_LIMIT,
+        // The form is checked by the token service, which answers in OAuth terms; the schema is for the OpenAPI document.
+        validatorCompiler: () => (value) => ({ value }),
+        schema: {
+          tags: ['oauth'],
+          summary: 'OAuth 2 token endpoint: client credentials grant (RFC 6749 §4.4)',
+          description:
+            'Authenticate with HTTP Basic (client_secret_basic, id and secret form-urlencoded first) or client_id and client_secret in the body (client_secret_post), not both. ' +
+            'Tokens last 15 minutes; there is no refresh token. Repeated failures for one client id from one address get 429 slow_down with Retry-After.',
+          consumes: [FORM],
+          security: [],
+          body: tokenForm,
+          response: { 200: tokenResponse, 400: oauthError, 401: oauthError, 429: oauthError },
+        },
+      },
+      async (request, reply) => {
+        const body: unknown = request.body;
+        const token = await services.accessTokens.issue({
+          params: body instanceof URLSearchParams ? groupParams(body) : null,
+          basic: basicCredentials(request.headers.authorization),
+          origin: requestOrigin(request),
+        });
+        noStore(reply);
+        return { access_token: token.accessToken, token_type: token.tokenType, expires_in: token.expiresIn, scope: token.scope.join(' ') };
+      },
+    );
+  };
