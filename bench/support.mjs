@@ -56,9 +56,9 @@ export async function timeLoop(fn, { maxCount, maxMs, startAt = 0 }) {
   return { latencies, elapsedMs: msSince(begin) };
 }
 
-/** Prints one machine-readable JSON line (prefixed so run-all can pick it out) and a small table. */
+/** Prints the result as one line of JSON (machine-readable; run-all picks it out) and a small table. */
 export function report(result, rows) {
-  console.log(`BENCH_JSON ${JSON.stringify(result)}`);
+  console.log(JSON.stringify(result));
   if (rows && rows.length > 0) console.table(rows);
 }
 
@@ -128,7 +128,10 @@ export async function openInstance(url) {
     box: createSecretBox([randomBytes(32)]),
     clock: systemClock,
   });
-  const boot = await services.actors.bootstrap({ adminToken: `shp_bench_${randomBytes(24).toString('base64url')}` });
+  const boot = await services.bootstrapper.bootstrap({
+    adminToken: `shp_bench_${randomBytes(24).toString('base64url')}`,
+    adminPassword: randomBytes(18).toString('base64url'),
+  });
   const agent = boot.agent;
   const ctx = { actor: { kind: 'agent', id: agent.id, name: agent.name }, request: null, changeSet: null };
   return { dialect, db, identity, services, ctx, close: () => dialect.close() };

@@ -1,7 +1,8 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { Database, ChangesTable } from '../schema.js';
 import type { ChangeOp, ChangeRecord, ChangeStore, ChangeSummary, LogHead } from '../ports.js';
 import { likeContains } from './like.js';
+import { prepared } from './prepared.js';
 
 const GENESIS_HASH = '0'.repeat(64);
 
@@ -88,24 +89,53 @@ export function toChangeRow(change: ChangeRecord): Selectable<ChangesTable> {
   };
 }
 
+const changeColumns = [
+  'seq',
+  'id',
+  'origin',
+  'origin_seq',
+  'type',
+  'entity_id',
+  'entity_name',
+  'op',
+  'before',
+  'after',
+  'parent',
+  'requires',
+  'actor_kind',
+  'actor_id',
+  'actor_name',
+  'at',
+  'request',
+  'change_set',
+  'revert_of',
+  'applied_from',
+  'digest',
+  'hash',
+] as const satisfies readonly (keyof ChangesTable)[];
+
+// Every tracked write runs these; compiling them once keeps query building off the write path.
+const insertChange = prepared((db, ...values: unknown[]) =>
+  db.insertInto('changes').values(Object.fromEntries(changeColumns.map((column, i) => [column, values[i]])) as Insertable<ChangesTable>),
+);
+const readHead = prepared((db) => db.selectFrom('change_log_head').select(['seq', 'hash']).where('singleton', '=', 1));
+const moveHead = prepared((db, seq: number, hash: string) => db.updateTable('change_log_head').set({ seq, hash }).where('singleton', '=', 1));
+
 /** Stores are made per transaction, so the log head read once stays valid while the write lock is held. */
 export function createChangeStore(db: Kysely<Database>): ChangeStore {
   let cachedHead: LogHead | undefined;
   return {
     async head() {
       if (cachedHead) return cachedHead;
-      const row = await db.selectFrom('change_log_head').select(['seq', 'hash']).where('singleton', '=', 1).executeTakeFirst();
+      const [row] = (await readHead(db)).rows;
       cachedHead = row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
       return cachedHead;
     },
     async append(change) {
-      await db.insertInto('changes').values(toChangeRow(change)).execute();
-      const moved = await db
-        .updateTable('change_log_head')
-        .set({ seq: change.seq, hash: change.hash })
-        .where('singleton', '=', 1)
-        .executeTakeFirst();
-      if (moved.numUpdatedRows === 0n) {
+      const row = toChangeRow(change);
+      await insertChange(db, ...changeColumns.map((column) => row[column]));
+      const moved = await moveHead(db, change.seq, change.hash);
+      if (!moved.numAffectedRows) {
         await db.insertInto('change_log_head').values({ singleton: 1, seq: change.seq, hash: change.hash }).execute();
       }
       cachedHead = { seq: change.seq, hash: change.hash };

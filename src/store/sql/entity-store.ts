@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Database, EntitiesTable } from '../schema.js';
 import type { EntityRecord, EntityStore } from '../ports.js';
 import { likeContains } from './like.js';
+import { prepared } from './prepared.js';
 
 function toRecord(row: Selectable<EntitiesTable>): EntityRecord {
   return {
@@ -27,10 +28,16 @@ function toRow(record: EntityRecord): Selectable<EntitiesTable> {
   };
 }
 
+// Every write reads and rewrites its entity; compiling these once keeps query building off the write path.
+const findEntity = prepared((db, id: string) => db.selectFrom('entities').selectAll().where('id', '=', id));
+const updateEntity = prepared((db, id: string, type: string, name: string, body: string, head: string | null, createdAt: number, updatedAt: number) =>
+  db.updateTable('entities').set({ type, name, body, head, created_at: createdAt, updated_at: updatedAt }).where('id', '=', id),
+);
+
 export function createEntityStore(db: Kysely<Database>): EntityStore {
   return {
     async find(id) {
-      const row = await db.selectFrom('entities').selectAll().where('id', '=', id).executeTakeFirst();
+      const [row] = (await findEntity(db, id)).rows;
       return row ? toRecord(row) : undefined;
     },
     async findMany(ids) {
@@ -53,8 +60,8 @@ export function createEntityStore(db: Kysely<Database>): EntityStore {
       await db.insertInto('entities').values(toRow(record)).execute();
     },
     async update(record) {
-      const { id, ...rest } = toRow(record);
-      await db.updateTable('entities').set(rest).where('id', '=', id).execute();
+      const row = toRow(record);
+      await updateEntity(db, row.id, row.type, row.name, row.body, row.head, row.created_at, row.updated_at);
     },
     async remove(id) {
       await db.deleteFrom('entity_refs').where('from_id', '=', id).execute();

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
 import type { InstanceStore, SettingsStore } from '../ports.js';
+import { prepared } from './prepared.js';
 
 export function createInstanceStore(db: Kysely<Database>): InstanceStore {
   return {
@@ -17,10 +18,13 @@ export function createInstanceStore(db: Kysely<Database>): InstanceStore {
   };
 }
 
+// Read by every write (tracking and lock settings); compiled once.
+const allSettings = prepared((db) => db.selectFrom('settings').select(['key', 'value']));
+
 export function createSettingsStore(db: Kysely<Database>): SettingsStore {
   return {
     async all() {
-      const rows = await db.selectFrom('settings').select(['key', 'value']).execute();
+      const { rows } = await allSettings(db);
       return Object.fromEntries(rows.map((r) => [r.key, JSON.parse(r.value) as unknown]));
     },
     async put(key, value, at) {

@@ -1,0 +1,175 @@
+// Figure 2: first page of the change list (type filter + time range) over 1,000,000 changes on SQLite, beside raw SQL.
+import { createHash } from 'node:crypto';
+import BetterSqlite3 from 'better-sqlite3';
+import { chainHash } from '../dist/tracking/change-chain.js';
+import { msSince, note, now, openInstance, report, round, summarise, tempSqlite, timeLoop } from './support.mjs';
+
+const TOTAL = Number(process.env.SHIPLOG_BENCH_CHANGES ?? 1_000_000);
+const TYPES = 50;
+const ENTITIES_PER_TYPE = 200;
+const BATCH = 50_000;
+const PAGE = 50;
+const WARMUP = 200;
+const BLOCK = { maxCount: 3000, maxMs: 4000 };
+const ROUNDS = 2;
+const TARGET = { p50Ms: 0.5, p99Ms: 1.5, ratio: 2.5 };
+const DAY = 86_400_000;
+const START = Date.parse('2025-11-23T00:00:00Z');
+const SPAN = 365 * DAY;
+
+const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** A ULID-shaped id: 10 characters of time, 16 of a counter (unique and increasing here, cheap to make). */
+function fakeUlid(time, counter) {
+  let out = '';
+  for (let t = time, i = 0; i < 10; i += 1, t = Math.floor(t / 32)) out = CROCKFORD[t % 32] + out;
+  let tail = '';
+  for (let c = counter, i = 0; i < 16; i += 1, c = Math.floor(c / 32)) tail = CROCKFORD[c % 32] + tail;
+  return out + tail;
+}
+
+/** Deterministic pseudo-random numbers, so every run builds the same log. */
+function prng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function generate(file, origin, types, actor) {
+  const raw = new BetterSqlite3(file);
+  raw.pragma('journal_mode = WAL');
+  // Generation only: durability does not matter for set-up rows.
+  raw.pragma('synchronous = OFF');
+  const insert = raw.prepare(
+    `insert into changes (seq, id, origin, origin_seq, type, entity_id, entity_name, op, before, after, parent, requires, actor_kind, actor_id, actor_name, at, request, change_set, revert_of, applied_from, digest, hash)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, null, null, null, null, ?, ?)`,
+  );
+  const random = prng(42);
+  const entityIds = types.map((_, t) => Array.from({ length: ENTITIES_PER_TYPE }, (_, e) => fakeUlid(START - DAY, t * ENTITIES_PER_TYPE + e)));
+  // The migration's own index definitions, dropped for the bulk load and rebuilt after it (a sorted build is faster).
+  const indexes = raw.prepare("select name, sql from sqlite_master where type = 'index' and tbl_name = 'changes' and sql is not null").all();
+  for (const index of indexes) raw.exec(`drop index ${index.name}`);
+  const lastChange = new Map();
+  const filler = 'x'.repeat(90);
+  let hash = '0'.repeat(64);
+  const insertBatch = raw.transaction((from, to) => {
+    for (let seq = from; seq <= to; seq += 1) {
+      const t = Math.floor(random() * TYPES);
+      const e = Math.floor(random() * ENTITIES_PER_TYPE);
+      const entityId = entityIds[t][e];
+      const at = START + Math.floor(((seq - 1) * SPAN) / TOTAL) + Math.floor(random() * 1000);
+      const id = fakeUlid(at, seq);
+      const parent = lastChange.get(entityId) ?? null;
+      const name = `${types[t]} ${e}`;
+      const before = parent === null ? null : JSON.stringify({ name, description: `${filler} ${seq - 1}`, enabled: true });
+      const after = JSON.stringify({ name, description: `${filler} ${seq}`, enabled: true });
+      const digest = sha256(`${id}|${after}`);
+      hash = chainHash(hash, seq, digest, null);
+      insert.run(seq, id, origin, seq, types[t], entityId, name, parent === null ? 'create' : 'update', before, after, parent, actor.kind, actor.id, actor.name, at, digest, hash);
+      lastChange.set(entityId, id);
+    }
+  });
+  for (let from = 1; from <= TOTAL; from += BATCH) {
+    insertBatch.immediate(from, Math.min(TOTAL, from + BATCH - 1));
+    if ((from - 1) % 250_000 === 0 && from > 1) note(`change-list: ${from - 1} rows`);
+  }
+  for (const index of indexes) raw.exec(index.sql);
+  raw.prepare('insert into change_log_head (singleton, seq, hash) values (1, ?, ?) on conflict (singleton) do update set seq = excluded.seq, hash = excluded.hash').run(TOTAL, hash);
+  raw.pragma('wal_checkpoint(TRUNCATE)');
+  raw.pragma('synchronous = NORMAL');
+  return { raw, indexNames: indexes.map((index) => index.name) };
+}
+
+const db = tempSqlite('changes');
+const instance = await openInstance(db.url);
+let raw;
+try {
+  const trackedTypes = instance.services.catalog
+    .list()
+    .filter((def) => def.tracking.kind !== 'local')
+    .map((def) => def.key)
+    .slice(0, TYPES);
+  note(`change-list: inserting ${TOTAL} changes over ${trackedTypes.length} types (one year, ${BATCH} per transaction)`);
+  const genStart = now();
+  let indexNames;
+  ({ raw, indexNames } = generate(db.url, instance.identity.id, trackedTypes, instance.ctx.actor));
+  const generateMs = msSince(genStart);
+  note(`change-list: generated in ${(generateMs / 1000).toFixed(1)} s`);
+
+  const columns = 'seq, id, origin, origin_seq, type, entity_id, entity_name, op, parent, actor_kind, actor_id, actor_name, at, change_set, revert_of, applied_from';
+  const rawPage = raw.prepare(`select ${columns} from changes where type = ? and at between ? and ? order by seq desc limit ${PAGE + 1}`);
+  const plan = raw
+    .prepare(`explain query plan select ${columns} from changes where type = ? and at between ? and ? order by seq desc limit ${PAGE + 1}`)
+    .all(trackedTypes[0], 0, 1)
+    .map((r) => r.detail)
+    .join('; ');
+
+  const end = START + SPAN;
+  const ranges = [
+    { label: 'last day', from: end - DAY, to: end },
+    { label: 'a day 9 months back', from: START + 90 * DAY, to: START + 91 * DAY },
+  ];
+  const results = [];
+  for (const range of ranges) {
+    const fromIso = new Date(range.from).toISOString();
+    const toIso = new Date(range.to).toISOString();
+    const typeOf = (i) => trackedTypes[i % trackedTypes.length];
+    const serviceCall = (i) => instance.services.changeLog.list({ type: typeOf(i), from: fromIso, to: toIso, limit: PAGE });
+    const rawCall = (i) => rawPage.all(typeOf(i), range.from, range.to);
+
+    // Both sides must return the same page.
+    const a = await serviceCall(0);
+    const b = rawCall(0);
+    if (a.items.length !== Math.min(PAGE, b.length) || a.items.some((item, k) => item.id !== b[k].id)) throw new Error(`service and raw pages differ (${range.label})`);
+
+    note(`change-list: ${range.label}: warming up`);
+    await timeLoop(serviceCall, { maxCount: WARMUP, maxMs: 2000 });
+    await timeLoop(rawCall, { maxCount: WARMUP, maxMs: 2000 });
+    const service = [];
+    const rawLatencies = [];
+    for (let r = 0; r < ROUNDS; r += 1) {
+      const s = await timeLoop(serviceCall, BLOCK);
+      service.push(...s.latencies);
+      const q = await timeLoop(rawCall, { maxCount: s.latencies.length, maxMs: BLOCK.maxMs });
+      rawLatencies.push(...q.latencies);
+    }
+    const serviceStats = summarise(service);
+    const rawStats = summarise(rawLatencies);
+    const ratioP50 = round(serviceStats.p50Ms / rawStats.p50Ms, 2);
+    const ratioP99 = round(serviceStats.p99Ms / rawStats.p99Ms, 2);
+    results.push({
+      range: range.label,
+      from: fromIso,
+      to: toIso,
+      rowsPerPage: a.items.length,
+      service: serviceStats,
+      raw: rawStats,
+      ratioP50,
+      ratioP99,
+      pass: { p50: serviceStats.p50Ms <= TARGET.p50Ms, p99: serviceStats.p99Ms <= TARGET.p99Ms, ratio: ratioP50 <= TARGET.ratio },
+    });
+  }
+  report(
+    { figure: 'change-list', engine: 'sqlite', changes: TOTAL, types: trackedTypes.length, page: PAGE, generateMs: Math.round(generateMs), indexes: indexNames, plan, target: TARGET, results },
+    results.map((r) => ({
+      range: r.range,
+      'service p50 ms': r.service.p50Ms,
+      'service p99 ms': r.service.p99Ms,
+      'raw p50 ms': r.raw.p50Ms,
+      'raw p99 ms': r.raw.p99Ms,
+      'ratio p50': r.ratioP50,
+      'ratio p99': r.ratioP99,
+      pass: r.pass.p50 && r.pass.p99 && r.pass.ratio ? 'yes' : 'NO',
+    })),
+  );
+} finally {
+  raw?.close();
+  await instance.close();
+  db.drop();
+}

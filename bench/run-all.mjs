@@ -1,0 +1,80 @@
+// Runs every benchmark in sequence (each in its own process), then prints the machine and a pass/fail summary.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import BetterSqlite3 from 'better-sqlite3';
+import { pgVersion, postgresAnswers } from './support.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const figures = ['tracked-writes.mjs', 'change-list.mjs', 'rollback.mjs'];
+const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const outArg = process.argv.find((a) => a.startsWith('--out='));
+
+function cpuModel() {
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'));
+    return line ? line.split(':')[1].trim() : cpus()[0]?.model;
+  } catch {
+    return cpus()[0]?.model;
+  }
+}
+
+const memory = new BetterSqlite3(':memory:');
+const machine = {
+  cpus: cpus().length,
+  cpuModel: cpuModel(),
+  memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+  node: process.version,
+  sqlite: memory.prepare('select sqlite_version() as v').get().v,
+  postgres: (await postgresAnswers()) ? await pgVersion() : 'not answering',
+  loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
+};
+memory.close();
+console.log(`machine: ${JSON.stringify(machine)}`);
+
+const results = [];
+for (const file of figures.filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)))) {
+  console.log(`\n=== ${file}`);
+  const started = Date.now();
+  const run = spawnSync(process.execPath, [join(here, file)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 300_000 });
+  process.stdout.write(run.stdout ?? '');
+  const line = (run.stdout ?? '').split('\n').find((l) => l.startsWith('{"figure":'));
+  if (run.status !== 0 || !line) {
+    results.push({ figure: file, error: run.error?.message ?? `exit ${run.status}`, seconds: Math.round((Date.now() - started) / 1000) });
+    continue;
+  }
+  results.push({ ...JSON.parse(line), seconds: Math.round((Date.now() - started) / 1000) });
+}
+
+const summary = [];
+for (const r of results) {
+  if (r.error) summary.push({ figure: r.figure, row: '—', value: r.error, target: '—', pass: 'ERROR' });
+  else if (r.figure === 'tracked-writes') {
+    for (const e of r.results) {
+      summary.push({ figure: r.figure, row: `${e.engine} ratio service/raw`, value: `${e.ratio} (${e.service.opsPerSec} vs ${e.raw.opsPerSec} /s)`, target: `≥ ${r.target.ratio}`, pass: e.pass.ratio ? 'yes' : 'NO' });
+      summary.push({ figure: r.figure, row: `${e.engine} service p99`, value: `${e.service.p99Ms} ms`, target: `≤ ${r.target.p99Ms} ms`, pass: e.pass.p99 ? 'yes' : 'NO' });
+    }
+    for (const s of r.skipped) summary.push({ figure: r.figure, row: s.engine, value: s.reason, target: '—', pass: 'skipped' });
+  } else if (r.figure === 'change-list') {
+    for (const e of r.results) {
+      summary.push({ figure: r.figure, row: `${e.range}: p50 / p99`, value: `${e.service.p50Ms} / ${e.service.p99Ms} ms`, target: `≤ ${r.target.p50Ms} / ${r.target.p99Ms} ms`, pass: e.pass.p50 && e.pass.p99 ? 'yes' : 'NO' });
+      summary.push({ figure: r.figure, row: `${e.range}: × raw (p50)`, value: `${e.ratioP50}`, target: `≤ ${r.target.ratio}`, pass: e.pass.ratio ? 'yes' : 'NO' });
+    }
+  } else if (r.figure === 'rollback') {
+    for (const e of r.results) {
+      summary.push({ figure: r.figure, row: `rollback of ${e.changes}, ${e.bodies} bodies`, value: `${e.rollbackMs} ms`, target: `≤ ${r.target.ms} ms`, pass: e.pass ? 'yes' : 'NO' });
+      summary.push({ figure: r.figure, row: `dry run, ${e.bodies} bodies`, value: `${e.dryRunMs} ms`, target: '—', pass: '—' });
+    }
+  }
+}
+machine.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
+console.log('\n=== summary');
+console.table(summary);
+const all = { machine, results };
+console.log(JSON.stringify(all));
+if (outArg) writeFileSync(outArg.slice('--out='.length), `${JSON.stringify(all, null, 2)}\n`);
+process.exitCode = results.some((r) => r.error) ? 1 : 0;
