@@ -1,7 +1,8 @@
 import type { Actor, RequestInfo } from '../shared/actor.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
-import type { AgentRecord, Stores, Transactor } from '../store/ports.js';
+import type { AgentRecord, Transactor } from '../store/ports.js';
+import { reserveAttempt } from './attempt-throttle.js';
 import type { AuditLog } from './audit-log.js';
 import { decoyHash, verifyPassword } from './passwords.js';
 import { credentialPrefixes, hashCredential, mintCredential } from './secrets.js';
@@ -54,14 +55,6 @@ export function createSessionService(deps: { db: Transactor; clock: Clock; audit
   const { db, clock, audit } = deps;
   const policy = deps.policy ?? defaultSessionPolicy;
 
-  /** Counts the attempt before the password is checked, so parallel guesses cannot slip past the limit. */
-  async function reserveAttempt(stores: Stores, key: string, now: number): Promise<number | null> {
-    const row = await stores.throttle.get(key);
-    const fresh = !row || now - row.windowStart >= policy.windowMs;
-    if (!fresh && row.failures >= policy.maxFailures) return row.windowStart + policy.windowMs - now;
-    await stores.throttle.put(key, fresh ? now : row.windowStart, fresh ? 1 : row.failures + 1);
-    return null;
-  }
 
   const refused = () => new DomainError('SIGN_IN_REFUSED', 'The email or password is wrong, or this agent cannot sign in to the console.');
 
@@ -71,7 +64,7 @@ export function createSessionService(deps: { db: Transactor; clock: Clock; audit
       const email = given.trim().toLowerCase().slice(0, 320);
       const key = `sign-in:${email}:${origin.remoteAddress ?? 'unknown'}`;
       const retryAfterMs = await db.write(async (stores) => {
-        const wait = await reserveAttempt(stores, key, clock.now());
+        const wait = await reserveAttempt(stores, key, clock.now(), policy);
         if (wait !== null) {
           const retryAfterSeconds = Math.max(1, Math.ceil(wait / 1000));
           await audit.recordIn(stores, { kind: SIGN_IN, outcome: 'failure', actor: null, request: origin, subject: email, details: { reason: 'throttled', retryAfterSeconds } });

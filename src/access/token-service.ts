@@ -2,6 +2,7 @@ import type { RequestInfo } from '../shared/actor.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, type ErrorCode } from '../shared/errors.js';
 import type { ApplicationRecord, Stores, Transactor } from '../store/ports.js';
+import { reserveAttempt } from './attempt-throttle.js';
 import type { AuditLog } from './audit-log.js';
 import { isPermission, type Permission } from './permissions.js';
 import { credentialPrefixes, hashCredential, mintCredential, sameHash } from './secrets.js';
@@ -142,14 +143,6 @@ export function createTokenService(deps: { db: Transactor; clock: Clock; audit: 
   const { db, clock, audit } = deps;
   const policy = deps.policy ?? defaultTokenPolicy;
 
-  /** Counts the attempt before the secret is checked, so parallel guesses cannot slip past the limit. */
-  async function reserveAttempt(stores: Stores, key: string, now: number): Promise<number | null> {
-    const row = await stores.throttle.get(key);
-    const fresh = !row || now - row.windowStart >= policy.windowMs;
-    if (!fresh && row.failures >= policy.maxFailures) return row.windowStart + policy.windowMs - now;
-    await stores.throttle.put(key, fresh ? now : row.windowStart, fresh ? 1 : row.failures + 1);
-    return null;
-  }
 
   async function recordRefusal(stores: Stores, request: TokenRequest, presented: Presented, reason: TokenRefusal, extra: Record<string, unknown> = {}): Promise<void> {
     await audit.recordIn(stores, {
@@ -181,7 +174,7 @@ export function createTokenService(deps: { db: Transactor; clock: Clock; audit: 
 
       const outcome = await db.write(async (stores): Promise<{ token: IssuedToken } | { reason: TokenRefusal; extra: Record<string, unknown> }> => {
         const now = clock.now();
-        const wait = await reserveAttempt(stores, key, now);
+        const wait = await reserveAttempt(stores, key, now, policy);
         if (wait !== null) {
           const extra = { retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)) };
           await recordRefusal(stores, request, presented, 'throttled', extra);
