@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { monotonicFactory } from 'ulid';
+import { configureSqliteConnection, startWalCheckpointer } from '../dist/store/dialects/sqlite.js';
 import { migrateToLatest, openDialect } from '../dist/store/open-database.js';
 import { note, openInstance, postgresAnswers, report, round, summarise, teamBody, tempPostgres, tempSqlite, timeLoop } from './support.mjs';
 
@@ -58,13 +59,14 @@ const changeValues = (c, hash) => [
   c.actor_kind, c.actor_id, c.actor_name, c.at, c.request, c.change_set, c.revert_of, c.applied_from, c.digest, hash,
 ];
 
-/** Raw SQLite: read the entity and log head, hash, insert the change, move the head, update the entity; one per transaction. */
+/**
+ * Raw SQLite: read the entity and log head, hash, insert the change, move the head, update the entity; one per transaction.
+ * Same conditions as the service: the same pragmas and its own WAL checkpoint worker, so neither side checkpoints in a commit.
+ */
 function rawSqliteWriter(file, origin) {
   const raw = new BetterSqlite3(file);
-  raw.pragma('journal_mode = WAL');
-  raw.pragma('synchronous = NORMAL');
-  raw.pragma('busy_timeout = 10000');
-  raw.pragma('foreign_keys = ON');
+  configureSqliteConnection(raw);
+  const checkpointer = startWalCheckpointer(file);
   const selectEntity = raw.prepare('select body, head from entities where id = ?');
   const selectHead = raw.prepare('select seq, hash from change_log_head where singleton = 1');
   const insertChange = raw.prepare(insertChangeSql(() => '?'));
@@ -91,7 +93,10 @@ function rawSqliteWriter(file, origin) {
     },
     write: (id, body) => write.immediate(id, body),
     count: () => raw.prepare('select count(*) as n from changes').get().n,
-    close: () => raw.close(),
+    async close() {
+      raw.close();
+      await checkpointer.stop();
+    },
   };
 }
 

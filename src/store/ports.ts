@@ -93,6 +93,10 @@ export interface ChangeStore {
   head(): Promise<LogHead>;
   /** Inserts the change and moves the log head to it. */
   append(change: ChangeRecord): Promise<void>;
+  /** Inserts the change and moves only the head `head()` answers; `saveHead` stores it (once, for a batch) before commit. */
+  appendDeferred(change: ChangeRecord): Promise<void>;
+  /** Stores the head that `appendDeferred` moved. */
+  saveHead(): Promise<void>;
   findById(id: string): Promise<ChangeRecord | undefined>;
   /** Newest first. */
   list(filter: ChangeFilter): Promise<ChangeSummary[]>;

@@ -1,6 +1,7 @@
 import type { Catalog } from '../catalog/catalog.js';
 import type { EntityTypeDefinition } from '../catalog/entity-type.js';
 import { DomainError } from '../shared/errors.js';
+import { isoTime } from '../shared/iso-time.js';
 import type { ChangeFilter, ChangeOp, ChangeRecord, ChangeSummary, Transactor } from '../store/ports.js';
 import { diffBodies, type FieldDiff } from './body-diff.js';
 import { checkLink, type ChainFailure } from './change-chain.js';
@@ -56,7 +57,7 @@ export interface ChangeLog {
 const inverseOp: Record<ChangeOp, ChangeOp> = { create: 'delete', delete: 'create', update: 'update' };
 
 export function toListItem(summary: ChangeSummary): ChangeListItem {
-  return { ...summary, at: new Date(summary.at).toISOString() };
+  return { ...summary, at: isoTime(summary.at) };
 }
 
 function parseTime(value: string | undefined, field: string): number | undefined {

@@ -2,14 +2,14 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { EntityTypeDefinition } from '../catalog/entity-type.js';
 import { isTrackedWrite } from '../catalog/entity-type.js';
 import type { WriteContext } from '../shared/actor.js';
-import { sameJson } from '../shared/canonical-json.js';
+import { canonicalJson, sameJson, sha256Hex } from '../shared/canonical-json.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, type FieldProblem } from '../shared/errors.js';
 import { collectPath, formatLocation } from '../shared/field-path.js';
 import { newId } from '../shared/ids.js';
 import type { Settings } from '../shared/settings.js';
 import type { ChangeOp, ChangeRecord, EntityRecord, InstanceIdentity, Stores } from '../store/ports.js';
-import { chainHash, digestOf } from './change-chain.js';
+import { chainHash, portableOf, type ChangeContent } from './change-chain.js';
 
 /** One write of one entity: from `current` (absent for a create) to `next` (null for a delete). */
 export interface EntityWrite {
@@ -63,6 +63,32 @@ export function referencesIn(def: EntityTypeDefinition, body: Record<string, unk
   );
 }
 
+// Bodies are immutable snapshots: each is canonicalised once for the no-op check, the digest and its version.
+const canonicalTexts = new WeakMap<object, string>();
+
+/** `canonicalJson(body)`, remembered per body object. */
+export function canonicalOf(body: Record<string, unknown>): string {
+  let text = canonicalTexts.get(body);
+  if (text === undefined) {
+    text = canonicalJson(body);
+    canonicalTexts.set(body, text);
+  }
+  return text;
+}
+
+/** Exactly `digestOf(content)`, with the snapshots' canonical texts taken from `canonicalOf`. */
+function digestReusingBodies(content: ChangeContent): string {
+  const portable: Record<string, unknown> = portableOf(content);
+  const members: string[] = [];
+  for (const key of Object.keys(portable).sort()) {
+    const value = portable[key];
+    if (value === undefined || typeof value === 'function') continue;
+    const snapshot = (key === 'before' || key === 'after') && value !== null;
+    members.push(`${JSON.stringify(key)}:${snapshot ? canonicalOf(value as Record<string, unknown>) : canonicalJson(value)}`);
+  }
+  return sha256Hex(`{${members.join(',')}}`);
+}
+
 export function nameOf(def: EntityTypeDefinition, id: string, body: Record<string, unknown> | null): string {
   const value = body?.[def.nameField];
   return typeof value === 'string' && value.length > 0 ? value : id;
@@ -104,7 +130,7 @@ export function createChangeWriter(deps: { catalog: Catalog; clock: Clock; insta
       const { def, entityId, current, next, ctx, settings } = w;
       const refs = next ? await resolveReferences(stores, def, next) : [];
       if (next === null && current) await refuseIfReferenced(stores, current);
-      if (current && next && sameJson(current.body, next)) return { entity: current, change: null, changed: false };
+      if (current && next && canonicalOf(current.body) === canonicalOf(next)) return { entity: current, change: null, changed: false };
       if (!current && next === null) return { entity: null, change: null, changed: false };
       for (const guard of guards) await guard.check(stores, def, entityId, current?.body ?? null, next, ctx);
 
@@ -135,7 +161,7 @@ export function createChangeWriter(deps: { catalog: Catalog; clock: Clock; insta
           revertOf: w.revertOf ?? null,
           appliedFrom: null,
         };
-        const digest = digestOf(content);
+        const digest = digestReusingBodies(content);
         change = { ...content, digest, hash: chainHash(logHead.hash, seq, digest, null) };
         await stores.changes.append(change);
       }

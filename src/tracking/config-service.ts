@@ -2,14 +2,14 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { EntityTypeDefinition } from '../catalog/entity-type.js';
 import { isTrackedWrite } from '../catalog/entity-type.js';
 import type { WriteContext } from '../shared/actor.js';
-import { canonicalJson, sha256Hex } from '../shared/canonical-json.js';
+import { sha256Hex } from '../shared/canonical-json.js';
 import { DomainError } from '../shared/errors.js';
 import { isRecord } from '../shared/field-path.js';
 import { newId } from '../shared/ids.js';
 import type { Settings } from '../shared/settings.js';
 import { parseOrThrow } from '../shared/validation.js';
 import type { ChangeRecord, EntityRecord, Stores, Transactor } from '../store/ports.js';
-import type { ChangeWriter } from './change-writer.js';
+import { canonicalOf, type ChangeWriter } from './change-writer.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { SecretBox } from './secret-box.js';
 import { maskSecrets, openSecret, prepareSecretInput, sealSecrets } from './secrets.js';
@@ -49,7 +49,7 @@ export interface ConfigService {
 }
 
 export function versionOf(body: Record<string, unknown>): string {
-  return sha256Hex(canonicalJson(body)).slice(0, 20);
+  return sha256Hex(canonicalOf(body)).slice(0, 20);
 }
 
 export function toView(def: EntityTypeDefinition, record: EntityRecord): EntityView {

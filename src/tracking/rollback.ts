@@ -1,7 +1,7 @@
 import type { Catalog } from '../catalog/catalog.js';
 import type { WriteContext } from '../shared/actor.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
-import type { ChangeOp, ChangeRecord, EntityRecord, Stores, Transactor } from '../store/ports.js';
+import type { ChangeOp, ChangeRecord, EntityRecord, EntityStore, Stores, Transactor } from '../store/ports.js';
 import type { ChangeWriter } from './change-writer.js';
 import { maskSecrets } from './secrets.js';
 import { readSettings } from './settings-service.js';
@@ -50,6 +50,78 @@ class DryRunComplete extends Error {
 
 const BATCH = 500;
 
+/**
+ * The stores a rollback writes through: each entity row is written once, at `flush`, with its final state (reads
+ * see the pending state), and the log head is stored once. Changes and references are written as they come.
+ */
+function deferredStores(stores: Stores): { stores: Stores; flush(): Promise<void> } {
+  const inner = stores.entities;
+  // Final state per entity (null: removed), and whether its row existed before the rollback touched it.
+  const pending = new Map<string, { record: EntityRecord | null; stored: boolean }>();
+  let appended = false;
+  const track = (id: string, record: EntityRecord | null, stored: boolean): void => {
+    pending.set(id, { record, stored: pending.get(id)?.stored ?? stored });
+  };
+  const flushEntities = async (): Promise<void> => {
+    for (const [id, { record, stored }] of pending) {
+      if (record === null) {
+        if (stored) await inner.remove(id);
+      } else if (stored) await inner.update(record);
+      else await inner.insert(record);
+    }
+    pending.clear();
+  };
+  const entities: EntityStore = {
+    ...inner,
+    async find(id) {
+      const entry = pending.get(id);
+      return entry ? (entry.record ?? undefined) : inner.find(id);
+    },
+    async findMany(ids) {
+      const unique = [...new Set(ids)];
+      const found = await inner.findMany(unique.filter((id) => !pending.has(id)));
+      for (const id of unique) {
+        const record = pending.get(id)?.record;
+        if (record) found.push(record);
+      }
+      return found;
+    },
+    async list(query) {
+      await flushEntities();
+      return inner.list(query);
+    },
+    async listAll(type) {
+      await flushEntities();
+      return inner.listAll(type);
+    },
+    async insert(record) {
+      track(record.id, record, false);
+    },
+    async update(record) {
+      track(record.id, record, true);
+    },
+    async remove(id) {
+      // Outgoing references go at once, so `referrers` stays exact for the steps still to come.
+      await inner.replaceReferences(id, '', []);
+      track(id, null, true);
+    },
+  };
+  const changes = {
+    ...stores.changes,
+    async append(change: ChangeRecord) {
+      appended = true;
+      await stores.changes.appendDeferred(change);
+    },
+  };
+  return {
+    stores: { ...stores, entities, changes },
+    async flush() {
+      await flushEntities();
+      if (appended) await stores.changes.saveHead();
+    },
+  };
+}
+
 export function createRollbackService(deps: { db: Transactor; catalog: Catalog; writer: ChangeWriter }): RollbackService {
   const { db, catalog, writer } = deps;
 
@@ -67,13 +139,15 @@ export function createRollbackService(deps: { db: Transactor; catalog: Catalog; 
     const top = (await stores.changes.head()).seq;
     const states = new Map<string, EntityRecord | null>();
     const reverted: RevertedChange[] = [];
+    const deferred = deferredStores(stores);
     let below = top + 1;
     for (;;) {
       const batch = await stores.changes.descending(target.seq, below, BATCH);
-      for (const change of batch) reverted.push(await revert(stores, ctx, change, states, settings));
+      for (const change of batch) reverted.push(await revert(deferred.stores, ctx, change, states, settings));
       if (batch.length < BATCH) break;
       below = batch.at(-1)!.seq;
     }
+    await deferred.flush();
     const lastSeen = new Map(reverted.map((r) => [r.entityId, r]));
     const entities = [...states.entries()].map(([id, record]) => outcomeOf(record, lastSeen.get(id)!));
     entities.sort((a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id));

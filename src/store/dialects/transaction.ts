@@ -1,20 +1,23 @@
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from '../schema.js';
+
+const COMMIT = CompiledQuery.raw('commit');
+const ROLLBACK = CompiledQuery.raw('rollback');
 
 /** Runs `fn` on one connection between `begin` and commit, rolling back on any error. */
 export async function onOneConnection<T>(
   db: Kysely<Database>,
-  begin: string[],
+  begin: CompiledQuery[],
   fn: (trx: Kysely<Database>) => Promise<T>,
 ): Promise<T> {
   return db.connection().execute(async (conn) => {
-    for (const statement of begin) await sql.raw(statement).execute(conn);
+    for (const statement of begin) await conn.executeQuery(statement);
     try {
       const result = await fn(conn);
-      await sql.raw('commit').execute(conn);
+      await conn.executeQuery(COMMIT);
       return result;
     } catch (error) {
-      await sql.raw('rollback').execute(conn);
+      await conn.executeQuery(ROLLBACK);
       throw error;
     }
   });

@@ -95,6 +95,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('changes_type_seq').on('changes').columns(['type', 'seq']).execute();
   await db.schema.createIndex('changes_entity_seq').on('changes').columns(['entity_id', 'seq']).execute();
   await db.schema.createIndex('changes_at').on('changes').column('at').execute();
+  // Type + time range: reads the range of one type instead of walking the type's whole history.
+  await db.schema.createIndex('changes_type_at').on('changes').columns(['type', 'at']).execute();
   await db.schema
     .createIndex('changes_change_set')
     .on('changes')

@@ -1,7 +1,8 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { Database, ChangesTable } from '../schema.js';
-import type { ChangeOp, ChangeRecord, ChangeStore, ChangeSummary, LogHead } from '../ports.js';
-import { likeContains } from './like.js';
+import type { ChangeFilter, ChangeOp, ChangeRecord, ChangeStore, ChangeSummary, LogHead } from '../ports.js';
+import { sql, type QueryResult, type SelectQueryBuilder } from 'kysely';
+import { jsonTextOf, parseBody } from './entity-store.js';
 import { prepared } from './prepared.js';
 
 const GENESIS_HASH = '0'.repeat(64);
@@ -53,8 +54,8 @@ function parseJson<T>(text: string | null): T | null {
 export function toChangeRecord(row: Selectable<ChangesTable>): ChangeRecord {
   return {
     ...toSummary(row),
-    before: parseJson(row.before),
-    after: parseJson(row.after),
+    before: row.before === null ? null : parseBody(row.before),
+    after: row.after === null ? null : parseBody(row.after),
     requires: JSON.parse(row.requires) as string[],
     request: parseJson(row.request),
     digest: row.digest,
@@ -72,8 +73,8 @@ export function toChangeRow(change: ChangeRecord): Selectable<ChangesTable> {
     entity_id: change.entityId,
     entity_name: change.entityName,
     op: change.op,
-    before: change.before === null ? null : JSON.stringify(change.before),
-    after: change.after === null ? null : JSON.stringify(change.after),
+    before: change.before === null ? null : jsonTextOf(change.before),
+    after: change.after === null ? null : jsonTextOf(change.after),
     parent: change.parent,
     requires: JSON.stringify(change.requires),
     actor_kind: change.actor.kind,
@@ -121,9 +122,131 @@ const insertChange = prepared((db, ...values: unknown[]) =>
 const readHead = prepared((db) => db.selectFrom('change_log_head').select(['seq', 'hash']).where('singleton', '=', 1));
 const moveHead = prepared((db, seq: number, hash: string) => db.updateTable('change_log_head').set({ seq, hash }).where('singleton', '=', 1));
 
+// The list's filters in the order their arguments are bound; each combination is compiled once per plan.
+const listFilters = ['type', 'entityId', 'op', 'origin', 'changeSet', 'actor', 'nameContains', 'from', 'to', 'beforeSeq'] as const;
+type ListFilterName = (typeof listFilters)[number];
+type ListQuery = SelectQueryBuilder<Database, 'changes', SummaryRow>;
+
+// `time` reads the range's rows by time and sorts them; `seq` walks seq newest first, kept off the time indexes.
+type ListPlan = 'time' | 'seq';
+
+// Two different expressions: PostgreSQL would take `at + 0` on both sides for one narrow range and sort the whole type.
+const hiddenAt = { from: sql<number>`${sql.ref('at')} + 0`, to: sql<number>`${sql.ref('at')} - 0` };
+const plainAt = sql.ref<number>('at');
+
+const listConditions: Record<ListFilterName, (query: ListQuery, value: never, plan: ListPlan) => ListQuery> = {
+  type: (query, value) => query.where('type', '=', value),
+  entityId: (query, value) => query.where('entity_id', '=', value),
+  op: (query, value) => query.where('op', '=', value),
+  origin: (query, value) => query.where('origin', '=', value),
+  changeSet: (query, value) => query.where('change_set', '=', value),
+  actor: (query, value) => query.where((eb) => eb.or([eb('actor_id', '=', value), eb('actor_name', '=', value)])),
+  nameContains: (query, value) => query.where(sql<string>`lower(${sql.ref('entity_name')})`, 'like', sql<string>`${value} escape '\\'`),
+  from: (query, value, plan) => query.where(plan === 'seq' ? hiddenAt.from : plainAt, '>=', value),
+  to: (query, value, plan) => query.where(plan === 'seq' ? hiddenAt.to : plainAt, '<=', value),
+  beforeSeq: (query, value) => query.where('seq', '<', value),
+};
+
+// Text filters count when non-empty, as they always have; numbers whenever given.
+const isSet = (value: string | number | undefined) => typeof value === 'number' || Boolean(value);
+
+// The pattern likeContains builds, bound as one argument so that the statement's shape stays fixed.
+const containsPattern = (needle: string) => `%${needle.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+type ListStatement = (db: Kysely<Database>, ...args: unknown[]) => Promise<QueryResult<SummaryRow>>;
+const listStatements = new Map<string, ListStatement>();
+const LIST_STATEMENTS_KEPT = 256;
+
+// The limit is written into the SQL: a bound LIMIT made SQLite re-prepare the statement on every run (~30 µs).
+function listStatement(plan: ListPlan, names: readonly ListFilterName[], limit: number): ListStatement {
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new Error(`change list: invalid limit ${limit}`);
+  const key = `${plan}:${names.join(',')}:${limit}`;
+  let statement = listStatements.get(key);
+  if (!statement) {
+    if (listStatements.size >= LIST_STATEMENTS_KEPT) listStatements.clear();
+    statement = prepared((db, ...args: unknown[]) => {
+      let query: ListQuery = db.selectFrom('changes').select(summaryColumns);
+      for (const [i, name] of names.entries()) query = listConditions[name](query, args[i] as never, plan);
+      // seq + 0 keeps the engine from walking changes_type_seq to avoid the sort.
+      const order = plan === 'time' ? sql<number>`${sql.ref('seq')} + 0` : sql.ref<number>('seq');
+      return query.orderBy(order, 'desc').limit(sql.lit(limit));
+    });
+    listStatements.set(key, statement);
+  }
+  return statement;
+}
+
+// A range of fewer rows is cheap to read whole and sort.
+const PROBE_CAP = 500;
+// Counting on when both sides reach PROBE_CAP costs far less than walking the wrong one (up to 1.6 s measured).
+const PROBE_WIDE_CAP = 20_000;
+
+type ProbeName = 'type' | 'from' | 'to';
+type Probe = { n: number; newer: number | null };
+type ProbeStatement = (db: Kysely<Database>, ...args: unknown[]) => Promise<QueryResult<Probe>>;
+const probeStatements = new Map<string, ProbeStatement>();
+
+// Rows of the range (`n`) and, when `n` passes the threshold argument, rows newer than it: both capped, index only.
+function probeStatement(names: readonly ProbeName[], cap: number): ProbeStatement {
+  const key = `${names.join(',')}:${cap}`;
+  let statement = probeStatements.get(key);
+  if (!statement) {
+    statement = prepared((db, ...args: unknown[]) => {
+      const value = (name: ProbeName) => args[names.indexOf(name)] as never;
+      const rows = db.selectFrom('changes').select(sql.lit(1).as('one'));
+      const ofType = names.includes('type') ? rows.where('type', '=', value('type')) : rows;
+      let inRange = ofType;
+      if (names.includes('from')) inRange = inRange.where('at', '>=', value('from'));
+      if (names.includes('to')) inRange = inRange.where('at', '<=', value('to'));
+      return db.selectFrom(inRange.limit(sql.lit(cap)).as('r')).select((eb) => {
+        const n = eb.fn.countAll<number>();
+        if (!names.includes('to')) return [n.as('n'), sql<number>`0`.as('newer')];
+        const newer = eb.selectFrom(ofType.where('at', '>', value('to')).limit(sql.lit(cap)).as('q')).select(eb.fn.countAll<number>().as('m'));
+        // Both engines evaluate the subquery only when the CASE reaches it.
+        return [n.as('n'), eb.case().when(n, '>', args[names.length] as never).then(newer).end().as('newer')];
+      });
+    });
+    probeStatements.set(key, statement);
+  }
+  return statement;
+}
+
+async function probe(db: Kysely<Database>, filter: ChangeFilter, cap: number, threshold: number): Promise<Probe> {
+  const names = (['type', 'from', 'to'] as const).filter((name) => isSet(filter[name]));
+  const args: unknown[] = names.map((name) => filter[name]);
+  if (names.includes('to')) args.push(threshold);
+  const [row] = (await probeStatement(names, cap)(db, ...args)).rows;
+  return { n: Number(row?.n ?? 0), newer: row?.newer === null || row?.newer === undefined ? null : Number(row.newer) };
+}
+
+// Reading by time costs the range's rows; walking seq costs the newer rows, plus an unknown share when other filters thin out matches.
+async function chooseListPlan(db: Kysely<Database>, filter: ChangeFilter): Promise<ListPlan> {
+  if ((filter.from === undefined && filter.to === undefined) || filter.entityId || filter.changeSet) return 'seq';
+  const residual = Boolean(filter.op || filter.origin || filter.actor || filter.nameContains);
+  // Up to twice a page, reading the range costs less than counting what is newer.
+  const first = await probe(db, filter, PROBE_CAP, filter.limit * 2);
+  if (first.newer === null) return 'time';
+  if (first.n < PROBE_CAP) return residual || first.newer + filter.limit >= first.n ? 'time' : 'seq';
+  if (first.newer < PROBE_CAP) return 'seq';
+  const wide = await probe(db, filter, PROBE_WIDE_CAP, 0);
+  if (residual) return wide.n < PROBE_WIDE_CAP ? 'time' : 'seq';
+  return wide.n < (wide.newer ?? 0) ? 'time' : 'seq';
+}
+
 /** Stores are made per transaction, so the log head read once stays valid while the write lock is held. */
 export function createChangeStore(db: Kysely<Database>): ChangeStore {
   let cachedHead: LogHead | undefined;
+  async function appendDeferred(change: ChangeRecord): Promise<void> {
+    const row = toChangeRow(change);
+    await insertChange(db, ...changeColumns.map((column) => row[column]));
+    cachedHead = { seq: change.seq, hash: change.hash };
+  }
+  async function saveHead(): Promise<void> {
+    if (!cachedHead) return;
+    const { seq, hash } = cachedHead;
+    const moved = await moveHead(db, seq, hash);
+    if (!moved.numAffectedRows) await db.insertInto('change_log_head').values({ singleton: 1, seq, hash }).execute();
+  }
   return {
     async head() {
       if (cachedHead) return cachedHead;
@@ -132,33 +255,20 @@ export function createChangeStore(db: Kysely<Database>): ChangeStore {
       return cachedHead;
     },
     async append(change) {
-      const row = toChangeRow(change);
-      await insertChange(db, ...changeColumns.map((column) => row[column]));
-      const moved = await moveHead(db, change.seq, change.hash);
-      if (!moved.numAffectedRows) {
-        await db.insertInto('change_log_head').values({ singleton: 1, seq: change.seq, hash: change.hash }).execute();
-      }
-      cachedHead = { seq: change.seq, hash: change.hash };
+      await appendDeferred(change);
+      await saveHead();
     },
+    appendDeferred,
+    saveHead,
     async findById(id) {
       const row = await db.selectFrom('changes').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? toChangeRecord(row) : undefined;
     },
     async list(filter) {
-      let query = db.selectFrom('changes').select(summaryColumns);
-      if (filter.type) query = query.where('type', '=', filter.type);
-      if (filter.entityId) query = query.where('entity_id', '=', filter.entityId);
-      if (filter.op) query = query.where('op', '=', filter.op);
-      if (filter.origin) query = query.where('origin', '=', filter.origin);
-      if (filter.changeSet) query = query.where('change_set', '=', filter.changeSet);
-      const actor = filter.actor;
-      if (actor) query = query.where((eb) => eb.or([eb('actor_id', '=', actor), eb('actor_name', '=', actor)]));
-      const needle = filter.nameContains;
-      if (needle) query = query.where((eb) => likeContains(eb, 'entity_name', needle));
-      if (filter.from !== undefined) query = query.where('at', '>=', filter.from);
-      if (filter.to !== undefined) query = query.where('at', '<=', filter.to);
-      if (filter.beforeSeq !== undefined) query = query.where('seq', '<', filter.beforeSeq);
-      const rows = await query.orderBy('seq', 'desc').limit(filter.limit).execute();
+      const names = listFilters.filter((name) => isSet(filter[name]));
+      const values = names.map((name) => (name === 'nameContains' ? containsPattern(filter.nameContains!) : filter[name]));
+      const plan = await chooseListPlan(db, filter);
+      const { rows } = await listStatement(plan, names, filter.limit)(db, ...values);
       return rows.map(toSummary);
     },
     async scan(afterSeq, limit) {

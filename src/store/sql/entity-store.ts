@@ -4,12 +4,32 @@ import type { EntityRecord, EntityStore } from '../ports.js';
 import { likeContains } from './like.js';
 import { prepared } from './prepared.js';
 
+// Bodies are immutable snapshots, so each one's JSON text is made (or read) once and reused by every row that stores it.
+const jsonTexts = new WeakMap<object, string>();
+
+/** `JSON.stringify(body)`, remembered per body object. */
+export function jsonTextOf(body: Record<string, unknown>): string {
+  let text = jsonTexts.get(body);
+  if (text === undefined) {
+    text = JSON.stringify(body);
+    jsonTexts.set(body, text);
+  }
+  return text;
+}
+
+/** Parses a stored body; its text is remembered, as stringifying the parsed value gives it back. */
+export function parseBody(text: string): Record<string, unknown> {
+  const body = JSON.parse(text) as Record<string, unknown>;
+  jsonTexts.set(body, text);
+  return body;
+}
+
 function toRecord(row: Selectable<EntitiesTable>): EntityRecord {
   return {
     id: row.id,
     type: row.type,
     name: row.name,
-    body: JSON.parse(row.body) as Record<string, unknown>,
+    body: parseBody(row.body),
     head: row.head,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
@@ -21,7 +41,7 @@ function toRow(record: EntityRecord): Selectable<EntitiesTable> {
     id: record.id,
     type: record.type,
     name: record.name,
-    body: JSON.stringify(record.body),
+    body: jsonTextOf(record.body),
     head: record.head,
     created_at: record.createdAt,
     updated_at: record.updatedAt,
@@ -32,6 +52,10 @@ function toRow(record: EntityRecord): Selectable<EntitiesTable> {
 const findEntity = prepared((db, id: string) => db.selectFrom('entities').selectAll().where('id', '=', id));
 const updateEntity = prepared((db, id: string, type: string, name: string, body: string, head: string | null, createdAt: number, updatedAt: number) =>
   db.updateTable('entities').set({ type, name, body, head, created_at: createdAt, updated_at: updatedAt }).where('id', '=', id),
+);
+// Setting `type` (even to its own value) rewrites the type index entry; a write normally keeps type and creation time.
+const updateEntityContent = prepared((db, id: string, type: string, name: string, body: string, head: string | null, createdAt: number, updatedAt: number) =>
+  db.updateTable('entities').set({ name, body, head, updated_at: updatedAt }).where('id', '=', id).where('type', '=', type).where('created_at', '=', createdAt),
 );
 
 export function createEntityStore(db: Kysely<Database>): EntityStore {
@@ -61,7 +85,9 @@ export function createEntityStore(db: Kysely<Database>): EntityStore {
     },
     async update(record) {
       const row = toRow(record);
-      await updateEntity(db, row.id, row.type, row.name, row.body, row.head, row.created_at, row.updated_at);
+      const args = [row.id, row.type, row.name, row.body, row.head, row.created_at, row.updated_at] as const;
+      const { numAffectedRows } = await updateEntityContent(db, ...args);
+      if (!numAffectedRows) await updateEntity(db, ...args);
     },
     async remove(id) {
       await db.deleteFrom('entity_refs').where('from_id', '=', id).execute();
