@@ -11,7 +11,13 @@ export async function onOneConnection<T>(
   fn: (trx: Kysely<Database>) => Promise<T>,
 ): Promise<T> {
   return db.connection().execute(async (conn) => {
-    for (const statement of begin) await conn.executeQuery(statement);
+    try {
+      for (const statement of begin) await conn.executeQuery(statement);
+    } catch (error) {
+      // A failure after BEGIN (e.g. taking the lock) must not hand the pool a connection inside a transaction.
+      await conn.executeQuery(ROLLBACK).catch(() => undefined);
+      throw error;
+    }
     try {
       const result = await fn(conn);
       await conn.executeQuery(COMMIT);
