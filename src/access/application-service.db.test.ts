@@ -7,6 +7,7 @@ import type { AgentRecord } from '../store/ports.js';
 import { permissions, type Permission } from './permissions.js';
 import { hashCredential } from './secrets.js';
 import type { TokenRequest } from './token-service.js';
+import { insertAgent } from '../../test/support/principals.js';
 
 async function refusal(promise: Promise<unknown>): Promise<DomainError> {
   try {
@@ -24,24 +25,9 @@ describe.each(engines)('API applications on %s', (engine) => {
   let t: TestInstance;
   let agentId: string;
 
-  async function addAgent(name: string, disabled = false): Promise<AgentRecord> {
+  function addAgent(name: string, disabled = false): Promise<AgentRecord> {
     const now = Date.now();
-    const agent: AgentRecord = {
-      id: newId(now),
-      name,
-      email: `${name.toLowerCase().replace(/\W+/g, '-')}-${now}@example.test`,
-      apiOnly: true,
-      disabled,
-      thirdPartyId: null,
-      passwordHash: null,
-      clientRestrictions: { allowAllCustomers: true, customerIds: [] },
-      coManagedCustomerId: null,
-      customerGroupOverrideId: null,
-      createdAt: now,
-      updatedAt: now,
-    };
-    await t.db.write((stores) => stores.agents.insert(agent));
-    return agent;
+    return insertAgent(t, { name, email: `${name.toLowerCase().replace(/\W+/g, '-')}-${now}@example.test`, apiOnly: true, disabled }, now);
   }
 
   const tokenRequest = (clientId: string, clientSecret: string): TokenRequest => ({

@@ -7,6 +7,7 @@ import { createTestInstance, type TestInstance } from '../../test/support/instan
 import { hashPassword } from './passwords.js';
 import { hashCredential } from './secrets.js';
 import { defaultSessionPolicy, type SignInRefusal } from './session-service.js';
+import { insertAgent } from '../../test/support/principals.js';
 
 const PASSWORD = 'a long and correct password';
 const ADMIN_PASSWORD = 'correct horse battery staple';
@@ -25,25 +26,8 @@ describe.each(engines)('session service on %s', (engine) => {
   });
   afterAll(async () => t?.close());
 
-  async function addAgent(email: string, fields: Partial<AgentRecord> = {}): Promise<AgentRecord> {
-    const agent: AgentRecord = {
-      id: newId(),
-      name: email.split('@')[0]!,
-      email,
-      apiOnly: false,
-      disabled: false,
-      thirdPartyId: null,
-      passwordHash,
-      clientRestrictions: { allowAllCustomers: true, customerIds: [] },
-      coManagedCustomerId: null,
-      customerGroupOverrideId: null,
-      createdAt: now,
-      updatedAt: now,
-      ...fields,
-    };
-    await t.db.write((stores) => stores.agents.insert(agent));
-    return agent;
-  }
+  const addAgent = (email: string, fields: Partial<AgentRecord> = {}): Promise<AgentRecord> =>
+    insertAgent(t, { name: email.split('@')[0]!, email, passwordHash, ...fields }, now);
 
   async function refusal(promise: Promise<unknown>): Promise<DomainError> {
     const error = await promise.then(

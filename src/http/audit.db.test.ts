@@ -5,6 +5,7 @@ import { newId } from '../shared/ids.js';
 import type { AgentRecord } from '../store/ports.js';
 import { engines } from '../../test/support/databases.js';
 import { createTestApp, type TestApp } from '../../test/support/instance.js';
+import { agentRecord } from '../../test/support/principals.js';
 
 const ADMIN = { email: 'admin@shiplog.local', password: 'correct horse battery staple' };
 
@@ -53,20 +54,7 @@ describe.each(engines)('audit log over HTTP on %s', (engine) => {
   beforeAll(async () => {
     t = await createTestApp(engine, { clock: { now: () => now } });
     secrets.push(t.token);
-    editor = {
-      id: newId(),
-      name: 'Config Editor',
-      email: 'editor@example.com',
-      apiOnly: false,
-      disabled: false,
-      thirdPartyId: null,
-      passwordHash: null,
-      clientRestrictions: { allowAllCustomers: true, customerIds: [] },
-      coManagedCustomerId: null,
-      customerGroupOverrideId: null,
-      createdAt: now,
-      updatedAt: now,
-    };
+    editor = agentRecord({ name: 'Config Editor', email: 'editor@example.com' }, now);
     editorToken = mintCredential('shp');
     secrets.push(editorToken);
     await t.db.write(async (stores) => {

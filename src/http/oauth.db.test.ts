@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../../test/support/databases.js';
 import { createTestApp, type TestApp } from '../../test/support/instance.js';
 import type { Clock } from '../shared/clock.js';
-import { newId } from '../shared/ids.js';
 import type { AgentRecord } from '../store/ports.js';
 import { createServices } from '../services.js';
 import { buildApp } from './build-app.js';
+import { insertAgent } from '../../test/support/principals.js';
 
 interface ApplicationJson {
   id: string;
@@ -49,23 +49,8 @@ describe.each(engines)('the OAuth token endpoint on %s', (engine) => {
   let agent: AgentRecord;
   let roleId: string;
 
-  async function addAgent(name: string): Promise<AgentRecord> {
-    const record: AgentRecord = {
-      id: newId(now),
-      name,
-      email: `${name.toLowerCase().replace(/\W+/g, '-')}@example.test`,
-      apiOnly: true,
-      disabled: false,
-      thirdPartyId: null,
-      passwordHash: null,
-      clientRestrictions: { allowAllCustomers: true, customerIds: [] },
-      coManagedCustomerId: null,
-      customerGroupOverrideId: null,
-      createdAt: now,
-      updatedAt: now,
-    };
-    await t.db.write((stores) => stores.agents.insert(record));
-    return record;
+  function addAgent(name: string): Promise<AgentRecord> {
+    return insertAgent(t, { name, email: `${name.toLowerCase().replace(/\W+/g, '-')}@example.test`, apiOnly: true }, now);
   }
 
   const setAgentDisabled = (id: string, disabled: boolean) =>

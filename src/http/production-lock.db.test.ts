@@ -7,6 +7,7 @@ import { defaultSettings } from '../shared/settings.js';
 import { engines } from '../../test/support/databases.js';
 import { createTestApp, type TestApp } from '../../test/support/instance.js';
 import { buildApp } from './build-app.js';
+import { agentRecord } from '../../test/support/principals.js';
 
 interface EntityView {
   id: string;
@@ -54,20 +55,7 @@ describe.each(engines)('production lock on %s', (engine) => {
     editorId = newId();
     const token = mintCredential('shp');
     await t.db.write(async (stores) => {
-      await stores.agents.insert({
-        id: editorId,
-        name: 'Config Editor',
-        email: 'config-editor@example.com',
-        apiOnly: false,
-        disabled: false,
-        thirdPartyId: null,
-        passwordHash: null,
-        clientRestrictions: { allowAllCustomers: true, customerIds: [] },
-        coManagedCustomerId: null,
-        customerGroupOverrideId: null,
-        createdAt: Date.now(),
-        updatedAt: Date.now(),
-      });
+      await stores.agents.insert(agentRecord({ id: editorId, name: 'Config Editor', email: 'config-editor@example.com' }));
       await stores.tokens.insert({ id: newId(), agentId: editorId, tokenHash: hashCredential(token), label: 'test', createdAt: Date.now() });
     });
     await t.services.config.create(t.ctx, 'roles', { name: 'Config editors', configAccess: 'modify', agentIds: [editorId] });

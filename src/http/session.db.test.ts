@@ -2,10 +2,10 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../access/passwords.js';
 import { defaultSessionPolicy } from '../access/session-service.js';
-import { newId } from '../shared/ids.js';
 import type { AgentRecord } from '../store/ports.js';
 import { engines } from '../../test/support/databases.js';
 import { createTestApp, type TestApp } from '../../test/support/instance.js';
+import { insertAgent } from '../../test/support/principals.js';
 
 const ADMIN = { email: 'admin@shiplog.local', password: 'correct horse battery staple' };
 const PASSWORD = 'another long password';
@@ -67,23 +67,7 @@ describe.each(engines)('console sessions over HTTP on %s', (engine) => {
   }
 
   async function addAgent(email: string, fields: Partial<AgentRecord> = {}): Promise<AgentRecord> {
-    const agent: AgentRecord = {
-      id: newId(),
-      name: email.split('@')[0]!,
-      email,
-      apiOnly: false,
-      disabled: false,
-      thirdPartyId: null,
-      passwordHash: await hashPassword(PASSWORD),
-      clientRestrictions: { allowAllCustomers: true, customerIds: [] },
-      coManagedCustomerId: null,
-      customerGroupOverrideId: null,
-      createdAt: now,
-      updatedAt: now,
-      ...fields,
-    };
-    await t.db.write((stores) => stores.agents.insert(agent));
-    return agent;
+    return insertAgent(t, { name: email.split('@')[0]!, email, passwordHash: await hashPassword(PASSWORD), ...fields }, now);
   }
 
   it('signs in: an httpOnly SameSite=Strict cookie, the CSRF token once, and nothing else secret', async () => {

@@ -1,9 +1,9 @@
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../src/shared/ids.js';
 import type { AgentRecord } from '../../src/store/ports.js';
 import { engines } from '../support/databases.js';
 import { createTestApp, type TestApp } from '../support/instance.js';
+import { insertAgent } from '../support/principals.js';
 
 interface Created {
   application: { id: string; clientId: string };
@@ -66,22 +66,7 @@ describe.each(engines)('a real OAuth client (openid-client) against a listening 
   beforeAll(async () => {
     t = await createTestApp(engine);
     baseUrl = (await t.app.listen({ port: 0, host: '127.0.0.1' })).replace(/\/$/, '');
-    const now = Date.now();
-    agent = {
-      id: newId(now),
-      name: 'Cybertest integration',
-      email: 'cybertest@example.test',
-      apiOnly: true,
-      disabled: false,
-      thirdPartyId: null,
-      passwordHash: null,
-      clientRestrictions: { allowAllCustomers: true, customerIds: [] },
-      coManagedCustomerId: null,
-      customerGroupOverrideId: null,
-      createdAt: now,
-      updatedAt: now,
-    };
-    await t.db.write((stores) => stores.agents.insert(agent));
+    agent = await insertAgent(t, { name: 'Cybertest integration', email: 'cybertest@example.test', apiOnly: true });
     await admin('POST', '/v1/config/roles', { name: 'Integration', configAccess: 'read', ticketAccess: 'modify', customerAccess: 'read', agentIds: [agent.id] });
     await admin('POST', '/v1/config/teams', { name: '1st Line Support' });
     app = (await admin('POST', '/v1/applications', { name: 'Cybertest', agentId: agent.id, permissions: ['tickets:read', 'tickets:edit', 'customers:read', 'config:read'] })) as Created;

@@ -82,28 +82,47 @@ export async function issueApiToken(host: PrincipalHost, agentId: string, label 
 }
 
 /** Inserts an agent record directly, then its roles through the config service and, unless API-only, a personal token. */
-export async function createAgent(host: PrincipalHost, input: AgentInput = {}): Promise<TestAgent> {
-  const now = host.services.clock.now();
-  const id = newId(now);
-  const apiOnly = input.apiOnly ?? false;
-  const agent: AgentRecord = {
+/** An agent record as a new agent has it; `fields` override the defaults. */
+export function agentRecord(fields: Partial<AgentRecord> = {}, now: number = Date.now()): AgentRecord {
+  const id = fields.id ?? newId(now);
+  return {
     id,
-    name: input.name ?? `Test agent ${id.slice(-6)}`,
-    email: (input.email ?? `agent-${id}@example.test`).toLowerCase(),
-    apiOnly,
-    disabled: input.disabled ?? false,
-    thirdPartyId: input.thirdPartyId ?? null,
-    passwordHash: input.password === undefined ? null : await hashPassword(input.password),
-    clientRestrictions: input.clientRestrictions ?? { allowAllCustomers: true, customerIds: [] },
-    coManagedCustomerId: input.coManagedCustomerId ?? null,
-    customerGroupOverrideId: input.customerGroupOverrideId ?? null,
+    name: `Test agent ${id.slice(-6)}`,
+    email: `agent-${id.toLowerCase()}@example.test`,
+    apiOnly: false,
+    disabled: false,
+    thirdPartyId: null,
+    passwordHash: null,
+    clientRestrictions: { allowAllCustomers: true, customerIds: [] },
+    coManagedCustomerId: null,
+    customerGroupOverrideId: null,
     createdAt: now,
     updatedAt: now,
+    ...fields,
   };
+}
+
+/** Inserts an agent record straight into the store (no roles, no token). */
+export async function insertAgent(host: Pick<PrincipalHost, 'db'>, fields: Partial<AgentRecord> = {}, now: number = Date.now()): Promise<AgentRecord> {
+  const agent = agentRecord(fields, now);
   await host.db.write((stores) => stores.agents.insert(agent));
+  return agent;
+}
+
+export async function createAgent(host: PrincipalHost, input: AgentInput = {}): Promise<TestAgent> {
+  const { roles, token: wantsToken, password, email, ...fields } = input;
+  const agent = await insertAgent(
+    host,
+    {
+      ...fields,
+      ...(email === undefined ? {} : { email: email.toLowerCase() }),
+      ...(password === undefined ? {} : { passwordHash: await hashPassword(password) }),
+    },
+    host.services.clock.now(),
+  );
   const roleIds: string[] = [];
-  for (const role of input.roles ?? []) roleIds.push(await createRole(host, [agent.id], role));
-  const token = (input.token ?? !apiOnly) ? await issueApiToken(host, agent.id) : null;
+  for (const role of roles ?? []) roleIds.push(await createRole(host, [agent.id], role));
+  const token = (wantsToken ?? !agent.apiOnly) ? await issueApiToken(host, agent.id) : null;
   return { agent, roleIds, token, headers: token ? bearer(token) : {} };
 }
 
