@@ -138,7 +138,16 @@ function checkGrantable(requested: readonly Permission[], caller: ApplicationCal
 
 export function createApplicationService(deps: { db: Transactor; clock: Clock; audit: AuditLog }): ApplicationService {
   const { db, clock, audit } = deps;
-  const subjectOf = (record: ApplicationRecord) => `${record.name} (${record.clientId})`;
+  /** Audits an application event inside the write, naming the application in subject and details. */
+  const recordEvent = (stores: Stores, ctx: WriteContext, kind: string, app: ApplicationRecord, details: Record<string, unknown>) =>
+    audit.recordIn(stores, {
+      kind,
+      outcome: 'success',
+      actor: ctx.actor,
+      request: ctx.request,
+      subject: `${app.name} (${app.clientId})`,
+      details: { applicationId: app.id, clientId: app.clientId, ...details },
+    });
 
   return {
     async list(query) {
@@ -175,14 +184,7 @@ export function createApplicationService(deps: { db: Transactor; clock: Clock; a
           secretRotatedAt: now,
         };
         await stores.applications.insert(created);
-        await audit.recordIn(stores, {
-          kind: 'application.created',
-          outcome: 'success',
-          actor: ctx.actor,
-          request: ctx.request,
-          subject: subjectOf(created),
-          details: { applicationId: created.id, clientId: created.clientId, agentId: created.agentId, permissions: created.permissions, enabled: created.enabled },
-        });
+        await recordEvent(stores, ctx, 'application.created', created, { agentId: created.agentId, permissions: created.permissions, enabled: created.enabled });
         return created;
       });
       return { application: applicationView(record), clientSecret };
@@ -209,29 +211,16 @@ export function createApplicationService(deps: { db: Transactor; clock: Clock; a
         // Tokens act for the agent they were issued under: a disabled application or a new agent starts from fresh tokens.
         const revoke = (toggled && !next.enabled) || changed.includes('agentId');
         if (revoke) await stores.accessTokens.removeForApplication(id);
-        const common = { actor: ctx.actor, request: ctx.request, subject: subjectOf(next) } as const;
         if (changed.length > 0) {
-          await audit.recordIn(stores, {
-            ...common,
-            kind: 'application.updated',
-            outcome: 'success',
-            details: {
-              applicationId: id,
-              clientId: next.clientId,
-              changed,
-              before: Object.fromEntries(changed.map((key) => [key, current[key]])),
-              after: Object.fromEntries(changed.map((key) => [key, next[key]])),
-              tokensRevoked: revoke,
-            },
+          await recordEvent(stores, ctx, 'application.updated', next, {
+            changed,
+            before: Object.fromEntries(changed.map((key) => [key, current[key]])),
+            after: Object.fromEntries(changed.map((key) => [key, next[key]])),
+            tokensRevoked: revoke,
           });
         }
         if (toggled) {
-          await audit.recordIn(stores, {
-            ...common,
-            kind: next.enabled ? 'application.enabled' : 'application.disabled',
-            outcome: 'success',
-            details: { applicationId: id, clientId: next.clientId, tokensRevoked: !next.enabled },
-          });
+          await recordEvent(stores, ctx, next.enabled ? 'application.enabled' : 'application.disabled', next, { tokensRevoked: !next.enabled });
         }
         return next;
       });
@@ -243,14 +232,7 @@ export function createApplicationService(deps: { db: Transactor; clock: Clock; a
         const current = await loadApplication(stores, id);
         await stores.accessTokens.removeForApplication(id);
         await stores.applications.remove(id);
-        await audit.recordIn(stores, {
-          kind: 'application.deleted',
-          outcome: 'success',
-          actor: ctx.actor,
-          request: ctx.request,
-          subject: subjectOf(current),
-          details: { applicationId: id, clientId: current.clientId, agentId: current.agentId, tokensRevoked: true },
-        });
+        await recordEvent(stores, ctx, 'application.deleted', current, { agentId: current.agentId, tokensRevoked: true });
       });
     },
 
@@ -262,14 +244,7 @@ export function createApplicationService(deps: { db: Transactor; clock: Clock; a
         const next: ApplicationRecord = { ...current, secretHash: hashCredential(clientSecret), secretRotatedAt: now, updatedAt: now };
         await stores.applications.update(next);
         await stores.accessTokens.removeForApplication(id);
-        await audit.recordIn(stores, {
-          kind: 'application.secret-rotated',
-          outcome: 'success',
-          actor: ctx.actor,
-          request: ctx.request,
-          subject: subjectOf(next),
-          details: { applicationId: id, clientId: next.clientId, tokensRevoked: true },
-        });
+        await recordEvent(stores, ctx, 'application.secret-rotated', next, { tokensRevoked: true });
         return next;
       });
       return { application: applicationView(record), clientSecret };
