@@ -1,7 +1,6 @@
-import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { Database, ChangesTable } from '../schema.js';
 import type { ChangeFilter, ChangeOp, ChangeRecord, ChangeStore, ChangeSummary, LogHead } from '../ports.js';
-import { sql, type QueryResult, type SelectQueryBuilder } from 'kysely';
+import { sql, type Insertable, type Kysely, type QueryResult, type Selectable, type SelectQueryBuilder } from 'kysely';
 import { jsonTextOf, parseBody } from './entity-store.js';
 import { prepared } from './prepared.js';
 
@@ -90,30 +89,8 @@ export function toChangeRow(change: ChangeRecord): Selectable<ChangesTable> {
   };
 }
 
-const changeColumns = [
-  'seq',
-  'id',
-  'origin',
-  'origin_seq',
-  'type',
-  'entity_id',
-  'entity_name',
-  'op',
-  'before',
-  'after',
-  'parent',
-  'requires',
-  'actor_kind',
-  'actor_id',
-  'actor_name',
-  'at',
-  'request',
-  'change_set',
-  'revert_of',
-  'applied_from',
-  'digest',
-  'hash',
-] as const satisfies readonly (keyof ChangesTable)[];
+// Every column: the list columns plus the snapshots and the chain.
+const changeColumns = [...summaryColumns, 'before', 'after', 'requires', 'request', 'digest', 'hash'] as const satisfies readonly (keyof ChangesTable)[];
 
 // Every tracked write runs these; compiling them once keeps query building off the write path.
 const insertChange = prepared((db, ...values: unknown[]) =>
