@@ -272,6 +272,96 @@ export interface ThrottleStore {
   clear(key: string): Promise<void>;
 }
 
+/** A linked instance, as this instance knows it. */
+export interface PeerRecord {
+  name: string;
+  url: string;
+  clientId: string;
+  /** Sealed with the secret box; never returned. */
+  clientSecret: string;
+  /** Learnt on first contact. */
+  instanceId: string | null;
+  isSource: boolean;
+  /** This instance's log seq up to which everything was pushed to the peer (for "don't check diffs"). */
+  lastPushSeq: number;
+  /** The peer's log seq up to which everything was pulled from it. */
+  lastPullSeq: number;
+  lastSyncAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface PeerStore {
+  list(): Promise<PeerRecord[]>;
+  find(name: string): Promise<PeerRecord | undefined>;
+  insert(peer: PeerRecord): Promise<void>;
+  update(peer: PeerRecord): Promise<void>;
+  remove(name: string): Promise<void>;
+}
+
+/** An instance that named this one as its source. */
+export interface DownstreamRecord {
+  instanceId: string;
+  name: string;
+  registeredAt: number;
+}
+
+export interface DownstreamStore {
+  list(): Promise<DownstreamRecord[]>;
+  put(record: DownstreamRecord): Promise<void>;
+  remove(instanceId: string): Promise<void>;
+}
+
+/** Identity of a change in every log: its origin and its sequence there. */
+export interface ChangeKey {
+  origin: string;
+  originSeq: number;
+}
+
+/** One node of the reconciliation summary: how many changes it holds and the sum of their fingerprints. */
+export interface SummaryCell {
+  n: number;
+  fp: number;
+}
+
+export interface ChangeSummaryStore {
+  /** The last log seq folded into the buckets. */
+  mark(): Promise<number>;
+  /** Adds counts and fingerprints to buckets and moves the mark. */
+  fold(deltas: { origin: string; bucket: number; n: number; fp: number }[], mark: number): Promise<void>;
+  /** Per origin: totals and the highest bucket. */
+  origins(): Promise<{ origin: string; cell: SummaryCell; maxBucket: number }[]>;
+  /** Buckets `from <= bucket < to` of one origin, grouped by `floor(bucket / width)`. */
+  groups(origin: string, from: number, to: number, width: number): Promise<{ group: number; cell: SummaryCell }[]>;
+  /** Forgets every bucket and the mark. */
+  reset(): Promise<void>;
+}
+
+/** Bulk reads and writes of the change log that sync needs. */
+export interface SyncHistoryStore {
+  /** Which of `ids` this log holds. */
+  presentIds(ids: string[]): Promise<Set<string>>;
+  /** Full changes by id, in log order. */
+  findByIds(ids: string[]): Promise<ChangeRecord[]>;
+  /** Keys and fingerprint input of changes after `afterSeq`, ascending. */
+  keysAfter(afterSeq: number, limit: number): Promise<(ChangeKey & { seq: number; id: string })[]>;
+  /** Origin sequences of one origin with `from <= originSeq < to`. */
+  originSeqs(origin: string, from: number, to: number): Promise<number[]>;
+  /** Change ids and seqs for keys of one origin. */
+  byKeys(origin: string, originSeqs: number[]): Promise<{ id: string; seq: number; originSeq: number }[]>;
+  /** Summaries after `afterSeq`, ascending, at most `limit`. */
+  summariesAfter(afterSeq: number, limit: number): Promise<ChangeSummary[]>;
+  /** Removes the whole change log and its head (restore). */
+  clear(): Promise<void>;
+  /** Removes every entity of the given types and their references (restore). */
+  clearEntities(types: string[]): Promise<number>;
+}
+
+export interface SyncRequestStore {
+  find(key: string): Promise<{ sender: string; result: unknown } | undefined>;
+  insert(key: string, sender: string, result: unknown, at: number): Promise<void>;
+}
+
 /** Every store, bound to one connection or transaction. */
 export interface Stores {
   entities: EntityStore;
@@ -285,6 +375,11 @@ export interface Stores {
   sessions: SessionStore;
   audit: AuditStore;
   throttle: ThrottleStore;
+  peers: PeerStore;
+  downstream: DownstreamStore;
+  summary: ChangeSummaryStore;
+  history: SyncHistoryStore;
+  syncRequests: SyncRequestStore;
 }
 
 /** Where use cases start transactions. Stores never start their own. */

@@ -13,6 +13,11 @@ export interface Database {
   entity_refs: EntityRefsTable;
   changes: ChangesTable;
   change_log_head: ChangeLogHeadTable;
+  peers: PeersTable;
+  downstream_instances: DownstreamInstancesTable;
+  change_buckets: ChangeBucketsTable;
+  change_buckets_mark: ChangeBucketsMarkTable;
+  sync_requests: SyncRequestsTable;
 }
 
 export interface InstanceInfoTable {
@@ -147,4 +152,43 @@ export interface ChangeLogHeadTable {
   singleton: number;
   seq: number;
   hash: string;
+}
+
+export interface PeersTable {
+  name: string;
+  url: string;
+  client_id: string;
+  client_secret: string;
+  instance_id: string | null;
+  is_source: number;
+  last_push_seq: number;
+  last_pull_seq: number;
+  last_sync_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface DownstreamInstancesTable {
+  instance_id: string;
+  name: string;
+  registered_at: number;
+}
+
+export interface ChangeBucketsTable {
+  origin: string;
+  bucket: number;
+  n: number;
+  fp: number;
+}
+
+export interface ChangeBucketsMarkTable {
+  singleton: number;
+  seq: number;
+}
+
+export interface SyncRequestsTable {
+  key: string;
+  sender: string;
+  result: string;
+  at: number;
 }

@@ -11,12 +11,26 @@ export interface SecretKey {
 /** AES-256-GCM with a random nonce per value, the key id in the envelope, and caller-given associated data. */
 export interface SecretBox {
   activeKeyId: string;
+  hasKey(keyId: string): boolean;
+  keyIds: string[];
   seal(plaintext: string, associatedData: string): string;
   open(envelope: string, associatedData: string): string;
 }
 
 export function isSealed(value: unknown): value is string {
   return typeof value === 'string' && value.startsWith(PREFIX);
+}
+
+/** Key ids named by the envelopes anywhere in a value. */
+export function keyIdsIn(value: unknown): string[] {
+  const found = new Set<string>();
+  const visit = (v: unknown): void => {
+    if (isSealed(v)) found.add(v.slice(PREFIX.length).split(':')[0] ?? '');
+    else if (Array.isArray(v)) v.forEach(visit);
+    else if (v !== null && typeof v === 'object') Object.values(v).forEach(visit);
+  };
+  visit(value);
+  return [...found];
 }
 
 /** Key id: a short fingerprint of the key, so envelopes name their key without revealing it. */
@@ -36,6 +50,8 @@ export function createSecretBox(keys: Buffer[]): SecretBox {
   const activeKeyId = keyIdOf(active);
   return {
     activeKeyId,
+    hasKey: (keyId) => ring.has(keyId),
+    keyIds: [...ring.keys()],
     seal(plaintext, associatedData) {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', active, iv);

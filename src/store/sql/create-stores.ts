@@ -14,6 +14,7 @@ import {
   createTokenStore,
 } from './access-stores.js';
 import { createInstanceStore, createSettingsStore } from './instance-stores.js';
+import { createChangeSummaryStore, createDownstreamStore, createPeerStore, createSyncHistoryStore, createSyncRequestStore } from './sync-stores.js';
 
 export function createStores(db: Kysely<Database>): Stores {
   return {
@@ -28,6 +29,11 @@ export function createStores(db: Kysely<Database>): Stores {
     sessions: createSessionStore(db),
     audit: createAuditStore(db),
     throttle: createThrottleStore(db),
+    peers: createPeerStore(db),
+    downstream: createDownstreamStore(db),
+    summary: createChangeSummaryStore(db),
+    history: createSyncHistoryStore(db),
+    syncRequests: createSyncRequestStore(db),
   };
 }
 
