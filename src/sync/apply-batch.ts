@@ -1,0 +1,280 @@
+import type { Catalog } from '../catalog/catalog.js';
+import { isTrackableType, type EntityTypeDefinition } from '../catalog/entity-type.js';
+import type { ChangeRecord, EntityRecord, Stores } from '../store/ports.js';
+import { digestOf, chainHash } from '../tracking/change-chain.js';
+import { nameOf, referencesIn } from '../tracking/change-writer.js';
+import type { SecretBox } from '../tracking/secret-box.js';
+import { keyIdsIn } from '../tracking/secret-box.js';
+import { maskSecrets } from '../tracking/secrets.js';
+import type { BatchOutcome, PlannedChange, PlannedEntity, SyncProblem, TransferChange } from './transfer.js';
+
+const LOAD_CHUNK = 500;
+
+interface EntityState {
+  record: EntityRecord | null;
+  /** Whether a row exists in the store (before this batch). */
+  stored: boolean;
+  touched: boolean;
+  /** Outgoing references while the batch runs (touched entities only). */
+  refs: { toId: string; path: string }[];
+}
+
+export interface ApplyOptions {
+  /** The instance the batch came from, recorded on every applied change. */
+  appliedFrom: string;
+  /** Change ids the caller accepts as absent: a parent or requirement among them does not refuse a change. */
+  allowMissing: ReadonlySet<string>;
+}
+
+async function loadEntities(stores: Stores, ids: string[]): Promise<Map<string, EntityRecord>> {
+  const found = new Map<string, EntityRecord>();
+  const unique = [...new Set(ids)];
+  for (let i = 0; i < unique.length; i += LOAD_CHUNK) {
+    for (const e of await stores.entities.findMany(unique.slice(i, i + LOAD_CHUNK))) found.set(e.id, e);
+  }
+  return found;
+}
+
+function plannedOf(change: TransferChange, action: PlannedChange['action']): PlannedChange {
+  return {
+    id: change.id,
+    origin: change.origin,
+    originSeq: change.originSeq,
+    type: change.type,
+    entityId: change.entityId,
+    entityName: change.entityName,
+    op: change.op,
+    at: change.at,
+    actor: change.actor,
+    changeSet: change.changeSet,
+    action,
+  };
+}
+
+/**
+ * Checks and applies a batch of foreign changes, in the given order, inside the caller's write transaction.
+ * Every change is checked even after a problem, so the outcome lists every problem; once a problem is found
+ * nothing more is written and the caller must roll the transaction back.
+ */
+export async function applyBatch(
+  stores: Stores,
+  deps: { catalog: Catalog; box: SecretBox },
+  batch: TransferChange[],
+  options: ApplyOptions,
+): Promise<BatchOutcome> {
+  const { catalog, box } = deps;
+  const problems: SyncProblem[] = [];
+  const planned: PlannedChange[] = [];
+  const skippedDependencies = new Set<string>();
+  const present = await stores.history.presentIds([...batch.map((c) => c.id), ...batch.flatMap((c) => (c.parent ? [c.parent, ...c.requires] : c.requires))]);
+  const inBatch = new Map(batch.map((c, i) => [c.id, i]));
+
+  const wanted: string[] = [];
+  for (const change of batch) {
+    wanted.push(change.entityId);
+    const def = catalog.find(change.type);
+    if (def && change.after) wanted.push(...referencesIn(def, change.after).map((r) => r.toId));
+  }
+  const loaded = await loadEntities(stores, wanted);
+  const states = new Map<string, EntityState>();
+  const stateOf = (id: string): EntityState => {
+    let state = states.get(id);
+    if (!state) {
+      const record = loaded.get(id) ?? null;
+      state = { record, stored: record !== null, touched: false, refs: [] };
+      states.set(id, state);
+    }
+    return state;
+  };
+
+  const applied = new Set<string>();
+  const seen = new Set<string>();
+  const perEntity = new Map<string, PlannedEntity>();
+  let writing = true;
+
+  for (const [index, change] of batch.entries()) {
+    if (present.has(change.id) || seen.has(change.id)) {
+      planned.push(plannedOf(change, 'present'));
+      continue;
+    }
+    seen.add(change.id);
+    const before = problems.length;
+    const refuse = (problem: Omit<SyncProblem, 'changeId' | 'entity'>): void => {
+      problems.push({ ...problem, changeId: change.id, entity: { type: change.type, id: change.entityId, name: change.entityName } });
+    };
+
+    const def = catalog.find(change.type);
+    if (!def || !isTrackableType(def)) {
+      refuse({ kind: 'unknown-type', message: `Type "${change.type}" is not a tracked type on this instance.` });
+      planned.push(plannedOf(change, 'refused'));
+      continue;
+    }
+    const { digest, ...content } = change;
+    if (digestOf({ ...content, seq: 0, appliedFrom: null }) !== digest) {
+      refuse({ kind: 'tampered', message: `Change ${change.id} does not match its digest: it was altered after it was made.` });
+      planned.push(plannedOf(change, 'refused'));
+      continue;
+    }
+    const unknownKeys = change.after ? keyIdsIn(change.after).filter((kid) => !box.hasKey(kid)) : [];
+    if (unknownKeys.length > 0) {
+      refuse({ kind: 'secret-key-unknown', message: `Change ${change.id} holds secrets sealed with key ${unknownKeys.join(', ')}, which this instance does not have.` });
+    }
+
+    checkParent(change, def, stateOf(change.entityId), { present, applied, inBatch, index, allowMissing: options.allowMissing, skippedDependencies, refuse });
+    const missing = change.requires.filter((id) => !present.has(id) && !applied.has(id) && !options.allowMissing.has(id));
+    for (const id of change.requires) if (options.allowMissing.has(id) && !present.has(id) && !applied.has(id)) skippedDependencies.add(id);
+    if (missing.length > 0) {
+      const later = missing.filter((id) => (inBatch.get(id) ?? -1) > index);
+      refuse({
+        kind: 'missing-dependency',
+        message:
+          later.length > 0
+            ? `Change ${change.id} requires ${missing.join(', ')}; ${later.join(', ')} comes later in the batch.`
+            : `Change ${change.id} requires ${missing.join(', ')}, which this instance does not have and the batch does not bring.`,
+        missing,
+      });
+    }
+    const refs = change.after ? referencesIn(def, change.after) : [];
+    if (missing.length === 0) {
+      const absent = refs.filter((r) => {
+        const target = stateOf(r.toId).record;
+        return !target || target.type !== r.target;
+      });
+      if (absent.length > 0) {
+        refuse({
+          kind: 'reference-missing',
+          message: `Change ${change.id} references ${absent.map((r) => `${r.target} ${r.toId} (${r.path})`).join(', ')}, which this instance lacks.`,
+          missing: absent.map((r) => r.toId),
+        });
+      }
+    }
+    if (change.op === 'delete') {
+      const referrers = await referrersOf(stores, states, change.entityId);
+      if (referrers.length > 0) {
+        refuse({ kind: 'still-referenced', message: `Change ${change.id} deletes an entity that ${referrers.join(', ')} still reference here.` });
+      }
+    }
+
+    if (problems.length > before) {
+      planned.push(plannedOf(change, 'refused'));
+      writing = false;
+      continue;
+    }
+    planned.push(plannedOf(change, 'apply'));
+    applied.add(change.id);
+    const state = stateOf(change.entityId);
+    state.touched = true;
+    state.refs = refs.map((r) => ({ toId: r.toId, path: r.path }));
+    state.record = change.after
+      ? {
+          id: change.entityId,
+          type: change.type,
+          name: nameOf(def, change.entityId, change.after),
+          body: change.after,
+          head: change.id,
+          createdAt: state.record?.createdAt ?? change.at,
+          updatedAt: change.at,
+        }
+      : null;
+    const entity = perEntity.get(change.entityId) ?? { type: change.type, id: change.entityId, name: change.entityName, changes: [] };
+    entity.name = change.entityName;
+    entity.changes.push(change.id);
+    perEntity.set(change.entityId, entity);
+
+    if (writing) {
+      const head = await stores.changes.head();
+      const seq = head.seq + 1;
+      const record: ChangeRecord = { ...change, seq, appliedFrom: options.appliedFrom, hash: chainHash(head.hash, seq, change.digest, options.appliedFrom) };
+      await stores.changes.appendDeferred(record);
+    }
+  }
+
+  if (writing && problems.length === 0) {
+    for (const [id, state] of states) {
+      if (!state.touched) continue;
+      if (state.record === null) {
+        if (state.stored) await stores.entities.remove(id);
+        continue;
+      }
+      if (state.stored) await stores.entities.update(state.record);
+      else await stores.entities.insert(state.record);
+      await stores.entities.replaceReferences(id, state.record.type, state.refs);
+    }
+    await stores.changes.saveHead();
+  }
+
+  const toApply = planned.filter((p) => p.action === 'apply').length;
+  return {
+    changes: planned,
+    entities: [...perEntity.values()],
+    problems,
+    skippedDependencies: [...skippedDependencies],
+    counts: {
+      received: batch.length,
+      toApply,
+      alreadyPresent: planned.filter((p) => p.action === 'present').length,
+      refused: planned.filter((p) => p.action === 'refused').length,
+      entities: perEntity.size,
+      problems: problems.length,
+    },
+    applied: false,
+  };
+}
+
+function checkParent(
+  change: TransferChange,
+  def: EntityTypeDefinition,
+  state: EntityState,
+  ctx: {
+    present: Set<string>;
+    applied: Set<string>;
+    inBatch: Map<string, number>;
+    index: number;
+    allowMissing: ReadonlySet<string>;
+    skippedDependencies: Set<string>;
+    refuse: (problem: Omit<SyncProblem, 'changeId' | 'entity'>) => void;
+  },
+): void {
+  const current = state.record;
+  const head = current ? current.head : null;
+  const fits = change.op === 'create' ? current === null && change.parent === null : current !== null && head === change.parent;
+  if (fits) return;
+  const parent = change.parent;
+  const parentKnown = parent === null || ctx.present.has(parent) || ctx.applied.has(parent);
+  if (parent !== null && !parentKnown) {
+    if (ctx.allowMissing.has(parent)) {
+      ctx.skippedDependencies.add(parent);
+      return;
+    }
+    const later = (ctx.inBatch.get(parent) ?? -1) > ctx.index;
+    ctx.refuse({
+      kind: 'missing-dependency',
+      message: later
+        ? `Change ${change.id} follows ${parent} on "${change.entityName}", which comes later in the batch.`
+        : `Change ${change.id} follows ${parent} on "${change.entityName}", which this instance does not have and the batch does not bring.`,
+      missing: [parent],
+    });
+    return;
+  }
+  ctx.refuse({
+    kind: 'conflict',
+    message: current
+      ? `"${change.entityName}" was changed here (head ${head ?? 'untracked'}) since ${parent ?? 'its creation'}, which change ${change.id} builds on.`
+      : `"${change.entityName}" no longer exists here; change ${change.id} expects it at ${parent ?? 'creation'}.`,
+    receiver: { head, body: current ? maskSecrets(def, current.body) : null },
+    incoming: { parent, before: maskSecrets(def, change.before), after: maskSecrets(def, change.after) },
+  });
+}
+
+async function referrersOf(stores: Stores, states: Map<string, EntityState>, id: string): Promise<string[]> {
+  const names = new Set<string>();
+  for (const r of await stores.entities.referrers(id, 50)) {
+    const state = states.get(r.fromId);
+    if (state?.touched) continue;
+    names.add(`${r.fromType} ${r.fromId}`);
+  }
+  for (const [fromId, state] of states) {
+    if (state.touched && state.record && state.refs.some((ref) => ref.toId === id)) names.add(`${state.record.type} ${fromId}`);
+  }
+  return [...names];
+}

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { canonicalJson, sha256Hex } from '../shared/canonical-json.js';
+import { DomainError } from '../shared/errors.js';
+import type { TransferChange } from './transfer.js';
+
+export const EXPORT_FORMAT = 'shiplog.changes';
+export const EXPORT_FORMAT_VERSION = 1;
+/** Largest document an import accepts (bytes of JSON). */
+export const EXPORT_MAX_BYTES = 32 * 1024 * 1024;
+
+const actorSchema = z.strictObject({ kind: z.enum(['agent', 'application', 'sync', 'system']), id: z.string(), name: z.string() });
+const requestSchema = z
+  .strictObject({
+    method: z.string(),
+    path: z.string(),
+    requestId: z.string(),
+    remoteAddress: z.string().nullable(),
+    userAgent: z.string().nullable(),
+    clientApplication: z.string().nullable(),
+  })
+  .nullable();
+const bodySchema = z.record(z.string(), z.unknown()).nullable();
+
+export const transferChangeSchema = z.strictObject({
+  id: z.string().min(1).max(100),
+  origin: z.string().min(1).max(100),
+  originSeq: z.number().int().positive(),
+  type: z.string().min(1).max(100),
+  entityId: z.string().min(1).max(100),
+  entityName: z.string().max(1000),
+  op: z.enum(['create', 'update', 'delete']),
+  before: bodySchema,
+  after: bodySchema,
+  parent: z.string().max(100).nullable(),
+  requires: z.array(z.string().max(100)).max(10_000),
+  actor: actorSchema,
+  at: z.number().int().nonnegative(),
+  request: requestSchema,
+  changeSet: z.string().max(100).nullable(),
+  revertOf: z.string().max(100).nullable(),
+  digest: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+const instanceSchema = z.strictObject({ instanceId: z.string(), name: z.string(), kind: z.string(), version: z.string() });
+
+const documentSchema = z.strictObject({
+  format: z.literal(EXPORT_FORMAT),
+  formatVersion: z.number().int(),
+  exportedAt: z.string(),
+  from: instanceSchema,
+  selection: z.record(z.string(), z.unknown()),
+  /** Changes the exported ones depend on that the document does not carry: the importer must have them. */
+  dependencies: z.array(z.string()),
+  changes: z.array(transferChangeSchema),
+  checksum: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+});
+
+export type ExportDocument = z.infer<typeof documentSchema>;
+
+export function checksumOf(document: Omit<ExportDocument, 'checksum'>): string {
+  return `sha256:${sha256Hex(canonicalJson(document))}`;
+}
+
+export function buildDocument(content: Omit<ExportDocument, 'checksum' | 'format' | 'formatVersion'>): ExportDocument {
+  const unsigned = { format: EXPORT_FORMAT, formatVersion: EXPORT_FORMAT_VERSION, ...content } as Omit<ExportDocument, 'checksum'>;
+  return { ...unsigned, checksum: checksumOf(unsigned) };
+}
+
+function invalid(code: string, message: string, path = ''): DomainError {
+  return new DomainError('IMPORT_INVALID', message, { errors: [{ path, code, message }] });
+}
+
+/** Parses and checks an export document (object or pasted text): format, version, shape and checksum. */
+export function parseDocument(input: unknown): ExportDocument & { changes: TransferChange[] } {
+  let value = input;
+  if (typeof input === 'string' || Buffer.isBuffer(input)) {
+    const text = input.toString();
+    if (Buffer.byteLength(text) > EXPORT_MAX_BYTES) throw new DomainError('PAYLOAD_TOO_LARGE', `An export document may hold at most ${EXPORT_MAX_BYTES} bytes.`);
+    try {
+      value = JSON.parse(text) as unknown;
+    } catch {
+      throw invalid('malformed', 'The document is not valid JSON: it is malformed or truncated.');
+    }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid('not-a-document', 'The document must be a JSON object.');
+  const record = value as Record<string, unknown>;
+  if (record.format !== EXPORT_FORMAT) throw invalid('wrong-format', `This is not a Shiplog change export (format "${EXPORT_FORMAT}").`, 'format');
+  if (record.formatVersion !== EXPORT_FORMAT_VERSION) {
+    throw invalid('unsupported-version', `Export format version ${String(record.formatVersion)} is not supported; this instance reads version ${EXPORT_FORMAT_VERSION}.`, 'formatVersion');
+  }
+  const parsed = documentSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new DomainError('IMPORT_INVALID', 'The document does not have the shape of a change export.', {
+      errors: parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join('.'), code: i.code, message: i.message })),
+      first: issue.path.join('.'),
+    });
+  }
+  const { checksum, ...unsigned } = parsed.data;
+  if (checksumOf(unsigned) !== checksum) {
+    throw invalid('checksum-mismatch', 'The document does not match its checksum: it was altered or truncated after export.', 'checksum');
+  }
+  return parsed.data as ExportDocument & { changes: TransferChange[] };
+}

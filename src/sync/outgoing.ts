@@ -1,0 +1,103 @@
+import type { ChangeRecord, Stores } from '../store/ports.js';
+import type { KeyRanges } from './summary.js';
+import type { AddedChange, SyncProblem } from './transfer.js';
+
+/** Which changes to send: everything the receiver lacks, or a selection, up to a cut-off. */
+export interface Selection {
+  /** Only changes made on or before this time (ms). */
+  cutoff?: number | undefined;
+  changeIds?: string[] | undefined;
+  changeSet?: string | undefined;
+  /** Add the parents and requirements the receiver lacks (default true). */
+  withDependencies?: boolean | undefined;
+  /** Changes the caller accepts to leave out although the selection depends on them. */
+  allowMissing?: string[] | undefined;
+}
+
+export interface Outgoing {
+  /** In this instance's log order. */
+  changes: ChangeRecord[];
+  added: AddedChange[];
+  /** Selected or required changes left out by `allowMissing`. */
+  leftOut: string[];
+  /** Changes the receiver lacks that the cut-off holds back. */
+  heldBackByCutoff: number;
+  problems: SyncProblem[];
+}
+
+const LOAD_CHUNK = 2_000;
+
+async function lackingIds(stores: Stores, lacking: KeyRanges): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const [origin, ranges] of Object.entries(lacking)) {
+    const seqs: number[] = [];
+    for (const [from, to] of ranges) for (let s = from; s < to; s += 1) seqs.push(s);
+    for (let i = 0; i < seqs.length; i += LOAD_CHUNK) {
+      for (const row of await stores.history.byKeys(origin, seqs.slice(i, i + LOAD_CHUNK))) ids.add(row.id);
+    }
+  }
+  return ids;
+}
+
+/**
+ * The changes to send to a receiver that lacks `lacking`: the selection (or all of it) within the cut-off,
+ * plus the dependency closure the receiver lacks, in this instance's log order.
+ */
+export async function selectOutgoing(stores: Stores, lacking: KeyRanges, selection: Selection): Promise<Outgoing> {
+  const missingHere = await lackingIds(stores, lacking);
+  const allowMissing = new Set(selection.allowMissing ?? []);
+  const problems: SyncProblem[] = [];
+  const withinCutoff = (c: ChangeRecord) => selection.cutoff === undefined || c.at <= selection.cutoff;
+
+  let base: ChangeRecord[];
+  let heldBackByCutoff = 0;
+  if (selection.changeIds && selection.changeIds.length > 0) {
+    const found = await stores.history.findByIds(selection.changeIds);
+    const known = new Set(found.map((c) => c.id));
+    for (const id of selection.changeIds) {
+      if (!known.has(id)) problems.push({ kind: 'unknown-change', changeId: id, message: `Change ${id} does not exist on this instance.` });
+    }
+    base = found.filter((c) => missingHere.has(c.id));
+  } else {
+    const all = await stores.history.findByIds([...missingHere]);
+    const chosen = selection.changeSet === undefined ? all : all.filter((c) => c.changeSet === selection.changeSet);
+    base = chosen.filter(withinCutoff);
+    heldBackByCutoff = chosen.length - base.length;
+  }
+  const leftOut = new Set<string>();
+  const chosen = new Map<string, ChangeRecord>();
+  for (const change of base) {
+    if (allowMissing.has(change.id)) leftOut.add(change.id);
+    else chosen.set(change.id, change);
+  }
+
+  const added: AddedChange[] = [];
+  if (selection.withDependencies !== false) {
+    let frontier = [...chosen.values()];
+    while (frontier.length > 0) {
+      const wanted = new Map<string, { reason: AddedChange['reason']; of: string }>();
+      for (const change of frontier) {
+        const deps: [string, AddedChange['reason']][] = [];
+        if (change.parent) deps.push([change.parent, 'parent']);
+        for (const id of change.requires) deps.push([id, 'requires']);
+        for (const [id, reason] of deps) {
+          if (!missingHere.has(id) || chosen.has(id) || wanted.has(id)) continue;
+          if (allowMissing.has(id)) {
+            leftOut.add(id);
+            continue;
+          }
+          wanted.set(id, { reason, of: change.id });
+        }
+      }
+      const loaded = await stores.history.findByIds([...wanted.keys()]);
+      for (const change of loaded) {
+        chosen.set(change.id, change);
+        const why = wanted.get(change.id)!;
+        added.push({ id: change.id, reason: why.reason, of: why.of, changeSet: change.changeSet });
+      }
+      frontier = loaded;
+    }
+  }
+  const changes = [...chosen.values()].sort((a, b) => a.seq - b.seq);
+  return { changes, added, leftOut: [...leftOut], heldBackByCutoff, problems };
+}

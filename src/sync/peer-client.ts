@@ -1,0 +1,95 @@
+import type { ChangeRecord, EntityRecord } from '../store/ports.js';
+import type { Selection } from './outgoing.js';
+import type { SummarySource } from './reconcile.js';
+import type { KeyRanges } from './summary.js';
+import type { AddedChange, BatchOutcome, SenderInfo, SyncProblem, TransferChange } from './transfer.js';
+
+/** What an instance says of itself to its peers. */
+export interface PeerHello {
+  instanceId: string;
+  name: string;
+  kind: string;
+  version: string;
+  source: { instanceId: string; name: string } | null;
+  inPipeline: boolean;
+  refusePushes: boolean;
+  skipDiffCheck: boolean;
+  /** Ids (fingerprints) of the secret keys it holds: peers must share the key that seals synced secrets. */
+  keyIds: string[];
+  headSeq: number;
+}
+
+/** A batch sent to a receiver. */
+export interface ReceiveRequest {
+  sender: SenderInfo;
+  operation: 'push' | 'pull' | 'import';
+  changes: TransferChange[];
+  dryRun: boolean;
+  idempotencyKey?: string | undefined;
+  allowMissing: string[];
+}
+
+export interface ReceiveResult extends BatchOutcome {
+  /** True when an earlier request with the same idempotency key answered this. */
+  replayed: boolean;
+}
+
+/** Changes a sender chose for a receiver, with sender seqs for display. */
+export interface OutgoingTransfer {
+  changes: (TransferChange & { seq: number })[];
+  added: AddedChange[];
+  leftOut: string[];
+  heldBackByCutoff: number;
+  problems: SyncProblem[];
+}
+
+/** A full change as stored by the peer (restore copies it). */
+export type LoggedChange = ChangeRecord;
+
+/** A linked instance over the sync protocol (`/v1/sync/*`). */
+export interface PeerConnection extends SummarySource {
+  hello(): Promise<PeerHello>;
+  /** Keys of the peer's changes after its log seq `afterSeq` ("don't check diffs"). */
+  keysAfter(afterSeq: number): Promise<{ keys: KeyRanges; headSeq: number }>;
+  outgoing(lacking: KeyRanges, selection: Selection): Promise<OutgoingTransfer>;
+  receive(request: ReceiveRequest): Promise<ReceiveResult>;
+  registerDownstream(me: { instanceId: string; name: string }): Promise<void>;
+  unregisterDownstream(instanceId: string): Promise<void>;
+  /** The peer's log in its order, a page after `afterSeq`. */
+  log(afterSeq: number, limit: number): Promise<LoggedChange[]>;
+  /** The peer's entities of one tracked type (bodies as stored, secrets sealed), a page after `afterId`. */
+  entities(type: string, afterId: string | null, limit: number): Promise<EntityRecord[]>;
+  /** Per tracked type: how many entities and a digest of their ids and bodies. */
+  stateDigests(): Promise<TypeDigest[]>;
+  /** Per entity of the given types: id, name, head and body digest. */
+  stateEntities(types: string[]): Promise<EntityDigest[]>;
+  /** Entities by id, secrets masked (for field diffs). */
+  entitiesById(ids: string[]): Promise<EntityRecord[]>;
+  /** Asks the peer to restore itself from production (pipeline scope). */
+  restore(request: { confirm: boolean; dryRun: boolean }): Promise<unknown>;
+}
+
+export interface TypeDigest {
+  type: string;
+  count: number;
+  digest: string;
+}
+
+export interface EntityDigest {
+  type: string;
+  id: string;
+  name: string;
+  head: string | null;
+  digest: string;
+}
+
+export interface PeerAddress {
+  url: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+/** Opens connections to peers; the http layer implements it. */
+export interface PeerConnector {
+  connect(peer: PeerAddress): PeerConnection;
+}

@@ -1,0 +1,241 @@
+import type { AuditLog } from '../access/audit-log.js';
+import type { Catalog } from '../catalog/catalog.js';
+import type { Clock } from '../shared/clock.js';
+import { DomainError } from '../shared/errors.js';
+import type { WriteContext } from '../shared/actor.js';
+import type { ChangeRecord, EntityRecord, InstanceIdentity, Stores, Transactor } from '../store/ports.js';
+import type { SecretBox } from '../tracking/secret-box.js';
+import { maskSecrets } from '../tracking/secrets.js';
+import { readSettings } from '../tracking/settings-service.js';
+import { applyBatch } from './apply-batch.js';
+import { selectOutgoing, type Selection } from './outgoing.js';
+import type { EntityDigest, OutgoingTransfer, PeerHello, ReceiveRequest, ReceiveResult, TypeDigest } from './peer-client.js';
+import type { SeqSpan } from './reconcile.js';
+import { foldSummary, nodeContents, originSummaries, rangesOf, type KeyRanges, type NodeContent, type OriginSummary, type SummaryNode } from './summary.js';
+import { entityDigests, trackableTypes, typeDigests } from './state.js';
+import { toTransfer, type BatchOutcome, type SenderInfo, type SyncProblem } from './transfer.js';
+
+/** The serving side of the sync protocol: what an instance answers its peers. */
+export interface SyncReceiver {
+  hello(): Promise<PeerHello>;
+  origins(): Promise<OriginSummary[]>;
+  nodes(nodes: SummaryNode[]): Promise<NodeContent[]>;
+  members(spans: SeqSpan[]): Promise<KeyRanges>;
+  keysAfter(afterSeq: number): Promise<{ keys: KeyRanges; headSeq: number }>;
+  outgoing(lacking: KeyRanges, selection: Selection): Promise<OutgoingTransfer>;
+  /** Checks and (unless a dry run or refused) applies a batch in one transaction; never throws for sync problems. */
+  receive(ctx: WriteContext, request: ReceiveRequest): Promise<ReceiveResult>;
+  registerDownstream(ctx: WriteContext, downstream: { instanceId: string; name: string }): Promise<void>;
+  unregisterDownstream(ctx: WriteContext, instanceId: string): Promise<void>;
+  log(afterSeq: number, limit: number): Promise<ChangeRecord[]>;
+  entities(type: string, afterId: string | null, limit: number): Promise<EntityRecord[]>;
+  stateDigests(): Promise<TypeDigest[]>;
+  stateEntities(types: string[]): Promise<EntityDigest[]>;
+  entitiesById(ids: string[]): Promise<EntityRecord[]>;
+}
+
+export interface PipelinePosition {
+  source: { instanceId: string; name: string } | null;
+  downstream: { instanceId: string; name: string }[];
+  inPipeline: boolean;
+}
+
+export async function pipelinePosition(stores: Stores): Promise<PipelinePosition> {
+  const peers = await stores.peers.list();
+  const source = peers.find((p) => p.isSource);
+  const downstream = (await stores.downstream.list()).map((d) => ({ instanceId: d.instanceId, name: d.name }));
+  return {
+    source: source ? { instanceId: source.instanceId ?? '', name: source.name } : null,
+    downstream,
+    inPipeline: source !== undefined || downstream.length > 0,
+  };
+}
+
+/** Whether `sender` may send changes to this instance under the pipeline rules. */
+export function edgeProblem(position: PipelinePosition, sender: SenderInfo, self: string): SyncProblem | null {
+  if (position.source) {
+    if (position.source.instanceId === sender.instanceId) return null;
+    return {
+      kind: 'not-a-pipeline-edge',
+      message: `${self} receives changes only from its source ${position.source.name}, not from ${sender.name}.`,
+    };
+  }
+  if (!position.inPipeline && !sender.inPipeline) return null;
+  return {
+    kind: 'not-a-pipeline-edge',
+    message: `${self} has no source, and pipeline mode is on: changes move only from an instance to the instances that name it as their source.`,
+  };
+}
+
+class BatchRefused extends Error {
+  constructor(readonly outcome: BatchOutcome) {
+    super('batch refused');
+  }
+}
+
+const LOG_PAGE_MAX = 5_000;
+
+/** What both sides of sync are built from. */
+export interface SyncDeps {
+  db: Transactor;
+  catalog: Catalog;
+  box: SecretBox;
+  clock: Clock;
+  instance: InstanceIdentity;
+  version: string;
+  audit: AuditLog;
+}
+
+export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
+  const { db, catalog, box, instance, version, audit } = deps;
+
+  async function gateProblems(stores: Stores, request: ReceiveRequest): Promise<SyncProblem[]> {
+    const problems: SyncProblem[] = [];
+    if (request.sender.version !== version) {
+      problems.push({
+        kind: 'version-mismatch',
+        message: `${request.sender.name} runs version ${request.sender.version} and ${instance.name} runs ${version}; instances sync only on the same version.`,
+      });
+    }
+    const settings = await readSettings(stores);
+    if (request.operation === 'import') {
+      if (settings.disableConfigEditing) {
+        problems.push({ kind: 'locked', message: `Editing of config-tracked entities is disabled on ${instance.name}; imports are refused while it is.` });
+      }
+      return problems;
+    }
+    const edge = edgeProblem(await pipelinePosition(stores), request.sender, instance.name);
+    if (edge) problems.push(edge);
+    if (request.operation === 'push' && settings.refusePushes) {
+      problems.push({ kind: 'pushes-refused', message: `${instance.name} does not allow changes to be pushed in from other instances; pull them instead.` });
+    }
+    return problems;
+  }
+
+  return {
+    async hello() {
+      return db.read(async (stores) => {
+        const settings = await readSettings(stores);
+        const position = await pipelinePosition(stores);
+        return {
+          instanceId: instance.id,
+          name: instance.name,
+          kind: instance.kind,
+          version,
+          source: position.source,
+          inPipeline: position.inPipeline,
+          refusePushes: settings.refusePushes,
+          skipDiffCheck: settings.skipDiffCheck,
+          keyIds: box.keyIds,
+          headSeq: (await stores.changes.head()).seq,
+        };
+      });
+    },
+    async origins() {
+      return db.write(async (stores) => {
+        await foldSummary(stores);
+        return originSummaries(stores);
+      });
+    },
+    nodes: (nodes) => db.read((stores) => nodeContents(stores, nodes)),
+    async members(spans) {
+      return db.read(async (stores) => {
+        const keys = [];
+        for (const span of spans) {
+          for (const seq of await stores.history.originSeqs(span.origin, span.from, span.to)) keys.push({ origin: span.origin, originSeq: seq });
+        }
+        return rangesOf(keys);
+      });
+    },
+    async keysAfter(afterSeq) {
+      return db.read(async (stores) => {
+        const keys = [];
+        let mark = afterSeq;
+        for (;;) {
+          const rows = await stores.history.keysAfter(mark, LOG_PAGE_MAX);
+          if (rows.length === 0) break;
+          keys.push(...rows);
+          mark = rows[rows.length - 1]!.seq;
+        }
+        return { keys: rangesOf(keys), headSeq: (await stores.changes.head()).seq };
+      });
+    },
+    async outgoing(lacking, selection) {
+      const out = await db.read((stores) => selectOutgoing(stores, lacking, selection));
+      return { ...out, changes: out.changes.map((c) => ({ ...toTransfer(c), seq: c.seq })) };
+    },
+    async receive(ctx, request) {
+      const run = async (stores: Stores): Promise<ReceiveResult> => {
+        if (request.idempotencyKey && !request.dryRun) {
+          const prior = await stores.syncRequests.find(request.idempotencyKey);
+          if (prior) return { ...(prior.result as BatchOutcome), replayed: true };
+        }
+        const gate = await gateProblems(stores, request);
+        const outcome = await applyBatch(stores, { catalog, box }, request.changes, {
+          appliedFrom: request.sender.instanceId,
+          allowMissing: new Set(request.allowMissing),
+        });
+        outcome.problems = [...gate, ...outcome.problems];
+        outcome.counts.problems = outcome.problems.length;
+        if (outcome.problems.length > 0 || request.dryRun) throw new BatchRefused(outcome);
+        outcome.applied = true;
+        await audit.recordIn(stores, {
+          kind: `sync.${request.operation}-received`,
+          outcome: 'success',
+          actor: ctx.actor,
+          request: ctx.request,
+          subject: request.sender.name,
+          details: {
+            from: { instanceId: request.sender.instanceId, name: request.sender.name },
+            applied: outcome.counts.toApply,
+            alreadyPresent: outcome.counts.alreadyPresent,
+            skippedDependencies: outcome.skippedDependencies,
+          },
+        });
+        if (request.idempotencyKey) await stores.syncRequests.insert(request.idempotencyKey, request.sender.instanceId, outcome, deps.clock.now());
+        return { ...outcome, replayed: false };
+      };
+      try {
+        return await db.write(run);
+      } catch (error) {
+        if (!(error instanceof BatchRefused)) throw error;
+        if (!request.dryRun) {
+          await audit.record({
+            kind: `sync.${request.operation}-received`,
+            outcome: 'failure',
+            actor: ctx.actor,
+            request: ctx.request,
+            subject: request.sender.name,
+            details: { from: { instanceId: request.sender.instanceId, name: request.sender.name }, problems: error.outcome.problems.map((p) => p.kind) },
+          });
+        }
+        return { ...error.outcome, replayed: false };
+      }
+    },
+    async registerDownstream(ctx, downstream) {
+      await db.write(async (stores) => {
+        await stores.downstream.put({ ...downstream, registeredAt: deps.clock.now() });
+        await audit.recordIn(stores, { kind: 'sync.downstream-registered', outcome: 'success', actor: ctx.actor, request: ctx.request, subject: downstream.name, details: downstream });
+      });
+    },
+    async unregisterDownstream(ctx, instanceId) {
+      await db.write(async (stores) => {
+        await stores.downstream.remove(instanceId);
+        await audit.recordIn(stores, { kind: 'sync.downstream-removed', outcome: 'success', actor: ctx.actor, request: ctx.request, subject: instanceId });
+      });
+    },
+    async log(afterSeq, limit) {
+      return db.read((stores) => stores.changes.scan(afterSeq, Math.min(limit, LOG_PAGE_MAX)));
+    },
+    async entities(type, afterId, limit) {
+      if (!trackableTypes(catalog).includes(type)) throw new DomainError('UNKNOWN_TYPE', `"${type}" is not a tracked type.`);
+      return db.read((stores) => stores.entities.list({ type, ...(afterId ? { afterId } : {}), limit: Math.min(limit, LOG_PAGE_MAX) }));
+    },
+    stateDigests: () => db.read((stores) => typeDigests(stores, catalog)),
+    stateEntities: (types) => db.read((stores) => entityDigests(stores, catalog, types)),
+    async entitiesById(ids) {
+      const found = await db.read((stores) => stores.entities.findMany(ids.slice(0, LOG_PAGE_MAX)));
+      return found.filter((e) => trackableTypes(catalog).includes(e.type)).map((e) => ({ ...e, body: maskSecrets(catalog.get(e.type), e.body) }));
+    },
+  };
+}

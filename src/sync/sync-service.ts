@@ -1,0 +1,794 @@
+import { z } from 'zod';
+import type { WriteContext } from '../shared/actor.js';
+import { DomainError, isDomainError } from '../shared/errors.js';
+import { isoTime } from '../shared/iso-time.js';
+import { parseOrThrow } from '../shared/validation.js';
+import type { ChangeRecord, ChangeSummary, EntityRecord, PeerRecord, Stores } from '../store/ports.js';
+import { diffBodies, type FieldDiff } from '../tracking/body-diff.js';
+import { chainHash } from '../tracking/change-chain.js';
+import { referencesIn } from '../tracking/change-writer.js';
+import { maskSecrets } from '../tracking/secrets.js';
+import { readSettings } from '../tracking/settings-service.js';
+import { buildDocument, parseDocument, type ExportDocument } from './export-document.js';
+import { selectOutgoing, type Selection } from './outgoing.js';
+import type { OutgoingTransfer, PeerConnection, PeerConnector, PeerHello, ReceiveResult } from './peer-client.js';
+import { reconcile, type Reconciliation } from './reconcile.js';
+import { countOf, type KeyRanges } from './summary.js';
+import { entityDigests, trackableTypes, typeDigests } from './state.js';
+import { pipelinePosition, type SyncDeps, type SyncReceiver } from './sync-receiver.js';
+import { refusalCode, toTransfer, type AddedChange, type BatchOutcome, type SenderInfo, type SyncProblem } from './transfer.js';
+
+const peerNameSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
+const urlSchema = z.url({ protocol: /^https?$/ }).max(500);
+
+export const linkPeerSchema = z.strictObject({
+  name: peerNameSchema,
+  url: urlSchema,
+  clientId: z.string().min(1).max(200),
+  clientSecret: z.string().min(1).max(500),
+  source: z.boolean().optional().describe('Make this peer the source of this instance (turns on pipeline mode)'),
+});
+
+export const updatePeerSchema = z.strictObject({
+  url: urlSchema.optional(),
+  clientId: z.string().min(1).max(200).optional(),
+  clientSecret: z.string().min(1).max(500).optional(),
+  source: z.boolean().optional(),
+});
+
+/** A linked instance as the API shows it: never its secret. */
+export interface PeerView {
+  name: string;
+  url: string;
+  clientId: string;
+  instanceId: string | null;
+  isSource: boolean;
+  lastSyncAt: string | null;
+  createdAt: string;
+}
+
+export interface PeerStatus extends PeerView {
+  reachable: boolean;
+  kind: string | null;
+  version: string | null;
+  versionMatches: boolean | null;
+  /** The peer's own source. */
+  source: { instanceId: string; name: string } | null;
+  /** How this instance and the peer stand in the pipeline. */
+  relation: 'source' | 'downstream' | 'none';
+  /** exact: reconciled change sets; since-last-sync: counts since the last sync ("don't check diffs"). */
+  mode: 'exact' | 'since-last-sync';
+  behind: number | null;
+  ahead: number | null;
+  inSync: boolean;
+  reasons: string[];
+  behindChanges?: ChangeBrief[];
+  aheadChanges?: ChangeBrief[];
+  reconciliation?: { rounds: number };
+}
+
+export interface ChangeBrief {
+  id: string;
+  type: string;
+  entityId: string;
+  entityName: string;
+  op: string;
+  at: string;
+  changeSet: string | null;
+  origin: string;
+}
+
+export interface SyncOptions extends Selection {
+  dryRun?: boolean | undefined;
+  idempotencyKey?: string | undefined;
+}
+
+/** What a push, pull or import did (or, in a dry run, would do). */
+export interface SyncPlan extends Omit<BatchOutcome, 'changes'> {
+  operation: 'push' | 'pull' | 'import';
+  dryRun: boolean;
+  from: { instanceId: string; name: string };
+  to: { instanceId: string; name: string };
+  mode: 'exact' | 'since-last-sync';
+  cutoff: string | null;
+  changes: (BatchOutcome['changes'][number] & { senderSeq?: number; addedBecause?: { reason: AddedChange['reason']; of: string } })[];
+  added: AddedChange[];
+  leftOut: string[];
+  heldBackByCutoff: number;
+  replayed: boolean;
+}
+
+export interface StateDiff {
+  peer: string;
+  inSync: boolean;
+  types: { type: string; here: number; there: number }[];
+  onlyHere: { type: string; id: string; name: string }[];
+  onlyThere: { type: string; id: string; name: string }[];
+  different: { type: string; id: string; name: string; headHere: string | null; headThere: string | null; fields: FieldDiff[] }[];
+}
+
+export interface RestorePlan {
+  dryRun: boolean;
+  scope: 'instance' | 'pipeline';
+  from: { name: string; instanceId: string };
+  /** Instances restored, upstream first. */
+  instances: string[];
+  /** Changes this instance has that production lacks: they are lost. */
+  lost: { count: number; changes: ChangeBrief[] };
+  copied: { changes: number; entities: number };
+  replaced: { entities: number; changes: number };
+  deskDataCleared: boolean;
+  restored: boolean;
+}
+
+export interface SyncService {
+  link(ctx: WriteContext, input: unknown): Promise<PeerView>;
+  list(): Promise<PeerView[]>;
+  get(name: string): Promise<PeerView>;
+  update(ctx: WriteContext, name: string, patch: unknown): Promise<PeerView>;
+  remove(ctx: WriteContext, name: string): Promise<void>;
+  status(name: string, options: { list: boolean }): Promise<PeerStatus>;
+  push(ctx: WriteContext, name: string, options: SyncOptions): Promise<SyncPlan>;
+  pull(ctx: WriteContext, name: string, options: SyncOptions): Promise<SyncPlan>;
+  diffState(name: string): Promise<StateDiff>;
+  exportChanges(input: { changeIds?: string[]; changeSet?: string; from?: number; to?: number; peer?: string }): Promise<ExportDocument>;
+  importChanges(ctx: WriteContext, document: unknown, options: { dryRun: boolean; allowMissing: string[]; idempotencyKey?: string }): Promise<SyncPlan>;
+  restore(ctx: WriteContext, options: { scope: 'instance' | 'pipeline'; confirm: boolean; dryRun: boolean; from?: string }): Promise<RestorePlan>;
+}
+
+/** Clears data of the desk (tickets and the like) when an instance is restored from production. */
+export type DeskDataReset = (stores: Stores) => Promise<void>;
+
+const EXPORT_MAX_CHANGES = 50_000;
+const LIST_CAP = 500;
+const PAGE = 2_000;
+
+function brief(c: ChangeSummary | ChangeRecord): ChangeBrief {
+  return { id: c.id, type: c.type, entityId: c.entityId, entityName: c.entityName, op: c.op, at: isoTime(c.at), changeSet: c.changeSet, origin: c.origin };
+}
+
+function viewOf(peer: PeerRecord): PeerView {
+  return {
+    name: peer.name,
+    url: peer.url,
+    clientId: peer.clientId,
+    instanceId: peer.instanceId,
+    isSource: peer.isSource,
+    lastSyncAt: peer.lastSyncAt === null ? null : isoTime(peer.lastSyncAt),
+    createdAt: isoTime(peer.createdAt),
+  };
+}
+
+function refuse(problems: SyncProblem[], plan: unknown): DomainError {
+  const code = refusalCode(problems);
+  const summary = problems.length === 1 ? problems[0]!.message : `${problems.length} problems: ${problems.map((p) => p.kind).filter((k, i, all) => all.indexOf(k) === i).join(', ')}.`;
+  return new DomainError(code, `Nothing was written. ${summary}`, { problems, plan });
+}
+
+export function createSyncService(
+  deps: SyncDeps & {
+  receiver: SyncReceiver;
+  connector: PeerConnector;
+  deskDataResets?: DeskDataReset[];
+},
+): SyncService {
+  const { db, catalog, box, clock, instance, version, audit, receiver, connector } = deps;
+  const secretSlot = (name: string) => `peer:${name}:clientSecret`;
+
+  async function findPeer(name: string): Promise<PeerRecord> {
+    const peer = await db.read((stores) => stores.peers.find(name));
+    if (!peer) throw new DomainError('PEER_NOT_FOUND', `No linked instance is named "${name}".`);
+    return peer;
+  }
+
+  function connect(peer: Pick<PeerRecord, 'name' | 'url' | 'clientId' | 'clientSecret'>): PeerConnection {
+    return connector.connect({ url: peer.url, clientId: peer.clientId, clientSecret: box.open(peer.clientSecret, secretSlot(peer.name)) });
+  }
+
+  async function senderInfo(): Promise<SenderInfo> {
+    const position = await db.read(pipelinePosition);
+    return { instanceId: instance.id, name: instance.name, kind: instance.kind, version, inPipeline: position.inPipeline };
+  }
+
+  async function audited<T>(ctx: WriteContext, kind: string, subject: string, run: () => Promise<T>, details: (result: T) => Record<string, unknown>): Promise<T> {
+    try {
+      const result = await run();
+      await audit.record({ kind, outcome: 'success', actor: ctx.actor, request: ctx.request, subject, details: details(result) });
+      return result;
+    } catch (error) {
+      const problems = isDomainError(error) ? (error.details.problems as SyncProblem[] | undefined)?.map((p) => p.kind) : undefined;
+      await audit.record({
+        kind,
+        outcome: 'failure',
+        actor: ctx.actor,
+        request: ctx.request,
+        subject,
+        details: { code: isDomainError(error) ? error.code : 'INTERNAL', ...(problems ? { problems } : {}) },
+      });
+      throw error;
+    }
+  }
+
+  async function helloOrThrow(peer: PeerRecord, conn: PeerConnection): Promise<PeerHello> {
+    const hello = await conn.hello();
+    if (peer.instanceId !== hello.instanceId) {
+      await db.write(async (stores) => {
+        const current = await stores.peers.find(peer.name);
+        if (current) await stores.peers.update({ ...current, instanceId: hello.instanceId, updatedAt: clock.now() });
+      });
+      peer.instanceId = hello.instanceId;
+    }
+    return hello;
+  }
+
+  function planOf(
+    operation: SyncPlan['operation'],
+    from: { instanceId: string; name: string },
+    to: { instanceId: string; name: string },
+    outcome: ReceiveResult,
+    extra: { options: SyncOptions; mode: SyncPlan['mode']; added: AddedChange[]; leftOut: string[]; heldBackByCutoff: number; selectionProblems: SyncProblem[]; senderSeqs: Map<string, number> },
+  ): SyncPlan {
+    const addedBy = new Map(extra.added.map((a) => [a.id, { reason: a.reason, of: a.of }]));
+    const problems = [...extra.selectionProblems, ...outcome.problems];
+    return {
+      operation,
+      dryRun: extra.options.dryRun === true,
+      from,
+      to,
+      mode: extra.mode,
+      cutoff: extra.options.cutoff === undefined ? null : isoTime(extra.options.cutoff),
+      changes: outcome.changes.map((c) => {
+        const seq = extra.senderSeqs.get(c.id);
+        const why = addedBy.get(c.id);
+        return { ...c, ...(seq !== undefined ? { senderSeq: seq } : {}), ...(why ? { addedBecause: why } : {}) };
+      }),
+      entities: outcome.entities,
+      problems,
+      skippedDependencies: outcome.skippedDependencies,
+      counts: { ...outcome.counts, problems: problems.length },
+      applied: outcome.applied && problems.length === 0,
+      added: extra.added,
+      leftOut: extra.leftOut,
+      heldBackByCutoff: extra.heldBackByCutoff,
+      replayed: outcome.replayed,
+    };
+  }
+
+  async function localKeysAfter(afterSeq: number): Promise<KeyRanges> {
+    return (await receiver.keysAfter(afterSeq)).keys;
+  }
+
+  const selectionOf = (o: SyncOptions): Selection => {
+    const { dryRun: _dryRun, idempotencyKey: _key, ...selection } = o;
+    return Object.fromEntries(Object.entries(selection).filter(([, v]) => v !== undefined));
+  };
+  const isSelection = (o: Selection) => Boolean((o.changeIds && o.changeIds.length > 0) || o.changeSet);
+
+  async function setSource(ctx: WriteContext, peer: PeerRecord, hello: PeerHello, conn: PeerConnection): Promise<void> {
+    if (hello.source?.instanceId === instance.id) {
+      throw new DomainError('VALIDATION_FAILED', `${peer.name} names this instance as its source; a pipeline cannot run in a circle.`, {
+        errors: [{ path: 'source', code: 'pipeline-cycle', message: `${peer.name} already receives changes from ${instance.name}.` }],
+      });
+    }
+    await conn.registerDownstream({ instanceId: instance.id, name: instance.name });
+    const previous = await db.write(async (stores) => {
+      const peers = await stores.peers.list();
+      const old = peers.find((p) => p.isSource && p.name !== peer.name);
+      if (old) await stores.peers.update({ ...old, isSource: false, updatedAt: clock.now() });
+      const current = (await stores.peers.find(peer.name))!;
+      await stores.peers.update({ ...current, isSource: true, instanceId: hello.instanceId, updatedAt: clock.now() });
+      await audit.recordIn(stores, { kind: 'sync.source-set', outcome: 'success', actor: ctx.actor, request: ctx.request, subject: peer.name, details: { previous: old?.name ?? null } });
+      return old;
+    });
+    if (previous) await connect(previous).unregisterDownstream(instance.id).catch(() => undefined);
+  }
+
+  async function unsetSource(ctx: WriteContext, peer: PeerRecord): Promise<void> {
+    await db.write(async (stores) => {
+      const current = await stores.peers.find(peer.name);
+      if (current) await stores.peers.update({ ...current, isSource: false, updatedAt: clock.now() });
+      await audit.recordIn(stores, { kind: 'sync.source-cleared', outcome: 'success', actor: ctx.actor, request: ctx.request, subject: peer.name });
+    });
+    // The old source may be gone; it then keeps a stale registration until it is linked again.
+    await connect(peer).unregisterDownstream(instance.id).catch(() => undefined);
+  }
+
+  async function exactReconcile(conn: PeerConnection, list: boolean): Promise<Reconciliation> {
+    return reconcile(receiver, conn, { list });
+  }
+
+  async function briefsOfLocal(keys: KeyRanges, cap: number): Promise<ChangeBrief[]> {
+    return db.read(async (stores) => {
+      const ids: string[] = [];
+      for (const [origin, ranges] of Object.entries(keys)) {
+        const seqs: number[] = [];
+        for (const [from, to] of ranges) for (let s = from; s < to && seqs.length < cap; s += 1) seqs.push(s);
+        ids.push(...(await stores.history.byKeys(origin, seqs)).map((r) => r.id));
+        if (ids.length >= cap) break;
+      }
+      return (await stores.history.findByIds(ids.slice(0, cap))).map(brief);
+    });
+  }
+
+  async function lostOnRestore(conn: PeerConnection): Promise<{ count: number; changes: ChangeBrief[] }> {
+    const rec = await exactReconcile(conn, true);
+    return { count: rec.ahead, changes: await briefsOfLocal(rec.aheadKeys ?? {}, LIST_CAP) };
+  }
+
+  async function findProduction(from: string | undefined): Promise<{ peer: PeerRecord; conn: PeerConnection; hello: PeerHello }> {
+    const peers = from ? [await findPeer(from)] : await db.read((stores) => stores.peers.list());
+    const found: { peer: PeerRecord; conn: PeerConnection; hello: PeerHello }[] = [];
+    for (const peer of peers) {
+      const conn = connect(peer);
+      const hello = await conn.hello().catch((error: unknown) => {
+        if (from) throw error;
+        return null;
+      });
+      if (hello?.kind === 'production') found.push({ peer, conn, hello });
+    }
+    if (found.length !== 1) {
+      throw new DomainError(
+        'NO_PRODUCTION_PEER',
+        found.length === 0
+          ? 'No reachable linked instance is a production instance; link production first.'
+          : `Several linked instances are production (${found.map((f) => f.peer.name).join(', ')}); name one with "from".`,
+      );
+    }
+    return found[0]!;
+  }
+
+  async function copyFrom(conn: PeerConnection, producer: PeerHello): Promise<{ changes: ChangeRecord[]; entities: EntityRecord[] }> {
+    const changes: ChangeRecord[] = [];
+    for (let after = 0; ; ) {
+      const page = await conn.log(after, PAGE);
+      if (page.length === 0) break;
+      changes.push(...page);
+      after = page[page.length - 1]!.seq;
+      if (after >= producer.headSeq && page.length < PAGE) break;
+    }
+    const entities: EntityRecord[] = [];
+    for (const type of trackableTypes(catalog)) {
+      for (let afterId: string | null = null; ; ) {
+        const page = await conn.entities(type, afterId, PAGE);
+        entities.push(...page);
+        if (page.length < PAGE) break;
+        afterId = page[page.length - 1]!.id;
+      }
+    }
+    return { changes, entities };
+  }
+
+  const forbiddenOutcome = (name: string): ReceiveResult => ({
+    changes: [],
+    entities: [],
+    problems: [{ kind: 'forbidden', message: `${name} refused: its API application may not receive pushed changes (config:push).` }],
+    skippedDependencies: [],
+    counts: { received: 0, toApply: 0, alreadyPresent: 0, refused: 0, entities: 0, problems: 1 },
+    applied: false,
+    replayed: false,
+  });
+
+  /**
+   * Push (this instance sends) or pull (the peer sends): reconcile, select with closure on the sender, apply as
+   * one transaction on the receiver, and move the "last sync" mark only when everything the receiver lacked went.
+   */
+  async function transfer(ctx: WriteContext, operation: 'push' | 'pull', name: string, options: SyncOptions): Promise<SyncPlan> {
+    const peer = await findPeer(name);
+    return audited(
+      ctx,
+      options.dryRun ? `sync.${operation}-planned` : `sync.${operation}`,
+      name,
+      async () => {
+        const conn = connect(peer);
+        const hello = await helloOrThrow(peer, conn);
+        const settings = await db.read(readSettings);
+        const sinceLastSync = settings.skipDiffCheck && !isSelection(options);
+        const allowMissing = (leftOut: string[]) => [...new Set([...(options.allowMissing ?? []), ...leftOut])];
+        const here = { instanceId: instance.id, name: instance.name };
+        const there = { instanceId: hello.instanceId, name };
+        let out: Pick<OutgoingTransfer, 'added' | 'leftOut' | 'heldBackByCutoff' | 'problems'> & { changes: { id: string; seq: number }[] };
+        let outcome: ReceiveResult;
+        let mark: number;
+        if (operation === 'push') {
+          mark = (await db.read((stores) => stores.changes.head())).seq;
+          const lacking = sinceLastSync ? await localKeysAfter(peer.lastPushSeq) : ((await exactReconcile(conn, true)).aheadKeys ?? {});
+          const selected = await db.read((stores) => selectOutgoing(stores, lacking, selectionOf(options)));
+          out = selected;
+          try {
+            outcome = await conn.receive({
+              sender: await senderInfo(),
+              operation,
+              changes: selected.changes.map(toTransfer),
+              dryRun: options.dryRun === true || selected.problems.length > 0,
+              idempotencyKey: options.idempotencyKey,
+              allowMissing: allowMissing(selected.leftOut),
+            });
+          } catch (error) {
+            if (!(isDomainError(error) && error.code === 'FORBIDDEN')) throw error;
+            outcome = forbiddenOutcome(name);
+          }
+        } else {
+          mark = hello.headSeq;
+          const lacking = sinceLastSync ? (await conn.keysAfter(peer.lastPullSeq)).keys : ((await exactReconcile(conn, true)).behindKeys ?? {});
+          const selected = await conn.outgoing(lacking, selectionOf(options));
+          out = selected;
+          outcome = await receiver.receive(ctx, {
+            sender: { ...there, kind: hello.kind, version: hello.version, inPipeline: hello.inPipeline },
+            operation,
+            changes: selected.changes.map(({ seq: _seq, ...change }) => change),
+            dryRun: options.dryRun === true || selected.problems.length > 0,
+            idempotencyKey: options.idempotencyKey,
+            allowMissing: allowMissing(selected.leftOut),
+          });
+        }
+        const [from, to] = operation === 'push' ? [here, there] : [there, here];
+        const plan = planOf(operation, from, to, outcome, {
+          options,
+          mode: sinceLastSync ? 'since-last-sync' : 'exact',
+          added: out.added,
+          leftOut: out.leftOut,
+          heldBackByCutoff: out.heldBackByCutoff,
+          selectionProblems: out.problems,
+          senderSeqs: new Map(out.changes.map((c) => [c.id, c.seq])),
+        });
+        if (options.dryRun) return plan;
+        if (!plan.applied) throw refuse(plan.problems, plan);
+        const complete = !isSelection(options) && out.heldBackByCutoff === 0 && out.leftOut.length === 0;
+        await db.write(async (stores) => {
+          const current = await stores.peers.find(name);
+          if (!current) return;
+          const marks = operation === 'push' ? { lastPushSeq: complete ? mark : current.lastPushSeq } : { lastPullSeq: complete ? mark : current.lastPullSeq };
+          await stores.peers.update({ ...current, ...marks, lastSyncAt: clock.now(), updatedAt: clock.now() });
+        });
+        return plan;
+      },
+      (plan) => ({ applied: plan.counts.toApply, dryRun: plan.dryRun, leftOut: plan.leftOut, skippedDependencies: plan.skippedDependencies, replayed: plan.replayed }),
+    );
+  }
+
+  return {
+    async link(ctx, input) {
+      const values = parseOrThrow(linkPeerSchema, input, 'instance link');
+      if (await db.read((stores) => stores.peers.find(values.name))) throw new DomainError('PEER_EXISTS', `An instance named "${values.name}" is already linked.`);
+      const conn = connector.connect({ url: values.url, clientId: values.clientId, clientSecret: values.clientSecret });
+      const hello = await conn.hello();
+      if (hello.instanceId === instance.id) {
+        throw new DomainError('VALIDATION_FAILED', 'That URL is this instance.', { errors: [{ path: 'url', code: 'self', message: 'An instance cannot link itself.' }] });
+      }
+      const now = clock.now();
+      const peer: PeerRecord = {
+        name: values.name,
+        url: values.url.replace(/\/+$/, ''),
+        clientId: values.clientId,
+        clientSecret: box.seal(values.clientSecret, secretSlot(values.name)),
+        instanceId: hello.instanceId,
+        isSource: false,
+        lastPushSeq: 0,
+        lastPullSeq: 0,
+        lastSyncAt: null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await db.write(async (stores) => {
+        await stores.peers.insert(peer);
+        await audit.recordIn(stores, {
+          kind: 'sync.peer-linked',
+          outcome: 'success',
+          actor: ctx.actor,
+          request: ctx.request,
+          subject: peer.name,
+          details: { url: peer.url, instanceId: hello.instanceId, kind: hello.kind },
+        });
+      });
+      if (values.source) await setSource(ctx, peer, hello, conn);
+      return viewOf((await db.read((stores) => stores.peers.find(peer.name)))!);
+    },
+    async list() {
+      return (await db.read((stores) => stores.peers.list())).map(viewOf);
+    },
+    async get(name) {
+      return viewOf(await findPeer(name));
+    },
+    async update(ctx, name, patch) {
+      const values = parseOrThrow(updatePeerSchema, patch, 'instance update');
+      const peer = await findPeer(name);
+      const next: PeerRecord = {
+        ...peer,
+        ...(values.url ? { url: values.url.replace(/\/+$/, '') } : {}),
+        ...(values.clientId ? { clientId: values.clientId } : {}),
+        ...(values.clientSecret ? { clientSecret: box.seal(values.clientSecret, secretSlot(name)) } : {}),
+        updatedAt: clock.now(),
+      };
+      const conn = connect(next);
+      const hello = values.url || values.clientId || values.clientSecret || values.source ? await conn.hello() : null;
+      if (hello && peer.instanceId && hello.instanceId !== peer.instanceId) {
+        throw new DomainError('VALIDATION_FAILED', `That URL serves another instance (${hello.name}), not ${name}.`, {
+          errors: [{ path: 'url', code: 'other-instance', message: 'Link the other instance under its own name.' }],
+        });
+      }
+      await db.write(async (stores) => {
+        await stores.peers.update(next);
+        await audit.recordIn(stores, {
+          kind: 'sync.peer-updated',
+          outcome: 'success',
+          actor: ctx.actor,
+          request: ctx.request,
+          subject: name,
+          details: { fields: Object.keys(values).filter((k) => k !== 'clientSecret').concat(values.clientSecret ? ['clientSecret (changed)'] : []) },
+        });
+      });
+      if (values.source === true && !peer.isSource) await setSource(ctx, next, hello!, conn);
+      if (values.source === false && peer.isSource) await unsetSource(ctx, next);
+      return viewOf(await findPeer(name));
+    },
+    async remove(ctx, name) {
+      const peer = await findPeer(name);
+      if (peer.isSource) await unsetSource(ctx, peer);
+      await db.write(async (stores) => {
+        await stores.peers.remove(name);
+        await audit.recordIn(stores, { kind: 'sync.peer-removed', outcome: 'success', actor: ctx.actor, request: ctx.request, subject: name });
+      });
+    },
+
+    async status(name, options) {
+      const peer = await findPeer(name);
+      const conn = connect(peer);
+      const base = viewOf(peer);
+      let hello: PeerHello;
+      try {
+        hello = await helloOrThrow(peer, conn);
+      } catch (error) {
+        const reason = isDomainError(error) ? error.message : 'it did not answer';
+        return {
+          ...base,
+          reachable: false,
+          kind: null,
+          version: null,
+          versionMatches: null,
+          source: null,
+          relation: peer.isSource ? 'source' : 'none',
+          mode: 'exact',
+          behind: null,
+          ahead: null,
+          inSync: false,
+          reasons: [`${name} is unreachable: ${reason}`],
+        };
+      }
+      const settings = await db.read(readSettings);
+      const reasons: string[] = [];
+      const versionMatches = hello.version === version;
+      if (!versionMatches) reasons.push(`${name} runs version ${hello.version}, this instance ${version}: syncing is blocked until they match.`);
+      if (!hello.keyIds.some((k) => box.hasKey(k))) reasons.push(`${name} holds none of this instance's secret keys: secrets synced between them cannot be read.`);
+      const relation: PeerStatus['relation'] = peer.isSource ? 'source' : hello.source?.instanceId === instance.id ? 'downstream' : 'none';
+      let behind: number;
+      let ahead: number;
+      let lists: Pick<PeerStatus, 'behindChanges' | 'aheadChanges' | 'reconciliation'> = {};
+      const mode: PeerStatus['mode'] = settings.skipDiffCheck ? 'since-last-sync' : 'exact';
+      if (settings.skipDiffCheck) {
+        const mine = await localKeysAfter(peer.lastPushSeq);
+        ahead = countOf(mine);
+        behind = Math.max(0, hello.headSeq - peer.lastPullSeq);
+        reasons.push('"Don\'t check diffs" is on: counts are every change since the last sync and may include changes the other side already has.');
+        if (options.list) lists = { aheadChanges: await briefsOfLocal(mine, LIST_CAP) };
+      } else {
+        const rec = await exactReconcile(conn, options.list);
+        behind = rec.behind;
+        ahead = rec.ahead;
+        lists = { reconciliation: { rounds: rec.rounds } };
+        if (options.list) {
+          const theirs = rec.behindKeys && rec.behind > 0 ? await conn.outgoing(rec.behindKeys, { withDependencies: false }) : null;
+          lists = {
+            ...lists,
+            aheadChanges: await briefsOfLocal(rec.aheadKeys ?? {}, LIST_CAP),
+            behindChanges: (theirs?.changes ?? []).slice(0, LIST_CAP).map((c) => brief({ ...c, appliedFrom: null, hash: '' })),
+          };
+        }
+      }
+      if (behind > 0) reasons.push(`${behind} change${behind === 1 ? '' : 's'} behind ${name}.`);
+      if (ahead > 0) reasons.push(`${ahead} change${ahead === 1 ? '' : 's'} ahead of ${name}.`);
+      const inSync = versionMatches && behind === 0 && ahead === 0;
+      return {
+        ...viewOf(peer),
+        reachable: true,
+        kind: hello.kind,
+        version: hello.version,
+        versionMatches,
+        source: hello.source,
+        relation,
+        mode,
+        behind,
+        ahead,
+        inSync,
+        reasons: inSync ? [] : reasons,
+        ...lists,
+      };
+    },
+
+    push: (ctx, name, options) => transfer(ctx, 'push', name, options),
+    pull: (ctx, name, options) => transfer(ctx, 'pull', name, options),
+
+    async diffState(name) {
+      const peer = await findPeer(name);
+      const conn = connect(peer);
+      const [mine, theirs] = await Promise.all([db.read((stores) => typeDigests(stores, catalog)), conn.stateDigests()]);
+      const theirsByType = new Map(theirs.map((t) => [t.type, t]));
+      const mineByType = new Map(mine.map((t) => [t.type, t]));
+      const differing = [...new Set([...mineByType.keys(), ...theirsByType.keys()])].filter(
+        (type) => mineByType.get(type)?.digest !== theirsByType.get(type)?.digest,
+      );
+      const [here, there] = await Promise.all([db.read((stores) => entityDigests(stores, catalog, differing)), differing.length > 0 ? conn.stateEntities(differing) : Promise.resolve([])]);
+      const thereById = new Map(there.map((e) => [e.id, e]));
+      const hereById = new Map(here.map((e) => [e.id, e]));
+      const changedIds = here.filter((e) => thereById.has(e.id) && thereById.get(e.id)!.digest !== e.digest).map((e) => e.id);
+      const [localBodies, remoteBodies] = await Promise.all([
+        db.read((stores) => stores.entities.findMany(changedIds)),
+        changedIds.length > 0 ? conn.entitiesById(changedIds) : Promise.resolve([]),
+      ]);
+      const remoteById = new Map(remoteBodies.map((e) => [e.id, e]));
+      return {
+        peer: name,
+        inSync: differing.length === 0,
+        types: differing.map((type) => ({ type, here: mineByType.get(type)?.count ?? 0, there: theirsByType.get(type)?.count ?? 0 })),
+        onlyHere: here.filter((e) => !thereById.has(e.id)).map((e) => ({ type: e.type, id: e.id, name: e.name })),
+        onlyThere: there.filter((e) => !hereById.has(e.id)).map((e) => ({ type: e.type, id: e.id, name: e.name })),
+        different: localBodies.map((e) => {
+          const def = catalog.get(e.type);
+          const remote = remoteById.get(e.id);
+          return {
+            type: e.type,
+            id: e.id,
+            name: e.name,
+            headHere: e.head,
+            headThere: thereById.get(e.id)?.head ?? null,
+            fields: diffBodies(maskSecrets(def, e.body), remote?.body ?? null),
+          };
+        }),
+      };
+    },
+
+    async exportChanges(input) {
+      const selection = { changeIds: input.changeIds, changeSet: input.changeSet, from: input.from, to: input.to, peer: input.peer };
+      let changes: ChangeRecord[];
+      let added: AddedChange[] = [];
+      if (input.peer) {
+        const conn = connect(await findPeer(input.peer));
+        const lacking = (await exactReconcile(conn, true)).aheadKeys ?? {};
+        const out = await db.read((stores) => selectOutgoing(stores, lacking, { changeIds: input.changeIds, changeSet: input.changeSet, cutoff: input.to }));
+        if (out.problems.length > 0) throw refuse(out.problems, null);
+        changes = out.changes.filter((c) => input.from === undefined || c.at >= input.from || out.added.some((a) => a.id === c.id));
+        added = out.added;
+      } else {
+        changes = await db.read(async (stores) => {
+          if (input.changeIds && input.changeIds.length > 0) {
+            const found = await stores.history.findByIds(input.changeIds);
+            const known = new Set(found.map((c) => c.id));
+            const unknown = input.changeIds.filter((id) => !known.has(id));
+            if (unknown.length > 0) throw new DomainError('CHANGE_NOT_FOUND', `No change has id ${unknown.join(', ')}.`, { missing: unknown });
+            return found;
+          }
+          const ids: string[] = [];
+          for (let beforeSeq: number | undefined; ; ) {
+            const page = await stores.changes.list({
+              ...(input.changeSet ? { changeSet: input.changeSet } : {}),
+              ...(input.from !== undefined ? { from: input.from } : {}),
+              ...(input.to !== undefined ? { to: input.to } : {}),
+              ...(beforeSeq !== undefined ? { beforeSeq } : {}),
+              limit: 1_000,
+            });
+            ids.push(...page.map((c) => c.id));
+            if (page.length < 1_000) break;
+            if (ids.length > EXPORT_MAX_CHANGES) break;
+            beforeSeq = page[page.length - 1]!.seq;
+          }
+          if (ids.length > EXPORT_MAX_CHANGES) {
+            throw new DomainError('PAYLOAD_TOO_LARGE', `An export may hold at most ${EXPORT_MAX_CHANGES} changes; narrow the selection.`);
+          }
+          return stores.history.findByIds(ids);
+        });
+      }
+      const included = new Set(changes.map((c) => c.id));
+      const dependencies = [...new Set(changes.flatMap((c) => [...(c.parent ? [c.parent] : []), ...c.requires]))].filter((id) => !included.has(id));
+      return buildDocument({
+        exportedAt: isoTime(clock.now()),
+        from: { instanceId: instance.id, name: instance.name, kind: instance.kind, version },
+        selection: { ...Object.fromEntries(Object.entries(selection).filter(([, v]) => v !== undefined)), added },
+        dependencies,
+        changes: changes.map(toTransfer),
+      });
+    },
+
+    async importChanges(ctx, input, options) {
+      const document = parseDocument(input);
+      return audited(
+        ctx,
+        options.dryRun ? 'sync.import-planned' : 'sync.import',
+        document.from.name,
+        async () => {
+          const outcome = await receiver.receive(ctx, {
+            sender: { ...document.from, inPipeline: false },
+            operation: 'import',
+            changes: document.changes,
+            dryRun: options.dryRun,
+            idempotencyKey: options.idempotencyKey,
+            allowMissing: options.allowMissing,
+          });
+          const plan = planOf('import', { instanceId: document.from.instanceId, name: document.from.name }, { instanceId: instance.id, name: instance.name }, outcome, {
+            options: { dryRun: options.dryRun },
+            mode: 'exact',
+            added: [],
+            leftOut: [],
+            heldBackByCutoff: 0,
+            selectionProblems: [],
+            senderSeqs: new Map(),
+          });
+          if (!options.dryRun && !plan.applied) throw refuse(plan.problems, plan);
+          return plan;
+        },
+        (plan) => ({ applied: plan.counts.toApply, dryRun: plan.dryRun, checksum: document.checksum, skippedDependencies: plan.skippedDependencies }),
+      );
+    },
+
+    async restore(ctx, options) {
+      if (instance.kind === 'production') throw new DomainError('RESTORE_NOT_ALLOWED', 'A production instance is restored from backups, not from itself.');
+      const { peer, conn, hello } = await findProduction(options.from);
+      if (hello.version !== version) {
+        throw refuse([{ kind: 'version-mismatch', message: `${peer.name} runs version ${hello.version} and this instance ${version}.` }], null);
+      }
+      const position = await db.read(pipelinePosition);
+      const upstream = options.scope === 'pipeline' && position.source && position.source.instanceId !== hello.instanceId ? await findPeer(position.source.name) : null;
+      const lost = await lostOnRestore(conn);
+      const current = await db.read(async (stores) => ({
+        changes: (await stores.changes.head()).seq,
+        entities: (await Promise.all(trackableTypes(catalog).map((t) => stores.entities.listAll(t)))).reduce((n, list) => n + list.length, 0),
+      }));
+      const plan: RestorePlan = {
+        dryRun: options.dryRun,
+        scope: options.scope,
+        from: { name: peer.name, instanceId: hello.instanceId },
+        instances: [...(upstream ? [upstream.name] : []), instance.name],
+        lost,
+        copied: { changes: hello.headSeq, entities: 0 },
+        replaced: current,
+        deskDataCleared: true,
+        restored: false,
+      };
+      if (options.dryRun) return plan;
+      if (!options.confirm) {
+        throw new DomainError('RESTORE_NOT_CONFIRMED', `Restoring replaces this instance's configuration and history and loses ${lost.count} change(s) production lacks; confirm to go ahead.`, { plan });
+      }
+      return audited(
+        ctx,
+        'sync.restore',
+        peer.name,
+        async () => {
+          if (upstream) await connect(upstream).restore({ confirm: true, dryRun: false });
+          const copy = await copyFrom(conn, hello);
+          await db.write(async (stores) => {
+            await stores.history.clear();
+            await stores.history.clearEntities(trackableTypes(catalog));
+            let head = { seq: 0, hash: '0'.repeat(64) };
+            for (const change of copy.changes) {
+              const seq = head.seq + 1;
+              const record: ChangeRecord = { ...change, seq, appliedFrom: hello.instanceId, hash: chainHash(head.hash, seq, change.digest, hello.instanceId) };
+              await stores.changes.appendDeferred(record);
+              head = { seq, hash: record.hash };
+            }
+            await stores.changes.saveHead();
+            for (const entity of copy.entities) {
+              await stores.entities.insert(entity);
+              const def = catalog.find(entity.type);
+              if (def) await stores.entities.replaceReferences(entity.id, entity.type, referencesIn(def, entity.body).map((r) => ({ toId: r.toId, path: r.path })));
+            }
+            await stores.summary.reset();
+            for (const p of await stores.peers.list()) await stores.peers.update({ ...p, lastPushSeq: 0, lastPullSeq: 0, updatedAt: clock.now() });
+            for (const reset of deps.deskDataResets ?? []) await reset(stores);
+          });
+          return { ...plan, copied: { changes: copy.changes.length, entities: copy.entities.length }, restored: true };
+        },
+        (result) => ({ copied: result.copied, lost: result.lost.count, scope: result.scope }),
+      );
+    },
+  };
+}
+
+
