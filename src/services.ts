@@ -14,6 +14,10 @@ import { createChangeWriter } from './tracking/change-writer.js';
 import { createConfigService, type ConfigService } from './tracking/config-service.js';
 import { createRollbackService, type RollbackService } from './tracking/rollback.js';
 import type { SecretBox } from './tracking/secret-box.js';
+import { createHttpPeerConnector } from './http/peer-client.js';
+import type { PeerConnector } from './sync/peer-client.js';
+import { createSyncReceiver, type SyncReceiver } from './sync/sync-receiver.js';
+import { createSyncService, type DeskDataReset, type SyncService } from './sync/sync-service.js';
 import { createSettingsService, type SettingsService } from './tracking/settings-service.js';
 
 export interface ServiceConfig {
@@ -22,6 +26,9 @@ export interface ServiceConfig {
   catalog: Catalog;
   box: SecretBox;
   clock: Clock;
+  /** How this instance reaches its peers (HTTP unless a test says otherwise). */
+  connector?: PeerConnector;
+  deskDataResets?: DeskDataReset[];
 }
 
 /** Everything the http and cli layers use, built from plain factories in one place. */
@@ -40,12 +47,27 @@ export interface Services {
   sessions: SessionService;
   applications: ApplicationService;
   accessTokens: TokenService;
+  syncReceiver: SyncReceiver;
+  sync: SyncService;
 }
 
 export function createServices(db: Transactor, config: ServiceConfig): Services {
   const { catalog, clock, box, instance } = config;
   const writer = createChangeWriter({ catalog, clock, instance, guards: [roleWriteGuard] });
   const audit = createAuditLog({ db, clock });
+  const syncReceiver = createSyncReceiver({ db, catalog, box, clock, instance, version: config.version, audit });
+  const sync = createSyncService({
+    db,
+    catalog,
+    box,
+    clock,
+    instance,
+    version: config.version,
+    audit,
+    receiver: syncReceiver,
+    connector: config.connector ?? createHttpPeerConnector(),
+    ...(config.deskDataResets ? { deskDataResets: config.deskDataResets } : {}),
+  });
   return {
     instance: { ...instance, version: config.version },
     catalog,
@@ -61,5 +83,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     sessions: createSessionService({ db, clock, audit }),
     applications: createApplicationService({ db, clock, audit }),
     accessTokens: createTokenService({ db, clock, audit }),
+    syncReceiver,
+    sync,
   };
 }

@@ -15,6 +15,8 @@ import { instanceRoutes } from './routes/instance.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { sessionRoutes } from './routes/session.js';
 import { auditRoutes } from './routes/audit.js';
+import { instanceSyncRoutes } from './routes/instances-sync.js';
+import { syncRoutes } from './routes/sync.js';
 
 /** Largest request body accepted (documented in docs/api.md). */
 export const BODY_LIMIT = 1024 * 1024;
@@ -74,6 +76,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(oauthRoutes(services));
   await app.register(sessionRoutes(services));
   await app.register(auditRoutes(services));
+  await app.register(instanceSyncRoutes(services));
+  await app.register(syncRoutes(services));
   await app.ready();
   return { app, routeTable };
 }

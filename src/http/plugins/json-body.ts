@@ -23,12 +23,15 @@ export function jsonDepth(text: string): number {
   return max;
 }
 
-export function parseJsonBody(text: string): unknown {
+/** Batches of changes wrap entity bodies (themselves up to MAX_JSON_DEPTH deep) in a few levels of their own. */
+export const MAX_BATCH_JSON_DEPTH = MAX_JSON_DEPTH + 8;
+
+export function parseJsonBody(text: string, maxDepth = MAX_JSON_DEPTH): unknown {
   if (text.trim() === '') return undefined;
-  if (jsonDepth(text) > MAX_JSON_DEPTH) {
-    throw new DomainError('JSON_TOO_DEEP', `The JSON body is nested more than ${MAX_JSON_DEPTH} levels deep.`, {
-      errors: [{ path: '', code: 'too-deep', message: `At most ${MAX_JSON_DEPTH} levels of nesting.` }],
-      maxDepth: MAX_JSON_DEPTH,
+  if (jsonDepth(text) > maxDepth) {
+    throw new DomainError('JSON_TOO_DEEP', `The JSON body is nested more than ${maxDepth} levels deep.`, {
+      errors: [{ path: '', code: 'too-deep', message: `At most ${maxDepth} levels of nesting.` }],
+      maxDepth,
     });
   }
   try {
@@ -41,12 +44,12 @@ export function parseJsonBody(text: string): unknown {
   }
 }
 
-export function registerJsonBody(app: FastifyInstance): void {
+export function registerJsonBody(app: FastifyInstance, maxDepth = MAX_JSON_DEPTH): void {
   // Fastify's built-in text/plain parser would let a non-JSON body reach validation instead of getting 415.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(/^application\/([\w.+-]+\+)?json$/, { parseAs: 'string' }, (_request, body, done) => {
     try {
-      done(null, parseJsonBody(body as string));
+      done(null, parseJsonBody(body as string, maxDepth));
     } catch (error) {
       done(error as Error, undefined);
     }

@@ -1,0 +1,347 @@
+import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../services.js';
+import { DomainError } from '../../shared/errors.js';
+import { EXPORT_MAX_BYTES } from '../../sync/export-document.js';
+import { writeContext } from '../plugins/auth.js';
+import { MAX_BATCH_JSON_DEPTH, registerJsonBody } from '../plugins/json-body.js';
+import { actorSchema, changeOpSchema, problemResponses } from '../schemas.js';
+
+const tags = ['instances'];
+const nameParams = z.object({ name: z.string().max(100) });
+const dryRunQuery = z.object({ dryRun: z.stringbool().default(false) });
+const isoTime = z.string().max(40);
+
+function parseTime(value: string | undefined, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) {
+    throw new DomainError('VALIDATION_FAILED', `${field} is not an ISO 8601 time.`, { errors: [{ path: field, code: 'invalid-time', message: 'Expected an ISO 8601 date or time.' }] });
+  }
+  return ms;
+}
+
+const peerViewSchema = z.object({
+  name: z.string(),
+  url: z.string(),
+  clientId: z.string(),
+  instanceId: z.string().nullable(),
+  isSource: z.boolean(),
+  lastSyncAt: z.string().nullable(),
+  createdAt: z.string(),
+});
+
+const changeBriefSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  entityId: z.string(),
+  entityName: z.string(),
+  op: z.string(),
+  at: z.string(),
+  changeSet: z.string().nullable(),
+  origin: z.string(),
+});
+
+const peerStatusSchema = peerViewSchema.extend({
+  reachable: z.boolean(),
+  kind: z.string().nullable(),
+  version: z.string().nullable(),
+  versionMatches: z.boolean().nullable(),
+  source: z.object({ instanceId: z.string(), name: z.string() }).nullable(),
+  relation: z.enum(['source', 'downstream', 'none']).describe('source: the peer is this instance\'s source; downstream: the peer takes this instance as its source'),
+  mode: z.enum(['exact', 'since-last-sync']),
+  behind: z.number().nullable().describe('Changes the peer has that this instance lacks'),
+  ahead: z.number().nullable().describe('Changes this instance has that the peer lacks'),
+  inSync: z.boolean(),
+  reasons: z.array(z.string()),
+  behindChanges: z.array(changeBriefSchema).optional(),
+  aheadChanges: z.array(changeBriefSchema).optional(),
+  reconciliation: z.object({ rounds: z.number() }).optional(),
+});
+
+const bodyOrNull = z.record(z.string(), z.unknown()).nullable();
+const problemSchema = z.object({
+  kind: z.string(),
+  message: z.string(),
+  changeId: z.string().optional(),
+  entity: z.object({ type: z.string(), id: z.string(), name: z.string() }).optional(),
+  missing: z.array(z.string()).optional(),
+  receiver: z.object({ head: z.string().nullable(), body: bodyOrNull }).optional().describe('Conflict: the version here (secrets masked)'),
+  incoming: z.object({ parent: z.string().nullable(), before: bodyOrNull, after: bodyOrNull }).optional().describe('Conflict: the incoming version'),
+});
+
+export const syncPlanSchema = z.object({
+  operation: z.enum(['push', 'pull', 'import']),
+  dryRun: z.boolean(),
+  applied: z.boolean(),
+  replayed: z.boolean(),
+  from: z.object({ instanceId: z.string(), name: z.string() }),
+  to: z.object({ instanceId: z.string(), name: z.string() }),
+  mode: z.enum(['exact', 'since-last-sync']),
+  cutoff: z.string().nullable(),
+  changes: z.array(
+    z.object({
+      id: z.string(),
+      origin: z.string(),
+      originSeq: z.number(),
+      senderSeq: z.number().optional(),
+      type: z.string(),
+      entityId: z.string(),
+      entityName: z.string(),
+      op: changeOpSchema,
+      at: z.number(),
+      actor: actorSchema,
+      changeSet: z.string().nullable(),
+      action: z.enum(['apply', 'present', 'refused']),
+      addedBecause: z.object({ reason: z.enum(['parent', 'requires']), of: z.string() }).optional(),
+    }),
+  ),
+  entities: z.array(z.object({ type: z.string(), id: z.string(), name: z.string(), changes: z.array(z.string()) })),
+  added: z.array(z.object({ id: z.string(), reason: z.enum(['parent', 'requires']), of: z.string(), changeSet: z.string().nullable() })),
+  leftOut: z.array(z.string()),
+  skippedDependencies: z.array(z.string()),
+  heldBackByCutoff: z.number(),
+  problems: z.array(problemSchema),
+  counts: z.object({
+    received: z.number(),
+    toApply: z.number(),
+    alreadyPresent: z.number(),
+    refused: z.number(),
+    entities: z.number(),
+    problems: z.number(),
+  }),
+});
+
+const syncBody = z.strictObject({
+  cutoff: isoTime.optional().describe('Only changes made on or before this time'),
+  changeIds: z.array(z.string().max(100)).max(100_000).optional().describe('Cherry-pick these changes (their dependency closure is added)'),
+  changeSet: z.string().max(100).optional().describe('Only this change set (its dependency closure is added)'),
+  withDependencies: z.boolean().optional().describe('Add the parents and requirements the receiver lacks (default true)'),
+  allowMissing: z.array(z.string().max(100)).max(100_000).optional().describe('Changes to leave out although the selection depends on them'),
+});
+
+function syncOptions(body: z.infer<typeof syncBody> | undefined, dryRun: boolean, idempotencyKey: string | undefined) {
+  const b = body ?? {};
+  return {
+    dryRun,
+    idempotencyKey,
+    cutoff: parseTime(b.cutoff, 'cutoff'),
+    changeIds: b.changeIds,
+    changeSet: b.changeSet,
+    withDependencies: b.withDependencies,
+    allowMissing: b.allowMissing,
+  };
+}
+
+function idempotencyKeyOf(header: string | string[] | undefined): string | undefined {
+  const key = Array.isArray(header) ? header[0] : header;
+  if (key === undefined) return undefined;
+  if (!/^[\w.:-]{1,200}$/.test(key)) {
+    throw new DomainError('VALIDATION_FAILED', 'The Idempotency-Key header is not valid.', {
+      errors: [{ path: 'Idempotency-Key', code: 'invalid-format', message: '1–200 characters: letters, digits and . _ : -' }],
+    });
+  }
+  return key;
+}
+
+/** Linked instances, pipelines, push, pull, status, state diff, restore; change export and import. */
+export const instanceSyncRoutes =
+  (services: Services): FastifyPluginAsyncZod =>
+  async (app) => {
+    registerJsonBody(app, MAX_BATCH_JSON_DEPTH);
+    const sync = services.sync;
+
+    app.get(
+      '/v1/instances',
+      {
+        config: { permission: 'config:read' },
+        schema: { tags, summary: 'Linked instances with kind, version, source, reachability, behind/ahead and in-sync status', response: { 200: z.object({ items: z.array(peerStatusSchema) }), ...problemResponses } },
+      },
+      async () => {
+        const peers = await sync.list();
+        return { items: await Promise.all(peers.map((p) => sync.status(p.name, { list: false }))) };
+      },
+    );
+
+    app.post(
+      '/v1/instances',
+      {
+        config: { permission: 'config:push' },
+        schema: {
+          tags,
+          summary: 'Link a peer by name, URL and the client id and secret of an API application on it (stored encrypted)',
+          body: z.strictObject({
+            name: z.string().max(100),
+            url: z.string().max(500),
+            clientId: z.string().max(200),
+            clientSecret: z.string().max(500),
+            source: z.boolean().optional(),
+          }),
+          response: { 201: peerViewSchema, ...problemResponses },
+        },
+      },
+      async (request, reply) => reply.code(201).send(await sync.link(writeContext(request), request.body)),
+    );
+
+    app.get(
+      '/v1/instances/:name',
+      { config: { permission: 'config:read' }, schema: { tags, summary: 'One linked instance', params: nameParams, response: { 200: peerViewSchema, ...problemResponses } } },
+      async (request) => sync.get(request.params.name),
+    );
+
+    app.patch(
+      '/v1/instances/:name',
+      {
+        config: { permission: 'config:push' },
+        schema: {
+          tags,
+          summary: 'Change URL or credentials, or make the peer this instance\'s source (source: true) or not',
+          params: nameParams,
+          body: z.strictObject({ url: z.string().max(500).optional(), clientId: z.string().max(200).optional(), clientSecret: z.string().max(500).optional(), source: z.boolean().optional() }),
+          response: { 200: peerViewSchema, ...problemResponses },
+        },
+      },
+      async (request) => sync.update(writeContext(request), request.params.name, request.body),
+    );
+
+    app.delete(
+      '/v1/instances/:name',
+      { config: { permission: 'config:push' }, schema: { tags, summary: 'Unlink a peer', params: nameParams, response: { 204: z.null(), ...problemResponses } } },
+      async (request, reply) => {
+        await sync.remove(writeContext(request), request.params.name);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.get(
+      '/v1/instances/:name/status',
+      {
+        config: { permission: 'config:read' },
+        schema: {
+          tags,
+          summary: 'Behind, ahead, in sync and why not (list=true adds the changes)',
+          params: nameParams,
+          querystring: z.object({ list: z.stringbool().default(false) }),
+          response: { 200: peerStatusSchema, ...problemResponses },
+        },
+      },
+      async (request) => sync.status(request.params.name, { list: request.query.list }),
+    );
+
+    app.get(
+      '/v1/instances/:name/diff',
+      {
+        config: { permission: 'config:read' },
+        schema: { tags, summary: 'Entity-state diff: which tracked entities differ, field by field (secrets masked)', params: nameParams, response: { 200: z.unknown(), ...problemResponses } },
+      },
+      async (request) => sync.diffState(request.params.name),
+    );
+
+    for (const operation of ['push', 'pull'] as const) {
+      app.post(
+        `/v1/instances/:name/${operation}`,
+        {
+          config: { permission: 'config:push' },
+          schema: {
+            tags,
+            summary:
+              operation === 'push'
+                ? 'Send the changes the peer lacks (up to the cut-off, or a selection with its closure) as one transaction there'
+                : 'Fetch the changes this instance lacks from the peer and apply them as one transaction',
+            params: nameParams,
+            querystring: dryRunQuery,
+            body: syncBody.optional(),
+            response: { 200: syncPlanSchema, ...problemResponses },
+          },
+        },
+        async (request) => {
+          const options = syncOptions(request.body, request.query.dryRun, idempotencyKeyOf(request.headers['idempotency-key']));
+          const ctx = writeContext(request);
+          return operation === 'push' ? sync.push(ctx, request.params.name, options) : sync.pull(ctx, request.params.name, options);
+        },
+      );
+    }
+
+    app.post(
+      '/v1/instances/:name/restore',
+      {
+        config: { permission: 'config:push' },
+        schema: {
+          tags,
+          summary: 'Replace this instance\'s tracked configuration and history with production\'s (:name); dryRun=true plans',
+          params: nameParams,
+          querystring: dryRunQuery,
+          body: z.strictObject({ scope: z.enum(['instance', 'pipeline']).default('instance'), confirm: z.boolean().default(false) }).optional(),
+          response: { 200: z.unknown(), ...problemResponses },
+        },
+      },
+      async (request) =>
+        sync.restore(writeContext(request), {
+          scope: request.body?.scope ?? 'instance',
+          confirm: request.body?.confirm ?? false,
+          dryRun: request.query.dryRun,
+          from: request.params.name,
+        }),
+    );
+
+    app.post(
+      '/v1/changes/export',
+      {
+        config: { permission: 'config:read' },
+        schema: {
+          tags: ['changes'],
+          summary: 'Export selected changes as a versioned, checksummed JSON document (secrets stay encrypted)',
+          body: z.strictObject({
+            changeIds: z.array(z.string().max(100)).max(50_000).optional(),
+            changeSet: z.string().max(100).optional(),
+            from: isoTime.optional(),
+            to: isoTime.optional(),
+            peer: z.string().max(100).optional().describe('Add the dependency closure this linked peer lacks'),
+          }),
+          response: { 200: z.unknown(), ...problemResponses },
+        },
+      },
+      async (request, reply) => {
+        const b = request.body;
+        if (!b.changeIds && !b.changeSet && !b.from && !b.to) {
+          throw new DomainError('VALIDATION_FAILED', 'Name what to export: changeIds, changeSet or a time range.', {
+            errors: [{ path: '', code: 'empty-selection', message: 'Give changeIds, changeSet, from or to.' }],
+          });
+        }
+        const document = await sync.exportChanges({
+          ...(b.changeIds ? { changeIds: b.changeIds } : {}),
+          ...(b.changeSet ? { changeSet: b.changeSet } : {}),
+          ...(b.from ? { from: parseTime(b.from, 'from')! } : {}),
+          ...(b.to ? { to: parseTime(b.to, 'to')! } : {}),
+          ...(b.peer ? { peer: b.peer } : {}),
+        });
+        void reply.header('content-disposition', `attachment; filename="shiplog-${services.instance.name}-changes.json"`);
+        return document;
+      },
+    );
+
+    await app.register(async (plain) => {
+      const upload = plain.withTypeProvider<ZodTypeProvider>();
+      // Pasted text and uploaded files arrive as they are; the document is parsed and checked by the import itself.
+      upload.addContentTypeParser(['text/plain', 'application/octet-stream'], { parseAs: 'string', bodyLimit: EXPORT_MAX_BYTES }, (_request, body, done) => done(null, body));
+      upload.post(
+        '/v1/changes/import',
+        {
+          bodyLimit: EXPORT_MAX_BYTES,
+          config: { permission: 'config:push' },
+          schema: {
+            tags: ['changes'],
+            summary: 'Import an export document (JSON, pasted text or an uploaded file): same checks and plan as a push, all or nothing',
+            querystring: dryRunQuery.extend({ allowMissing: z.string().max(100_000).optional().describe('Comma-separated change ids to accept as absent') }),
+            response: { 200: syncPlanSchema, ...problemResponses },
+          },
+        },
+        async (request) =>
+          sync.importChanges(writeContext(request), request.body, {
+            dryRun: request.query.dryRun,
+            allowMissing: request.query.allowMissing ? request.query.allowMissing.split(',').filter(Boolean) : [],
+            ...(idempotencyKeyOf(request.headers['idempotency-key']) ? { idempotencyKey: idempotencyKeyOf(request.headers['idempotency-key'])! } : {}),
+          }),
+      );
+    });
+  };

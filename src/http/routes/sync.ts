@@ -1,0 +1,208 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Services } from '../../services.js';
+import { transferChangeSchema } from '../../sync/export-document.js';
+import { writeContext } from '../plugins/auth.js';
+import { MAX_BATCH_JSON_DEPTH, registerJsonBody } from '../plugins/json-body.js';
+import { problemResponses } from '../schemas.js';
+
+/** Largest batch a peer may send in one request. */
+export const SYNC_BODY_LIMIT = 512 * 1024 * 1024;
+
+const nodeSchema = z.object({ origin: z.string().max(100), level: z.number().int().min(0).max(12), index: z.number().int().min(0) });
+const spanSchema = z.object({ origin: z.string().max(100), from: z.number().int().min(0), to: z.number().int().min(0) });
+const keyRangesSchema = z.record(z.string().max(100), z.array(z.tuple([z.number().int().min(0), z.number().int().min(0)])));
+export const selectionSchema = z.strictObject({
+  cutoff: z.number().int().optional(),
+  changeIds: z.array(z.string().max(100)).max(100_000).optional(),
+  changeSet: z.string().max(100).optional(),
+  withDependencies: z.boolean().optional(),
+  allowMissing: z.array(z.string().max(100)).max(100_000).optional(),
+});
+const senderSchema = z.strictObject({
+  instanceId: z.string().max(100),
+  name: z.string().max(100),
+  kind: z.string().max(40),
+  version: z.string().max(100),
+  inPipeline: z.boolean(),
+});
+const receiveSchema = z.strictObject({
+  sender: senderSchema,
+  operation: z.enum(['push', 'pull', 'import']),
+  changes: z.array(transferChangeSchema),
+  dryRun: z.boolean(),
+  idempotencyKey: z.string().min(1).max(200).optional(),
+  allowMissing: z.array(z.string().max(100)),
+});
+
+const tags = ['sync protocol'];
+// Shapes of the peer protocol are defined by the sync module's types; the protocol is versioned with the instances.
+const answers = { 200: z.unknown(), ...problemResponses };
+
+/** `/v1/sync/*`: what instances ask each other. Callers are peers' API applications. */
+export const syncRoutes =
+  (services: Services): FastifyPluginAsyncZod =>
+  async (app) => {
+    registerJsonBody(app, MAX_BATCH_JSON_DEPTH);
+    const receiver = services.syncReceiver;
+
+    app.get(
+      '/v1/sync/hello',
+      { config: { permission: 'config:read' }, schema: { tags, summary: 'Who this instance is: kind, version, source, settings that matter to peers', response: answers } },
+      async () => receiver.hello(),
+    );
+
+    app.post(
+      '/v1/sync/summary',
+      {
+        config: { permission: 'config:read' },
+        schema: {
+          tags,
+          summary: 'Reconciliation summary: per-origin totals, or the children (or member bitmaps) of summary nodes',
+          body: z.strictObject({ nodes: z.array(nodeSchema).max(20_000).optional() }),
+          response: answers,
+        },
+      },
+      async (request) => (request.body.nodes ? { nodes: await receiver.nodes(request.body.nodes) } : { origins: await receiver.origins() }),
+    );
+
+    app.post(
+      '/v1/sync/members',
+      {
+        config: { permission: 'config:read' },
+        schema: { tags, summary: 'Origin sequences held in spans of the summary', body: z.strictObject({ spans: z.array(spanSchema).max(20_000) }), response: answers },
+      },
+      async (request) => ({ keys: await receiver.members(request.body.spans) }),
+    );
+
+    app.post(
+      '/v1/sync/keys-after',
+      {
+        config: { permission: 'config:read' },
+        schema: { tags, summary: 'Keys of every change after a log position', body: z.strictObject({ afterSeq: z.number().int().min(0) }), response: answers },
+      },
+      async (request) => receiver.keysAfter(request.body.afterSeq),
+    );
+
+    app.post(
+      '/v1/sync/outgoing',
+      {
+        config: { permission: 'config:push' },
+        schema: {
+          tags,
+          summary: 'The changes a receiver lacking the given keys should get: selection, cut-off and dependency closure',
+          body: z.strictObject({ lacking: keyRangesSchema, selection: selectionSchema }),
+          response: answers,
+        },
+      },
+      async (request) => {
+        const { selection } = request.body;
+        return receiver.outgoing(request.body.lacking, Object.fromEntries(Object.entries(selection).filter(([, v]) => v !== undefined)));
+      },
+    );
+
+    app.post(
+      '/v1/sync/receive',
+      {
+        bodyLimit: SYNC_BODY_LIMIT,
+        config: { permission: 'config:push' },
+        schema: { tags, summary: 'Check and apply a batch of changes as one transaction (or plan it)', body: receiveSchema, response: answers },
+      },
+      async (request) => receiver.receive(writeContext(request), { ...request.body, idempotencyKey: request.body.idempotencyKey }),
+    );
+
+    app.post(
+      '/v1/sync/downstream',
+      {
+        config: { permission: 'config:push' },
+        schema: {
+          tags,
+          summary: 'An instance announces that it takes this one as its source',
+          body: z.strictObject({ instanceId: z.string().min(1).max(100), name: z.string().min(1).max(100) }),
+          response: { 204: z.null(), ...problemResponses },
+        },
+      },
+      async (request, reply) => {
+        await receiver.registerDownstream(writeContext(request), request.body);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.delete(
+      '/v1/sync/downstream/:instanceId',
+      {
+        config: { permission: 'config:push' },
+        schema: { tags, summary: 'An instance no longer takes this one as its source', params: z.object({ instanceId: z.string().max(100) }), response: { 204: z.null(), ...problemResponses } },
+      },
+      async (request, reply) => {
+        await receiver.unregisterDownstream(writeContext(request), request.params.instanceId);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.get(
+      '/v1/sync/log',
+      {
+        config: { permission: 'config:push' },
+        schema: {
+          tags,
+          summary: 'The change log in order, for a restore (secrets stay sealed)',
+          querystring: z.object({ afterSeq: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(5000).default(1000) }),
+          response: answers,
+        },
+      },
+      async (request) => ({ changes: await receiver.log(request.query.afterSeq, request.query.limit) }),
+    );
+
+    app.get(
+      '/v1/sync/entities',
+      {
+        config: { permission: 'config:push' },
+        schema: {
+          tags,
+          summary: 'Tracked entities of one type, for a restore (secrets stay sealed)',
+          querystring: z.object({ type: z.string().max(100), afterId: z.string().max(100).optional(), limit: z.coerce.number().int().min(1).max(5000).default(1000) }),
+          response: answers,
+        },
+      },
+      async (request) => ({ entities: await receiver.entities(request.query.type, request.query.afterId ?? null, request.query.limit) }),
+    );
+
+    app.post(
+      '/v1/sync/state',
+      {
+        config: { permission: 'config:read' },
+        schema: {
+          tags,
+          summary: 'Entity-state digests: per type, or per entity of the given types',
+          body: z.strictObject({ types: z.array(z.string().max(100)).max(500).optional() }),
+          response: answers,
+        },
+      },
+      async (request) => (request.body.types ? { entities: await receiver.stateEntities(request.body.types) } : { types: await receiver.stateDigests() }),
+    );
+
+    app.post(
+      '/v1/sync/entities-by-id',
+      {
+        config: { permission: 'config:read' },
+        schema: { tags, summary: 'Tracked entities by id, secrets masked', body: z.strictObject({ ids: z.array(z.string().max(100)).max(5000) }), response: answers },
+      },
+      async (request) => ({ entities: await receiver.entitiesById(request.body.ids) }),
+    );
+
+    app.post(
+      '/v1/sync/restore',
+      {
+        bodyLimit: SYNC_BODY_LIMIT,
+        config: { permission: 'config:push' },
+        schema: {
+          tags,
+          summary: 'A downstream instance asks this one to restore itself (and its upstream) from production',
+          body: z.strictObject({ confirm: z.boolean(), dryRun: z.boolean() }),
+          response: answers,
+        },
+      },
+      async (request) => services.sync.restore(writeContext(request), { scope: 'pipeline', confirm: request.body.confirm, dryRun: request.body.dryRun }),
+    );
+  };
