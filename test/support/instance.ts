@@ -32,6 +32,8 @@ export interface TestInstanceOptions {
   clock?: Clock;
   catalog?: Catalog;
   secretKey?: Buffer;
+  /** The software version the instance reports (peers sync only on the same version). */
+  version?: string;
   /** Wraps the transactor, e.g. to inject failures. */
   wrap?: (db: Transactor) => Transactor;
 }
@@ -44,7 +46,7 @@ export async function createTestInstance(engine: EngineName, options: TestInstan
   const clock = options.clock ?? systemClock;
   const identity = await ensureInstanceIdentity(raw, clock, { name: options.name ?? 'dev', kind: options.kind ?? 'development' });
   const box = createSecretBox([options.secretKey ?? randomBytes(32)]);
-  const services = createServices(db, { instance: identity, version: '0.0.0-test', catalog: options.catalog ?? createBuiltinCatalog(), box, clock });
+  const services = createServices(db, { instance: identity, version: options.version ?? '0.0.0-test', catalog: options.catalog ?? createBuiltinCatalog(), box, clock });
   const token = `shp_test_${randomBytes(24).toString('base64url')}`;
   const boot = await services.bootstrapper.bootstrap({ adminToken: token, adminPassword: 'correct horse battery staple' });
   const agent = boot!.agent;
