@@ -28,7 +28,8 @@ const senderSchema = z.strictObject({
 });
 const receiveSchema = z.strictObject({
   sender: senderSchema,
-  operation: z.enum(['push', 'pull', 'import']),
+  // Pulls and imports are applied by the receiver itself; a peer can only push.
+  operation: z.literal('push'),
   changes: z.array(transferChangeSchema),
   dryRun: z.boolean(),
   idempotencyKey: z.string().min(1).max(200).optional(),
