@@ -74,7 +74,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     clock,
     config: createConfigService({ db, catalog, box, writer }),
     changeLog: createChangeLog({ db, catalog }),
-    rollback: createRollbackService({ db, catalog, writer }),
+    rollback: createRollbackService({ db, catalog, writer, instanceId: instance.id }),
     settings: createSettingsService({ db, clock, audit }),
     authenticator: createAuthenticator({ db, clock }),
     bootstrapper: createBootstrapper({ db, clock, catalog, writer }),

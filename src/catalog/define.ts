@@ -33,6 +33,7 @@ export interface TypeOptions {
   references?: ReferenceDeclaration[];
   sensitive?: string[];
   instanceScoped?: string[];
+  instanceLocal?: Record<string, unknown>;
   nameField?: string;
   description?: string;
 }
@@ -47,6 +48,7 @@ export function defineType(options: TypeOptions): EntityTypeDefinition {
     references: options.references ?? [],
     sensitive: options.sensitive ?? [],
     instanceScoped: options.instanceScoped ?? [],
+    instanceLocal: options.instanceLocal ?? {},
     nameField: options.nameField ?? 'name',
     ...(options.description ? { description: options.description } : {}),
   };

@@ -38,9 +38,37 @@ export interface EntityTypeDefinition {
   sensitive: string[];
   /** Field paths that name the instances where the entity is active (`enabledInstances`). */
   instanceScoped: string[];
+  /**
+   * Top-level fields that belong to each instance, such as the agents holding a role (agents are local records):
+   * a change arriving from another instance leaves the receiver's values in place, and an entity first arriving
+   * gets the value given here.
+   */
+  instanceLocal: Record<string, unknown>;
   /** Field holding the display name. */
   nameField: string;
   description?: string;
+}
+
+/** `incoming` with the instance-local fields of `current` (or their initial values when there is no current body). */
+export function withInstanceLocal(
+  def: EntityTypeDefinition,
+  incoming: Record<string, unknown> | null,
+  current: Record<string, unknown> | null,
+): Record<string, unknown> | null {
+  const keys = Object.keys(def.instanceLocal);
+  if (incoming === null || keys.length === 0) return incoming;
+  const merged = { ...incoming };
+  for (const key of keys) merged[key] = current && key in current ? current[key] : structuredClone(def.instanceLocal[key]);
+  return merged;
+}
+
+/** `body` without its instance-local fields: what two instances compare. */
+export function withoutInstanceLocal(def: EntityTypeDefinition, body: Record<string, unknown>): Record<string, unknown> {
+  const keys = Object.keys(def.instanceLocal);
+  if (keys.length === 0) return body;
+  const shared = { ...body };
+  for (const key of keys) delete shared[key];
+  return shared;
 }
 
 export interface TrackingContext {

@@ -1,5 +1,5 @@
 import type { Catalog } from '../catalog/catalog.js';
-import { isTrackableType, type EntityTypeDefinition } from '../catalog/entity-type.js';
+import { isTrackableType, withInstanceLocal, type EntityTypeDefinition } from '../catalog/entity-type.js';
 import type { ChangeRecord, EntityRecord, Stores } from '../store/ports.js';
 import { digestOf, chainHash } from '../tracking/change-chain.js';
 import { nameOf, referencesIn } from '../tracking/change-writer.js';
@@ -165,12 +165,13 @@ export async function applyBatch(
     const state = stateOf(change.entityId);
     state.touched = true;
     state.refs = refs.map((r) => ({ toId: r.toId, path: r.path }));
-    state.record = change.after
+    const body = withInstanceLocal(def, change.after, state.record?.body ?? null);
+    state.record = body
       ? {
           id: change.entityId,
           type: change.type,
-          name: nameOf(def, change.entityId, change.after),
-          body: change.after,
+          name: nameOf(def, change.entityId, body),
+          body,
           head: change.id,
           createdAt: state.record?.createdAt ?? change.at,
           updatedAt: change.at,

@@ -1,5 +1,5 @@
 import type { Catalog } from '../catalog/catalog.js';
-import { isTrackableType } from '../catalog/entity-type.js';
+import { isTrackableType, withoutInstanceLocal, type EntityTypeDefinition } from '../catalog/entity-type.js';
 import { sha256Hex } from '../shared/canonical-json.js';
 import type { EntityRecord, Stores } from '../store/ports.js';
 import { canonicalOf } from '../tracking/change-writer.js';
@@ -12,8 +12,9 @@ export function trackableTypes(catalog: Catalog): string[] {
     .map((def) => def.key);
 }
 
-function digestOfEntity(entity: EntityRecord): string {
-  return sha256Hex(canonicalOf(entity.body));
+// Instance-local fields (a role's agents) differ between instances by design, so they are left out.
+function digestOfEntity(def: EntityTypeDefinition, entity: EntityRecord): string {
+  return sha256Hex(canonicalOf(withoutInstanceLocal(def, entity.body)));
 }
 
 /** Per tracked type: entity count and a digest over ids and bodies, so two instances compare types cheaply. */
@@ -22,7 +23,8 @@ export async function typeDigests(stores: Stores, catalog: Catalog): Promise<Typ
   for (const type of trackableTypes(catalog)) {
     const entities = await stores.entities.listAll(type);
     if (entities.length === 0) continue;
-    const lines = entities.map((e) => `${e.id}:${digestOfEntity(e)}`).sort();
+    const def = catalog.get(type);
+    const lines = entities.map((e) => `${e.id}:${digestOfEntity(def, e)}`).sort();
     out.push({ type, count: entities.length, digest: sha256Hex(lines.join('\n')) });
   }
   return out;
@@ -32,7 +34,8 @@ export async function entityDigests(stores: Stores, catalog: Catalog, types: str
   const known = new Set(trackableTypes(catalog));
   const out: EntityDigest[] = [];
   for (const type of types.filter((t) => known.has(t))) {
-    for (const e of await stores.entities.listAll(type)) out.push({ type, id: e.id, name: e.name, head: e.head, digest: digestOfEntity(e) });
+    const def = catalog.get(type);
+    for (const e of await stores.entities.listAll(type)) out.push({ type, id: e.id, name: e.name, head: e.head, digest: digestOfEntity(def, e) });
   }
   return out;
 }

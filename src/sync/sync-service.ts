@@ -4,6 +4,7 @@ import { DomainError, isDomainError } from '../shared/errors.js';
 import { isoTime } from '../shared/iso-time.js';
 import { parseOrThrow } from '../shared/validation.js';
 import type { ChangeRecord, ChangeSummary, EntityRecord, PeerRecord, Stores } from '../store/ports.js';
+import { withInstanceLocal, withoutInstanceLocal } from '../catalog/entity-type.js';
 import { diffBodies, type FieldDiff } from '../tracking/body-diff.js';
 import { chainHash } from '../tracking/change-chain.js';
 import { referencesIn } from '../tracking/change-writer.js';
@@ -640,7 +641,7 @@ export function createSyncService(
             name: e.name,
             headHere: e.head,
             headThere: thereById.get(e.id)?.head ?? null,
-            fields: diffBodies(maskSecrets(def, e.body), remote?.body ?? null),
+            fields: diffBodies(withoutInstanceLocal(def, maskSecrets(def, e.body)), remote ? withoutInstanceLocal(def, remote.body) : null),
           };
         }),
       };
@@ -764,6 +765,11 @@ export function createSyncService(
           if (upstream) await connect(upstream).restore({ confirm: true, dryRun: false });
           const copy = await copyFrom(conn, hello);
           await db.write(async (stores) => {
+            // Instance-local fields (a role's agents) stay this instance's own through the restore.
+            const kept = new Map<string, Record<string, unknown>>();
+            for (const def of catalog.list().filter((d) => Object.keys(d.instanceLocal).length > 0)) {
+              for (const entity of await stores.entities.listAll(def.key)) kept.set(entity.id, entity.body);
+            }
             await stores.history.clear();
             await stores.history.clearEntities(trackableTypes(catalog));
             let head = { seq: 0, hash: '0'.repeat(64) };
@@ -774,9 +780,10 @@ export function createSyncService(
               head = { seq, hash: record.hash };
             }
             await stores.changes.saveHead();
-            for (const entity of copy.entities) {
+            for (const copied of copy.entities) {
+              const def = catalog.find(copied.type);
+              const entity = def ? { ...copied, body: withInstanceLocal(def, copied.body, kept.get(copied.id) ?? null)! } : copied;
               await stores.entities.insert(entity);
-              const def = catalog.find(entity.type);
               if (def) await stores.entities.replaceReferences(entity.id, entity.type, referencesIn(def, entity.body).map((r) => ({ toId: r.toId, path: r.path })));
             }
             await stores.summary.reset();

@@ -1,4 +1,5 @@
 import type { Catalog } from '../catalog/catalog.js';
+import { withInstanceLocal } from '../catalog/entity-type.js';
 import type { WriteContext } from '../shared/actor.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
 import type { ChangeOp, ChangeRecord, EntityRecord, EntityStore, Stores, Transactor } from '../store/ports.js';
@@ -122,7 +123,7 @@ function deferredStores(stores: Stores): { stores: Stores; flush(): Promise<void
   };
 }
 
-export function createRollbackService(deps: { db: Transactor; catalog: Catalog; writer: ChangeWriter }): RollbackService {
+export function createRollbackService(deps: { db: Transactor; catalog: Catalog; writer: ChangeWriter; instanceId: string }): RollbackService {
   const { db, catalog, writer } = deps;
 
   async function run(stores: Stores, ctx: WriteContext, changeId: string, dryRun: boolean): Promise<RollbackResult> {
@@ -189,7 +190,8 @@ export function createRollbackService(deps: { db: Transactor; catalog: Catalog; 
         def,
         entityId: change.entityId,
         current,
-        next: change.before,
+        // A change made elsewhere never set this instance's own fields (a role's agents), so reverting keeps them.
+        next: change.origin === deps.instanceId ? change.before : withInstanceLocal(def, change.before, current?.body ?? null),
         ctx,
         settings,
         revertOf: change.id,

@@ -77,7 +77,7 @@ export const roles = defineType({
       .array(entityId())
       .max(10_000)
       .default([])
-      .describe('Global ids of the agents holding this role.'),
+      .describe('Global ids of the agents holding this role here. Instance-local: each instance keeps its own, as agents are local.'),
     agentThirdPartyIds: z
       .array(z.string().trim().min(1).max(200))
       .max(10_000)
@@ -85,6 +85,7 @@ export const roles = defineType({
       .describe('Third-party ids of the agents holding this role, for linking by third-party id.'),
   }),
   references: [{ path: 'teamMemberships[].teamId', target: 'teams', thirdParty: true }],
+  instanceLocal: { agentIds: [] },
 });
 
 export const agentStatuses = defineType({
