@@ -1,4 +1,4 @@
-import { roleWriteGuard } from './access/administrator-role.js';
+import { keepAdministratorsThroughRestore, roleWriteGuard } from './access/administrator-role.js';
 import { createAgentService, type AgentService } from './access/agent-service.js';
 import { createApplicationService, type ApplicationService } from './access/application-service.js';
 import { createAuditLog, type AuditLog } from './access/audit-log.js';
@@ -66,6 +66,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     audit,
     receiver: syncReceiver,
     connector: config.connector ?? createHttpPeerConnector(),
+    restoreKeepers: [keepAdministratorsThroughRestore],
     ...(config.deskDataResets ? { deskDataResets: config.deskDataResets } : {}),
   });
   return {

@@ -69,3 +69,19 @@ export const roleWriteGuard: WriteGuard = {
     }
   },
 };
+
+/**
+ * A restore replaces the Administrator role with production's, which names production's agents: this keeps the
+ * restored instance's own administrators in it (called before the restore clears, applied after it copies).
+ */
+export async function keepAdministratorsThroughRestore(stores: Stores): Promise<(restored: Stores) => Promise<void>> {
+  const before = await stores.entities.find(ADMINISTRATOR_ROLE_ID);
+  const local = agentIdsOf(before?.body ?? null);
+  return async (restored) => {
+    if (!before || local.length === 0) return;
+    const role = await restored.entities.find(ADMINISTRATOR_ROLE_ID);
+    if (!role) return restored.entities.insert(before);
+    const members = [...new Set([...agentIdsOf(role.body), ...local])];
+    if (members.length > agentIdsOf(role.body).length) await restored.entities.update({ ...role, body: { ...role.body, agentIds: members } });
+  };
+}

@@ -139,6 +139,9 @@ export interface SyncService {
 /** Clears data of the desk (tickets and the like) when an instance is restored from production. */
 export type DeskDataReset = (stores: Stores) => Promise<void>;
 
+/** Keeps instance-local data through a restore: runs before the restore clears; what it returns runs after the copy. */
+export type RestoreKeeper = (stores: Stores) => Promise<(restored: Stores) => Promise<void>>;
+
 const EXPORT_MAX_CHANGES = 50_000;
 const LIST_CAP = 500;
 const PAGE = 2_000;
@@ -170,6 +173,7 @@ export function createSyncService(
   receiver: SyncReceiver;
   connector: PeerConnector;
   deskDataResets?: DeskDataReset[];
+  restoreKeepers?: RestoreKeeper[];
 },
 ): SyncService {
   const { db, catalog, box, clock, instance, version, audit, receiver, connector } = deps;
@@ -764,6 +768,8 @@ export function createSyncService(
           if (upstream) await connect(upstream).restore({ confirm: true, dryRun: false });
           const copy = await copyFrom(conn, hello);
           await db.write(async (stores) => {
+            const kept = [];
+            for (const keeper of deps.restoreKeepers ?? []) kept.push(await keeper(stores));
             await stores.history.clear();
             await stores.history.clearEntities(trackableTypes(catalog));
             let head = { seq: 0, hash: '0'.repeat(64) };
@@ -781,6 +787,7 @@ export function createSyncService(
             }
             await stores.summary.reset();
             for (const p of await stores.peers.list()) await stores.peers.update({ ...p, lastPushSeq: 0, lastPullSeq: 0, updatedAt: clock.now() });
+            for (const keep of kept) await keep(stores);
             for (const reset of deps.deskDataResets ?? []) await reset(stores);
           });
           return { ...plan, copied: { changes: copy.changes.length, entities: copy.entities.length }, restored: true };
