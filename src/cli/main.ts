@@ -2,18 +2,37 @@ import { UsageError } from './usage-error.js';
 
 type Command = (argv: string[]) => Promise<number | void>;
 
-// Loaded on demand: a command loads only the modules it uses.
+// Loaded on demand: the client commands start without the server's modules.
 const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./commands/serve-instance.js')).serveInstance,
   demo: async () => (await import('./commands/serve-demo.js')).serveDemo,
   'admin-token': async () => (await import('./commands/issue-admin-token.js')).issueAdminToken,
+  instances: async () => (await import('./commands/list-instances.js')).listInstances,
+  status: async () => (await import('./commands/show-status.js')).showStatus,
+  push: async () => {
+    const { syncChanges } = await import('./commands/sync-changes.js');
+    return (argv) => syncChanges('push', argv);
+  },
+  pull: async () => {
+    const { syncChanges } = await import('./commands/sync-changes.js');
+    return (argv) => syncChanges('pull', argv);
+  },
+  export: async () => (await import('./commands/export-changes.js')).exportChanges,
+  import: async () => (await import('./commands/import-changes.js')).importChanges,
+  restore: async () => (await import('./commands/restore-instance.js')).restoreInstance,
 };
 
 async function usage(): Promise<string> {
-  const [serve, demo, adminToken] = await Promise.all([
+  const [serve, demo, adminToken, instances, status, sync, exporting, importing, restore] = await Promise.all([
     import('./commands/serve-instance.js'),
     import('./commands/serve-demo.js'),
     import('./commands/issue-admin-token.js'),
+    import('./commands/list-instances.js'),
+    import('./commands/show-status.js'),
+    import('./commands/sync-changes.js'),
+    import('./commands/export-changes.js'),
+    import('./commands/import-changes.js'),
+    import('./commands/restore-instance.js'),
   ]);
   return `Usage: shiplog <command> [options]
 
@@ -21,12 +40,28 @@ Commands:
   serve        serve one instance
   demo         serve a demo pipeline dev → staging → production (what npm start runs)
   admin-token  issue a new API token for the administrator
+  instances    list linked instances with behind/ahead and in-sync status
+  status       how this instance stands with one linked instance
+  push, pull   move changes along the pipeline (plans with --dry-run)
+  export       write selected changes to a JSON document
+  import       apply an export document
+  restore      replace this instance's configuration with production's
   help         show this help
+
+Commands that talk to a running instance take --url and --token (or SHIPLOG_URL and
+SHIPLOG_TOKEN). Exit codes: 0 done, 1 error, 2 refused (nothing was written).
 
 ${[
   serve.serveUsage,
   demo.demoUsage,
   adminToken.adminTokenUsage,
+  instances.instancesUsage,
+  status.statusUsage,
+  sync.pushUsage,
+  sync.pullUsage,
+  exporting.exportUsage,
+  importing.importUsage,
+  restore.restoreUsage,
 ].join('\n\n')}
 `;
 }
