@@ -1,39 +1,90 @@
-import { adminTokenUsage, issueAdminToken } from './commands/issue-admin-token.js';
-import { serveInstance, serveUsage, UsageError } from './commands/serve-instance.js';
+import { UsageError } from './usage-error.js';
 
-const usage = `Usage: shiplog <command> [options]
+type Command = (argv: string[]) => Promise<number | void>;
+
+// Loaded on demand: the client commands start without the server's modules.
+const commands: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./commands/serve-instance.js')).serveInstance,
+  demo: async () => (await import('./commands/serve-demo.js')).serveDemo,
+  'admin-token': async () => (await import('./commands/issue-admin-token.js')).issueAdminToken,
+  instances: async () => (await import('./commands/list-instances.js')).listInstances,
+  status: async () => (await import('./commands/show-status.js')).showStatus,
+  push: async () => {
+    const { syncChanges } = await import('./commands/sync-changes.js');
+    return (argv) => syncChanges('push', argv);
+  },
+  pull: async () => {
+    const { syncChanges } = await import('./commands/sync-changes.js');
+    return (argv) => syncChanges('pull', argv);
+  },
+  export: async () => (await import('./commands/export-changes.js')).exportChanges,
+  import: async () => (await import('./commands/import-changes.js')).importChanges,
+  restore: async () => (await import('./commands/restore-instance.js')).restoreInstance,
+};
+
+async function usage(): Promise<string> {
+  const [serve, demo, adminToken, instances, status, sync, exporting, importing, restore] = await Promise.all([
+    import('./commands/serve-instance.js'),
+    import('./commands/serve-demo.js'),
+    import('./commands/issue-admin-token.js'),
+    import('./commands/list-instances.js'),
+    import('./commands/show-status.js'),
+    import('./commands/sync-changes.js'),
+    import('./commands/export-changes.js'),
+    import('./commands/import-changes.js'),
+    import('./commands/restore-instance.js'),
+  ]);
+  return `Usage: shiplog <command> [options]
 
 Commands:
   serve        serve one instance
+  demo         serve a demo pipeline dev → staging → production (what npm start runs)
   admin-token  issue a new API token for the administrator
+  instances    list linked instances with behind/ahead and in-sync status
+  status       how this instance stands with one linked instance
+  push, pull   move changes along the pipeline (plans with --dry-run)
+  export       write selected changes to a JSON document
+  import       apply an export document
+  restore      replace this instance's configuration with production's
   help         show this help
 
-${serveUsage}
+Commands that talk to a running instance take --url and --token (or SHIPLOG_URL and
+SHIPLOG_TOKEN). Exit codes: 0 done, 1 error, 2 refused (nothing was written).
 
-${adminTokenUsage}
+${[
+  serve.serveUsage,
+  demo.demoUsage,
+  adminToken.adminTokenUsage,
+  instances.instancesUsage,
+  status.statusUsage,
+  sync.pushUsage,
+  sync.pullUsage,
+  exporting.exportUsage,
+  importing.importUsage,
+  restore.restoreUsage,
+].join('\n\n')}
 `;
-
-async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'serve':
-      return serveInstance(rest);
-    case 'admin-token':
-      return issueAdminToken(rest);
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(usage);
-      return;
-    default:
-      throw new UsageError(`unknown command "${command}"`);
-  }
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`shiplog: ${message}\n`);
-  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) process.stderr.write(`\n${usage}`);
-  process.exit(1);
-});
+async function main(argv: string[]): Promise<number | void> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(await usage());
+    return;
+  }
+  const load = Object.hasOwn(commands, command) ? commands[command] : undefined;
+  if (!load) throw new UsageError(`unknown command "${command}"`);
+  return (await load())(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code) process.exitCode = code;
+  },
+  async (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`shiplog: ${message}\n`);
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) process.stderr.write(`\n${await usage()}`);
+    process.exit(1);
+  },
+);

@@ -140,6 +140,7 @@ export interface SyncService {
 /** Clears data of the desk (tickets and the like) when an instance is restored from production. */
 export type DeskDataReset = (stores: Stores) => Promise<void>;
 
+
 const EXPORT_MAX_CHANGES = 50_000;
 const LIST_CAP = 500;
 const PAGE = 2_000;

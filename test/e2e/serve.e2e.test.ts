@@ -1,112 +1,21 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { api, killRunning, removeTempDirs, runCli, spawnCli, stop, tempDir, waitForOutput, type Spawned } from '../support/cli.js';
 import { createTestDatabase, engines, type TestDatabase } from '../support/databases.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const WAIT_MS = 20_000;
-
-interface Served {
-  child: ChildProcess;
-  output(): { stdout: string; stderr: string };
-}
-
-const running = new Set<ChildProcess>();
-const tempDirs: string[] = [];
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'shiplog-e2e-'));
-  tempDirs.push(dir);
-  return dir;
-}
-
-/** The environment a user would have, without the variables these tests set on purpose. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.SHIPLOG_ADMIN_TOKEN;
-  delete env.SHIPLOG_SECRET_KEY;
-  return { ...env, ...extra };
-}
-
-function spawnCli(args: string[], env: Record<string, string> = {}): Served {
-  const child = spawn(process.execPath, ['bin/shiplog.js', ...args], { cwd: root, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return { child, output: () => ({ stdout, stderr }) };
-}
-
-function exited(child: ChildProcess, ms: number): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`process ${child.pid} did not exit within ${ms} ms`)), ms);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolvePromise(code);
-    });
-  });
-}
-
-/** Starts `shiplog serve` and waits (bounded) for the line naming the URL it serves. */
-async function serve(args: string[], env: Record<string, string> = {}): Promise<Served & { url: string }> {
+/** Starts `shiplog serve` and waits (bounded) for its whole banner: the URL line and the last line. */
+async function serve(args: string[], env: Record<string, string> = {}): Promise<Spawned & { url: string }> {
   const served = spawnCli(['serve', ...args], env);
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const { stdout, stderr } = served.output();
-    const match = /is serving (http:\/\/\S+)/.exec(stdout);
-    // The whole banner is written at once; wait for its last line.
-    if (match && /\n {2}(Try|Administrator: created)[^\n]*\n/.test(stdout)) return { ...served, url: match[1]! };
-    if (served.child.exitCode !== null) throw new Error(`shiplog serve exited with ${served.child.exitCode}:\n${stdout}\n${stderr}`);
-    if (Date.now() > deadline) throw new Error(`shiplog serve printed no URL within ${WAIT_MS} ms:\n${stdout}\n${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function stop(served: Served): Promise<number | null> {
-  served.child.kill('SIGTERM');
-  return exited(served.child, WAIT_MS);
-}
-
-/** Runs the CLI to completion (bounded) and returns its exit code and output. */
-async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const served = spawnCli(args, env);
-  const code = await exited(served.child, WAIT_MS);
-  return { code, ...served.output() };
+  await waitForOutput(served, (stdout) => /is serving http:\/\/\S+/.test(stdout) && /\n {2}(Try|Administrator: created)[^\n]*\n/.test(stdout), 'banner');
+  return { ...served, url: /is serving (http:\/\/\S+)/.exec(served.output().stdout)![1]! };
 }
 
 function tokenIn(stdout: string): string | undefined {
   return /API token \(shown once, keep it safe\): (shp_\S+)/.exec(stdout)?.[1];
 }
 
-async function api(url: string, path: string, token?: string, init: RequestInit = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  if (token) headers.set('authorization', `Bearer ${token}`);
-  if (init.body) headers.set('content-type', 'application/json');
-  return fetch(`${url}${path}`, { ...init, headers });
-}
-
-beforeAll(() => {
-  // Always build: the e2e tests run the CLI exactly as shipped, from dist/.
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  expect(existsSync(join(root, 'dist/cli/main.js'))).toBe(true);
-}, 120_000);
-
-afterEach(async () => {
-  for (const child of [...running]) {
-    child.kill('SIGKILL');
-    await exited(child, WAIT_MS).catch(() => undefined);
-  }
-});
-
-afterAll(() => {
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
+afterEach(killRunning);
+afterAll(removeTempDirs);
 
 describe.each(engines)('shiplog serve on %s', (engine) => {
   let database: TestDatabase | undefined;

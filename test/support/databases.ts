@@ -44,8 +44,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated database on `engine`, its own file or its own PostgreSQL database. */
-export async function createTestDatabase(engine: EngineName, options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+/** A fresh, migrated database on `engine`, its own file or its own PostgreSQL database (named `name` when given). */
+export async function createTestDatabase(engine: EngineName, options: { migrate?: boolean; name?: string } = {}): Promise<TestDatabase> {
   if (engine === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'shiplog-test-'));
     const url = join(dir, 'instance.sqlite');
@@ -61,7 +61,7 @@ export async function createTestDatabase(engine: EngineName, options: { migrate?
       },
     };
   }
-  const name = `shiplog_t_${randomBytes(6).toString('hex')}`;
+  const name = options.name ?? `shiplog_t_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`create database ${name}`);

@@ -1,0 +1,137 @@
+import type { ParseArgsConfig } from 'node:util';
+import { UsageError } from './usage-error.js';
+
+/** The instance a command talks to: its base URL and a bearer token (flags, else SHIPLOG_URL and SHIPLOG_TOKEN). */
+export interface ApiTarget {
+  url: string;
+  token: string;
+}
+
+/** A problem document (RFC 9457) an instance answered with. */
+export interface ProblemBody {
+  code?: string;
+  title?: string;
+  detail?: string;
+  status?: number;
+  errors?: { path: string; code: string; message: string }[];
+  problems?: unknown[];
+  plan?: unknown;
+  [extension: string]: unknown;
+}
+
+/** An answer other than 2xx. */
+export class ApiProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: ProblemBody,
+  ) {
+    super(
+      [`${problem.code ?? status}: ${problem.detail ?? problem.title ?? `the instance answered ${status}`}`, ...(problem.errors ?? []).map((e) => `  ${e.path || '(body)'}: ${e.message}`)].join(
+        '\n',
+      ),
+    );
+    this.name = 'ApiProblem';
+  }
+
+  /** A refusal by the sync rules (the answer lists problems or carries a plan), as opposed to a failed request. */
+  get refused(): boolean {
+    return Array.isArray(this.problem.problems) || this.problem.plan !== undefined;
+  }
+}
+
+export const targetUsage = `  --url URL      the instance's base URL (default: SHIPLOG_URL)
+  --token TOKEN  an API token of an agent with config:read / config:push (default: SHIPLOG_TOKEN)
+  --json         print the instance's JSON answer instead of tables`;
+
+/** Options every command that talks to an instance takes. */
+export const targetOptions = {
+  url: { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+/** The target from the flags, else from SHIPLOG_URL and SHIPLOG_TOKEN. */
+export function resolveTarget(values: { url?: string | undefined; token?: string | undefined }): ApiTarget {
+  const url = values.url ?? process.env.SHIPLOG_URL;
+  const token = values.token ?? process.env.SHIPLOG_TOKEN;
+  if (!url) throw new UsageError('give the instance with --url or SHIPLOG_URL');
+  if (!token) throw new UsageError('give an API token with --token or SHIPLOG_TOKEN');
+  if (!/^https?:\/\//.test(url)) throw new UsageError(`--url must be an http(s) URL, not "${url}"`);
+  return { url: url.replace(/\/+$/, ''), token };
+}
+
+/** Checks that exactly the named positional arguments were given. */
+export function expectPositionals(positionals: string[], names: string[]): void {
+  if (positionals.length === names.length) return;
+  throw new UsageError(names.length === 0 ? `unexpected argument "${positionals[0]}"` : `expected ${names.join(' ')}`);
+}
+
+/** Calls the instance's API; answers the parsed JSON (or the text with `raw`), throws ApiProblem for any non-2xx. */
+export async function callApi<T>(
+  target: ApiTarget,
+  method: 'GET' | 'POST',
+  path: string,
+  options: { json?: unknown; text?: string; headers?: Record<string, string>; raw?: boolean } = {},
+): Promise<T> {
+  const headers: Record<string, string> = { authorization: `Bearer ${target.token}`, accept: 'application/json', ...options.headers };
+  let body: string | undefined;
+  if (options.text !== undefined) {
+    headers['content-type'] = 'text/plain; charset=utf-8';
+    body = options.text;
+  } else if (options.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(options.json);
+  }
+  let response: Response;
+  try {
+    response = await fetch(`${target.url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+  } catch (error) {
+    const cause = (error as { cause?: Error }).cause?.message ?? (error as Error).message;
+    throw new Error(`cannot reach ${target.url}: ${cause}`);
+  }
+  const text = await response.text();
+  if (!response.ok) {
+    let problem: ProblemBody = {};
+    try {
+      problem = JSON.parse(text) as ProblemBody;
+    } catch {
+      problem = { detail: text.slice(0, 500) || `the instance answered ${response.status}` };
+    }
+    throw new ApiProblem(response.status, problem);
+  }
+  if (options.raw) return text as T;
+  return (text ? JSON.parse(text) : null) as T;
+}
+
+/** Builds a query string from the defined values. */
+export function query(params: Record<string, string | boolean | undefined>): string {
+  const entries = Object.entries(params).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]]));
+  return entries.length === 0 ? '' : `?${new URLSearchParams(entries).toString()}`;
+}
+
+export function print(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/**
+ * Calls, then prints the answer as JSON or rendered. A refusal by the sync rules prints its plan (or problems) and
+ * gives exit code 2, as does an answer `failed` judges refused (a dry run that found problems); other errors throw.
+ */
+export async function report<T>(options: {
+  json: boolean;
+  call: () => Promise<T>;
+  render: (answer: T) => string;
+  failed?: (answer: T) => boolean;
+  renderRefusal: (problem: ProblemBody) => string;
+}): Promise<number> {
+  try {
+    const answer = await options.call();
+    print(options.json ? JSON.stringify(answer, null, 2) : options.render(answer));
+    return options.failed?.(answer) ? 2 : 0;
+  } catch (error) {
+    if (!(error instanceof ApiProblem && error.refused)) throw error;
+    print(options.json ? JSON.stringify(error.problem, null, 2) : options.renderRefusal(error.problem));
+    process.stderr.write(`shiplog: refused — ${error.message}\n`);
+    return 2;
+  }
+}

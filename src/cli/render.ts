@@ -1,0 +1,143 @@
+import type { ChangeBrief, PeerStatus, RestorePlan, SyncPlan } from '../sync/sync-service.js';
+import type { SyncProblem } from '../sync/transfer.js';
+
+const NAME_WIDTH = 40;
+
+function clip(text: string, width = NAME_WIDTH): string {
+  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+}
+
+const plural = (n: number, word: string, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
+
+/** Columns padded to their widest cell, two spaces apart. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+function changeTable(changes: ChangeBrief[]): string {
+  return table(
+    ['CHANGE', 'AT', 'TYPE', 'NAME', 'OP', 'CHANGE SET'],
+    changes.map((c) => [c.id, c.at.replace(/\.\d{3}Z$/, 'Z'), c.type, clip(c.entityName), c.op, c.changeSet ?? '']),
+  );
+}
+
+function snapshot(body: Record<string, unknown> | null): string {
+  return body === null ? '(none)' : clip(JSON.stringify(body), 100);
+}
+
+/** Every problem, one paragraph each: what, where, and for a conflict both versions. */
+export function renderProblems(problems: SyncProblem[]): string {
+  const lines = [`Problems (${problems.length}):`];
+  for (const p of problems) {
+    const where = p.entity ? ` ${p.entity.type} "${p.entity.name}" (${p.entity.id})` : '';
+    lines.push(`  ✗ ${p.kind}${where}${p.changeId ? `, change ${p.changeId}` : ''}`);
+    lines.push(`      ${p.message}`);
+    if (p.missing && p.missing.length > 0) lines.push(`      missing: ${p.missing.join(', ')}`);
+    if (p.receiver) lines.push(`      here:     head ${p.receiver.head ?? '(none)'}  ${snapshot(p.receiver.body)}`);
+    if (p.incoming) lines.push(`      incoming: after ${p.incoming.parent ?? '(creation)'}  ${snapshot(p.incoming.after)}`);
+  }
+  return lines.join('\n');
+}
+
+/** A push, pull or import plan: the changes in order, what was added and why, what was left out, counts and problems. */
+export function renderPlan(plan: SyncPlan): string {
+  const verb = { push: 'Push', pull: 'Pull', import: 'Import' }[plan.operation];
+  const lines = [`${verb} ${plan.from.name} → ${plan.to.name}${plan.dryRun ? ' — dry run, nothing written' : ''}${plan.replayed ? ' — replayed (same idempotency key)' : ''}`];
+  if (plan.operation !== 'import') {
+    lines.push(`Mode: ${plan.mode === 'exact' ? 'exact (reconciled change sets)' : 'since the last sync ("don\'t check diffs")'} · cut-off: ${plan.cutoff ?? 'none'}`);
+  }
+  if (plan.changes.length === 0) lines.push('', 'No changes to send.');
+  else {
+    const added = new Map(plan.added.map((a) => [a.id, a]));
+    lines.push(
+      '',
+      table(
+        ['#', 'ACTION', 'TYPE', 'NAME', 'OP', 'CHANGE SET', 'CHANGE', 'NOTE'],
+        plan.changes.map((c, i) => {
+          const why = added.get(c.id);
+          return [String(i + 1), c.action, c.type, clip(c.entityName), c.op, c.changeSet ?? '', c.id, why ? `added: ${why.reason} of ${why.of}` : ''];
+        }),
+      ),
+    );
+  }
+  const c = plan.counts;
+  lines.push('', `Entities: ${c.entities} · to apply: ${c.toApply} · already present: ${c.alreadyPresent} · refused: ${c.refused} · problems: ${c.problems}`);
+  if (plan.added.length > 0) lines.push(`Added for dependencies: ${plural(plan.added.length, 'change')} the receiver lacks (see NOTE).`);
+  if (plan.leftOut.length > 0) lines.push(`Left out (allowMissing): ${plan.leftOut.join(', ')}`);
+  if (plan.skippedDependencies.length > 0) lines.push(`Applied without (allowMissing): ${plan.skippedDependencies.join(', ')}`);
+  if (plan.heldBackByCutoff > 0) lines.push(`Held back by the cut-off: ${plural(plan.heldBackByCutoff, 'change')}.`);
+  if (plan.problems.length > 0) lines.push('', renderProblems(plan.problems));
+  lines.push('');
+  if (plan.problems.length > 0) lines.push(plan.dryRun ? 'The real run would be refused: nothing would be written.' : 'Refused: nothing was written.');
+  else if (plan.dryRun) lines.push(`The real run would apply ${plural(c.toApply, 'change')} to ${plan.to.name}.`);
+  else lines.push(`Applied ${plural(c.toApply, 'change')} to ${plan.to.name}${c.alreadyPresent > 0 ? ` (${c.alreadyPresent} already there)` : ''}.`);
+  return lines.join('\n');
+}
+
+function syncCell(status: PeerStatus): string {
+  if (status.inSync) return 'yes';
+  return `no — ${status.reasons.join(' ')}`;
+}
+
+const relationText: Record<PeerStatus['relation'], string> = {
+  source: 'source of this instance',
+  downstream: 'takes this instance as its source',
+  none: 'no pipeline edge with this instance',
+};
+
+/** The linked instances, one row each. */
+export function renderInstances(items: PeerStatus[]): string {
+  if (items.length === 0) return 'No linked instances.';
+  return table(
+    ['NAME', 'KIND', 'VERSION', 'RELATION', 'URL', 'BEHIND', 'AHEAD', 'IN SYNC'],
+    items.map((s) => [
+      s.name,
+      s.kind ?? '?',
+      s.version ?? '?',
+      s.relation,
+      s.url,
+      s.behind === null ? '?' : String(s.behind),
+      s.ahead === null ? '?' : String(s.ahead),
+      syncCell(s),
+    ]),
+  );
+}
+
+/** One linked instance: identity, relation, counts, reasons, and the changes on either side when listed. */
+export function renderStatus(s: PeerStatus): string {
+  const lines = [
+    `${s.name} — ${s.reachable ? `${s.kind}, version ${s.version}${s.versionMatches ? '' : ' (differs from this instance)'}` : 'unreachable'}`,
+    `  URL:       ${s.url}`,
+    `  Relation:  ${relationText[s.relation]}${s.source ? `; its source is ${s.source.name}` : ''}`,
+    `  Mode:      ${s.mode === 'exact' ? `exact${s.reconciliation ? ` (reconciled in ${plural(s.reconciliation.rounds, 'round')})` : ''}` : 'since the last sync ("don\'t check diffs")'}`,
+    `  Behind:    ${s.behind ?? '?'} (${s.name} has, this instance lacks)`,
+    `  Ahead:     ${s.ahead ?? '?'} (this instance has, ${s.name} lacks)`,
+    `  Last sync: ${s.lastSyncAt ?? 'never'}`,
+    `  In sync:   ${s.inSync ? 'yes' : 'no'}`,
+  ];
+  for (const reason of s.reasons) lines.push(`    - ${reason}`);
+  if (s.aheadChanges && s.aheadChanges.length > 0) lines.push('', `Ahead of ${s.name}:`, changeTable(s.aheadChanges));
+  if (s.behindChanges && s.behindChanges.length > 0) lines.push('', `Behind ${s.name}:`, changeTable(s.behindChanges));
+  return lines.join('\n');
+}
+
+/** What a restore replaces and loses. */
+export function renderRestorePlan(plan: RestorePlan): string {
+  const lines = [
+    `Restore from ${plan.from.name} (scope: ${plan.scope})${plan.dryRun ? ' — dry run, nothing written' : ''}`,
+    `  Instances restored, upstream first: ${plan.instances.join(', ')}`,
+    `  Copied from ${plan.from.name}: ${plural(plan.copied.changes, 'change')}${plan.copied.entities > 0 ? `, ${plural(plan.copied.entities, 'entity', 'entities')}` : ''}`,
+    `  Replaced here: ${plural(plan.replaced.changes, 'change')}, ${plural(plan.replaced.entities, 'entity', 'entities')}`,
+    `  Desk data (tickets and the like) cleared: ${plan.deskDataCleared ? 'yes' : 'no'}`,
+    `  Lost (changes ${plan.from.name} lacks): ${plan.lost.count}`,
+  ];
+  if (plan.lost.changes.length > 0) lines.push(changeTable(plan.lost.changes));
+  lines.push('', plan.restored ? `Restored: ${plan.instances.join(' and ')} now match ${plan.from.name}.` : 'Not restored: run again with --confirm to restore.');
+  return lines.join('\n');
+}
