@@ -560,7 +560,8 @@ export function createSyncService(
       const reasons: string[] = [];
       const versionMatches = hello.version === version;
       if (!versionMatches) reasons.push(`${name} runs version ${hello.version}, this instance ${version}: syncing is blocked until they match.`);
-      if (!hello.keyIds.some((k) => box.hasKey(k))) reasons.push(`${name} holds none of this instance's secret keys: secrets synced between them cannot be read.`);
+      const keysShared = hello.keyIds.some((k) => box.hasKey(k));
+      if (!keysShared) reasons.push(`${name} holds none of this instance's secret keys: secrets synced between them cannot be read.`);
       const relation: PeerStatus['relation'] = peer.isSource ? 'source' : hello.source?.instanceId === instance.id ? 'downstream' : 'none';
       let behind: number;
       let ahead: number;
@@ -588,7 +589,7 @@ export function createSyncService(
       }
       if (behind > 0) reasons.push(`${behind} change${behind === 1 ? '' : 's'} behind ${name}.`);
       if (ahead > 0) reasons.push(`${ahead} change${ahead === 1 ? '' : 's'} ahead of ${name}.`);
-      const inSync = versionMatches && behind === 0 && ahead === 0;
+      const inSync = versionMatches && keysShared && behind === 0 && ahead === 0;
       return {
         ...viewOf(peer),
         reachable: true,
