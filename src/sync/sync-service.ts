@@ -433,7 +433,8 @@ export function createSyncService(
         });
         if (options.dryRun) return plan;
         if (!plan.applied) throw refuse(plan.problems, plan);
-        const complete = !isSelection(options) && out.heldBackByCutoff === 0 && out.leftOut.length === 0;
+        // A replayed answer is the first attempt's: it says nothing of the changes selected this time.
+        const complete = !plan.replayed && !isSelection(options) && out.heldBackByCutoff === 0 && out.leftOut.length === 0;
         await db.write(async (stores) => {
           const current = await stores.peers.find(name);
           if (!current) return;

@@ -130,6 +130,19 @@ describe.each(engines)('export, import, idempotency and plans on %s', (engine) =
     expect(applied.log).toEqual([first.changeId, second.changeId]);
   });
 
+  it('a replayed push does not count as sending changes it never carried', async () => {
+    await ok(p.dev, 'PATCH', '/v1/settings', { skipDiffCheck: true });
+    await create(p.dev, 'teams', { name: 'Sent' });
+    const key = { 'idempotency-key': 'since-last-sync-1' };
+    await ok(p.dev, 'POST', '/v1/instances/staging/push', {}, key);
+    const later = await create(p.dev, 'teams', { name: 'Not sent yet' });
+    expect((await ok(p.dev, 'POST', '/v1/instances/staging/push', {}, key)).replayed).toBe(true);
+
+    expect(await ok(p.dev, 'GET', '/v1/instances/staging/status')).toMatchObject({ mode: 'since-last-sync', ahead: 1 });
+    const pushed = await ok(p.dev, 'POST', '/v1/instances/staging/push', {});
+    expect(pushed.changes).toMatchObject([{ id: later.changeId, action: 'apply' }]);
+  });
+
   it('plans exactly what the real run does: changes, order, counts and problems', async () => {
     const department = await create(p.dev, 'departments', { name: 'Planned' });
     const team = await create(p.dev, 'teams', { name: 'Planned team', departmentId: department.id });
