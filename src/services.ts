@@ -1,4 +1,4 @@
-import { roleWriteGuard } from './access/administrator-role.js';
+import { keepAdministratorsOnRestore, roleWriteGuard } from './access/administrator-role.js';
 import { createAgentService, type AgentService } from './access/agent-service.js';
 import { createApplicationService, type ApplicationService } from './access/application-service.js';
 import { createAuditLog, type AuditLog } from './access/audit-log.js';
@@ -67,6 +67,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     receiver: syncReceiver,
     connector: config.connector ?? createHttpPeerConnector(),
     ...(config.deskDataResets ? { deskDataResets: config.deskDataResets } : {}),
+    restoreKeepers: [keepAdministratorsOnRestore],
   });
   return {
     instance: { ...instance, version: config.version },

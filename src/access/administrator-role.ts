@@ -1,7 +1,7 @@
 import type { EntityTypeDefinition } from '../catalog/entity-type.js';
 import type { WriteContext } from '../shared/actor.js';
 import { DomainError, type FieldProblem } from '../shared/errors.js';
-import type { Stores } from '../store/ports.js';
+import type { EntityRecord, Stores } from '../store/ports.js';
 import type { WriteGuard } from '../tracking/change-writer.js';
 
 /** The built-in Administrator role has the same global id on every instance, so pipelines agree on it. */
@@ -69,3 +69,21 @@ export const roleWriteGuard: WriteGuard = {
     }
   },
 };
+
+/**
+ * A restore replaces the roles with production's, whose Administrator role names production's agents; this
+ * instance's administrators keep it, so that neither they nor the applications acting for them are locked out.
+ */
+export async function keepAdministratorsOnRestore(stores: Stores, replaced: EntityRecord[]): Promise<void> {
+  const local = replaced.find((e) => e.id === ADMINISTRATOR_ROLE_ID);
+  if (!local) return;
+  const restored = await stores.entities.find(ADMINISTRATOR_ROLE_ID);
+  if (!restored) {
+    await stores.entities.insert(local);
+    return;
+  }
+  // Only agents of this instance: a member it lacks would make the role refuse every later edit here.
+  const named = [...new Set([...agentIdsOf(local.body), ...agentIdsOf(restored.body)])];
+  const members = (await stores.agents.findMany(named)).map((a) => a.id);
+  await stores.entities.update({ ...restored, body: { ...restored.body, agentIds: named.filter((id) => members.includes(id)) } });
+}

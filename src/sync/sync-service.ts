@@ -139,6 +139,9 @@ export interface SyncService {
 /** Clears data of the desk (tickets and the like) when an instance is restored from production. */
 export type DeskDataReset = (stores: Stores) => Promise<void>;
 
+/** Keeps instance-local state across a restore: runs once production's entities have replaced `replaced`, this instance's own. */
+export type RestoreKeeper = (stores: Stores, replaced: EntityRecord[]) => Promise<void>;
+
 const EXPORT_MAX_CHANGES = 50_000;
 const LIST_CAP = 500;
 const PAGE = 2_000;
@@ -170,6 +173,7 @@ export function createSyncService(
   receiver: SyncReceiver;
   connector: PeerConnector;
   deskDataResets?: DeskDataReset[];
+  restoreKeepers?: RestoreKeeper[];
 },
 ): SyncService {
   const { db, catalog, box, clock, instance, version, audit, receiver, connector } = deps;
@@ -765,6 +769,7 @@ export function createSyncService(
           if (upstream) await connect(upstream).restore({ confirm: true, dryRun: false });
           const copy = await copyFrom(conn, hello);
           await db.write(async (stores) => {
+            const replaced = (await Promise.all(trackableTypes(catalog).map((t) => stores.entities.listAll(t)))).flat();
             await stores.history.clear();
             await stores.history.clearEntities(trackableTypes(catalog));
             let head = { seq: 0, hash: '0'.repeat(64) };
@@ -780,6 +785,7 @@ export function createSyncService(
               const def = catalog.find(entity.type);
               if (def) await stores.entities.replaceReferences(entity.id, entity.type, referencesIn(def, entity.body).map((r) => ({ toId: r.toId, path: r.path })));
             }
+            for (const keep of deps.restoreKeepers ?? []) await keep(stores, replaced);
             await stores.summary.reset();
             for (const p of await stores.peers.list()) await stores.peers.update({ ...p, lastPushSeq: 0, lastPullSeq: 0, updatedAt: clock.now() });
             for (const reset of deps.deskDataResets ?? []) await reset(stores);
