@@ -60,4 +60,19 @@ describe.each(engines)('restore from production on %s', (engine) => {
     expect(pushed.counts.toApply).toBe(2);
     expect((await ok(p.staging, 'GET', '/v1/changes/verify')).ok).toBe(true);
   });
+
+  it('with scope "pipeline" from dev, restores every instance between dev and production', async () => {
+    const { fromDev, onlyOnDev } = await diverge();
+
+    // Staging sits next to production: its pipeline is itself alone, never its source.
+    expect((await ok(p.staging, 'POST', '/v1/instances/production/restore?dryRun=true', { scope: 'pipeline' })).instances).toEqual(['staging']);
+    const plan = await ok(p.dev, 'POST', '/v1/instances/production/restore?dryRun=true', { scope: 'pipeline' });
+    expect(plan).toMatchObject({ scope: 'pipeline', instances: ['dev', 'staging'], lost: { count: 2 } });
+    expect(ids(plan.lost.changes).sort()).toEqual([fromDev, onlyOnDev].sort());
+
+    await ok(p.dev, 'POST', '/v1/instances/production/restore', { scope: 'pipeline', confirm: true });
+    await expectEqualsProduction(p.dev);
+    await expectEqualsProduction(p.staging);
+    expect(await ok(p.dev, 'GET', '/v1/instances/staging/status')).toMatchObject({ inSync: true, behind: 0, ahead: 0 });
+  });
 });
