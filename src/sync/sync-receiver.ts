@@ -165,9 +165,11 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
       return { ...out, changes: out.changes.map((c) => ({ ...toTransfer(c), seq: c.seq })) };
     },
     async receive(ctx, request) {
+      // A key names a retry of one operation from one sender; the same key elsewhere is another request.
+      const key = request.idempotencyKey && `${request.sender.instanceId}/${request.operation}/${request.idempotencyKey}`;
       const run = async (stores: Stores): Promise<ReceiveResult> => {
-        if (request.idempotencyKey && !request.dryRun) {
-          const prior = await stores.syncRequests.find(request.idempotencyKey);
+        if (key && !request.dryRun) {
+          const prior = await stores.syncRequests.find(key);
           if (prior) return { ...(prior.result as BatchOutcome), replayed: true };
         }
         const gate = await gateProblems(stores, request);
@@ -192,7 +194,7 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
             skippedDependencies: outcome.skippedDependencies,
           },
         });
-        if (request.idempotencyKey) await stores.syncRequests.insert(request.idempotencyKey, request.sender.instanceId, outcome, deps.clock.now());
+        if (key) await stores.syncRequests.insert(key, request.sender.instanceId, outcome, deps.clock.now());
         return { ...outcome, replayed: false };
       };
       try {

@@ -143,6 +143,19 @@ describe.each(engines)('export, import, idempotency and plans on %s', (engine) =
     expect(pushed.changes).toMatchObject([{ id: later.changeId, action: 'apply' }]);
   });
 
+  it('answers from an idempotency key only a retry of the same operation from the same sender', async () => {
+    const key = { 'idempotency-key': 'release-2024-11' };
+    await create(p.dev, 'teams', { name: 'Pushed with the key' });
+    await ok(p.dev, 'POST', '/v1/instances/staging/push', {}, key);
+    const department = await create(p.production, 'departments', { name: 'Imported with the same key' });
+    const document = await ok(p.production, 'POST', '/v1/changes/export', { changeIds: [department.changeId] });
+
+    const imported = await ok(p.staging, 'POST', '/v1/changes/import', document, key);
+    expect(imported).toMatchObject({ replayed: false, applied: true, changes: [{ id: department.changeId, action: 'apply' }] });
+    expect((await ok(p.staging, 'GET', `/v1/config/departments/${department.id}`)).name).toBe('Imported with the same key');
+    expect(await ok(p.staging, 'POST', '/v1/changes/import', document, key)).toMatchObject({ replayed: true, changes: [{ id: department.changeId, action: 'apply' }] });
+  });
+
   it('plans exactly what the real run does: changes, order, counts and problems', async () => {
     const department = await create(p.dev, 'departments', { name: 'Planned' });
     const team = await create(p.dev, 'teams', { name: 'Planned team', departmentId: department.id });
