@@ -6,10 +6,9 @@ import {
   changeLog,
   clockPast,
   create,
-  link,
   ok,
   replace,
-  startLiveInstance,
+  startDownstreamOf,
   pipelineForEachTest,
   trackedState,
   type Answer,
@@ -153,9 +152,7 @@ describe.each(engines)('pipeline dev → staging → production on %s', (engine)
 
   it('refuses to sync between different versions, writes nothing, and says why in the status', async () => {
     // A release candidate on the next version takes dev as its source, so the pipeline edge is right and only the version differs.
-    const rc = await startLiveInstance(engine, { name: 'rc', kind: 'release-candidate', version: '9.9.9', secretKey: p.secretKey });
-    await link(p.dev, rc);
-    await link(rc, p.dev, { source: true });
+    const rc = await startDownstreamOf(p.dev, { name: 'rc', kind: 'release-candidate', version: '9.9.9', secretKey: p.secretKey });
     try {
       await create(p.dev, 'teams', { name: 'Versioned' });
       const status = await ok(p.dev, 'GET', '/v1/instances/rc/status');
@@ -218,6 +215,7 @@ describe.each(engines)('pipeline dev → staging → production on %s', (engine)
 
   it('carries secrets sealed: the receiver shows only that they are set, and no answer holds them in clear', async () => {
     const secret = 'whsec_live_7f3a9c-never-in-clear';
+    const rotated = 'whsec_live_rotated-never-in-clear';
     const answers: string[] = [];
     const seen = async (i: LiveInstance, method: string, path: string, body?: unknown) => {
       const answer = await i.call(method, path, body);
@@ -243,11 +241,37 @@ describe.each(engines)('pipeline dev → staging → production on %s', (engine)
     await seen(p.staging, 'GET', '/v1/instances/dev/diff');
     await seen(p.dev, 'POST', '/v1/changes/export', { changeIds: [created.body.changeId] });
     await seen(p.staging, 'GET', '/v1/audit?limit=200');
-    expect(answers.filter((text) => text.includes(secret))).toEqual([]);
+
+    // A conflict shows both versions of the webhook, its secrets masked.
+    const hook = { name: 'Ticket hook', url: 'https://hooks.example.test/in', events: ['ticket.created'] };
+    await seen(p.production, 'PUT', `/v1/config/webhooks/${id}`, { ...hook, name: 'Ticket hook (production)', signingSecret: { set: true } });
+    await seen(p.dev, 'PUT', `/v1/config/webhooks/${id}`, { ...hook, signingSecret: rotated });
+    await seen(p.dev, 'POST', '/v1/instances/staging/push', {});
+    const conflict = await seen(p.staging, 'POST', '/v1/instances/production/push', {});
+    expect(conflict.body).toMatchObject({
+      code: 'SYNC_CONFLICT',
+      problems: [{ receiver: { body: { signingSecret: { set: true } } }, incoming: { before: { signingSecret: { set: true } }, after: { signingSecret: { set: true } } } }],
+    });
+    await seen(p.staging, 'GET', '/v1/instances/production/diff');
+    expect(answers.filter((text) => text.includes(secret) || text.includes(rotated))).toEqual([]);
 
     // Sealed, not lost: the receiver's secret opens to the value set on dev.
     const sealed = await p.staging.db.read((stores) => stores.entities.findMany([id]));
-    expect(openSecret(p.staging.services.catalog.get('webhooks'), p.staging.box, id, sealed[0]!.body, 'signingSecret')).toBe(secret);
+    expect(openSecret(p.staging.services.catalog.get('webhooks'), p.staging.box, id, sealed[0]!.body, 'signingSecret')).toBe(rotated);
+  });
+
+  it('refuses to carry secrets to an instance that lacks the key they are sealed with', async () => {
+    const sandbox = await startDownstreamOf(p.dev, { name: 'sandbox', kind: 'sandbox' });
+    try {
+      await create(p.dev, 'webhooks', { name: 'Sealed hook', url: 'https://hooks.example.test/in', events: ['ticket.created'], signingSecret: 'whsec_other_key' });
+      expect((await ok(p.dev, 'GET', '/v1/instances/sandbox/status')).reasons.join(' ')).toMatch(/secret keys/);
+      const refused = await p.dev.call('POST', '/v1/instances/sandbox/push', {});
+      expect(refused.status).toBe(409);
+      expect(refused.body).toMatchObject({ code: 'SYNC_REFUSED', problems: [{ kind: 'secret-key-unknown' }] });
+      expect(await changeLog(sandbox)).toEqual([]);
+    } finally {
+      await sandbox.close();
+    }
   });
 });
 

@@ -59,6 +59,14 @@ export async function link(from: LiveInstance, to: LiveInstance, options: { sour
   if (answer.status !== 201) throw new Error(`link ${from.name} → ${to.name}: ${answer.status} ${JSON.stringify(answer.body)}`);
 }
 
+/** A further instance on `source`'s engine that takes `source` as its source, linked both ways. */
+export async function startDownstreamOf(source: LiveInstance, options: LiveInstanceOptions): Promise<LiveInstance> {
+  const instance = await startLiveInstance(source.database.engine, options);
+  await link(source, instance);
+  await link(instance, source, { source: true });
+  return instance;
+}
+
 export interface Pipeline {
   dev: LiveInstance;
   staging: LiveInstance;
