@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { engines } from '../support/databases.js';
-import { changeLog, create, ok, replace, pipelineForEachTest, trackedState, type Answer, type LiveInstance } from '../support/pipeline.js';
+import { changeLog, create, ok, pipelineForEachTest, replace, trackedState, type Answer, type LiveInstance } from '../support/pipeline.js';
 
 const ids = (changes: Answer[]) => changes.map((c) => c.id);
 const changeSet = (label: string) => ({ 'x-change-set': label });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checksumOf, EXPORT_MAX_BYTES } from '../../src/sync/export-document.js';
 import { engines } from '../support/databases.js';
-import { changeLog, create, ok, replace, pipelineForEachTest, trackedState, type Answer, type LiveInstance } from '../support/pipeline.js';
+import { changeLog, create, ok, pipelineForEachTest, replace, trackedState, type Answer, type LiveInstance } from '../support/pipeline.js';
 
 const ids = (changes: Answer[]) => changes.map((c) => c.id);
 const text = { 'content-type': 'text/plain' };

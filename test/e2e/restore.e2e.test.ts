@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ADMINISTRATOR_ROLE_ID } from '../../src/access/administrator-role.js';
 import { engines } from '../support/databases.js';
-import { changeLog, create, ok, replace, pipelineForEachTest, trackedState, type Answer, type LiveInstance } from '../support/pipeline.js';
+import { changeLog, create, ok, pipelineForEachTest, replace, trackedState, type Answer, type LiveInstance } from '../support/pipeline.js';
 
 const ids = (changes: Answer[]) => changes.map((c) => c.id);
 const portable = (c: Answer) => ({ id: c.id, origin: c.origin, originSeq: c.originSeq, entityId: c.entityId, op: c.op, parent: c.parent, actor: c.actor, at: c.at, changeSet: c.changeSet });
