@@ -435,7 +435,8 @@ export function createSyncService(
         });
         if (options.dryRun) return plan;
         if (!plan.applied) throw refuse(plan.problems, plan);
-        const complete = !isSelection(options) && out.heldBackByCutoff === 0 && out.leftOut.length === 0;
+        // A replayed answer is the first attempt's: it says nothing of the changes selected this time.
+        const complete = !plan.replayed && !isSelection(options) && out.heldBackByCutoff === 0 && out.leftOut.length === 0;
         await db.write(async (stores) => {
           const current = await stores.peers.find(name);
           if (!current) return;
@@ -738,7 +739,14 @@ export function createSyncService(
         throw refuse([{ kind: 'version-mismatch', message: `${peer.name} runs version ${hello.version} and this instance ${version}.` }], null);
       }
       const position = await db.read(pipelinePosition);
-      const upstream = options.scope === 'pipeline' && position.source && position.source.instanceId !== hello.instanceId ? await findPeer(position.source.name) : null;
+      // The instances between this one and production are the ones that take this one as their source.
+      const downstream =
+        options.scope === 'pipeline'
+          ? (await db.read((stores) => stores.peers.list())).filter(
+              (peer) => peer.instanceId !== hello.instanceId && position.downstream.some((d) => d.instanceId === peer.instanceId),
+            )
+          : [];
+      const further = await Promise.all(downstream.map(async (peer) => ((await connect(peer).restore({ confirm: false, dryRun: true })) as RestorePlan).instances));
       const lost = await lostOnRestore(conn);
       const current = await db.read(async (stores) => ({
         changes: (await stores.changes.head()).seq,
@@ -748,7 +756,7 @@ export function createSyncService(
         dryRun: options.dryRun,
         scope: options.scope,
         from: { name: peer.name, instanceId: hello.instanceId },
-        instances: [...(upstream ? [upstream.name] : []), instance.name],
+        instances: [instance.name, ...further.flat()],
         lost,
         copied: { changes: hello.headSeq, entities: 0 },
         replaced: current,
@@ -764,7 +772,7 @@ export function createSyncService(
         'sync.restore',
         peer.name,
         async () => {
-          if (upstream) await connect(upstream).restore({ confirm: true, dryRun: false });
+          for (const peer of downstream) await connect(peer).restore({ confirm: true, dryRun: false });
           const copy = await copyFrom(conn, hello);
           await db.write(async (stores) => {
             // Instance-local fields (a role's agents) stay this instance's own through the restore.

@@ -1,8 +1,8 @@
 import pg from 'pg';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { EngineName, StoreDialect } from '../../src/store/dialects/dialect.js';
 import { migrateToLatest, openDialect } from '../../src/store/open-database.js';
 
@@ -35,6 +35,53 @@ async function resolveEngines(): Promise<EngineName[]> {
 
 export const engines: EngineName[] = await resolveEngines();
 
+function databaseUrl(name: string): string {
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function withAdmin<T>(run: (admin: pg.Client) => Promise<T>): Promise<T> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    return await run(admin);
+  } finally {
+    await admin.end();
+  }
+}
+
+let template: Promise<string> | undefined;
+
+/**
+ * A migrated PostgreSQL database to clone: copying it is several times faster than migrating each test database.
+ * It is named after the migrations, so test processes share it for as long as the migrations stay the same.
+ */
+function migratedTemplate(): Promise<string> {
+  template ??= (async () => {
+    const dir = new URL('../../src/store/migrations/', import.meta.url);
+    const hash = createHash('sha256');
+    for (const file of readdirSync(dir).sort()) hash.update(file).update(readFileSync(new URL(file, dir)));
+    const name = `shiplog_tpl_${hash.digest('hex').slice(0, 16)}`;
+    return withAdmin(async (admin) => {
+      if ((await admin.query('select 1 from pg_database where datname = $1', [name])).rowCount) return name;
+      // Built under a name of its own and renamed once migrated, so no process ever clones a half-built template.
+      const building = `${name}_${randomBytes(4).toString('hex')}`;
+      await admin.query(`create database ${building}`);
+      const dialect = openDialect(databaseUrl(building));
+      await migrateToLatest(dialect);
+      await dialect.close();
+      try {
+        await admin.query(`alter database ${building} rename to ${name}`);
+      } catch {
+        await admin.query(`drop database if exists ${building} with (force)`);
+      }
+      return name;
+    });
+  })();
+  return template;
+}
+
 export interface TestDatabase {
   engine: EngineName;
   /** What `shiplog serve --database` takes. */
@@ -62,24 +109,17 @@ export async function createTestDatabase(engine: EngineName, options: { migrate?
     };
   }
   const name = options.name ?? `shiplog_t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const dialect = openDialect(url.toString());
-  if (options.migrate !== false) await migrateToLatest(dialect);
+  const from = options.migrate === false ? '' : ` template ${await migratedTemplate()}`;
+  await withAdmin((admin) => admin.query(`create database ${name}${from}`));
+  const url = databaseUrl(name);
+  const dialect = openDialect(url);
   return {
     engine,
-    url: url.toString(),
+    url,
     dialect,
     async drop() {
       await dialect.close();
-      const client = new pg.Client({ connectionString: adminUrl });
-      await client.connect();
-      await client.query(`drop database if exists ${name} with (force)`);
-      await client.end();
+      await withAdmin((admin) => admin.query(`drop database if exists ${name} with (force)`));
     },
   };
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach } from 'vitest';
 import { permissions } from '../../src/access/permissions.js';
 import type { EngineName } from '../../src/store/dialects/dialect.js';
 import type { InstanceKind } from '../../src/tracking/instance-identity.js';
@@ -58,11 +59,21 @@ export async function link(from: LiveInstance, to: LiveInstance, options: { sour
   if (answer.status !== 201) throw new Error(`link ${from.name} → ${to.name}: ${answer.status} ${JSON.stringify(answer.body)}`);
 }
 
+/** A further instance on `source`'s engine that takes `source` as its source, linked both ways. */
+export async function startDownstreamOf(source: LiveInstance, options: LiveInstanceOptions): Promise<LiveInstance> {
+  const instance = await startLiveInstance(source.database.engine, options);
+  await link(source, instance);
+  await link(instance, source, { source: true });
+  return instance;
+}
+
 export interface Pipeline {
   dev: LiveInstance;
   staging: LiveInstance;
   production: LiveInstance;
   all: LiveInstance[];
+  /** The secret key the three share, for further instances that must read their secrets. */
+  secretKey: Buffer;
   close(): Promise<void>;
 }
 
@@ -83,8 +94,60 @@ export async function startPipeline(engine: EngineName, options: { versions?: Pa
     staging,
     production,
     all,
+    secretKey,
     async close() {
       await Promise.all(all.map((i) => i.close()));
     },
   };
+}
+
+/** A new pipeline for each test of the calling `describe`: the object returned is refilled before every test. */
+export function pipelineForEachTest(engine: EngineName): Pipeline {
+  const current = {} as Pipeline;
+  beforeEach(async () => {
+    Object.assign(current, await startPipeline(engine));
+  });
+  afterEach(async () => current.close?.());
+  return current;
+}
+
+/** Calls `instance` and fails unless it answers 2xx; returns the body. */
+export async function ok(instance: LiveInstance, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Answer> {
+  const answer = await instance.call(method, path, body, headers);
+  if (answer.status < 200 || answer.status > 299) throw new Error(`${instance.name} ${method} ${path}: ${answer.status} ${JSON.stringify(answer.body)}`);
+  return answer.body;
+}
+
+/** Creates a config entity over HTTP; returns its id and the change recorded. */
+export async function create(instance: LiveInstance, type: string, body: Record<string, unknown>, headers?: Record<string, string>): Promise<{ id: string; changeId: string }> {
+  const answer = await ok(instance, 'POST', `/v1/config/${type}`, body, headers);
+  return { id: answer.entity.id, changeId: answer.changeId };
+}
+
+/** Replaces a config entity over HTTP; returns the change recorded. */
+export async function replace(instance: LiveInstance, type: string, id: string, body: Record<string, unknown>, headers?: Record<string, string>): Promise<string> {
+  return (await ok(instance, 'PUT', `/v1/config/${type}/${id}`, body, headers)).changeId;
+}
+
+/** The whole change list of `instance`, oldest first. */
+export async function changeLog(instance: LiveInstance): Promise<Answer[]> {
+  const items: Answer[] = [];
+  for (let cursor: string | null = null; ; ) {
+    const page: Answer = await ok(instance, 'GET', `/v1/changes?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    items.push(...page.items);
+    cursor = page.nextCursor;
+    if (!cursor) return items.reverse();
+  }
+}
+
+/** What a refused operation must leave untouched: the change log and the tracked entities of the given types. */
+export async function trackedState(instance: LiveInstance, types: readonly string[] = ['teams', 'departments']): Promise<{ log: string[]; entities: Record<string, Answer[]> }> {
+  const entities: Record<string, Answer[]> = {};
+  for (const type of types) entities[type] = (await ok(instance, 'GET', `/v1/config/${type}?limit=200`)).items;
+  return { log: (await changeLog(instance)).map((c: Answer) => c.id), entities };
+}
+
+/** Resolves once the system clock has passed `ms`, so that later changes are made strictly after it. */
+export async function clockPast(ms: number): Promise<void> {
+  while (Date.now() <= ms) await new Promise((resolve) => setTimeout(resolve, 2));
 }

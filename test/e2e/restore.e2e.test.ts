@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { ADMINISTRATOR_ROLE_ID } from '../../src/access/administrator-role.js';
+import { engines } from '../support/databases.js';
+import { changeLog, create, ok, pipelineForEachTest, replace, trackedState, type Answer, type LiveInstance } from '../support/pipeline.js';
+
+const ids = (changes: Answer[]) => changes.map((c) => c.id);
+const portable = (c: Answer) => ({ id: c.id, origin: c.origin, originSeq: c.originSeq, entityId: c.entityId, op: c.op, parent: c.parent, actor: c.actor, at: c.at, changeSet: c.changeSet });
+
+describe.each(engines)('restore from production on %s', (engine) => {
+  const p = pipelineForEachTest(engine);
+
+  /** Common ground everywhere, then work staging has that production lacks (from dev, and made on staging itself). */
+  async function diverge(): Promise<{ team: { id: string; changeId: string }; fromDev: string; onStaging: string; onlyOnDev: string }> {
+    const team = await create(p.dev, 'teams', { name: 'Restored' });
+    await ok(p.dev, 'POST', '/v1/instances/staging/push', {});
+    await ok(p.staging, 'POST', '/v1/instances/production/push', {});
+    const fromDev = await replace(p.dev, 'teams', team.id, { name: 'Restored, renamed on dev' });
+    await ok(p.dev, 'POST', '/v1/instances/staging/push', {});
+    const onStaging = (await create(p.staging, 'departments', { name: 'Made on staging' })).changeId;
+    const onlyOnDev = (await create(p.dev, 'departments', { name: 'Only on dev' })).changeId;
+    await create(p.production, 'departments', { name: 'Made on production' });
+    return { team, fromDev, onStaging, onlyOnDev };
+  }
+
+  async function expectEqualsProduction(i: LiveInstance): Promise<void> {
+    const [here, there] = await Promise.all([changeLog(i), changeLog(p.production)]);
+    expect(here.map(portable), i.name).toEqual(there.map(portable));
+    const [mine, theirs] = await Promise.all([trackedState(i), trackedState(p.production)]);
+    expect(mine.entities, i.name).toEqual(theirs.entities);
+    expect((await ok(i, 'GET', '/v1/changes/verify')).ok, i.name).toBe(true);
+    expect(await ok(i, 'GET', '/v1/instances/production/status'), i.name).toMatchObject({ inSync: true, behind: 0, ahead: 0 });
+    // Who holds a role is instance-local: each instance keeps its own administrators, and the state diff sees no difference.
+    const diff = await ok(i, 'GET', '/v1/instances/production/diff');
+    expect(diff, i.name).toMatchObject({ inSync: true, onlyHere: [], onlyThere: [], different: [], types: [] });
+    const [role, productionRole] = await Promise.all([i, p.production].map(async (at) => (await ok(at, 'GET', `/v1/config/roles/${ADMINISTRATOR_ROLE_ID}`)).body));
+    expect(role.agentIds, i.name).toEqual([i.ctx.actor.id]);
+    expect(productionRole.agentIds).toEqual([p.production.ctx.actor.id]);
+  }
+
+  it('plans, refuses without confirmation, then replaces staging’s configuration and history with production’s', async () => {
+    const { team, fromDev, onStaging } = await diverge();
+
+    const plan = await ok(p.staging, 'POST', '/v1/instances/production/restore?dryRun=true', { scope: 'instance' });
+    expect(plan).toMatchObject({ dryRun: true, restored: false, scope: 'instance', instances: ['staging'], from: { name: 'production' }, lost: { count: 2 } });
+    expect(ids(plan.lost.changes).sort()).toEqual([fromDev, onStaging].sort());
+
+    const before = await trackedState(p.staging);
+    const unconfirmed = await p.staging.call('POST', '/v1/instances/production/restore', { scope: 'instance' });
+    expect(unconfirmed.status).toBe(409);
+    expect(unconfirmed.body).toMatchObject({ code: 'RESTORE_NOT_CONFIRMED', plan: { lost: { count: 2 } } });
+    expect(await trackedState(p.staging)).toEqual(before);
+
+    const restored = await ok(p.staging, 'POST', '/v1/instances/production/restore', { scope: 'instance', confirm: true });
+    expect(restored).toMatchObject({ restored: true, dryRun: false, copied: { changes: 2 } });
+    await expectEqualsProduction(p.staging);
+    expect((await ok(p.staging, 'GET', `/v1/config/teams/${team.id}`)).name).toBe('Restored');
+    expect((await ok(p.staging, 'GET', '/v1/audit?kind=sync.restore')).items[0]).toMatchObject({ outcome: 'success', details: { lost: 2, scope: 'instance' } });
+
+    // The pipeline carries on: dev's work reaches staging again, without the change made on staging alone.
+    expect(await ok(p.dev, 'GET', '/v1/instances/staging/status')).toMatchObject({ ahead: 2, behind: 1 });
+    const pushed = await ok(p.dev, 'POST', '/v1/instances/staging/push', {});
+    expect(pushed.counts.toApply).toBe(2);
+    expect((await ok(p.staging, 'GET', '/v1/changes/verify')).ok).toBe(true);
+  });
+
+  it('with scope "pipeline" from dev, restores every instance between dev and production', async () => {
+    const { fromDev, onlyOnDev } = await diverge();
+
+    // Staging sits next to production: its pipeline is itself alone, never its source.
+    expect((await ok(p.staging, 'POST', '/v1/instances/production/restore?dryRun=true', { scope: 'pipeline' })).instances).toEqual(['staging']);
+    const plan = await ok(p.dev, 'POST', '/v1/instances/production/restore?dryRun=true', { scope: 'pipeline' });
+    expect(plan).toMatchObject({ scope: 'pipeline', instances: ['dev', 'staging'], lost: { count: 2 } });
+    expect(ids(plan.lost.changes).sort()).toEqual([fromDev, onlyOnDev].sort());
+
+    await ok(p.dev, 'POST', '/v1/instances/production/restore', { scope: 'pipeline', confirm: true });
+    await expectEqualsProduction(p.dev);
+    await expectEqualsProduction(p.staging);
+    expect(await ok(p.dev, 'GET', '/v1/instances/staging/status')).toMatchObject({ inSync: true, behind: 0, ahead: 0 });
+  });
+});
