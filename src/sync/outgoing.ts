@@ -57,7 +57,8 @@ export async function selectOutgoing(stores: Stores, lacking: KeyRanges, selecti
     for (const id of selection.changeIds) {
       if (!known.has(id)) problems.push({ kind: 'unknown-change', changeId: id, message: `Change ${id} does not exist on this instance.` });
     }
-    base = found.filter((c) => missingHere.has(c.id));
+    // Named changes the receiver already has still go, so that the plan reports them as present.
+    base = found;
   } else {
     const all = await stores.history.findByIds([...missingHere]);
     const chosen = selection.changeSet === undefined ? all : all.filter((c) => c.changeSet === selection.changeSet);

@@ -118,6 +118,7 @@ export interface RestorePlan {
   lost: { count: number; changes: ChangeBrief[] };
   copied: { changes: number; entities: number };
   replaced: { entities: number; changes: number };
+  /** Whether desk records (tickets and the like) are cleared: true wherever the desk keeps any. */
   deskDataCleared: boolean;
   restored: boolean;
 }
@@ -569,9 +570,10 @@ export function createSyncService(
       let lists: Pick<PeerStatus, 'behindChanges' | 'aheadChanges' | 'reconciliation'> = {};
       const mode: PeerStatus['mode'] = settings.skipDiffCheck ? 'since-last-sync' : 'exact';
       if (settings.skipDiffCheck) {
-        const mine = await localKeysAfter(peer.lastPushSeq);
+        // Counted only in the directions changes can move: nothing comes back from a downstream peer, nothing goes up to the source.
+        const mine = relation === 'source' ? {} : await localKeysAfter(peer.lastPushSeq);
         ahead = countOf(mine);
-        behind = Math.max(0, hello.headSeq - peer.lastPullSeq);
+        behind = relation === 'downstream' ? 0 : Math.max(0, hello.headSeq - peer.lastPullSeq);
         reasons.push('"Don\'t check diffs" is on: counts are every change since the last sync and may include changes the other side already has.');
         if (options.list) lists = { aheadChanges: await briefsOfLocal(mine, LIST_CAP) };
       } else {
@@ -760,7 +762,7 @@ export function createSyncService(
         lost,
         copied: { changes: hello.headSeq, entities: 0 },
         replaced: current,
-        deskDataCleared: true,
+        deskDataCleared: (deps.deskDataResets ?? []).length > 0,
         restored: false,
       };
       if (options.dryRun) return plan;

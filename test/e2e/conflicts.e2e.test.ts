@@ -118,6 +118,10 @@ describe.each(engines)('conflicts and dependencies across the pipeline on %s', (
     const pushed = await ok(p.dev, 'POST', '/v1/instances/staging/push', { changeIds: [edit] });
     expect(ids(pushed.changes)).toEqual(ids(planned.changes));
     expect(await ok(p.dev, 'GET', '/v1/instances/staging/status')).toMatchObject({ inSync: true });
+    // Cherry-picking a change the receiver already has says so instead of dropping it from the plan.
+    const again = await ok(p.dev, 'POST', '/v1/instances/staging/push?dryRun=true', { changeIds: [edit] });
+    expect(again.changes).toEqual([expect.objectContaining({ id: edit, action: 'present' })]);
+    expect(again.counts).toMatchObject({ toApply: 0, alreadyPresent: 1 });
   });
 
   it('skips a dependency with allowMissing only where its absence breaks no reference, and records it', async () => {
