@@ -382,6 +382,10 @@ export function createSyncService(
       options.dryRun ? `sync.${operation}-planned` : `sync.${operation}`,
       name,
       async () => {
+        // The whole plan of a completed request is kept under its key, so a retry answers exactly what the first attempt did.
+        const planKey = options.idempotencyKey && !options.dryRun ? `plan/${operation}/${name}/${options.idempotencyKey}` : undefined;
+        const earlier = planKey ? await db.read((stores) => stores.syncRequests.find(planKey)) : undefined;
+        if (earlier) return { ...(earlier.result as SyncPlan), replayed: true };
         const conn = connect(peer);
         const hello = await helloOrThrow(peer, conn);
         const settings = await db.read(readSettings);
@@ -443,6 +447,7 @@ export function createSyncService(
           if (!current) return;
           const marks = operation === 'push' ? { lastPushSeq: complete ? mark : current.lastPushSeq } : { lastPullSeq: complete ? mark : current.lastPullSeq };
           await stores.peers.update({ ...current, ...marks, lastSyncAt: clock.now(), updatedAt: clock.now() });
+          if (planKey && !plan.replayed) await stores.syncRequests.insert(planKey, instance.id, plan, clock.now());
         });
         return plan;
       },
