@@ -1,28 +1,12 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, EntitiesTable } from '../schema.js';
 import type { EntityRecord, EntityStore } from '../ports.js';
+import { jsonTextOf, parseBody } from '../../shared/body-text.js';
 import { likeContains } from './like.js';
 import { prepared } from './prepared.js';
 
-// Bodies are immutable snapshots, so each one's JSON text is made (or read) once and reused by every row that stores it.
-const jsonTexts = new WeakMap<object, string>();
-
-/** `JSON.stringify(body)`, remembered per body object. */
-export function jsonTextOf(body: Record<string, unknown>): string {
-  let text = jsonTexts.get(body);
-  if (text === undefined) {
-    text = JSON.stringify(body);
-    jsonTexts.set(body, text);
-  }
-  return text;
-}
-
-/** Parses a stored body; its text is remembered, as stringifying the parsed value gives it back. */
-export function parseBody(text: string): Record<string, unknown> {
-  const body = JSON.parse(text) as Record<string, unknown>;
-  jsonTexts.set(body, text);
-  return body;
-}
+// The texts of bodies live with the bodies; re-exported here for the stores that used them from this module.
+export { jsonTextOf, parseBody } from '../../shared/body-text.js';
 
 function toRecord(row: Selectable<EntitiesTable>): EntityRecord {
   return {
