@@ -119,9 +119,47 @@ export function canonicalOf(body: Record<string, unknown>): string {
   return texts.canonical;
 }
 
-/** Parses a stored body; its text is remembered, as stringifying the parsed value gives it back. */
-export function parseBody(text: string): Record<string, unknown> {
+/**
+ * Canonical texts of the bodies recently stored under each key (an entity id), with the JSON text they were stored
+ * as. Canonical text is a function of the JSON text alone, so an entry serves whoever reads that very text back —
+ * this process or another, in this transaction or a later one — and a key whose stored text differs is a miss.
+ */
+const recent = new Map<string, { json: string; canonical: string }>();
+/** Characters (JSON + canonical) kept in `recent`: about 2,000 bodies of 2 KB. */
+const RECENT_CHARS = 8 * 1024 * 1024;
+let recentChars = 0;
+
+function forget(key: string): void {
+  const entry = recent.get(key);
+  if (!entry) return;
+  recent.delete(key);
+  recentChars -= entry.json.length + entry.canonical.length;
+}
+
+/** Notes that `body` is stored under `key`, when both its texts are already known. */
+export function rememberStoredBody(key: string, body: Record<string, unknown>): void {
+  const texts = textsOf.get(body);
+  forget(key);
+  if (texts?.json === undefined || texts.canonical === undefined) return;
+  const size = texts.json.length + texts.canonical.length;
+  if (size > RECENT_CHARS / 64) return;
+  recent.set(key, { json: texts.json, canonical: texts.canonical });
+  recentChars += size;
+  for (const oldest of recent.keys()) {
+    if (recentChars <= RECENT_CHARS) break;
+    forget(oldest);
+  }
+}
+
+/** Notes that nothing is stored under `key` any more. */
+export function forgetStoredBody(key: string): void {
+  forget(key);
+}
+
+/** Parses a stored body; its text is remembered (stringifying the parsed value gives it back), and its canonical text when `key` last stored this text. */
+export function parseBody(text: string, key?: string): Record<string, unknown> {
   const body = JSON.parse(text) as Record<string, unknown>;
-  textsOf.set(body, { json: text });
+  const entry = key === undefined ? undefined : recent.get(key);
+  textsOf.set(body, entry?.json === text ? { json: text, canonical: entry.canonical } : { json: text });
   return body;
 }

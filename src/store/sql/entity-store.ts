@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, EntitiesTable } from '../schema.js';
 import type { EntityRecord, EntityStore } from '../ports.js';
-import { jsonTextOf, parseBody } from '../../shared/body-text.js';
+import { forgetStoredBody, jsonTextOf, parseBody, rememberStoredBody } from '../../shared/body-text.js';
 import { likeContains } from './like.js';
 import { prepared } from './prepared.js';
 
@@ -13,7 +13,7 @@ function toRecord(row: Selectable<EntitiesTable>): EntityRecord {
     id: row.id,
     type: row.type,
     name: row.name,
-    body: parseBody(row.body),
+    body: parseBody(row.body, row.id),
     head: row.head,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
@@ -66,16 +66,19 @@ export function createEntityStore(db: Kysely<Database>): EntityStore {
     },
     async insert(record) {
       await db.insertInto('entities').values(toRow(record)).execute();
+      rememberStoredBody(record.id, record.body);
     },
     async update(record) {
       const row = toRow(record);
       const args = [row.id, row.type, row.name, row.body, row.head, row.created_at, row.updated_at] as const;
       const { numAffectedRows } = await updateEntityContent(db, ...args);
       if (!numAffectedRows) await updateEntity(db, ...args);
+      rememberStoredBody(record.id, record.body);
     },
     async remove(id) {
       await db.deleteFrom('entity_refs').where('from_id', '=', id).execute();
       await db.deleteFrom('entities').where('id', '=', id).execute();
+      forgetStoredBody(id);
     },
     async replaceReferences(fromId, fromType, refs) {
       await db.deleteFrom('entity_refs').where('from_id', '=', fromId).execute();
