@@ -1,4 +1,7 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
+
+// One-shot hashing (Node 20.12 and later) creates no Hash object per call; older versions hash as before.
+const hashOnce = (crypto as Partial<typeof crypto>).hash;
 
 /**
  * RFC 8785 canonical JSON: keys sorted by UTF-16 code units, ECMAScript number and string forms,
@@ -27,7 +30,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return hashOnce ? hashOnce('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
 }
 
 export function sameJson(a: unknown, b: unknown): boolean {

@@ -2,6 +2,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { EntityTypeDefinition } from '../catalog/entity-type.js';
 import { isTrackedWrite } from '../catalog/entity-type.js';
 import type { WriteContext } from '../shared/actor.js';
+import { canonicalOf } from '../shared/body-text.js';
 import { canonicalJson, sameJson, sha256Hex } from '../shared/canonical-json.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, type FieldProblem } from '../shared/errors.js';
@@ -64,17 +65,7 @@ export function referencesIn(def: EntityTypeDefinition, body: Record<string, unk
 }
 
 // Bodies are immutable snapshots: each is canonicalised once for the no-op check, the digest and its version.
-const canonicalTexts = new WeakMap<object, string>();
-
-/** `canonicalJson(body)`, remembered per body object. */
-export function canonicalOf(body: Record<string, unknown>): string {
-  let text = canonicalTexts.get(body);
-  if (text === undefined) {
-    text = canonicalJson(body);
-    canonicalTexts.set(body, text);
-  }
-  return text;
-}
+export { canonicalOf } from '../shared/body-text.js';
 
 /** Exactly `digestOf(content)`, with the snapshots' canonical texts taken from `canonicalOf`. */
 function digestReusingBodies(content: ChangeContent): string {

@@ -1,7 +1,7 @@
 import type { Database, ChangesTable } from '../schema.js';
 import type { ChangeFilter, ChangeOp, ChangeRecord, ChangeStore, ChangeSummary, LogHead } from '../ports.js';
 import { sql, type Insertable, type Kysely, type QueryResult, type Selectable, type SelectQueryBuilder } from 'kysely';
-import { jsonTextOf, parseBody } from './entity-store.js';
+import { jsonTextOf, parseBody } from '../../shared/body-text.js';
 import { prepared } from './prepared.js';
 
 const GENESIS_HASH = '0'.repeat(64);

@@ -1,35 +1,19 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, EntitiesTable } from '../schema.js';
 import type { EntityRecord, EntityStore } from '../ports.js';
+import { forgetStoredBody, jsonTextOf, parseBody, rememberStoredBody } from '../../shared/body-text.js';
 import { likeContains } from './like.js';
 import { prepared } from './prepared.js';
 
-// Bodies are immutable snapshots, so each one's JSON text is made (or read) once and reused by every row that stores it.
-const jsonTexts = new WeakMap<object, string>();
-
-/** `JSON.stringify(body)`, remembered per body object. */
-export function jsonTextOf(body: Record<string, unknown>): string {
-  let text = jsonTexts.get(body);
-  if (text === undefined) {
-    text = JSON.stringify(body);
-    jsonTexts.set(body, text);
-  }
-  return text;
-}
-
-/** Parses a stored body; its text is remembered, as stringifying the parsed value gives it back. */
-export function parseBody(text: string): Record<string, unknown> {
-  const body = JSON.parse(text) as Record<string, unknown>;
-  jsonTexts.set(body, text);
-  return body;
-}
+// The texts of bodies live with the bodies; re-exported here for the stores that used them from this module.
+export { jsonTextOf, parseBody } from '../../shared/body-text.js';
 
 function toRecord(row: Selectable<EntitiesTable>): EntityRecord {
   return {
     id: row.id,
     type: row.type,
     name: row.name,
-    body: parseBody(row.body),
+    body: parseBody(row.body, row.id),
     head: row.head,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
@@ -82,16 +66,19 @@ export function createEntityStore(db: Kysely<Database>): EntityStore {
     },
     async insert(record) {
       await db.insertInto('entities').values(toRow(record)).execute();
+      rememberStoredBody(record.id, record.body);
     },
     async update(record) {
       const row = toRow(record);
       const args = [row.id, row.type, row.name, row.body, row.head, row.created_at, row.updated_at] as const;
       const { numAffectedRows } = await updateEntityContent(db, ...args);
       if (!numAffectedRows) await updateEntity(db, ...args);
+      rememberStoredBody(record.id, record.body);
     },
     async remove(id) {
       await db.deleteFrom('entity_refs').where('from_id', '=', id).execute();
       await db.deleteFrom('entities').where('id', '=', id).execute();
+      forgetStoredBody(id);
     },
     async replaceReferences(fromId, fromType, refs) {
       await db.deleteFrom('entity_refs').where('from_id', '=', fromId).execute();

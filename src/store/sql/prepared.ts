@@ -1,4 +1,5 @@
-import { CompiledQuery, type Compilable, type Kysely, type QueryResult } from 'kysely';
+import { CompiledQuery, type Compilable, type Kysely, type QueryResult, type RootOperationNode } from 'kysely';
+import { executeCompiled } from '../dialects/transaction.js';
 import type { Database } from '../schema.js';
 
 type Slot = { arg: number } | { constant: unknown };
@@ -6,6 +7,9 @@ type Slot = { arg: number } | { constant: unknown };
 interface Shape {
   sql: string;
   slots: Slot[];
+  /** Shared by every run: the node and id a compiled query carries, which no plugin reads here. */
+  query: RootOperationNode;
+  queryId: CompiledQuery['queryId'];
 }
 
 /**
@@ -30,10 +34,12 @@ export function prepared<A extends unknown[], R>(
         return arg >= 0 ? { arg } : { constant: p };
       });
       if (placeholders.some((_, i) => !slots.some((slot) => 'arg' in slot && slot.arg === i))) throw new Error('prepared: every argument must be bound');
-      shape = { sql: compiled.sql, slots };
+      const { query, queryId } = CompiledQuery.raw(compiled.sql);
+      shape = { sql: compiled.sql, slots, query, queryId };
       shapes.set(adapter, shape);
     }
     const parameters = shape.slots.map((slot) => ('arg' in slot ? args[slot.arg] : slot.constant));
-    return db.executeQuery(CompiledQuery.raw(shape.sql, parameters) as CompiledQuery<R>);
+    const { sql, query, queryId } = shape;
+    return executeCompiled(db, { sql, parameters, query, queryId } as CompiledQuery<R>);
   };
 }
