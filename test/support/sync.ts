@@ -1,0 +1,85 @@
+import type { ChangeRecord, Transactor } from '../../src/store/ports.js';
+import type { ReceiveRequest, ReceiveResult } from '../../src/sync/peer-client.js';
+import { toTransfer, type SenderInfo, type TransferChange } from '../../src/sync/transfer.js';
+import type { TestDatabase } from './databases.js';
+import type { TestInstance } from './instance.js';
+
+/** The whole change log of an instance, in its order. */
+export async function logOf(db: Transactor): Promise<ChangeRecord[]> {
+  return db.read(async (stores) => {
+    const out: ChangeRecord[] = [];
+    for (let after = 0; ; ) {
+      const page = await stores.changes.scan(after, 5_000);
+      if (page.length === 0) return out;
+      out.push(...page);
+      after = page[page.length - 1]!.seq;
+    }
+  });
+}
+
+/** The changes of an instance's log after `afterSeq`, as they travel. */
+export async function transferOf(instance: Pick<TestInstance, 'db'>, afterSeq = 0): Promise<TransferChange[]> {
+  return (await logOf(instance.db)).filter((c) => c.seq > afterSeq).map(toTransfer);
+}
+
+/** How `from` introduces itself to a receiver (outside any pipeline). */
+export function senderOf(from: Pick<TestInstance, 'services'>, overrides: Partial<SenderInfo> = {}): SenderInfo {
+  const { id, name, kind, version } = from.services.instance;
+  return { instanceId: id, name, kind, version, inPipeline: false, ...overrides };
+}
+
+/** Sends `changes` from `from` to `to`'s receiver, as a push unless told otherwise. */
+export async function receive(
+  to: TestInstance,
+  from: Pick<TestInstance, 'services'>,
+  changes: TransferChange[],
+  options: Partial<Omit<ReceiveRequest, 'changes'>> = {},
+): Promise<ReceiveResult> {
+  return to.services.syncReceiver.receive(to.ctx, {
+    sender: senderOf(from),
+    operation: 'push',
+    dryRun: false,
+    allowMissing: [],
+    ...options,
+    changes,
+  });
+}
+
+/** Raw rows of the tables sync writes: the log (with its head), entities, references and idempotency records. */
+export interface Tables {
+  head: { seq: number; hash: string } | null;
+  changes: { seq: number; id: string; appliedFrom: string | null }[];
+  entities: { id: string; type: string; name: string; body: string; head: string | null }[];
+  refs: { from_id: string; to_id: string; from_type: string; path: string }[];
+  syncRequests: string[];
+}
+
+export async function tablesOf(database: Pick<TestDatabase, 'dialect'>): Promise<Tables> {
+  const db = database.dialect.db;
+  const head = await db.selectFrom('change_log_head').select(['seq', 'hash']).executeTakeFirst();
+  const changes = await db.selectFrom('changes').select(['seq', 'id', 'applied_from']).orderBy('seq').execute();
+  const entities = await db.selectFrom('entities').select(['id', 'type', 'name', 'body', 'head']).orderBy('id').execute();
+  const refs = await db.selectFrom('entity_refs').selectAll().orderBy('from_id').orderBy('path').execute();
+  const syncRequests = await db.selectFrom('sync_requests').select('key').orderBy('key').execute();
+  return {
+    head: head ? { seq: Number(head.seq), hash: head.hash } : null,
+    changes: changes.map((c) => ({ seq: Number(c.seq), id: c.id, appliedFrom: c.applied_from })),
+    entities,
+    refs,
+    syncRequests: syncRequests.map((r) => r.key),
+  };
+}
+
+/** Tracked entities of the given types as id → { body, head }, for comparing instances. */
+export async function entityStates(db: Transactor, types: readonly string[]): Promise<Map<string, { type: string; body: Record<string, unknown>; head: string | null }>> {
+  return db.read(async (stores) => {
+    const out = new Map<string, { type: string; body: Record<string, unknown>; head: string | null }>();
+    for (const type of types) for (const e of await stores.entities.listAll(type)) out.set(e.id, { type, body: e.body, head: e.head });
+    return out;
+  });
+}
+
+/** Log seqs run 1..n without a gap or a repeat, and no change id appears twice. */
+export function denseAndUnique(log: Pick<ChangeRecord, 'seq' | 'id'>[]): boolean {
+  return log.every((c, i) => c.seq === i + 1) && new Set(log.map((c) => c.id)).size === log.length;
+}
