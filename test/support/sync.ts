@@ -83,3 +83,46 @@ export async function entityStates(db: Transactor, types: readonly string[]): Pr
 export function denseAndUnique(log: Pick<ChangeRecord, 'seq' | 'id'>[]): boolean {
   return log.every((c, i) => c.seq === i + 1) && new Set(log.map((c) => c.id)).size === log.length;
 }
+
+/** A change row that only its key and id matter for: what the reconciliation summary reads. */
+export function keyRow(key: { origin: string; originSeq: number; id: string }, seq: number): ChangeRecord {
+  return {
+    seq,
+    id: key.id,
+    origin: key.origin,
+    originSeq: key.originSeq,
+    type: 'teams',
+    entityId: key.id,
+    entityName: key.id,
+    op: 'create',
+    before: null,
+    after: { name: key.id },
+    parent: null,
+    requires: [],
+    actor: { kind: 'system', id: 'test', name: 'test' },
+    at: 0,
+    request: null,
+    changeSet: null,
+    revertOf: null,
+    appliedFrom: 'test',
+    digest: '0'.repeat(64),
+    hash: '0'.repeat(64),
+  };
+}
+
+/** Appends rows with the given keys to the log, in order, in one transaction. */
+export async function appendKeys(db: Transactor, keys: { origin: string; originSeq: number; id: string }[]): Promise<void> {
+  await db.write(async (stores) => {
+    let { seq } = await stores.changes.head();
+    for (const key of keys) await stores.changes.appendDeferred(keyRow(key, (seq += 1)));
+    await stores.changes.saveHead();
+  });
+}
+
+/** Empties the log and the summary. */
+export async function clearLog(db: Transactor): Promise<void> {
+  await db.write(async (stores) => {
+    await stores.history.clear();
+    await stores.summary.reset();
+  });
+}
