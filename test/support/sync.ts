@@ -1,4 +1,7 @@
-import type { ChangeRecord, Transactor } from '../../src/store/ports.js';
+import { defaultSettings } from '../../src/shared/settings.js';
+import { newId } from '../../src/shared/ids.js';
+import type { ChangeRecord, EntityRecord, Transactor } from '../../src/store/ports.js';
+import { createChangeWriter } from '../../src/tracking/change-writer.js';
 import type { ReceiveRequest, ReceiveResult } from '../../src/sync/peer-client.js';
 import { toTransfer, type SenderInfo, type TransferChange } from '../../src/sync/transfer.js';
 import type { TestDatabase } from './databases.js';
@@ -125,4 +128,44 @@ export async function clearLog(db: Transactor): Promise<void> {
     await stores.history.clear();
     await stores.summary.reset();
   });
+}
+
+/**
+ * Writes `count` tracked changes quickly (a thousand per transaction, through the change writer): teams, ticket
+ * types that reference them, and renames of both.
+ */
+export async function writeManyChanges(instance: TestInstance, count: number): Promise<void> {
+  const { catalog, clock } = instance.services;
+  const writer = createChangeWriter({ catalog, clock, instance: instance.services.instance });
+  const live: EntityRecord[] = [];
+  const teams: string[] = [];
+  let written = 0;
+  while (written < count) {
+    await instance.db.write(async (stores) => {
+      for (let n = 0; n < 1_000 && written < count; n += 1, written += 1) {
+        const k = written;
+        let current: EntityRecord | undefined;
+        let def = catalog.get('teams');
+        let next: Record<string, unknown>;
+        if (k % 4 === 0 || teams.length === 0) {
+          next = { name: `Team ${k}`, description: `Second-line team number ${k}.`, isCoManaged: false };
+        } else if (k % 4 === 1) {
+          def = catalog.get('ticket-types');
+          next = { name: `Type ${k}`, defaultTeamId: teams[(k * 7) % teams.length], fieldGroupIds: [], allowedForCoManaged: true };
+        } else {
+          const index = (k * 13) % live.length;
+          current = live[index]!;
+          def = catalog.get(current.type);
+          next = { ...current.body, name: `${current.type === 'teams' ? 'Team' : 'Type'} ${k} (renamed)` };
+        }
+        const result = await writer.write(stores, { def, entityId: current?.id ?? newId(clock.now()), current, next, ctx: instance.ctx, settings: defaultSettings });
+        const entity = result.entity!;
+        if (current) live[live.indexOf(current)] = entity;
+        else {
+          live.push(entity);
+          if (entity.type === 'teams') teams.push(entity.id);
+        }
+      }
+    });
+  }
 }
