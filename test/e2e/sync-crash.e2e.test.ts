@@ -261,8 +261,8 @@ describe.each(engines)('a receiver killed during a 10,000-change push on %s (Inv
     expect(await expectBeforeOrAfter(calibration.copy.database)).toBe('after');
     await calibration.copy.drop();
 
-    // Kills land anywhere from the first byte sent to a little past the answer.
-    const window = fullMs * 1.25;
+    // Kills land anywhere from the first byte sent to past the answer (a trial may run slower than the calibration).
+    const window = fullMs * 1.5;
     const outcomes = { before: 0, after: 0, midApply: 0 };
     for (let trial = 0; trial < trials; trial += 1) {
       const { copy, receiver } = await next;
