@@ -14,6 +14,8 @@ import { toChangeRecord } from './change-store.js';
 
 // Fingerprints are sums modulo 2^48; summed in SQL as two 24-bit halves so that no engine's integer overflows.
 const HALF = 2 ** 24;
+// Written into the SQL: SQLite binds a JS number as REAL, and `fp / ?` would then not divide as integers.
+const half = sql.lit(HALF);
 const FP_MODULUS = 2 ** 48;
 const IN_CHUNK = 500;
 
@@ -133,8 +135,8 @@ export function createChangeSummaryStore(db: Kysely<Database>): ChangeSummarySto
           'origin',
           eb.fn.sum<number>('n').as('n'),
           eb.fn.max<number>('bucket').as('max_bucket'),
-          sql<number>`sum(${sql.ref('fp')} % ${HALF})`.as('lo'),
-          sql<number>`sum(${sql.ref('fp')} / ${HALF})`.as('hi'),
+          sql<number>`sum(${sql.ref('fp')} % ${half})`.as('lo'),
+          sql<number>`sum(${sql.ref('fp')} / ${half})`.as('hi'),
         ])
         .groupBy('origin')
         .orderBy('origin')
@@ -148,8 +150,8 @@ export function createChangeSummaryStore(db: Kysely<Database>): ChangeSummarySto
         .select((eb) => [
           group.as('grp'),
           eb.fn.sum<number>('n').as('n'),
-          sql<number>`sum(${sql.ref('fp')} % ${HALF})`.as('lo'),
-          sql<number>`sum(${sql.ref('fp')} / ${HALF})`.as('hi'),
+          sql<number>`sum(${sql.ref('fp')} % ${half})`.as('lo'),
+          sql<number>`sum(${sql.ref('fp')} / ${half})`.as('hi'),
         ])
         .where('origin', '=', origin)
         .where('bucket', '>=', from)
