@@ -87,6 +87,8 @@ export interface ChangeFilter {
 export interface LogHead {
   seq: number;
   hash: string;
+  /** Added to a local change's seq to make its origin sequence; a restore raises it (origin sequences are never reused). */
+  originOffset: number;
 }
 
 export interface ChangeStore {
@@ -97,6 +99,8 @@ export interface ChangeStore {
   appendDeferred(change: ChangeRecord): Promise<void>;
   /** Stores the head that `appendDeferred` moved. */
   saveHead(): Promise<void>;
+  /** Removes the whole log; the head goes back to genesis with the given origin offset (restore). */
+  reset(originOffset: number): Promise<void>;
   findById(id: string): Promise<ChangeRecord | undefined>;
   /** Newest first. */
   list(filter: ChangeFilter): Promise<ChangeSummary[]>;
@@ -351,8 +355,6 @@ export interface SyncHistoryStore {
   byKeys(origin: string, originSeqs: number[]): Promise<{ id: string; seq: number; originSeq: number }[]>;
   /** Summaries after `afterSeq`, ascending, at most `limit`. */
   summariesAfter(afterSeq: number, limit: number): Promise<ChangeSummary[]>;
-  /** Removes the whole change log and its head (restore). */
-  clear(): Promise<void>;
   /** Removes every entity of the given types and their references (restore). */
   clearEntities(types: string[]): Promise<number>;
 }

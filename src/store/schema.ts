@@ -152,6 +152,7 @@ export interface ChangeLogHeadTable {
   singleton: number;
   seq: number;
   hash: string;
+  origin_offset: number;
 }
 
 export interface PeersTable {

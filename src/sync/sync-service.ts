@@ -787,7 +787,9 @@ export function createSyncService(
             for (const def of catalog.list().filter((d) => Object.keys(d.instanceLocal).length > 0)) {
               for (const entity of await stores.entities.listAll(def.key)) kept.set(entity.id, entity.body);
             }
-            await stores.history.clear();
+            // Origin sequences this instance gave out stay given out: changes lost here may live on elsewhere.
+            const old = await stores.changes.head();
+            await stores.changes.reset(Math.max(old.originOffset, old.seq + old.originOffset - copy.changes.length));
             await stores.history.clearEntities(trackableTypes(catalog));
             let head = { seq: 0, hash: '0'.repeat(64) };
             for (const change of copy.changes) {

@@ -136,7 +136,7 @@ export function createChangeWriter(deps: { catalog: Catalog; clock: Clock; insta
           seq,
           id: newId(now),
           origin: instance.id,
-          originSeq: seq,
+          originSeq: seq + logHead.originOffset,
           type: def.key,
           entityId,
           entityName: nameOf(def, entityId, next ?? current?.body ?? null),

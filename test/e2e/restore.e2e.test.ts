@@ -77,4 +77,24 @@ describe.each(engines)('restore from production on %s', (engine) => {
     await expectEqualsProduction(p.staging);
     expect(await ok(p.dev, 'GET', '/v1/instances/staging/status')).toMatchObject({ inSync: true, behind: 0, ahead: 0 });
   });
+
+  it('never gives out an origin sequence again after a restore, so later work still reaches the instances that kept the lost changes', async () => {
+    // Dev makes five changes; staging gets all five, production only three.
+    const made: string[] = [];
+    for (const name of ['A', 'B', 'C', 'D', 'E']) made.push((await create(p.dev, 'departments', { name })).changeId);
+    await ok(p.dev, 'POST', '/v1/instances/staging/push', {});
+    await ok(p.staging, 'POST', '/v1/instances/production/push', { changeIds: made.slice(0, 3) });
+
+    await ok(p.dev, 'POST', '/v1/instances/production/restore', { scope: 'instance', confirm: true });
+    const after = await create(p.dev, 'departments', { name: 'F' });
+    const lost = (await changeLog(p.staging)).filter((c: Answer) => made.slice(3).includes(c.id));
+    const fresh = (await ok(p.dev, 'GET', `/v1/changes/${after.changeId}`)).originSeq;
+    expect(lost.map((c: Answer) => c.originSeq).every((seq: number) => seq < fresh)).toBe(true);
+
+    // Staging still holds D and E, which dev lost: exact counts say so, and F gets through.
+    expect(await ok(p.dev, 'GET', '/v1/instances/staging/status')).toMatchObject({ ahead: 1, behind: 2 });
+    const pushed = await ok(p.dev, 'POST', '/v1/instances/staging/push', {});
+    expect(pushed.changes).toEqual([expect.objectContaining({ id: after.changeId, action: 'apply' })]);
+    expect((await ok(p.staging, 'GET', `/v1/config/departments/${after.id}`)).name).toBe('F');
+  });
 });

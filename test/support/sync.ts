@@ -125,7 +125,7 @@ export async function appendKeys(db: Transactor, keys: { origin: string; originS
 /** Empties the log and the summary. */
 export async function clearLog(db: Transactor): Promise<void> {
   await db.write(async (stores) => {
-    await stores.history.clear();
+    await stores.changes.reset(0);
     await stores.summary.reset();
   });
 }

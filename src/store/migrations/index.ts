@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as foundation from './0001-foundation.js';
 import * as access from './0002-access.js';
 import * as sync from './0003-sync.js';
+import * as originOffset from './0004-origin-offset.js';
 
 /** The one migration list for both engines. Never edit a migration that has landed; add a new one. */
 export const migrations: Record<string, Migration> = {
   '0001-foundation': foundation,
   '0002-access': access,
   '0003-sync': sync,
+  '0004-origin-offset': originOffset,
 };

@@ -96,7 +96,7 @@ const changeColumns = [...summaryColumns, 'before', 'after', 'requires', 'reques
 const insertChange = prepared((db, ...values: unknown[]) =>
   db.insertInto('changes').values(Object.fromEntries(changeColumns.map((column, i) => [column, values[i]])) as Insertable<ChangesTable>),
 );
-const readHead = prepared((db) => db.selectFrom('change_log_head').select(['seq', 'hash']).where('singleton', '=', 1));
+const readHead = prepared((db) => db.selectFrom('change_log_head').select(['seq', 'hash', 'origin_offset']).where('singleton', '=', 1));
 const moveHead = prepared((db, seq: number, hash: string) => db.updateTable('change_log_head').set({ seq, hash }).where('singleton', '=', 1));
 
 // The list's filters in the order their arguments are bound; each combination is compiled once per plan.
@@ -213,30 +213,37 @@ async function chooseListPlan(db: Kysely<Database>, filter: ChangeFilter): Promi
 /** Stores are made per transaction, so the log head read once stays valid while the write lock is held. */
 export function createChangeStore(db: Kysely<Database>): ChangeStore {
   let cachedHead: LogHead | undefined;
+  async function head(): Promise<LogHead> {
+    if (cachedHead) return cachedHead;
+    const [row] = (await readHead(db)).rows;
+    cachedHead = row ? { seq: Number(row.seq), hash: row.hash, originOffset: Number(row.origin_offset) } : { seq: 0, hash: GENESIS_HASH, originOffset: 0 };
+    return cachedHead;
+  }
   async function appendDeferred(change: ChangeRecord): Promise<void> {
     const row = toChangeRow(change);
     await insertChange(db, ...changeColumns.map((column) => row[column]));
-    cachedHead = { seq: change.seq, hash: change.hash };
+    cachedHead = { seq: change.seq, hash: change.hash, originOffset: (await head()).originOffset };
   }
   async function saveHead(): Promise<void> {
     if (!cachedHead) return;
     const { seq, hash } = cachedHead;
     const moved = await moveHead(db, seq, hash);
-    if (!moved.numAffectedRows) await db.insertInto('change_log_head').values({ singleton: 1, seq, hash }).execute();
+    if (!moved.numAffectedRows) await db.insertInto('change_log_head').values({ singleton: 1, seq, hash, origin_offset: cachedHead.originOffset }).execute();
   }
   return {
-    async head() {
-      if (cachedHead) return cachedHead;
-      const [row] = (await readHead(db)).rows;
-      cachedHead = row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
-      return cachedHead;
-    },
+    head,
     async append(change) {
       await appendDeferred(change);
       await saveHead();
     },
     appendDeferred,
     saveHead,
+    async reset(originOffset) {
+      await db.deleteFrom('changes').execute();
+      await db.deleteFrom('change_log_head').execute();
+      await db.insertInto('change_log_head').values({ singleton: 1, seq: 0, hash: GENESIS_HASH, origin_offset: originOffset }).execute();
+      cachedHead = { seq: 0, hash: GENESIS_HASH, originOffset };
+    },
     async findById(id) {
       const row = await db.selectFrom('changes').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? toChangeRecord(row) : undefined;

@@ -226,10 +226,6 @@ export function createSyncHistoryStore(db: Kysely<Database>): SyncHistoryStore {
         return summary;
       });
     },
-    async clear() {
-      await db.deleteFrom('changes').execute();
-      await db.deleteFrom('change_log_head').execute();
-    },
     async clearEntities(types) {
       let removed = 0;
       for (const part of chunks(types)) {
