@@ -38,6 +38,10 @@ export interface EntityStore {
   remove(id: string): Promise<void>;
   /** Replaces every outgoing reference of `fromId`. */
   replaceReferences(fromId: string, fromType: string, refs: { toId: string; path: string }[]): Promise<void>;
+  /** Inserts or wholly replaces each entity (by id), in a few statements: the entity rows of a batch. */
+  saveMany(records: EntityRecord[]): Promise<void>;
+  /** `replaceReferences` of each entry, in a few statements; each `fromId` at most once. */
+  replaceReferencesMany(entries: { fromId: string; fromType: string; refs: { toId: string; path: string }[] }[]): Promise<void>;
   referrers(toId: string, limit: number): Promise<EntityReference[]>;
 }
 
@@ -95,6 +99,8 @@ export interface ChangeStore {
   append(change: ChangeRecord): Promise<void>;
   /** Inserts the change and moves only the head `head()` answers; `saveHead` stores it (once, for a batch) before commit. */
   appendDeferred(change: ChangeRecord): Promise<void>;
+  /** `appendDeferred` of each change in order, in a few multi-row statements: the changes must follow the head and each other. */
+  appendMany(changes: ChangeRecord[]): Promise<void>;
   /** Stores the head that `appendDeferred` moved. */
   saveHead(): Promise<void>;
   findById(id: string): Promise<ChangeRecord | undefined>;
@@ -349,6 +355,10 @@ export interface SyncHistoryStore {
   originSeqs(origin: string, from: number, to: number): Promise<number[]>;
   /** Change ids and seqs for keys of one origin. */
   byKeys(origin: string, originSeqs: number[]): Promise<{ id: string; seq: number; originSeq: number }[]>;
+  /** Full changes of one origin with `from <= originSeq < to`. */
+  findByOriginRange(origin: string, from: number, to: number): Promise<ChangeRecord[]>;
+  /** Full changes for keys of one origin. */
+  findByKeys(origin: string, originSeqs: number[]): Promise<ChangeRecord[]>;
   /** Summaries after `afterSeq`, ascending, at most `limit`. */
   summariesAfter(afterSeq: number, limit: number): Promise<ChangeSummary[]>;
   /** Removes the whole change log and its head (restore). */

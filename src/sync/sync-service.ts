@@ -415,7 +415,7 @@ export function createSyncService(
           outcome = await receiver.receive(ctx, {
             sender: { ...there, kind: hello.kind, version: hello.version, inPipeline: hello.inPipeline },
             operation,
-            changes: selected.changes.map(({ seq: _seq, ...change }) => change),
+            changes: selected.changes.map(toTransfer),
             dryRun: options.dryRun === true || selected.problems.length > 0,
             idempotencyKey: options.idempotencyKey,
             allowMissing: allowMissing(selected.leftOut),

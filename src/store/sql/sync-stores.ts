@@ -217,6 +217,18 @@ export function createSyncHistoryStore(db: Kysely<Database>): SyncHistoryStore {
       }
       return out.sort((a, b) => a.seq - b.seq);
     },
+    async findByOriginRange(origin, from, to) {
+      const rows = await db.selectFrom('changes').selectAll().where('origin', '=', origin).where('origin_seq', '>=', from).where('origin_seq', '<', to).execute();
+      return rows.map(toChangeRecord);
+    },
+    async findByKeys(origin, originSeqs) {
+      const found: ChangeRecord[] = [];
+      for (const part of chunks([...new Set(originSeqs)])) {
+        const rows = await db.selectFrom('changes').selectAll().where('origin', '=', origin).where('origin_seq', 'in', part).execute();
+        found.push(...rows.map(toChangeRecord));
+      }
+      return found;
+    },
     async summariesAfter(afterSeq, limit) {
       const rows = await db.selectFrom('changes').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
       return rows.map((r) => {
