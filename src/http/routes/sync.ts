@@ -1,7 +1,8 @@
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { validatorCompiler, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifySchemaCompiler } from 'fastify';
 import { z } from 'zod';
 import type { Services } from '../../services.js';
-import { transferChangeSchema } from '../../sync/export-document.js';
+import { isTransferChange, transferChangeSchema } from '../../sync/export-document.js';
 import { writeContext } from '../plugins/auth.js';
 import { MAX_BATCH_JSON_DEPTH, registerJsonBody } from '../plugins/json-body.js';
 import { problemResponses } from '../schemas.js';
@@ -34,6 +35,43 @@ const receiveSchema = z.strictObject({
   idempotencyKey: z.string().min(1).max(200).optional(),
   allowMissing: z.array(z.string().max(100)),
 });
+
+const isShortString = (v: unknown, max: number) => typeof v === 'string' && v.length <= max;
+const OPERATIONS = new Set(['push', 'pull', 'import']);
+
+/** Whether `receiveSchema` accepts the body as it is; then its changes are checked by hand (see isTransferChange). */
+function isPlainReceiveBody(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null || Object.getPrototypeOf(body) !== Object.prototype) return false;
+  const b = body as Record<string, unknown>;
+  const sender = b.sender as Record<string, unknown> | null;
+  const key = b.idempotencyKey;
+  return (
+    Object.keys(b).length === (key === undefined ? 5 : 6) &&
+    (key === undefined || (typeof key === 'string' && key.length >= 1 && key.length <= 200)) &&
+    OPERATIONS.has(b.operation as string) &&
+    typeof b.dryRun === 'boolean' &&
+    Array.isArray(b.allowMissing) &&
+    b.allowMissing.every((id) => isShortString(id, 100)) &&
+    typeof sender === 'object' &&
+    sender !== null &&
+    Object.getPrototypeOf(sender) === Object.prototype &&
+    Object.keys(sender).length === 5 &&
+    isShortString(sender.instanceId, 100) &&
+    isShortString(sender.name, 100) &&
+    isShortString(sender.kind, 40) &&
+    isShortString(sender.version, 100) &&
+    typeof sender.inPipeline === 'boolean' &&
+    Array.isArray(b.changes) &&
+    b.changes.every(isTransferChange)
+  );
+}
+
+/** A body the schema would pass unchanged goes through as it is; any other gets the schema's own answer. */
+const receiveValidator: FastifySchemaCompiler<unknown> = (route) => {
+  // Fastify hands a route-level compiler each part's own schema; its types name the route's whole schema.
+  const validate = validatorCompiler(route as Parameters<typeof validatorCompiler>[0]);
+  return (data) => (route.httpPart === 'body' && isPlainReceiveBody(data) ? { value: data } : validate(data));
+};
 
 const tags = ['sync protocol'];
 // Shapes of the peer protocol are defined by the sync module's types; the protocol is versioned with the instances.
@@ -107,6 +145,7 @@ export const syncRoutes =
         bodyLimit: SYNC_BODY_LIMIT,
         config: { permission: 'config:push' },
         schema: { tags, summary: 'Check and apply a batch of changes as one transaction (or plan it)', body: receiveSchema, response: answers },
+        validatorCompiler: receiveValidator,
       },
       async (request) => receiver.receive(writeContext(request), { ...request.body, idempotencyKey: request.body.idempotencyKey }),
     );
