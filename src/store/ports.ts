@@ -337,8 +337,8 @@ export interface ChangeSummaryStore {
   fold(deltas: { origin: string; bucket: number; n: number; fp: number }[], mark: number): Promise<void>;
   /** Per origin: totals and the highest bucket. */
   origins(): Promise<{ origin: string; cell: SummaryCell; maxBucket: number }[]>;
-  /** Buckets `from <= bucket < to` of one origin, grouped by `floor(bucket / width)`. */
-  groups(origin: string, from: number, to: number, width: number): Promise<{ group: number; cell: SummaryCell }[]>;
+  /** Buckets of one origin within any of `ranges` (`[from, to)`), grouped by `floor(bucket / width)`. */
+  groupsIn(origin: string, width: number, ranges: [number, number][]): Promise<{ group: number; cell: SummaryCell }[]>;
   /** Forgets every bucket and the mark. */
   reset(): Promise<void>;
 }
@@ -351,8 +351,15 @@ export interface SyncHistoryStore {
   findByIds(ids: string[]): Promise<ChangeRecord[]>;
   /** Keys and fingerprint input of changes after `afterSeq`, ascending. */
   keysAfter(afterSeq: number, limit: number): Promise<(ChangeKey & { seq: number; id: string })[]>;
+  /** The same for `afterSeq < seq <= toSeq`. */
+  keysBetween(afterSeq: number, toSeq: number): Promise<(ChangeKey & { seq: number; id: string })[]>;
   /** Origin sequences of one origin with `from <= originSeq < to`. */
   originSeqs(origin: string, from: number, to: number): Promise<number[]>;
+  /**
+   * Origin sequences of one origin within `ranges` (`[from, to)`, each a multiple of 32 wide and aligned) as words of
+   * a bitmap: bit `j` of word `w` is origin sequence `32w + j`; words without changes are left out.
+   */
+  memberWordsIn(origin: string, ranges: [number, number][]): Promise<{ word: number; bits: number }[]>;
   /** Change ids and seqs for keys of one origin. */
   byKeys(origin: string, originSeqs: number[]): Promise<{ id: string; seq: number; originSeq: number }[]>;
   /** Full changes of one origin with `from <= originSeq < to`. */

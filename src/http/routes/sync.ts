@@ -11,6 +11,7 @@ import { problemResponses } from '../schemas.js';
 export const SYNC_BODY_LIMIT = 512 * 1024 * 1024;
 
 const nodeSchema = z.object({ origin: z.string().max(100), level: z.number().int().min(0).max(12), index: z.number().int().min(0) });
+const cellSchema = z.tuple([z.number().int().min(0), z.number().int().min(0)]);
 const spanSchema = z.object({ origin: z.string().max(100), from: z.number().int().min(0), to: z.number().int().min(0) });
 const keyRangesSchema = z.record(z.string().max(100), z.array(z.tuple([z.number().int().min(0), z.number().int().min(0)])));
 export const selectionSchema = z.strictObject({
@@ -102,6 +103,24 @@ export const syncRoutes =
         },
       },
       async (request) => (request.body.nodes ? { nodes: await receiver.nodes(request.body.nodes) } : { origins: await receiver.origins() }),
+    );
+
+    app.post(
+      '/v1/sync/descend',
+      {
+        config: { permission: 'config:read' },
+        schema: {
+          tags,
+          summary: 'Two levels of a reconciliation: the children of each node whose cells differ from those sent, with their contents',
+          body: z.strictObject({
+            requests: z
+              .array(z.strictObject({ node: nodeSchema.extend({ level: z.number().int().min(1).max(12) }), children: z.array(cellSchema).max(16) }))
+              .max(20_000),
+          }),
+          response: answers,
+        },
+      },
+      async (request) => ({ answers: await receiver.descend(request.body.requests) }),
     );
 
     app.post(
