@@ -20,6 +20,11 @@ describe('canonicalJson', () => {
     expect(canonicalJson({ b: 1, a: 2 })).toBe('{"a":2,"b":1}');
   });
 
+  it('leaves out undefined and function members, as JSON.stringify does, and writes undefined array items as null', () => {
+    expect(canonicalJson({ b: undefined, a: () => 1, c: [undefined, 1] })).toBe('{"c":[null,1]}');
+    expect(canonicalJson({ '\u2028"k': 1, é: 2, z: 3, Z: 4, '10': 5, '9': 6 })).toBe(reference({ '\u2028"k': 1, é: 2, z: 3, Z: 4, '10': 5, '9': 6 }));
+  });
+
   it('refuses values JSON cannot carry', () => {
     expect(() => canonicalJson(Number.NaN)).toThrow(TypeError);
     expect(() => canonicalJson(10n)).toThrow(TypeError);

@@ -3,30 +3,62 @@ import * as crypto from 'node:crypto';
 // One-shot hashing (Node 20.12 and later) creates no Hash object per call; older versions hash as before.
 const hashOnce = (crypto as Partial<typeof crypto>).hash;
 
+// Keys repeat across bodies and changes; their quoted forms are kept (bounded) rather than escaped again each time.
+const quotedKeys = new Map<string, string>();
+const QUOTED_KEYS_KEPT = 10_000;
+
+function quoted(key: string): string {
+  let text = quotedKeys.get(key);
+  if (text === undefined) {
+    text = JSON.stringify(key);
+    if (quotedKeys.size < QUOTED_KEYS_KEPT) quotedKeys.set(key, text);
+  }
+  return text;
+}
+
 /**
  * RFC 8785 canonical JSON: keys sorted by UTF-16 code units, ECMAScript number and string forms,
  * no whitespace. The same value always gives the same text.
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new TypeError('non-finite number cannot be represented as JSON');
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) {
-    return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
-  }
-  if (typeof value === 'object') {
-    const record = value as Record<string, unknown>;
-    const parts: string[] = [];
-    for (const key of Object.keys(record).sort()) {
-      const item = record[key];
-      if (item === undefined || typeof item === 'function') continue;
-      parts.push(`${JSON.stringify(key)}:${canonicalJson(item)}`);
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError('non-finite number cannot be represented as JSON');
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object': {
+      if (value === null) return 'null';
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i += 1) {
+          const item: unknown = value[i];
+          if (i > 0) out += ',';
+          out += item === undefined ? 'null' : canonicalJson(item);
+        }
+        return `${out}]`;
+      }
+      return canonicalJsonWithout(value as Record<string, unknown>, NOTHING);
     }
-    return `{${parts.join(',')}}`;
+    default:
+      throw new TypeError(`${typeof value} cannot be represented as JSON`);
   }
-  throw new TypeError(`${typeof value} cannot be represented as JSON`);
+}
+
+const NOTHING: ReadonlySet<string> = new Set();
+
+/** `canonicalJson` of the object without the members named in `omit` (and without copying it). */
+export function canonicalJsonWithout(record: Record<string, unknown>, omit: ReadonlySet<string>): string {
+  let out = '{';
+  for (const key of Object.keys(record).sort()) {
+    const item = record[key];
+    if (item === undefined || typeof item === 'function' || omit.has(key)) continue;
+    if (out.length > 1) out += ',';
+    out += `${quoted(key)}:${canonicalJson(item)}`;
+  }
+  return `${out}}`;
 }
 
 export function sha256Hex(text: string): string {

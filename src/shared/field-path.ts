@@ -17,10 +17,16 @@ interface Segment {
   each: boolean;
 }
 
+// Paths come from the catalog: few, and parsed once each.
+const parsedPaths = new Map<string, Segment[]>();
+
 function parse(path: string): Segment[] {
-  return path.split('.').map((part) =>
-    part.endsWith('[]') ? { key: part.slice(0, -2), each: true } : { key: part, each: false },
-  );
+  let segments = parsedPaths.get(path);
+  if (!segments) {
+    segments = path.split('.').map((part) => (part.endsWith('[]') ? { key: part.slice(0, -2), each: true } : { key: part, each: false }));
+    if (parsedPaths.size < 10_000) parsedPaths.set(path, segments);
+  }
+  return segments;
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

@@ -38,6 +38,10 @@ export interface EntityStore {
   remove(id: string): Promise<void>;
   /** Replaces every outgoing reference of `fromId`. */
   replaceReferences(fromId: string, fromType: string, refs: { toId: string; path: string }[]): Promise<void>;
+  /** Inserts or wholly replaces each entity (by id), in a few statements: the entity rows of a batch. */
+  saveMany(records: EntityRecord[]): Promise<void>;
+  /** `replaceReferences` of each entry, in a few statements; each `fromId` at most once. */
+  replaceReferencesMany(entries: { fromId: string; fromType: string; refs: { toId: string; path: string }[] }[]): Promise<void>;
   referrers(toId: string, limit: number): Promise<EntityReference[]>;
 }
 
@@ -97,6 +101,8 @@ export interface ChangeStore {
   append(change: ChangeRecord): Promise<void>;
   /** Inserts the change and moves only the head `head()` answers; `saveHead` stores it (once, for a batch) before commit. */
   appendDeferred(change: ChangeRecord): Promise<void>;
+  /** `appendDeferred` of each change in order, in a few multi-row statements: the changes must follow the head and each other. */
+  appendMany(changes: ChangeRecord[]): Promise<void>;
   /** Stores the head that `appendDeferred` moved. */
   saveHead(): Promise<void>;
   /** Removes the whole log; the head goes back to genesis with the given origin offset (restore). */
@@ -335,8 +341,8 @@ export interface ChangeSummaryStore {
   fold(deltas: { origin: string; bucket: number; n: number; fp: number }[], mark: number): Promise<void>;
   /** Per origin: totals and the highest bucket. */
   origins(): Promise<{ origin: string; cell: SummaryCell; maxBucket: number }[]>;
-  /** Buckets `from <= bucket < to` of one origin, grouped by `floor(bucket / width)`. */
-  groups(origin: string, from: number, to: number, width: number): Promise<{ group: number; cell: SummaryCell }[]>;
+  /** Buckets of one origin within any of `ranges` (`[from, to)`), grouped by `floor(bucket / width)`. */
+  groupsIn(origin: string, width: number, ranges: [number, number][]): Promise<{ group: number; cell: SummaryCell }[]>;
   /** Forgets every bucket and the mark. */
   reset(): Promise<void>;
 }
@@ -349,10 +355,21 @@ export interface SyncHistoryStore {
   findByIds(ids: string[]): Promise<ChangeRecord[]>;
   /** Keys and fingerprint input of changes after `afterSeq`, ascending. */
   keysAfter(afterSeq: number, limit: number): Promise<(ChangeKey & { seq: number; id: string })[]>;
+  /** The same for `afterSeq < seq <= toSeq`. */
+  keysBetween(afterSeq: number, toSeq: number): Promise<(ChangeKey & { seq: number; id: string })[]>;
   /** Origin sequences of one origin with `from <= originSeq < to`. */
   originSeqs(origin: string, from: number, to: number): Promise<number[]>;
+  /**
+   * Origin sequences of one origin within `ranges` (`[from, to)`, each a multiple of 32 wide and aligned) as words of
+   * a bitmap: bit `j` of word `w` is origin sequence `32w + j`; words without changes are left out.
+   */
+  memberWordsIn(origin: string, ranges: [number, number][]): Promise<{ word: number; bits: number }[]>;
   /** Change ids and seqs for keys of one origin. */
   byKeys(origin: string, originSeqs: number[]): Promise<{ id: string; seq: number; originSeq: number }[]>;
+  /** Full changes of one origin with `from <= originSeq < to`. */
+  findByOriginRange(origin: string, from: number, to: number): Promise<ChangeRecord[]>;
+  /** Full changes for keys of one origin. */
+  findByKeys(origin: string, originSeqs: number[]): Promise<ChangeRecord[]>;
   /** Summaries after `afterSeq`, ascending, at most `limit`. */
   summariesAfter(afterSeq: number, limit: number): Promise<ChangeSummary[]>;
   /** Removes every entity of the given types and their references (restore). */

@@ -1,12 +1,12 @@
 import type { Catalog } from '../catalog/catalog.js';
 import { isTrackableType, withInstanceLocal, type EntityTypeDefinition } from '../catalog/entity-type.js';
 import type { ChangeRecord, EntityRecord, Stores } from '../store/ports.js';
-import { digestOf, chainHash } from '../tracking/change-chain.js';
+import { chainHash } from '../tracking/change-chain.js';
 import { nameOf, referencesIn } from '../tracking/change-writer.js';
 import type { SecretBox } from '../tracking/secret-box.js';
 import { keyIdsIn } from '../tracking/secret-box.js';
 import { maskSecrets } from '../tracking/secrets.js';
-import type { BatchOutcome, PlannedChange, PlannedEntity, SyncProblem, TransferChange } from './transfer.js';
+import { contentDigestOf, fromTransfer, type BatchOutcome, type PlannedChange, type PlannedEntity, type SyncProblem, type TransferChange } from './transfer.js';
 
 const LOAD_CHUNK = 500;
 
@@ -53,8 +53,8 @@ function plannedOf(change: TransferChange, action: PlannedChange['action']): Pla
 
 /**
  * Checks and applies a batch of foreign changes, in the given order, inside the caller's write transaction.
- * Every change is checked even after a problem, so the outcome lists every problem; once a problem is found
- * nothing more is written and the caller must roll the transaction back.
+ * Every change is checked even after a problem, so the outcome lists every problem. The checks read only what the
+ * store held before the batch; the batch is written at the end, in bulk, and only when no change has a problem.
  */
 export async function applyBatch(
   stores: Stores,
@@ -70,11 +70,14 @@ export async function applyBatch(
   const inBatch = new Map(batch.map((c, i) => [c.id, i]));
 
   const wanted: string[] = [];
-  for (const change of batch) {
+  // Each change's references, found once: the entities to load, then the checks.
+  const referencesOf = batch.map((change) => {
     wanted.push(change.entityId);
     const def = catalog.find(change.type);
-    if (def && change.after) wanted.push(...referencesIn(def, change.after).map((r) => r.toId));
-  }
+    const refs = def && change.after ? referencesIn(def, change.after) : [];
+    for (const r of refs) wanted.push(r.toId);
+    return refs;
+  });
   const loaded = await loadEntities(stores, wanted);
   const states = new Map<string, EntityState>();
   const stateOf = (id: string): EntityState => {
@@ -90,7 +93,9 @@ export async function applyBatch(
   const applied = new Set<string>();
   const seen = new Set<string>();
   const perEntity = new Map<string, PlannedEntity>();
-  let writing = true;
+  // Changes to append, chained from the log head as they are accepted; written only if the whole batch passes.
+  const records: ChangeRecord[] = [];
+  let head = await stores.changes.head();
 
   for (const [index, change] of batch.entries()) {
     if (present.has(change.id) || seen.has(change.id)) {
@@ -109,8 +114,7 @@ export async function applyBatch(
       planned.push(plannedOf(change, 'refused'));
       continue;
     }
-    const { digest, ...content } = change;
-    if (digestOf({ ...content, seq: 0, appliedFrom: null }) !== digest) {
+    if (contentDigestOf(change) !== change.digest) {
       refuse({ kind: 'tampered', message: `Change ${change.id} does not match its digest: it was altered after it was made.` });
       planned.push(plannedOf(change, 'refused'));
       continue;
@@ -134,7 +138,7 @@ export async function applyBatch(
         missing,
       });
     }
-    const refs = change.after ? referencesIn(def, change.after) : [];
+    const refs = referencesOf[index]!;
     if (missing.length === 0) {
       const absent = refs.filter((r) => {
         const target = stateOf(r.toId).record;
@@ -157,7 +161,6 @@ export async function applyBatch(
 
     if (problems.length > before) {
       planned.push(plannedOf(change, 'refused'));
-      writing = false;
       continue;
     }
     planned.push(plannedOf(change, 'apply'));
@@ -182,25 +185,29 @@ export async function applyBatch(
     entity.changes.push(change.id);
     perEntity.set(change.entityId, entity);
 
-    if (writing) {
-      const head = await stores.changes.head();
+    if (problems.length === 0) {
       const seq = head.seq + 1;
-      const record: ChangeRecord = { ...change, seq, appliedFrom: options.appliedFrom, hash: chainHash(head.hash, seq, change.digest, options.appliedFrom) };
-      await stores.changes.appendDeferred(record);
+      const record = fromTransfer(change, seq, options.appliedFrom, chainHash(head.hash, seq, change.digest, options.appliedFrom));
+      records.push(record);
+      head = { seq: record.seq, hash: record.hash, originOffset: head.originOffset };
     }
   }
 
-  if (writing && problems.length === 0) {
+  if (problems.length === 0) {
+    await stores.changes.appendMany(records);
+    const saved: EntityRecord[] = [];
+    const references: { fromId: string; fromType: string; refs: { toId: string; path: string }[] }[] = [];
     for (const [id, state] of states) {
       if (!state.touched) continue;
       if (state.record === null) {
         if (state.stored) await stores.entities.remove(id);
         continue;
       }
-      if (state.stored) await stores.entities.update(state.record);
-      else await stores.entities.insert(state.record);
-      await stores.entities.replaceReferences(id, state.record.type, state.refs);
+      saved.push(state.record);
+      references.push({ fromId: id, fromType: state.record.type, refs: state.refs });
     }
+    await stores.entities.saveMany(saved);
+    await stores.entities.replaceReferencesMany(references);
     await stores.changes.saveHead();
   }
 

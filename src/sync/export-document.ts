@@ -41,6 +41,64 @@ export const transferChangeSchema = z.strictObject({
   digest: z.string().regex(/^[0-9a-f]{64}$/),
 });
 
+const isString = (v: unknown, min: number, max: number): v is string => typeof v === 'string' && v.length >= min && v.length <= max;
+const isNullableString = (v: unknown, max: number) => v === null || isString(v, 0, max);
+const isBody = (v: unknown) => {
+  if (v === null) return true;
+  if (typeof v !== 'object' || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  // The schema's record leaves out an own "__proto__" member.
+  return (proto === Object.prototype || proto === null) && !Object.hasOwn(v, '__proto__');
+};
+const hasExactly = (v: unknown, keys: number): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype && Object.keys(v).length === keys;
+const ACTOR_KINDS = new Set(['agent', 'application', 'sync', 'system']);
+const OPS = new Set(['create', 'update', 'delete']);
+const DIGEST = /^[0-9a-f]{64}$/;
+
+/**
+ * Whether `transferChangeSchema` accepts the value as it is (its output would equal it), checked by hand: batches of
+ * thousands of changes skip zod's walk. False means only "let the schema decide", so it may be stricter than the schema.
+ */
+export function isTransferChange(v: unknown): v is TransferChange {
+  if (!hasExactly(v, 17)) return false;
+  const { actor, request } = v;
+  return (
+    isString(v.id, 1, 100) &&
+    isString(v.origin, 1, 100) &&
+    Number.isSafeInteger(v.originSeq) &&
+    (v.originSeq as number) > 0 &&
+    isString(v.type, 1, 100) &&
+    isString(v.entityId, 1, 100) &&
+    isString(v.entityName, 0, 1000) &&
+    OPS.has(v.op as string) &&
+    isBody(v.before) &&
+    isBody(v.after) &&
+    isNullableString(v.parent, 100) &&
+    Array.isArray(v.requires) &&
+    v.requires.length <= 10_000 &&
+    (v.requires as unknown[]).every((id) => isString(id, 0, 100)) &&
+    hasExactly(actor, 3) &&
+    ACTOR_KINDS.has(actor.kind as string) &&
+    typeof actor.id === 'string' &&
+    typeof actor.name === 'string' &&
+    Number.isSafeInteger(v.at) &&
+    (v.at as number) >= 0 &&
+    (request === null ||
+      (hasExactly(request, 6) &&
+        typeof request.method === 'string' &&
+        typeof request.path === 'string' &&
+        typeof request.requestId === 'string' &&
+        isNullableString(request.remoteAddress, Infinity) &&
+        isNullableString(request.userAgent, Infinity) &&
+        isNullableString(request.clientApplication, Infinity))) &&
+    isNullableString(v.changeSet, 100) &&
+    isNullableString(v.revertOf, 100) &&
+    typeof v.digest === 'string' &&
+    DIGEST.test(v.digest)
+  );
+}
+
 const instanceSchema = z.strictObject({ instanceId: z.string(), name: z.string(), kind: z.string(), version: z.string() });
 
 const documentSchema = z.strictObject({

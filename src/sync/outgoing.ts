@@ -26,12 +26,19 @@ export interface Outgoing {
 }
 
 const LOAD_CHUNK = 2_000;
+// Narrower ranges of lacking origin sequences are read by key, wider ones as a range of the (origin, origin_seq) index.
+const RANGE_MIN = 32;
+
+function seqsOf(ranges: [number, number][], narrowOnly: boolean): number[] {
+  const seqs: number[] = [];
+  for (const [from, to] of ranges) if (!narrowOnly || to - from < RANGE_MIN) for (let s = from; s < to; s += 1) seqs.push(s);
+  return seqs;
+}
 
 async function lackingIds(stores: Stores, lacking: KeyRanges): Promise<Set<string>> {
   const ids = new Set<string>();
   for (const [origin, ranges] of Object.entries(lacking)) {
-    const seqs: number[] = [];
-    for (const [from, to] of ranges) for (let s = from; s < to; s += 1) seqs.push(s);
+    const seqs = seqsOf(ranges, false);
     for (let i = 0; i < seqs.length; i += LOAD_CHUNK) {
       for (const row of await stores.history.byKeys(origin, seqs.slice(i, i + LOAD_CHUNK))) ids.add(row.id);
     }
@@ -39,19 +46,36 @@ async function lackingIds(stores: Stores, lacking: KeyRanges): Promise<Set<strin
   return ids;
 }
 
+/** The changes this instance holds of the lacking keys (ranges may overlap), by id, in log order. */
+async function lackingChanges(stores: Stores, lacking: KeyRanges): Promise<Map<string, ChangeRecord>> {
+  const found = new Map<string, ChangeRecord>();
+  const add = (changes: ChangeRecord[]) => {
+    for (const change of changes) found.set(change.id, change);
+  };
+  for (const [origin, ranges] of Object.entries(lacking)) {
+    for (const [from, to] of ranges) if (to - from >= RANGE_MIN) add(await stores.history.findByOriginRange(origin, from, to));
+    const seqs = [...new Set(seqsOf(ranges, true))];
+    for (let i = 0; i < seqs.length; i += LOAD_CHUNK) add(await stores.history.findByKeys(origin, seqs.slice(i, i + LOAD_CHUNK)));
+  }
+  return new Map([...found.values()].sort((a, b) => a.seq - b.seq).map((c) => [c.id, c]));
+}
+
 /**
  * The changes to send to a receiver that lacks `lacking`: the selection (or all of it) within the cut-off,
  * plus the dependency closure the receiver lacks, in this instance's log order.
  */
 export async function selectOutgoing(stores: Stores, lacking: KeyRanges, selection: Selection): Promise<Outgoing> {
-  const missingHere = await lackingIds(stores, lacking);
   const allowMissing = new Set(selection.allowMissing ?? []);
   const problems: SyncProblem[] = [];
   const withinCutoff = (c: ChangeRecord) => selection.cutoff === undefined || c.at <= selection.cutoff;
 
   let base: ChangeRecord[];
   let heldBackByCutoff = 0;
+  let missingHere: Set<string>;
+  // Without a list of ids every lacking change is read whole up front, and the closure is found among them.
+  let lackingById: Map<string, ChangeRecord> | undefined;
   if (selection.changeIds && selection.changeIds.length > 0) {
+    missingHere = await lackingIds(stores, lacking);
     const found = await stores.history.findByIds(selection.changeIds);
     const known = new Set(found.map((c) => c.id));
     for (const id of selection.changeIds) {
@@ -60,7 +84,9 @@ export async function selectOutgoing(stores: Stores, lacking: KeyRanges, selecti
     // Named changes the receiver already has still go, so that the plan reports them as present.
     base = found;
   } else {
-    const all = await stores.history.findByIds([...missingHere]);
+    lackingById = await lackingChanges(stores, lacking);
+    missingHere = new Set(lackingById.keys());
+    const all = [...lackingById.values()];
     const chosen = selection.changeSet === undefined ? all : all.filter((c) => c.changeSet === selection.changeSet);
     base = chosen.filter(withinCutoff);
     heldBackByCutoff = chosen.length - base.length;
@@ -90,7 +116,9 @@ export async function selectOutgoing(stores: Stores, lacking: KeyRanges, selecti
           wanted.set(id, { reason, of: change.id });
         }
       }
-      const loaded = await stores.history.findByIds([...wanted.keys()]);
+      const loaded = lackingById
+        ? [...wanted.keys()].map((id) => lackingById.get(id)!).sort((a, b) => a.seq - b.seq)
+        : await stores.history.findByIds([...wanted.keys()]);
       for (const change of loaded) {
         chosen.set(change.id, change);
         const why = wanted.get(change.id)!;

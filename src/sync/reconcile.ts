@@ -1,10 +1,14 @@
 import {
   BUCKET_SPAN,
   FANOUT,
+  childOf,
   decodeMembers,
   rootLevel,
   sameCell,
   seqRange,
+  type ChildDifference,
+  type DescendAnswer,
+  type DescendRequest,
   type KeyRanges,
   type NodeContent,
   type OriginSummary,
@@ -22,6 +26,8 @@ export interface SeqSpan {
 export interface SummarySource {
   origins(): Promise<OriginSummary[]>;
   nodes(nodes: SummaryNode[]): Promise<NodeContent[]>;
+  /** Two levels at once: the children that differ from the cells sent, with their contents (see descendContents). */
+  descend(requests: DescendRequest[]): Promise<DescendAnswer[]>;
   /** The origin sequences each span holds. */
   members(spans: SeqSpan[]): Promise<KeyRanges>;
 }
@@ -61,73 +67,135 @@ function normalise(ranges: KeyRanges): KeyRanges {
   return out;
 }
 
+/** Counts and spans found so far; `compare` adds what one node's two contents say and answers the nodes to look into. */
+class Tally {
+  behind = 0;
+  ahead = 0;
+  readonly onlyLocal: SeqSpan[] = [];
+  readonly onlyRemote: SeqSpan[] = [];
+  readonly behindKeys: KeyRanges = {};
+  readonly aheadKeys: KeyRanges = {};
+
+  /** A node (or origin) held on one side only. */
+  one(side: 'local' | 'remote', origin: string, n: number, span: { from: number; to: number }): void {
+    if (side === 'local') {
+      this.ahead += n;
+      this.onlyLocal.push({ origin, ...span });
+    } else {
+      this.behind += n;
+      this.onlyRemote.push({ origin, ...span });
+    }
+  }
+
+  /** Both sides' contents of one node: its children cells, or its bucket bitmaps. */
+  compare(node: SummaryNode, local: Pick<NodeContent, 'children' | 'members'>, remote: Pick<NodeContent, 'children' | 'members'>): SummaryNode[] {
+    if (node.level === 0) {
+      const ls = new Set(decodeMembers(local.members ?? '', node.index));
+      const rs = new Set(decodeMembers(remote.members ?? '', node.index));
+      const onlyHere = [...ls].filter((s) => !rs.has(s));
+      const onlyThere = [...rs].filter((s) => !ls.has(s));
+      this.ahead += onlyHere.length;
+      this.behind += onlyThere.length;
+      addKeys(this.aheadKeys, node.origin, onlyHere);
+      addKeys(this.behindKeys, node.origin, onlyThere);
+      return [];
+    }
+    const next: SummaryNode[] = [];
+    for (let k = 0; k < FANOUT; k += 1) {
+      const [ln, lfp] = local.children?.[k] ?? [0, 0];
+      const [rn, rfp] = remote.children?.[k] ?? [0, 0];
+      if (ln === rn && lfp === rfp) continue;
+      const child = childOf(node, k);
+      if (rn === 0) this.one('local', node.origin, ln, seqRange(child));
+      else if (ln === 0) this.one('remote', node.origin, rn, seqRange(child));
+      else next.push(child);
+    }
+    return next;
+  }
+}
+
 /**
  * Exact behind/ahead between two change sets by descending both summary trees only where they differ:
  * the work and the bytes grow with the number of differences (times the tree's depth), not with the logs.
+ * Each exchange with the remote side covers two levels: this side sends its children cells of the differing
+ * nodes, the remote answers the children that differ with their own contents.
  */
 export async function reconcile(local: SummarySource, remote: SummarySource, options: { list: boolean }): Promise<Reconciliation> {
-  const [mine, theirs] = await Promise.all([local.origins(), remote.origins()]);
+  const tally = new Tally();
+
+  /** What the remote answered for inner nodes, given this side's children cells: the nodes to look into next. */
+  async function afterDescent(inner: SummaryNode[], mineCells: NodeContent[], answers: DescendAnswer[]): Promise<SummaryNode[]> {
+    // Children that differ and hold changes on both sides: their contents here, to compare with the remote's.
+    const both: { node: SummaryNode; remote: ChildDifference }[] = [];
+    for (const [i, node] of inner.entries()) {
+      for (const difference of answers[i]!.differing) {
+        const child = childOf(node, difference.index);
+        const [ln] = mineCells[i]!.children?.[difference.index] ?? [0, 0];
+        if (difference.n === 0) tally.one('local', node.origin, ln, seqRange(child));
+        else if (ln === 0) tally.one('remote', node.origin, difference.n, seqRange(child));
+        else both.push({ node: child, remote: difference });
+      }
+    }
+    const here = await local.nodes(both.map((b) => b.node));
+    return both.flatMap(({ node, remote: difference }, j) => tally.compare(node, here[j]!, difference));
+  }
+
+  // The first descent goes out with the origins, guessing each root from this side's own size: where the remote's
+  // root is on the same level (logs of like size), its answer is used and one round trip is saved.
+  const mine = await local.origins();
+  const guessed = mine.filter((o) => o.n > 0 && o.maxBucket > 0).map((o): SummaryNode => ({ origin: o.origin, level: rootLevel(o.maxBucket), index: 0 }));
+  const guessedCells = await local.nodes(guessed);
+  const [theirs, guessedAnswers] = await Promise.all([
+    remote.origins(),
+    guessed.length > 0 ? remote.descend(guessed.map((node, i) => ({ node, children: guessedCells[i]!.children ?? [] }))) : Promise.resolve([]),
+  ]);
   let rounds = 1;
   const localByOrigin = new Map(mine.map((o) => [o.origin, o]));
   const remoteByOrigin = new Map(theirs.map((o) => [o.origin, o]));
-  let behind = 0;
-  let ahead = 0;
-  const onlyLocal: SeqSpan[] = [];
-  const onlyRemote: SeqSpan[] = [];
-  const behindKeys: KeyRanges = {};
-  const aheadKeys: KeyRanges = {};
+  const guessedAt = new Map(guessed.map((node, i) => [node.origin, i]));
   let frontier: SummaryNode[] = [];
+  const answered: number[] = [];
 
   for (const origin of new Set([...localByOrigin.keys(), ...remoteByOrigin.keys()])) {
     const a = localByOrigin.get(origin);
     const b = remoteByOrigin.get(origin);
     if (sameCell(a, b)) continue;
-    if (!b || b.n === 0) {
-      ahead += a!.n;
-      onlyLocal.push({ origin, from: 0, to: (a!.maxBucket + 1) * BUCKET_SPAN });
-    } else if (!a || a.n === 0) {
-      behind += b.n;
-      onlyRemote.push({ origin, from: 0, to: (b.maxBucket + 1) * BUCKET_SPAN });
-    } else {
-      frontier.push({ origin, level: rootLevel(Math.max(a.maxBucket, b.maxBucket)), index: 0 });
+    if (!b || b.n === 0) tally.one('local', origin, a!.n, { from: 0, to: (a!.maxBucket + 1) * BUCKET_SPAN });
+    else if (!a || a.n === 0) tally.one('remote', origin, b.n, { from: 0, to: (b.maxBucket + 1) * BUCKET_SPAN });
+    else {
+      const root: SummaryNode = { origin, level: rootLevel(Math.max(a.maxBucket, b.maxBucket)), index: 0 };
+      const at = guessedAt.get(origin);
+      if (at !== undefined && guessed[at]!.level === root.level) answered.push(at);
+      else frontier.push(root);
     }
   }
+  frontier.push(
+    ...(await afterDescent(
+      answered.map((i) => guessed[i]!),
+      answered.map((i) => guessedCells[i]!),
+      answered.map((i) => guessedAnswers[i]!),
+    )),
+  );
 
   while (frontier.length > 0) {
-    const [lc, rc] = await Promise.all([local.nodes(frontier), remote.nodes(frontier)]);
-    rounds += 1;
+    // A root that is a single bucket has no children to descend into: its bitmaps are compared as they are.
+    const buckets = frontier.filter((node) => node.level === 0);
+    const inner = frontier.filter((node) => node.level > 0);
     const next: SummaryNode[] = [];
-    for (const [i, node] of frontier.entries()) {
-      const l = lc[i]!;
-      const r = rc[i]!;
-      if (node.level === 0) {
-        const ls = new Set(decodeMembers(l.members ?? '', node.index));
-        const rs = new Set(decodeMembers(r.members ?? '', node.index));
-        const onlyHere = [...ls].filter((s) => !rs.has(s));
-        const onlyThere = [...rs].filter((s) => !ls.has(s));
-        ahead += onlyHere.length;
-        behind += onlyThere.length;
-        addKeys(aheadKeys, node.origin, onlyHere);
-        addKeys(behindKeys, node.origin, onlyThere);
-        continue;
-      }
-      for (let k = 0; k < FANOUT; k += 1) {
-        const [ln, lfp] = l.children?.[k] ?? [0, 0];
-        const [rn, rfp] = r.children?.[k] ?? [0, 0];
-        if (ln === rn && lfp === rfp) continue;
-        const child: SummaryNode = { origin: node.origin, level: node.level - 1, index: node.index * FANOUT + k };
-        if (rn === 0) {
-          ahead += ln;
-          onlyLocal.push({ origin: node.origin, ...seqRange(child) });
-        } else if (ln === 0) {
-          behind += rn;
-          onlyRemote.push({ origin: node.origin, ...seqRange(child) });
-        } else next.push(child);
-      }
+    if (buckets.length > 0) {
+      const [lc, rc] = await Promise.all([local.nodes(buckets), remote.nodes(buckets)]);
+      for (const [i, node] of buckets.entries()) next.push(...tally.compare(node, lc[i]!, rc[i]!));
     }
+    if (inner.length > 0) {
+      const mineCells = await local.nodes(inner);
+      const answers = await remote.descend(inner.map((node, i) => ({ node, children: mineCells[i]!.children ?? [] })));
+      next.push(...(await afterDescent(inner, mineCells, answers)));
+    }
+    rounds += (buckets.length > 0 ? 1 : 0) + (inner.length > 0 ? 1 : 0);
     frontier = next;
   }
 
+  const { behind, ahead, onlyLocal, onlyRemote, behindKeys, aheadKeys } = tally;
   if (!options.list) return { behind, ahead, rounds };
   const [localOnly, remoteOnly] = await Promise.all([
     onlyLocal.length > 0 ? local.members(onlyLocal) : Promise.resolve({}),

@@ -11,7 +11,15 @@ import { applyBatch } from './apply-batch.js';
 import { selectOutgoing, type Selection } from './outgoing.js';
 import type { EntityDigest, OutgoingTransfer, PeerHello, ReceiveRequest, ReceiveResult, TypeDigest } from './peer-client.js';
 import type { SeqSpan } from './reconcile.js';
-import { foldSummary, nodeContents, originSummaries, rangesOf, type KeyRanges, type NodeContent, type OriginSummary, type SummaryNode } from './summary.js';
+import {
+  descendContents,
+  foldSummary,
+  nodeContents,
+  originSummaries,
+  rangesOf,
+  summaryIsCurrent,
+  type DescendAnswer,
+  type DescendRequest, type KeyRanges, type NodeContent, type OriginSummary, type SummaryNode } from './summary.js';
 import { entityDigests, trackableTypes, typeDigests } from './state.js';
 import { toTransfer, type BatchOutcome, type SenderInfo, type SyncProblem } from './transfer.js';
 
@@ -20,6 +28,7 @@ export interface SyncReceiver {
   hello(): Promise<PeerHello>;
   origins(): Promise<OriginSummary[]>;
   nodes(nodes: SummaryNode[]): Promise<NodeContent[]>;
+  descend(requests: DescendRequest[]): Promise<DescendAnswer[]>;
   members(spans: SeqSpan[]): Promise<KeyRanges>;
   keysAfter(afterSeq: number): Promise<{ keys: KeyRanges; headSeq: number }>;
   outgoing(lacking: KeyRanges, selection: Selection): Promise<OutgoingTransfer>;
@@ -112,6 +121,16 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
     return problems;
   }
 
+  /** Reads the summary with every change of the log folded in; folding takes the write lock, so it is skipped when it can be. */
+  async function readSummary<T>(read: (stores: Stores) => Promise<T>): Promise<T> {
+    const current = await db.read(async (stores) => ((await summaryIsCurrent(stores)) ? { value: await read(stores) } : null));
+    if (current) return current.value;
+    return db.write(async (stores) => {
+      await foldSummary(stores);
+      return read(stores);
+    });
+  }
+
   return {
     async hello() {
       return db.read(async (stores) => {
@@ -131,13 +150,9 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
         };
       });
     },
-    async origins() {
-      return db.write(async (stores) => {
-        await foldSummary(stores);
-        return originSummaries(stores);
-      });
-    },
-    nodes: (nodes) => db.read((stores) => nodeContents(stores, nodes)),
+    origins: () => readSummary(originSummaries),
+    nodes: (nodes) => readSummary((stores) => nodeContents(stores, nodes)),
+    descend: (requests) => readSummary((stores) => descendContents(stores, requests)),
     async members(spans) {
       return db.read(async (stores) => {
         const keys = [];

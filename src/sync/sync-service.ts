@@ -178,10 +178,13 @@ export function createSyncService(
   const { db, catalog, box, clock, instance, version, audit, receiver, connector } = deps;
   const secretSlot = (name: string) => `peer:${name}:clientSecret`;
 
-  async function findPeer(name: string): Promise<PeerRecord> {
-    const peer = await db.read((stores) => stores.peers.find(name));
+  function known(peer: PeerRecord | undefined, name: string): PeerRecord {
     if (!peer) throw new DomainError('PEER_NOT_FOUND', `No linked instance is named "${name}".`);
     return peer;
+  }
+
+  async function findPeer(name: string): Promise<PeerRecord> {
+    return known(await db.read((stores) => stores.peers.find(name)), name);
   }
 
   function connect(peer: Pick<PeerRecord, 'name' | 'url' | 'clientId' | 'clientSecret'>): PeerConnection {
@@ -422,7 +425,7 @@ export function createSyncService(
           outcome = await receiver.receive(ctx, {
             sender: { ...there, kind: hello.kind, version: hello.version, inPipeline: hello.inPipeline },
             operation,
-            changes: selected.changes.map(({ seq: _seq, ...change }) => change),
+            changes: selected.changes.map(toTransfer),
             dryRun: options.dryRun === true || selected.problems.length > 0,
             idempotencyKey: options.idempotencyKey,
             allowMissing: allowMissing(selected.leftOut),
@@ -540,13 +543,19 @@ export function createSyncService(
     },
 
     async status(name, options) {
-      const peer = await findPeer(name);
+      const found = await db.read(async (stores) => ({ peer: await stores.peers.find(name), settings: await readSettings(stores) }));
+      const peer = known(found.peer, name);
+      const { settings } = found;
       const conn = connect(peer);
       const base = viewOf(peer);
+      // The reconciliation starts with hello rather than after it: one round trip less. Its failure is handled where it is awaited.
+      const exact = settings.skipDiffCheck ? null : exactReconcile(conn, options.list);
+      exact?.catch(() => undefined);
       let hello: PeerHello;
       try {
         hello = await helloOrThrow(peer, conn);
       } catch (error) {
+        await exact?.catch(() => undefined);
         const reason = isDomainError(error) ? error.message : 'it did not answer';
         return {
           ...base,
@@ -563,7 +572,6 @@ export function createSyncService(
           reasons: [`${name} is unreachable: ${reason}`],
         };
       }
-      const settings = await db.read(readSettings);
       const reasons: string[] = [];
       const versionMatches = hello.version === version;
       if (!versionMatches) reasons.push(`${name} runs version ${hello.version}, this instance ${version}: syncing is blocked until they match.`);
@@ -582,7 +590,7 @@ export function createSyncService(
         reasons.push('"Don\'t check diffs" is on: counts are every change since the last sync and may include changes the other side already has.');
         if (options.list) lists = { aheadChanges: await briefsOfLocal(mine, LIST_CAP) };
       } else {
-        const rec = await exactReconcile(conn, options.list);
+        const rec = await exact!;
         behind = rec.behind;
         ahead = rec.ahead;
         lists = { reconciliation: { rounds: rec.rounds } };

@@ -1,12 +1,48 @@
 import type { Actor } from '../shared/actor.js';
+import { canonicalJsonWithout, sha256Hex } from '../shared/canonical-json.js';
 import type { ChangeOp, ChangeRecord } from '../store/ports.js';
 
 /** A change as it travels between instances and in export files: the portable fields and their digest. */
 export type TransferChange = Omit<ChangeRecord, 'seq' | 'appliedFrom' | 'hash'>;
 
-export function toTransfer(change: ChangeRecord): TransferChange {
-  const { seq: _seq, appliedFrom: _from, hash: _hash, ...portable } = change;
-  return portable;
+export function toTransfer(change: TransferChange): TransferChange {
+  // Member by member: copying by spread or rest was several times slower on batches of thousands.
+  return {
+    id: change.id,
+    origin: change.origin,
+    originSeq: change.originSeq,
+    type: change.type,
+    entityId: change.entityId,
+    entityName: change.entityName,
+    op: change.op,
+    before: change.before,
+    after: change.after,
+    parent: change.parent,
+    requires: change.requires,
+    actor: change.actor,
+    at: change.at,
+    request: change.request,
+    changeSet: change.changeSet,
+    revertOf: change.revertOf,
+    digest: change.digest,
+  };
+}
+
+/** The change as this log stores it, at `seq`, arrived from `appliedFrom`, chained with `hash`. */
+export function fromTransfer(change: TransferChange, seq: number, appliedFrom: string | null, hash: string): ChangeRecord {
+  const record = toTransfer(change) as ChangeRecord;
+  record.seq = seq;
+  record.appliedFrom = appliedFrom;
+  record.hash = hash;
+  return record;
+}
+
+// What digestOf leaves out of a change, and the digest itself.
+const NOT_DIGESTED = new Set(['seq', 'appliedFrom', 'digest']);
+
+/** `digestOf` the change's content (all but its digest), computed from the change as it travels, without copying it. */
+export function contentDigestOf(change: TransferChange): string {
+  return sha256Hex(canonicalJsonWithout(change as unknown as Record<string, unknown>, NOT_DIGESTED));
 }
 
 /** Who sends a batch, as the receiver checks it. */

@@ -52,6 +52,31 @@ describe('jsonDepth', () => {
     );
   });
 
+  it('agrees with a character-by-character scan on any text, JSON or not', () => {
+    const reference = (text: string): number => {
+      let depth = 0;
+      let max = 0;
+      let inString = false;
+      for (let i = 0; i < text.length; i++) {
+        const c = text[i];
+        if (inString) {
+          if (c === '\\') i++;
+          else if (c === '"') inString = false;
+        } else if (c === '"') inString = true;
+        else if (c === '{' || c === '[') max = Math.max(max, ++depth);
+        else if (c === '}' || c === ']') depth--;
+      }
+      return max;
+    };
+    const text = fc.array(fc.constantFrom('"', '\\', '[', ']', '{', '}', 'a', ':', ','), { maxLength: 60 }).map((chars) => chars.join(''));
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(jsonDepth(t)).toBe(reference(t));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('measures a 100,000-deep array without recursion', () => {
     expect(jsonDepth(nestedArrays(100_000))).toBe(100_000);
   });
@@ -93,6 +118,25 @@ describe('parseJsonBody', () => {
     expect(Object.hasOwn(parsed, '__proto__')).toBe(false);
     expect((parsed as { polluted?: unknown }).polluted).toBeUndefined();
     expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+  });
+
+  it('drops __proto__ keys written with escapes', () => {
+    const parsed = parseJsonBody(String.raw`{"name":"x","\u005f_proto__":{"polluted":true},"nested":{"__pr\u006fto__":{"polluted":true}}}`) as Record<string, unknown>;
+    expect(parsed).toEqual({ name: 'x', nested: {} });
+    expect((parsed as { polluted?: unknown }).polluted).toBeUndefined();
+  });
+
+  it('parses every JSON text as JSON.parse does, minus __proto__ keys', () => {
+    const reference = (text: string): unknown => JSON.parse(text, (key, value: unknown) => (key === '__proto__' ? undefined : value));
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), fc.boolean(), (value, escape) => {
+        const plain = JSON.stringify(value);
+        // Underscores and characters outside printable ASCII, escaped, take the path for texts with \u escapes.
+        const text = escape ? plain.replace(/[^\x20-\x7e]|_/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : plain;
+        expect(parseJsonBody(text)).toEqual(reference(text));
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('parses scalars and arrays as they are (the route schema decides what it accepts)', () => {

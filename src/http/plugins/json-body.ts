@@ -8,14 +8,18 @@ export const MAX_JSON_DEPTH = 32;
 export function jsonDepth(text: string): number {
   let depth = 0;
   let max = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++;
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 || c === 91) {
+    if (c === 34) {
+      // Jump to the quote that ends the string: the next one not escaped by an odd run of backslashes.
+      for (;;) {
+        i = text.indexOf('"', i + 1);
+        if (i < 0) return max;
+        let backslashes = 0;
+        while (text.charCodeAt(i - 1 - backslashes) === 92) backslashes++;
+        if (backslashes % 2 === 0) break;
+      }
+    } else if (c === 123 || c === 91) {
       depth++;
       if (depth > max) max = depth;
     } else if (c === 125 || c === 93) depth--;
@@ -35,6 +39,9 @@ export function parseJsonBody(text: string, maxDepth = MAX_JSON_DEPTH): unknown 
     });
   }
   try {
+    // A key can spell __proto__ only literally or with a \u escape; without either the reviver (several times slower on
+    // large batches) has nothing to drop.
+    if (!text.includes('__proto__') && !text.includes('\\u')) return JSON.parse(text);
     // Prototype-polluting keys are dropped, not interpreted.
     return JSON.parse(text, (key, value: unknown) => (key === '__proto__' ? undefined : value));
   } catch (error) {

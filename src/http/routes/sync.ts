@@ -1,7 +1,8 @@
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { validatorCompiler, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifySchemaCompiler } from 'fastify';
 import { z } from 'zod';
 import type { Services } from '../../services.js';
-import { transferChangeSchema } from '../../sync/export-document.js';
+import { isTransferChange, transferChangeSchema } from '../../sync/export-document.js';
 import { writeContext } from '../plugins/auth.js';
 import { MAX_BATCH_JSON_DEPTH, registerJsonBody } from '../plugins/json-body.js';
 import { problemResponses } from '../schemas.js';
@@ -10,6 +11,7 @@ import { problemResponses } from '../schemas.js';
 export const SYNC_BODY_LIMIT = 512 * 1024 * 1024;
 
 const nodeSchema = z.object({ origin: z.string().max(100), level: z.number().int().min(0).max(12), index: z.number().int().min(0) });
+const cellSchema = z.tuple([z.number().int().min(0), z.number().int().min(0)]);
 const spanSchema = z.object({ origin: z.string().max(100), from: z.number().int().min(0), to: z.number().int().min(0) });
 const keyRangesSchema = z.record(z.string().max(100), z.array(z.tuple([z.number().int().min(0), z.number().int().min(0)])));
 export const selectionSchema = z.strictObject({
@@ -35,6 +37,42 @@ const receiveSchema = z.strictObject({
   idempotencyKey: z.string().min(1).max(200).optional(),
   allowMissing: z.array(z.string().max(100)),
 });
+
+const isShortString = (v: unknown, max: number) => typeof v === 'string' && v.length <= max;
+
+/** Whether `receiveSchema` accepts the body as it is; then its changes are checked by hand (see isTransferChange). */
+function isPlainReceiveBody(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null || Object.getPrototypeOf(body) !== Object.prototype) return false;
+  const b = body as Record<string, unknown>;
+  const sender = b.sender as Record<string, unknown> | null;
+  const key = b.idempotencyKey;
+  return (
+    Object.keys(b).length === (key === undefined ? 5 : 6) &&
+    (key === undefined || (typeof key === 'string' && key.length >= 1 && key.length <= 200)) &&
+    b.operation === 'push' &&
+    typeof b.dryRun === 'boolean' &&
+    Array.isArray(b.allowMissing) &&
+    b.allowMissing.every((id) => isShortString(id, 100)) &&
+    typeof sender === 'object' &&
+    sender !== null &&
+    Object.getPrototypeOf(sender) === Object.prototype &&
+    Object.keys(sender).length === 5 &&
+    isShortString(sender.instanceId, 100) &&
+    isShortString(sender.name, 100) &&
+    isShortString(sender.kind, 40) &&
+    isShortString(sender.version, 100) &&
+    typeof sender.inPipeline === 'boolean' &&
+    Array.isArray(b.changes) &&
+    b.changes.every(isTransferChange)
+  );
+}
+
+/** A body the schema would pass unchanged goes through as it is; any other gets the schema's own answer. */
+const receiveValidator: FastifySchemaCompiler<unknown> = (route) => {
+  // Fastify hands a route-level compiler each part's own schema; its types name the route's whole schema.
+  const validate = validatorCompiler(route as Parameters<typeof validatorCompiler>[0]);
+  return (data) => (route.httpPart === 'body' && isPlainReceiveBody(data) ? { value: data } : validate(data));
+};
 
 const tags = ['sync protocol'];
 // Shapes of the peer protocol are defined by the sync module's types; the protocol is versioned with the instances.
@@ -65,6 +103,24 @@ export const syncRoutes =
         },
       },
       async (request) => (request.body.nodes ? { nodes: await receiver.nodes(request.body.nodes) } : { origins: await receiver.origins() }),
+    );
+
+    app.post(
+      '/v1/sync/descend',
+      {
+        config: { permission: 'config:read' },
+        schema: {
+          tags,
+          summary: 'Two levels of a reconciliation: the children of each node whose cells differ from those sent, with their contents',
+          body: z.strictObject({
+            requests: z
+              .array(z.strictObject({ node: nodeSchema.extend({ level: z.number().int().min(1).max(12) }), children: z.array(cellSchema).max(16) }))
+              .max(20_000),
+          }),
+          response: answers,
+        },
+      },
+      async (request) => ({ answers: await receiver.descend(request.body.requests) }),
     );
 
     app.post(
@@ -108,6 +164,7 @@ export const syncRoutes =
         bodyLimit: SYNC_BODY_LIMIT,
         config: { permission: 'config:push' },
         schema: { tags, summary: 'Check and apply a batch of changes as one transaction (or plan it)', body: receiveSchema, response: answers },
+        validatorCompiler: receiveValidator,
       },
       async (request) => receiver.receive(writeContext(request), { ...request.body, idempotencyKey: request.body.idempotencyKey }),
     );

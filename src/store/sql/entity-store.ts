@@ -1,9 +1,11 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { Database, EntitiesTable } from '../schema.js';
+import type { Database, EntitiesTable, EntityRefsTable } from '../schema.js';
+
+type EntityRefRow = Selectable<EntityRefsTable>;
 import type { EntityRecord, EntityStore } from '../ports.js';
 import { forgetStoredBody, jsonTextOf, parseBody, rememberStoredBody } from '../../shared/body-text.js';
 import { likeContains } from './like.js';
-import { prepared } from './prepared.js';
+import { prepared, preparedRows } from './prepared.js';
 
 // The texts of bodies live with the bodies; re-exported here for the stores that used them from this module.
 export { jsonTextOf, parseBody } from '../../shared/body-text.js';
@@ -40,6 +42,27 @@ const updateEntity = prepared((db, id: string, type: string, name: string, body:
 // Setting `type` (even to its own value) rewrites the type index entry; a write normally keeps type and creation time.
 const updateEntityContent = prepared((db, id: string, type: string, name: string, body: string, head: string | null, createdAt: number, updatedAt: number) =>
   db.updateTable('entities').set({ name, body, head, updated_at: updatedAt }).where('id', '=', id).where('type', '=', type).where('created_at', '=', createdAt),
+);
+
+// Batches (a sync apply) write entities and references in multi-row statements.
+const upsertEntities = preparedRows(7, (db, rows) =>
+  db
+    .insertInto('entities')
+    .values(rows.map(([id, type, name, body, head, createdAt, updatedAt]) => ({ id, type, name, body, head, created_at: createdAt, updated_at: updatedAt }) as Selectable<EntitiesTable>))
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet((eb) => ({
+        type: eb.ref('excluded.type'),
+        name: eb.ref('excluded.name'),
+        body: eb.ref('excluded.body'),
+        head: eb.ref('excluded.head'),
+        created_at: eb.ref('excluded.created_at'),
+        updated_at: eb.ref('excluded.updated_at'),
+      })),
+    ),
+);
+const deleteReferencesFrom = preparedRows(1, (db, rows) => db.deleteFrom('entity_refs').where('from_id', 'in', rows.map(([id]) => id as string)));
+const insertReferences = preparedRows(4, (db, rows) =>
+  db.insertInto('entity_refs').values(rows.map(([fromId, fromType, toId, path]) => ({ from_id: fromId, from_type: fromType, to_id: toId, path }) as EntityRefRow)),
 );
 
 export function createEntityStore(db: Kysely<Database>): EntityStore {
@@ -87,6 +110,25 @@ export function createEntityStore(db: Kysely<Database>): EntityStore {
         .insertInto('entity_refs')
         .values(refs.map((r) => ({ from_id: fromId, from_type: fromType, to_id: r.toId, path: r.path })))
         .execute();
+    },
+    async saveMany(records) {
+      await upsertEntities(
+        db,
+        records.map((record) => {
+          const row = toRow(record);
+          return [row.id, row.type, row.name, row.body, row.head, row.created_at, row.updated_at];
+        }),
+      );
+    },
+    async replaceReferencesMany(entries) {
+      await deleteReferencesFrom(
+        db,
+        entries.map((e) => [e.fromId]),
+      );
+      await insertReferences(
+        db,
+        entries.flatMap((e) => e.refs.map((r) => [e.fromId, e.fromType, r.toId, r.path])),
+      );
     },
     async referrers(toId, limit) {
       const rows = await db.selectFrom('entity_refs').selectAll().where('to_id', '=', toId).orderBy('from_id').limit(limit).execute();

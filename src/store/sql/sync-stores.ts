@@ -11,6 +11,7 @@ import type {
   SyncRequestStore,
 } from '../ports.js';
 import { toChangeRecord } from './change-store.js';
+import { prepared, preparedRows } from './prepared.js';
 
 // Fingerprints are sums modulo 2^48; summed in SQL as two 24-bit halves so that no engine's integer overflows.
 const HALF = 2 ** 24;
@@ -103,6 +104,48 @@ export function createDownstreamStore(db: Kysely<Database>): DownstreamStore {
   };
 }
 
+// Origin sequences as 32-bit words of a bitmap: `sum` of distinct powers of two is their bitwise or, so each range
+// answers a few rows instead of one per change. One index range scan per range, joined by `union all` (an OR of
+// ranges made SQLite collect and sort row ids first).
+const memberWordsInRanges = preparedRows(3, (db, rows) => {
+  const range = ([origin, from, to]: unknown[]) => {
+    const word = sql<number>`${sql.ref('origin_seq')} / 32`;
+    return db
+      .selectFrom('changes')
+      .select([word.as('word'), sql<number>`sum(cast(1 as bigint) << cast(${sql.ref('origin_seq')} % 32 as integer))`.as('bits')])
+      .where('origin', '=', origin as string)
+      .where('origin_seq', '>=', from as number)
+      .where('origin_seq', '<', to as number)
+      .groupBy(word);
+  };
+  return rows.slice(1).reduce((query, row) => query.unionAll(range(row)), range(rows[0]!));
+});
+
+// Every fold reads the keys between its mark and the head. Two bounds keep PostgreSQL's generic plan of the prepared
+// statement on the primary key: with `seq > $1 … limit` alone it sorted a scan of the whole table.
+const keysBetween = prepared((db, afterSeq: number, toSeq: number) =>
+  db.selectFrom('changes').select(['seq', 'id', 'origin', 'origin_seq']).where('seq', '>', afterSeq).where('seq', '<=', toSeq).orderBy('seq'),
+);
+
+// Deltas of a fold, added to their buckets in multi-row statements.
+const addToBuckets = preparedRows(4, (db, rows) =>
+  db
+    .insertInto('change_buckets')
+    .values(rows.map(([origin, bucket, n, fp]) => ({ origin: origin as string, bucket: bucket as number, n: n as number, fp: fp as number })))
+    .onConflict((oc) =>
+      oc.columns(['origin', 'bucket']).doUpdateSet({
+        n: sql`${sql.ref('change_buckets.n')} + ${sql.ref('excluded.n')}`,
+        fp: sql`(${sql.ref('change_buckets.fp')} + ${sql.ref('excluded.fp')}) % ${sql.lit(FP_MODULUS)}`,
+      }),
+    ),
+);
+const moveFoldMark = prepared((db, mark: number) =>
+  db
+    .insertInto('change_buckets_mark')
+    .values({ singleton: 1, seq: mark })
+    .onConflict((oc) => oc.column('singleton').doUpdateSet({ seq: mark })),
+);
+
 export function createChangeSummaryStore(db: Kysely<Database>): ChangeSummaryStore {
   return {
     async mark() {
@@ -110,23 +153,11 @@ export function createChangeSummaryStore(db: Kysely<Database>): ChangeSummarySto
       return row ? Number(row.seq) : 0;
     },
     async fold(deltas, mark) {
-      for (const d of deltas) {
-        await db
-          .insertInto('change_buckets')
-          .values({ origin: d.origin, bucket: d.bucket, n: d.n, fp: d.fp % FP_MODULUS })
-          .onConflict((oc) =>
-            oc.columns(['origin', 'bucket']).doUpdateSet({
-              n: sql`${sql.ref('change_buckets.n')} + ${d.n}`,
-              fp: sql`(${sql.ref('change_buckets.fp')} + ${d.fp % FP_MODULUS}) % ${FP_MODULUS}`,
-            }),
-          )
-          .execute();
-      }
-      await db
-        .insertInto('change_buckets_mark')
-        .values({ singleton: 1, seq: mark })
-        .onConflict((oc) => oc.column('singleton').doUpdateSet({ seq: mark }))
-        .execute();
+      await addToBuckets(
+        db,
+        deltas.map((d) => [d.origin, d.bucket, d.n, d.fp % FP_MODULUS]),
+      );
+      await moveFoldMark(db, mark);
     },
     async origins() {
       const rows = await db
@@ -143,7 +174,8 @@ export function createChangeSummaryStore(db: Kysely<Database>): ChangeSummarySto
         .execute();
       return rows.map((r) => ({ origin: r.origin, cell: cellOf(r.n, r.lo, r.hi), maxBucket: Number(r.max_bucket) }));
     },
-    async groups(origin, from, to, width) {
+    async groupsIn(origin, width, ranges) {
+      if (ranges.length === 0) return [];
       const group = sql<number>`${sql.ref('bucket')} / ${sql.lit(width)}`;
       const rows = await db
         .selectFrom('change_buckets')
@@ -153,9 +185,8 @@ export function createChangeSummaryStore(db: Kysely<Database>): ChangeSummarySto
           sql<number>`sum(${sql.ref('fp')} % ${half})`.as('lo'),
           sql<number>`sum(${sql.ref('fp')} / ${half})`.as('hi'),
         ])
-        .where('origin', '=', origin)
-        .where('bucket', '>=', from)
-        .where('bucket', '<', to)
+        // Each range names the origin too, so that both engines read every range from the primary key.
+        .where((eb) => eb.or(ranges.map(([from, to]) => eb.and([eb('origin', '=', origin), eb('bucket', '>=', from), eb('bucket', '<', to)]))))
         .groupBy(group)
         .execute();
       return rows.map((r) => ({ group: Number(r.grp), cell: cellOf(r.n, r.lo, r.hi) }));
@@ -195,6 +226,10 @@ export function createSyncHistoryStore(db: Kysely<Database>): SyncHistoryStore {
         .execute();
       return rows.map((r) => ({ seq: Number(r.seq), id: r.id, origin: r.origin, originSeq: Number(r.origin_seq) }));
     },
+    async keysBetween(afterSeq, toSeq) {
+      const { rows } = await keysBetween(db, afterSeq, toSeq);
+      return rows.map((r) => ({ seq: Number(r.seq), id: r.id, origin: r.origin, originSeq: Number(r.origin_seq) }));
+    },
     async originSeqs(origin, from, to) {
       const rows = await db
         .selectFrom('changes')
@@ -205,6 +240,13 @@ export function createSyncHistoryStore(db: Kysely<Database>): SyncHistoryStore {
         .orderBy('origin_seq')
         .execute();
       return rows.map((r) => Number(r.origin_seq));
+    },
+    async memberWordsIn(origin, ranges) {
+      const results = await memberWordsInRanges(
+        db,
+        ranges.map(([from, to]) => [origin, from, to]),
+      );
+      return results.flatMap((result) => result.rows.map((r) => ({ word: Number(r.word), bits: Number(r.bits) })));
     },
     async byKeys(origin, originSeqs) {
       const out: { id: string; seq: number; originSeq: number }[] = [];
@@ -218,6 +260,18 @@ export function createSyncHistoryStore(db: Kysely<Database>): SyncHistoryStore {
         out.push(...rows.map((r) => ({ id: r.id, seq: Number(r.seq), originSeq: Number(r.origin_seq) })));
       }
       return out.sort((a, b) => a.seq - b.seq);
+    },
+    async findByOriginRange(origin, from, to) {
+      const rows = await db.selectFrom('changes').selectAll().where('origin', '=', origin).where('origin_seq', '>=', from).where('origin_seq', '<', to).execute();
+      return rows.map(toChangeRecord);
+    },
+    async findByKeys(origin, originSeqs) {
+      const found: ChangeRecord[] = [];
+      for (const part of chunks([...new Set(originSeqs)])) {
+        const rows = await db.selectFrom('changes').selectAll().where('origin', '=', origin).where('origin_seq', 'in', part).execute();
+        found.push(...rows.map(toChangeRecord));
+      }
+      return found;
     },
     async summariesAfter(afterSeq, limit) {
       const rows = await db.selectFrom('changes').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();

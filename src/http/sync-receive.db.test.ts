@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { engines } from '../../test/support/databases.js';
+import { createTestApp, createTestInstance, type TestApp, type TestInstance } from '../../test/support/instance.js';
+
+describe.each(engines)('POST /v1/sync/receive on %s', (engine) => {
+  let sender: TestInstance;
+  let receiver: TestApp;
+  let body: Record<string, unknown> & { changes: Record<string, unknown>[] };
+
+  beforeAll(async () => {
+    const secretKey = randomBytes(32);
+    [sender, receiver] = await Promise.all([createTestInstance(engine, { name: 'dev', secretKey }), createTestApp(engine, { name: 'staging', secretKey })]);
+    for (const name of ['Network', 'Service desk', 'Field']) await sender.services.config.create(sender.ctx, 'teams', { name });
+    const out = await sender.services.syncReceiver.outgoing({ [sender.services.instance.id]: [[1, 4]] }, {});
+    body = {
+      sender: { instanceId: sender.services.instance.id, name: 'dev', kind: 'development', version: sender.services.instance.version, inPipeline: false },
+      operation: 'push',
+      changes: out.changes.map(({ seq: _seq, ...change }) => change),
+      dryRun: true,
+      allowMissing: [],
+    };
+  });
+
+  afterAll(async () => {
+    await Promise.all([sender?.close(), receiver?.close()]);
+  });
+
+  const post = (payload: unknown) => receiver.app.inject({ method: 'POST', url: '/v1/sync/receive', headers: receiver.auth, payload: payload as object });
+  const withChange = (index: number, edit: (change: Record<string, unknown>) => Record<string, unknown>) => ({
+    ...body,
+    changes: body.changes.map((c, i) => (i === index ? edit({ ...c }) : c)),
+  });
+
+  it('takes a well-formed batch', async () => {
+    const answer = await post(body);
+    expect(answer.statusCode).toBe(200);
+    expect(answer.json()).toMatchObject({ counts: { toApply: 3, problems: 0 } });
+  });
+
+  it('answers a malformed batch with the schema own problems, wherever the fault is', async () => {
+    const cases: [unknown, string, string][] = [
+      [withChange(1, (c) => ({ ...c, originSeq: '2' })), 'changes[1].originSeq', 'invalid-type'],
+      [withChange(2, (c) => ({ ...c, smuggled: true })), 'changes[2].smuggled', 'unknown-field'],
+      [withChange(0, (c) => ({ ...c, digest: 'not a digest' })), 'changes[0].digest', 'invalid-format'],
+      [withChange(0, ({ actor: _actor, ...c }) => c), 'changes[0].actor', 'invalid-type'],
+      [withChange(1, (c) => ({ ...c, after: ['a list'] })), 'changes[1].after', 'invalid-type'],
+      [{ ...body, sender: { ...(body.sender as object), inPipeline: 'no' } }, 'sender.inPipeline', 'invalid-type'],
+      [{ ...body, idempotencyKey: '' }, 'idempotencyKey', 'too-small'],
+      [{ ...body, extra: 1 }, 'extra', 'unknown-field'],
+    ];
+    for (const [payload, path, code] of cases) {
+      const answer = await post(payload);
+      expect(answer.statusCode, path).toBe(400);
+      expect(answer.json(), path).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path, code }] });
+    }
+  });
+});

@@ -1,0 +1,115 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { digestOf } from '../tracking/change-chain.js';
+import { isTransferChange, transferChangeSchema } from './export-document.js';
+import { contentDigestOf, fromTransfer, toTransfer, type TransferChange } from './transfer.js';
+
+const id = fc.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+const body = fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 6 });
+
+/** Changes as they travel, valid for transferChangeSchema. */
+const transferChange: fc.Arbitrary<TransferChange> = fc.record({
+  id,
+  origin: id,
+  originSeq: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+  type: fc.constantFrom('teams', 'roles', 'ticket-types'),
+  entityId: id,
+  entityName: fc.string({ maxLength: 40 }),
+  op: fc.constantFrom('create', 'update', 'delete'),
+  before: fc.option(body, { nil: null }),
+  after: fc.option(body, { nil: null }),
+  parent: fc.option(id, { nil: null }),
+  requires: fc.array(id, { maxLength: 3 }),
+  actor: fc.record({ kind: fc.constantFrom('agent', 'application', 'sync', 'system'), id, name: fc.string({ maxLength: 20 }) }),
+  at: fc.integer({ min: 0, max: 4_102_444_800_000 }),
+  request: fc.option(
+    fc.record({
+      method: fc.constantFrom('POST', 'PUT'),
+      path: fc.string(),
+      requestId: fc.string(),
+      remoteAddress: fc.option(fc.string(), { nil: null }),
+      userAgent: fc.option(fc.string(), { nil: null }),
+      clientApplication: fc.option(fc.string(), { nil: null }),
+    }),
+    { nil: null },
+  ),
+  changeSet: fc.option(fc.string({ maxLength: 100 }), { nil: null }),
+  revertOf: fc.option(id, { nil: null }),
+  digest: fc.stringMatching(/^[0-9a-f]{64}$/),
+}) as fc.Arbitrary<TransferChange>;
+
+/** One edit that may or may not leave the change valid: a member removed, added, or replaced by any JSON value. */
+const mutation = fc.oneof(
+  fc.record({ kind: fc.constant('remove' as const), key: fc.constantFrom(...Object.keys(transferChangeSchema.shape)) }),
+  fc.record({ kind: fc.constant('add' as const), key: fc.string({ maxLength: 12 }), value: fc.jsonValue({ maxDepth: 2 }) }),
+  fc.record({
+    kind: fc.constant('replace' as const),
+    key: fc.constantFrom(...Object.keys(transferChangeSchema.shape), 'actor.kind', 'actor.extra', 'request.path'),
+    value: fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.string({ minLength: 90, maxLength: 1100 }), fc.integer(), fc.double(), fc.constant(-0)),
+  }),
+);
+
+function mutate(change: unknown, edit: { kind: string; key: string; value?: unknown }): unknown {
+  const copy = JSON.parse(JSON.stringify(change)) as Record<string, Record<string, unknown> | unknown>;
+  const [outer, inner] = edit.key.split('.') as [string, string | undefined];
+  if (edit.kind === 'remove') delete copy[outer];
+  else if (inner) {
+    if (copy[outer] && typeof copy[outer] === 'object') (copy[outer] as Record<string, unknown>)[inner] = edit.value;
+  } else copy[outer] = edit.value;
+  return copy;
+}
+
+describe('isTransferChange', () => {
+  it('accepts every change the schema accepts as it is', () => {
+    fc.assert(
+      fc.property(transferChange, (change) => {
+        const value = JSON.parse(JSON.stringify(change)) as unknown;
+        expect(isTransferChange(value)).toBe(true);
+        expect(transferChangeSchema.parse(value)).toEqual(value);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('accepts nothing the schema refuses or would change', () => {
+    fc.assert(
+      fc.property(transferChange, fc.array(mutation, { minLength: 1, maxLength: 3 }), (change, edits) => {
+        const value = edits.reduce<unknown>((v, edit) => mutate(v, edit), change);
+        if (!isTransferChange(value)) return;
+        const parsed = transferChangeSchema.safeParse(value);
+        expect(parsed.success).toBe(true);
+        expect(parsed.data).toEqual(value);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('refuses what is not a plain object', () => {
+    for (const value of [null, [], 'change', 1, Object.create(null) as unknown]) expect(isTransferChange(value)).toBe(false);
+  });
+});
+
+describe('contentDigestOf', () => {
+  it('equals digestOf the change without its digest', () => {
+    fc.assert(
+      fc.property(transferChange, (change) => {
+        const { digest: _digest, ...content } = change;
+        expect(contentDigestOf(change)).toBe(digestOf({ ...content, seq: 0, appliedFrom: null }));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('fromTransfer', () => {
+  it('is the inverse of toTransfer', () => {
+    fc.assert(
+      fc.property(transferChange, fc.nat(), fc.option(id, { nil: null }), fc.stringMatching(/^[0-9a-f]{64}$/), (change, seq, appliedFrom, hash) => {
+        const record = fromTransfer(change, seq, appliedFrom, hash);
+        expect(record).toEqual({ ...change, seq, appliedFrom, hash });
+        expect(toTransfer(record)).toEqual(change);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
