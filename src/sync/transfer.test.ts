@@ -5,7 +5,8 @@ import { isTransferChange, transferChangeSchema } from './export-document.js';
 import { contentDigestOf, fromTransfer, toTransfer, type TransferChange } from './transfer.js';
 
 const id = fc.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/);
-const body = fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 6 });
+// An own "__proto__" member is left out by the schema's record, so a body holding one is not accepted as it is.
+const body = fc.dictionary(fc.string({ maxLength: 12 }).filter((key) => key !== '__proto__'), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 6 });
 
 /** Changes as they travel, valid for transferChangeSchema. */
 const transferChange: fc.Arbitrary<TransferChange> = fc.record({
