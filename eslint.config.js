@@ -10,7 +10,7 @@ const forbiddenInDomain = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', 'web/dist/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', 'web/dist/**', '.shiplog-test/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -337,12 +337,14 @@ export interface SummaryCell {
 export interface ChangeSummaryStore {
   /** The last log seq folded into the buckets. */
   mark(): Promise<number>;
+  /** Whether every change of the log is folded into the buckets (one statement: the mark against the log head). */
+  isCurrent(): Promise<boolean>;
   /** Adds counts and fingerprints to buckets and moves the mark. */
   fold(deltas: { origin: string; bucket: number; n: number; fp: number }[], mark: number): Promise<void>;
   /** Per origin: totals and the highest bucket. */
   origins(): Promise<{ origin: string; cell: SummaryCell; maxBucket: number }[]>;
-  /** Buckets of one origin within any of `ranges` (`[from, to)`), grouped by `floor(bucket / width)`. */
-  groupsIn(origin: string, width: number, ranges: [number, number][]): Promise<{ group: number; cell: SummaryCell }[]>;
+  /** Buckets within `ranges` (`[origin, from, to)`), grouped by origin and `floor(bucket / width)`. */
+  groupsIn(width: number, ranges: [string, number, number][]): Promise<{ origin: string; group: number; cell: SummaryCell }[]>;
   /** Forgets every bucket and the mark. */
   reset(): Promise<void>;
 }
@@ -360,10 +362,10 @@ export interface SyncHistoryStore {
   /** Origin sequences of one origin with `from <= originSeq < to`. */
   originSeqs(origin: string, from: number, to: number): Promise<number[]>;
   /**
-   * Origin sequences of one origin within `ranges` (`[from, to)`, each a multiple of 32 wide and aligned) as words of
-   * a bitmap: bit `j` of word `w` is origin sequence `32w + j`; words without changes are left out.
+   * Origin sequences within `ranges` (`[origin, from, to)`, each a multiple of 32 wide and aligned) as words of a
+   * bitmap per origin: bit `j` of word `w` is origin sequence `32w + j`; words without changes are left out.
    */
-  memberWordsIn(origin: string, ranges: [number, number][]): Promise<{ word: number; bits: number }[]>;
+  memberWordsIn(ranges: [string, number, number][]): Promise<{ origin: string; word: number; bits: number }[]>;
   /** Change ids and seqs for keys of one origin. */
   byKeys(origin: string, originSeqs: number[]): Promise<{ id: string; seq: number; originSeq: number }[]>;
   /** Full changes of one origin with `from <= originSeq < to`. */

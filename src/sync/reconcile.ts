@@ -3,6 +3,7 @@ import {
   FANOUT,
   childOf,
   decodeMembers,
+  ownRoot,
   rootLevel,
   sameCell,
   seqRange,
@@ -24,7 +25,8 @@ export interface SeqSpan {
 
 /** One side of a reconciliation: this instance's summary, or a peer's over the sync protocol. */
 export interface SummarySource {
-  origins(): Promise<OriginSummary[]>;
+  /** Per-origin totals; `withRoots` adds each origin's root children on this side's own size (see ownRoot). */
+  origins(options?: { withRoots?: boolean }): Promise<OriginSummary[]>;
   nodes(nodes: SummaryNode[]): Promise<NodeContent[]>;
   /** Two levels at once: the children that differ from the cells sent, with their contents (see descendContents). */
   descend(requests: DescendRequest[]): Promise<DescendAnswer[]>;
@@ -142,12 +144,13 @@ export async function reconcile(local: SummarySource, remote: SummarySource, opt
 
   // The first descent goes out with the origins, guessing each root from this side's own size: where the remote's
   // root is on the same level (logs of like size), its answer is used and one round trip is saved.
-  const mine = await local.origins();
-  const guessed = mine.filter((o) => o.n > 0 && o.maxBucket > 0).map((o): SummaryNode => ({ origin: o.origin, level: rootLevel(o.maxBucket), index: 0 }));
-  const guessedCells = await local.nodes(guessed);
+  const mine = await local.origins({ withRoots: true });
+  const rooted = mine.filter((o) => o.rootChildren);
+  const guessed = rooted.map((o) => ownRoot(o)!);
+  const guessedCells: NodeContent[] = rooted.map((o, i) => ({ node: guessed[i]!, children: o.rootChildren! }));
   const [theirs, guessedAnswers] = await Promise.all([
     remote.origins(),
-    guessed.length > 0 ? remote.descend(guessed.map((node, i) => ({ node, children: guessedCells[i]!.children ?? [] }))) : Promise.resolve([]),
+    guessed.length > 0 ? remote.descend(guessed.map((node, i) => ({ node, children: guessedCells[i]!.children! }))) : Promise.resolve([]),
   ]);
   let rounds = 1;
   const localByOrigin = new Map(mine.map((o) => [o.origin, o]));

@@ -22,6 +22,8 @@ export interface OriginSummary {
   n: number;
   fp: number;
   maxBucket: number;
+  /** When asked for: the children cells of the origin's root on its own size (see ownRoot). */
+  rootChildren?: [number, number][];
 }
 
 /** What a node holds: the cells of its children (inner nodes) or the bitmap of its members (buckets). */
@@ -91,15 +93,21 @@ export async function foldSummary(stores: Stores): Promise<number> {
   return folded;
 }
 
-/** Whether every change of the log is folded into the summary, so that reading it needs no write. */
-export async function summaryIsCurrent(stores: Stores): Promise<boolean> {
-  return (await stores.summary.mark()) >= (await stores.changes.head()).seq;
+
+/** Per-origin totals (after folding); with `withRoots`, each origin's root children too, in the same read. */
+export async function originSummaries(stores: Stores, options: { withRoots?: boolean } = {}): Promise<OriginSummary[]> {
+  const rows = await stores.summary.origins();
+  const summaries: OriginSummary[] = rows.map((r) => ({ origin: r.origin, n: r.cell.n, fp: r.cell.fp, maxBucket: r.maxBucket }));
+  if (!options.withRoots) return summaries;
+  const rooted = summaries.filter((o) => ownRoot(o));
+  const contents = await nodeContents(stores, rooted.map((o) => ownRoot(o)!));
+  for (const [i, o] of rooted.entries()) o.rootChildren = contents[i]!.children!;
+  return summaries;
 }
 
-/** Per-origin totals (after folding). */
-export async function originSummaries(stores: Stores): Promise<OriginSummary[]> {
-  const rows = await stores.summary.origins();
-  return rows.map((r) => ({ origin: r.origin, n: r.cell.n, fp: r.cell.fp, maxBucket: r.maxBucket }));
+/** The root of an origin's tree on this side's own size, when it has children (more than one bucket). */
+export function ownRoot(origin: OriginSummary): SummaryNode | null {
+  return origin.n > 0 && origin.maxBucket > 0 ? { origin: origin.origin, level: rootLevel(origin.maxBucket), index: 0 } : null;
 }
 
 /** Origin sequences of a bucket's bitmap. */
@@ -111,46 +119,49 @@ export function decodeMembers(bitmap: string, bucket: number): number[] {
   return seqs;
 }
 
-// Nodes read by one statement at most (each is one range of the OR).
-const NODES_PER_QUERY = 200;
+/** Indexes of the items grouped by a key, in order. */
+function groupIndexes<T, K>(items: T[], keyOf: (item: T) => K): Map<K, number[]> {
+  const groups = new Map<K, number[]>();
+  for (const [i, item] of items.entries()) {
+    const key = keyOf(item);
+    let list = groups.get(key);
+    if (!list) groups.set(key, (list = []));
+    list.push(i);
+  }
+  return groups;
+}
 
-/** The content of each node: children cells for inner nodes, member bitmaps for buckets; one query per origin and level. */
+/** The content of each node: children cells for inner nodes, member bitmaps for buckets; a few statements per level. */
 export async function nodeContents(stores: Stores, nodes: SummaryNode[]): Promise<NodeContent[]> {
   const out = new Array<NodeContent>(nodes.length);
-  const byOriginAndLevel = new Map<string, number[]>();
-  for (const [i, node] of nodes.entries()) {
-    const key = `${node.origin}\u0000${node.level}`;
-    const list = byOriginAndLevel.get(key) ?? [];
-    list.push(i);
-    byOriginAndLevel.set(key, list);
-  }
-  for (const indexes of byOriginAndLevel.values()) {
-    const { origin, level } = nodes[indexes[0]!]!;
-    for (let at = 0; at < indexes.length; at += NODES_PER_QUERY) {
-      const part = indexes.slice(at, at + NODES_PER_QUERY);
-      if (level === 0) {
-        const bitmaps = new Map<number, Buffer>();
-        const ranges = part.map((i): [number, number] => [seqRange(nodes[i]!).from, seqRange(nodes[i]!).to]);
-        for (const { word, bits } of await stores.history.memberWordsIn(origin, ranges)) {
-          const bucket = bucketOf(word * WORD_BITS);
-          let bitmap = bitmaps.get(bucket);
-          if (!bitmap) bitmaps.set(bucket, (bitmap = Buffer.alloc(BUCKET_SPAN / 8)));
-          // Bit j of the word is bit (j & 7) of byte j >> 3 of its four: little-endian.
-          bitmap.writeUInt32LE(bits, (word * WORD_BITS - bucket * BUCKET_SPAN) / 8);
-        }
-        for (const i of part) out[i] = { node: nodes[i]!, members: (bitmaps.get(nodes[i]!.index) ?? Buffer.alloc(BUCKET_SPAN / 8)).toString('base64url') };
-        continue;
-      }
-      const ranges = part.map((i): [number, number] => [bucketRange(nodes[i]!).from, bucketRange(nodes[i]!).to]);
-      const cells = new Map((await stores.summary.groupsIn(origin, FANOUT ** (level - 1), ranges)).map((g) => [g.group, g.cell]));
-      for (const i of part) {
+  const byLevel = groupIndexes(nodes, (node) => node.level);
+  for (const [level, indexes] of byLevel) {
+    if (level > 0) {
+      const ranges = indexes.map((i): [string, number, number] => [nodes[i]!.origin, bucketRange(nodes[i]!).from, bucketRange(nodes[i]!).to]);
+      const cells = new Map((await stores.summary.groupsIn(FANOUT ** (level - 1), ranges)).map((g) => [`${g.origin}\u0000${g.group}`, g.cell]));
+      for (const i of indexes) {
         const node = nodes[i]!;
         const children = Array.from({ length: FANOUT }, (_, k): [number, number] => {
-          const cell = cells.get(node.index * FANOUT + k);
+          const cell = cells.get(`${node.origin}\u0000${node.index * FANOUT + k}`);
           return cell ? [cell.n, cell.fp] : [0, 0];
         });
         out[i] = { node, children };
       }
+      continue;
+    }
+    const bitmaps = new Map<string, Buffer>();
+    const ranges = indexes.map((i): [string, number, number] => [nodes[i]!.origin, seqRange(nodes[i]!).from, seqRange(nodes[i]!).to]);
+    for (const { origin, word, bits } of await stores.history.memberWordsIn(ranges)) {
+      const bucket = bucketOf(word * WORD_BITS);
+      const key = `${origin}\u0000${bucket}`;
+      let bitmap = bitmaps.get(key);
+      if (!bitmap) bitmaps.set(key, (bitmap = Buffer.alloc(BUCKET_SPAN / 8)));
+      // Bit j of the word is bit (j & 7) of byte j >> 3 of its four: little-endian.
+      bitmap.writeUInt32LE(bits, (word * WORD_BITS - bucket * BUCKET_SPAN) / 8);
+    }
+    for (const i of indexes) {
+      const node = nodes[i]!;
+      out[i] = { node, members: (bitmaps.get(`${node.origin}\u0000${node.index}`) ?? Buffer.alloc(BUCKET_SPAN / 8)).toString('base64url') };
     }
   }
   return out;

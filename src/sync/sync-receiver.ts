@@ -17,7 +17,6 @@ import {
   nodeContents,
   originSummaries,
   rangesOf,
-  summaryIsCurrent,
   type DescendAnswer,
   type DescendRequest, type KeyRanges, type NodeContent, type OriginSummary, type SummaryNode } from './summary.js';
 import { entityDigests, trackableTypes, typeDigests } from './state.js';
@@ -26,7 +25,7 @@ import { toTransfer, type BatchOutcome, type SenderInfo, type SyncProblem } from
 /** The serving side of the sync protocol: what an instance answers its peers. */
 export interface SyncReceiver {
   hello(): Promise<PeerHello>;
-  origins(): Promise<OriginSummary[]>;
+  origins(options?: { withRoots?: boolean }): Promise<OriginSummary[]>;
   nodes(nodes: SummaryNode[]): Promise<NodeContent[]>;
   descend(requests: DescendRequest[]): Promise<DescendAnswer[]>;
   members(spans: SeqSpan[]): Promise<KeyRanges>;
@@ -123,7 +122,7 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
 
   /** Reads the summary with every change of the log folded in; folding takes the write lock, so it is skipped when it can be. */
   async function readSummary<T>(read: (stores: Stores) => Promise<T>): Promise<T> {
-    const current = await db.read(async (stores) => ((await summaryIsCurrent(stores)) ? { value: await read(stores) } : null));
+    const current = await db.read(async (stores) => ((await stores.summary.isCurrent()) ? { value: await read(stores) } : null));
     if (current) return current.value;
     return db.write(async (stores) => {
       await foldSummary(stores);
@@ -150,7 +149,7 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
         };
       });
     },
-    origins: () => readSummary(originSummaries),
+    origins: (options) => readSummary((stores) => originSummaries(stores, options)),
     nodes: (nodes) => readSummary((stores) => nodeContents(stores, nodes)),
     descend: (requests) => readSummary((stores) => descendContents(stores, requests)),
     async members(spans) {

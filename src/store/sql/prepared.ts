@@ -61,19 +61,25 @@ export function prepared<A extends unknown[], R>(
 const ROWS_MAX = 256;
 
 /**
- * A statement over many rows of `width` values each (a multi-row insert, an `in` list), run in chunks whose sizes are
- * powers of two, so that any number of rows uses at most nine statement shapes, each compiled once.
+ * A statement over many rows of `width` values each (a multi-row insert, a union of ranges), run in chunks whose sizes
+ * are powers of two, so that any number of rows uses at most nine statement shapes, each compiled once. With `pad`, a
+ * row that selects nothing, the last chunk is filled up to its power of two instead: one statement for up to 256 rows.
  */
 export function preparedRows<R>(
   width: number,
   build: (db: Kysely<Database>, rows: unknown[][]) => Compilable<R>,
+  options: { pad?: unknown[] } = {},
 ): (db: Kysely<Database>, rows: unknown[][]) => Promise<QueryResult<R>[]> {
   const shapes = new Map<number, Run<R>>();
+  const { pad } = options;
+  if (pad && pad.length !== width) throw new Error(`preparedRows: the padding row has ${pad.length} values, not ${width}`);
   return async (db, rows) => {
     const results: QueryResult<R>[] = [];
     for (let at = 0; at < rows.length; ) {
+      const left = rows.length - at;
       let count = ROWS_MAX;
-      while (count > rows.length - at) count >>= 1;
+      if (pad) while (count >> 1 >= left) count >>= 1;
+      else while (count > left) count >>= 1;
       let statement = shapes.get(count);
       if (!statement) {
         statement = compiledOnce((inner, values) => build(inner, Array.from({ length: count }, (_, r) => values.slice(r * width, (r + 1) * width))));
@@ -81,7 +87,7 @@ export function preparedRows<R>(
       }
       const values: unknown[] = [];
       for (let r = at; r < at + count; r += 1) {
-        const row = rows[r]!;
+        const row = rows[r] ?? pad!;
         if (row.length !== width) throw new Error(`preparedRows: a row has ${row.length} values, not ${width}`);
         for (const value of row) values.push(value);
       }

@@ -104,27 +104,74 @@ export function createDownstreamStore(db: Kysely<Database>): DownstreamStore {
   };
 }
 
+// Ranges are padded with one that holds nothing: up to 256 ranges are read by one statement.
+const EMPTY_RANGE = ['', 0, 0];
+
 // Origin sequences as 32-bit words of a bitmap: `sum` of distinct powers of two is their bitwise or, so each range
 // answers a few rows instead of one per change. One index range scan per range, joined by `union all` (an OR of
 // ranges made SQLite collect and sort row ids first).
-const memberWordsInRanges = preparedRows(3, (db, rows) => {
-  const range = ([origin, from, to]: unknown[]) => {
-    const word = sql<number>`${sql.ref('origin_seq')} / 32`;
-    return db
-      .selectFrom('changes')
-      .select([word.as('word'), sql<number>`sum(cast(1 as bigint) << cast(${sql.ref('origin_seq')} % 32 as integer))`.as('bits')])
-      .where('origin', '=', origin as string)
-      .where('origin_seq', '>=', from as number)
-      .where('origin_seq', '<', to as number)
-      .groupBy(word);
-  };
-  return rows.slice(1).reduce((query, row) => query.unionAll(range(row)), range(rows[0]!));
-});
+const memberWordsInRanges = preparedRows(
+  3,
+  (db, rows) => {
+    const range = ([origin, from, to]: unknown[]) => {
+      const word = sql<number>`${sql.ref('origin_seq')} / 32`;
+      return db
+        .selectFrom('changes')
+        .select(['origin', word.as('word'), sql<number>`sum(cast(1 as bigint) << cast(${sql.ref('origin_seq')} % 32 as integer))`.as('bits')])
+        .where('origin', '=', origin as string)
+        .where('origin_seq', '>=', from as number)
+        .where('origin_seq', '<', to as number)
+        .groupBy(['origin', word]);
+    };
+    return rows.slice(1).reduce((query, row) => query.unionAll(range(row)), range(rows[0]!));
+  },
+  { pad: EMPTY_RANGE },
+);
 
 // Every fold reads the keys between its mark and the head. Two bounds keep PostgreSQL's generic plan of the prepared
 // statement on the primary key: with `seq > $1 … limit` alone it sorted a scan of the whole table.
 const keysBetween = prepared((db, afterSeq: number, toSeq: number) =>
   db.selectFrom('changes').select(['seq', 'id', 'origin', 'origin_seq']).where('seq', '>', afterSeq).where('seq', '<=', toSeq).orderBy('seq'),
+);
+
+// Buckets of several ranges (each of one origin), grouped by `floor(bucket / width)`: one primary-key range scan per
+// range, joined by `union all`; a statement family per width, which is written into the SQL.
+type GroupRow = { origin: string; grp: number; n: number; lo: number; hi: number };
+const groupsByWidth = new Map<number, ReturnType<typeof preparedRows<GroupRow>>>();
+function groupsInRanges(width: number) {
+  if (!Number.isSafeInteger(width) || width < 1) throw new Error(`summary groups: invalid width ${width}`);
+  let statement = groupsByWidth.get(width);
+  if (!statement) {
+    statement = preparedRows<GroupRow>(3, (db, rows) => {
+      const range = ([origin, from, to]: unknown[]) => {
+        const group = sql<number>`${sql.ref('bucket')} / ${sql.lit(width)}`;
+        return db
+          .selectFrom('change_buckets')
+          .select((eb) => [
+            'origin',
+            group.as('grp'),
+            eb.fn.sum<number>('n').as('n'),
+            sql<number>`sum(${sql.ref('fp')} % ${sql.lit(HALF)})`.as('lo'),
+            sql<number>`sum(${sql.ref('fp')} / ${sql.lit(HALF)})`.as('hi'),
+          ])
+          .where('origin', '=', origin as string)
+          .where('bucket', '>=', from as number)
+          .where('bucket', '<', to as number)
+          .groupBy(['origin', group]);
+      };
+      return rows.slice(1).reduce((query, row) => query.unionAll(range(row)), range(rows[0]!));
+    }, { pad: EMPTY_RANGE });
+    groupsByWidth.set(width, statement);
+  }
+  return statement;
+}
+
+// Every read of the summary first compares the fold mark with the log head, in one statement.
+const foldState = prepared((db) =>
+  db.selectNoFrom((eb) => [
+    eb.selectFrom('change_buckets_mark').select('seq').where('singleton', '=', 1).as('mark'),
+    eb.selectFrom('change_log_head').select('seq').where('singleton', '=', 1).as('head'),
+  ]),
 );
 
 // Deltas of a fold, added to their buckets in multi-row statements.
@@ -152,6 +199,10 @@ export function createChangeSummaryStore(db: Kysely<Database>): ChangeSummarySto
       const row = await db.selectFrom('change_buckets_mark').select('seq').where('singleton', '=', 1).executeTakeFirst();
       return row ? Number(row.seq) : 0;
     },
+    async isCurrent() {
+      const [row] = (await foldState(db)).rows;
+      return Number(row?.mark ?? 0) >= Number(row?.head ?? 0);
+    },
     async fold(deltas, mark) {
       await addToBuckets(
         db,
@@ -174,22 +225,9 @@ export function createChangeSummaryStore(db: Kysely<Database>): ChangeSummarySto
         .execute();
       return rows.map((r) => ({ origin: r.origin, cell: cellOf(r.n, r.lo, r.hi), maxBucket: Number(r.max_bucket) }));
     },
-    async groupsIn(origin, width, ranges) {
-      if (ranges.length === 0) return [];
-      const group = sql<number>`${sql.ref('bucket')} / ${sql.lit(width)}`;
-      const rows = await db
-        .selectFrom('change_buckets')
-        .select((eb) => [
-          group.as('grp'),
-          eb.fn.sum<number>('n').as('n'),
-          sql<number>`sum(${sql.ref('fp')} % ${half})`.as('lo'),
-          sql<number>`sum(${sql.ref('fp')} / ${half})`.as('hi'),
-        ])
-        // Each range names the origin too, so that both engines read every range from the primary key.
-        .where((eb) => eb.or(ranges.map(([from, to]) => eb.and([eb('origin', '=', origin), eb('bucket', '>=', from), eb('bucket', '<', to)]))))
-        .groupBy(group)
-        .execute();
-      return rows.map((r) => ({ group: Number(r.grp), cell: cellOf(r.n, r.lo, r.hi) }));
+    async groupsIn(width, ranges) {
+      const results = await groupsInRanges(width)(db, ranges);
+      return results.flatMap((result) => result.rows.map((r) => ({ origin: r.origin, group: Number(r.grp), cell: cellOf(r.n, r.lo, r.hi) })));
     },
     async reset() {
       await db.deleteFrom('change_buckets').execute();
@@ -241,12 +279,9 @@ export function createSyncHistoryStore(db: Kysely<Database>): SyncHistoryStore {
         .execute();
       return rows.map((r) => Number(r.origin_seq));
     },
-    async memberWordsIn(origin, ranges) {
-      const results = await memberWordsInRanges(
-        db,
-        ranges.map(([from, to]) => [origin, from, to]),
-      );
-      return results.flatMap((result) => result.rows.map((r) => ({ word: Number(r.word), bits: Number(r.bits) })));
+    async memberWordsIn(ranges) {
+      const results = await memberWordsInRanges(db, ranges);
+      return results.flatMap((result) => result.rows.map((r) => ({ origin: r.origin, word: Number(r.word), bits: Number(r.bits) })));
     },
     async byKeys(origin, originSeqs) {
       const out: { id: string; seq: number; originSeq: number }[] = [];
