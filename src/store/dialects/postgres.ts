@@ -77,6 +77,9 @@ const SESSION_OPTIONS = '-c max_parallel_workers_per_gather=0';
 
 export function openPostgres(url: string, poolSize = 10): StoreDialect {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, options: SESSION_OPTIONS });
+  // An idle connection the server ends (restart, failover, a forced drop) is discarded by the pool and the next query
+  // opens a new one; without a listener its error would end the process.
+  pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withNamedStatements(pool) }) });
   const safe = new URL(url);
   safe.password = '';
