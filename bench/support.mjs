@@ -1,8 +1,11 @@
 // Shared helpers for the benchmarks: timing, statistics, output, temporary databases, the composition root.
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createBuiltinCatalog } from '../dist/catalog/builtin/index.js';
 import { createServices } from '../dist/services.js';
@@ -149,4 +152,106 @@ export function longDescription(variant) {
 /** A realistic `teams` body of about 2 KB. */
 export function teamBody(index, variant) {
   return { name: `Team ${String(index).padStart(4, '0')}`, description: longDescription(variant), email: `team${index}@example.com`, isCoManaged: false };
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * Starts a Shiplog instance in a child process (bench/instance-process.mjs); resolves once it listens.
+ * `options`: name, kind, database, secretKey, adminToken, ids (also serve the naive id list).
+ */
+export function startInstanceProcess(options) {
+  // SHIPLOG_BENCH_CHILD_ARGS passes Node options to the instances only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const execArgv = (process.env.SHIPLOG_BENCH_CHILD_ARGS ?? '').split(' ').filter(Boolean);
+  const child = fork(join(here, 'instance-process.mjs'), [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${options.name} exited with ${code} before it listened`)));
+    child.once('message', ({ url, idsUrl }) => {
+      child.removeAllListeners('exit');
+      resolve({
+        url,
+        idsUrl,
+        pid: child.pid,
+        stop: () =>
+          new Promise((done) => {
+            child.once('exit', () => done());
+            child.send('stop');
+          }),
+      });
+    });
+  });
+}
+
+/**
+ * A TCP relay on loopback to `target` (an http URL) that counts the bytes it carries both ways: what crosses the wire
+ * between two instances, HTTP headers included. `url` is the relay's own address with the target's path.
+ */
+export async function countingRelay(target) {
+  const to = new URL(target);
+  const counts = { up: 0, down: 0 };
+  const sockets = new Set();
+  const server = createServer({ noDelay: true }, (client) => {
+    const upstream = connect({ port: Number(to.port), host: to.hostname, noDelay: true });
+    sockets.add(client).add(upstream);
+    client.on('data', (chunk) => {
+      counts.up += chunk.length;
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk) => {
+      counts.down += chunk.length;
+      client.write(chunk);
+    });
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = new URL(target);
+  url.port = String(server.address().port);
+  return {
+    url: url.toString().replace(/\/$/, ''),
+    bytes: () => counts.up + counts.down,
+    counts: () => ({ ...counts }),
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Calls an instance's API with a bearer token; parses JSON; throws on a status other than `expect`. */
+export async function api(url, token, method, path, body, expect = [200, 201, 204]) {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  const parsed = text ? JSON.parse(text) : null;
+  if (!expect.includes(response.status)) throw new Error(`${method} ${path}: ${response.status} ${text.slice(0, 2000)}`);
+  return parsed;
+}
+
+/** Links `from` to `to` with a new application on `to` (config:read + config:push); `source` makes `to` the source. */
+export async function linkInstances(from, to, { source = false } = {}) {
+  const agents = await api(to.url, to.token, 'GET', '/v1/agents?limit=1');
+  const created = await api(to.url, to.token, 'POST', '/v1/applications', {
+    name: `Sync from ${from.name}`,
+    agentId: agents.items[0].id,
+    permissions: ['config:read', 'config:push'],
+  });
+  return api(from.url, from.token, 'POST', '/v1/instances', {
+    name: to.name,
+    url: to.linkUrl ?? to.url,
+    clientId: created.application.clientId,
+    clientSecret: created.clientSecret,
+    ...(source ? { source: true } : {}),
+  });
 }

@@ -1,0 +1,364 @@
+// Issue 4, figure 1: behind/ahead between two instances of 1,000,000 changes that differ in 100, end to end over
+// HTTP, beside the naive full comparison (load both id sets, diff them) in the same run; and the summary's upkeep.
+import { createHash, randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { createBuiltinCatalog } from '../dist/catalog/builtin/index.js';
+import { createServices } from '../dist/services.js';
+import { systemClock } from '../dist/shared/clock.js';
+import { migrateToLatest, openDialect } from '../dist/store/open-database.js';
+import { createTransactor } from '../dist/store/sql/create-stores.js';
+import { foldSummary } from '../dist/sync/summary.js';
+import { chainHash } from '../dist/tracking/change-chain.js';
+import { ensureInstanceIdentity } from '../dist/tracking/instance-identity.js';
+import { createSecretBox } from '../dist/tracking/secret-box.js';
+import {
+  api,
+  countingRelay,
+  linkInstances,
+  msSince,
+  note,
+  now,
+  postgresAnswers,
+  report,
+  round,
+  startInstanceProcess,
+  summarise,
+  tempPostgres,
+  tempSqlite,
+} from './support.mjs';
+
+const TOTAL = Number(process.env.SHIPLOG_BENCH_SYNC_CHANGES ?? 1_000_000);
+/** Changes only the first instance has (origin sequences its peer skipped: cherry-pick gaps), and only the second. */
+const ONLY_A = 50;
+const ONLY_B = 50;
+const STATUS_RUNS = 30;
+const LIST_RUNS = 5;
+const NAIVE_RUNS = 5;
+const INCREMENT = 2_000;
+const TARGET = { ms: 50, bytes: 100_000, speedup: 100, upkeepUs: 5 };
+const START = Date.parse('2025-11-23T00:00:00Z');
+const ENTITIES = 2_000;
+const BATCH = 20_000;
+
+const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+function fakeUlid(time, counter) {
+  let out = '';
+  for (let t = time, i = 0; i < 10; i += 1, t = Math.floor(t / 32)) out = CROCKFORD[t % 32] + out;
+  let tail = '';
+  for (let c = counter, i = 0; i < 16; i += 1, c = Math.floor(c / 32)) tail = CROCKFORD[c % 32] + tail;
+  return out + tail;
+}
+
+/** A valid-looking change of `origin` at origin sequence `n` (a function of both, so two instances agree on it). */
+function changeRow(origin, tag, n, actor) {
+  const at = START + n * 20;
+  const id = fakeUlid(at, n * 4 + tag);
+  const entity = n % ENTITIES;
+  const entityId = fakeUlid(START - 1, 10_000_000 + tag * ENTITIES + entity);
+  const name = `Team ${entity}`;
+  const parentN = n - ENTITIES;
+  const parent = parentN >= 1 ? fakeUlid(START + parentN * 20, parentN * 4 + tag) : null;
+  const after = JSON.stringify({ name, description: `Revision ${n} of a team used by the reconciliation benchmark.`, isCoManaged: false });
+  return {
+    id,
+    origin,
+    originSeq: n,
+    type: 'teams',
+    entityId,
+    name,
+    op: parent ? 'update' : 'create',
+    after,
+    parent,
+    at,
+    actor,
+    digest: sha256(`${id}|${after}`),
+  };
+}
+
+/** Opens, migrates and bootstraps an instance's database as `shiplog serve` would on first start. */
+async function prepare(url, name, kind, secretKey, token, knownActor = null) {
+  const dialect = openDialect(url);
+  await migrateToLatest(dialect);
+  const db = createTransactor(dialect);
+  const identity = await ensureInstanceIdentity(db, systemClock, { name, kind });
+  const services = createServices(db, {
+    instance: identity,
+    version: '0.0.0-bench',
+    catalog: createBuiltinCatalog(),
+    box: createSecretBox([Buffer.from(secretKey, 'base64')]),
+    clock: systemClock,
+  });
+  const boot = await services.bootstrapper.bootstrap({ adminToken: token, adminPassword: randomBytes(18).toString('base64url') });
+  const actor = boot ? { kind: 'agent', id: boot.agent.id, name: boot.agent.name } : knownActor;
+  return { dialect, db, identity, services, actor, ctx: { actor, request: null, changeSet: null } };
+}
+
+const COLUMNS = ['seq', 'id', 'origin', 'origin_seq', 'type', 'entity_id', 'entity_name', 'op', 'before', 'after', 'parent', 'requires', 'actor_kind', 'actor_id', 'actor_name', 'at', 'request', 'change_set', 'revert_of', 'applied_from', 'digest', 'hash'];
+
+/** Appends rows to a log, in order, with their chain hashes; indexes are rebuilt after the load. */
+class LogWriter {
+  static async open(engine, url) {
+    const w = new LogWriter();
+    w.engine = engine;
+    w.pending = [];
+    if (engine === 'sqlite') {
+      w.raw = new BetterSqlite3(url);
+      w.raw.pragma('journal_mode = WAL');
+      w.raw.pragma('synchronous = OFF');
+      w.indexes = w.raw.prepare("select name, sql from sqlite_master where type = 'index' and tbl_name = 'changes' and sql is not null").all();
+      for (const index of w.indexes) w.raw.exec(`drop index ${index.name}`);
+      w.insert = w.raw.prepare(`insert into changes (${COLUMNS.join(', ')}) values (${COLUMNS.map(() => '?').join(', ')})`);
+      const head = w.raw.prepare('select seq, hash from change_log_head where singleton = 1').get();
+      w.seq = Number(head?.seq ?? 0);
+      w.hash = head?.hash ?? '0'.repeat(64);
+      w.existing = w.raw.prepare('select * from changes order by seq').all();
+    } else {
+      w.client = new pg.Client({ connectionString: url });
+      await w.client.connect();
+      await w.client.query('set synchronous_commit = off');
+      w.indexes = (
+        await w.client.query(
+          "select indexname as name, indexdef as sql from pg_indexes where tablename = 'changes' and indexname not in (select conname from pg_constraint where conrelid = 'changes'::regclass)",
+        )
+      ).rows;
+      for (const index of w.indexes) await w.client.query(`drop index ${index.name}`);
+      const head = (await w.client.query('select seq, hash from change_log_head where singleton = 1')).rows[0];
+      w.seq = Number(head?.seq ?? 0);
+      w.hash = head?.hash ?? '0'.repeat(64);
+      w.existing = (await w.client.query('select * from changes order by seq')).rows;
+    }
+    return w;
+  }
+
+  async add(row) {
+    this.seq += 1;
+    this.hash = chainHash(this.hash, this.seq, row.digest, null);
+    this.pending.push([
+      this.seq, row.id, row.origin, row.originSeq, row.type, row.entityId, row.name, row.op, null, row.after, row.parent, '[]',
+      row.actor.kind, row.actor.id, row.actor.name, row.at, null, null, null, null, row.digest, this.hash,
+    ]);
+    if (this.pending.length >= BATCH) await this.flush();
+  }
+
+  /** Copies a stored row of another log (its own origin and sequence), as a sync would. */
+  async copy(stored) {
+    await this.add({
+      id: stored.id, origin: stored.origin, originSeq: Number(stored.origin_seq), type: stored.type, entityId: stored.entity_id, name: stored.entity_name,
+      op: stored.op, after: stored.after, parent: stored.parent, at: Number(stored.at), actor: { kind: stored.actor_kind, id: stored.actor_id, name: stored.actor_name }, digest: stored.digest,
+    });
+  }
+
+  async flush() {
+    const rows = this.pending;
+    this.pending = [];
+    if (rows.length === 0) return;
+    if (this.engine === 'sqlite') {
+      this.raw.transaction(() => {
+        for (const row of rows) this.insert.run(row);
+      })();
+      return;
+    }
+    const columns = COLUMNS.map((_, c) => rows.map((r) => r[c]));
+    const types = ['bigint', 'text', 'text', 'bigint', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'bigint', 'text', 'text', 'text', 'text', 'text', 'text'];
+    await this.client.query(
+      `insert into changes (${COLUMNS.join(', ')}) select * from unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`,
+      columns,
+    );
+  }
+
+  async close() {
+    await this.flush();
+    if (this.engine === 'sqlite') {
+      for (const index of this.indexes) this.raw.exec(index.sql);
+      this.raw.prepare('insert into change_log_head (singleton, seq, hash) values (1, ?, ?) on conflict (singleton) do update set seq = excluded.seq, hash = excluded.hash').run(this.seq, this.hash);
+      this.raw.pragma('wal_checkpoint(TRUNCATE)');
+      this.raw.close();
+      return;
+    }
+    for (const index of this.indexes) await this.client.query(index.sql);
+    await this.client.query('insert into change_log_head (singleton, seq, hash) values (1, $1, $2) on conflict (singleton) do update set seq = excluded.seq, hash = excluded.hash', [this.seq, this.hash]);
+    await this.client.query('analyze changes');
+    await this.client.end();
+  }
+}
+
+/** Two logs of TOTAL changes: A's own, and B's holding all of A's but ONLY_A of them, plus ONLY_B changes of its own. */
+async function generate(engine, a, b) {
+  const wa = await LogWriter.open(engine, a.url);
+  const wb = await LogWriter.open(engine, b.url);
+  const bootA = wa.existing;
+  const originA = a.identity.id;
+  const originB = b.identity.id;
+  // B's own changes so far are its bootstrap; the rest of its ONLY_B are written among A's, spread over the log.
+  const ownB = ONLY_B - wb.existing.length;
+  for (const stored of bootA) await wb.copy(stored);
+  const first = bootA.length + 1;
+  const span = TOTAL - first + 1;
+  const skipped = new Set(Array.from({ length: ONLY_A }, (_, i) => first + 7 + Math.floor((i * span) / ONLY_A)));
+  const bAt = new Set(Array.from({ length: ownB }, (_, i) => first + 3 + Math.floor(((i + 0.5) * span) / ownB)));
+  let bSeq = wb.seq;
+  for (let n = first; n <= TOTAL; n += 1) {
+    const row = changeRow(originA, 0, n, a.actor);
+    await wa.add(row);
+    if (!skipped.has(n)) await wb.add(row);
+    if (bAt.has(n)) {
+      bSeq = wb.seq + 1;
+      await wb.add(changeRow(originB, 1, bSeq, b.actor));
+    }
+    if (n % 250_000 === 0) note(`behind-ahead ${engine}: ${n} changes`);
+  }
+  await wa.close();
+  await wb.close();
+  return { skipped: skipped.size, ownB: wb.existing.length + ownB };
+}
+
+/** Times folding the log into the summary: every change not yet folded, in one write transaction. */
+async function timeFold(prepared) {
+  const t = now();
+  const folded = await prepared.db.write((stores) => foldSummary(stores));
+  const ms = msSince(t);
+  return { changes: folded, ms: round(ms, 1), usPerChange: folded ? round((ms * 1000) / folded, 3) : null };
+}
+
+async function naiveIds(engine, url) {
+  if (engine === 'sqlite') {
+    const db = new BetterSqlite3(url, { readonly: true });
+    try {
+      return db.prepare('select id from changes order by seq').pluck().all();
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query({ text: 'select id from changes order by seq', rowMode: 'array' })).rows.map((r) => r[0]);
+  } finally {
+    await client.end();
+  }
+}
+
+async function runEngine(engine) {
+  const secretKey = randomBytes(32).toString('base64');
+  const dbs = engine === 'sqlite' ? [tempSqlite('sync-a'), tempSqlite('sync-b')] : [await tempPostgres('sync_a'), await tempPostgres('sync_b')];
+  const tokens = [`shp_bench_${randomBytes(24).toString('base64url')}`, `shp_bench_${randomBytes(24).toString('base64url')}`];
+  const processes = [];
+  let relay = null;
+  try {
+    const a = { ...(await prepare(dbs[0].url, 'dev', 'development', secretKey, tokens[0])), url: dbs[0].url };
+    const b = { ...(await prepare(dbs[1].url, 'staging', 'staging', secretKey, tokens[1])), url: dbs[1].url };
+    note(`behind-ahead ${engine}: writing two logs of ${TOTAL} changes`);
+    const generated = await generate(engine, a, b);
+    await a.dialect.close();
+    await b.dialect.close();
+
+    // Upkeep: fold each whole log (catch-up), timed on a fresh connection as the server would open it.
+    const upkeep = {};
+    for (const [label, side, name, kind] of [['a', a, 'dev', 'development'], ['b', b, 'staging', 'staging']]) {
+      const reopened = await prepare(side.url, name, kind, secretKey, tokens[0], side.actor);
+      upkeep[label] = await timeFold(reopened);
+      await reopened.dialect.close();
+    }
+    note(`behind-ahead ${engine}: folded ${upkeep.a.changes} + ${upkeep.b.changes} changes (${upkeep.a.usPerChange} / ${upkeep.b.usPerChange} µs a change)`);
+
+    const pa = await startInstanceProcess({ name: 'dev', kind: 'development', database: dbs[0].url, secretKey, adminToken: tokens[0], ids: true });
+    processes.push(pa);
+    const pb = await startInstanceProcess({ name: 'staging', kind: 'staging', database: dbs[1].url, secretKey, adminToken: tokens[1], ids: true });
+    processes.push(pb);
+    relay = await countingRelay(pb.url);
+    const A = { name: 'dev', url: pa.url, token: tokens[0] };
+    const B = { name: 'staging', url: pb.url, token: tokens[1], linkUrl: relay.url };
+    await linkInstances(A, B);
+
+    const status = async (list) => {
+      const before = relay.bytes();
+      const t = now();
+      const answer = await api(A.url, A.token, 'GET', `/v1/instances/staging/status${list ? '?list=true' : ''}`);
+      const ms = msSince(t);
+      return { ms, bytes: relay.bytes() - before, answer };
+    };
+    for (let i = 0; i < 3; i += 1) await status(false);
+    const runs = [];
+    for (let i = 0; i < STATUS_RUNS; i += 1) runs.push(await status(false));
+    const listRuns = [];
+    for (let i = 0; i < LIST_RUNS; i += 1) listRuns.push(await status(true));
+    const last = runs[runs.length - 1].answer;
+    if (last.ahead !== ONLY_A || last.behind !== generated.ownB) throw new Error(`status says ahead ${last.ahead}, behind ${last.behind}; expected ${ONLY_A}, ${generated.ownB}`);
+    const listed = listRuns[listRuns.length - 1].answer;
+    if ((listed.aheadChanges?.length ?? 0) !== ONLY_A || (listed.behindChanges?.length ?? 0) !== generated.ownB) throw new Error('status?list=true did not list every difference');
+
+    // The naive full comparison: this side's ids from its database, the peer's over HTTP (through the same relay), diffed.
+    const idsRelay = await countingRelay(pb.idsUrl);
+    const naiveRuns = [];
+    for (let i = 0; i < NAIVE_RUNS; i += 1) {
+      const before = idsRelay.bytes();
+      const t = now();
+      const mine = await naiveIds(engine, dbs[0].url);
+      const theirs = await (await fetch(idsRelay.url)).json();
+      const mineSet = new Set(mine);
+      const theirSet = new Set(theirs);
+      let ahead = 0;
+      let behind = 0;
+      for (const id of mine) if (!theirSet.has(id)) ahead += 1;
+      for (const id of theirs) if (!mineSet.has(id)) behind += 1;
+      const ms = msSince(t);
+      if (ahead !== ONLY_A || behind !== generated.ownB) throw new Error(`naive diff: ahead ${ahead}, behind ${behind}`);
+      naiveRuns.push({ ms, bytes: idsRelay.bytes() - before });
+    }
+    await idsRelay.close();
+
+    for (const p of processes.splice(0)) await p.stop();
+
+    // Steady upkeep: INCREMENT tracked writes through the service, then the fold that the next status would do.
+    const reopened = await prepare(dbs[0].url, 'dev', 'development', secretKey, tokens[0], a.actor);
+    for (let i = 0; i < INCREMENT; i += 1) {
+      await reopened.services.config.create(reopened.ctx, 'teams', { name: `Upkeep team ${i}`, description: 'Written after the summary was folded.' });
+    }
+    upkeep.increment = await timeFold(reopened);
+    await reopened.dialect.close();
+
+    const s = summarise(runs.map((r) => r.ms));
+    const l = summarise(listRuns.map((r) => r.ms));
+    const n = summarise(naiveRuns.map((r) => r.ms));
+    const bytes = Math.max(...runs.map((r) => r.bytes));
+    const naiveBytes = Math.max(...naiveRuns.map((r) => r.bytes));
+    const upkeepUs = Math.max(upkeep.a.usPerChange, upkeep.b.usPerChange, upkeep.increment.usPerChange);
+    return {
+      engine,
+      changes: { a: TOTAL, b: TOTAL, onlyA: ONLY_A, onlyB: generated.ownB },
+      status: { p50Ms: s.p50Ms, p99Ms: s.p99Ms, maxMs: s.maxMs, bytes, rounds: last.reconciliation?.rounds ?? null, runs: s.count },
+      statusWithLists: { p50Ms: l.p50Ms, maxMs: l.maxMs, bytes: Math.max(...listRuns.map((r) => r.bytes)) },
+      naive: { p50Ms: n.p50Ms, maxMs: n.maxMs, bytes: naiveBytes, runs: n.count },
+      speedup: round(n.p50Ms / s.p50Ms, 1),
+      upkeep,
+      pass: { ms: s.p50Ms <= TARGET.ms, bytes: bytes <= TARGET.bytes, speedup: n.p50Ms / s.p50Ms >= TARGET.speedup, upkeep: upkeepUs <= TARGET.upkeepUs },
+    };
+  } finally {
+    for (const p of processes) await p.stop().catch(() => undefined);
+    await relay?.close();
+    if (process.env.SHIPLOG_BENCH_KEEP) note(`kept ${dbs.map((d) => d.url).join(' ')}`);
+    else for (const db of dbs) await db.drop();
+  }
+}
+
+const loadAtStart = loadavg();
+const results = [];
+const skipped = [];
+const engines = (process.env.SHIPLOG_BENCH_ENGINES ?? 'sqlite,postgres').split(',');
+if (engines.includes('sqlite')) results.push(await runEngine('sqlite'));
+if (!engines.includes('postgres')) skipped.push({ engine: 'postgres', reason: 'not in SHIPLOG_BENCH_ENGINES' });
+else if (await postgresAnswers()) results.push(await runEngine('postgres'));
+else skipped.push({ engine: 'postgres', reason: 'PostgreSQL at the admin URL does not answer; skipped' });
+
+report(
+  { figure: 'behind-ahead', target: TARGET, changes: TOTAL, results, skipped, load: { atStart: loadAtStart, atEnd: loadavg() } },
+  results.flatMap((r) => [
+    { engine: r.engine, what: 'status (exact behind/ahead)', p50Ms: r.status.p50Ms, p99Ms: r.status.p99Ms, bytes: r.status.bytes, rounds: r.status.rounds },
+    { engine: r.engine, what: 'status with lists', p50Ms: r.statusWithLists.p50Ms, p99Ms: null, bytes: r.statusWithLists.bytes, rounds: null },
+    { engine: r.engine, what: 'naive: load both id sets', p50Ms: r.naive.p50Ms, p99Ms: null, bytes: r.naive.bytes, rounds: 1 },
+    { engine: r.engine, what: `speedup ${r.speedup}×; upkeep µs/change: fold ${r.upkeep.a.usPerChange} / ${r.upkeep.b.usPerChange}, after ${INCREMENT} writes ${r.upkeep.increment.usPerChange}`, p50Ms: null, p99Ms: null, bytes: null, rounds: null },
+  ]),
+);

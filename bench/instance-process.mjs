@@ -1,0 +1,68 @@
+// One Shiplog instance served in its own process, for the sync benchmarks: `startInstance` from dist/main.js, as
+// `shiplog serve` runs it. Started by `startInstanceProcess` (support.mjs) with its options as JSON in argv[2];
+// reports `{ url, idsUrl }` over IPC once listening and stops on 'stop'.
+//
+// With `ids: true` it also serves GET / on a second port: every change id of its log as one JSON array, read
+// straight from the database. That is the naive full comparison the reconciliation is measured against.
+import { createServer } from 'node:http';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { startInstance } from '../dist/main.js';
+
+const options = JSON.parse(process.argv[2]);
+const running = await startInstance({
+  name: options.name,
+  kind: options.kind,
+  database: options.database,
+  port: 0,
+  host: '127.0.0.1',
+  secretKey: options.secretKey,
+  adminToken: options.adminToken,
+  logger: false,
+});
+
+async function allIds() {
+  if (/^postgres(ql)?:\/\//.test(options.database)) {
+    const client = new pg.Client({ connectionString: options.database });
+    await client.connect();
+    try {
+      return (await client.query({ text: 'select id from changes order by seq', rowMode: 'array' })).rows.map((r) => r[0]);
+    } finally {
+      await client.end();
+    }
+  }
+  const db = new BetterSqlite3(options.database, { readonly: true });
+  try {
+    return db.prepare('select id from changes order by seq').pluck().all();
+  } finally {
+    db.close();
+  }
+}
+
+let idsServer = null;
+let idsUrl = null;
+if (options.ids) {
+  idsServer = createServer((request, response) => {
+    allIds().then(
+      (ids) => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(ids));
+      },
+      (error) => {
+        response.writeHead(500);
+        response.end(String(error));
+      },
+    );
+  });
+  await new Promise((resolve) => idsServer.listen(0, '127.0.0.1', resolve));
+  idsUrl = `http://127.0.0.1:${idsServer.address().port}/`;
+}
+
+process.on('message', async (message) => {
+  if (message === 'stop') {
+    idsServer?.close();
+    await running.close();
+    process.exit(0);
+  }
+});
+process.send({ url: running.url, idsUrl });
