@@ -15,7 +15,6 @@ import { ensureInstanceIdentity } from '../dist/tracking/instance-identity.js';
 import { createSecretBox } from '../dist/tracking/secret-box.js';
 import {
   api,
-  countingRelay,
   linkInstances,
   msSince,
   note,
@@ -246,7 +245,6 @@ async function runEngine(engine) {
   const dbs = engine === 'sqlite' ? [tempSqlite('sync-a'), tempSqlite('sync-b')] : [await tempPostgres('sync_a'), await tempPostgres('sync_b')];
   const tokens = [`shp_bench_${randomBytes(24).toString('base64url')}`, `shp_bench_${randomBytes(24).toString('base64url')}`];
   const processes = [];
-  let relay = null;
   try {
     const a = { ...(await prepare(dbs[0].url, 'dev', 'development', secretKey, tokens[0])), url: dbs[0].url };
     const b = { ...(await prepare(dbs[1].url, 'staging', 'staging', secretKey, tokens[1])), url: dbs[1].url };
@@ -268,17 +266,17 @@ async function runEngine(engine) {
     processes.push(pa);
     const pb = await startInstanceProcess({ name: 'staging', kind: 'staging', database: dbs[1].url, secretKey, adminToken: tokens[1], ids: true });
     processes.push(pb);
-    relay = await countingRelay(pb.url);
     const A = { name: 'dev', url: pa.url, token: tokens[0] };
-    const B = { name: 'staging', url: pb.url, token: tokens[1], linkUrl: relay.url };
+    const B = { name: 'staging', url: pb.url, token: tokens[1] };
     await linkInstances(A, B);
 
+    // Bytes are counted on the peer's sockets: everything A and B exchanged, HTTP headers included.
     const status = async (list) => {
-      const before = relay.bytes();
+      const before = (await pb.bytes()).instance;
       const t = now();
       const answer = await api(A.url, A.token, 'GET', `/v1/instances/staging/status${list ? '?list=true' : ''}`);
       const ms = msSince(t);
-      return { ms, bytes: relay.bytes() - before, answer };
+      return { ms, bytes: (await pb.bytes()).instance - before, answer };
     };
     for (let i = 0; i < 3; i += 1) await status(false);
     const runs = [];
@@ -290,14 +288,13 @@ async function runEngine(engine) {
     const listed = listRuns[listRuns.length - 1].answer;
     if ((listed.aheadChanges?.length ?? 0) !== ONLY_A || (listed.behindChanges?.length ?? 0) !== generated.ownB) throw new Error('status?list=true did not list every difference');
 
-    // The naive full comparison: this side's ids from its database, the peer's over HTTP (through the same relay), diffed.
-    const idsRelay = await countingRelay(pb.idsUrl);
+    // The naive full comparison: this side's ids from its database, the peer's over HTTP, diffed.
     const naiveRuns = [];
     for (let i = 0; i < NAIVE_RUNS; i += 1) {
-      const before = idsRelay.bytes();
+      const before = (await pb.bytes()).ids;
       const t = now();
       const mine = await naiveIds(engine, dbs[0].url);
-      const theirs = await (await fetch(idsRelay.url)).json();
+      const theirs = await (await fetch(pb.idsUrl)).json();
       const mineSet = new Set(mine);
       const theirSet = new Set(theirs);
       let ahead = 0;
@@ -306,9 +303,8 @@ async function runEngine(engine) {
       for (const id of theirs) if (!mineSet.has(id)) behind += 1;
       const ms = msSince(t);
       if (ahead !== ONLY_A || behind !== generated.ownB) throw new Error(`naive diff: ahead ${ahead}, behind ${behind}`);
-      naiveRuns.push({ ms, bytes: idsRelay.bytes() - before });
+      naiveRuns.push({ ms, bytes: (await pb.bytes()).ids - before });
     }
-    await idsRelay.close();
 
     for (const p of processes.splice(0)) await p.stop();
 
@@ -338,8 +334,7 @@ async function runEngine(engine) {
     };
   } finally {
     for (const p of processes) await p.stop().catch(() => undefined);
-    await relay?.close();
-    if (process.env.SHIPLOG_BENCH_KEEP) note(`kept ${dbs.map((d) => d.url).join(' ')}`);
+    if (process.env.SHIPLOG_BENCH_KEEP) note(`kept ${JSON.stringify({ urls: dbs.map((d) => d.url), secretKey, tokens })}`);
     else for (const db of dbs) await db.drop();
   }
 }

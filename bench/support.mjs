@@ -173,6 +173,17 @@ export function startInstanceProcess(options) {
         url,
         idsUrl,
         pid: child.pid,
+        /** Bytes this instance's sockets carried so far, both ways, HTTP headers included: `{ instance, ids }`. */
+        bytes: () =>
+          new Promise((done) => {
+            const answer = (message) => {
+              if (!message?.bytes) return;
+              child.off('message', answer);
+              done(message.bytes);
+            };
+            child.on('message', answer);
+            child.send({ bytes: true });
+          }),
         stop: () =>
           new Promise((done) => {
             child.once('exit', () => done());

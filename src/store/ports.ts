@@ -328,6 +328,17 @@ export interface ChangeKey {
   originSeq: number;
 }
 
+/** What a fold adds to one node of an origin's summary tree: a count, a fingerprint sum and, on buckets, member bits. */
+export interface NodeDelta {
+  origin: string;
+  level: number;
+  index: number;
+  n: number;
+  fp: number;
+  /** Level 0: eight 32-bit words (unsigned) of member bits to or into the bucket's bitmap. */
+  words?: number[];
+}
+
 /** One node of the reconciliation summary: how many changes it holds and the sum of their fingerprints. */
 export interface SummaryCell {
   n: number;
@@ -335,17 +346,19 @@ export interface SummaryCell {
 }
 
 export interface ChangeSummaryStore {
-  /** The last log seq folded into the buckets. */
+  /** The last log seq folded into the summary. */
   mark(): Promise<number>;
-  /** Whether every change of the log is folded into the buckets (one statement: the mark against the log head). */
+  /** Whether every change of the log is folded into the summary (one statement: the mark against the log head). */
   isCurrent(): Promise<boolean>;
-  /** Adds counts and fingerprints to buckets and moves the mark. */
-  fold(deltas: { origin: string; bucket: number; n: number; fp: number }[], mark: number): Promise<void>;
-  /** Per origin: totals and the highest bucket. */
-  origins(): Promise<{ origin: string; cell: SummaryCell; maxBucket: number }[]>;
-  /** Buckets within `ranges` (`[origin, from, to)`), grouped by origin and `floor(bucket / width)`. */
-  groupsIn(width: number, ranges: [string, number, number][]): Promise<{ origin: string; group: number; cell: SummaryCell }[]>;
-  /** Forgets every bucket and the mark. */
+  /** Adds counts and fingerprints to nodes, ors member bits into bucket bitmaps, and moves the mark. */
+  fold(deltas: NodeDelta[], mark: number): Promise<void>;
+  /** Per origin: the cell of its node 0 on `topLevel` (which covers every bucket) and its highest bucket. */
+  origins(topLevel: number): Promise<{ origin: string; cell: SummaryCell; maxBucket: number }[]>;
+  /** Cells of the nodes of `level` within `ranges` (`[origin, from, to)` of node indexes); nodes without changes are left out. */
+  cellsIn(level: number, ranges: [string, number, number][]): Promise<{ origin: string; index: number; cell: SummaryCell }[]>;
+  /** Member bitmaps of the buckets within `ranges` (`[origin, from, to)` of buckets); buckets without changes are left out. */
+  bitmapsIn(ranges: [string, number, number][]): Promise<{ origin: string; bucket: number; words: number[] }[]>;
+  /** Forgets every node and the mark. */
   reset(): Promise<void>;
 }
 
@@ -357,15 +370,8 @@ export interface SyncHistoryStore {
   findByIds(ids: string[]): Promise<ChangeRecord[]>;
   /** Keys and fingerprint input of changes after `afterSeq`, ascending. */
   keysAfter(afterSeq: number, limit: number): Promise<(ChangeKey & { seq: number; id: string })[]>;
-  /** The same for `afterSeq < seq <= toSeq`. */
-  keysBetween(afterSeq: number, toSeq: number): Promise<(ChangeKey & { seq: number; id: string })[]>;
-  /** Origin sequences of one origin with `from <= originSeq < to`. */
-  originSeqs(origin: string, from: number, to: number): Promise<number[]>;
-  /**
-   * Origin sequences within `ranges` (`[origin, from, to)`, each a multiple of 32 wide and aligned) as words of a
-   * bitmap per origin: bit `j` of word `w` is origin sequence `32w + j`; words without changes are left out.
-   */
-  memberWordsIn(ranges: [string, number, number][]): Promise<{ origin: string; word: number; bits: number }[]>;
+  /** Keys and ids of the changes with `afterSeq < seq <= toSeq`, ascending by seq. */
+  keysBetween(afterSeq: number, toSeq: number): Promise<(ChangeKey & { id: string })[]>;
   /** Change ids and seqs for keys of one origin. */
   byKeys(origin: string, originSeqs: number[]): Promise<{ id: string; seq: number; originSeq: number }[]>;
   /** Full changes of one origin with `from <= originSeq < to`. */

@@ -15,7 +15,7 @@ export interface Database {
   change_log_head: ChangeLogHeadTable;
   peers: PeersTable;
   downstream_instances: DownstreamInstancesTable;
-  change_buckets: ChangeBucketsTable;
+  summary_nodes: SummaryNodesTable;
   change_buckets_mark: ChangeBucketsMarkTable;
   sync_requests: SyncRequestsTable;
 }
@@ -175,11 +175,25 @@ export interface DownstreamInstancesTable {
   registered_at: number;
 }
 
-export interface ChangeBucketsTable {
+/** Words of a bucket's member bitmap: bit j of word w is origin sequence 256 * bucket + 32 * w + j. */
+export const bitmapWords = ['w0', 'w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7'] as const;
+
+/** A node of one origin's reconciliation summary tree: level 0 is a bucket of 256 origin sequences. */
+export interface SummaryNodesTable {
+  level: number;
   origin: string;
-  bucket: number;
+  idx: number;
   n: number;
   fp: number;
+  /** Level 0 only: the bucket's member bitmap, 32 origin sequences a word (0 on inner nodes). */
+  w0: number;
+  w1: number;
+  w2: number;
+  w3: number;
+  w4: number;
+  w5: number;
+  w6: number;
+  w7: number;
 }
 
 export interface ChangeBucketsMarkTable {

@@ -2,7 +2,6 @@ import {
   BUCKET_SPAN,
   FANOUT,
   childOf,
-  decodeMembers,
   ownRoot,
   rootLevel,
   sameCell,
@@ -92,10 +91,22 @@ class Tally {
   /** Both sides' contents of one node: its children cells, or its bucket bitmaps. */
   compare(node: SummaryNode, local: Pick<NodeContent, 'children' | 'members'>, remote: Pick<NodeContent, 'children' | 'members'>): SummaryNode[] {
     if (node.level === 0) {
-      const ls = new Set(decodeMembers(local.members ?? '', node.index));
-      const rs = new Set(decodeMembers(remote.members ?? '', node.index));
-      const onlyHere = [...ls].filter((s) => !rs.has(s));
-      const onlyThere = [...rs].filter((s) => !ls.has(s));
+      const ls = Buffer.from(local.members ?? '', 'base64url');
+      const rs = Buffer.from(remote.members ?? '', 'base64url');
+      const onlyHere: number[] = [];
+      const onlyThere: number[] = [];
+      const first = node.index * BUCKET_SPAN;
+      // Only bytes that differ are looked into: bit j of byte i is origin sequence first + 8i + j.
+      for (let i = 0; i < BUCKET_SPAN / 8; i += 1) {
+        const l = ls[i] ?? 0;
+        const r = rs[i] ?? 0;
+        if (l === r) continue;
+        for (let j = 0; j < 8; j += 1) {
+          const bit = 1 << j;
+          if ((l & bit) && !(r & bit)) onlyHere.push(first + i * 8 + j);
+          else if ((r & bit) && !(l & bit)) onlyThere.push(first + i * 8 + j);
+        }
+      }
       this.ahead += onlyHere.length;
       this.behind += onlyThere.length;
       addKeys(this.aheadKeys, node.origin, onlyHere);

@@ -5,6 +5,7 @@ import { createTestInstance, type TestInstance } from '../../test/support/instan
 import { keysArb, origins, type IdentifiedKey } from '../../test/support/change-keys.js';
 import { appendKeys, clearLog } from '../../test/support/sync.js';
 import type { ChangeKey } from '../store/ports.js';
+import { bitmapWords } from '../store/schema.js';
 import {
   BUCKET_SPAN,
   FANOUT,
@@ -14,11 +15,13 @@ import {
   fingerprintOf,
   foldSummary,
   keysOf,
+  membersOf,
   nodeContents,
   originSummaries,
   rangesOf,
   rootLevel,
   seqRange,
+  TOP_LEVEL,
   type SummaryNode,
 } from './summary.js';
 
@@ -26,9 +29,12 @@ const FP_MODULUS = 2 ** 48;
 /** The summary as it is stored: every bucket and the mark. */
 async function storedSummary(instance: TestInstance) {
   const db = instance.database.dialect.db;
-  const buckets = await db.selectFrom('change_buckets').selectAll().orderBy('origin').orderBy('bucket').execute();
+  const nodes = await db.selectFrom('summary_nodes').selectAll().orderBy('level').orderBy('origin').orderBy('idx').execute();
   const mark = await instance.db.read((stores) => stores.summary.mark());
-  return { buckets: buckets.map((b) => ({ origin: b.origin, bucket: Number(b.bucket), n: Number(b.n), fp: Number(b.fp) })), mark };
+  return {
+    nodes: nodes.map((b) => ({ level: b.level, origin: b.origin, index: Number(b.idx), n: Number(b.n), fp: Number(b.fp), words: bitmapWords.map((w) => Number(b[w])) })),
+    mark,
+  };
 }
 
 /** Count and fingerprint sum of the keys of one origin within `[from, to)` of origin sequences, computed naively. */
@@ -111,6 +117,63 @@ describe.each(engines)('reconciliation summary on %s', (engine) => {
           expect(content.children).toEqual(Array.from({ length: FANOUT }, (_, k) => naiveCell(keys, node.origin, from + k * width, from + (k + 1) * width)));
         }
       }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('keeps every node of every level, and each bucket bitmap, equal to a naive count of the log', async () => {
+    await fc.assert(
+      fc.asyncProperty(keysArb(150), async (keys) => {
+        await clearLog(once.db);
+        await appendKeys(once.db, keys);
+        await once.db.write((stores) => foldSummary(stores));
+        const { nodes } = await storedSummary(once);
+        const expected = new Map<string, { n: number; fp: number; words: number[] }>();
+        for (const k of keys) {
+          const bucket = bucketOf(k.originSeq);
+          for (let level = 0; level <= TOP_LEVEL; level += 1) {
+            const index = Math.floor(bucket / FANOUT ** level);
+            const key = `${level}/${k.origin}/${index}`;
+            const node = expected.get(key) ?? { n: 0, fp: 0, words: [0, 0, 0, 0, 0, 0, 0, 0] };
+            node.n += 1;
+            node.fp = (node.fp + fingerprintOf(k.id)) % FP_MODULUS;
+            if (level === 0) {
+              const bit = k.originSeq % BUCKET_SPAN;
+              node.words[bit >> 5] = (node.words[bit >> 5]! | (1 << (bit & 31))) >>> 0;
+            }
+            expected.set(key, node);
+          }
+        }
+        expect(nodes.length).toBe(expected.size);
+        for (const node of nodes) expect({ n: node.n, fp: node.fp, words: node.words }).toEqual(expected.get(`${node.level}/${node.origin}/${node.index}`));
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('lists the members of any spans, aligned to buckets or not, exactly', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        keysArb(150),
+        fc.array(
+          fc.oneof(
+            fc.record({ origin: fc.constantFrom(...origins), from: fc.nat({ max: 6_000 }), width: fc.integer({ min: 1, max: 3_000 }) }),
+            fc.record({ origin: fc.constantFrom(...origins), from: fc.nat({ max: 2_000_000 }), width: fc.integer({ min: 1, max: 600_000 }) }),
+          ),
+          { maxLength: 6 },
+        ),
+        async (keys, picked) => {
+          await clearLog(once.db);
+          await appendKeys(once.db, keys);
+          const spans = picked.map((p) => ({ origin: p.origin, from: p.from, to: p.from + p.width }));
+          const members = await once.db.write(async (stores) => {
+            await foldSummary(stores);
+            return membersOf(stores, spans);
+          });
+          const inSpans = keys.filter((k) => spans.some((s) => s.origin === k.origin && k.originSeq >= s.from && k.originSeq < s.to));
+          expect(members).toEqual(rangesOf(inSpans));
+        },
+      ),
       { numRuns: 40 },
     );
   });

@@ -14,6 +14,7 @@ import type { SeqSpan } from './reconcile.js';
 import {
   descendContents,
   foldSummary,
+  membersOf,
   nodeContents,
   originSummaries,
   rangesOf,
@@ -152,15 +153,7 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
     origins: (options) => readSummary((stores) => originSummaries(stores, options)),
     nodes: (nodes) => readSummary((stores) => nodeContents(stores, nodes)),
     descend: (requests) => readSummary((stores) => descendContents(stores, requests)),
-    async members(spans) {
-      return db.read(async (stores) => {
-        const keys = [];
-        for (const span of spans) {
-          for (const seq of await stores.history.originSeqs(span.origin, span.from, span.to)) keys.push({ origin: span.origin, originSeq: seq });
-        }
-        return rangesOf(keys);
-      });
-    },
+    members: (spans) => readSummary((stores) => membersOf(stores, spans)),
     async keysAfter(afterSeq) {
       return db.read(async (stores) => {
         const keys = [];

@@ -3,6 +3,7 @@ import * as foundation from './0001-foundation.js';
 import * as access from './0002-access.js';
 import * as sync from './0003-sync.js';
 import * as originOffset from './0004-origin-offset.js';
+import * as summaryNodes from './0005-summary-nodes.js';
 
 /** The one migration list for both engines. Never edit a migration that has landed; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '0002-access': access,
   '0003-sync': sync,
   '0004-origin-offset': originOffset,
+  '0005-summary-nodes': summaryNodes,
 };

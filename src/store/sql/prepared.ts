@@ -69,12 +69,13 @@ export function preparedRows<R>(
   width: number,
   build: (db: Kysely<Database>, rows: unknown[][]) => Compilable<R>,
   options: { pad?: unknown[] } = {},
-): (db: Kysely<Database>, rows: unknown[][]) => Promise<QueryResult<R>[]> {
+): (db: Kysely<Database>, rows: unknown[][]) => Promise<(QueryResult<R> & { offset: number })[]> {
   const shapes = new Map<number, Run<R>>();
   const { pad } = options;
   if (pad && pad.length !== width) throw new Error(`preparedRows: the padding row has ${pad.length} values, not ${width}`);
   return async (db, rows) => {
-    const results: QueryResult<R>[] = [];
+    // Each chunk's result says where its rows start in `rows`: a statement may name its rows by position.
+    const results: (QueryResult<R> & { offset: number })[] = [];
     for (let at = 0; at < rows.length; ) {
       const left = rows.length - at;
       let count = ROWS_MAX;
@@ -91,7 +92,7 @@ export function preparedRows<R>(
         if (row.length !== width) throw new Error(`preparedRows: a row has ${row.length} values, not ${width}`);
         for (const value of row) values.push(value);
       }
-      results.push(await statement(db, values));
+      results.push({ ...(await statement(db, values)), offset: at });
       at += count;
     }
     return results;

@@ -1,29 +1,19 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
-import type { Database, PeersTable } from '../schema.js';
+import { sql, type Insertable, type Kysely, type QueryResult, type Selectable } from 'kysely';
+import { bitmapWords as BITMAP_WORDS, type SummaryNodesTable, type Database, type PeersTable } from '../schema.js';
 import type {
   ChangeRecord,
   ChangeSummaryStore,
   DownstreamStore,
   PeerRecord,
   PeerStore,
-  SummaryCell,
   SyncHistoryStore,
   SyncRequestStore,
 } from '../ports.js';
 import { toChangeRecord } from './change-store.js';
 import { prepared, preparedRows } from './prepared.js';
 
-// Fingerprints are sums modulo 2^48; summed in SQL as two 24-bit halves so that no engine's integer overflows.
-const HALF = 2 ** 24;
-// Written into the SQL: SQLite binds a JS number as REAL, and `fp / ?` would then not divide as integers.
-const half = sql.lit(HALF);
 const FP_MODULUS = 2 ** 48;
 const IN_CHUNK = 500;
-
-function cellOf(n: unknown, lo: unknown, hi: unknown): SummaryCell {
-  const fp = ((Number(hi) % HALF) * HALF + Number(lo)) % FP_MODULUS;
-  return { n: Number(n), fp };
-}
 
 function chunks<T>(items: T[], size = IN_CHUNK): T[][] {
   const out: T[][] = [];
@@ -105,66 +95,13 @@ export function createDownstreamStore(db: Kysely<Database>): DownstreamStore {
 }
 
 // Ranges are padded with one that holds nothing: up to 256 ranges are read by one statement.
-const EMPTY_RANGE = ['', 0, 0];
-
-// Origin sequences as 32-bit words of a bitmap: `sum` of distinct powers of two is their bitwise or, so each range
-// answers a few rows instead of one per change. One index range scan per range, joined by `union all` (an OR of
-// ranges made SQLite collect and sort row ids first).
-const memberWordsInRanges = preparedRows(
-  3,
-  (db, rows) => {
-    const range = ([origin, from, to]: unknown[]) => {
-      const word = sql<number>`${sql.ref('origin_seq')} / 32`;
-      return db
-        .selectFrom('changes')
-        .select(['origin', word.as('word'), sql<number>`sum(cast(1 as bigint) << cast(${sql.ref('origin_seq')} % 32 as integer))`.as('bits')])
-        .where('origin', '=', origin as string)
-        .where('origin_seq', '>=', from as number)
-        .where('origin_seq', '<', to as number)
-        .groupBy(['origin', word]);
-    };
-    return rows.slice(1).reduce((query, row) => query.unionAll(range(row)), range(rows[0]!));
-  },
-  { pad: EMPTY_RANGE },
-);
+const NO_WORDS = BITMAP_WORDS.map(() => 0);
 
 // Every fold reads the keys between its mark and the head. Two bounds keep PostgreSQL's generic plan of the prepared
 // statement on the primary key: with `seq > $1 … limit` alone it sorted a scan of the whole table.
 const keysBetween = prepared((db, afterSeq: number, toSeq: number) =>
-  db.selectFrom('changes').select(['seq', 'id', 'origin', 'origin_seq']).where('seq', '>', afterSeq).where('seq', '<=', toSeq).orderBy('seq'),
+  db.selectFrom('changes').select(['id', 'origin', 'origin_seq']).where('seq', '>', afterSeq).where('seq', '<=', toSeq).orderBy('seq'),
 );
-
-// Buckets of several ranges (each of one origin), grouped by `floor(bucket / width)`: one primary-key range scan per
-// range, joined by `union all`; a statement family per width, which is written into the SQL.
-type GroupRow = { origin: string; grp: number; n: number; lo: number; hi: number };
-const groupsByWidth = new Map<number, ReturnType<typeof preparedRows<GroupRow>>>();
-function groupsInRanges(width: number) {
-  if (!Number.isSafeInteger(width) || width < 1) throw new Error(`summary groups: invalid width ${width}`);
-  let statement = groupsByWidth.get(width);
-  if (!statement) {
-    statement = preparedRows<GroupRow>(3, (db, rows) => {
-      const range = ([origin, from, to]: unknown[]) => {
-        const group = sql<number>`${sql.ref('bucket')} / ${sql.lit(width)}`;
-        return db
-          .selectFrom('change_buckets')
-          .select((eb) => [
-            'origin',
-            group.as('grp'),
-            eb.fn.sum<number>('n').as('n'),
-            sql<number>`sum(${sql.ref('fp')} % ${sql.lit(HALF)})`.as('lo'),
-            sql<number>`sum(${sql.ref('fp')} / ${sql.lit(HALF)})`.as('hi'),
-          ])
-          .where('origin', '=', origin as string)
-          .where('bucket', '>=', from as number)
-          .where('bucket', '<', to as number)
-          .groupBy(['origin', group]);
-      };
-      return rows.slice(1).reduce((query, row) => query.unionAll(range(row)), range(rows[0]!));
-    }, { pad: EMPTY_RANGE });
-    groupsByWidth.set(width, statement);
-  }
-  return statement;
-}
 
 // Every read of the summary first compares the fold mark with the log head, in one statement.
 const foldState = prepared((db) =>
@@ -174,18 +111,72 @@ const foldState = prepared((db) =>
   ]),
 );
 
-// Deltas of a fold, added to their buckets in multi-row statements.
-const addToBuckets = preparedRows(4, (db, rows) =>
+// Deltas of a fold, added to their nodes in multi-row statements; member bits are or-ed into bucket bitmaps.
+const addToNodes = preparedRows(5 + BITMAP_WORDS.length, (db, rows) =>
   db
-    .insertInto('change_buckets')
-    .values(rows.map(([origin, bucket, n, fp]) => ({ origin: origin as string, bucket: bucket as number, n: n as number, fp: fp as number })))
+    .insertInto('summary_nodes')
+    .values(
+      rows.map(([level, origin, idx, n, fp, ...words]) => ({
+        level: level as number,
+        origin: origin as string,
+        idx: idx as number,
+        n: n as number,
+        fp: fp as number,
+        ...Object.fromEntries(BITMAP_WORDS.map((w, i) => [w, words[i] as number])),
+      })) as Insertable<SummaryNodesTable>[],
+    )
     .onConflict((oc) =>
-      oc.columns(['origin', 'bucket']).doUpdateSet({
-        n: sql`${sql.ref('change_buckets.n')} + ${sql.ref('excluded.n')}`,
-        fp: sql`(${sql.ref('change_buckets.fp')} + ${sql.ref('excluded.fp')}) % ${sql.lit(FP_MODULUS)}`,
+      oc.columns(['level', 'origin', 'idx']).doUpdateSet({
+        n: sql`${sql.ref('summary_nodes.n')} + ${sql.ref('excluded.n')}`,
+        fp: sql`(${sql.ref('summary_nodes.fp')} + ${sql.ref('excluded.fp')}) % ${sql.lit(FP_MODULUS)}`,
+        ...Object.fromEntries(BITMAP_WORDS.map((w) => [w, sql`${sql.ref(`summary_nodes.${w}`)} | ${sql.ref(`excluded.${w}`)}`])),
       }),
     ),
 );
+
+// Nodes of several ranges (each of one level and origin): one primary-key range scan per range, joined by `union all`.
+// Each row names its range by position (`r`, a literal) instead of carrying the origin: every value a row carries
+// costs the driver, and a comparison reads hundreds of rows.
+const EMPTY_NODE_RANGE = [0, '', 0, 0];
+function nodeRanges<C extends 'n' | 'fp' | (typeof BITMAP_WORDS)[number]>(columns: readonly C[]) {
+  return preparedRows(
+    4,
+    (db, rows) => {
+      const range = ([level, origin, from, to]: unknown[], r: number) =>
+        db
+          .selectFrom('summary_nodes')
+          .select([sql<number>`${sql.lit(r)}`.as('r'), 'idx', ...columns])
+          .where('level', '=', level as number)
+          .where('origin', '=', origin as string)
+          .where('idx', '>=', from as number)
+          .where('idx', '<', to as number);
+      return rows.slice(1).reduce((query, row, r) => query.unionAll(range(row, r + 1)), range(rows[0]!, 0));
+    },
+    { pad: EMPTY_NODE_RANGE },
+  );
+}
+const cellsInRanges = nodeRanges(['n', 'fp'] as const);
+const bitmapsInRanges = nodeRanges(BITMAP_WORDS);
+
+// Each origin's top node, and its highest bucket by a primary-key seek.
+const originTops = prepared((db, topLevel: number) =>
+  db
+    .selectFrom('summary_nodes as t')
+    .select((eb) => [
+      't.origin',
+      't.n',
+      't.fp',
+      eb
+        .selectFrom('summary_nodes as b')
+        .select((inner) => inner.fn.max<number>('b.idx').as('m'))
+        .where('b.level', '=', 0)
+        .whereRef('b.origin', '=', 't.origin')
+        .as('max_bucket'),
+    ])
+    .where('t.level', '=', topLevel)
+    .orderBy('t.origin'),
+);
+
 const moveFoldMark = prepared((db, mark: number) =>
   db
     .insertInto('change_buckets_mark')
@@ -194,6 +185,18 @@ const moveFoldMark = prepared((db, mark: number) =>
 );
 
 export function createChangeSummaryStore(db: Kysely<Database>): ChangeSummaryStore {
+  /** Runs a node-range statement; each row comes with the origin of the range it belongs to. */
+  async function inRanges<R extends { r: number }>(
+    statement: (db: Kysely<Database>, rows: unknown[][]) => Promise<(QueryResult<R> & { offset: number })[]>,
+    level: number,
+    ranges: [string, number, number][],
+  ): Promise<(R & { origin: string })[]> {
+    const results = await statement(
+      db,
+      ranges.map(([origin, from, to]) => [level, origin, from, to]),
+    );
+    return results.flatMap((result) => result.rows.map((row) => ({ ...row, origin: ranges[result.offset + Number(row.r)]![0] })));
+  }
   return {
     async mark() {
       const row = await db.selectFrom('change_buckets_mark').select('seq').where('singleton', '=', 1).executeTakeFirst();
@@ -204,33 +207,24 @@ export function createChangeSummaryStore(db: Kysely<Database>): ChangeSummarySto
       return Number(row?.mark ?? 0) >= Number(row?.head ?? 0);
     },
     async fold(deltas, mark) {
-      await addToBuckets(
+      await addToNodes(
         db,
-        deltas.map((d) => [d.origin, d.bucket, d.n, d.fp % FP_MODULUS]),
+        deltas.map((d) => [d.level, d.origin, d.index, d.n, d.fp % FP_MODULUS, ...(d.words ?? NO_WORDS)]),
       );
       await moveFoldMark(db, mark);
     },
-    async origins() {
-      const rows = await db
-        .selectFrom('change_buckets')
-        .select((eb) => [
-          'origin',
-          eb.fn.sum<number>('n').as('n'),
-          eb.fn.max<number>('bucket').as('max_bucket'),
-          sql<number>`sum(${sql.ref('fp')} % ${half})`.as('lo'),
-          sql<number>`sum(${sql.ref('fp')} / ${half})`.as('hi'),
-        ])
-        .groupBy('origin')
-        .orderBy('origin')
-        .execute();
-      return rows.map((r) => ({ origin: r.origin, cell: cellOf(r.n, r.lo, r.hi), maxBucket: Number(r.max_bucket) }));
+    async origins(topLevel) {
+      const { rows } = await originTops(db, topLevel);
+      return rows.map((r) => ({ origin: r.origin, cell: { n: Number(r.n), fp: Number(r.fp) }, maxBucket: Number(r.max_bucket) }));
     },
-    async groupsIn(width, ranges) {
-      const results = await groupsInRanges(width)(db, ranges);
-      return results.flatMap((result) => result.rows.map((r) => ({ origin: r.origin, group: Number(r.grp), cell: cellOf(r.n, r.lo, r.hi) })));
+    async cellsIn(level, ranges) {
+      return (await inRanges(cellsInRanges, level, ranges)).map((r) => ({ origin: r.origin, index: Number(r.idx), cell: { n: Number(r.n), fp: Number(r.fp) } }));
+    },
+    async bitmapsIn(ranges) {
+      return (await inRanges(bitmapsInRanges, 0, ranges)).map((r) => ({ origin: r.origin, bucket: Number(r.idx), words: BITMAP_WORDS.map((w) => Number(r[w])) }));
     },
     async reset() {
-      await db.deleteFrom('change_buckets').execute();
+      await db.deleteFrom('summary_nodes').execute();
       await db.deleteFrom('change_buckets_mark').execute();
     },
   };
@@ -266,22 +260,7 @@ export function createSyncHistoryStore(db: Kysely<Database>): SyncHistoryStore {
     },
     async keysBetween(afterSeq, toSeq) {
       const { rows } = await keysBetween(db, afterSeq, toSeq);
-      return rows.map((r) => ({ seq: Number(r.seq), id: r.id, origin: r.origin, originSeq: Number(r.origin_seq) }));
-    },
-    async originSeqs(origin, from, to) {
-      const rows = await db
-        .selectFrom('changes')
-        .select('origin_seq')
-        .where('origin', '=', origin)
-        .where('origin_seq', '>=', from)
-        .where('origin_seq', '<', to)
-        .orderBy('origin_seq')
-        .execute();
-      return rows.map((r) => Number(r.origin_seq));
-    },
-    async memberWordsIn(ranges) {
-      const results = await memberWordsInRanges(db, ranges);
-      return results.flatMap((result) => result.rows.map((r) => ({ origin: r.origin, word: Number(r.word), bits: Number(r.bits) })));
+      return rows.map((r) => ({ id: r.id, origin: r.origin, originSeq: Number(r.origin_seq) }));
     },
     async byKeys(origin, originSeqs) {
       const out: { id: string; seq: number; originSeq: number }[] = [];
