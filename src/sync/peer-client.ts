@@ -17,6 +17,8 @@ export interface PeerHello {
   /** Ids (fingerprints) of the secret keys it holds: peers must share the key that seals synced secrets. */
   keyIds: string[];
   headSeq: number;
+  /** How its reconciliation summary is built (fingerprint and tree): counts are exact only between equal formats. */
+  summaryFormat?: number;
 }
 
 /** A batch sent to a receiver. */

@@ -1,5 +1,7 @@
 import type { ChangeKey, NodeDelta, Stores, SummaryCell } from '../store/ports.js';
 
+/** The summary's format (fingerprint function, bucket span, fanout, kept levels): peers compare summaries of one format only. */
+export const SUMMARY_FORMAT = 2;
 /** Origin sequences per bucket: a leaf of the summary tree, exchanged as a 256-bit bitmap. */
 export const BUCKET_SPAN = 256;
 /** Origin sequences per word of a bucket's bitmap as the store keeps it. */

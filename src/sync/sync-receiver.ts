@@ -15,6 +15,7 @@ import {
   descendContents,
   foldSummary,
   membersOf,
+  SUMMARY_FORMAT,
   nodeContents,
   originSummaries,
   rangesOf,
@@ -147,6 +148,7 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
           skipDiffCheck: settings.skipDiffCheck,
           keyIds: box.keyIds,
           headSeq: (await stores.changes.head()).seq,
+          summaryFormat: SUMMARY_FORMAT,
         };
       });
     },

@@ -14,7 +14,7 @@ import { buildDocument, parseDocument, type ExportDocument } from './export-docu
 import { selectOutgoing, type Selection } from './outgoing.js';
 import type { OutgoingTransfer, PeerConnection, PeerConnector, PeerHello, ReceiveResult } from './peer-client.js';
 import { reconcile, type Reconciliation } from './reconcile.js';
-import { countOf, type KeyRanges } from './summary.js';
+import { countOf, SUMMARY_FORMAT, type KeyRanges } from './summary.js';
 import { entityDigests, trackableTypes, typeDigests } from './state.js';
 import { pipelinePosition, type SyncDeps, type SyncReceiver } from './sync-receiver.js';
 import { refusalCode, toTransfer, type AddedChange, type BatchOutcome, type SenderInfo, type SyncProblem } from './transfer.js';
@@ -589,6 +589,11 @@ export function createSyncService(
         behind = relation === 'downstream' ? 0 : Math.max(0, hello.headSeq - peer.lastPullSeq);
         reasons.push('"Don\'t check diffs" is on: counts are every change since the last sync and may include changes the other side already has.');
         if (options.list) lists = { aheadChanges: await briefsOfLocal(mine, LIST_CAP) };
+      } else if (hello.summaryFormat !== SUMMARY_FORMAT) {
+        await exact!.catch(() => undefined);
+        reasons.push(`${name} builds its reconciliation summary differently (version ${hello.version}): behind and ahead cannot be counted until the versions match.`);
+        const inSync = false;
+        return { ...viewOf(peer), reachable: true, kind: hello.kind, version: hello.version, versionMatches, source: hello.source, relation, mode, behind: null, ahead: null, inSync, reasons };
       } else {
         const rec = await exact!;
         behind = rec.behind;

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { openSecret } from '../../src/tracking/secrets.js';
 import { engines } from '../support/databases.js';
@@ -148,6 +150,46 @@ describe.each(engines)('pipeline dev → staging → production on %s', (engine)
     expect(pulled).toMatchObject({ operation: 'pull', applied: true, counts: { toApply: 1 } });
     expect((await ok(p.staging, 'GET', `/v1/config/teams/${team.id}`)).name).toBe('Pull only');
     expect(await status(p.staging, 'dev')).toMatchObject({ inSync: true });
+  });
+
+  it('gives no behind/ahead counts against a peer whose reconciliation summary has another format, and says why', async () => {
+    const rc = await startDownstreamOf(p.dev, { name: 'rc', kind: 'release-candidate', version: '9.9.9', secretKey: p.secretKey });
+    // A peer of an earlier version: its hello names no summary format. A real HTTP relay in front of rc takes it out.
+    const relay = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (c: Buffer) => chunks.push(c));
+      request.on('end', () => {
+        void (async () => {
+          const body = Buffer.concat(chunks);
+          const forwarded = await fetch(`${rc.url}${request.url}`, {
+            method: request.method!,
+            headers: Object.fromEntries(Object.entries(request.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k))) as Record<string, string>,
+            ...(body.length > 0 ? { body } : {}),
+          });
+          let text = await forwarded.text();
+          if (request.url === '/v1/sync/hello' && forwarded.ok) {
+            const { summaryFormat: _format, ...older } = JSON.parse(text) as Record<string, unknown>;
+            text = JSON.stringify(older);
+          }
+          response.writeHead(forwarded.status, { 'content-type': forwarded.headers.get('content-type') ?? 'application/json' });
+          response.end(text);
+        })();
+      });
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    try {
+      await create(p.dev, 'teams', { name: 'Counted later' });
+      await ok(p.dev, 'PATCH', '/v1/instances/rc', { url: `http://127.0.0.1:${(relay.address() as AddressInfo).port}` });
+      const status = await ok(p.dev, 'GET', '/v1/instances/rc/status');
+      expect(status).toMatchObject({ reachable: true, versionMatches: false, inSync: false, behind: null, ahead: null });
+      expect(status.reasons.join(' ')).toMatch(/builds its reconciliation summary differently/);
+
+      await ok(p.dev, 'PATCH', '/v1/instances/rc', { url: rc.url });
+      expect(await ok(p.dev, 'GET', '/v1/instances/rc/status')).toMatchObject({ ahead: 1, behind: 0 });
+    } finally {
+      await new Promise((resolve) => relay.close(resolve));
+      await rc.close();
+    }
   });
 
   it('refuses to sync between different versions, writes nothing, and says why in the status', async () => {
