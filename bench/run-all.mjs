@@ -8,7 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { pgVersion, postgresAnswers } from './support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const figures = ['tracked-writes.mjs', 'change-list.mjs', 'rollback.mjs'];
+const figures = ['tracked-writes.mjs', 'change-list.mjs', 'rollback.mjs', 'behind-ahead.mjs'];
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const outArg = process.argv.find((a) => a.startsWith('--out='));
 
@@ -40,7 +40,7 @@ const results = [];
 for (const file of figures.filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)))) {
   console.log(`\n=== ${file}`);
   const started = Date.now();
-  const run = spawnSync(process.execPath, [join(here, file)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 300_000 });
+  const run = spawnSync(process.execPath, [join(here, file)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 900_000 });
   process.stdout.write(run.stdout ?? '');
   const line = (run.stdout ?? '').split('\n').find((l) => l.startsWith('{"figure":'));
   if (run.status !== 0 || !line) {
@@ -69,6 +69,15 @@ for (const r of results) {
       summary.push({ figure: r.figure, row: `rollback of ${e.changes}, ${e.bodies} bodies`, value: `${e.rollbackMs} ms`, target: `≤ ${r.target.ms} ms`, pass: e.pass ? 'yes' : 'NO' });
       summary.push({ figure: r.figure, row: `dry run, ${e.bodies} bodies`, value: `${e.dryRunMs} ms`, target: '—', pass: '—' });
     }
+  } else if (r.figure === 'behind-ahead') {
+    for (const e of r.results) {
+      summary.push({ figure: r.figure, row: `${e.engine} status, exact (p50)`, value: `${e.status.p50Ms} ms (naive ${e.naive.p50Ms} ms)`, target: `≤ ${r.target.ms} ms`, pass: e.pass.ms ? 'yes' : 'NO' });
+      summary.push({ figure: r.figure, row: `${e.engine} bytes on the wire`, value: `${e.status.bytes} (naive ${e.naive.bytes})`, target: `≤ ${r.target.bytes}`, pass: e.pass.bytes ? 'yes' : 'NO' });
+      summary.push({ figure: r.figure, row: `${e.engine} faster than naive`, value: `${e.speedup}×`, target: `≥ ${r.target.speedup}×`, pass: e.pass.speedup ? 'yes' : 'NO' });
+      const upkeep = Math.max(e.upkeep.a.usPerChange, e.upkeep.b.usPerChange, e.upkeep.increment.usPerChange);
+      summary.push({ figure: r.figure, row: `${e.engine} summary upkeep`, value: `${upkeep} µs/change`, target: `≤ ${r.target.upkeepUs} µs`, pass: e.pass.upkeep ? 'yes' : 'NO' });
+    }
+    for (const s of r.skipped) summary.push({ figure: r.figure, row: s.engine, value: s.reason, target: '—', pass: 'skipped' });
   }
 }
 machine.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);

@@ -16,59 +16,85 @@ import {
 import { createInstanceStore, createSettingsStore } from './instance-stores.js';
 import { createChangeSummaryStore, createDownstreamStore, createPeerStore, createSyncHistoryStore, createSyncRequestStore } from './sync-stores.js';
 
-/** Stores are made on first use: a transaction builds only the few it touches (a tracked write uses three). */
+/**
+ * Stores are made on first use: a transaction builds only the few it touches (a tracked write uses three). The getters
+ * live on the prototype, so making the object for a transaction costs one allocation, not seventeen closures.
+ */
+class LazyStores implements Stores {
+  readonly #db: Kysely<Database>;
+  readonly #made: Partial<Stores> = {};
+
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  get entities(): Stores['entities'] {
+    return (this.#made.entities ??= createEntityStore(this.#db));
+  }
+
+  get changes(): Stores['changes'] {
+    return (this.#made.changes ??= createChangeStore(this.#db));
+  }
+
+  get instance(): Stores['instance'] {
+    return (this.#made.instance ??= createInstanceStore(this.#db));
+  }
+
+  get settings(): Stores['settings'] {
+    return (this.#made.settings ??= createSettingsStore(this.#db));
+  }
+
+  get agents(): Stores['agents'] {
+    return (this.#made.agents ??= createAgentStore(this.#db));
+  }
+
+  get tokens(): Stores['tokens'] {
+    return (this.#made.tokens ??= createTokenStore(this.#db));
+  }
+
+  get applications(): Stores['applications'] {
+    return (this.#made.applications ??= createApplicationStore(this.#db));
+  }
+
+  get accessTokens(): Stores['accessTokens'] {
+    return (this.#made.accessTokens ??= createAccessTokenStore(this.#db));
+  }
+
+  get sessions(): Stores['sessions'] {
+    return (this.#made.sessions ??= createSessionStore(this.#db));
+  }
+
+  get audit(): Stores['audit'] {
+    return (this.#made.audit ??= createAuditStore(this.#db));
+  }
+
+  get throttle(): Stores['throttle'] {
+    return (this.#made.throttle ??= createThrottleStore(this.#db));
+  }
+
+  get peers(): Stores['peers'] {
+    return (this.#made.peers ??= createPeerStore(this.#db));
+  }
+
+  get downstream(): Stores['downstream'] {
+    return (this.#made.downstream ??= createDownstreamStore(this.#db));
+  }
+
+  get summary(): Stores['summary'] {
+    return (this.#made.summary ??= createChangeSummaryStore(this.#db));
+  }
+
+  get history(): Stores['history'] {
+    return (this.#made.history ??= createSyncHistoryStore(this.#db));
+  }
+
+  get syncRequests(): Stores['syncRequests'] {
+    return (this.#made.syncRequests ??= createSyncRequestStore(this.#db));
+  }
+}
+
 export function createStores(db: Kysely<Database>): Stores {
-  const made: Partial<Stores> = {};
-  return {
-    get entities() {
-      return (made.entities ??= createEntityStore(db));
-    },
-    get changes() {
-      return (made.changes ??= createChangeStore(db));
-    },
-    get instance() {
-      return (made.instance ??= createInstanceStore(db));
-    },
-    get settings() {
-      return (made.settings ??= createSettingsStore(db));
-    },
-    get agents() {
-      return (made.agents ??= createAgentStore(db));
-    },
-    get tokens() {
-      return (made.tokens ??= createTokenStore(db));
-    },
-    get applications() {
-      return (made.applications ??= createApplicationStore(db));
-    },
-    get accessTokens() {
-      return (made.accessTokens ??= createAccessTokenStore(db));
-    },
-    get sessions() {
-      return (made.sessions ??= createSessionStore(db));
-    },
-    get audit() {
-      return (made.audit ??= createAuditStore(db));
-    },
-    get throttle() {
-      return (made.throttle ??= createThrottleStore(db));
-    },
-    get peers() {
-      return (made.peers ??= createPeerStore(db));
-    },
-    get downstream() {
-      return (made.downstream ??= createDownstreamStore(db));
-    },
-    get summary() {
-      return (made.summary ??= createChangeSummaryStore(db));
-    },
-    get history() {
-      return (made.history ??= createSyncHistoryStore(db));
-    },
-    get syncRequests() {
-      return (made.syncRequests ??= createSyncRequestStore(db));
-    },
-  };
+  return new LazyStores(db);
 }
 
 export function createTransactor(dialect: StoreDialect): Transactor {
