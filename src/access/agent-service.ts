@@ -7,7 +7,7 @@ import { DomainError, type FieldProblem } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Settings } from '../shared/settings.js';
 import { parseOrThrow } from '../shared/validation.js';
-import type { AgentRecord, ClientRestrictions, EntityRecord, Stores, Transactor } from '../store/ports.js';
+import { withStores, type AgentRecord, type ClientRestrictions, type EntityRecord, type Stores, type Transactor } from '../store/ports.js';
 import type { ChangeWriter } from '../tracking/change-writer.js';
 import { decodeCursor, encodeCursor } from '../tracking/cursor.js';
 import { readSettings } from '../tracking/settings-service.js';
@@ -138,7 +138,7 @@ function thirdPartyIdsOf(body: Record<string, unknown>): string[] {
 
 // Views of many agents read the roles once: agentAccess asks for them per agent.
 function withRoles(stores: Stores, roles: EntityRecord[]): Stores {
-  return { ...stores, entities: { ...stores.entities, listAll: async (type) => (type === ROLES_TYPE ? roles : stores.entities.listAll(type)) } };
+  return withStores(stores, { entities: { ...stores.entities, listAll: async (type) => (type === ROLES_TYPE ? roles : stores.entities.listAll(type)) } });
 }
 
 function notFound(id: string): DomainError {

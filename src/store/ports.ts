@@ -409,6 +409,16 @@ export interface Stores {
   syncRequests: SyncRequestStore;
 }
 
+/**
+ * `stores` with some of its stores replaced (a wrapper that defers or records writes); the others are still those of
+ * `stores`, made on first use. Spreading `stores` would not do: its stores are getters.
+ */
+export function withStores(stores: Stores, overrides: Partial<Stores>): Stores {
+  const out = Object.create(stores) as Stores;
+  for (const [key, value] of Object.entries(overrides)) Object.defineProperty(out, key, { value, enumerable: true });
+  return out;
+}
+
 /** Where use cases start transactions. Stores never start their own. */
 export interface Transactor {
   /** A transaction holding the instance's write lock: change-log appends are serialised. */

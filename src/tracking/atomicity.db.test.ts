@@ -4,7 +4,7 @@ import { engines } from '../../test/support/databases.js';
 import { createTestInstance, type TestInstance } from '../../test/support/instance.js';
 import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
-import type { Stores, Transactor } from '../store/ports.js';
+import { withStores, type Transactor } from '../store/ports.js';
 
 const injectable = [
   'entities.insert',
@@ -64,7 +64,7 @@ function createInjector() {
     read: (fn) => db.read(fn),
     write: (fn) =>
       db.write((stores) =>
-        fn(plan ? ({ ...stores, entities: wrapGroup(stores.entities, 'entities'), changes: wrapGroup(stores.changes, 'changes') } satisfies Stores) : stores),
+        fn(plan ? withStores(stores, { entities: wrapGroup(stores.entities, 'entities'), changes: wrapGroup(stores.changes, 'changes') }) : stores),
       ),
   });
 

@@ -2,7 +2,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import { withInstanceLocal } from '../catalog/entity-type.js';
 import type { WriteContext } from '../shared/actor.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
-import type { ChangeOp, ChangeRecord, EntityRecord, EntityStore, Stores, Transactor } from '../store/ports.js';
+import { withStores, type ChangeOp, type ChangeRecord, type EntityRecord, type EntityStore, type Stores, type Transactor } from '../store/ports.js';
 import type { ChangeWriter } from './change-writer.js';
 import { maskSecrets } from './secrets.js';
 import { readSettings } from './settings-service.js';
@@ -115,7 +115,7 @@ function deferredStores(stores: Stores): { stores: Stores; flush(): Promise<void
     },
   };
   return {
-    stores: { ...stores, entities, changes },
+    stores: withStores(stores, { entities, changes }),
     async flush() {
       await flushEntities();
       if (appended) await stores.changes.saveHead();

@@ -21,75 +21,76 @@ import { createChangeSummaryStore, createDownstreamStore, createPeerStore, creat
  * live on the prototype, so making the object for a transaction costs one allocation, not seventeen closures.
  */
 class LazyStores implements Stores {
-  readonly #db: Kysely<Database>;
-  readonly #made: Partial<Stores> = {};
+  // Plain (not #private) fields: an object made by `withStores` reaches them through its prototype.
+  private readonly db: Kysely<Database>;
+  private readonly made: Partial<Stores> = {};
 
   constructor(db: Kysely<Database>) {
-    this.#db = db;
+    this.db = db;
   }
 
   get entities(): Stores['entities'] {
-    return (this.#made.entities ??= createEntityStore(this.#db));
+    return (this.made.entities ??= createEntityStore(this.db));
   }
 
   get changes(): Stores['changes'] {
-    return (this.#made.changes ??= createChangeStore(this.#db));
+    return (this.made.changes ??= createChangeStore(this.db));
   }
 
   get instance(): Stores['instance'] {
-    return (this.#made.instance ??= createInstanceStore(this.#db));
+    return (this.made.instance ??= createInstanceStore(this.db));
   }
 
   get settings(): Stores['settings'] {
-    return (this.#made.settings ??= createSettingsStore(this.#db));
+    return (this.made.settings ??= createSettingsStore(this.db));
   }
 
   get agents(): Stores['agents'] {
-    return (this.#made.agents ??= createAgentStore(this.#db));
+    return (this.made.agents ??= createAgentStore(this.db));
   }
 
   get tokens(): Stores['tokens'] {
-    return (this.#made.tokens ??= createTokenStore(this.#db));
+    return (this.made.tokens ??= createTokenStore(this.db));
   }
 
   get applications(): Stores['applications'] {
-    return (this.#made.applications ??= createApplicationStore(this.#db));
+    return (this.made.applications ??= createApplicationStore(this.db));
   }
 
   get accessTokens(): Stores['accessTokens'] {
-    return (this.#made.accessTokens ??= createAccessTokenStore(this.#db));
+    return (this.made.accessTokens ??= createAccessTokenStore(this.db));
   }
 
   get sessions(): Stores['sessions'] {
-    return (this.#made.sessions ??= createSessionStore(this.#db));
+    return (this.made.sessions ??= createSessionStore(this.db));
   }
 
   get audit(): Stores['audit'] {
-    return (this.#made.audit ??= createAuditStore(this.#db));
+    return (this.made.audit ??= createAuditStore(this.db));
   }
 
   get throttle(): Stores['throttle'] {
-    return (this.#made.throttle ??= createThrottleStore(this.#db));
+    return (this.made.throttle ??= createThrottleStore(this.db));
   }
 
   get peers(): Stores['peers'] {
-    return (this.#made.peers ??= createPeerStore(this.#db));
+    return (this.made.peers ??= createPeerStore(this.db));
   }
 
   get downstream(): Stores['downstream'] {
-    return (this.#made.downstream ??= createDownstreamStore(this.#db));
+    return (this.made.downstream ??= createDownstreamStore(this.db));
   }
 
   get summary(): Stores['summary'] {
-    return (this.#made.summary ??= createChangeSummaryStore(this.#db));
+    return (this.made.summary ??= createChangeSummaryStore(this.db));
   }
 
   get history(): Stores['history'] {
-    return (this.#made.history ??= createSyncHistoryStore(this.#db));
+    return (this.made.history ??= createSyncHistoryStore(this.db));
   }
 
   get syncRequests(): Stores['syncRequests'] {
-    return (this.#made.syncRequests ??= createSyncRequestStore(this.#db));
+    return (this.made.syncRequests ??= createSyncRequestStore(this.db));
   }
 }
 
