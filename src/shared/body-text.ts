@@ -124,7 +124,7 @@ export function canonicalOf(body: Record<string, unknown>): string {
  * as. Canonical text is a function of the JSON text alone, so an entry serves whoever reads that very text back —
  * this process or another, in this transaction or a later one — and a key whose stored text differs is a miss.
  */
-const recent = new Map<string, { json: string; canonical: string }>();
+const recent = new Map<string, { json: string; canonical: string; body: Record<string, unknown> }>();
 /** Characters (JSON + canonical) kept in `recent`: about 2,000 bodies of 2 KB. */
 const RECENT_CHARS = 8 * 1024 * 1024;
 let recentChars = 0;
@@ -143,7 +143,7 @@ export function rememberStoredBody(key: string, body: Record<string, unknown>): 
   if (texts?.json === undefined || texts.canonical === undefined) return;
   const size = texts.json.length + texts.canonical.length;
   if (size > RECENT_CHARS / 64) return;
-  recent.set(key, { json: texts.json, canonical: texts.canonical });
+  recent.set(key, { json: texts.json, canonical: texts.canonical, body: deepFreeze(body) });
   recentChars += size;
   for (const oldest of recent.keys()) {
     if (recentChars <= RECENT_CHARS) break;
@@ -151,15 +151,29 @@ export function rememberStoredBody(key: string, body: Record<string, unknown>): 
   }
 }
 
+/** Freezes a JSON value and everything in it: a remembered body is shared by whoever reads its text back. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
+}
+
 /** Notes that nothing is stored under `key` any more. */
 export function forgetStoredBody(key: string): void {
   forget(key);
 }
 
-/** Parses a stored body; its text is remembered (stringifying the parsed value gives it back), and its canonical text when `key` last stored this text. */
+/**
+ * Parses a stored body; its text is remembered (stringifying the parsed value gives it back). When `key` last stored
+ * this very text, that body is returned as it is (deeply frozen, with both texts known).
+ */
 export function parseBody(text: string, key?: string): Record<string, unknown> {
-  const body = JSON.parse(text) as Record<string, unknown>;
   const entry = key === undefined ? undefined : recent.get(key);
+  // The very text `key` last stored: its body, frozen, instead of parsing the text again.
+  if (entry?.json === text) return entry.body;
+  const body = JSON.parse(text) as Record<string, unknown>;
   textsOf.set(body, entry?.json === text ? { json: text, canonical: entry.canonical } : { json: text });
   return body;
 }
