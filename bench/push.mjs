@@ -138,6 +138,18 @@ async function writeConfiguration(instance) {
   return { creates, updates: written - creates, meanBodyBytes: Math.round(bodyBytes / written), seconds: round(msSince(started) / 1000, 1) };
 }
 
+async function adminQuery(sql) {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+const databaseName = (db) => new URL(db.url).pathname.slice(1);
+
 /** A pristine copy of staging's database (linked, holding nothing of dev's), and how to put it back. */
 async function snapshot(engine, db) {
   if (engine === 'sqlite') {
@@ -151,24 +163,15 @@ async function snapshot(engine, db) {
       drop: () => undefined,
     };
   }
-  const name = new URL(db.url).pathname.slice(1);
+  const name = databaseName(db);
   const template = `${name}_pristine`;
-  const admin = async (sql) => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`create database ${template} template ${name}`);
+  await adminQuery(`create database ${template} template ${name}`);
   return {
     restore: async () => {
-      await admin(`drop database if exists ${name} with (force)`);
-      await admin(`create database ${name} template ${template}`);
+      await adminQuery(`drop database if exists ${name} with (force)`);
+      await adminQuery(`create database ${name} template ${template}`);
     },
-    drop: () => admin(`drop database if exists ${template} with (force)`),
+    drop: () => adminQuery(`drop database if exists ${template} with (force)`),
   };
 }
 
@@ -182,9 +185,12 @@ async function runEngine(engine) {
   let pristine = null;
   try {
     note(`push ${engine}: writing ${CHANGES} changes on dev`);
+    // The setup's commits need not wait for the disk; dev serves with the server's default again.
+    if (engine === 'postgres') await adminQuery(`alter database ${databaseName(dbs[0])} set synchronous_commit = off`);
     const prepared = await prepare(dbs[0].url, 'dev', 'development', secretKey, tokens[0]);
     const setup = await writeConfiguration(prepared);
     await prepared.dialect.close();
+    if (engine === 'postgres') await adminQuery(`alter database ${databaseName(dbs[0])} reset synchronous_commit`);
     note(`push ${engine}: ${setup.creates} creates + ${setup.updates} updates in ${setup.seconds} s, mean body ${setup.meanBodyBytes} B`);
 
     dev = await startInstanceProcess({ name: 'dev', kind: 'development', database: dbs[0].url, secretKey, adminToken: tokens[0] });
