@@ -8,7 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { pgVersion, postgresAnswers } from './support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const figures = ['tracked-writes.mjs', 'change-list.mjs', 'rollback.mjs', 'behind-ahead.mjs'];
+const figures = ['tracked-writes.mjs', 'change-list.mjs', 'rollback.mjs', 'behind-ahead.mjs', 'push.mjs'];
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const outArg = process.argv.find((a) => a.startsWith('--out='));
 
@@ -64,6 +64,12 @@ for (const r of results) {
       summary.push({ figure: r.figure, row: `${e.range}: p50 / p99`, value: `${e.service.p50Ms} / ${e.service.p99Ms} ms`, target: `≤ ${r.target.p50Ms} / ${r.target.p99Ms} ms`, pass: e.pass.p50 && e.pass.p99 ? 'yes' : 'NO' });
       summary.push({ figure: r.figure, row: `${e.range}: × raw (p50)`, value: `${e.ratioP50}`, target: `≤ ${r.target.ratio}`, pass: e.pass.ratio ? 'yes' : 'NO' });
     }
+  } else if (r.figure === 'push') {
+    for (const e of r.results) {
+      summary.push({ figure: r.figure, row: `${e.engine} push of ${e.changes}: changes/s (median / best)`, value: `${e.changesPerSec.median} / ${e.changesPerSec.best}`, target: `≥ ${r.target.changesPerSec[e.engine]}`, pass: e.pass.changesPerSec ? 'yes' : 'NO' });
+      summary.push({ figure: r.figure, row: `${e.engine} plan (dry run), median`, value: `${e.planMs.median} ms`, target: '—', pass: '—' });
+    }
+    for (const s of r.skipped) summary.push({ figure: r.figure, row: s.engine, value: s.reason, target: '—', pass: 'skipped' });
   } else if (r.figure === 'rollback') {
     for (const e of r.results) {
       summary.push({ figure: r.figure, row: `rollback of ${e.changes}, ${e.bodies} bodies`, value: `${e.rollbackMs} ms`, target: `≤ ${r.target.ms} ms`, pass: e.pass ? 'yes' : 'NO' });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalOf, forgetStoredBody, jsonTextOf, parseBody, rememberStoredBody } from './body-text.js';
+import { canonicalOf, canonicalTextOf, forgetStoredBody, jsonTextOf, parseBody, rememberStoredBody } from './body-text.js';
 import { canonicalJson } from './canonical-json.js';
 
 // Bodies as the API and the store hold them: objects of JSON values, here and there a member left undefined.
@@ -17,6 +17,17 @@ describe('body texts', () => {
         expect(canonicalOf(copy)).toBe(canonicalJson(copy));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('are exactly canonicalJson and JSON.stringify when the canonical text was made alone first', () => {
+    fc.assert(
+      fc.property(body, (value) => {
+        expect(canonicalTextOf(value)).toBe(canonicalJson(value));
+        expect(jsonTextOf(value)).toBe(JSON.stringify(value));
+        expect(canonicalOf(value)).toBe(canonicalJson(value));
+      }),
+      { numRuns: 300 },
     );
   });
 

@@ -120,6 +120,17 @@ export function canonicalOf(body: Record<string, unknown>): string {
 }
 
 /**
+ * `canonicalOf(body)`, computed by `canonicalJson` alone when it is not known yet: for a body whose JSON text, if ever
+ * asked for, is cheaper to make natively (`JSON.stringify`) than to build along with the canonical text by hand — a
+ * received body, whose canonical text its digest check needs before the body is stored.
+ */
+export function canonicalTextOf(body: Record<string, unknown>): string {
+  const texts = textsFor(body);
+  texts.canonical ??= canonicalJson(body);
+  return texts.canonical;
+}
+
+/**
  * Canonical texts of the bodies recently stored under each key (an entity id), with the JSON text they were stored
  * as. Canonical text is a function of the JSON text alone, so an entry serves whoever reads that very text back —
  * this process or another, in this transaction or a later one — and a key whose stored text differs is a miss.

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { collectPath, formatLocation, isRecord, setAt } from './field-path.js';
+import { collectPath, formatLocation, isRecord, setAt, stringsAtPath } from './field-path.js';
 
 const workflow = {
   name: 'Incident',
@@ -119,5 +119,29 @@ describe('setAt', () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('stringsAtPath', () => {
+  const paths = ['name', 'steps[].id', 'steps[].actions[].teamIds[]', 'steps[].actions[].id', 'a.b[].c', 'a.b[]', 'x[].y[]', ''];
+
+  it('is collectPath kept to strings, with formatLocation of each location', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 5 }), fc.constantFrom(...paths), (root, path) => {
+        const expected = collectPath(root, path)
+          .filter((hit) => typeof hit.value === 'string')
+          .map((hit) => ({ value: hit.value, location: formatLocation(hit.location) }));
+        expect(stringsAtPath(root, path)).toEqual(expected);
+      }),
+      { numRuns: 500 },
+    );
+    expect(stringsAtPath(workflow, 'steps[].actions[].teamIds[]')).toEqual([
+      { value: 'T1', location: 'steps[0].actions[0].teamIds[0]' },
+      { value: 'T2', location: 'steps[0].actions[0].teamIds[1]' },
+      { value: 'T3', location: 'steps[1].actions[0].teamIds[0]' },
+    ]);
+    const sparse: unknown[] = [];
+    sparse[1] = 'T9';
+    expect(stringsAtPath({ ids: sparse }, 'ids[]')).toEqual([{ value: 'T9', location: 'ids[1]' }]);
   });
 });

@@ -59,6 +59,33 @@ export function collectPath(root: unknown, path: string, includeMissing = false)
   return hits;
 }
 
+/**
+ * The string values at `path` in `root`, each with its location as `formatLocation` writes it: what
+ * `collectPath(root, path)` finds, kept to strings, without the hits' other members.
+ */
+export function stringsAtPath(root: unknown, path: string): { value: string; location: string }[] {
+  const hits: { value: string; location: string }[] = [];
+  const segments = parse(path);
+  const walk = (node: unknown, at: number, location: string): void => {
+    if (at === segments.length) {
+      if (typeof node === 'string') hits.push({ value: node, location });
+      return;
+    }
+    if (!isRecord(node)) return;
+    const { key, each } = segments[at]!;
+    const child = node[key];
+    const here = location ? `${location}.${key}` : key;
+    if (!each) {
+      walk(child, at + 1, here);
+      return;
+    }
+    if (!Array.isArray(child)) return;
+    for (let i = 0; i < child.length; i += 1) walk(child[i], at + 1, `${here}[${i}]`);
+  };
+  walk(root, 0, '');
+  return hits;
+}
+
 /** Human-readable form of a location: `steps[0].actions[2].teamIds[1]`. */
 export function formatLocation(location: Location): string {
   return location.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');

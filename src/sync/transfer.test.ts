@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { digestOf } from '../tracking/change-chain.js';
 import { isTransferChange, transferChangeSchema } from './export-document.js';
+import { jsonTextOf } from '../shared/body-text.js';
 import { contentDigestOf, fromTransfer, toTransfer, type TransferChange } from './transfer.js';
 
 const id = fc.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/);
@@ -98,6 +99,19 @@ describe('contentDigestOf', () => {
         expect(contentDigestOf(change)).toBe(digestOf({ ...content, seq: 0, appliedFrom: null }));
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('contentDigestOf, snapshots already canonicalised', () => {
+  it('gives the same digest on a second look, and leaves the snapshots\' JSON texts as JSON.stringify makes them', () => {
+    fc.assert(
+      fc.property(transferChange, (change) => {
+        const first = contentDigestOf(change);
+        expect(contentDigestOf(change)).toBe(first);
+        for (const snapshot of [change.before, change.after]) if (snapshot) expect(jsonTextOf(snapshot)).toBe(JSON.stringify(snapshot));
+      }),
+      { numRuns: 200 },
     );
   });
 });

@@ -6,7 +6,7 @@ import { canonicalOf } from '../shared/body-text.js';
 import { canonicalJson, sameJson, sha256Hex } from '../shared/canonical-json.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, type FieldProblem } from '../shared/errors.js';
-import { collectPath, formatLocation } from '../shared/field-path.js';
+import { stringsAtPath } from '../shared/field-path.js';
 import { newId } from '../shared/ids.js';
 import type { Settings } from '../shared/settings.js';
 import type { ChangeOp, ChangeRecord, EntityRecord, InstanceIdentity, Stores } from '../store/ports.js';
@@ -57,11 +57,11 @@ export interface ChangeWriter {
 
 /** The references a body holds, without looking anything up. */
 export function referencesIn(def: EntityTypeDefinition, body: Record<string, unknown>): { toId: string; path: string; target: string }[] {
-  return def.references.flatMap((reference) =>
-    collectPath(body, reference.path)
-      .filter((hit) => typeof hit.value === 'string')
-      .map((hit) => ({ toId: hit.value as string, path: formatLocation(hit.location), target: reference.target })),
-  );
+  const found: { toId: string; path: string; target: string }[] = [];
+  for (const reference of def.references) {
+    for (const hit of stringsAtPath(body, reference.path)) found.push({ toId: hit.value, path: hit.location, target: reference.target });
+  }
+  return found;
 }
 
 // Bodies are immutable snapshots: each is canonicalised once for the no-op check, the digest and its version.
