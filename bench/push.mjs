@@ -14,7 +14,6 @@ import { createSecretBox } from '../dist/tracking/secret-box.js';
 import {
   adminUrl,
   api,
-  countingRelay,
   linkInstances,
   msSince,
   note,
@@ -29,7 +28,7 @@ import {
 } from './support.mjs';
 
 const CHANGES = 10_000;
-const TRIALS = 3;
+const TRIALS = Number(process.env.SHIPLOG_BENCH_TRIALS ?? 3);
 const TARGET = { changesPerSec: { sqlite: 6_500, postgres: 4_000 } };
 /** The configuration dev holds before the updates: teams (two thirds with ~2 KB bodies), statuses, workflows, ticket types. */
 const LARGE_TEAMS = 200;
@@ -181,7 +180,6 @@ async function runEngine(engine) {
   const tokens = [token(), token()];
   let dev = null;
   let staging = null;
-  let relay = null;
   let pristine = null;
   try {
     note(`push ${engine}: writing ${CHANGES} changes on dev`);
@@ -196,39 +194,37 @@ async function runEngine(engine) {
     dev = await startInstanceProcess({ name: 'dev', kind: 'development', database: dbs[0].url, secretKey, adminToken: tokens[0] });
     const startStaging = async () => {
       staging = await startInstanceProcess({ name: 'staging', kind: 'staging', database: dbs[1].url, secretKey, adminToken: tokens[1] });
-      relay = await countingRelay(staging.url);
     };
     await startStaging();
     const D = { name: 'dev', url: dev.url, token: tokens[0] };
-    const S = () => ({ name: 'staging', url: staging.url, token: tokens[1], linkUrl: relay.url });
+    const S = () => ({ name: 'staging', url: staging.url, token: tokens[1] });
     await linkInstances(D, S());
     await linkInstances(S(), D, { source: true });
     const before = await api(D.url, D.token, 'GET', '/v1/instances/staging/status');
     if (before.ahead !== CHANGES || before.behind !== 0) throw new Error(`before the push staging should lack ${CHANGES} changes; status says ahead ${before.ahead}, behind ${before.behind}`);
     await staging.stop();
     staging = null;
-    await relay.close();
-    relay = null;
     pristine = await snapshot(engine, dbs[1]);
 
     const trials = [];
     for (let trial = 1; trial <= TRIALS; trial += 1) {
       await pristine.restore();
       await startStaging();
-      await api(D.url, D.token, 'PATCH', '/v1/instances/staging', { url: relay.url });
+      await api(D.url, D.token, 'PATCH', '/v1/instances/staging', { url: staging.url });
 
-      let mark = relay.bytes();
+      // Bytes are counted on staging's sockets: everything dev and staging exchanged, HTTP headers included.
+      let mark = (await staging.bytes()).instance;
       let t = now();
       const plan = await api(D.url, D.token, 'POST', '/v1/instances/staging/push?dryRun=true', {});
       const planMs = msSince(t);
-      const planBytes = relay.bytes() - mark;
+      const planBytes = (await staging.bytes()).instance - mark;
       if (plan.applied || plan.counts.toApply !== CHANGES || plan.counts.problems !== 0) throw new Error(`plan: ${JSON.stringify(plan.counts)}`);
 
-      mark = relay.bytes();
+      mark = (await staging.bytes()).instance;
       t = now();
       const pushed = await api(D.url, D.token, 'POST', '/v1/instances/staging/push', {});
       const pushMs = msSince(t);
-      const pushBytes = relay.bytes() - mark;
+      const pushBytes = (await staging.bytes()).instance - mark;
       if (!pushed.applied || pushed.counts.toApply !== CHANGES || pushed.counts.problems !== 0) throw new Error(`push: ${JSON.stringify(pushed.counts)}`);
 
       const fromDev = await api(D.url, D.token, 'GET', '/v1/instances/staging/status');
@@ -241,8 +237,6 @@ async function runEngine(engine) {
       note(`push ${engine} trial ${trial}: plan ${planMs.toFixed(0)} ms, push ${pushMs.toFixed(0)} ms = ${changesPerSec} changes/s, ${pushBytes} bytes`);
       await staging.stop();
       staging = null;
-      await relay.close();
-      relay = null;
     }
 
     const rates = trials.map((r) => r.changesPerSec).sort((a, b) => a - b);
@@ -262,7 +256,6 @@ async function runEngine(engine) {
   } finally {
     await staging?.stop().catch(() => undefined);
     await dev?.stop().catch(() => undefined);
-    await relay?.close();
     await pristine?.drop();
     if (process.env.SHIPLOG_BENCH_KEEP) note(`kept ${dbs.map((d) => d.url).join(' ')}`);
     else for (const db of dbs) await db.drop();

@@ -2,7 +2,6 @@
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -192,49 +191,6 @@ export function startInstanceProcess(options) {
       });
     });
   });
-}
-
-/**
- * A TCP relay on loopback to `target` (an http URL) that counts the bytes it carries both ways: what crosses the wire
- * between two instances, HTTP headers included. `url` is the relay's own address with the target's path.
- */
-export async function countingRelay(target) {
-  const to = new URL(target);
-  const counts = { up: 0, down: 0 };
-  const sockets = new Set();
-  const server = createServer({ noDelay: true }, (client) => {
-    const upstream = connect({ port: Number(to.port), host: to.hostname, noDelay: true });
-    sockets.add(client).add(upstream);
-    client.on('data', (chunk) => {
-      counts.up += chunk.length;
-      upstream.write(chunk);
-    });
-    upstream.on('data', (chunk) => {
-      counts.down += chunk.length;
-      client.write(chunk);
-    });
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('close', end).on('error', end);
-    upstream.on('close', end).on('error', end);
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = new URL(target);
-  url.port = String(server.address().port);
-  return {
-    url: url.toString().replace(/\/$/, ''),
-    bytes: () => counts.up + counts.down,
-    counts: () => ({ ...counts }),
-    close: () =>
-      new Promise((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 /** Calls an instance's API with a bearer token; parses JSON; throws on a status other than `expect`. */
