@@ -4,15 +4,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { createBuiltinCatalog } from '../dist/catalog/builtin/index.js';
-import { createServices } from '../dist/services.js';
-import { systemClock } from '../dist/shared/clock.js';
-import { migrateToLatest, openDialect } from '../dist/store/open-database.js';
-import { createTransactor } from '../dist/store/sql/create-stores.js';
 import { foldSummary } from '../dist/sync/summary.js';
 import { chainHash } from '../dist/tracking/change-chain.js';
-import { ensureInstanceIdentity } from '../dist/tracking/instance-identity.js';
-import { createSecretBox } from '../dist/tracking/secret-box.js';
 import {
   api,
   linkInstances,
@@ -20,12 +13,14 @@ import {
   note,
   now,
   postgresAnswers,
+  prepareInstance,
   report,
   round,
   startInstanceProcess,
   summarise,
   tempPostgres,
   tempSqlite,
+  fakeUlid,
 } from './support.mjs';
 
 const TOTAL = Number(process.env.SHIPLOG_BENCH_SYNC_CHANGES ?? 1_000_000);
@@ -42,14 +37,6 @@ const ENTITIES = 2_000;
 const BATCH = 20_000;
 
 const sha256 = (text) => createHash('sha256').update(text).digest('hex');
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-function fakeUlid(time, counter) {
-  let out = '';
-  for (let t = time, i = 0; i < 10; i += 1, t = Math.floor(t / 32)) out = CROCKFORD[t % 32] + out;
-  let tail = '';
-  for (let c = counter, i = 0; i < 16; i += 1, c = Math.floor(c / 32)) tail = CROCKFORD[c % 32] + tail;
-  return out + tail;
-}
 
 /** A valid-looking change of `origin` at origin sequence `n` (a function of both, so two instances agree on it). */
 function changeRow(origin, tag, n, actor) {
@@ -77,23 +64,6 @@ function changeRow(origin, tag, n, actor) {
   };
 }
 
-/** Opens, migrates and bootstraps an instance's database as `shiplog serve` would on first start. */
-async function prepare(url, name, kind, secretKey, token, knownActor = null) {
-  const dialect = openDialect(url);
-  await migrateToLatest(dialect);
-  const db = createTransactor(dialect);
-  const identity = await ensureInstanceIdentity(db, systemClock, { name, kind });
-  const services = createServices(db, {
-    instance: identity,
-    version: '0.0.0-bench',
-    catalog: createBuiltinCatalog(),
-    box: createSecretBox([Buffer.from(secretKey, 'base64')]),
-    clock: systemClock,
-  });
-  const boot = await services.bootstrapper.bootstrap({ adminToken: token, adminPassword: randomBytes(18).toString('base64url') });
-  const actor = boot ? { kind: 'agent', id: boot.agent.id, name: boot.agent.name } : knownActor;
-  return { dialect, db, identity, services, actor, ctx: { actor, request: null, changeSet: null } };
-}
 
 const COLUMNS = ['seq', 'id', 'origin', 'origin_seq', 'type', 'entity_id', 'entity_name', 'op', 'before', 'after', 'parent', 'requires', 'actor_kind', 'actor_id', 'actor_name', 'at', 'request', 'change_set', 'revert_of', 'applied_from', 'digest', 'hash'];
 
@@ -246,8 +216,8 @@ async function runEngine(engine) {
   const tokens = [`shp_bench_${randomBytes(24).toString('base64url')}`, `shp_bench_${randomBytes(24).toString('base64url')}`];
   const processes = [];
   try {
-    const a = { ...(await prepare(dbs[0].url, 'dev', 'development', secretKey, tokens[0])), url: dbs[0].url };
-    const b = { ...(await prepare(dbs[1].url, 'staging', 'staging', secretKey, tokens[1])), url: dbs[1].url };
+    const a = { ...(await prepareInstance(dbs[0].url, { name: 'dev', kind: 'development', secretKey, adminToken: tokens[0] })), url: dbs[0].url };
+    const b = { ...(await prepareInstance(dbs[1].url, { name: 'staging', kind: 'staging', secretKey, adminToken: tokens[1] })), url: dbs[1].url };
     note(`behind-ahead ${engine}: writing two logs of ${TOTAL} changes`);
     const generated = await generate(engine, a, b);
     await a.dialect.close();
@@ -256,7 +226,7 @@ async function runEngine(engine) {
     // Upkeep: fold each whole log (catch-up), timed on a fresh connection as the server would open it.
     const upkeep = {};
     for (const [label, side, name, kind] of [['a', a, 'dev', 'development'], ['b', b, 'staging', 'staging']]) {
-      const reopened = await prepare(side.url, name, kind, secretKey, tokens[0], side.actor);
+      const reopened = await prepareInstance(side.url, { name, kind, secretKey, adminToken: tokens[0], knownActor: side.actor });
       upkeep[label] = await timeFold(reopened);
       await reopened.dialect.close();
     }
@@ -309,7 +279,7 @@ async function runEngine(engine) {
     for (const p of processes.splice(0)) await p.stop();
 
     // Steady upkeep: INCREMENT tracked writes through the service, then the fold that the next status would do.
-    const reopened = await prepare(dbs[0].url, 'dev', 'development', secretKey, tokens[0], a.actor);
+    const reopened = await prepareInstance(dbs[0].url, { name: 'dev', kind: 'development', secretKey, adminToken: tokens[0], knownActor: a.actor });
     for (let i = 0; i < INCREMENT; i += 1) {
       await reopened.services.config.create(reopened.ctx, 'teams', { name: `Upkeep team ${i}`, description: 'Written after the summary was folded.' });
     }

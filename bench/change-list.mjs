@@ -4,7 +4,7 @@ import { loadavg } from 'node:os';
 import BetterSqlite3 from 'better-sqlite3';
 import { configureSqliteConnection } from '../dist/store/dialects/sqlite.js';
 import { chainHash } from '../dist/tracking/change-chain.js';
-import { msSince, note, now, openInstance, report, round, summarise, tempSqlite, timeLoop } from './support.mjs';
+import { fakeUlid, msSince, note, now, openInstance, report, round, summarise, tempSqlite, timeLoop } from './support.mjs';
 
 const TOTAL = Number(process.env.SHIPLOG_BENCH_CHANGES ?? 1_000_000);
 const TYPES = 50;
@@ -20,16 +20,6 @@ const START = Date.parse('2025-11-23T00:00:00Z');
 const SPAN = 365 * DAY;
 
 const sha256 = (text) => createHash('sha256').update(text).digest('hex');
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-
-/** A ULID-shaped id: 10 characters of time, 16 of a counter (unique and increasing here, cheap to make). */
-function fakeUlid(time, counter) {
-  let out = '';
-  for (let t = time, i = 0; i < 10; i += 1, t = Math.floor(t / 32)) out = CROCKFORD[t % 32] + out;
-  let tail = '';
-  for (let c = counter, i = 0; i < 16; i += 1, c = Math.floor(c / 32)) tail = CROCKFORD[c % 32] + tail;
-  return out + tail;
-}
 
 /** Deterministic pseudo-random numbers, so every run builds the same log. */
 function prng(seed) {

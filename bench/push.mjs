@@ -4,13 +4,6 @@ import { copyFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import pg from 'pg';
-import { createBuiltinCatalog } from '../dist/catalog/builtin/index.js';
-import { createServices } from '../dist/services.js';
-import { systemClock } from '../dist/shared/clock.js';
-import { migrateToLatest, openDialect } from '../dist/store/open-database.js';
-import { createTransactor } from '../dist/store/sql/create-stores.js';
-import { ensureInstanceIdentity } from '../dist/tracking/instance-identity.js';
-import { createSecretBox } from '../dist/tracking/secret-box.js';
 import {
   adminUrl,
   api,
@@ -19,6 +12,7 @@ import {
   note,
   now,
   postgresAnswers,
+  prepareInstance,
   report,
   round,
   startInstanceProcess,
@@ -40,23 +34,6 @@ const SETUP_LIMIT_MS = 120_000;
 
 const token = () => `shp_bench_${randomBytes(24).toString('base64url')}`;
 
-/** Opens, migrates and bootstraps an instance's database as `shiplog serve` would on first start. */
-async function prepare(url, name, kind, secretKey, adminToken) {
-  const dialect = openDialect(url);
-  await migrateToLatest(dialect);
-  const db = createTransactor(dialect);
-  const identity = await ensureInstanceIdentity(db, systemClock, { name, kind });
-  const services = createServices(db, {
-    instance: identity,
-    version: '0.0.0-bench',
-    catalog: createBuiltinCatalog(),
-    box: createSecretBox([Buffer.from(secretKey, 'base64')]),
-    clock: systemClock,
-  });
-  const boot = await services.bootstrapper.bootstrap({ adminToken, adminPassword: randomBytes(18).toString('base64url') });
-  const actor = { kind: 'agent', id: boot.agent.id, name: boot.agent.name };
-  return { dialect, services, ctx: { actor, request: null, changeSet: null } };
-}
 
 /** A ~300-byte `teams` body. */
 const smallTeamBody = (index, variant) => ({
@@ -185,7 +162,7 @@ async function runEngine(engine) {
     note(`push ${engine}: writing ${CHANGES} changes on dev`);
     // The setup's commits need not wait for the disk; dev serves with the server's default again.
     if (engine === 'postgres') await adminQuery(`alter database ${databaseName(dbs[0])} set synchronous_commit = off`);
-    const prepared = await prepare(dbs[0].url, 'dev', 'development', secretKey, tokens[0]);
+    const prepared = await prepareInstance(dbs[0].url, { name: 'dev', kind: 'development', secretKey, adminToken: tokens[0] });
     const setup = await writeConfiguration(prepared);
     await prepared.dialect.close();
     if (engine === 'postgres') await adminQuery(`alter database ${databaseName(dbs[0])} reset synchronous_commit`);

@@ -117,6 +117,27 @@ export async function pgVersion() {
   }
 }
 
+/**
+ * Opens, migrates and bootstraps an instance's database as `shiplog serve` does on first start, with a known secret key
+ * (base64) and administrator token. On a database bootstrapped before, `knownActor` stands for the administrator.
+ */
+export async function prepareInstance(url, { name, kind, secretKey, adminToken, knownActor = null }) {
+  const dialect = openDialect(url);
+  await migrateToLatest(dialect);
+  const db = createTransactor(dialect);
+  const identity = await ensureInstanceIdentity(db, systemClock, { name, kind });
+  const services = createServices(db, {
+    instance: identity,
+    version: '0.0.0-bench',
+    catalog: createBuiltinCatalog(),
+    box: createSecretBox([Buffer.from(secretKey, 'base64')]),
+    clock: systemClock,
+  });
+  const boot = await services.bootstrapper.bootstrap({ adminToken, adminPassword: randomBytes(18).toString('base64url') });
+  const actor = boot ? { kind: 'agent', id: boot.agent.id, name: boot.agent.name } : knownActor;
+  return { dialect, db, identity, services, actor, ctx: { actor, request: null, changeSet: null } };
+}
+
 /** The composition root as src/main.ts builds it: dialect → migrations → transactor → identity → services. */
 export async function openInstance(url) {
   const dialect = openDialect(url);
@@ -221,4 +242,15 @@ export async function linkInstances(from, to, { source = false } = {}) {
     clientSecret: created.clientSecret,
     ...(source ? { source: true } : {}),
   });
+}
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** A ULID-shaped id: 10 characters of time, 16 of a counter (unique and increasing here, cheap to make). */
+export function fakeUlid(time, counter) {
+  let out = '';
+  for (let t = time, i = 0; i < 10; i += 1, t = Math.floor(t / 32)) out = CROCKFORD[t % 32] + out;
+  let tail = '';
+  for (let c = counter, i = 0; i < 16; i += 1, c = Math.floor(c / 32)) tail = CROCKFORD[c % 32] + tail;
+  return out + tail;
 }
