@@ -578,8 +578,8 @@ export function createSyncService(
       const keysShared = hello.keyIds.some((k) => box.hasKey(k));
       if (!keysShared) reasons.push(`${name} holds none of this instance's secret keys: secrets synced between them cannot be read.`);
       const relation: PeerStatus['relation'] = peer.isSource ? 'source' : hello.source?.instanceId === instance.id ? 'downstream' : 'none';
-      let behind: number;
-      let ahead: number;
+      let behind: number | null;
+      let ahead: number | null;
       let lists: Pick<PeerStatus, 'behindChanges' | 'aheadChanges' | 'reconciliation'> = {};
       const mode: PeerStatus['mode'] = settings.skipDiffCheck ? 'since-last-sync' : 'exact';
       if (settings.skipDiffCheck) {
@@ -591,9 +591,9 @@ export function createSyncService(
         if (options.list) lists = { aheadChanges: await briefsOfLocal(mine, LIST_CAP) };
       } else if (hello.summaryFormat !== SUMMARY_FORMAT) {
         await exact!.catch(() => undefined);
+        behind = null;
+        ahead = null;
         reasons.push(`${name} builds its reconciliation summary differently (version ${hello.version}): behind and ahead cannot be counted until the versions match.`);
-        const inSync = false;
-        return { ...viewOf(peer), reachable: true, kind: hello.kind, version: hello.version, versionMatches, source: hello.source, relation, mode, behind: null, ahead: null, inSync, reasons };
       } else {
         const rec = await exact!;
         behind = rec.behind;
@@ -608,8 +608,8 @@ export function createSyncService(
           };
         }
       }
-      if (behind > 0) reasons.push(`${behind} change${behind === 1 ? '' : 's'} behind ${name}.`);
-      if (ahead > 0) reasons.push(`${ahead} change${ahead === 1 ? '' : 's'} ahead of ${name}.`);
+      if (behind !== null && behind > 0) reasons.push(`${behind} change${behind === 1 ? '' : 's'} behind ${name}.`);
+      if (ahead !== null && ahead > 0) reasons.push(`${ahead} change${ahead === 1 ? '' : 's'} ahead of ${name}.`);
       const inSync = versionMatches && keysShared && behind === 0 && ahead === 0;
       return {
         ...viewOf(peer),

@@ -94,7 +94,7 @@ export function createDownstreamStore(db: Kysely<Database>): DownstreamStore {
   };
 }
 
-// Ranges are padded with one that holds nothing: up to 256 ranges are read by one statement.
+// Inner nodes' bitmap words: nothing to or in.
 const NO_WORDS = BITMAP_WORDS.map(() => 0);
 
 // Every fold reads the keys between its mark and the head. Two bounds keep PostgreSQL's generic plan of the prepared
@@ -135,6 +135,7 @@ const addToNodes = preparedRows(5 + BITMAP_WORDS.length, (db, rows) =>
 );
 
 // Nodes of several ranges (each of one level and origin): one primary-key range scan per range, joined by `union all`.
+// Ranges are padded with one that holds nothing: up to 256 ranges are read by one statement.
 // Each row names its range by position (`r`, a literal) instead of carrying the origin: every value a row carries
 // costs the driver, and a comparison reads hundreds of rows.
 const EMPTY_NODE_RANGE = [0, '', 0, 0];
