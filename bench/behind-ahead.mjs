@@ -8,13 +8,14 @@ import { foldSummary } from '../dist/sync/summary.js';
 import { chainHash } from '../dist/tracking/change-chain.js';
 import {
   api,
+  changeIdsOf,
   linkInstances,
   msSince,
   note,
   now,
-  postgresAnswers,
   prepareInstance,
   report,
+  runOnEngines,
   round,
   startInstanceProcess,
   summarise,
@@ -192,23 +193,6 @@ async function timeFold(prepared) {
   return { changes: folded, ms: round(ms, 1), usPerChange: folded ? round((ms * 1000) / folded, 3) : null };
 }
 
-async function naiveIds(engine, url) {
-  if (engine === 'sqlite') {
-    const db = new BetterSqlite3(url, { readonly: true });
-    try {
-      return db.prepare('select id from changes order by seq').pluck().all();
-    } finally {
-      db.close();
-    }
-  }
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query({ text: 'select id from changes order by seq', rowMode: 'array' })).rows.map((r) => r[0]);
-  } finally {
-    await client.end();
-  }
-}
 
 async function runEngine(engine) {
   const secretKey = randomBytes(32).toString('base64');
@@ -263,7 +247,7 @@ async function runEngine(engine) {
     for (let i = 0; i < NAIVE_RUNS; i += 1) {
       const before = (await pb.bytes()).ids;
       const t = now();
-      const mine = await naiveIds(engine, dbs[0].url);
+      const mine = await changeIdsOf(dbs[0].url);
       const theirs = await (await fetch(pb.idsUrl)).json();
       const mineSet = new Set(mine);
       const theirSet = new Set(theirs);
@@ -299,7 +283,7 @@ async function runEngine(engine) {
       statusWithLists: { p50Ms: l.p50Ms, maxMs: l.maxMs, bytes: Math.max(...listRuns.map((r) => r.bytes)) },
       naive: { p50Ms: n.p50Ms, maxMs: n.maxMs, bytes: naiveBytes, runs: n.count },
       speedup: round(n.p50Ms / s.p50Ms, 1),
-      upkeep,
+      upkeep: { ...upkeep, worstUsPerChange: upkeepUs },
       pass: { ms: s.p50Ms <= TARGET.ms, bytes: bytes <= TARGET.bytes, speedup: n.p50Ms / s.p50Ms >= TARGET.speedup, upkeep: upkeepUs <= TARGET.upkeepUs },
     };
   } finally {
@@ -310,13 +294,7 @@ async function runEngine(engine) {
 }
 
 const loadAtStart = loadavg();
-const results = [];
-const skipped = [];
-const engines = (process.env.SHIPLOG_BENCH_ENGINES ?? 'sqlite,postgres').split(',');
-if (engines.includes('sqlite')) results.push(await runEngine('sqlite'));
-if (!engines.includes('postgres')) skipped.push({ engine: 'postgres', reason: 'not in SHIPLOG_BENCH_ENGINES' });
-else if (await postgresAnswers()) results.push(await runEngine('postgres'));
-else skipped.push({ engine: 'postgres', reason: 'PostgreSQL at the admin URL does not answer; skipped' });
+const { results, skipped } = await runOnEngines(runEngine);
 
 report(
   { figure: 'behind-ahead', target: TARGET, changes: TOTAL, results, skipped, load: { atStart: loadAtStart, atEnd: loadavg() } },

@@ -7,9 +7,8 @@
 // straight from the database. That is the naive full comparison the reconciliation is measured against.
 import { createServer } from 'node:http';
 import { Server } from 'node:net';
-import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
 import { startInstance } from '../dist/main.js';
+import { changeIdsOf } from './support.mjs';
 
 const options = JSON.parse(process.argv[2]);
 
@@ -44,29 +43,12 @@ const running = await startInstance({
   logger: false,
 });
 
-async function allIds() {
-  if (/^postgres(ql)?:\/\//.test(options.database)) {
-    const client = new pg.Client({ connectionString: options.database });
-    await client.connect();
-    try {
-      return (await client.query({ text: 'select id from changes order by seq', rowMode: 'array' })).rows.map((r) => r[0]);
-    } finally {
-      await client.end();
-    }
-  }
-  const db = new BetterSqlite3(options.database, { readonly: true });
-  try {
-    return db.prepare('select id from changes order by seq').pluck().all();
-  } finally {
-    db.close();
-  }
-}
 
 let idsServer = null;
 let idsUrl = null;
 if (options.ids) {
   idsServer = createServer((request, response) => {
-    allIds().then(
+    changeIdsOf(options.database).then(
       (ids) => {
         response.writeHead(200, { 'content-type': 'application/json' });
         response.end(JSON.stringify(ids));

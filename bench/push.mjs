@@ -11,9 +11,9 @@ import {
   msSince,
   note,
   now,
-  postgresAnswers,
   prepareInstance,
   report,
+  runOnEngines,
   round,
   startInstanceProcess,
   teamBody,
@@ -240,13 +240,7 @@ async function runEngine(engine) {
 }
 
 const loadAtStart = loadavg();
-const results = [];
-const skipped = [];
-const engines = (process.env.SHIPLOG_BENCH_ENGINES ?? 'sqlite,postgres').split(',');
-if (engines.includes('sqlite')) results.push(await runEngine('sqlite'));
-if (!engines.includes('postgres')) skipped.push({ engine: 'postgres', reason: 'not in SHIPLOG_BENCH_ENGINES' });
-else if (await postgresAnswers()) results.push(await runEngine('postgres'));
-else skipped.push({ engine: 'postgres', reason: 'PostgreSQL at the admin URL does not answer; skipped' });
+const { results, skipped } = await runOnEngines(runEngine);
 
 report(
   { figure: 'push', target: TARGET, changes: CHANGES, trials: TRIALS, results, skipped, load: { atStart: loadAtStart, atEnd: loadavg() } },

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { createBuiltinCatalog } from '../dist/catalog/builtin/index.js';
 import { createServices } from '../dist/services.js';
@@ -78,6 +79,40 @@ export async function postgresAnswers() {
     return false;
   } finally {
     await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Runs `runEngine` on SQLite and, where it answers, PostgreSQL; `SHIPLOG_BENCH_ENGINES` (`sqlite,postgres`) narrows
+ * the engines. Returns the results and the engines skipped, with why.
+ */
+export async function runOnEngines(runEngine) {
+  const engines = (process.env.SHIPLOG_BENCH_ENGINES ?? 'sqlite,postgres').split(',');
+  const results = [];
+  const skipped = [];
+  if (engines.includes('sqlite')) results.push(await runEngine('sqlite'));
+  if (!engines.includes('postgres')) skipped.push({ engine: 'postgres', reason: 'not in SHIPLOG_BENCH_ENGINES' });
+  else if (await postgresAnswers()) results.push(await runEngine('postgres'));
+  else skipped.push({ engine: 'postgres', reason: 'PostgreSQL at the admin URL does not answer; skipped' });
+  return { results, skipped };
+}
+
+/** Every change id of a database's log, in log order (the naive comparison's side of the work). */
+export async function changeIdsOf(database) {
+  if (/^postgres(ql)?:\/\//.test(database)) {
+    const client = new pg.Client({ connectionString: database });
+    await client.connect();
+    try {
+      return (await client.query({ text: 'select id from changes order by seq', rowMode: 'array' })).rows.map((r) => r[0]);
+    } finally {
+      await client.end();
+    }
+  }
+  const db = new BetterSqlite3(database, { readonly: true });
+  try {
+    return db.prepare('select id from changes order by seq').pluck().all();
+  } finally {
+    db.close();
   }
 }
 

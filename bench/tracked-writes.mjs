@@ -5,7 +5,7 @@ import pg from 'pg';
 import { monotonicFactory } from 'ulid';
 import { configureSqliteConnection, startWalCheckpointer } from '../dist/store/dialects/sqlite.js';
 import { migrateToLatest, openDialect } from '../dist/store/open-database.js';
-import { note, openInstance, postgresAnswers, report, round, summarise, teamBody, tempPostgres, tempSqlite, timeLoop } from './support.mjs';
+import { note, openInstance, report, runOnEngines, round, summarise, teamBody, tempPostgres, tempSqlite, timeLoop } from './support.mjs';
 
 const ENTITIES = 1000;
 const WARMUP = 500;
@@ -208,11 +208,7 @@ async function runEngine(engine) {
   }
 }
 
-const results = [];
-const skipped = [];
-results.push(await runEngine('sqlite'));
-if (await postgresAnswers()) results.push(await runEngine('postgres'));
-else skipped.push({ engine: 'postgres', reason: 'PostgreSQL at the admin URL does not answer; skipped' });
+const { results, skipped } = await runOnEngines(runEngine);
 for (const s of skipped) note(s.reason);
 
 report(
