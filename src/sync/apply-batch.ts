@@ -6,7 +6,7 @@ import { nameOf, referencesIn } from '../tracking/change-writer.js';
 import type { SecretBox } from '../tracking/secret-box.js';
 import { keyIdsIn } from '../tracking/secret-box.js';
 import { maskSecrets } from '../tracking/secrets.js';
-import { contentDigestOf, fromTransfer, type BatchOutcome, type PlannedChange, type PlannedEntity, type SyncProblem, type TransferChange } from './transfer.js';
+import { fromTransfer, transferDigestOf, type BatchOutcome, type PlannedChange, type PlannedEntity, type SyncProblem, type TransferChange } from './transfer.js';
 
 const LOAD_CHUNK = 500;
 
@@ -114,7 +114,7 @@ export async function applyBatch(
       planned.push(plannedOf(change, 'refused'));
       continue;
     }
-    if (contentDigestOf(change) !== change.digest) {
+    if (transferDigestOf(change) !== change.digest) {
       refuse({ kind: 'tampered', message: `Change ${change.id} does not match its digest: it was altered after it was made.` });
       planned.push(plannedOf(change, 'refused'));
       continue;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { digestOf } from '../tracking/change-chain.js';
 import { isTransferChange, transferChangeSchema } from './export-document.js';
 import { jsonTextOf } from '../shared/body-text.js';
-import { contentDigestOf, fromTransfer, toTransfer, type TransferChange } from './transfer.js';
+import { fromTransfer, toTransfer, transferDigestOf, type TransferChange } from './transfer.js';
 
 const id = fc.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/);
 // An own "__proto__" member is left out by the schema's record, so a body holding one is not accepted as it is.
@@ -91,24 +91,24 @@ describe('isTransferChange', () => {
   });
 });
 
-describe('contentDigestOf', () => {
+describe('transferDigestOf', () => {
   it('equals digestOf the change without its digest', () => {
     fc.assert(
       fc.property(transferChange, (change) => {
         const { digest: _digest, ...content } = change;
-        expect(contentDigestOf(change)).toBe(digestOf({ ...content, seq: 0, appliedFrom: null }));
+        expect(transferDigestOf(change)).toBe(digestOf({ ...content, seq: 0, appliedFrom: null }));
       }),
       { numRuns: 300 },
     );
   });
 });
 
-describe('contentDigestOf, snapshots already canonicalised', () => {
+describe('transferDigestOf, snapshots already canonicalised', () => {
   it('gives the same digest on a second look, and leaves the snapshots\' JSON texts as JSON.stringify makes them', () => {
     fc.assert(
       fc.property(transferChange, (change) => {
-        const first = contentDigestOf(change);
-        expect(contentDigestOf(change)).toBe(first);
+        const first = transferDigestOf(change);
+        expect(transferDigestOf(change)).toBe(first);
         for (const snapshot of [change.before, change.after]) if (snapshot) expect(jsonTextOf(snapshot)).toBe(JSON.stringify(snapshot));
       }),
       { numRuns: 200 },

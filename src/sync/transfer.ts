@@ -1,6 +1,6 @@
 import type { Actor } from '../shared/actor.js';
 import { canonicalTextOf } from '../shared/body-text.js';
-import { canonicalJson, sha256Hex } from '../shared/canonical-json.js';
+import { contentDigestOf } from '../tracking/change-chain.js';
 import type { ChangeOp, ChangeRecord } from '../store/ports.js';
 
 /** A change as it travels between instances and in export files: the portable fields and their digest. */
@@ -38,25 +38,13 @@ export function fromTransfer(change: TransferChange, seq: number, appliedFrom: s
   return record;
 }
 
-// What digestOf leaves out of a change, and the digest itself.
-const NOT_DIGESTED = new Set(['seq', 'appliedFrom', 'digest']);
-
 /**
  * `digestOf` the change's content (all but its digest), computed from the change as it travels, without copying it.
  * The snapshots' canonical texts are remembered with them (`canonicalTextOf`): the receiver stores those bodies next,
  * and their JSON texts are then made natively instead of by a second walk that builds the canonical text again.
  */
-export function contentDigestOf(change: TransferChange): string {
-  const record = change as unknown as Record<string, unknown>;
-  let out = '{';
-  for (const key of Object.keys(record).sort()) {
-    const item = record[key];
-    if (item === undefined || typeof item === 'function' || NOT_DIGESTED.has(key)) continue;
-    if (out.length > 1) out += ',';
-    const snapshot = (key === 'before' || key === 'after') && typeof item === 'object' && item !== null && !Array.isArray(item);
-    out += `${JSON.stringify(key)}:${snapshot ? canonicalTextOf(item as Record<string, unknown>) : canonicalJson(item)}`;
-  }
-  return sha256Hex(`${out}}`);
+export function transferDigestOf(change: TransferChange): string {
+  return contentDigestOf(change, canonicalTextOf);
 }
 
 /** Who sends a batch, as the receiver checks it. */

@@ -17,6 +17,26 @@ export function digestOf(change: ChangeContent): string {
   return sha256Hex(canonicalJson(portableOf(change)));
 }
 
+// What digestOf leaves out of a change, and the digest itself.
+const NOT_DIGESTED: ReadonlySet<string> = new Set(['seq', 'appliedFrom', 'digest', 'hash']);
+
+/**
+ * Exactly `digestOf` the change's content, read from the change (or the change as it travels) without copying it;
+ * `snapshotText` gives the canonical text of a before or after snapshot, so a caller that remembers them reuses them.
+ */
+export function contentDigestOf(change: object, snapshotText: (body: Record<string, unknown>) => string): string {
+  const record = change as Record<string, unknown>;
+  let out = '{';
+  for (const key of Object.keys(record).sort()) {
+    const item = record[key];
+    if (item === undefined || typeof item === 'function' || NOT_DIGESTED.has(key)) continue;
+    if (out.length > 1) out += ',';
+    const snapshot = (key === 'before' || key === 'after') && typeof item === 'object' && item !== null && !Array.isArray(item);
+    out += `${JSON.stringify(key)}:${snapshot ? snapshotText(item as Record<string, unknown>) : canonicalJson(item)}`;
+  }
+  return sha256Hex(`${out}}`);
+}
+
 /** Link of the tamper-evident chain: this row's digest and local fields, bound to the previous row's hash. */
 export function chainHash(previousHash: string, seq: number, digest: string, appliedFrom: string | null): string {
   return sha256Hex(`${previousHash}|${seq}|${digest}|${appliedFrom ?? ''}`);

@@ -3,14 +3,14 @@ import type { EntityTypeDefinition } from '../catalog/entity-type.js';
 import { isTrackedWrite } from '../catalog/entity-type.js';
 import type { WriteContext } from '../shared/actor.js';
 import { canonicalOf } from '../shared/body-text.js';
-import { canonicalJson, sameJson, sha256Hex } from '../shared/canonical-json.js';
+import { sameJson } from '../shared/canonical-json.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, type FieldProblem } from '../shared/errors.js';
 import { stringsAtPath } from '../shared/field-path.js';
 import { newId } from '../shared/ids.js';
 import type { Settings } from '../shared/settings.js';
 import type { ChangeOp, ChangeRecord, EntityRecord, InstanceIdentity, Stores } from '../store/ports.js';
-import { chainHash, portableOf, type ChangeContent } from './change-chain.js';
+import { chainHash, contentDigestOf } from './change-chain.js';
 
 /** One write of one entity: from `current` (absent for a create) to `next` (null for a delete). */
 export interface EntityWrite {
@@ -67,19 +67,6 @@ export function referencesIn(def: EntityTypeDefinition, body: Record<string, unk
 // Bodies are immutable snapshots: each is canonicalised once for the no-op check, the digest and its version.
 export { canonicalOf } from '../shared/body-text.js';
 
-/** Exactly `digestOf(content)`, with the snapshots' canonical texts taken from `canonicalOf`. */
-function digestReusingBodies(content: ChangeContent): string {
-  const portable: Record<string, unknown> = portableOf(content);
-  const members: string[] = [];
-  for (const key of Object.keys(portable).sort()) {
-    const value = portable[key];
-    if (value === undefined || typeof value === 'function') continue;
-    const snapshot = (key === 'before' || key === 'after') && value !== null;
-    members.push(`${JSON.stringify(key)}:${snapshot ? canonicalOf(value as Record<string, unknown>) : canonicalJson(value)}`);
-  }
-  return sha256Hex(`{${members.join(',')}}`);
-}
-
 export function nameOf(def: EntityTypeDefinition, id: string, body: Record<string, unknown> | null): string {
   const value = body?.[def.nameField];
   return typeof value === 'string' && value.length > 0 ? value : id;
@@ -132,7 +119,8 @@ export function createChangeWriter(deps: { catalog: Catalog; clock: Clock; insta
         const op: ChangeOp = !current ? 'create' : next === null ? 'delete' : 'update';
         const logHead = await stores.changes.head();
         const seq = logHead.seq + 1;
-        const content = {
+        // One object from the start: its digest and hash are filled in place (a spread copy cost more than the hash).
+        change = {
           seq,
           id: newId(now),
           origin: instance.id,
@@ -151,9 +139,11 @@ export function createChangeWriter(deps: { catalog: Catalog; clock: Clock; insta
           changeSet: ctx.changeSet,
           revertOf: w.revertOf ?? null,
           appliedFrom: null,
+          digest: '',
+          hash: '',
         };
-        const digest = digestReusingBodies(content);
-        change = { ...content, digest, hash: chainHash(logHead.hash, seq, digest, null) };
+        change.digest = contentDigestOf(change, canonicalOf);
+        change.hash = chainHash(logHead.hash, seq, change.digest, null);
         await stores.changes.append(change);
       }
 

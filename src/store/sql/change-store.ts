@@ -62,31 +62,32 @@ export function toChangeRecord(row: Selectable<ChangesTable>): ChangeRecord {
   return record;
 }
 
-export function toChangeRow(change: ChangeRecord): Selectable<ChangesTable> {
-  return {
-    seq: change.seq,
-    id: change.id,
-    origin: change.origin,
-    origin_seq: change.originSeq,
-    type: change.type,
-    entity_id: change.entityId,
-    entity_name: change.entityName,
-    op: change.op,
-    before: change.before === null ? null : jsonTextOf(change.before),
-    after: change.after === null ? null : jsonTextOf(change.after),
-    parent: change.parent,
-    requires: JSON.stringify(change.requires),
-    actor_kind: change.actor.kind,
-    actor_id: change.actor.id,
-    actor_name: change.actor.name,
-    at: change.at,
-    request: change.request === null ? null : JSON.stringify(change.request),
-    change_set: change.changeSet,
-    revert_of: change.revertOf,
-    applied_from: change.appliedFrom,
-    digest: change.digest,
-    hash: change.hash,
-  };
+/** A change's column values, in `changeColumns` order (summary columns first). */
+function changeValues(change: ChangeRecord): unknown[] {
+  return [
+    change.seq,
+    change.id,
+    change.origin,
+    change.originSeq,
+    change.type,
+    change.entityId,
+    change.entityName,
+    change.op,
+    change.parent,
+    change.actor.kind,
+    change.actor.id,
+    change.actor.name,
+    change.at,
+    change.changeSet,
+    change.revertOf,
+    change.appliedFrom,
+    change.before === null ? null : jsonTextOf(change.before),
+    change.after === null ? null : jsonTextOf(change.after),
+    JSON.stringify(change.requires),
+    change.request === null ? null : JSON.stringify(change.request),
+    change.digest,
+    change.hash,
+  ];
 }
 
 // Every column: the list columns plus the snapshots and the chain.
@@ -223,17 +224,13 @@ export function createChangeStore(db: Kysely<Database>): ChangeStore {
     return cachedHead;
   }
   async function appendDeferred(change: ChangeRecord): Promise<void> {
-    const row = toChangeRow(change);
-    await insertChange(db, ...changeColumns.map((column) => row[column]));
-    cachedHead = { seq: change.seq, hash: change.hash, originOffset: (await head()).originOffset };
+    await insertChange(db, ...changeValues(change));
+    cachedHead = { seq: change.seq, hash: change.hash, originOffset: (cachedHead ?? (await head())).originOffset };
   }
   async function appendMany(changes: ChangeRecord[]): Promise<void> {
     await insertChanges(
       db,
-      changes.map((change) => {
-        const row = toChangeRow(change);
-        return changeColumns.map((column) => row[column]);
-      }),
+      changes.map((change) => changeValues(change)),
     );
     const last = changes[changes.length - 1];
     if (last) cachedHead = { seq: last.seq, hash: last.hash, originOffset: (await head()).originOffset };
