@@ -1,4 +1,4 @@
-import { sql, type Insertable, type Kysely, type QueryResult, type Selectable } from 'kysely';
+import { PostgresAdapter, sql, type Insertable, type Kysely, type QueryResult, type Selectable } from 'kysely';
 import { bitmapWords as BITMAP_WORDS, type SummaryNodesTable, type Database, type PeersTable } from '../schema.js';
 import type {
   ChangeRecord,
@@ -159,6 +159,32 @@ function nodeRanges<C extends 'n' | 'fp' | (typeof BITMAP_WORDS)[number]>(column
 const cellsInRanges = nodeRanges(['n', 'fp'] as const);
 const bitmapsInRanges = nodeRanges(BITMAP_WORDS);
 
+/**
+ * The same read on PostgreSQL: the ranges travel as four arrays, joined laterally to one primary-key range scan each.
+ * The statement's text never changes, so it is parsed once per connection and binds in microseconds; a union of a
+ * padded 64 or 256 ranges was planned anew at every bind, 1–3 ms each, several times per reconciliation.
+ * `offset 0` keeps the subquery a per-range index scan: flattened, it was hash-joined over the whole level (15 ms).
+ */
+async function nodesInArrays<C extends 'n' | 'fp' | (typeof BITMAP_WORDS)[number]>(
+  db: Kysely<Database>,
+  columns: readonly C[],
+  level: number,
+  ranges: [string, number, number][],
+): Promise<QueryResult<{ r: number; idx: number } & Record<C, number>>[]> {
+  const picked = sql.join(columns.map((c) => sql.ref(`s.${c}`)));
+  const query = sql<{ r: number; idx: number } & Record<C, number>>`
+    select q.r - 1 as r, s.idx, ${picked}
+    from unnest(${ranges.map(([origin]) => origin)}::text[], ${ranges.map(([, from]) => from)}::bigint[], ${ranges.map(([, , to]) => to)}::bigint[])
+      with ordinality as q(origin, lo, hi, r)
+    cross join lateral (
+      select n.idx, ${sql.join(columns.map((c) => sql.ref(`n.${c}`)))} from summary_nodes n
+      where n.level = ${level} and n.origin = q.origin and n.idx >= q.lo and n.idx < q.hi
+      offset 0
+    ) s
+    order by q.r, s.idx`;
+  return [await query.execute(db)];
+}
+
 // Each origin's top node, and its highest bucket by a primary-key seek.
 const originTops = prepared((db, topLevel: number) =>
   db
@@ -186,16 +212,22 @@ const moveFoldMark = prepared((db, mark: number) =>
 );
 
 export function createChangeSummaryStore(db: Kysely<Database>): ChangeSummaryStore {
-  /** Runs a node-range statement; each row comes with the origin of the range it belongs to. */
-  async function inRanges<R extends { r: number }>(
-    statement: (db: Kysely<Database>, rows: unknown[][]) => Promise<(QueryResult<R> & { offset: number })[]>,
+  const onPostgres = db.getExecutor().adapter instanceof PostgresAdapter;
+
+  /** Reads the nodes of `ranges` at `level`; each row comes with the origin of the range it belongs to. */
+  async function inRanges<C extends 'n' | 'fp' | (typeof BITMAP_WORDS)[number]>(
+    statement: (db: Kysely<Database>, rows: unknown[][]) => Promise<(QueryResult<{ r: number; idx: number } & Record<C, number>> & { offset: number })[]>,
+    columns: readonly C[],
     level: number,
     ranges: [string, number, number][],
-  ): Promise<(R & { origin: string })[]> {
-    const results = await statement(
-      db,
-      ranges.map(([origin, from, to]) => [level, origin, from, to]),
-    );
+  ): Promise<({ r: number; idx: number; origin: string } & Record<C, number>)[]> {
+    if (ranges.length === 0) return [];
+    const results = onPostgres
+      ? (await nodesInArrays(db, columns, level, ranges)).map((result) => ({ ...result, offset: 0 }))
+      : await statement(
+          db,
+          ranges.map(([origin, from, to]) => [level, origin, from, to]),
+        );
     return results.flatMap((result) => result.rows.map((row) => ({ ...row, origin: ranges[result.offset + Number(row.r)]![0] })));
   }
   return {
@@ -219,10 +251,10 @@ export function createChangeSummaryStore(db: Kysely<Database>): ChangeSummarySto
       return rows.map((r) => ({ origin: r.origin, cell: { n: Number(r.n), fp: Number(r.fp) }, maxBucket: Number(r.max_bucket) }));
     },
     async cellsIn(level, ranges) {
-      return (await inRanges(cellsInRanges, level, ranges)).map((r) => ({ origin: r.origin, index: Number(r.idx), cell: { n: Number(r.n), fp: Number(r.fp) } }));
+      return (await inRanges(cellsInRanges, ['n', 'fp'] as const, level, ranges)).map((r) => ({ origin: r.origin, index: Number(r.idx), cell: { n: Number(r.n), fp: Number(r.fp) } }));
     },
     async bitmapsIn(ranges) {
-      return (await inRanges(bitmapsInRanges, 0, ranges)).map((r) => ({ origin: r.origin, bucket: Number(r.idx), words: BITMAP_WORDS.map((w) => Number(r[w])) }));
+      return (await inRanges(bitmapsInRanges, BITMAP_WORDS, 0, ranges)).map((r) => ({ origin: r.origin, bucket: Number(r.idx), words: BITMAP_WORDS.map((w) => Number(r[w])) }));
     },
     async reset() {
       await db.deleteFrom('summary_nodes').execute();
