@@ -1,6 +1,5 @@
 import {
   BUCKET_SPAN,
-  FANOUT,
   childOf,
   ownRoot,
   rootLevel,
@@ -88,69 +87,81 @@ class Tally {
     }
   }
 
-  /** Both sides' contents of one node: its children cells, or its bucket bitmaps. */
-  compare(node: SummaryNode, local: Pick<NodeContent, 'children' | 'members'>, remote: Pick<NodeContent, 'children' | 'members'>): SummaryNode[] {
-    if (node.level === 0) {
-      const ls = Buffer.from(local.members ?? '', 'base64url');
-      const rs = Buffer.from(remote.members ?? '', 'base64url');
-      const onlyHere: number[] = [];
-      const onlyThere: number[] = [];
-      const first = node.index * BUCKET_SPAN;
-      // Only bytes that differ are looked into: bit j of byte i is origin sequence first + 8i + j.
-      for (let i = 0; i < BUCKET_SPAN / 8; i += 1) {
-        const l = ls[i] ?? 0;
-        const r = rs[i] ?? 0;
-        if (l === r) continue;
-        for (let j = 0; j < 8; j += 1) {
-          const bit = 1 << j;
-          if ((l & bit) && !(r & bit)) onlyHere.push(first + i * 8 + j);
-          else if ((r & bit) && !(l & bit)) onlyThere.push(first + i * 8 + j);
-        }
+  /** Both sides' bitmaps of one bucket. */
+  compareBucket(node: SummaryNode, local: Pick<NodeContent, 'members'>, remote: Pick<NodeContent, 'members'>): void {
+    const ls = Buffer.from(local.members ?? '', 'base64url');
+    const rs = Buffer.from(remote.members ?? '', 'base64url');
+    const onlyHere: number[] = [];
+    const onlyThere: number[] = [];
+    const first = node.index * BUCKET_SPAN;
+    // Only bytes that differ are looked into: bit j of byte i is origin sequence first + 8i + j.
+    for (let i = 0; i < BUCKET_SPAN / 8; i += 1) {
+      const l = ls[i] ?? 0;
+      const r = rs[i] ?? 0;
+      if (l === r) continue;
+      for (let j = 0; j < 8; j += 1) {
+        const bit = 1 << j;
+        if ((l & bit) && !(r & bit)) onlyHere.push(first + i * 8 + j);
+        else if ((r & bit) && !(l & bit)) onlyThere.push(first + i * 8 + j);
       }
-      this.ahead += onlyHere.length;
-      this.behind += onlyThere.length;
-      addKeys(this.aheadKeys, node.origin, onlyHere);
-      addKeys(this.behindKeys, node.origin, onlyThere);
-      return [];
     }
-    const next: SummaryNode[] = [];
-    for (let k = 0; k < FANOUT; k += 1) {
-      const [ln, lfp] = local.children?.[k] ?? [0, 0];
-      const [rn, rfp] = remote.children?.[k] ?? [0, 0];
-      if (ln === rn && lfp === rfp) continue;
-      const child = childOf(node, k);
-      if (rn === 0) this.one('local', node.origin, ln, seqRange(child));
-      else if (ln === 0) this.one('remote', node.origin, rn, seqRange(child));
-      else next.push(child);
-    }
-    return next;
+    this.ahead += onlyHere.length;
+    this.behind += onlyThere.length;
+    addKeys(this.aheadKeys, node.origin, onlyHere);
+    addKeys(this.behindKeys, node.origin, onlyThere);
   }
+}
+
+/** A node whose two sides both hold changes and differ; `here` is this side's content of it, once read. */
+interface FrontierNode {
+  node: SummaryNode;
+  here?: Pick<NodeContent, 'children' | 'members'>;
 }
 
 /**
  * Exact behind/ahead between two change sets by descending both summary trees only where they differ:
  * the work and the bytes grow with the number of differences (times the tree's depth), not with the logs.
  * Each exchange with the remote side covers two levels: this side sends its children cells of the differing
- * nodes, the remote answers the children that differ with their own contents.
+ * nodes, the remote answers the children that differ with their own contents. This side then descends two levels
+ * of its own in one read: from the remote's contents of those children to its own contents of the grandchildren
+ * that differ, which are what it sends in the next exchange.
  */
 export async function reconcile(local: SummarySource, remote: SummarySource, options: { list: boolean }): Promise<Reconciliation> {
   const tally = new Tally();
 
   /** What the remote answered for inner nodes, given this side's children cells: the nodes to look into next. */
-  async function afterDescent(inner: SummaryNode[], mineCells: NodeContent[], answers: DescendAnswer[]): Promise<SummaryNode[]> {
-    // Children that differ and hold changes on both sides: their contents here, to compare with the remote's.
-    const both: { node: SummaryNode; remote: ChildDifference }[] = [];
+  async function afterDescent(inner: SummaryNode[], mineCells: Pick<NodeContent, 'children'>[], answers: DescendAnswer[]): Promise<FrontierNode[]> {
+    // Children that differ and hold changes on both sides: buckets are compared here and now; inner children are
+    // descended on this side with the remote's contents of them.
+    const buckets: { node: SummaryNode; remote: ChildDifference }[] = [];
+    const descents: DescendRequest[] = [];
     for (const [i, node] of inner.entries()) {
       for (const difference of answers[i]!.differing) {
         const child = childOf(node, difference.index);
         const [ln] = mineCells[i]!.children?.[difference.index] ?? [0, 0];
         if (difference.n === 0) tally.one('local', node.origin, ln, seqRange(child));
         else if (ln === 0) tally.one('remote', node.origin, difference.n, seqRange(child));
-        else both.push({ node: child, remote: difference });
+        else if (child.level === 0) buckets.push({ node: child, remote: difference });
+        else descents.push({ node: child, children: difference.children ?? [] });
       }
     }
-    const here = await local.nodes(both.map((b) => b.node));
-    return both.flatMap(({ node, remote: difference }, j) => tally.compare(node, here[j]!, difference));
+    const [bitmaps, descended] = await Promise.all([
+      buckets.length > 0 ? local.nodes(buckets.map((b) => b.node)) : Promise.resolve([]),
+      descents.length > 0 ? local.descend(descents) : Promise.resolve([]),
+    ]);
+    for (const [j, { node, remote: difference }] of buckets.entries()) tally.compareBucket(node, bitmaps[j]!, difference);
+    const next: FrontierNode[] = [];
+    for (const [j, { node, children: theirs }] of descents.entries()) {
+      // This side's answer: its own cells of the grandchildren that differ from the remote's, with contents where both hold changes.
+      for (const mine of descended[j]!.differing) {
+        const grandchild = childOf(node, mine.index);
+        const [rn] = theirs[mine.index] ?? [0, 0];
+        if (mine.n === 0) tally.one('remote', node.origin, rn, seqRange(grandchild));
+        else if (rn === 0) tally.one('local', node.origin, mine.n, seqRange(grandchild));
+        else next.push({ node: grandchild, here: mine.children ? { children: mine.children } : { members: mine.members ?? '' } });
+      }
+    }
+    return next;
   }
 
   // The first descent goes out with the origins, guessing each root from this side's own size: where the remote's
@@ -167,7 +178,7 @@ export async function reconcile(local: SummarySource, remote: SummarySource, opt
   const localByOrigin = new Map(mine.map((o) => [o.origin, o]));
   const remoteByOrigin = new Map(theirs.map((o) => [o.origin, o]));
   const guessedAt = new Map(guessed.map((node, i) => [node.origin, i]));
-  let frontier: SummaryNode[] = [];
+  let frontier: FrontierNode[] = [];
   const answered: number[] = [];
 
   for (const origin of new Set([...localByOrigin.keys(), ...remoteByOrigin.keys()])) {
@@ -180,7 +191,7 @@ export async function reconcile(local: SummarySource, remote: SummarySource, opt
       const root: SummaryNode = { origin, level: rootLevel(Math.max(a.maxBucket, b.maxBucket)), index: 0 };
       const at = guessedAt.get(origin);
       if (at !== undefined && guessed[at]!.level === root.level) answered.push(at);
-      else frontier.push(root);
+      else frontier.push({ node: root });
     }
   }
   frontier.push(
@@ -192,20 +203,23 @@ export async function reconcile(local: SummarySource, remote: SummarySource, opt
   );
 
   while (frontier.length > 0) {
-    // A root that is a single bucket has no children to descend into: its bitmaps are compared as they are.
-    const buckets = frontier.filter((node) => node.level === 0);
-    const inner = frontier.filter((node) => node.level > 0);
-    const next: SummaryNode[] = [];
-    if (buckets.length > 0) {
-      const [lc, rc] = await Promise.all([local.nodes(buckets), remote.nodes(buckets)]);
-      for (const [i, node] of buckets.entries()) next.push(...tally.compare(node, lc[i]!, rc[i]!));
+    // Roots not guessed are read here first; every other node's content came with the descent that found it.
+    const unread = frontier.filter((f) => !f.here);
+    if (unread.length > 0) {
+      const contents = await local.nodes(unread.map((f) => f.node));
+      for (const [i, f] of unread.entries()) f.here = contents[i]!;
     }
-    if (inner.length > 0) {
-      const mineCells = await local.nodes(inner);
-      const answers = await remote.descend(inner.map((node, i) => ({ node, children: mineCells[i]!.children ?? [] })));
-      next.push(...(await afterDescent(inner, mineCells, answers)));
-    }
-    rounds += (buckets.length > 0 ? 1 : 0) + (inner.length > 0 ? 1 : 0);
+    // A bucket (a root that is a single bucket, or a grandchild found by this side's descent) is compared by bitmaps.
+    const buckets = frontier.filter((f) => f.node.level === 0);
+    const inner = frontier.filter((f) => f.node.level > 0);
+    const [bitmaps, answers] = await Promise.all([
+      buckets.length > 0 ? remote.nodes(buckets.map((f) => f.node)) : Promise.resolve([]),
+      inner.length > 0 ? remote.descend(inner.map((f) => ({ node: f.node, children: f.here!.children ?? [] }))) : Promise.resolve([]),
+    ]);
+    for (const [i, f] of buckets.entries()) tally.compareBucket(f.node, f.here!, bitmaps[i]!);
+    const next = inner.length > 0 ? await afterDescent(inner.map((f) => f.node), inner.map((f) => f.here!), answers) : [];
+    // The two kinds of request go out together: one round trip.
+    rounds += 1;
     frontier = next;
   }
 
