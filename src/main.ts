@@ -72,11 +72,14 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     });
     const { app } = await buildApp(services, { logger: options.logger ?? false });
     const url = await app.listen({ port: options.port, host: options.host });
+    // Webhook deliveries queued by ticket events (here or by an earlier process) are sent from now on.
+    services.webhooks.start();
     return {
       url,
       services,
       bootstrap,
       async close() {
+        await services.webhooks.stop();
         await app.close();
         await dialect.close();
       },

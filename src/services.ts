@@ -19,6 +19,11 @@ import type { PeerConnector } from './sync/peer-client.js';
 import { createSyncReceiver, type SyncReceiver } from './sync/sync-receiver.js';
 import { createSyncService, type DeskDataReset, type SyncService } from './sync/sync-service.js';
 import { createSettingsService, type SettingsService } from './tracking/settings-service.js';
+import { createAssetService, type AssetService } from './desk/asset-service.js';
+import { createCustomerService, type CustomerService } from './desk/customer-service.js';
+import { createTicketService, type TicketService } from './desk/ticket-service.js';
+import { createWebhookDispatcher, type DispatcherOptions, type WebhookDispatcher, type WebhookTransport } from './desk/webhooks.js';
+import { createFetchWebhookTransport } from './http/webhook-transport.js';
 
 export interface ServiceConfig {
   instance: InstanceIdentity;
@@ -29,6 +34,9 @@ export interface ServiceConfig {
   /** How this instance reaches its peers (HTTP unless a test says otherwise). */
   connector?: PeerConnector;
   deskDataResets?: DeskDataReset[];
+  /** How webhooks are sent (HTTP unless a test says otherwise), and the dispatcher's timings. */
+  webhookTransport?: WebhookTransport;
+  webhookOptions?: DispatcherOptions;
 }
 
 /** Everything the http and cli layers use, built from plain factories in one place. */
@@ -49,6 +57,11 @@ export interface Services {
   accessTokens: TokenService;
   syncReceiver: SyncReceiver;
   sync: SyncService;
+  customers: CustomerService;
+  tickets: TicketService;
+  assets: AssetService;
+  /** Sends queued webhook deliveries; `start` it where the instance serves. */
+  webhooks: WebhookDispatcher;
 }
 
 export function createServices(db: Transactor, config: ServiceConfig): Services {
@@ -66,13 +79,24 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     audit,
     receiver: syncReceiver,
     connector: config.connector ?? createHttpPeerConnector(),
-    ...(config.deskDataResets ? { deskDataResets: config.deskDataResets } : {}),
+    // A restore clears the desk's records (tickets, customers, users), as the guide warns, and whatever else asks to be.
+    deskDataResets: [(stores) => stores.desk.clear(), (stores) => stores.deliveries.clear(), ...(config.deskDataResets ?? [])],
+  });
+  const configService = createConfigService({ db, catalog, box, writer });
+  const webhooks = createWebhookDispatcher({
+    db,
+    catalog,
+    box,
+    clock,
+    instance,
+    transport: config.webhookTransport ?? createFetchWebhookTransport(),
+    ...(config.webhookOptions ? { options: config.webhookOptions } : {}),
   });
   return {
     instance: { ...instance, version: config.version },
     catalog,
     clock,
-    config: createConfigService({ db, catalog, box, writer }),
+    config: configService,
     changeLog: createChangeLog({ db, catalog }),
     rollback: createRollbackService({ db, catalog, writer, instanceId: instance.id }),
     settings: createSettingsService({ db, clock, audit }),
@@ -85,5 +109,9 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     accessTokens: createTokenService({ db, clock, audit }),
     syncReceiver,
     sync,
+    customers: createCustomerService({ db, clock }),
+    tickets: createTicketService({ db, clock, instance, onQueued: () => webhooks.nudge() }),
+    assets: createAssetService({ db, catalog, config: configService }),
+    webhooks,
   };
 }

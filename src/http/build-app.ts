@@ -17,6 +17,7 @@ import { sessionRoutes } from './routes/session.js';
 import { auditRoutes } from './routes/audit.js';
 import { instanceSyncRoutes } from './routes/instances-sync.js';
 import { syncRoutes } from './routes/sync.js';
+import { deskRoutes } from './routes/desk.js';
 
 /** Largest request body accepted (documented in docs/api.md). */
 export const BODY_LIMIT = 1024 * 1024;
@@ -78,6 +79,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(auditRoutes(services));
   await app.register(instanceSyncRoutes(services));
   await app.register(syncRoutes(services));
+  await app.register(deskRoutes(services));
   await app.ready();
   return { app, routeTable };
 }

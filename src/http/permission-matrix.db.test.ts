@@ -57,6 +57,29 @@ const existingRoutes: Record<string, Row> = {
   'DELETE /v1/applications/:id': row('access:manage', Y, N, N, N, N),
   'POST /v1/applications/:id/rotate-secret': row('access:manage', Y, N, N, N, N),
   'GET /v1/audit': row('audit:read', Y, N, N, N, N),
+  'GET /v1/customers': row('customers:read', Y, Y, N, N, N),
+  'POST /v1/customers': row('customers:edit', Y, N, N, N, N),
+  'GET /v1/customers/:id': row('customers:read', Y, Y, N, N, N),
+  'PATCH /v1/customers/:id': row('customers:edit', Y, N, N, N, N),
+  'DELETE /v1/customers/:id': row('customers:edit', Y, N, N, N, N),
+  'GET /v1/users': row('users:read', Y, Y, N, N, N),
+  'POST /v1/users': row('users:edit', Y, N, N, N, N),
+  'GET /v1/users/:id': row('users:read', Y, Y, N, N, N),
+  'PATCH /v1/users/:id': row('users:edit', Y, N, N, N, N),
+  'DELETE /v1/users/:id': row('users:edit', Y, N, N, N, N),
+  'GET /v1/tickets': row('tickets:read', Y, Y, Y, Y, Y),
+  'POST /v1/tickets': row('tickets:edit', Y, N, Y, Y, N),
+  'GET /v1/tickets/:id': row('tickets:read', Y, Y, Y, Y, Y),
+  'PATCH /v1/tickets/:id': row('tickets:edit', Y, N, Y, Y, N),
+  'GET /v1/tickets/:id/actions': row('tickets:read', Y, Y, Y, Y, Y),
+  'POST /v1/tickets/:id/actions': row('tickets:edit', Y, N, Y, Y, N),
+  'GET /v1/webhooks/deliveries': row('config:read', Y, Y, N, N, Y),
+  'POST /v1/webhooks/deliveries/:id/retry': row('config:edit', Y, N, N, N, N),
+  'GET /v1/assets': row('assets:read', Y, Y, N, N, N),
+  'POST /v1/assets': row('assets:edit', Y, N, N, N, N),
+  'GET /v1/assets/:id': row('assets:read', Y, Y, N, N, N),
+  'PUT /v1/assets/:id': row('assets:edit', Y, N, N, N, N),
+  'DELETE /v1/assets/:id': row('assets:edit', Y, N, N, N, N),
 };
 
 // Routes added later under these prefixes are access management: the Administrator's alone.
@@ -196,6 +219,9 @@ describe.each(engines)('permission matrix on %s', (engine) => {
       agent: await stores.agents.find(targets.agentId),
       application: await stores.applications.find(targets.applicationId),
       team: await stores.entities.find(targets.teamId),
+      customers: await stores.desk.listCustomers({ limit: 10_000 }),
+      users: await stores.desk.listUsers({ limit: 10_000 }),
+      tickets: await stores.desk.listTickets({ visibility: { kind: 'all' }, limit: 10_000 }),
     }));
   }
 

@@ -390,6 +390,150 @@ export interface SyncRequestStore {
 }
 
 /** Every store, bound to one connection or transaction. */
+/** A customer of the desk: a local record, never tracked. */
+export interface CustomerRecord {
+  id: string;
+  name: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A user (a person at a customer). */
+export interface DeskUserRecord {
+  id: string;
+  customerId: string;
+  name: string;
+  email: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface TicketRecord {
+  id: string;
+  /** Sequential per instance, for people. */
+  number: number;
+  customerId: string;
+  userId: string | null;
+  ticketTypeId: string;
+  statusId: string | null;
+  teamId: string | null;
+  agentId: string | null;
+  priority: number | null;
+  summary: string;
+  details: string;
+  closed: boolean;
+  workflowId: string | null;
+  stepId: string | null;
+  /** Actor id of whoever logged the ticket. */
+  createdBy: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface TicketActionRecord {
+  id: string;
+  ticketId: string;
+  kind: 'created' | 'note' | 'workflow-action' | 'updated';
+  name: string;
+  note: string;
+  actor: Actor;
+  details: Record<string, unknown>;
+  at: number;
+}
+
+/** Which tickets an agent may see beyond its own: every one, or those of its teams by the view permissions. */
+export type TicketVisibility =
+  | { kind: 'all' }
+  | { kind: 'limited'; agentId: string; teamIds: string[]; unassigned: boolean; assignedToOthers: boolean };
+
+export interface TicketFilter {
+  /** Only these customers (a client restriction); absent: every customer. */
+  customerIds?: string[];
+  visibility: TicketVisibility;
+  customerId?: string;
+  teamId?: string;
+  agentId?: string;
+  statusId?: string;
+  closed?: boolean;
+  summaryContains?: string;
+  /** Tickets older than this id (newest first). */
+  beforeId?: string;
+  limit: number;
+}
+
+export interface CustomerFilter {
+  customerIds?: string[];
+  nameContains?: string;
+  afterId?: string;
+  limit: number;
+}
+
+export interface DeskUserFilter extends CustomerFilter {
+  customerId?: string;
+}
+
+export interface DeskStore {
+  findCustomer(id: string): Promise<CustomerRecord | undefined>;
+  listCustomers(filter: CustomerFilter): Promise<CustomerRecord[]>;
+  insertCustomer(customer: CustomerRecord): Promise<void>;
+  updateCustomer(customer: CustomerRecord): Promise<void>;
+  removeCustomer(id: string): Promise<void>;
+  /** Users and tickets of the customer (what keeps it from being deleted). */
+  customerHolds(id: string): Promise<{ users: number; tickets: number }>;
+  findUser(id: string): Promise<DeskUserRecord | undefined>;
+  listUsers(filter: DeskUserFilter): Promise<DeskUserRecord[]>;
+  insertUser(user: DeskUserRecord): Promise<void>;
+  updateUser(user: DeskUserRecord): Promise<void>;
+  removeUser(id: string): Promise<void>;
+  userHolds(id: string): Promise<{ tickets: number }>;
+  nextTicketNumber(): Promise<number>;
+  findTicket(id: string): Promise<TicketRecord | undefined>;
+  listTickets(filter: TicketFilter): Promise<TicketRecord[]>;
+  insertTicket(ticket: TicketRecord): Promise<void>;
+  updateTicket(ticket: TicketRecord): Promise<void>;
+  addAction(action: TicketActionRecord): Promise<void>;
+  listActions(ticketId: string): Promise<TicketActionRecord[]>;
+  /** Removes every desk record (a restore from production). */
+  clear(): Promise<void>;
+}
+
+export type DeliveryStatus = 'pending' | 'sending' | 'delivered' | 'failed';
+
+/** One webhook delivery: queued with the event, sent (and retried) after its transaction commits. */
+export interface WebhookDeliveryRecord {
+  id: string;
+  webhookId: string;
+  webhookName: string;
+  event: string;
+  /** The record the event is about (a ticket id). */
+  subjectId: string;
+  /** The JSON body sent. */
+  payload: string;
+  status: DeliveryStatus;
+  attempts: number;
+  maxAttempts: number;
+  /** When the next attempt is due. */
+  nextAt: number;
+  /** While `sending`: until when the sender holds it; past it, another sender may take it over. */
+  leaseUntil: number | null;
+  responseStatus: number | null;
+  lastError: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface WebhookDeliveryStore {
+  insertMany(deliveries: WebhookDeliveryRecord[]): Promise<void>;
+  /** Marks up to `limit` due deliveries (pending and due, or sending with an expired lease) as sending until `leaseUntil`. */
+  claimDue(now: number, leaseUntil: number, limit: number): Promise<WebhookDeliveryRecord[]>;
+  update(delivery: WebhookDeliveryRecord): Promise<void>;
+  find(id: string): Promise<WebhookDeliveryRecord | undefined>;
+  list(filter: { webhookId?: string; status?: DeliveryStatus; beforeId?: string; limit: number }): Promise<WebhookDeliveryRecord[]>;
+  /** The earliest time a pending delivery is due, if any. */
+  nextDue(): Promise<number | null>;
+  clear(): Promise<void>;
+}
+
 export interface Stores {
   entities: EntityStore;
   changes: ChangeStore;
@@ -407,6 +551,8 @@ export interface Stores {
   summary: ChangeSummaryStore;
   history: SyncHistoryStore;
   syncRequests: SyncRequestStore;
+  desk: DeskStore;
+  deliveries: WebhookDeliveryStore;
 }
 
 /**

@@ -18,6 +18,60 @@ export interface Database {
   summary_nodes: SummaryNodesTable;
   change_buckets_mark: ChangeBucketsMarkTable;
   sync_requests: SyncRequestsTable;
+  customers: CustomersTable;
+  desk_users: DeskUsersTable;
+  tickets: TicketsTable;
+  ticket_actions: TicketActionsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+}
+
+export interface CustomersTable {
+  id: string;
+  name: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface DeskUsersTable {
+  id: string;
+  customer_id: string;
+  name: string;
+  email: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface TicketsTable {
+  id: string;
+  number: number;
+  customer_id: string;
+  user_id: string | null;
+  ticket_type_id: string;
+  status_id: string | null;
+  team_id: string | null;
+  agent_id: string | null;
+  priority: number | null;
+  summary: string;
+  details: string;
+  closed: number;
+  workflow_id: string | null;
+  step_id: string | null;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface TicketActionsTable {
+  id: string;
+  ticket_id: string;
+  kind: string;
+  name: string;
+  note: string;
+  actor_kind: string;
+  actor_id: string;
+  actor_name: string;
+  details: string;
+  at: number;
 }
 
 export interface InstanceInfoTable {
@@ -206,4 +260,22 @@ export interface SyncRequestsTable {
   sender: string;
   result: string;
   at: number;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  webhook_name: string;
+  event: string;
+  subject_id: string;
+  payload: string;
+  status: string;
+  attempts: number;
+  max_attempts: number;
+  next_at: number;
+  lease_until: number | null;
+  response_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
 }

@@ -44,15 +44,23 @@ describe.each(engines)('restore from production on %s', (engine) => {
     expect(plan).toMatchObject({ dryRun: true, restored: false, scope: 'instance', instances: ['staging'], from: { name: 'production' }, lost: { count: 2 } });
     expect(ids(plan.lost.changes).sort()).toEqual([fromDev, onStaging].sort());
 
+    // Desk records of staging: kept by a refused restore, cleared by the restore.
+    const customer = await ok(p.staging, 'POST', '/v1/customers', { name: 'Staging test customer' });
+    await ok(p.staging, 'POST', '/v1/users', { customerId: customer.id, name: 'Tess Tester' });
+    expect(plan).toMatchObject({ deskDataCleared: true });
+
     const before = await trackedState(p.staging);
     const unconfirmed = await p.staging.call('POST', '/v1/instances/production/restore', { scope: 'instance' });
     expect(unconfirmed.status).toBe(409);
     expect(unconfirmed.body).toMatchObject({ code: 'RESTORE_NOT_CONFIRMED', plan: { lost: { count: 2 } } });
     expect(await trackedState(p.staging)).toEqual(before);
+    expect((await ok(p.staging, 'GET', '/v1/customers')).items).toHaveLength(1);
 
     const restored = await ok(p.staging, 'POST', '/v1/instances/production/restore', { scope: 'instance', confirm: true });
     expect(restored).toMatchObject({ restored: true, dryRun: false, copied: { changes: 2 } });
     await expectEqualsProduction(p.staging);
+    expect((await ok(p.staging, 'GET', '/v1/customers')).items).toEqual([]);
+    expect((await ok(p.staging, 'GET', '/v1/users')).items).toEqual([]);
     expect((await ok(p.staging, 'GET', `/v1/config/teams/${team.id}`)).name).toBe('Restored');
     expect((await ok(p.staging, 'GET', '/v1/audit?kind=sync.restore')).items[0]).toMatchObject({ outcome: 'success', details: { lost: 2, scope: 'instance' } });
 

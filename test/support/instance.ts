@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { DispatcherOptions } from '../../src/desk/webhooks.js';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { createBuiltinCatalog } from '../../src/catalog/builtin/index.js';
 import type { Catalog } from '../../src/catalog/catalog.js';
@@ -36,6 +37,8 @@ export interface TestInstanceOptions {
   version?: string;
   /** Wraps the transactor, e.g. to inject failures. */
   wrap?: (db: Transactor) => Transactor;
+  /** Webhook dispatcher timings (tests retry in milliseconds, not seconds). */
+  webhookOptions?: DispatcherOptions;
 }
 
 /** A migrated database with the composition root built on it, as main.ts does, without listening. */
@@ -46,7 +49,14 @@ export async function createTestInstance(engine: EngineName, options: TestInstan
   const clock = options.clock ?? systemClock;
   const identity = await ensureInstanceIdentity(raw, clock, { name: options.name ?? 'dev', kind: options.kind ?? 'development' });
   const box = createSecretBox([options.secretKey ?? randomBytes(32)]);
-  const services = createServices(db, { instance: identity, version: options.version ?? '0.0.0-test', catalog: options.catalog ?? createBuiltinCatalog(), box, clock });
+  const services = createServices(db, {
+    instance: identity,
+    version: options.version ?? '0.0.0-test',
+    catalog: options.catalog ?? createBuiltinCatalog(),
+    box,
+    clock,
+    ...(options.webhookOptions ? { webhookOptions: options.webhookOptions } : {}),
+  });
   const token = `shp_test_${randomBytes(24).toString('base64url')}`;
   const boot = await services.bootstrapper.bootstrap({ adminToken: token, adminPassword: 'correct horse battery staple' });
   const agent = boot!.agent;

@@ -9,9 +9,9 @@ import type { FastifyReply } from 'fastify';
 const typeParams = z.object({ type: z.string().max(100) });
 const entityParams = typeParams.extend({ id: z.string().max(100) });
 const inputBody = z.record(z.string(), z.unknown()).describe("The type's fields; GET /v1/catalog/{type} has its JSON Schema.");
-const ifMatchHeaders = z.object({ 'if-match': z.string().max(200).optional() }).loose();
+export const ifMatchHeaders = z.object({ 'if-match': z.string().max(200).optional() }).loose();
 
-function sendOutcome(reply: FastifyReply, outcome: WriteOutcome, status = 200): WriteOutcome {
+export function sendOutcome(reply: FastifyReply, outcome: WriteOutcome, status = 200): WriteOutcome {
   if (outcome.changeId) void reply.header('x-change-id', outcome.changeId);
   if (outcome.entity) void reply.header('etag', `"${outcome.entity.version}"`);
   void reply.status(status);

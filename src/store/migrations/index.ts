@@ -4,6 +4,7 @@ import * as access from './0002-access.js';
 import * as sync from './0003-sync.js';
 import * as originOffset from './0004-origin-offset.js';
 import * as summaryNodes from './0005-summary-nodes.js';
+import * as desk from './0006-desk.js';
 
 /** The one migration list for both engines. Never edit a migration that has landed; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003-sync': sync,
   '0004-origin-offset': originOffset,
   '0005-summary-nodes': summaryNodes,
+  '0006-desk': desk,
 };

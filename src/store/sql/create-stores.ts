@@ -3,6 +3,7 @@ import type { StoreDialect } from '../dialects/dialect.js';
 import type { Database } from '../schema.js';
 import type { Stores, Transactor } from '../ports.js';
 import { createChangeStore } from './change-store.js';
+import { createDeskStore, createWebhookDeliveryStore } from './desk-stores.js';
 import { createEntityStore } from './entity-store.js';
 import {
   createAccessTokenStore,
@@ -91,6 +92,14 @@ class LazyStores implements Stores {
 
   get syncRequests(): Stores['syncRequests'] {
     return (this.made.syncRequests ??= createSyncRequestStore(this.db));
+  }
+
+  get desk(): Stores['desk'] {
+    return (this.made.desk ??= createDeskStore(this.db));
+  }
+
+  get deliveries(): Stores['deliveries'] {
+    return (this.made.deliveries ??= createWebhookDeliveryStore(this.db));
   }
 }
 

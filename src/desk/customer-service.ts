@@ -1,0 +1,204 @@
+import { z } from 'zod';
+import type { Principal } from '../access/agent-access.js';
+import { assertInScope } from '../access/customer-scope.js';
+import type { Clock } from '../shared/clock.js';
+import { DomainError } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import type { CustomerRecord, DeskUserRecord, Stores, Transactor } from '../store/ports.js';
+import { decodeCursor, encodeCursor } from '../tracking/cursor.js';
+import { deskCaller, scopedCustomerIds, type DeskCaller } from './desk-caller.js';
+
+const name = () => z.string().trim().min(1).max(200);
+const recordId = () => z.string().trim().min(1).max(100);
+
+export const customerInputSchema = z.strictObject({ name: name() });
+export const customerPatchSchema = z.strictObject({ name: name().optional() });
+export const userInputSchema = z.strictObject({
+  customerId: recordId(),
+  name: name(),
+  email: z.string().trim().toLowerCase().email().max(320).nullable().default(null),
+});
+export const userPatchSchema = z.strictObject({
+  customerId: recordId().optional(),
+  name: name().optional(),
+  email: z.string().trim().toLowerCase().email().max(320).nullable().optional(),
+});
+
+export interface CustomerView {
+  id: string;
+  name: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface DeskUserView {
+  id: string;
+  customerId: string;
+  name: string;
+  email: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const customerView = (c: CustomerRecord): CustomerView => ({ id: c.id, name: c.name, createdAt: iso(c.createdAt), updatedAt: iso(c.updatedAt) });
+const userView = (u: DeskUserRecord): DeskUserView => ({
+  id: u.id,
+  customerId: u.customerId,
+  name: u.name,
+  email: u.email,
+  createdAt: iso(u.createdAt),
+  updatedAt: iso(u.updatedAt),
+});
+
+export function pageOf<R extends { id: string }, V>(rows: R[], limit: number, view: (row: R) => V): Page<V> {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { items: page.map(view), nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+}
+
+const customerNotFound = (id: string) => new DomainError('CUSTOMER_NOT_FOUND', `There is no customer with id ${id}.`, { id });
+const userNotFound = (id: string) => new DomainError('USER_NOT_FOUND', `There is no user with id ${id}.`, { id });
+
+/** A customer the caller may see, or "not found" (never "forbidden": another customer's existence does not leak). */
+export async function visibleCustomer(stores: Stores, caller: DeskCaller, id: string, path = 'customerId'): Promise<CustomerRecord> {
+  const customer = await stores.desk.findCustomer(id);
+  const notFound = () => {
+    const error = customerNotFound(id);
+    error.details.errors = [{ path, code: 'not-found', message: 'No such customer.' }];
+    return error;
+  };
+  if (!customer) throw notFound();
+  assertInScope(caller.scope, customer.id, notFound);
+  return customer;
+}
+
+async function visibleUser(stores: Stores, caller: DeskCaller, id: string): Promise<DeskUserRecord> {
+  const user = await stores.desk.findUser(id);
+  if (!user) throw userNotFound(id);
+  assertInScope(caller.scope, user.customerId, () => userNotFound(id));
+  return user;
+}
+
+function refuseIfRestricted(caller: DeskCaller): void {
+  if (caller.scope.kind === 'all') return;
+  throw new DomainError('FORBIDDEN', 'An agent restricted to some customers cannot add customers.', { reason: 'client-restrictions' });
+}
+
+export interface CustomerService {
+  listCustomers(principal: Principal, query: { limit: number; cursor?: string; q?: string }): Promise<Page<CustomerView>>;
+  getCustomer(principal: Principal, id: string): Promise<CustomerView>;
+  createCustomer(principal: Principal, input: z.infer<typeof customerInputSchema>): Promise<CustomerView>;
+  updateCustomer(principal: Principal, id: string, patch: z.infer<typeof customerPatchSchema>): Promise<CustomerView>;
+  removeCustomer(principal: Principal, id: string): Promise<void>;
+  listUsers(principal: Principal, query: { limit: number; cursor?: string; q?: string; customerId?: string }): Promise<Page<DeskUserView>>;
+  getUser(principal: Principal, id: string): Promise<DeskUserView>;
+  createUser(principal: Principal, input: z.infer<typeof userInputSchema>): Promise<DeskUserView>;
+  updateUser(principal: Principal, id: string, patch: z.infer<typeof userPatchSchema>): Promise<DeskUserView>;
+  removeUser(principal: Principal, id: string): Promise<void>;
+}
+
+/** Customers and their users: desk records, local to this instance, seen only within the caller's client restrictions. */
+export function createCustomerService(deps: { db: Transactor; clock: Clock }): CustomerService {
+  const { db, clock } = deps;
+  return {
+    async listCustomers(principal, { limit, cursor, q }) {
+      const rows = await db.read(async (stores) => {
+        const caller = await deskCaller(stores, principal);
+        const customerIds = scopedCustomerIds(caller);
+        return stores.desk.listCustomers({
+          limit: limit + 1,
+          ...(customerIds ? { customerIds } : {}),
+          ...(q ? { nameContains: q } : {}),
+          ...(cursor ? { afterId: decodeCursor(cursor) } : {}),
+        });
+      });
+      return pageOf(rows, limit, customerView);
+    },
+    async getCustomer(principal, id) {
+      return customerView(await db.read(async (stores) => visibleCustomer(stores, await deskCaller(stores, principal), id, 'id')));
+    },
+    async createCustomer(principal, input) {
+      return db.write(async (stores) => {
+        refuseIfRestricted(await deskCaller(stores, principal));
+        const now = clock.now();
+        const customer: CustomerRecord = { id: newId(now), name: input.name, createdAt: now, updatedAt: now };
+        await stores.desk.insertCustomer(customer);
+        return customerView(customer);
+      });
+    },
+    async updateCustomer(principal, id, patch) {
+      return db.write(async (stores) => {
+        const customer = await visibleCustomer(stores, await deskCaller(stores, principal), id, 'id');
+        const next = { ...customer, ...(patch.name !== undefined ? { name: patch.name } : {}), updatedAt: clock.now() };
+        await stores.desk.updateCustomer(next);
+        return customerView(next);
+      });
+    },
+    async removeCustomer(principal, id) {
+      await db.write(async (stores) => {
+        await visibleCustomer(stores, await deskCaller(stores, principal), id, 'id');
+        const holds = await stores.desk.customerHolds(id);
+        if (holds.users > 0 || holds.tickets > 0) {
+          throw new DomainError('CUSTOMER_IN_USE', `The customer still has ${holds.users} user(s) and ${holds.tickets} ticket(s).`, holds);
+        }
+        await stores.desk.removeCustomer(id);
+      });
+    },
+    async listUsers(principal, { limit, cursor, q, customerId }) {
+      const rows = await db.read(async (stores) => {
+        const caller = await deskCaller(stores, principal);
+        const customerIds = scopedCustomerIds(caller);
+        return stores.desk.listUsers({
+          limit: limit + 1,
+          ...(customerIds ? { customerIds } : {}),
+          ...(customerId ? { customerId } : {}),
+          ...(q ? { nameContains: q } : {}),
+          ...(cursor ? { afterId: decodeCursor(cursor) } : {}),
+        });
+      });
+      return pageOf(rows, limit, userView);
+    },
+    async getUser(principal, id) {
+      return userView(await db.read(async (stores) => visibleUser(stores, await deskCaller(stores, principal), id)));
+    },
+    async createUser(principal, input) {
+      return db.write(async (stores) => {
+        await visibleCustomer(stores, await deskCaller(stores, principal), input.customerId);
+        const now = clock.now();
+        const user: DeskUserRecord = { id: newId(now), customerId: input.customerId, name: input.name, email: input.email, createdAt: now, updatedAt: now };
+        await stores.desk.insertUser(user);
+        return userView(user);
+      });
+    },
+    async updateUser(principal, id, patch) {
+      return db.write(async (stores) => {
+        const caller = await deskCaller(stores, principal);
+        const user = await visibleUser(stores, caller, id);
+        if (patch.customerId !== undefined && patch.customerId !== user.customerId) await visibleCustomer(stores, caller, patch.customerId);
+        const next: DeskUserRecord = {
+          ...user,
+          ...(patch.customerId !== undefined ? { customerId: patch.customerId } : {}),
+          ...(patch.name !== undefined ? { name: patch.name } : {}),
+          ...(patch.email !== undefined ? { email: patch.email } : {}),
+          updatedAt: clock.now(),
+        };
+        await stores.desk.updateUser(next);
+        return userView(next);
+      });
+    },
+    async removeUser(principal, id) {
+      await db.write(async (stores) => {
+        await visibleUser(stores, await deskCaller(stores, principal), id);
+        const holds = await stores.desk.userHolds(id);
+        if (holds.tickets > 0) throw new DomainError('USER_IN_USE', `The user still has ${holds.tickets} ticket(s).`, holds);
+        await stores.desk.removeUser(id);
+      });
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import type { Principal, TeamMembership } from '../access/agent-access.js';
+import { customerScope, inScope, type CustomerScope } from '../access/customer-scope.js';
+import type { Permission } from '../access/permissions.js';
+import { DomainError } from '../shared/errors.js';
+import type { AgentRecord, Stores, TicketRecord, TicketVisibility } from '../store/ports.js';
+
+/** The role flags of the guide's ticket permissions (the `roles` type's `ticketPermissions`). */
+export type TicketPermission =
+  | 'addTickets'
+  | 'editClosedTickets'
+  | 'viewUnassignedTickets'
+  | 'viewTicketsAssignedToOthers'
+  | 'changeTicketType'
+  | 'reassignTickets'
+  | 'assignOutsideOwnTeams'
+  | 'editTicketsNotAssigned'
+  | 'exportTickets';
+
+/** Who is working the desk, with everything the desk's access rules read: built per request, so changes apply at once. */
+export interface DeskCaller {
+  agentId: string;
+  isAdministrator: boolean;
+  permissions: ReadonlySet<Permission>;
+  ticketPermissions: ReadonlySet<string>;
+  teamMemberships: TeamMembership[];
+  roleIds: string[];
+  scope: CustomerScope;
+  /** Uses co-managed functionality: acts for a separate organisation, the co-managed IT customer set on the agent. */
+  coManaged: boolean;
+}
+
+/** Whether an agent uses co-managed functionality (the guide's "Co-Managed IT" option on the agent). */
+export function isCoManagedAgent(agent: Pick<AgentRecord, 'coManagedCustomerId'>): boolean {
+  return agent.coManagedCustomerId !== null;
+}
+
+export async function deskCaller(stores: Stores, principal: Principal): Promise<DeskCaller> {
+  const roles = principal.access.roleIds.length > 0 ? await stores.entities.findMany(principal.access.roleIds) : [];
+  return {
+    agentId: principal.agent.id,
+    isAdministrator: principal.isAdministrator,
+    permissions: principal.permissions,
+    ticketPermissions: principal.access.ticketPermissions,
+    teamMemberships: principal.access.teamMemberships,
+    roleIds: principal.access.roleIds,
+    scope: customerScope(principal, roles),
+    coManaged: isCoManagedAgent(principal.agent),
+  };
+}
+
+export function holds(caller: DeskCaller, flag: TicketPermission): boolean {
+  return caller.isAdministrator || caller.ticketPermissions.has(flag);
+}
+
+/** The customer ids a list is narrowed to; undefined when the caller may see every customer. */
+export function scopedCustomerIds(caller: DeskCaller): string[] | undefined {
+  return caller.scope.kind === 'all' ? undefined : [...caller.scope.customerIds];
+}
+
+export function ticketVisibility(caller: DeskCaller): TicketVisibility {
+  if (caller.isAdministrator) return { kind: 'all' };
+  return {
+    kind: 'limited',
+    agentId: caller.agentId,
+    teamIds: caller.teamMemberships.map((m) => m.teamId),
+    unassigned: holds(caller, 'viewUnassignedTickets'),
+    assignedToOthers: holds(caller, 'viewTicketsAssignedToOthers'),
+  };
+}
+
+/**
+ * Whether the caller sees the ticket: within its customers, and then its own tickets, or another's or an unassigned
+ * one in its teams (or in no team) as its view permissions allow. The same rule as the store's list filter.
+ */
+export function seesTicket(caller: DeskCaller, ticket: TicketRecord): boolean {
+  if (!inScope(caller.scope, ticket.customerId)) return false;
+  const visibility = ticketVisibility(caller);
+  if (visibility.kind === 'all' || ticket.agentId === caller.agentId) return true;
+  const inTeams = ticket.teamId === null || visibility.teamIds.includes(ticket.teamId);
+  const reach = ticket.agentId === null ? visibility.unassigned : visibility.assignedToOthers;
+  return inTeams && reach;
+}
+
+export function requireTicketPermission(caller: DeskCaller, flag: TicketPermission, doing: string): void {
+  if (holds(caller, flag)) return;
+  throw new DomainError('TICKET_PERMISSION_REQUIRED', `${doing} needs the "${flag}" ticket permission of a role.`, { ticketPermission: flag });
+}
+
+/** Whether the caller's access to the team's tickets is "modify" (or it is an administrator). */
+export function modifiesTeam(caller: DeskCaller, teamId: string | null): boolean {
+  if (caller.isAdministrator || teamId === null) return true;
+  return caller.teamMemberships.some((m) => m.teamId === teamId && m.access === 'modify');
+}
+
+export function memberOf(caller: DeskCaller, teamId: string): boolean {
+  return caller.teamMemberships.some((m) => m.teamId === teamId);
+}

@@ -1,0 +1,480 @@
+import { z } from 'zod';
+import type { Principal } from '../access/agent-access.js';
+import { agentAccess } from '../access/agent-access.js';
+import { canSeeAgent } from '../access/agent-service.js';
+import type { Actor, WriteContext } from '../shared/actor.js';
+import type { Clock } from '../shared/clock.js';
+import { DomainError, type FieldProblem } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import type { Settings } from '../shared/settings.js';
+import type { EntityRecord, Stores, TicketActionRecord, TicketRecord, Transactor } from '../store/ports.js';
+import { decodeCursor, encodeCursor } from '../tracking/cursor.js';
+import { readSettings } from '../tracking/settings-service.js';
+import { visibleCustomer, type Page } from './customer-service.js';
+import {
+  deskCaller,
+  isCoManagedAgent,
+  memberOf,
+  modifiesTeam,
+  requireTicketPermission,
+  scopedCustomerIds,
+  seesTicket,
+  ticketVisibility,
+  type DeskCaller,
+} from './desk-caller.js';
+import { applyTicketRules, type RuleSubject, type TicketRule } from './ticket-rules.js';
+import { queueWebhookEvent, type TicketEvent } from './webhooks.js';
+
+/** The global setting (a tracked `global-settings` entity) of the co-managed guide's general settings. */
+export const CO_MANAGED_CANNOT_REASSIGN = 'tickets.coManagedCannotReassign';
+
+const recordId = () => z.string().trim().min(1).max(100);
+const priority = () => z.number().int().min(1).max(10);
+
+export const ticketInputSchema = z.strictObject({
+  customerId: recordId(),
+  userId: recordId().nullable().default(null),
+  ticketTypeId: recordId(),
+  summary: z.string().trim().min(1).max(500),
+  details: z.string().max(100_000).default(''),
+  priority: priority().nullable().default(null),
+  teamId: recordId().nullable().optional().describe('Team; omitted: the ticket type’s default team.'),
+  agentId: recordId().nullable().optional(),
+  statusId: recordId().nullable().optional().describe('Status; omitted: the workflow’s first step, the ticket type’s or the default ticket status.'),
+});
+
+export const ticketPatchSchema = z.strictObject({
+  summary: z.string().trim().min(1).max(500).optional(),
+  details: z.string().max(100_000).optional(),
+  priority: priority().nullable().optional(),
+  ticketTypeId: recordId().optional(),
+  teamId: recordId().nullable().optional(),
+  agentId: recordId().nullable().optional(),
+  statusId: recordId().nullable().optional(),
+});
+
+export const ticketActionInputSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('note'), note: z.string().trim().min(1).max(100_000) }),
+  z.strictObject({ kind: z.literal('workflow-action'), actionId: z.string().trim().min(1).max(100), note: z.string().max(100_000).default('') }),
+]);
+
+/** A ticket as the API shows it: the record, with ISO times and without who logged it (its first action says). */
+export type TicketView = Omit<TicketRecord, 'createdBy' | 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
+
+export interface TicketDetailView extends TicketView {
+  /** Workflow actions of the current step that this caller may use. */
+  availableActions: { id: string; name: string }[];
+}
+
+export interface TicketActionView {
+  id: string;
+  kind: TicketActionRecord['kind'];
+  name: string;
+  note: string;
+  actor: Actor;
+  details: Record<string, unknown>;
+  at: string;
+}
+
+export interface TicketQuery {
+  limit: number;
+  cursor?: string;
+  customerId?: string;
+  teamId?: string;
+  agentId?: string;
+  statusId?: string;
+  closed?: boolean;
+  q?: string;
+}
+
+export interface TicketService {
+  list(principal: Principal, query: TicketQuery): Promise<Page<TicketView>>;
+  get(principal: Principal, id: string): Promise<TicketDetailView>;
+  create(ctx: WriteContext, principal: Principal, input: z.infer<typeof ticketInputSchema>): Promise<{ ticket: TicketDetailView; matchedRules: { id: string; name: string }[] }>;
+  update(ctx: WriteContext, principal: Principal, id: string, patch: z.infer<typeof ticketPatchSchema>): Promise<TicketDetailView>;
+  actions(principal: Principal, id: string): Promise<TicketActionView[]>;
+  act(ctx: WriteContext, principal: Principal, id: string, input: z.infer<typeof ticketActionInputSchema>): Promise<{ ticket: TicketDetailView; action: TicketActionView }>;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function ticketView(t: TicketRecord): TicketView {
+  const { createdBy: _by, createdAt, updatedAt, ...rest } = t;
+  return { ...rest, createdAt: iso(createdAt), updatedAt: iso(updatedAt) };
+}
+
+function actionView(a: TicketActionRecord): TicketActionView {
+  return { id: a.id, kind: a.kind, name: a.name, note: a.note, actor: a.actor, details: a.details, at: iso(a.at) };
+}
+
+const ticketNotFound = (id: string) => new DomainError('TICKET_NOT_FOUND', `There is no ticket with id ${id}.`, { id });
+
+interface WorkflowAction {
+  id: string;
+  name: string;
+  nextStepId?: string;
+  setStatusId?: string;
+  restrictAccess: boolean;
+  restrictToTeamIds: string[];
+  restrictToRoleIds: string[];
+}
+interface WorkflowStep {
+  id: string;
+  name: string;
+  statusId?: string;
+  actions: WorkflowAction[];
+}
+interface WorkflowBody {
+  steps: WorkflowStep[];
+  startStepId: string;
+}
+
+/** Whether the caller may use a workflow action: unrestricted, or it names one of the caller's teams or roles. */
+export function mayUseAction(caller: Pick<DeskCaller, 'teamMemberships' | 'roleIds'>, action: WorkflowAction): boolean {
+  if (!action.restrictAccess) return true;
+  return action.restrictToTeamIds.some((teamId) => caller.teamMemberships.some((m) => m.teamId === teamId)) || action.restrictToRoleIds.some((roleId) => caller.roleIds.includes(roleId));
+}
+
+/**
+ * Tickets: logged through the ticket rules, seen and changed within the caller's customers, teams and ticket
+ * permissions, moved through their workflow by its actions.
+ */
+export function createTicketService(deps: {
+  db: Transactor;
+  clock: Clock;
+  instance: { id: string; name: string };
+  /** Called after a transaction that queued webhook deliveries has committed. */
+  onQueued?: () => void;
+}): TicketService {
+  const { db, clock, instance } = deps;
+
+  /** Runs a write that may raise ticket events; their webhook deliveries commit with it, and are sent after. */
+  async function writing<T>(fn: (stores: Stores, raise: (event: TicketEvent, ticket: TicketRecord, data?: Record<string, unknown>) => Promise<void>) => Promise<T>): Promise<T> {
+    let queued = 0;
+    const result = await db.write((stores) =>
+      fn(stores, async (event, ticket, data = {}) => {
+        queued += await queueWebhookEvent(stores, instance, clock.now(), event, ticket.id, { ticket: ticketView(ticket), ...data });
+      }),
+    );
+    if (queued > 0) deps.onQueued?.();
+    return result;
+  }
+
+  async function entityOf(stores: Stores, type: string, id: string, path: string, problems: FieldProblem[], label: string): Promise<EntityRecord | undefined> {
+    const entity = await stores.entities.find(id);
+    if (entity && entity.type === type) return entity;
+    problems.push({ path, code: 'reference-not-found', message: `No ${label} has id ${id}.` });
+    return undefined;
+  }
+
+  function refuse(problems: FieldProblem[]): void {
+    if (problems.length > 0) throw new DomainError('REFERENCE_NOT_FOUND', 'The ticket references records that do not exist here.', { errors: problems });
+  }
+
+  async function visibleTicket(stores: Stores, caller: DeskCaller, id: string): Promise<TicketRecord> {
+    const ticket = await stores.desk.findTicket(id);
+    if (!ticket || !seesTicket(caller, ticket)) throw ticketNotFound(id);
+    return ticket;
+  }
+
+  async function workflowOf(stores: Stores, ticket: Pick<TicketRecord, 'workflowId'>): Promise<WorkflowBody | null> {
+    if (!ticket.workflowId) return null;
+    const workflow = await stores.entities.find(ticket.workflowId);
+    return workflow?.type === 'workflows' ? (workflow.body as unknown as WorkflowBody) : null;
+  }
+
+  async function detail(stores: Stores, caller: DeskCaller, ticket: TicketRecord): Promise<TicketDetailView> {
+    const workflow = await workflowOf(stores, ticket);
+    const step = workflow?.steps.find((s) => s.id === ticket.stepId);
+    const availableActions = ticket.closed || !step ? [] : step.actions.filter((a) => mayUseAction(caller, a)).map((a) => ({ id: a.id, name: a.name }));
+    return { ...ticketView(ticket), availableActions };
+  }
+
+  async function isClosedStatus(stores: Stores, statusId: string | null): Promise<boolean> {
+    if (!statusId) return false;
+    const status = await stores.entities.find(statusId);
+    return status?.type === 'statuses' && status.body.isClosed === true;
+  }
+
+  async function defaultTicketStatus(stores: Stores): Promise<string | null> {
+    const statuses = await stores.entities.listAll('statuses');
+    return statuses.find((s) => s.body.kind === 'ticket' && s.body.isDefault === true)?.id ?? null;
+  }
+
+  async function globalFlag(stores: Stores, key: string): Promise<boolean> {
+    return (await stores.entities.listAll('global-settings')).some((s) => s.body.name === key && s.body.value === true);
+  }
+
+  async function rulesFor(stores: Stores): Promise<TicketRule[]> {
+    return (await stores.entities.listAll('ticket-rules')).map((r) => ({ id: r.id, name: r.name, ...(r.body as Omit<TicketRule, 'id' | 'name'>) }));
+  }
+
+  /** Resolves a rule's agent outcome to an agent of this instance: by id, else by third-party id when linking by it. */
+  async function ruleAgents(stores: Stores, rules: TicketRule[], settings: Settings): Promise<(o: { agentId: string; agentThirdPartyId?: string }) => string | null> {
+    const wanted = rules.flatMap((r) => r.outcomes.flatMap((o) => (o.field === 'agent' ? [o] : [])));
+    if (wanted.length === 0) return () => null;
+    const byId = new Set((await stores.agents.findMany(wanted.map((o) => o.agentId))).filter((a) => !a.disabled).map((a) => a.id));
+    const byThirdParty = new Map<string, string>();
+    if (settings.useThirdPartyIds && wanted.some((o) => !byId.has(o.agentId) && o.agentThirdPartyId)) {
+      for (const agent of await stores.agents.list({ limit: 100_000 })) if (agent.thirdPartyId && !agent.disabled) byThirdParty.set(agent.thirdPartyId, agent.id);
+    }
+    return (o) => (byId.has(o.agentId) ? o.agentId : o.agentThirdPartyId ? (byThirdParty.get(o.agentThirdPartyId) ?? null) : null);
+  }
+
+  /**
+   * The assignment checks of a change of agent or team by the caller: re-assigning another's ticket, assigning outside
+   * the caller's teams, the co-managed re-assignment setting, and agents the caller cannot see (customer groups).
+   */
+  async function checkAssignment(
+    stores: Stores,
+    caller: DeskCaller,
+    principal: Principal,
+    before: Pick<TicketRecord, 'agentId' | 'teamId'> | null,
+    after: Pick<TicketRecord, 'agentId' | 'teamId'>,
+    problems: FieldProblem[],
+  ): Promise<void> {
+    const agentChanges = after.agentId !== (before?.agentId ?? null);
+    const teamChanges = after.teamId !== (before?.teamId ?? null);
+    if (agentChanges && before?.agentId && before.agentId !== caller.agentId) {
+      requireTicketPermission(caller, 'reassignTickets', 'Re-assigning a ticket assigned to another agent');
+      if (caller.coManaged && (await globalFlag(stores, CO_MANAGED_CANNOT_REASSIGN))) {
+        const current = await stores.agents.find(before.agentId);
+        if (current && !isCoManagedAgent(current)) {
+          throw new DomainError('REASSIGN_REFUSED', 'Agents using co-managed functionality cannot re-assign tickets from agents who do not.', { setting: CO_MANAGED_CANNOT_REASSIGN });
+        }
+      }
+    }
+    if (teamChanges && after.teamId !== null && !caller.isAdministrator && !memberOf(caller, after.teamId)) {
+      requireTicketPermission(caller, 'assignOutsideOwnTeams', 'Assigning a ticket to a team the agent is not a member of');
+    }
+    if (agentChanges && after.agentId !== null) {
+      const agent = await stores.agents.find(after.agentId);
+      if (!agent || agent.disabled || !canSeeAgent(principal.agent, agent)) {
+        problems.push({ path: 'agentId', code: 'reference-not-found', message: `No agent has id ${after.agentId}.` });
+        return;
+      }
+      if (after.agentId !== caller.agentId && !caller.isAdministrator) {
+        const access = await agentAccess(stores, agent, await readSettings(stores));
+        const shares = access.teamMemberships.some((m) => memberOf(caller, m.teamId));
+        if (!shares) requireTicketPermission(caller, 'assignOutsideOwnTeams', 'Assigning a ticket to an agent outside the agent’s own teams');
+      }
+    }
+  }
+
+  /** What editing this ticket at all needs: closed tickets, tickets of others, tickets of teams the caller only reads. */
+  function checkEditable(caller: DeskCaller, ticket: TicketRecord): void {
+    if (ticket.closed) requireTicketPermission(caller, 'editClosedTickets', 'Editing a closed ticket');
+    if (ticket.agentId === caller.agentId) return;
+    requireTicketPermission(caller, 'editTicketsNotAssigned', 'Editing a ticket not assigned to the agent');
+    if (!modifiesTeam(caller, ticket.teamId)) {
+      throw new DomainError('TICKET_PERMISSION_REQUIRED', 'The agent’s access to this ticket’s team is read-only.', { teamId: ticket.teamId });
+    }
+  }
+
+  async function record(stores: Stores, ctx: WriteContext, ticketId: string, kind: TicketActionRecord['kind'], name: string, note: string, details: Record<string, unknown>): Promise<TicketActionRecord> {
+    const now = clock.now();
+    const action: TicketActionRecord = { id: newId(now), ticketId, kind, name, note, actor: ctx.actor, details, at: now };
+    await stores.desk.addAction(action);
+    return action;
+  }
+
+  const subjectOf = (t: Omit<TicketRecord, 'id' | 'number' | 'createdAt' | 'updatedAt' | 'createdBy' | 'closed' | 'workflowId' | 'stepId' | 'userId'>): RuleSubject => ({
+    customerId: t.customerId,
+    ticketTypeId: t.ticketTypeId,
+    summary: t.summary,
+    details: t.details,
+    priority: t.priority,
+    teamId: t.teamId,
+    agentId: t.agentId,
+    statusId: t.statusId,
+  });
+
+  /** Checks that the fields rules or the caller set name records of this instance. */
+  async function checkReferences(stores: Stores, t: RuleSubject, problems: FieldProblem[]): Promise<EntityRecord | undefined> {
+    const type = await entityOf(stores, 'ticket-types', t.ticketTypeId, 'ticketTypeId', problems, 'ticket type');
+    if (t.teamId) await entityOf(stores, 'teams', t.teamId, 'teamId', problems, 'team');
+    if (t.statusId) {
+      const status = await entityOf(stores, 'statuses', t.statusId, 'statusId', problems, 'status');
+      if (status && status.body.kind !== 'ticket') problems.push({ path: 'statusId', code: 'wrong-kind', message: `Status ${status.name} is not a ticket status.` });
+    }
+    return type;
+  }
+
+  return {
+    async list(principal, query) {
+      const rows = await db.read(async (stores) => {
+        const caller = await deskCaller(stores, principal);
+        const customerIds = scopedCustomerIds(caller);
+        return stores.desk.listTickets({
+          visibility: ticketVisibility(caller),
+          limit: query.limit + 1,
+          ...(customerIds ? { customerIds } : {}),
+          ...(query.customerId ? { customerId: query.customerId } : {}),
+          ...(query.teamId ? { teamId: query.teamId } : {}),
+          ...(query.agentId ? { agentId: query.agentId } : {}),
+          ...(query.statusId ? { statusId: query.statusId } : {}),
+          ...(query.closed !== undefined ? { closed: query.closed } : {}),
+          ...(query.q ? { summaryContains: query.q } : {}),
+          ...(query.cursor ? { beforeId: decodeCursor(query.cursor) } : {}),
+        });
+      });
+      const page = rows.slice(0, query.limit);
+      const last = page.at(-1);
+      return { items: page.map(ticketView), nextCursor: rows.length > query.limit && last ? encodeCursor(last.id) : null };
+    },
+
+    async get(principal, id) {
+      return db.read(async (stores) => {
+        const caller = await deskCaller(stores, principal);
+        return detail(stores, caller, await visibleTicket(stores, caller, id));
+      });
+    },
+
+    async create(ctx, principal, input) {
+      return writing(async (stores, raise) => {
+        const caller = await deskCaller(stores, principal);
+        requireTicketPermission(caller, 'addTickets', 'Logging a ticket');
+        await visibleCustomer(stores, caller, input.customerId);
+        const problems: FieldProblem[] = [];
+        if (input.userId) {
+          const user = await stores.desk.findUser(input.userId);
+          if (!user || user.customerId !== input.customerId) problems.push({ path: 'userId', code: 'reference-not-found', message: `The customer has no user with id ${input.userId}.` });
+        }
+        const type = await entityOf(stores, 'ticket-types', input.ticketTypeId, 'ticketTypeId', problems, 'ticket type');
+        refuse(problems);
+        if (caller.coManaged && type!.body.allowedForCoManaged === false) {
+          throw new DomainError('FORBIDDEN', `Agents using co-managed functionality cannot log tickets of type ${type!.name}.`, {
+            errors: [{ path: 'ticketTypeId', code: 'not-for-co-managed', message: 'This ticket type is not allowed for co-managed agents.' }],
+          });
+        }
+        const workflowId = typeof type!.body.workflowId === 'string' ? type!.body.workflowId : null;
+        const workflow = await workflowOf(stores, { workflowId });
+        const startStep = workflow?.steps.find((s) => s.id === workflow.startStepId);
+        // The ticket type's default team is the starting point: only what the caller asks for beyond it is checked.
+        const defaults = { teamId: (type!.body.defaultTeamId as string | undefined) ?? null, agentId: null };
+        const asked = { teamId: input.teamId !== undefined ? input.teamId : defaults.teamId, agentId: input.agentId ?? null };
+        await checkAssignment(stores, caller, principal, defaults, asked, problems);
+        const settings = await readSettings(stores);
+        const rules = await rulesFor(stores);
+        const statusId =
+          input.statusId !== undefined
+            ? input.statusId
+            : (startStep?.statusId ?? (type!.body.defaultStatusId as string | undefined) ?? (await defaultTicketStatus(stores)));
+        const { ticket: ruled, matched } = applyTicketRules(
+          rules,
+          'new',
+          subjectOf({ customerId: input.customerId, ticketTypeId: input.ticketTypeId, summary: input.summary, details: input.details, priority: input.priority, ...asked, statusId }),
+          await ruleAgents(stores, rules, settings),
+        );
+        await checkReferences(stores, ruled, problems);
+        refuse(problems);
+        const now = clock.now();
+        const ticket: TicketRecord = {
+          id: newId(now),
+          number: await stores.desk.nextTicketNumber(),
+          ...ruled,
+          userId: input.userId,
+          closed: await isClosedStatus(stores, ruled.statusId),
+          workflowId,
+          stepId: startStep?.id ?? null,
+          createdBy: ctx.actor.id,
+          createdAt: now,
+          updatedAt: now,
+        };
+        await stores.desk.insertTicket(ticket);
+        await record(stores, ctx, ticket.id, 'created', 'Ticket logged', '', { matchedRules: matched });
+        await raise('ticket.created', ticket, { matchedRules: matched });
+        return { ticket: await detail(stores, caller, ticket), matchedRules: matched };
+      });
+    },
+
+    async update(ctx, principal, id, patch) {
+      return writing(async (stores, raise) => {
+        const caller = await deskCaller(stores, principal);
+        const ticket = await visibleTicket(stores, caller, id);
+        checkEditable(caller, ticket);
+        if (patch.ticketTypeId !== undefined && patch.ticketTypeId !== ticket.ticketTypeId) requireTicketPermission(caller, 'changeTicketType', 'Changing a ticket’s type');
+        const problems: FieldProblem[] = [];
+        const asked = {
+          teamId: patch.teamId !== undefined ? patch.teamId : ticket.teamId,
+          agentId: patch.agentId !== undefined ? patch.agentId : ticket.agentId,
+        };
+        await checkAssignment(stores, caller, principal, ticket, asked, problems);
+        const settings = await readSettings(stores);
+        const rules = await rulesFor(stores);
+        const { ticket: ruled, matched } = applyTicketRules(
+          rules,
+          'updated',
+          subjectOf({
+            customerId: ticket.customerId,
+            ticketTypeId: patch.ticketTypeId ?? ticket.ticketTypeId,
+            summary: patch.summary ?? ticket.summary,
+            details: patch.details ?? ticket.details,
+            priority: patch.priority !== undefined ? patch.priority : ticket.priority,
+            statusId: patch.statusId !== undefined ? patch.statusId : ticket.statusId,
+            ...asked,
+          }),
+          await ruleAgents(stores, rules, settings),
+        );
+        await checkReferences(stores, ruled, problems);
+        refuse(problems);
+        const next: TicketRecord = { ...ticket, ...ruled, closed: await isClosedStatus(stores, ruled.statusId), updatedAt: clock.now() };
+        const changed = (Object.keys(ruled) as (keyof RuleSubject)[]).filter((key) => next[key] !== ticket[key]);
+        if (changed.length === 0) return detail(stores, caller, ticket);
+        await stores.desk.updateTicket(next);
+        const changes = Object.fromEntries(changed.map((key) => [key, { from: ticket[key], to: next[key] }]));
+        await record(stores, ctx, ticket.id, 'updated', 'Ticket updated', '', { changed: changes, matchedRules: matched });
+        await raise('ticket.updated', next, { changed: changes });
+        if (next.closed && !ticket.closed) await raise('ticket.closed', next);
+        return detail(stores, caller, next);
+      });
+    },
+
+    async actions(principal, id) {
+      return db.read(async (stores) => {
+        const caller = await deskCaller(stores, principal);
+        await visibleTicket(stores, caller, id);
+        return (await stores.desk.listActions(id)).map(actionView);
+      });
+    },
+
+    async act(ctx, principal, id, input) {
+      return writing(async (stores, raise) => {
+        const caller = await deskCaller(stores, principal);
+        const ticket = await visibleTicket(stores, caller, id);
+        checkEditable(caller, ticket);
+        if (input.kind === 'note') {
+          const action = await record(stores, ctx, ticket.id, 'note', 'Note', input.note, {});
+          await raise('ticket.action', ticket, { action: actionView(action) });
+          return { ticket: await detail(stores, caller, ticket), action: actionView(action) };
+        }
+        const workflow = await workflowOf(stores, ticket);
+        const step = workflow?.steps.find((s) => s.id === ticket.stepId);
+        const chosen = step?.actions.find((a) => a.id === input.actionId);
+        if (!workflow || !step || !chosen) {
+          throw new DomainError('ACTION_NOT_AVAILABLE', `The ticket's current step has no action "${input.actionId}".`, {
+            errors: [{ path: 'actionId', code: 'not-available', message: 'Not an action of the ticket’s current workflow step.' }],
+          });
+        }
+        if (!mayUseAction(caller, chosen)) {
+          throw new DomainError('ACTION_RESTRICTED', `The action "${chosen.name}" is restricted to other teams and roles.`, { actionId: chosen.id });
+        }
+        const nextStep = workflow.steps.find((s) => s.id === (chosen.nextStepId ?? step.id))!;
+        const statusId = chosen.setStatusId ?? nextStep.statusId ?? ticket.statusId;
+        const next: TicketRecord = { ...ticket, stepId: nextStep.id, statusId, closed: await isClosedStatus(stores, statusId), updatedAt: clock.now() };
+        await stores.desk.updateTicket(next);
+        const action = await record(stores, ctx, ticket.id, 'workflow-action', chosen.name, input.note, {
+          actionId: chosen.id,
+          fromStepId: step.id,
+          toStepId: nextStep.id,
+          fromStatusId: ticket.statusId,
+          toStatusId: statusId,
+        });
+        await raise('ticket.action', next, { action: actionView(action) });
+        if (next.closed && !ticket.closed) await raise('ticket.closed', next);
+        return { ticket: await detail(stores, caller, next), action: actionView(action) };
+      });
+    },
+  };
+}
+

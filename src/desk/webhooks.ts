@@ -1,0 +1,298 @@
+import { createHmac } from 'node:crypto';
+import type { Catalog } from '../catalog/catalog.js';
+import type { Clock } from '../shared/clock.js';
+import { DomainError } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import { decodeCursor, encodeCursor } from '../tracking/cursor.js';
+import type { EntityRecord, Stores, Transactor, WebhookDeliveryRecord } from '../store/ports.js';
+import type { SecretBox } from '../tracking/secret-box.js';
+import { openSecret } from '../tracking/secrets.js';
+
+export type TicketEvent = 'ticket.created' | 'ticket.updated' | 'ticket.closed' | 'ticket.action';
+
+/** One HTTP request of a delivery, as the transport sends it. */
+export interface WebhookRequest {
+  url: string;
+  method: 'POST' | 'PUT' | 'PATCH';
+  headers: Record<string, string>;
+  body: string;
+  timeoutMs: number;
+}
+
+/** Sends webhook requests (HTTP in production); resolves with the response status, rejects on a network failure or timeout. */
+export interface WebhookTransport {
+  send(request: WebhookRequest): Promise<{ status: number }>;
+}
+
+export interface DispatcherOptions {
+  /** How often due deliveries are looked for when nothing nudges the dispatcher. */
+  pollMs?: number;
+  /** How long a sender holds a claimed delivery before another may take it over. */
+  leaseMs?: number;
+  /** Wait before retry `n` (1-based): exponential from this base, capped at an hour. */
+  retryBaseMs?: number;
+  /** Deliveries sent per round. */
+  batch?: number;
+}
+
+/** Where webhooks run: an enabled webhook whose `enabledInstances` is empty or names this instance. */
+export function firesHere(webhook: EntityRecord, instanceName: string): boolean {
+  if (webhook.type !== 'webhooks' || webhook.body.enabled === false) return false;
+  const enabledOn = (webhook.body.enabledInstances as string[] | undefined) ?? [];
+  return enabledOn.length === 0 || enabledOn.includes(instanceName);
+}
+
+/**
+ * Queues a delivery of `event` for every webhook that fires here and listens to it, in the caller's write
+ * transaction (an outbox): a ticket change and its deliveries commit together, or neither does.
+ */
+export async function queueWebhookEvent(
+  stores: Stores,
+  instance: { id: string; name: string },
+  now: number,
+  event: TicketEvent,
+  subjectId: string,
+  data: Record<string, unknown>,
+): Promise<number> {
+  const webhooks = (await stores.entities.listAll('webhooks')).filter((w) => firesHere(w, instance.name) && ((w.body.events as string[] | undefined) ?? []).includes(event));
+  const deliveries: WebhookDeliveryRecord[] = webhooks.map((webhook) => {
+    const id = newId(now);
+    return {
+      id,
+      webhookId: webhook.id,
+      webhookName: webhook.name,
+      event,
+      subjectId,
+      payload: JSON.stringify({ id, event, occurredAt: new Date(now).toISOString(), instance: { id: instance.id, name: instance.name }, ...data }),
+      status: 'pending',
+      attempts: 0,
+      maxAttempts: typeof webhook.body.maxAttempts === 'number' ? webhook.body.maxAttempts : 5,
+      nextAt: now,
+      leaseUntil: null,
+      responseStatus: null,
+      lastError: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+  });
+  await stores.deliveries.insertMany(deliveries);
+  return deliveries.length;
+}
+
+/** `Shiplog-Signature` of a body: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
+export function signatureOf(secret: string, timestamp: number, body: string): string {
+  return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+/** A delivery as the log shows it: what was sent when, and how it went; the payload and any secret are left out. */
+export interface DeliveryView {
+  id: string;
+  webhookId: string;
+  webhookName: string;
+  event: string;
+  subjectId: string;
+  status: WebhookDeliveryRecord['status'];
+  attempts: number;
+  maxAttempts: number;
+  nextAttemptAt: string | null;
+  responseStatus: number | null;
+  lastError: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function deliveryView(d: WebhookDeliveryRecord): DeliveryView {
+  return {
+    id: d.id,
+    webhookId: d.webhookId,
+    webhookName: d.webhookName,
+    event: d.event,
+    subjectId: d.subjectId,
+    status: d.status,
+    attempts: d.attempts,
+    maxAttempts: d.maxAttempts,
+    nextAttemptAt: d.status === 'pending' ? new Date(d.nextAt).toISOString() : null,
+    responseStatus: d.responseStatus,
+    lastError: d.lastError,
+    createdAt: new Date(d.createdAt).toISOString(),
+    updatedAt: new Date(d.updatedAt).toISOString(),
+  };
+}
+
+export interface WebhookDispatcher {
+  /** The delivery log, newest first. */
+  deliveries(query: { webhookId?: string; status?: WebhookDeliveryRecord['status']; cursor?: string; limit: number }): Promise<{ items: DeliveryView[]; nextCursor: string | null }>;
+  /** Queues a failed delivery again, with a fresh allowance of attempts. */
+  retry(id: string): Promise<DeliveryView>;
+  /** Sends what is due until nothing is; resolves with the number of attempts made. */
+  runOnce(): Promise<number>;
+  /** Asks for a round soon (after a transaction queued deliveries). */
+  nudge(): void;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Sends queued deliveries: each with its webhook's headers and authentication, signed with its signing secret, within
+ * its timeout; a failure (a network error, a timeout or a non-2xx answer) is retried with exponential backoff up to the
+ * webhook's `maxAttempts`. Every attempt's outcome stays in the delivery log; secrets never do.
+ */
+export function createWebhookDispatcher(deps: {
+  db: Transactor;
+  catalog: Catalog;
+  box: SecretBox;
+  clock: Clock;
+  instance: { id: string; name: string };
+  transport: WebhookTransport;
+  options?: DispatcherOptions;
+}): WebhookDispatcher {
+  const { db, box, clock, instance, transport } = deps;
+  const def = deps.catalog.get('webhooks');
+  const pollMs = deps.options?.pollMs ?? 1000;
+  const leaseMs = deps.options?.leaseMs ?? 60_000;
+  const retryBaseMs = deps.options?.retryBaseMs ?? 2000;
+  const batch = deps.options?.batch ?? 20;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<number> | undefined;
+  let again = false;
+  let started = false;
+
+  function requestFor(webhook: EntityRecord, delivery: WebhookDeliveryRecord, now: number): WebhookRequest {
+    const body = webhook.body;
+    const headers: Record<string, string> = {
+      ...((body.headers as Record<string, string> | undefined) ?? {}),
+      'content-type': 'application/json',
+      'user-agent': 'Shiplog-Webhooks',
+      'shiplog-event': delivery.event,
+      'shiplog-delivery': delivery.id,
+    };
+    const timestamp = Math.floor(now / 1000);
+    const signingSecret = openSecret(def, box, webhook.id, body, 'signingSecret');
+    if (signingSecret) headers['shiplog-signature'] = signatureOf(signingSecret, timestamp, delivery.payload);
+    const auth = body.authentication as { type: string; username?: string; headerName?: string } | undefined;
+    if (auth?.type === 'basic') {
+      const password = openSecret(def, box, webhook.id, body, 'authentication.password') ?? '';
+      headers.authorization = `Basic ${Buffer.from(`${auth.username ?? ''}:${password}`).toString('base64')}`;
+    } else if (auth?.type === 'bearer') {
+      headers.authorization = `Bearer ${openSecret(def, box, webhook.id, body, 'authentication.token') ?? ''}`;
+    } else if (auth?.type === 'api-key' && auth.headerName) {
+      headers[auth.headerName.toLowerCase()] = openSecret(def, box, webhook.id, body, 'authentication.token') ?? '';
+    }
+    return {
+      url: body.url as string,
+      method: (body.method as WebhookRequest['method'] | undefined) ?? 'POST',
+      headers,
+      body: delivery.payload,
+      timeoutMs: typeof body.timeoutMs === 'number' ? body.timeoutMs : 5000,
+    };
+  }
+
+  const backoff = (attempt: number) => Math.min(retryBaseMs * 2 ** (attempt - 1), 3_600_000);
+
+  async function attempt(delivery: WebhookDeliveryRecord): Promise<WebhookDeliveryRecord> {
+    const now = clock.now();
+    const webhook = await db.read((stores) => stores.entities.find(delivery.webhookId));
+    const done = (fields: Partial<WebhookDeliveryRecord>): WebhookDeliveryRecord => ({ ...delivery, leaseUntil: null, updatedAt: clock.now(), ...fields });
+    if (!webhook || !firesHere(webhook, instance.name)) {
+      return done({ status: 'failed', lastError: 'The webhook was deleted, disabled or no longer enabled on this instance.' });
+    }
+    let outcome: { status?: number; error?: string };
+    try {
+      outcome = { status: (await transport.send(requestFor(webhook, delivery, now))).status };
+    } catch (error) {
+      outcome = { error: error instanceof Error ? error.message : 'the request failed' };
+    }
+    const attempts = delivery.attempts + 1;
+    if (outcome.status !== undefined && outcome.status >= 200 && outcome.status < 300) {
+      return done({ status: 'delivered', attempts, responseStatus: outcome.status, lastError: null });
+    }
+    const lastError = outcome.error ?? `HTTP ${outcome.status}`;
+    const responseStatus = outcome.status ?? null;
+    if (attempts >= delivery.maxAttempts) return done({ status: 'failed', attempts, responseStatus, lastError });
+    return done({ status: 'pending', attempts, responseStatus, lastError, nextAt: clock.now() + backoff(attempts) });
+  }
+
+  async function round(): Promise<number> {
+    let made = 0;
+    for (;;) {
+      const now = clock.now();
+      const claimed = await db.write((stores) => stores.deliveries.claimDue(now, now + leaseMs, batch));
+      if (claimed.length === 0) return made;
+      const results = await Promise.all(claimed.map((delivery) => attempt(delivery)));
+      await db.write(async (stores) => {
+        for (const result of results) await stores.deliveries.update(result);
+      });
+      made += results.length;
+    }
+  }
+
+  function schedule(delayMs: number): void {
+    if (!started) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => void tick(), delayMs);
+    timer.unref();
+  }
+
+  async function tick(): Promise<void> {
+    try {
+      await dispatcher.runOnce();
+    } catch {
+      // A round that failed (the database away) is tried again at the next poll.
+    }
+    schedule(pollMs);
+  }
+
+  const dispatcher: WebhookDispatcher = {
+    async deliveries({ webhookId, status, cursor, limit }) {
+      const rows = await db.read((stores) =>
+        stores.deliveries.list({ limit: limit + 1, ...(webhookId ? { webhookId } : {}), ...(status ? { status } : {}), ...(cursor ? { beforeId: decodeCursor(cursor) } : {}) }),
+      );
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return { items: page.map(deliveryView), nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+    },
+    async retry(id) {
+      const again = await db.write(async (stores) => {
+        const delivery = await stores.deliveries.find(id);
+        if (!delivery) throw new DomainError('DELIVERY_NOT_FOUND', `There is no webhook delivery with id ${id}.`, { id });
+        if (delivery.status !== 'failed') throw new DomainError('DELIVERY_NOT_FAILED', `The delivery is ${delivery.status}; only a failed delivery is retried.`, { status: delivery.status });
+        const now = clock.now();
+        const next: WebhookDeliveryRecord = { ...delivery, status: 'pending', attempts: 0, nextAt: now, leaseUntil: null, updatedAt: now };
+        await stores.deliveries.update(next);
+        return next;
+      });
+      dispatcher.nudge();
+      return deliveryView(again);
+    },
+    runOnce() {
+      if (running) {
+        again = true;
+        return running;
+      }
+      running = (async () => {
+        let made = 0;
+        do {
+          again = false;
+          made += await round();
+        } while (again);
+        return made;
+      })().finally(() => {
+        running = undefined;
+      });
+      return running;
+    },
+    nudge() {
+      schedule(0);
+    },
+    start() {
+      started = true;
+      schedule(0);
+    },
+    async stop() {
+      started = false;
+      clearTimeout(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+  return dispatcher;
+}

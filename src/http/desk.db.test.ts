@@ -1,0 +1,269 @@
+import type { InjectOptions } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CO_MANAGED_CANNOT_REASSIGN } from '../desk/ticket-service.js';
+import { engines } from '../../test/support/databases.js';
+import { createTestApp, type TestApp } from '../../test/support/instance.js';
+import { createAgent, createTeam, type TestAgent } from '../../test/support/principals.js';
+
+interface Problem {
+  code: string;
+  errors?: { path: string; code: string }[];
+}
+
+/**
+ * The co-managed support guide end to end over the HTTP API: a co-managed team and role, a ticket rule that sends the
+ * co-managed customer's tickets to that team, a co-managed agent who sees and works only that customer's records,
+ * cannot re-assign a regular agent's ticket while the general setting is on, and cannot use a restricted action.
+ */
+describe.each(engines)('the desk of a co-managed support setup on %s', (engine) => {
+  let t: TestApp;
+  let carl: TestAgent; // co-managed agent of Acme
+  let rita: TestAgent; // regular first-line agent
+  const ids = {} as Record<
+    'acme' | 'globex' | 'acmeUser' | 'globexUser' | 'firstLine' | 'partner' | 'statusNew' | 'statusWork' | 'statusEscalated' | 'statusClosed' | 'workflow' | 'incident' | 'rule' | 'setting',
+    string
+  >;
+
+  async function call<T = unknown>(headers: Record<string, string>, method: InjectOptions['method'], url: string, payload?: unknown): Promise<{ status: number; body: T }> {
+    const res = await t.app.inject({ method, url, headers, ...(payload === undefined ? {} : { payload: payload as InjectOptions['payload'] }) });
+    return { status: res.statusCode, body: res.body ? res.json<T>() : (undefined as T) };
+  }
+  const admin = <T = unknown>(method: InjectOptions['method'], url: string, payload?: unknown) => call<T>(t.auth, method, url, payload);
+  const config = async (type: string, body: Record<string, unknown>) => (await t.services.config.create(t.ctx, type, body)).entity!.id;
+
+  beforeAll(async () => {
+    t = await createTestApp(engine);
+    ids.acme = (await admin<{ id: string }>('POST', '/v1/customers', { name: 'Acme' })).body.id;
+    ids.globex = (await admin<{ id: string }>('POST', '/v1/customers', { name: 'Globex' })).body.id;
+    ids.acmeUser = (await admin<{ id: string }>('POST', '/v1/users', { customerId: ids.acme, name: 'Ada at Acme', email: 'ada@acme.test' })).body.id;
+    ids.globexUser = (await admin<{ id: string }>('POST', '/v1/users', { customerId: ids.globex, name: 'Gus at Globex' })).body.id;
+
+    ids.firstLine = await createTeam(t, { name: 'First line' });
+    ids.partner = await createTeam(t, { name: 'Partner desk', isCoManaged: true });
+    ids.statusNew = await config('statuses', { name: 'New', kind: 'ticket', isDefault: true });
+    ids.statusWork = await config('statuses', { name: 'In progress', kind: 'ticket' });
+    ids.statusEscalated = await config('statuses', { name: 'Escalated', kind: 'ticket' });
+    ids.statusClosed = await config('statuses', { name: 'Closed', kind: 'ticket', isClosed: true });
+    ids.workflow = await config('workflows', {
+      name: 'Incident handling',
+      startStepId: 'new',
+      steps: [
+        {
+          id: 'new',
+          name: 'New',
+          statusId: ids.statusNew,
+          actions: [
+            { id: 'start', name: 'Start work', nextStepId: 'work' },
+            { id: 'escalate', name: 'Escalate', nextStepId: 'work', setStatusId: ids.statusEscalated, restrictAccess: true, restrictToTeamIds: [ids.firstLine] },
+          ],
+        },
+        { id: 'work', name: 'Working', statusId: ids.statusWork, actions: [{ id: 'resolve', name: 'Resolve', nextStepId: 'done' }] },
+        { id: 'done', name: 'Done', statusId: ids.statusClosed, actions: [] },
+      ],
+    });
+    ids.incident = await config('ticket-types', { name: 'Incident', workflowId: ids.workflow, defaultTeamId: ids.firstLine });
+    ids.rule = await config('ticket-rules', {
+      name: 'Co-managed customer to the partner desk',
+      use: 'new-tickets',
+      criteria: [{ field: 'customer', operator: 'includes', customerIds: [ids.acme] }],
+      outcomes: [{ field: 'team', teamId: ids.partner }],
+    });
+    ids.setting = await config('global-settings', { name: CO_MANAGED_CANNOT_REASSIGN, value: true });
+
+    const deskFlags = { addTickets: true, viewUnassignedTickets: true, viewTicketsAssignedToOthers: true, editTicketsNotAssigned: true, reassignTickets: true };
+    rita = await createAgent(t, {
+      name: 'Rita Regular',
+      roles: [
+        {
+          name: 'First line',
+          ticketAccess: 'modify',
+          customerAccess: 'read',
+          userAccess: 'read',
+          assetAccess: 'read',
+          ticketPermissions: { ...deskFlags, assignOutsideOwnTeams: true },
+          teamMemberships: [
+            { teamId: ids.firstLine, access: 'modify' },
+            { teamId: ids.partner, access: 'modify' },
+          ],
+        },
+      ],
+    });
+    carl = await createAgent(t, {
+      name: 'Carl Co-managed',
+      coManagedCustomerId: ids.acme,
+      clientRestrictions: { allowAllCustomers: false, customerIds: [ids.acme] },
+      roles: [
+        {
+          name: 'Co-managed partner',
+          ticketAccess: 'modify',
+          customerAccess: 'read',
+          userAccess: 'read',
+          assetAccess: 'modify',
+          ticketPermissions: deskFlags,
+          teamMemberships: [{ teamId: ids.partner, access: 'modify' }],
+          customerRestrictions: { allowAllCustomers: false, customerIds: [ids.acme] },
+        },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('logs tickets through the ticket rules: the co-managed customer’s go to the co-managed team', async () => {
+    const acme = await admin<{ ticket: { teamId: string; statusId: string; stepId: string; number: number }; matchedRules: { id: string }[] }>('POST', '/v1/tickets', {
+      customerId: ids.acme,
+      userId: ids.acmeUser,
+      ticketTypeId: ids.incident,
+      summary: 'VPN down',
+    });
+    expect(acme.status).toBe(201);
+    expect(acme.body.ticket).toMatchObject({ teamId: ids.partner, statusId: ids.statusNew, stepId: 'new' });
+    expect(acme.body.matchedRules.map((r) => r.id)).toEqual([ids.rule]);
+
+    const globex = await admin<{ ticket: { teamId: string; number: number }; matchedRules: unknown[] }>('POST', '/v1/tickets', {
+      customerId: ids.globex,
+      ticketTypeId: ids.incident,
+      summary: 'VPN down at Globex',
+    });
+    expect(globex.body.ticket.teamId).toBe(ids.firstLine);
+    expect(globex.body.matchedRules).toEqual([]);
+    expect(globex.body.ticket.number).toBe(acme.body.ticket.number + 1);
+  });
+
+  it('shows the co-managed agent only its customer’s tickets, users, customers and search results', async () => {
+    const tickets = await call<{ items: { customerId: string; summary: string }[] }>(carl.headers, 'GET', '/v1/tickets?q=vpn');
+    expect(tickets.status).toBe(200);
+    expect(tickets.body.items.map((i) => i.customerId)).toEqual([ids.acme]);
+    expect((await call<{ items: unknown[] }>(carl.headers, 'GET', `/v1/tickets?customerId=${ids.globex}`)).body.items).toEqual([]);
+    expect((await call<{ items: { id: string }[] }>(carl.headers, 'GET', '/v1/customers')).body.items.map((c) => c.id)).toEqual([ids.acme]);
+    expect((await call<{ items: { id: string }[] }>(carl.headers, 'GET', '/v1/users?q=at')).body.items.map((u) => u.id)).toEqual([ids.acmeUser]);
+    // Rita sees both customers' tickets.
+    expect((await call<{ items: unknown[] }>(rita.headers, 'GET', '/v1/tickets')).body.items).toHaveLength(2);
+  });
+
+  it('answers "not found" for another customer’s records, whatever the route, and changes nothing', async () => {
+    const globexTicket = (await admin<{ items: { id: string; customerId: string }[] }>('GET', `/v1/tickets?customerId=${ids.globex}`)).body.items[0]!.id;
+    const before = await admin('GET', `/v1/tickets/${globexTicket}/actions`);
+    const attempts: [InjectOptions['method'], string, unknown?][] = [
+      ['GET', `/v1/tickets/${globexTicket}`],
+      ['GET', `/v1/tickets/${globexTicket}/actions`],
+      ['PATCH', `/v1/tickets/${globexTicket}`, { summary: 'Taken over' }],
+      ['POST', `/v1/tickets/${globexTicket}/actions`, { kind: 'note', note: 'Hello' }],
+      ['GET', `/v1/customers/${ids.globex}`],
+      ['GET', `/v1/users/${ids.globexUser}`],
+    ];
+    for (const [method, url, payload] of attempts) {
+      const res = await call<Problem>(carl.headers, method, url, payload);
+      expect(res.status, `${method} ${url}`).toBe(404);
+      expect(res.body.code).toMatch(/_NOT_FOUND$/);
+    }
+    expect(await admin('GET', `/v1/tickets/${globexTicket}/actions`)).toEqual(before);
+
+    const logged = await call<Problem>(carl.headers, 'POST', '/v1/tickets', { customerId: ids.globex, ticketTypeId: ids.incident, summary: 'Sneaky' });
+    expect(logged.status).toBe(404);
+    expect(logged.body).toMatchObject({ code: 'CUSTOMER_NOT_FOUND', errors: [{ path: 'customerId' }] });
+    expect((await admin<{ items: { summary: string }[] }>('GET', '/v1/tickets?q=sneaky')).body.items).toEqual([]);
+  });
+
+  it('scopes assets to the agent’s customers as well', async () => {
+    const assetType = await config('asset-types', { name: 'Laptop' });
+    const acmeAsset = await admin<{ entity: { id: string } }>('POST', '/v1/assets', { name: 'ACME-LT-01', assetTypeId: assetType, customerId: ids.acme });
+    const globexAsset = await admin<{ entity: { id: string } }>('POST', '/v1/assets', { name: 'GLX-LT-01', assetTypeId: assetType, customerId: ids.globex });
+    expect(acmeAsset.status).toBe(201);
+    expect((await call<{ items: { id: string }[] }>(carl.headers, 'GET', '/v1/assets')).body.items.map((a) => a.id)).toEqual([acmeAsset.body.entity.id]);
+    expect((await call<Problem>(carl.headers, 'GET', `/v1/assets/${globexAsset.body.entity.id}`)).body.code).toBe('ASSET_NOT_FOUND');
+    const moved = await call<Problem>(carl.headers, 'PUT', `/v1/assets/${acmeAsset.body.entity.id}`, { name: 'ACME-LT-01', assetTypeId: assetType, customerId: ids.globex });
+    expect(moved).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED', errors: [{ path: 'customerId' }] } });
+    expect((await admin<{ body: { customerId: string } }>('GET', `/v1/assets/${acmeAsset.body.entity.id}`)).body.body.customerId).toBe(ids.acme);
+  });
+
+  it('lets the co-managed agent work its customer’s tickets, but not use an action restricted to other teams', async () => {
+    const logged = await call<{ ticket: { id: string; teamId: string; availableActions: { id: string }[] } }>(carl.headers, 'POST', '/v1/tickets', {
+      customerId: ids.acme,
+      ticketTypeId: ids.incident,
+      summary: 'Laptop will not boot',
+    });
+    expect(logged.status).toBe(201);
+    const ticket = logged.body.ticket;
+    expect(ticket.teamId).toBe(ids.partner);
+    expect(ticket.availableActions.map((a) => a.id)).toEqual(['start']);
+
+    const escalated = await call<Problem>(carl.headers, 'POST', `/v1/tickets/${ticket.id}/actions`, { kind: 'workflow-action', actionId: 'escalate' });
+    expect(escalated).toMatchObject({ status: 403, body: { code: 'ACTION_RESTRICTED' } });
+    const ritaView = await call<{ availableActions: { id: string }[] }>(rita.headers, 'GET', `/v1/tickets/${ticket.id}`);
+    expect(ritaView.body.availableActions.map((a) => a.id)).toEqual(['start', 'escalate']);
+
+    const started = await call<{ ticket: { stepId: string; statusId: string; closed: boolean } }>(carl.headers, 'POST', `/v1/tickets/${ticket.id}/actions`, {
+      kind: 'workflow-action',
+      actionId: 'start',
+      note: 'Picked up.',
+    });
+    expect(started).toMatchObject({ status: 201, body: { ticket: { stepId: 'work', statusId: ids.statusWork, closed: false } } });
+    const resolved = await call<{ ticket: { statusId: string; closed: boolean; availableActions: unknown[] } }>(carl.headers, 'POST', `/v1/tickets/${ticket.id}/actions`, {
+      kind: 'workflow-action',
+      actionId: 'resolve',
+    });
+    expect(resolved.body.ticket).toMatchObject({ statusId: ids.statusClosed, closed: true, availableActions: [] });
+    const closedNote = await call<Problem>(carl.headers, 'POST', `/v1/tickets/${ticket.id}/actions`, { kind: 'note', note: 'After closing' });
+    expect(closedNote).toMatchObject({ status: 403, body: { code: 'TICKET_PERMISSION_REQUIRED' } });
+    const history = await call<{ items: { kind: string; name: string }[] }>(carl.headers, 'GET', `/v1/tickets/${ticket.id}/actions`);
+    expect(history.body.items.map((a) => [a.kind, a.name])).toEqual([
+      ['created', 'Ticket logged'],
+      ['workflow-action', 'Start work'],
+      ['workflow-action', 'Resolve'],
+    ]);
+  });
+
+  it('refuses the co-managed agent re-assigning a regular agent’s ticket while the general setting is on', async () => {
+    const logged = await admin<{ ticket: { id: string } }>('POST', '/v1/tickets', { customerId: ids.acme, ticketTypeId: ids.incident, summary: 'Mail bounces', agentId: rita.agent.id });
+    const id = logged.body.ticket.id;
+    const refused = await call<Problem>(carl.headers, 'PATCH', `/v1/tickets/${id}`, { agentId: carl.agent.id });
+    expect(refused).toMatchObject({ status: 403, body: { code: 'REASSIGN_REFUSED' } });
+    expect((await admin<{ agentId: string }>('GET', `/v1/tickets/${id}`)).body.agentId).toBe(rita.agent.id);
+
+    // The regular agent may hand it over; with the setting off, so may the co-managed agent.
+    await t.services.config.replace(t.ctx, 'global-settings', ids.setting, { name: CO_MANAGED_CANNOT_REASSIGN, value: false });
+    const taken = await call<{ agentId: string }>(carl.headers, 'PATCH', `/v1/tickets/${id}`, { agentId: carl.agent.id });
+    expect(taken).toMatchObject({ status: 200, body: { agentId: carl.agent.id } });
+    await t.services.config.replace(t.ctx, 'global-settings', ids.setting, { name: CO_MANAGED_CANNOT_REASSIGN, value: true });
+  });
+
+  it('keeps the co-managed agent from assigning outside its teams or to agents it cannot see', async () => {
+    const logged = await call<{ ticket: { id: string } }>(carl.headers, 'POST', '/v1/tickets', { customerId: ids.acme, ticketTypeId: ids.incident, summary: 'Printer jam' });
+    const id = logged.body.ticket.id;
+    const toTeam = await call<Problem>(carl.headers, 'PATCH', `/v1/tickets/${id}`, { teamId: ids.firstLine });
+    expect(toTeam).toMatchObject({ status: 403, body: { code: 'TICKET_PERMISSION_REQUIRED' } });
+    // Rita is outside Carl's customer group: to Carl she does not exist.
+    const toRita = await call<Problem>(carl.headers, 'PATCH', `/v1/tickets/${id}`, { agentId: rita.agent.id });
+    expect(toRita).toMatchObject({ status: 422, body: { code: 'REFERENCE_NOT_FOUND', errors: [{ path: 'agentId' }] } });
+  });
+
+  it('refuses bad input with a problem naming the field, and writes nothing', async () => {
+    const before = (await admin<{ items: unknown[] }>('GET', '/v1/tickets?limit=200')).body.items.length;
+    const cases: [unknown, number, string][] = [
+      [{ customerId: ids.acme, ticketTypeId: ids.incident }, 400, 'summary'],
+      [{ customerId: ids.acme, ticketTypeId: ids.incident, summary: 'x', extra: true }, 400, ''],
+      [{ customerId: ids.acme, ticketTypeId: ids.statusNew, summary: 'Wrong type' }, 422, 'ticketTypeId'],
+      [{ customerId: ids.acme, userId: ids.globexUser, ticketTypeId: ids.incident, summary: 'Wrong user' }, 422, 'userId'],
+      [{ customerId: ids.acme, ticketTypeId: ids.incident, summary: 'Bad status', statusId: ids.firstLine }, 422, 'statusId'],
+    ];
+    for (const [payload, status, path] of cases) {
+      const res = await admin<Problem>('POST', '/v1/tickets', payload);
+      expect(res.status, JSON.stringify(payload)).toBe(status);
+      if (path) expect(res.body.errors?.map((e) => e.path)).toContain(path);
+    }
+    expect((await admin<{ items: unknown[] }>('GET', '/v1/tickets?limit=200')).body.items).toHaveLength(before);
+    const inUse = await admin<Problem>('DELETE', `/v1/customers/${ids.acme}`);
+    expect(inUse).toMatchObject({ status: 409, body: { code: 'CUSTOMER_IN_USE' } });
+  });
+
+  it('records no change for desk records, and a restore of the instance would clear them', async () => {
+    const changes = await admin<{ items: { type: string }[] }>('GET', '/v1/changes?limit=200');
+    expect(changes.body.items.map((c) => c.type)).not.toContain('tickets');
+    expect(new Set(changes.body.items.map((c) => c.type))).not.toContain('customers');
+    await t.db.write((stores) => stores.desk.clear());
+    expect((await admin<{ items: unknown[] }>('GET', '/v1/tickets')).body.items).toEqual([]);
+    expect((await admin<{ items: unknown[] }>('GET', '/v1/customers')).body.items).toEqual([]);
+  });
+});

@@ -1,0 +1,284 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Actor } from '../../shared/actor.js';
+import type { CustomersTable, Database, DeskUsersTable, TicketActionsTable, TicketsTable, WebhookDeliveriesTable } from '../schema.js';
+import type { CustomerRecord, DeliveryStatus, DeskStore, DeskUserRecord, TicketActionRecord, TicketRecord, WebhookDeliveryRecord, WebhookDeliveryStore } from '../ports.js';
+import { likeContains } from './like.js';
+
+function toCustomer(row: Selectable<CustomersTable>): CustomerRecord {
+  return { id: row.id, name: row.name, createdAt: Number(row.created_at), updatedAt: Number(row.updated_at) };
+}
+
+function toUser(row: Selectable<DeskUsersTable>): DeskUserRecord {
+  return { id: row.id, customerId: row.customer_id, name: row.name, email: row.email, createdAt: Number(row.created_at), updatedAt: Number(row.updated_at) };
+}
+
+function toTicket(row: Selectable<TicketsTable>): TicketRecord {
+  return {
+    id: row.id,
+    number: Number(row.number),
+    customerId: row.customer_id,
+    userId: row.user_id,
+    ticketTypeId: row.ticket_type_id,
+    statusId: row.status_id,
+    teamId: row.team_id,
+    agentId: row.agent_id,
+    priority: row.priority === null ? null : Number(row.priority),
+    summary: row.summary,
+    details: row.details,
+    closed: Number(row.closed) === 1,
+    workflowId: row.workflow_id,
+    stepId: row.step_id,
+    createdBy: row.created_by,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+function ticketRow(t: TicketRecord): Selectable<TicketsTable> {
+  return {
+    id: t.id,
+    number: t.number,
+    customer_id: t.customerId,
+    user_id: t.userId,
+    ticket_type_id: t.ticketTypeId,
+    status_id: t.statusId,
+    team_id: t.teamId,
+    agent_id: t.agentId,
+    priority: t.priority,
+    summary: t.summary,
+    details: t.details,
+    closed: t.closed ? 1 : 0,
+    workflow_id: t.workflowId,
+    step_id: t.stepId,
+    created_by: t.createdBy,
+    created_at: t.createdAt,
+    updated_at: t.updatedAt,
+  };
+}
+
+function toAction(row: Selectable<TicketActionsTable>): TicketActionRecord {
+  return {
+    id: row.id,
+    ticketId: row.ticket_id,
+    kind: row.kind as TicketActionRecord['kind'],
+    name: row.name,
+    note: row.note,
+    actor: { kind: row.actor_kind as Actor['kind'], id: row.actor_id, name: row.actor_name },
+    details: JSON.parse(row.details) as Record<string, unknown>,
+    at: Number(row.at),
+  };
+}
+
+export function createDeskStore(db: Kysely<Database>): DeskStore {
+  return {
+    async findCustomer(id) {
+      const row = await db.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? toCustomer(row) : undefined;
+    },
+    async listCustomers({ customerIds, nameContains, afterId, limit }) {
+      if (customerIds?.length === 0) return [];
+      let query = db.selectFrom('customers').selectAll();
+      if (customerIds) query = query.where('id', 'in', customerIds);
+      if (nameContains) query = query.where((eb) => likeContains(eb, 'name', nameContains));
+      if (afterId) query = query.where('id', '>', afterId);
+      return (await query.orderBy('id').limit(limit).execute()).map(toCustomer);
+    },
+    async insertCustomer(c) {
+      await db.insertInto('customers').values({ id: c.id, name: c.name, created_at: c.createdAt, updated_at: c.updatedAt }).execute();
+    },
+    async updateCustomer(c) {
+      await db.updateTable('customers').set({ name: c.name, updated_at: c.updatedAt }).where('id', '=', c.id).execute();
+    },
+    async removeCustomer(id) {
+      await db.deleteFrom('customers').where('id', '=', id).execute();
+    },
+    async customerHolds(id) {
+      const users = await db.selectFrom('desk_users').select((eb) => eb.fn.countAll<number>().as('n')).where('customer_id', '=', id).executeTakeFirst();
+      const tickets = await db.selectFrom('tickets').select((eb) => eb.fn.countAll<number>().as('n')).where('customer_id', '=', id).executeTakeFirst();
+      return { users: Number(users?.n ?? 0), tickets: Number(tickets?.n ?? 0) };
+    },
+    async findUser(id) {
+      const row = await db.selectFrom('desk_users').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? toUser(row) : undefined;
+    },
+    async listUsers({ customerIds, customerId, nameContains, afterId, limit }) {
+      if (customerIds?.length === 0) return [];
+      let query = db.selectFrom('desk_users').selectAll();
+      if (customerIds) query = query.where('customer_id', 'in', customerIds);
+      if (customerId) query = query.where('customer_id', '=', customerId);
+      if (nameContains) query = query.where((eb) => eb.or([likeContains(eb, 'name', nameContains), likeContains(eb, 'email', nameContains)]));
+      if (afterId) query = query.where('id', '>', afterId);
+      return (await query.orderBy('id').limit(limit).execute()).map(toUser);
+    },
+    async insertUser(u) {
+      await db
+        .insertInto('desk_users')
+        .values({ id: u.id, customer_id: u.customerId, name: u.name, email: u.email, created_at: u.createdAt, updated_at: u.updatedAt })
+        .execute();
+    },
+    async updateUser(u) {
+      await db.updateTable('desk_users').set({ customer_id: u.customerId, name: u.name, email: u.email, updated_at: u.updatedAt }).where('id', '=', u.id).execute();
+    },
+    async removeUser(id) {
+      await db.deleteFrom('desk_users').where('id', '=', id).execute();
+    },
+    async userHolds(id) {
+      const row = await db.selectFrom('tickets').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', id).executeTakeFirst();
+      return { tickets: Number(row?.n ?? 0) };
+    },
+    async nextTicketNumber() {
+      const row = await db.selectFrom('tickets').select((eb) => eb.fn.max<number>('number').as('n')).executeTakeFirst();
+      return Number(row?.n ?? 0) + 1;
+    },
+    async findTicket(id) {
+      const row = await db.selectFrom('tickets').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? toTicket(row) : undefined;
+    },
+    async listTickets(filter) {
+      if (filter.customerIds?.length === 0) return [];
+      let query = db.selectFrom('tickets').selectAll();
+      if (filter.customerIds) query = query.where('customer_id', 'in', filter.customerIds);
+      const v = filter.visibility;
+      if (v.kind === 'limited') {
+        // Its own tickets always; others only in its teams (or in none), as far as the view permissions reach.
+        query = query.where((eb) => {
+          const inTeams = v.teamIds.length > 0 ? eb.or([eb('team_id', 'is', null), eb('team_id', 'in', v.teamIds)]) : eb('team_id', 'is', null);
+          const reach = [];
+          if (v.unassigned) reach.push(eb('agent_id', 'is', null));
+          if (v.assignedToOthers) reach.push(eb('agent_id', 'is not', null));
+          return reach.length > 0 ? eb.or([eb('agent_id', '=', v.agentId), eb.and([inTeams, eb.or(reach)])]) : eb('agent_id', '=', v.agentId);
+        });
+      }
+      if (filter.customerId) query = query.where('customer_id', '=', filter.customerId);
+      if (filter.teamId) query = query.where('team_id', '=', filter.teamId);
+      if (filter.agentId) query = query.where('agent_id', '=', filter.agentId);
+      if (filter.statusId) query = query.where('status_id', '=', filter.statusId);
+      if (filter.closed !== undefined) query = query.where('closed', '=', filter.closed ? 1 : 0);
+      if (filter.summaryContains) query = query.where((eb) => likeContains(eb, 'summary', filter.summaryContains!));
+      if (filter.beforeId) query = query.where('id', '<', filter.beforeId);
+      return (await query.orderBy('id', 'desc').limit(filter.limit).execute()).map(toTicket);
+    },
+    async insertTicket(t) {
+      await db.insertInto('tickets').values(ticketRow(t)).execute();
+    },
+    async updateTicket(t) {
+      const { id: _id, number: _number, created_at: _created, created_by: _by, ...changed } = ticketRow(t);
+      await db.updateTable('tickets').set(changed).where('id', '=', t.id).execute();
+    },
+    async addAction(a) {
+      await db
+        .insertInto('ticket_actions')
+        .values({
+          id: a.id,
+          ticket_id: a.ticketId,
+          kind: a.kind,
+          name: a.name,
+          note: a.note,
+          actor_kind: a.actor.kind,
+          actor_id: a.actor.id,
+          actor_name: a.actor.name,
+          details: JSON.stringify(a.details),
+          at: a.at,
+        })
+        .execute();
+    },
+    async listActions(ticketId) {
+      return (await db.selectFrom('ticket_actions').selectAll().where('ticket_id', '=', ticketId).orderBy('id').execute()).map(toAction);
+    },
+    async clear() {
+      for (const table of ['ticket_actions', 'tickets', 'desk_users', 'customers'] as const) await db.deleteFrom(table).execute();
+    },
+  };
+}
+
+function toDelivery(row: Selectable<WebhookDeliveriesTable>): WebhookDeliveryRecord {
+  return {
+    id: row.id,
+    webhookId: row.webhook_id,
+    webhookName: row.webhook_name,
+    event: row.event,
+    subjectId: row.subject_id,
+    payload: row.payload,
+    status: row.status as DeliveryStatus,
+    attempts: Number(row.attempts),
+    maxAttempts: Number(row.max_attempts),
+    nextAt: Number(row.next_at),
+    leaseUntil: row.lease_until === null ? null : Number(row.lease_until),
+    responseStatus: row.response_status === null ? null : Number(row.response_status),
+    lastError: row.last_error,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+function deliveryRow(d: WebhookDeliveryRecord): Selectable<WebhookDeliveriesTable> {
+  return {
+    id: d.id,
+    webhook_id: d.webhookId,
+    webhook_name: d.webhookName,
+    event: d.event,
+    subject_id: d.subjectId,
+    payload: d.payload,
+    status: d.status,
+    attempts: d.attempts,
+    max_attempts: d.maxAttempts,
+    next_at: d.nextAt,
+    lease_until: d.leaseUntil,
+    response_status: d.responseStatus,
+    last_error: d.lastError,
+    created_at: d.createdAt,
+    updated_at: d.updatedAt,
+  };
+}
+
+export function createWebhookDeliveryStore(db: Kysely<Database>): WebhookDeliveryStore {
+  return {
+    async insertMany(deliveries) {
+      if (deliveries.length === 0) return;
+      await db.insertInto('webhook_deliveries').values(deliveries.map(deliveryRow)).execute();
+    },
+    async claimDue(now, leaseUntil, limit) {
+      // Callers claim inside a write transaction: SQLite's single writer and PostgreSQL's write lock keep two senders apart.
+      const rows = await db
+        .selectFrom('webhook_deliveries')
+        .selectAll()
+        .where((eb) => eb.or([eb.and([eb('status', '=', 'pending'), eb('next_at', '<=', now)]), eb.and([eb('status', '=', 'sending'), eb('lease_until', '<', now)])]))
+        .orderBy('next_at')
+        .limit(limit)
+        .execute();
+      if (rows.length === 0) return [];
+      await db
+        .updateTable('webhook_deliveries')
+        .set({ status: 'sending', lease_until: leaseUntil, updated_at: now })
+        .where('id', 'in', rows.map((r) => r.id))
+        .execute();
+      return rows.map((row) => ({ ...toDelivery(row), status: 'sending' as const, leaseUntil }));
+    },
+    async update(d) {
+      const { id: _id, created_at: _created, ...changed } = deliveryRow(d);
+      await db.updateTable('webhook_deliveries').set(changed).where('id', '=', d.id).execute();
+    },
+    async find(id) {
+      const row = await db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? toDelivery(row) : undefined;
+    },
+    async list({ webhookId, status, beforeId, limit }) {
+      let query = db.selectFrom('webhook_deliveries').selectAll();
+      if (webhookId) query = query.where('webhook_id', '=', webhookId);
+      if (status) query = query.where('status', '=', status);
+      if (beforeId) query = query.where('id', '<', beforeId);
+      return (await query.orderBy('id', 'desc').limit(limit).execute()).map(toDelivery);
+    },
+    async nextDue() {
+      const row = await db
+        .selectFrom('webhook_deliveries')
+        .select((eb) => eb.fn.min<number>('next_at').as('at'))
+        .where('status', 'in', ['pending', 'sending'])
+        .executeTakeFirst();
+      return row?.at === null || row?.at === undefined ? null : Number(row.at);
+    },
+    async clear() {
+      await db.deleteFrom('webhook_deliveries').execute();
+    },
+  };
+}
