@@ -20,6 +20,7 @@ import { createSyncReceiver, type SyncReceiver } from './sync/sync-receiver.js';
 import { createSyncService, type DeskDataReset, type SyncService } from './sync/sync-service.js';
 import { createSettingsService, type SettingsService } from './tracking/settings-service.js';
 import { createAssetService, type AssetService } from './desk/asset-service.js';
+import { mailboxProcessing, mailboxWriteGuard, type MailboxProcessing } from './desk/mailboxes.js';
 import { createCustomerService, type CustomerService } from './desk/customer-service.js';
 import { createTicketService, type TicketService } from './desk/ticket-service.js';
 import { createWebhookDispatcher, type DispatcherOptions, type WebhookDispatcher, type WebhookTransport } from './desk/webhooks.js';
@@ -62,11 +63,13 @@ export interface Services {
   assets: AssetService;
   /** Sends queued webhook deliveries; `start` it where the instance serves. */
   webhooks: WebhookDispatcher;
+  /** Which mailboxes this instance reads, with which of their credentials. */
+  mailboxes(): Promise<MailboxProcessing[]>;
 }
 
 export function createServices(db: Transactor, config: ServiceConfig): Services {
   const { catalog, clock, box, instance } = config;
-  const writer = createChangeWriter({ catalog, clock, instance, guards: [roleWriteGuard] });
+  const writer = createChangeWriter({ catalog, clock, instance, guards: [roleWriteGuard, mailboxWriteGuard] });
   const audit = createAuditLog({ db, clock });
   const syncReceiver = createSyncReceiver({ db, catalog, box, clock, instance, version: config.version, audit });
   const sync = createSyncService({
@@ -113,5 +116,6 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     tickets: createTicketService({ db, clock, instance, onQueued: () => webhooks.nudge() }),
     assets: createAssetService({ db, catalog, config: configService }),
     webhooks,
+    mailboxes: () => db.read((stores) => mailboxProcessing(stores, instance.name)),
   };
 }

@@ -268,6 +268,45 @@ export const deskRoutes =
     );
 
     app.get(
+      '/v1/mailboxes/processing',
+      {
+        config: { permission: 'config:read' },
+        schema: {
+          tags: ['desk'],
+          summary: 'Which mailboxes this instance reads, and with which of their per-instance credentials (never a secret)',
+          response: {
+            200: z.object({
+              instance: z.string(),
+              items: z.array(
+                z.object({
+                  mailboxId: z.string(),
+                  name: z.string(),
+                  address: z.string(),
+                  type: z.string(),
+                  processes: z.boolean(),
+                  credential: z
+                    .object({
+                      id: z.string(),
+                      mailboxAddress: z.string(),
+                      username: z.string().optional(),
+                      clientId: z.string().optional(),
+                      tenantId: z.string().optional(),
+                      host: z.string().optional(),
+                      port: z.number().int().optional(),
+                    })
+                    .nullable(),
+                  reason: z.string(),
+                }),
+              ),
+            }),
+            ...problemResponses,
+          },
+        },
+      },
+      async () => ({ instance: services.instance.name, items: await services.mailboxes() }),
+    );
+
+    app.get(
       '/v1/webhooks/deliveries',
       {
         config: { permission: 'config:read' },
