@@ -4,7 +4,9 @@ import { createApplicationService, type ApplicationService } from './access/appl
 import { createAuditLog, type AuditLog } from './access/audit-log.js';
 import { createAuthenticator, type Authenticator } from './access/authenticator.js';
 import { createBootstrapper, type Bootstrapper } from './access/bootstrap.js';
-import { createSessionService, type SessionService } from './access/session-service.js';
+import { createSessionService, defaultSessionPolicy, type SessionService } from './access/session-service.js';
+import { createSsoService, type OidcClient, type SsoService } from './access/sso-service.js';
+import { createOpenIdClient } from './http/oidc-client.js';
 import { createTokenService, type TokenService } from './access/token-service.js';
 import type { Catalog } from './catalog/catalog.js';
 import type { Clock } from './shared/clock.js';
@@ -38,6 +40,8 @@ export interface ServiceConfig {
   /** How webhooks are sent (HTTP unless a test says otherwise), and the dispatcher's timings. */
   webhookTransport?: WebhookTransport;
   webhookOptions?: DispatcherOptions;
+  /** The OpenID Connect client of single sign-on (openid-client over HTTP unless a test says otherwise). */
+  oidcClient?: OidcClient;
 }
 
 /** Everything the http and cli layers use, built from plain factories in one place. */
@@ -54,6 +58,7 @@ export interface Services {
   audit: AuditLog;
   agents: AgentService;
   sessions: SessionService;
+  sso: SsoService;
   applications: ApplicationService;
   accessTokens: TokenService;
   syncReceiver: SyncReceiver;
@@ -107,7 +112,8 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     bootstrapper: createBootstrapper({ db, clock, catalog, writer }),
     audit,
     agents: createAgentService({ db, clock, catalog, writer, audit }),
-    sessions: createSessionService({ db, clock, audit }),
+    sessions: createSessionService({ db, clock, audit, policy: defaultSessionPolicy }),
+    sso: createSsoService({ db, clock, audit, box, catalog, instance, policy: defaultSessionPolicy, client: config.oidcClient ?? createOpenIdClient() }),
     applications: createApplicationService({ db, clock, audit }),
     accessTokens: createTokenService({ db, clock, audit }),
     syncReceiver,

@@ -1,7 +1,7 @@
 import type { Actor, RequestInfo } from '../shared/actor.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
-import type { AgentRecord, Transactor } from '../store/ports.js';
+import type { AgentRecord, Stores, Transactor } from '../store/ports.js';
 import { reserveAttempt } from './attempt-throttle.js';
 import type { AuditLog } from './audit-log.js';
 import { decoyHash, verifyPassword } from './passwords.js';
@@ -51,6 +51,33 @@ function refusalOf(agent: AgentRecord | undefined, passwordMatches: boolean): Ex
   return null;
 }
 
+/**
+ * Starts a console session for an agent that has proven who it is (by password or single sign-on), in the caller's
+ * write transaction, and audits the sign-in with `details`.
+ */
+export async function openSession(
+  stores: Stores,
+  deps: { clock: Clock; audit: AuditLog; policy: SessionPolicy },
+  agent: AgentRecord,
+  origin: RequestOrigin,
+  details: Record<string, unknown>,
+): Promise<SignedIn> {
+  const now = deps.clock.now();
+  const sessionToken = mintCredential(credentialPrefixes.session);
+  const csrfToken = mintCredential(credentialPrefixes.csrf);
+  const expiresAt = now + deps.policy.lifetimeMs;
+  await stores.sessions.insert({ tokenHash: hashCredential(sessionToken), agentId: agent.id, csrfHash: hashCredential(csrfToken), createdAt: now, expiresAt });
+  await deps.audit.recordIn(stores, {
+    kind: SIGN_IN,
+    outcome: 'success',
+    actor: { kind: 'agent', id: agent.id, name: agent.name },
+    request: origin,
+    subject: agent.email,
+    details: { agentId: agent.id, expiresAt: new Date(expiresAt).toISOString(), ...details },
+  });
+  return { agent: { id: agent.id, name: agent.name, email: agent.email }, sessionToken, csrfToken, expiresAt };
+}
+
 export function createSessionService(deps: { db: Transactor; clock: Clock; audit: AuditLog; policy?: SessionPolicy }): SessionService {
   const { db, clock, audit } = deps;
   const policy = deps.policy ?? defaultSessionPolicy;
@@ -87,21 +114,8 @@ export function createSessionService(deps: { db: Transactor; clock: Clock; audit
           await audit.recordIn(stores, { kind: SIGN_IN, outcome: 'failure', actor: null, request: origin, subject: email, details: { reason, agentId: agent?.id ?? null } });
           return null;
         }
-        const now = clock.now();
-        const sessionToken = mintCredential(credentialPrefixes.session);
-        const csrfToken = mintCredential(credentialPrefixes.csrf);
-        const expiresAt = now + policy.lifetimeMs;
-        await stores.sessions.insert({ tokenHash: hashCredential(sessionToken), agentId: agent.id, csrfHash: hashCredential(csrfToken), createdAt: now, expiresAt });
         await stores.throttle.clear(key);
-        await audit.recordIn(stores, {
-          kind: SIGN_IN,
-          outcome: 'success',
-          actor: { kind: 'agent', id: agent.id, name: agent.name },
-          request: origin,
-          subject: email,
-          details: { agentId: agent.id, expiresAt: new Date(expiresAt).toISOString() },
-        });
-        return { agent: { id: agent.id, name: agent.name, email: agent.email }, sessionToken, csrfToken, expiresAt };
+        return openSession(stores, { clock, audit, policy }, agent, origin, {});
       });
       if (!outcome) throw refused();
       return outcome;

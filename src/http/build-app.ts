@@ -18,6 +18,7 @@ import { auditRoutes } from './routes/audit.js';
 import { instanceSyncRoutes } from './routes/instances-sync.js';
 import { syncRoutes } from './routes/sync.js';
 import { deskRoutes } from './routes/desk.js';
+import { ssoRoutes } from './routes/sso.js';
 
 /** Largest request body accepted (documented in docs/api.md). */
 export const BODY_LIMIT = 1024 * 1024;
@@ -80,6 +81,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(instanceSyncRoutes(services));
   await app.register(syncRoutes(services));
   await app.register(deskRoutes(services));
+  await app.register(ssoRoutes(services));
   await app.ready();
   return { app, routeTable };
 }

@@ -28,6 +28,9 @@ const existingRoutes: Record<string, Row> = {
   'GET /healthz': row('public'),
   'POST /auth/token': row('public'),
   'POST /v1/session': row('public'),
+  'GET /auth/sso': row('public'),
+  'GET /auth/sso/:id/start': row('public'),
+  'GET /auth/sso/callback': row('public'),
   'GET /v1/session': row('authenticated', Y, Y, Y, Y, Y),
   'DELETE /v1/session': row('authenticated', Y, Y, Y, Y, Y),
   'GET /v1/instance': row('authenticated', Y, Y, Y, Y, Y),
@@ -122,11 +125,14 @@ function bodyOf(res: LightMyRequestResponse): Problem {
   }
 }
 
-/** A public route is never refused for who is calling; only an OAuth client-authentication failure may be 401. */
+/**
+ * A public route is never refused for who is calling; only a refused sign-in (an OAuth client-authentication failure,
+ * or a single sign-on that did not succeed) may be 401.
+ */
 function publicAnswerProblem(res: LightMyRequestResponse): string | null {
   const body = bodyOf(res);
   if (res.statusCode === 403) return 'a public route answered 403';
-  if (res.statusCode === 401 && body.error !== 'invalid_client') return 'a public route answered 401';
+  if (res.statusCode === 401 && body.error !== 'invalid_client' && body.code !== 'SIGN_IN_REFUSED') return 'a public route answered 401';
   return null;
 }
 

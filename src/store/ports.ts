@@ -534,6 +534,25 @@ export interface WebhookDeliveryStore {
   clear(): Promise<void>;
 }
 
+/** A single sign-on attempt between the redirect to the identity provider and its callback. */
+export interface SsoAttemptRecord {
+  stateHash: string;
+  connectionId: string;
+  /** The PKCE code verifier, sealed. */
+  verifier: string;
+  nonce: string;
+  redirectUri: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface SsoAttemptStore {
+  insert(attempt: SsoAttemptRecord): Promise<void>;
+  /** Removes and returns the attempt: a state is good for one callback. */
+  take(stateHash: string): Promise<SsoAttemptRecord | undefined>;
+  removeExpired(now: number): Promise<void>;
+}
+
 export interface Stores {
   entities: EntityStore;
   changes: ChangeStore;
@@ -553,6 +572,7 @@ export interface Stores {
   syncRequests: SyncRequestStore;
   desk: DeskStore;
   deliveries: WebhookDeliveryStore;
+  ssoAttempts: SsoAttemptStore;
 }
 
 /**

@@ -23,6 +23,7 @@ export interface Database {
   tickets: TicketsTable;
   ticket_actions: TicketActionsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  sso_attempts: SsoAttemptsTable;
 }
 
 export interface CustomersTable {
@@ -278,4 +279,14 @@ export interface WebhookDeliveriesTable {
   last_error: string | null;
   created_at: number;
   updated_at: number;
+}
+
+export interface SsoAttemptsTable {
+  state_hash: string;
+  connection_id: string;
+  verifier: string;
+  nonce: string;
+  redirect_uri: string;
+  created_at: number;
+  expires_at: number;
 }

@@ -5,6 +5,7 @@ import * as sync from './0003-sync.js';
 import * as originOffset from './0004-origin-offset.js';
 import * as summaryNodes from './0005-summary-nodes.js';
 import * as desk from './0006-desk.js';
+import * as sso from './0007-sso.js';
 
 /** The one migration list for both engines. Never edit a migration that has landed; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004-origin-offset': originOffset,
   '0005-summary-nodes': summaryNodes,
   '0006-desk': desk,
+  '0007-sso': sso,
 };

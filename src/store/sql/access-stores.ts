@@ -10,6 +10,7 @@ import type {
   AuditStore,
   ClientRestrictions,
   SessionStore,
+  SsoAttemptStore,
   ThrottleStore,
   TokenStore,
 } from '../ports.js';
@@ -300,6 +301,36 @@ export function createThrottleStore(db: Kysely<Database>): ThrottleStore {
     },
     async clear(key) {
       await db.deleteFrom('auth_throttle').where('key', '=', key).execute();
+    },
+  };
+}
+
+export function createSsoAttemptStore(db: Kysely<Database>): SsoAttemptStore {
+  return {
+    async insert(a) {
+      await db
+        .insertInto('sso_attempts')
+        .values({ state_hash: a.stateHash, connection_id: a.connectionId, verifier: a.verifier, nonce: a.nonce, redirect_uri: a.redirectUri, created_at: a.createdAt, expires_at: a.expiresAt })
+        .execute();
+    },
+    async take(stateHash) {
+      const row = await db.selectFrom('sso_attempts').selectAll().where('state_hash', '=', stateHash).executeTakeFirst();
+      if (!row) return undefined;
+      const { numDeletedRows } = await db.deleteFrom('sso_attempts').where('state_hash', '=', stateHash).executeTakeFirst();
+      // Two callbacks racing for one state: only the one that removed it goes on.
+      if (Number(numDeletedRows) !== 1) return undefined;
+      return {
+        stateHash: row.state_hash,
+        connectionId: row.connection_id,
+        verifier: row.verifier,
+        nonce: row.nonce,
+        redirectUri: row.redirect_uri,
+        createdAt: Number(row.created_at),
+        expiresAt: Number(row.expires_at),
+      };
+    },
+    async removeExpired(now) {
+      await db.deleteFrom('sso_attempts').where('expires_at', '<', now).execute();
     },
   };
 }

@@ -11,6 +11,7 @@ import {
   createApplicationStore,
   createAuditStore,
   createSessionStore,
+  createSsoAttemptStore,
   createThrottleStore,
   createTokenStore,
 } from './access-stores.js';
@@ -96,6 +97,10 @@ class LazyStores implements Stores {
 
   get desk(): Stores['desk'] {
     return (this.made.desk ??= createDeskStore(this.db));
+  }
+
+  get ssoAttempts(): Stores['ssoAttempts'] {
+    return (this.made.ssoAttempts ??= createSsoAttemptStore(this.db));
   }
 
   get deliveries(): Stores['deliveries'] {

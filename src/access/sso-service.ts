@@ -1,0 +1,221 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Catalog } from '../catalog/catalog.js';
+import type { Clock } from '../shared/clock.js';
+import { DomainError } from '../shared/errors.js';
+import { isRecord } from '../shared/field-path.js';
+import type { AgentRecord, EntityRecord, Stores, Transactor } from '../store/ports.js';
+import type { SecretBox } from '../tracking/secret-box.js';
+import { openSecret } from '../tracking/secrets.js';
+import type { AuditLog } from './audit-log.js';
+import { openSession, type RequestOrigin, type SessionPolicy, type SignedIn } from './session-service.js';
+
+const CONNECTIONS = 'sso-connections';
+const SIGN_IN = 'session.sign-in';
+/** How long a sign-in may take between the redirect to the identity provider and its callback. */
+const ATTEMPT_LIFETIME_MS = 10 * 60 * 1000;
+
+/** An OpenID Connect relying-party client (openid-client over HTTP in production). */
+export interface OidcClient {
+  /** The provider's authorization URL for this request (authorization code flow, PKCE S256). */
+  authorizationUrl(connection: OidcConnection, request: { redirectUri: string; state: string; nonce: string; codeVerifier: string }): Promise<string>;
+  /**
+   * Exchanges the callback's code and validates the ID token (signature, issuer, audience, expiry, nonce) and the
+   * state; resolves with the ID token's claims, rejects with the reason otherwise.
+   */
+  exchange(connection: OidcConnection, callback: { url: URL; redirectUri: string; state: string; nonce: string; codeVerifier: string }): Promise<Record<string, unknown>>;
+}
+
+export interface OidcConnection {
+  id: string;
+  issuer: string;
+  clientId: string;
+  clientSecret: string | null;
+  scopes: string[];
+}
+
+interface ClaimValidation {
+  claim: string;
+  operator: 'equals' | 'not-equals' | 'contains' | 'not-contains' | 'regex';
+  value: string;
+}
+
+interface ConnectionBody {
+  issuer: string;
+  clientId: string;
+  scopes: string[];
+  instances: string[];
+  claimValidations: ClaimValidation[];
+  matchAgentBy: 'email' | 'third-party-id';
+  enabled: boolean;
+}
+
+/** Why a single sign-on was refused: recorded in the audit log, never told to the caller. */
+export type SsoRefusal =
+  | 'unknown-connection'
+  | 'disabled'
+  | 'wrong-instance'
+  | 'bad-state'
+  | 'expired-state'
+  | 'token-rejected'
+  | 'claims-failed'
+  | 'no-agent'
+  | 'agent-cannot-sign-in';
+
+/** The value at a dotted claim path (`groups`, `realm_access.roles`). */
+function claimAt(claims: Record<string, unknown>, path: string): unknown {
+  let value: unknown = claims;
+  for (const part of path.split('.')) value = isRecord(value) ? value[part] : undefined;
+  return value;
+}
+
+/** Whether one claim validation holds: `contains` is membership for a list claim and a substring for a text claim. */
+export function claimHolds(claims: Record<string, unknown>, rule: ClaimValidation): boolean {
+  const value = claimAt(claims, rule.claim);
+  const texts = Array.isArray(value) ? value.map(String) : value === undefined || value === null ? [] : [String(value)];
+  switch (rule.operator) {
+    case 'equals':
+      return texts.length === 1 && texts[0] === rule.value;
+    case 'not-equals':
+      return !(texts.length === 1 && texts[0] === rule.value);
+    case 'contains':
+      return Array.isArray(value) ? texts.includes(rule.value) : texts.some((t) => t.includes(rule.value));
+    case 'not-contains':
+      return Array.isArray(value) ? !texts.includes(rule.value) : !texts.some((t) => t.includes(rule.value));
+    case 'regex':
+      return texts.some((t) => new RegExp(rule.value, 'u').test(t));
+  }
+}
+
+const b64url = (bytes: number) => randomBytes(bytes).toString('base64url');
+const hashOf = (state: string) => createHash('sha256').update(state).digest('hex');
+
+export interface SsoService {
+  /** The connections a sign-in page of this instance offers: enabled, and naming this instance. */
+  available(): Promise<{ id: string; name: string }[]>;
+  /** Starts a sign-in: the identity provider's URL to send the browser to. */
+  start(connectionId: string, redirectUri: string, origin: RequestOrigin): Promise<string>;
+  /** Finishes a sign-in from the provider's callback: a console session, or SIGN_IN_REFUSED (the audit log says why). */
+  finish(callbackUrl: URL, origin: RequestOrigin): Promise<SignedIn>;
+}
+
+/**
+ * OpenID Connect sign-in to the console: the authorization code flow with PKCE, state and nonce, offered only on the
+ * instances each connection names, and accepted only when every claim validation holds on the ID token and an agent
+ * of this instance matches it. Every refusal is audited with its reason.
+ */
+export function createSsoService(deps: {
+  db: Transactor;
+  clock: Clock;
+  audit: AuditLog;
+  box: SecretBox;
+  catalog: Catalog;
+  instance: { name: string };
+  policy: SessionPolicy;
+  client: OidcClient;
+}): SsoService {
+  const { db, clock, audit, box, instance, client } = deps;
+  const def = deps.catalog.get(CONNECTIONS);
+
+  const refused = () => new DomainError('SIGN_IN_REFUSED', 'Single sign-on did not succeed, or this agent cannot sign in to the console here.');
+
+  async function refuse(origin: RequestOrigin, reason: SsoRefusal, details: Record<string, unknown>): Promise<never> {
+    await audit.record({ kind: SIGN_IN, outcome: 'failure', actor: null, request: origin, subject: null, details: { method: 'sso', reason, ...details } });
+    throw refused();
+  }
+
+  /** The connection, when it may be used on this instance; the refusal reason otherwise. */
+  function usable(entity: EntityRecord | undefined): SsoRefusal | null {
+    if (!entity || entity.type !== CONNECTIONS) return 'unknown-connection';
+    const body = entity.body as unknown as ConnectionBody;
+    if (!body.enabled) return 'disabled';
+    if (!body.instances.includes(instance.name)) return 'wrong-instance';
+    return null;
+  }
+
+  function connectionOf(entity: EntityRecord): OidcConnection {
+    const body = entity.body as unknown as ConnectionBody;
+    return { id: entity.id, issuer: body.issuer, clientId: body.clientId, clientSecret: openSecret(def, box, entity.id, entity.body, 'clientSecret'), scopes: body.scopes };
+  }
+
+  async function matchAgent(stores: Stores, body: ConnectionBody, claims: Record<string, unknown>): Promise<AgentRecord | undefined> {
+    if (body.matchAgentBy === 'email') {
+      // An address the provider has not verified proves nothing.
+      if (typeof claims.email !== 'string' || claims.email_verified === false) return undefined;
+      return stores.agents.findByEmail(claims.email.toLowerCase());
+    }
+    if (typeof claims.sub !== 'string') return undefined;
+    const agents = await stores.agents.list({ limit: 100_000 });
+    return agents.find((a) => a.thirdPartyId === claims.sub);
+  }
+
+  return {
+    async available() {
+      const connections = await db.read((stores) => stores.entities.listAll(CONNECTIONS));
+      return connections.filter((c) => usable(c) === null).map((c) => ({ id: c.id, name: c.name }));
+    },
+
+    async start(connectionId, redirectUri, origin) {
+      const entity = await db.read((stores) => stores.entities.find(connectionId));
+      const reason = usable(entity);
+      if (reason) return refuse(origin, reason, { connectionId, instance: instance.name, step: 'start' });
+      const state = b64url(32);
+      const nonce = b64url(32);
+      const codeVerifier = b64url(48);
+      const url = await client.authorizationUrl(connectionOf(entity!), { redirectUri, state, nonce, codeVerifier });
+      const now = clock.now();
+      const stateHash = hashOf(state);
+      await db.write(async (stores) => {
+        await stores.ssoAttempts.removeExpired(now);
+        await stores.ssoAttempts.insert({
+          stateHash,
+          connectionId,
+          verifier: box.seal(codeVerifier, `sso-attempt:${stateHash}`),
+          nonce,
+          redirectUri,
+          createdAt: now,
+          expiresAt: now + ATTEMPT_LIFETIME_MS,
+        });
+      });
+      return url;
+    },
+
+    async finish(callbackUrl, origin) {
+      const state = callbackUrl.searchParams.get('state') ?? '';
+      const attempt = state ? await db.write((stores) => stores.ssoAttempts.take(hashOf(state))) : undefined;
+      if (!attempt) return refuse(origin, 'bad-state', { step: 'callback' });
+      if (attempt.expiresAt < clock.now()) return refuse(origin, 'expired-state', { connectionId: attempt.connectionId, step: 'callback' });
+      const entity = await db.read((stores) => stores.entities.find(attempt.connectionId));
+      const reason = usable(entity);
+      if (reason) return refuse(origin, reason, { connectionId: attempt.connectionId, instance: instance.name, step: 'callback' });
+      const body = entity!.body as unknown as ConnectionBody;
+      const providerError = callbackUrl.searchParams.get('error');
+      if (providerError) return refuse(origin, 'token-rejected', { connectionId: attempt.connectionId, error: providerError.slice(0, 200) });
+
+      let claims: Record<string, unknown>;
+      try {
+        claims = await client.exchange(connectionOf(entity!), {
+          url: callbackUrl,
+          redirectUri: attempt.redirectUri,
+          state,
+          nonce: attempt.nonce,
+          codeVerifier: box.open(attempt.verifier, `sso-attempt:${attempt.stateHash}`),
+        });
+      } catch (error) {
+        return refuse(origin, 'token-rejected', { connectionId: attempt.connectionId, error: (error instanceof Error ? error.message : 'rejected').slice(0, 300) });
+      }
+      const failing = body.claimValidations.filter((rule) => !claimHolds(claims, rule));
+      if (failing.length > 0) {
+        return refuse(origin, 'claims-failed', { connectionId: attempt.connectionId, subject: claims.sub ?? null, failing: failing.map((r) => `${r.claim} ${r.operator} ${r.value}`) });
+      }
+      type Outcome = { signedIn: SignedIn } | { refusal: SsoRefusal; agentId: string | null };
+      const outcome = await db.write(async (stores): Promise<Outcome> => {
+        const agent = await matchAgent(stores, body, claims);
+        if (!agent) return { refusal: 'no-agent', agentId: null };
+        if (agent.disabled || agent.apiOnly) return { refusal: 'agent-cannot-sign-in', agentId: agent.id };
+        return { signedIn: await openSession(stores, { clock, audit, policy: deps.policy }, agent, origin, { method: 'sso', connectionId: attempt.connectionId }) };
+      });
+      if ('signedIn' in outcome) return outcome.signedIn;
+      return refuse(origin, outcome.refusal, { connectionId: attempt.connectionId, subject: claims.sub ?? null, agentId: outcome.agentId });
+    },
+  };
+}
