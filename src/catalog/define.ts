@@ -34,6 +34,7 @@ export interface TypeOptions {
   sensitive?: string[];
   instanceScoped?: string[];
   instanceLocal?: Record<string, unknown>;
+  agentLinks?: string[];
   nameField?: string;
   description?: string;
 }
@@ -49,6 +50,7 @@ export function defineType(options: TypeOptions): EntityTypeDefinition {
     sensitive: options.sensitive ?? [],
     instanceScoped: options.instanceScoped ?? [],
     instanceLocal: options.instanceLocal ?? {},
+    agentLinks: options.agentLinks ?? [],
     nameField: options.nameField ?? 'name',
     ...(options.description ? { description: options.description } : {}),
   };

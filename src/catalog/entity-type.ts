@@ -44,6 +44,12 @@ export interface EntityTypeDefinition {
    * gets the value given here.
    */
   instanceLocal: Record<string, unknown>;
+  /**
+   * Field paths holding third-party ids of agents (local records, whose own ids differ between instances). With the
+   * setting "use third-party ids for linking" on, each must name an agent of the receiving instance, or the change is
+   * refused there: never linked to nobody, or to somebody else.
+   */
+  agentLinks: string[];
   /** Field holding the display name. */
   nameField: string;
   description?: string;

@@ -215,10 +215,12 @@ export function createTicketService(deps: {
     if (wanted.length === 0) return () => null;
     const byId = new Set((await stores.agents.findMany(wanted.map((o) => o.agentId))).filter((a) => !a.disabled).map((a) => a.id));
     const byThirdParty = new Map<string, string>();
-    if (settings.useThirdPartyIds && wanted.some((o) => !byId.has(o.agentId) && o.agentThirdPartyId)) {
-      for (const agent of await stores.agents.list({ limit: 100_000 })) if (agent.thirdPartyId && !agent.disabled) byThirdParty.set(agent.thirdPartyId, agent.id);
+    const linking = settings.useThirdPartyIds && wanted.some((o) => o.agentThirdPartyId);
+    if (linking) {
+      for (const agent of await stores.agents.list({ limit: 1_000_000 })) if (agent.thirdPartyId && !agent.disabled) byThirdParty.set(agent.thirdPartyId, agent.id);
     }
-    return (o) => (byId.has(o.agentId) ? o.agentId : o.agentThirdPartyId ? (byThirdParty.get(o.agentThirdPartyId) ?? null) : null);
+    // Linking by third-party id, an outcome that names one goes to the agent holding it here, whatever its own id says.
+    return (o) => (linking && o.agentThirdPartyId ? (byThirdParty.get(o.agentThirdPartyId) ?? null) : byId.has(o.agentId) ? o.agentId : null);
   }
 
   /**

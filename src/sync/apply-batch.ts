@@ -1,11 +1,13 @@
 import type { Catalog } from '../catalog/catalog.js';
 import { isTrackableType, withInstanceLocal, type EntityTypeDefinition } from '../catalog/entity-type.js';
+import { stringsAtPath } from '../shared/field-path.js';
 import type { ChangeRecord, EntityRecord, Stores } from '../store/ports.js';
 import { chainHash } from '../tracking/change-chain.js';
 import { nameOf, referencesIn } from '../tracking/change-writer.js';
 import type { SecretBox } from '../tracking/secret-box.js';
 import { keyIdsIn } from '../tracking/secret-box.js';
 import { maskSecrets } from '../tracking/secrets.js';
+import { readSettings } from '../tracking/settings-service.js';
 import { fromTransfer, transferDigestOf, type BatchOutcome, type PlannedChange, type PlannedEntity, type SyncProblem, type TransferChange } from './transfer.js';
 
 const LOAD_CHUNK = 500;
@@ -79,6 +81,15 @@ export async function applyBatch(
     return refs;
   });
   const loaded = await loadEntities(stores, wanted);
+  // Agents linked by third-party id must be agents of this instance (when linking by third-party id is on).
+  const agentLinksOf = batch.map((change) => {
+    const def = catalog.find(change.type);
+    return def && change.after ? def.agentLinks.flatMap((path) => stringsAtPath(change.after!, path)) : [];
+  });
+  const linkByThirdParty = agentLinksOf.some((links) => links.length > 0) && (await readSettings(stores)).useThirdPartyIds;
+  const agentThirdPartyIds = linkByThirdParty
+    ? new Set((await stores.agents.list({ limit: 1_000_000 })).flatMap((a) => (a.thirdPartyId && !a.disabled ? [a.thirdPartyId] : [])))
+    : new Set<string>();
   const states = new Map<string, EntityState>();
   const stateOf = (id: string): EntityState => {
     let state = states.get(id);
@@ -151,6 +162,14 @@ export async function applyBatch(
           missing: absent.map((r) => r.toId),
         });
       }
+    }
+    const unlinked = linkByThirdParty ? agentLinksOf[index]!.filter((link) => !agentThirdPartyIds.has(link.value)) : [];
+    if (unlinked.length > 0) {
+      refuse({
+        kind: 'reference-missing',
+        message: `Change ${change.id} links agents by third-party id ${unlinked.map((l) => `"${l.value}" (${l.location})`).join(', ')}, which no enabled agent of this instance has.`,
+        missing: unlinked.map((l) => l.value),
+      });
     }
     if (change.op === 'delete') {
       const referrers = await referrersOf(stores, states, change.entityId);

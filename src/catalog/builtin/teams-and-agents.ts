@@ -86,6 +86,7 @@ export const roles = defineType({
   }),
   references: [{ path: 'teamMemberships[].teamId', target: 'teams', thirdParty: true }],
   instanceLocal: { agentIds: [] },
+  agentLinks: ['agentThirdPartyIds[]'],
 });
 
 export const agentStatuses = defineType({

@@ -138,6 +138,7 @@ export const ticketRules = defineType({
     { path: 'outcomes[].statusId', target: 'statuses' },
     { path: 'outcomes[].ticketTypeId', target: 'ticket-types' },
   ],
+  agentLinks: ['outcomes[].agentThirdPartyId'],
 });
 
 export const ticketTemplates = defineType({

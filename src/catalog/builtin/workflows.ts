@@ -93,6 +93,7 @@ export const approvalGroups = defineType({
         ctx.addIssue({ code: 'custom', message: `quorum ${group.quorum} exceeds the ${members} members`, path: ['quorum'] });
       }
     }),
+  agentLinks: ['memberThirdPartyIds[]'],
 });
 
 const approverRequirement = {
