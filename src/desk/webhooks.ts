@@ -1,9 +1,11 @@
 import { createHmac } from 'node:crypto';
 import type { Catalog } from '../catalog/catalog.js';
+import type { EntityTypeDefinition } from '../catalog/entity-type.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { decodeCursor, encodeCursor } from '../tracking/cursor.js';
+import { isRecord } from '../shared/field-path.js';
 import type { EntityRecord, Stores, Transactor, WebhookDeliveryRecord } from '../store/ports.js';
 import type { SecretBox } from '../tracking/secret-box.js';
 import { openSecret } from '../tracking/secrets.js';
@@ -13,9 +15,9 @@ export type TicketEvent = 'ticket.created' | 'ticket.updated' | 'ticket.closed' 
 /** One HTTP request of a delivery, as the transport sends it. */
 export interface WebhookRequest {
   url: string;
-  method: 'POST' | 'PUT' | 'PATCH';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   headers: Record<string, string>;
-  body: string;
+  body: string | null;
   timeoutMs: number;
 }
 
@@ -35,16 +37,20 @@ export interface DispatcherOptions {
   batch?: number;
 }
 
-/** Where webhooks run: an enabled webhook whose `enabledInstances` is empty or names this instance. */
-export function firesHere(webhook: EntityRecord, instanceName: string): boolean {
-  if (webhook.type !== 'webhooks' || webhook.body.enabled === false) return false;
-  const enabledOn = (webhook.body.enabledInstances as string[] | undefined) ?? [];
+const OUTBOUND_TYPES = { webhook: 'webhooks', runbook: 'runbooks' } as const;
+const RUNBOOK_ATTEMPTS = 5;
+
+/** Where a webhook or runbook runs: enabled, with an `enabledInstances` that is empty or names this instance. */
+export function firesHere(entity: EntityRecord, instanceName: string, kind: WebhookDeliveryRecord['kind'] = 'webhook'): boolean {
+  if (entity.type !== OUTBOUND_TYPES[kind] || entity.body.enabled === false) return false;
+  const enabledOn = (entity.body.enabledInstances as string[] | undefined) ?? [];
   return enabledOn.length === 0 || enabledOn.includes(instanceName);
 }
 
 /**
- * Queues a delivery of `event` for every webhook that fires here and listens to it, in the caller's write
- * transaction (an outbox): a ticket change and its deliveries commit together, or neither does.
+ * Queues, for `event`, a delivery for every webhook that fires here and listens to it, and a run of every runbook that
+ * fires here and is triggered by it — in the caller's write transaction (an outbox): a ticket change and what it sets
+ * off commit together, or neither does.
  */
 export async function queueWebhookEvent(
   stores: Stores,
@@ -54,19 +60,26 @@ export async function queueWebhookEvent(
   subjectId: string,
   data: Record<string, unknown>,
 ): Promise<number> {
-  const webhooks = (await stores.entities.listAll('webhooks')).filter((w) => firesHere(w, instance.name) && ((w.body.events as string[] | undefined) ?? []).includes(event));
-  const deliveries: WebhookDeliveryRecord[] = webhooks.map((webhook) => {
+  const listening = (kind: WebhookDeliveryRecord['kind'], field: string) => async () =>
+    (await stores.entities.listAll(OUTBOUND_TYPES[kind])).filter((e) => firesHere(e, instance.name, kind) && ((e.body[field] as string[] | undefined) ?? []).includes(event));
+  const targets = [
+    ...(await listening('webhook', 'events')()).map((entity) => ({ kind: 'webhook' as const, entity })),
+    ...(await listening('runbook', 'triggerEvents')()).map((entity) => ({ kind: 'runbook' as const, entity })),
+  ];
+  const deliveries: WebhookDeliveryRecord[] = targets.map(({ kind, entity }) => {
     const id = newId(now);
     return {
       id,
-      webhookId: webhook.id,
-      webhookName: webhook.name,
+      kind,
+      progress: 0,
+      webhookId: entity.id,
+      webhookName: entity.name,
       event,
       subjectId,
       payload: JSON.stringify({ id, event, occurredAt: new Date(now).toISOString(), instance: { id: instance.id, name: instance.name }, ...data }),
       status: 'pending',
       attempts: 0,
-      maxAttempts: typeof webhook.body.maxAttempts === 'number' ? webhook.body.maxAttempts : 5,
+      maxAttempts: typeof entity.body.maxAttempts === 'number' ? entity.body.maxAttempts : RUNBOOK_ATTEMPTS,
       nextAt: now,
       leaseUntil: null,
       responseStatus: null,
@@ -79,6 +92,27 @@ export async function queueWebhookEvent(
   return deliveries.length;
 }
 
+/** The value at a dotted path of the event (`ticket.summary`). */
+function valueAt(data: unknown, path: string): unknown {
+  let value = data;
+  for (const part of path.split('.')) value = isRecord(value) ? value[part] : undefined;
+  return value;
+}
+
+/**
+ * A runbook step's text with `{{path}}` placeholders filled from the event (`{{ticket.id}}`, `{{event}}`): in a body,
+ * each value as it would stand inside a JSON string; in a path, URI-encoded. Missing values are empty.
+ */
+export function fillTemplate(template: string, event: unknown, encode: (text: string) => string): string {
+  return template.replace(/\{\{\s*([A-Za-z0-9_.]+)\s*\}\}/g, (_match, path: string) => {
+    const value = valueAt(event, path);
+    if (value === undefined || value === null) return '';
+    return encode(typeof value === 'string' ? value : JSON.stringify(value));
+  });
+}
+
+const inJsonString = (text: string) => JSON.stringify(text).slice(1, -1);
+
 /** `Shiplog-Signature` of a body: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
 export function signatureOf(secret: string, timestamp: number, body: string): string {
   return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
@@ -87,6 +121,9 @@ export function signatureOf(secret: string, timestamp: number, body: string): st
 /** A delivery as the log shows it: what was sent when, and how it went; the payload and any secret are left out. */
 export interface DeliveryView {
   id: string;
+  kind: WebhookDeliveryRecord['kind'];
+  /** Runbook steps done. */
+  progress: number;
   webhookId: string;
   webhookName: string;
   event: string;
@@ -104,6 +141,8 @@ export interface DeliveryView {
 export function deliveryView(d: WebhookDeliveryRecord): DeliveryView {
   return {
     id: d.id,
+    kind: d.kind,
+    progress: d.progress,
     webhookId: d.webhookId,
     webhookName: d.webhookName,
     event: d.event,
@@ -148,6 +187,7 @@ export function createWebhookDispatcher(deps: {
 }): WebhookDispatcher {
   const { db, box, clock, instance, transport } = deps;
   const def = deps.catalog.get('webhooks');
+  const runbookDef = deps.catalog.get('runbooks');
   const pollMs = deps.options?.pollMs ?? 1000;
   const leaseMs = deps.options?.leaseMs ?? 60_000;
   const retryBaseMs = deps.options?.retryBaseMs ?? 2000;
@@ -156,6 +196,16 @@ export function createWebhookDispatcher(deps: {
   let running: Promise<number> | undefined;
   let again = false;
   let started = false;
+
+  /** The headers of the entity's `authentication`, its secrets opened only to be sent. */
+  function authenticationHeaders(typeDef: EntityTypeDefinition, entity: EntityRecord): Record<string, string> {
+    const auth = entity.body.authentication as { type: string; username?: string; headerName?: string } | undefined;
+    const secret = (slot: string) => openSecret(typeDef, box, entity.id, entity.body, slot) ?? '';
+    if (auth?.type === 'basic') return { authorization: `Basic ${Buffer.from(`${auth.username ?? ''}:${secret('authentication.password')}`).toString('base64')}` };
+    if (auth?.type === 'bearer') return { authorization: `Bearer ${secret('authentication.token')}` };
+    if (auth?.type === 'api-key' && auth.headerName) return { [auth.headerName.toLowerCase()]: secret('authentication.token') };
+    return {};
+  }
 
   function requestFor(webhook: EntityRecord, delivery: WebhookDeliveryRecord, now: number): WebhookRequest {
     const body = webhook.body;
@@ -169,15 +219,7 @@ export function createWebhookDispatcher(deps: {
     const timestamp = Math.floor(now / 1000);
     const signingSecret = openSecret(def, box, webhook.id, body, 'signingSecret');
     if (signingSecret) headers['shiplog-signature'] = signatureOf(signingSecret, timestamp, delivery.payload);
-    const auth = body.authentication as { type: string; username?: string; headerName?: string } | undefined;
-    if (auth?.type === 'basic') {
-      const password = openSecret(def, box, webhook.id, body, 'authentication.password') ?? '';
-      headers.authorization = `Basic ${Buffer.from(`${auth.username ?? ''}:${password}`).toString('base64')}`;
-    } else if (auth?.type === 'bearer') {
-      headers.authorization = `Bearer ${openSecret(def, box, webhook.id, body, 'authentication.token') ?? ''}`;
-    } else if (auth?.type === 'api-key' && auth.headerName) {
-      headers[auth.headerName.toLowerCase()] = openSecret(def, box, webhook.id, body, 'authentication.token') ?? '';
-    }
+    Object.assign(headers, authenticationHeaders(def, webhook));
     return {
       url: body.url as string,
       method: (body.method as WebhookRequest['method'] | undefined) ?? 'POST',
@@ -189,27 +231,69 @@ export function createWebhookDispatcher(deps: {
 
   const backoff = (attempt: number) => Math.min(retryBaseMs * 2 ** (attempt - 1), 3_600_000);
 
+  interface RunbookStep {
+    id: string;
+    name: string;
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+    path: string;
+    body?: string;
+  }
+
+  /** A runbook's steps in order, from where the last attempt stopped; resolves with the steps done and how the last went. */
+  async function runSteps(runbook: EntityRecord, delivery: WebhookDeliveryRecord): Promise<{ progress: number; status?: number; error?: string }> {
+    const steps = runbook.body.steps as RunbookStep[];
+    const event = JSON.parse(delivery.payload) as unknown;
+    const base = String(runbook.body.baseUrl).replace(/\/+$/, '');
+    let progress = delivery.progress;
+    let last: { status?: number; error?: string } = {};
+    for (; progress < steps.length; progress += 1) {
+      const step = steps[progress]!;
+      const headers: Record<string, string> = {
+        'user-agent': 'Shiplog-Runbooks',
+        'shiplog-event': delivery.event,
+        'shiplog-delivery': delivery.id,
+        'shiplog-step': step.id,
+        ...authenticationHeaders(runbookDef, runbook),
+      };
+      const body = step.body === undefined ? undefined : fillTemplate(step.body, event, inJsonString);
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      try {
+        const { status } = await transport.send({ url: `${base}${fillTemplate(step.path, event, encodeURIComponent)}`, method: step.method, headers, body: body ?? null, timeoutMs: 10_000 });
+        last = { status };
+        if (status < 200 || status >= 300) return { progress, status, error: `step "${step.name}": HTTP ${status}` };
+      } catch (error) {
+        return { progress, error: `step "${step.name}": ${error instanceof Error ? error.message : 'the request failed'}` };
+      }
+    }
+    return { progress, ...last };
+  }
+
   async function attempt(delivery: WebhookDeliveryRecord): Promise<WebhookDeliveryRecord> {
     const now = clock.now();
-    const webhook = await db.read((stores) => stores.entities.find(delivery.webhookId));
+    const target = await db.read((stores) => stores.entities.find(delivery.webhookId));
     const done = (fields: Partial<WebhookDeliveryRecord>): WebhookDeliveryRecord => ({ ...delivery, leaseUntil: null, updatedAt: clock.now(), ...fields });
-    if (!webhook || !firesHere(webhook, instance.name)) {
-      return done({ status: 'failed', lastError: 'The webhook was deleted, disabled or no longer enabled on this instance.' });
+    if (!target || !firesHere(target, instance.name, delivery.kind)) {
+      return done({ status: 'failed', lastError: `The ${delivery.kind} was deleted, disabled or no longer enabled on this instance.` });
     }
-    let outcome: { status?: number; error?: string };
-    try {
-      outcome = { status: (await transport.send(requestFor(webhook, delivery, now))).status };
-    } catch (error) {
-      outcome = { error: error instanceof Error ? error.message : 'the request failed' };
+    let outcome: { status?: number; error?: string; progress?: number };
+    if (delivery.kind === 'runbook') {
+      outcome = await runSteps(target, delivery);
+    } else {
+      try {
+        outcome = { status: (await transport.send(requestFor(target, delivery, now))).status };
+      } catch (error) {
+        outcome = { error: error instanceof Error ? error.message : 'the request failed' };
+      }
     }
     const attempts = delivery.attempts + 1;
-    if (outcome.status !== undefined && outcome.status >= 200 && outcome.status < 300) {
-      return done({ status: 'delivered', attempts, responseStatus: outcome.status, lastError: null });
+    const progress = outcome.progress ?? delivery.progress;
+    if (outcome.error === undefined && outcome.status !== undefined && outcome.status >= 200 && outcome.status < 300) {
+      return done({ status: 'delivered', attempts, progress: delivery.kind === 'webhook' ? 1 : progress, responseStatus: outcome.status, lastError: null });
     }
     const lastError = outcome.error ?? `HTTP ${outcome.status}`;
     const responseStatus = outcome.status ?? null;
-    if (attempts >= delivery.maxAttempts) return done({ status: 'failed', attempts, responseStatus, lastError });
-    return done({ status: 'pending', attempts, responseStatus, lastError, nextAt: clock.now() + backoff(attempts) });
+    if (attempts >= delivery.maxAttempts) return done({ status: 'failed', attempts, progress, responseStatus, lastError });
+    return done({ status: 'pending', attempts, progress, responseStatus, lastError, nextAt: clock.now() + backoff(attempts) });
   }
 
   async function round(): Promise<number> {

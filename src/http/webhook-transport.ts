@@ -12,7 +12,7 @@ export function createFetchWebhookTransport(): WebhookTransport {
         response = await fetch(request.url, {
           method: request.method,
           headers: request.headers,
-          body: request.body,
+          ...(request.body === null ? {} : { body: request.body }),
           redirect: 'manual',
           signal: AbortSignal.timeout(request.timeoutMs),
         });

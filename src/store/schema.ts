@@ -265,6 +265,8 @@ export interface SyncRequestsTable {
 
 export interface WebhookDeliveriesTable {
   id: string;
+  kind: string;
+  progress: number;
   webhook_id: string;
   webhook_name: string;
   event: string;

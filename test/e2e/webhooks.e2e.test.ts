@@ -14,16 +14,17 @@ interface Received {
   body: string;
 }
 
-/** A webhook receiver on loopback: records every request; answers 500 while `failures` is above zero. */
-async function startReceiver(): Promise<{ url: string; received: Received[]; fail(times: number): void; close(): Promise<void> }> {
+/** A webhook receiver on loopback: records every request; answers 500 while `failures` (for any path, or for paths under `failing`) is above zero. */
+async function startReceiver(): Promise<{ url: string; received: Received[]; fail(times: number, under?: string): void; close(): Promise<void> }> {
   const received: Received[] = [];
   let failures = 0;
+  let failing = '/';
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       received.push({ method: req.method ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      if (failures > 0) {
+      if (failures > 0 && (req.url ?? '').startsWith(failing)) {
         failures -= 1;
         res.writeHead(500).end('not now');
       } else res.writeHead(204).end();
@@ -33,7 +34,10 @@ async function startReceiver(): Promise<{ url: string; received: Received[]; fai
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/shiplog`,
     received,
-    fail: (times) => (failures = times),
+    fail: (times, under = '/') => {
+      failures = times;
+      failing = under;
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
@@ -160,6 +164,40 @@ describe.each(engines)('webhooks on ticket events on %s', (engine) => {
     await ok(dev, 'POST', `/v1/tickets/${ticket.id}/actions`, { kind: 'note', note: 'Looked at it' });
     const log = (await settle(dev)).slice(0, (await ok(dev, 'GET', '/v1/webhooks/deliveries?limit=200')).items.length - count);
     expect(log.map((d) => d.event).sort()).toEqual(['ticket.action', 'ticket.created']);
+  });
+
+  it('runs a runbook’s steps in order on its trigger event, filled from the event, resuming a failed run at the failed step', async () => {
+    const base = new URL(receiver.url).origin;
+    const runbookId = (
+      await ok(dev, 'POST', '/v1/config/runbooks', {
+        name: 'Open a change in the CMDB',
+        baseUrl: base,
+        authentication: { type: 'api-key', headerName: 'X-Api-Key', token: BEARER },
+        steps: [
+          { id: 'open', name: 'Open record', method: 'POST', path: '/cmdb/tickets/{{ticket.id}}', body: '{"summary":"{{ticket.summary}}","note":"{{action.note}}"}' },
+          { id: 'notify', name: 'Notify owner', method: 'GET', path: '/cmdb/notify?event={{event}}' },
+        ],
+        triggerEvents: ['ticket.action'],
+        enabledInstances: ['dev'],
+      })
+    ).entity.id;
+    const customer = await ok(dev, 'POST', '/v1/customers', { name: 'Runbook customer' });
+    const ticket = (await ok(dev, 'POST', '/v1/tickets', { customerId: customer.id, ticketTypeId, summary: 'Disk "full" again' })).ticket;
+    await settle(dev);
+    const before = receiver.received.length;
+    // The first step succeeds, the second fails once: the retry sends only the second step again.
+    receiver.fail(1, '/cmdb/notify');
+    await ok(dev, 'POST', `/v1/tickets/${ticket.id}/actions`, { kind: 'note', note: 'Escalating' });
+    const log = await settle(dev);
+    const run = log.find((d) => d.kind === 'runbook')!;
+    expect(run).toMatchObject({ webhookId: runbookId, event: 'ticket.action', subjectId: ticket.id, status: 'delivered', progress: 2, attempts: 2 });
+    const calls = receiver.received.slice(before).filter((r) => r.headers['shiplog-delivery'] === run.id);
+    expect(calls.map((c) => c.headers['shiplog-step'])).toEqual(['open', 'notify', 'notify']);
+    const opened = calls[0]!;
+    expect(opened.method).toBe('POST');
+    expect(JSON.parse(opened.body)).toEqual({ summary: 'Disk "full" again', note: 'Escalating' });
+    expect(opened.headers['x-api-key']).toBe(BEARER);
+    await ok(dev, 'DELETE', `/v1/config/runbooks/${runbookId}`);
   });
 
   it('stops firing on this instance once the webhook no longer names it', async () => {

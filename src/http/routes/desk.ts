@@ -44,7 +44,9 @@ const ticketActionSchema = z.object({
 });
 const deliverySchema = z.object({
   id: z.string(),
-  webhookId: z.string(),
+  kind: z.enum(['webhook', 'runbook']),
+  progress: z.number().int().describe('Runbook steps done; a retry resumes at the next.'),
+  webhookId: z.string().describe('The webhook’s or the runbook’s id.'),
   webhookName: z.string(),
   event: z.string(),
   subjectId: z.string().describe('The ticket the event is about.'),

@@ -61,10 +61,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('ticket_actions_ticket').on('ticket_actions').columns(['ticket_id', 'id']).execute();
 
-  // The outbox of webhook deliveries: written with the ticket change that raised the event, sent after it commits.
+  // The outbox of webhook deliveries and runbook runs: written with the ticket change that raised the event, sent after
+  // it commits. A runbook run's progress is the number of its steps done.
   await db.schema
     .createTable('webhook_deliveries')
     .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('kind', 'text', (c) => c.notNull())
+    .addColumn('progress', 'integer', (c) => c.notNull())
     .addColumn('webhook_id', 'text', (c) => c.notNull())
     .addColumn('webhook_name', 'text', (c) => c.notNull())
     .addColumn('event', 'text', (c) => c.notNull())

@@ -194,6 +194,8 @@ export function createDeskStore(db: Kysely<Database>): DeskStore {
 function toDelivery(row: Selectable<WebhookDeliveriesTable>): WebhookDeliveryRecord {
   return {
     id: row.id,
+    kind: row.kind as WebhookDeliveryRecord['kind'],
+    progress: Number(row.progress),
     webhookId: row.webhook_id,
     webhookName: row.webhook_name,
     event: row.event,
@@ -214,6 +216,8 @@ function toDelivery(row: Selectable<WebhookDeliveriesTable>): WebhookDeliveryRec
 function deliveryRow(d: WebhookDeliveryRecord): Selectable<WebhookDeliveriesTable> {
   return {
     id: d.id,
+    kind: d.kind,
+    progress: d.progress,
     webhook_id: d.webhookId,
     webhook_name: d.webhookName,
     event: d.event,
