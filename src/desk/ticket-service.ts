@@ -7,7 +7,7 @@ import type { Clock } from '../shared/clock.js';
 import { DomainError, type FieldProblem } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Settings } from '../shared/settings.js';
-import type { EntityRecord, Stores, TicketActionRecord, TicketRecord, Transactor } from '../store/ports.js';
+import type { EntityRecord, Stores, TicketActionRecord, TicketFilter, TicketRecord, Transactor } from '../store/ports.js';
 import { decodeCursor, encodeCursor } from '../tracking/cursor.js';
 import { readSettings } from '../tracking/settings-service.js';
 import { visibleCustomer, type Page } from './customer-service.js';
@@ -89,6 +89,8 @@ export interface TicketQuery {
 
 export interface TicketService {
   list(principal: Principal, query: TicketQuery): Promise<Page<TicketView>>;
+  /** The tickets the caller sees that match the filters, as CSV (newest first): needs the "export tickets" permission. */
+  exportCsv(principal: Principal, query: Omit<TicketQuery, 'limit' | 'cursor'>): Promise<string>;
   get(principal: Principal, id: string): Promise<TicketDetailView>;
   create(ctx: WriteContext, principal: Principal, input: z.infer<typeof ticketInputSchema>): Promise<{ ticket: TicketDetailView; matchedRules: { id: string; name: string }[] }>;
   update(ctx: WriteContext, principal: Principal, id: string, patch: z.infer<typeof ticketPatchSchema>): Promise<TicketDetailView>;
@@ -105,6 +107,39 @@ function ticketView(t: TicketRecord): TicketView {
 
 function actionView(a: TicketActionRecord): TicketActionView {
   return { id: a.id, kind: a.kind, name: a.name, note: a.note, actor: a.actor, details: a.details, at: iso(a.at) };
+}
+
+const EXPORT_COLUMNS = ['number', 'id', 'customerId', 'userId', 'ticketTypeId', 'statusId', 'teamId', 'agentId', 'priority', 'summary', 'closed', 'createdAt', 'updatedAt'] as const;
+const EXPORT_PAGE = 1000;
+/** Rows an export holds at most. */
+const EXPORT_MAX = 100_000;
+
+/**
+ * One CSV cell (RFC 4180 quoting). Text a spreadsheet would read as a formula (starting with =, +, -, @, tab or
+ * carriage return) is prefixed with an apostrophe, so an exported summary cannot run in the reader's spreadsheet.
+ */
+export function csvCell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  let text = String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** The store filter of a ticket query, within what the caller may see. */
+function filterOf(caller: DeskCaller, query: Omit<TicketQuery, 'limit'> & { limit: number }): TicketFilter {
+  const customerIds = scopedCustomerIds(caller);
+  return {
+    visibility: ticketVisibility(caller),
+    limit: query.limit,
+    ...(customerIds ? { customerIds } : {}),
+    ...(query.customerId ? { customerId: query.customerId } : {}),
+    ...(query.teamId ? { teamId: query.teamId } : {}),
+    ...(query.agentId ? { agentId: query.agentId } : {}),
+    ...(query.statusId ? { statusId: query.statusId } : {}),
+    ...(query.closed !== undefined ? { closed: query.closed } : {}),
+    ...(query.q ? { summaryContains: query.q } : {}),
+    ...(query.cursor ? { beforeId: decodeCursor(query.cursor) } : {}),
+  };
 }
 
 const ticketNotFound = (id: string) => new DomainError('TICKET_NOT_FOUND', `There is no ticket with id ${id}.`, { id });
@@ -304,25 +339,28 @@ export function createTicketService(deps: {
 
   return {
     async list(principal, query) {
-      const rows = await db.read(async (stores) => {
-        const caller = await deskCaller(stores, principal);
-        const customerIds = scopedCustomerIds(caller);
-        return stores.desk.listTickets({
-          visibility: ticketVisibility(caller),
-          limit: query.limit + 1,
-          ...(customerIds ? { customerIds } : {}),
-          ...(query.customerId ? { customerId: query.customerId } : {}),
-          ...(query.teamId ? { teamId: query.teamId } : {}),
-          ...(query.agentId ? { agentId: query.agentId } : {}),
-          ...(query.statusId ? { statusId: query.statusId } : {}),
-          ...(query.closed !== undefined ? { closed: query.closed } : {}),
-          ...(query.q ? { summaryContains: query.q } : {}),
-          ...(query.cursor ? { beforeId: decodeCursor(query.cursor) } : {}),
-        });
-      });
+      const rows = await db.read(async (stores) => stores.desk.listTickets({ ...filterOf(await deskCaller(stores, principal), query), limit: query.limit + 1 }));
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);
       return { items: page.map(ticketView), nextCursor: rows.length > query.limit && last ? encodeCursor(last.id) : null };
+    },
+
+    async exportCsv(principal, query) {
+      return db.read(async (stores) => {
+        const caller = await deskCaller(stores, principal);
+        requireTicketPermission(caller, 'exportTickets', 'Exporting tickets');
+        const filter = filterOf(caller, { ...query, limit: EXPORT_PAGE });
+        const lines = [EXPORT_COLUMNS.join(',')];
+        let beforeId: string | undefined;
+        // Newest first, page by page, as far as the caller sees: the same tickets the list would show.
+        while (lines.length <= EXPORT_MAX) {
+          const rows = await stores.desk.listTickets({ ...filter, ...(beforeId ? { beforeId } : {}) });
+          for (const t of rows) lines.push(EXPORT_COLUMNS.map((column) => csvCell(ticketView(t)[column])).join(','));
+          if (rows.length < EXPORT_PAGE) break;
+          beforeId = rows[rows.length - 1]!.id;
+        }
+        return `${lines.slice(0, EXPORT_MAX + 1).join('\r\n')}\r\n`;
+      });
     },
 
     async get(principal, id) {

@@ -258,6 +258,39 @@ describe.each(engines)('the desk of a co-managed support setup on %s', (engine) 
     expect(inUse).toMatchObject({ status: 409, body: { code: 'CUSTOMER_IN_USE' } });
   });
 
+  it('exports the tickets the caller sees as CSV, only with the export permission, defusing formulas', async () => {
+    const refused = await call<Problem>(carl.headers, 'GET', '/v1/tickets/export');
+    expect(refused).toMatchObject({ status: 403, body: { code: 'TICKET_PERMISSION_REQUIRED', ticketPermission: 'exportTickets' } });
+
+    await admin('POST', '/v1/tickets', { customerId: ids.globex, ticketTypeId: ids.incident, summary: '=HYPERLINK("http://evil.test","click"), then "quotes"' });
+    const res = await t.app.inject({ method: 'GET', url: '/v1/tickets/export?q=hyperlink', headers: t.auth });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('text/csv');
+    const [header, row, end] = res.body.split('\r\n');
+    expect(header).toBe('number,id,customerId,userId,ticketTypeId,statusId,teamId,agentId,priority,summary,closed,createdAt,updatedAt');
+    expect(row).toContain(`,"'=HYPERLINK(""http://evil.test"",""click""), then ""quotes""",false,`);
+    expect(end).toBe('');
+
+    // With the permission, a co-managed agent's export holds its customer's tickets only.
+    const exporter = await createAgent(t, {
+      name: 'Exporting partner',
+      coManagedCustomerId: ids.acme,
+      clientRestrictions: { allowAllCustomers: false, customerIds: [ids.acme] },
+      roles: [
+        {
+          name: 'Partner exports',
+          ticketAccess: 'read',
+          ticketPermissions: { exportTickets: true, viewUnassignedTickets: true, viewTicketsAssignedToOthers: true },
+          teamMemberships: [{ teamId: ids.partner, access: 'read' }],
+        },
+      ],
+    });
+    const own = await t.app.inject({ method: 'GET', url: '/v1/tickets/export', headers: exporter.headers });
+    const rows = own.body.trim().split('\r\n').slice(1);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const line of rows) expect(line.split(',')[2]).toBe(ids.acme);
+  });
+
   it('records no change for desk records, and a restore of the instance would clear them', async () => {
     const changes = await admin<{ items: { type: string }[] }>('GET', '/v1/changes?limit=200');
     expect(changes.body.items.map((c) => c.type)).not.toContain('tickets');

@@ -58,6 +58,11 @@ const deliverySchema = z.object({
   lastError: z.string().nullable(),
   ...timestamps,
 });
+/** A query's parameters that were given (present and not empty): absent ones stay absent, not undefined. */
+function given<T extends Record<string, unknown>>(query: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(query).filter(([, value]) => value !== undefined && value !== '')) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
+
 const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 const booleanQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
 
@@ -193,17 +198,23 @@ export const deskRoutes =
         },
       },
       async (request) => {
-        const { limit, cursor, q, customerId, teamId, agentId, statusId, closed } = request.query;
-        return tickets.list(request.principal!, {
-          limit,
-          ...(cursor ? { cursor } : {}),
-          ...(q ? { q } : {}),
-          ...(customerId ? { customerId } : {}),
-          ...(teamId ? { teamId } : {}),
-          ...(agentId ? { agentId } : {}),
-          ...(statusId ? { statusId } : {}),
-          ...(closed !== undefined ? { closed } : {}),
-        });
+        return tickets.list(request.principal!, { ...given(request.query), limit: request.query.limit });
+      },
+    );
+    app.get(
+      '/v1/tickets/export',
+      {
+        config: { permission: 'tickets:read' },
+        schema: {
+          tags: ['desk'],
+          summary: 'The tickets the caller sees that match the filters, as CSV (needs the "export tickets" ticket permission)',
+          querystring: z.object({ q: text, customerId: text, teamId: text, agentId: text, statusId: text, closed: booleanQuery.optional() }),
+          response: { 200: z.string().describe('text/csv'), ...problemResponses },
+        },
+      },
+      async (request, reply) => {
+        const csv = await tickets.exportCsv(request.principal!, given(request.query));
+        return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="tickets.csv"').header('cache-control', 'no-store').send(csv);
       },
     );
     app.post(
