@@ -27,6 +27,8 @@ import { createCustomerService, type CustomerService } from './desk/customer-ser
 import { createTicketService, type TicketService } from './desk/ticket-service.js';
 import { createWebhookDispatcher, type DispatcherOptions, type WebhookDispatcher, type WebhookTransport } from './desk/webhooks.js';
 import { createFetchWebhookTransport } from './http/webhook-transport.js';
+import type { MailTransport } from './desk/notifications.js';
+import { createSmtpTransport } from './mail/smtp-transport.js';
 
 export interface ServiceConfig {
   instance: InstanceIdentity;
@@ -40,6 +42,8 @@ export interface ServiceConfig {
   /** How webhooks are sent (HTTP unless a test says otherwise), and the dispatcher's timings. */
   webhookTransport?: WebhookTransport;
   webhookOptions?: DispatcherOptions;
+  /** How notifications are mailed (SMTP unless a test says otherwise). */
+  mailTransport?: MailTransport;
   /** The OpenID Connect client of single sign-on (openid-client over HTTP unless a test says otherwise). */
   oidcClient?: OidcClient;
 }
@@ -98,6 +102,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     clock,
     instance,
     transport: config.webhookTransport ?? createFetchWebhookTransport(),
+    mail: config.mailTransport ?? createSmtpTransport(),
     ...(config.webhookOptions ? { options: config.webhookOptions } : {}),
   });
   return {

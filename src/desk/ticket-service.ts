@@ -424,6 +424,7 @@ export function createTicketService(deps: {
         await stores.desk.insertTicket(ticket);
         await record(stores, ctx, ticket.id, 'created', 'Ticket logged', '', { matchedRules: matched });
         await raise('ticket.created', ticket, { matchedRules: matched });
+        if (ticket.agentId !== null) await raise('ticket.assigned', ticket, { previousAgentId: null });
         return { ticket: await detail(stores, caller, ticket), matchedRules: matched };
       });
     },
@@ -465,6 +466,7 @@ export function createTicketService(deps: {
         const changes = Object.fromEntries(changed.map((key) => [key, { from: ticket[key], to: next[key] }]));
         await record(stores, ctx, ticket.id, 'updated', 'Ticket updated', '', { changed: changes, matchedRules: matched });
         await raise('ticket.updated', next, { changed: changes });
+        if (next.agentId !== null && next.agentId !== ticket.agentId) await raise('ticket.assigned', next, { previousAgentId: ticket.agentId });
         if (next.closed && !ticket.closed) await raise('ticket.closed', next);
         return detail(stores, caller, next);
       });

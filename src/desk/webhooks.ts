@@ -5,12 +5,13 @@ import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { decodeCursor, encodeCursor } from '../tracking/cursor.js';
-import { isRecord } from '../shared/field-path.js';
 import type { EntityRecord, Stores, Transactor, WebhookDeliveryRecord } from '../store/ports.js';
 import type { SecretBox } from '../tracking/secret-box.js';
 import { openSecret } from '../tracking/secrets.js';
+import { composeNotification, NotificationUnsendable, type MailTransport } from './notifications.js';
+import { fillTemplate } from './templates.js';
 
-export type TicketEvent = 'ticket.created' | 'ticket.updated' | 'ticket.closed' | 'ticket.action';
+export type TicketEvent = 'ticket.created' | 'ticket.updated' | 'ticket.closed' | 'ticket.assigned' | 'ticket.action';
 
 /** One HTTP request of a delivery, as the transport sends it. */
 export interface WebhookRequest {
@@ -37,7 +38,7 @@ export interface DispatcherOptions {
   batch?: number;
 }
 
-const OUTBOUND_TYPES = { webhook: 'webhooks', runbook: 'runbooks' } as const;
+const OUTBOUND_TYPES = { webhook: 'webhooks', runbook: 'runbooks', notification: 'notifications' } as const;
 const RUNBOOK_ATTEMPTS = 5;
 
 /** Where a webhook or runbook runs: enabled, with an `enabledInstances` that is empty or names this instance. */
@@ -61,10 +62,14 @@ export async function queueWebhookEvent(
   data: Record<string, unknown>,
 ): Promise<number> {
   const listening = (kind: WebhookDeliveryRecord['kind'], field: string) => async () =>
-    (await stores.entities.listAll(OUTBOUND_TYPES[kind])).filter((e) => firesHere(e, instance.name, kind) && ((e.body[field] as string[] | undefined) ?? []).includes(event));
+    (await stores.entities.listAll(OUTBOUND_TYPES[kind])).filter((e) => {
+      const on = e.body[field];
+      return firesHere(e, instance.name, kind) && (Array.isArray(on) ? on.includes(event) : on === event);
+    });
   const targets = [
     ...(await listening('webhook', 'events')()).map((entity) => ({ kind: 'webhook' as const, entity })),
     ...(await listening('runbook', 'triggerEvents')()).map((entity) => ({ kind: 'runbook' as const, entity })),
+    ...(await listening('notification', 'event')()).map((entity) => ({ kind: 'notification' as const, entity })),
   ];
   const deliveries: WebhookDeliveryRecord[] = targets.map(({ kind, entity }) => {
     const id = newId(now);
@@ -90,25 +95,6 @@ export async function queueWebhookEvent(
   });
   await stores.deliveries.insertMany(deliveries);
   return deliveries.length;
-}
-
-/** The value at a dotted path of the event (`ticket.summary`). */
-function valueAt(data: unknown, path: string): unknown {
-  let value = data;
-  for (const part of path.split('.')) value = isRecord(value) ? value[part] : undefined;
-  return value;
-}
-
-/**
- * A runbook step's text with `{{path}}` placeholders filled from the event (`{{ticket.id}}`, `{{event}}`): in a body,
- * each value as it would stand inside a JSON string; in a path, URI-encoded. Missing values are empty.
- */
-export function fillTemplate(template: string, event: unknown, encode: (text: string) => string): string {
-  return template.replace(/\{\{\s*([A-Za-z0-9_.]+)\s*\}\}/g, (_match, path: string) => {
-    const value = valueAt(event, path);
-    if (value === undefined || value === null) return '';
-    return encode(typeof value === 'string' ? value : JSON.stringify(value));
-  });
 }
 
 const inJsonString = (text: string) => JSON.stringify(text).slice(1, -1);
@@ -183,6 +169,8 @@ export function createWebhookDispatcher(deps: {
   clock: Clock;
   instance: { id: string; name: string };
   transport: WebhookTransport;
+  /** How notifications are mailed (SMTP in production). */
+  mail: MailTransport;
   options?: DispatcherOptions;
 }): WebhookDispatcher {
   const { db, box, clock, instance, transport } = deps;
@@ -275,9 +263,19 @@ export function createWebhookDispatcher(deps: {
     if (!target || !firesHere(target, instance.name, delivery.kind)) {
       return done({ status: 'failed', lastError: `The ${delivery.kind} was deleted, disabled or no longer enabled on this instance.` });
     }
-    let outcome: { status?: number; error?: string; progress?: number };
+    let outcome: { status?: number; error?: string; progress?: number; sent?: boolean };
     if (delivery.kind === 'runbook') {
       outcome = await runSteps(target, delivery);
+    } else if (delivery.kind === 'notification') {
+      try {
+        const { server, message } = await db.read((stores) => composeNotification(stores, { catalog: deps.catalog, box, instanceName: instance.name }, target, delivery.payload));
+        await deps.mail.send(server, message);
+        outcome = { sent: true };
+      } catch (error) {
+        // Configuration that cannot send is not retried; a server that refuses or cannot be reached is.
+        if (error instanceof NotificationUnsendable) return done({ status: 'failed', attempts: delivery.attempts + 1, lastError: error.message });
+        outcome = { error: error instanceof Error ? error.message : 'the mail was not sent' };
+      }
     } else {
       try {
         outcome = { status: (await transport.send(requestFor(target, delivery, now))).status };
@@ -287,8 +285,8 @@ export function createWebhookDispatcher(deps: {
     }
     const attempts = delivery.attempts + 1;
     const progress = outcome.progress ?? delivery.progress;
-    if (outcome.error === undefined && outcome.status !== undefined && outcome.status >= 200 && outcome.status < 300) {
-      return done({ status: 'delivered', attempts, progress: delivery.kind === 'webhook' ? 1 : progress, responseStatus: outcome.status, lastError: null });
+    if (outcome.sent || (outcome.error === undefined && outcome.status !== undefined && outcome.status >= 200 && outcome.status < 300)) {
+      return done({ status: 'delivered', attempts, progress: delivery.kind === 'runbook' ? progress : 1, responseStatus: outcome.status ?? null, lastError: null });
     }
     const lastError = outcome.error ?? `HTTP ${outcome.status}`;
     const responseStatus = outcome.status ?? null;

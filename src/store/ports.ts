@@ -499,13 +499,13 @@ export interface DeskStore {
 
 export type DeliveryStatus = 'pending' | 'sending' | 'delivered' | 'failed';
 
-/** One webhook delivery or runbook run: queued with the event, sent (and retried) after its transaction commits. */
+/** One webhook delivery, runbook run or notification: queued with the event, sent (and retried) after its transaction commits. */
 export interface WebhookDeliveryRecord {
   id: string;
-  kind: 'webhook' | 'runbook';
+  kind: 'webhook' | 'runbook' | 'notification';
   /** Runbook steps done (a retry resumes at the next); 0 or 1 for a webhook. */
   progress: number;
-  /** The webhook's or the runbook's id and name. */
+  /** The webhook's, runbook's or notification's id and name. */
   webhookId: string;
   webhookName: string;
   event: string;

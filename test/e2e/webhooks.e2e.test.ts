@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../support/databases.js';
+import { settleDeliveries } from '../support/deliveries.js';
 import { link, ok, startLiveInstance, type Answer, type LiveInstance } from '../support/pipeline.js';
 
 const SIGNING_SECRET = `whsec-${randomBytes(12).toString('hex')}`;
@@ -40,19 +41,6 @@ async function startReceiver(): Promise<{ url: string; received: Received[]; fai
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Runs the instance's dispatcher until the delivery log shows no pending delivery (or gives up). */
-async function settle(instance: LiveInstance): Promise<Answer[]> {
-  for (let i = 0; i < 100; i += 1) {
-    await instance.services.webhooks.runOnce();
-    const log = (await ok(instance, 'GET', '/v1/webhooks/deliveries')).items as Answer[];
-    if (!log.some((d) => d.status === 'pending' || d.status === 'sending')) return log;
-    await sleep(25);
-  }
-  throw new Error(`${instance.name}: deliveries still pending`);
 }
 
 describe.each(engines)('webhooks on ticket events on %s', (engine) => {
@@ -100,7 +88,7 @@ describe.each(engines)('webhooks on ticket events on %s', (engine) => {
 
   it('delivers a signed event to a real receiver, and never sends the signing secret', async () => {
     const ticketId = await logTicket(dev, 'Screen flickers');
-    const log = await settle(dev);
+    const log = await settleDeliveries(dev);
     expect(log[0]).toMatchObject({ webhookId, event: 'ticket.created', subjectId: ticketId, status: 'delivered', attempts: 1, responseStatus: 204, lastError: null });
 
     const request = receiver.received.at(-1)!;
@@ -133,7 +121,7 @@ describe.each(engines)('webhooks on ticket events on %s', (engine) => {
     receiver.fail(2);
     const before = receiver.received.length;
     const ticketId = await logTicket(dev, 'Keyboard missing keys');
-    const log = await settle(dev);
+    const log = await settleDeliveries(dev);
     const delivery = log.find((d) => d.subjectId === ticketId)!;
     expect(delivery).toMatchObject({ status: 'delivered', attempts: 3, responseStatus: 204 });
     const attempts = receiver.received.slice(before);
@@ -144,14 +132,14 @@ describe.each(engines)('webhooks on ticket events on %s', (engine) => {
   it('gives up after the webhook’s attempts, keeps the failure in the log, and retries it on request', async () => {
     receiver.fail(3);
     const ticketId = await logTicket(dev, 'Mouse drifts');
-    const failed = (await settle(dev)).find((d) => d.subjectId === ticketId)!;
+    const failed = (await settleDeliveries(dev)).find((d) => d.subjectId === ticketId)!;
     expect(failed).toMatchObject({ status: 'failed', attempts: 3, responseStatus: 500, lastError: 'HTTP 500' });
     expect((await ok(dev, 'GET', `/v1/webhooks/deliveries?status=failed`)).items.map((d: Answer) => d.id)).toContain(failed.id);
 
     const notFailed = await dev.call('POST', `/v1/webhooks/deliveries/${(await ok(dev, 'GET', '/v1/webhooks/deliveries?status=delivered')).items[0].id}/retry`);
     expect(notFailed).toMatchObject({ status: 409, body: { code: 'DELIVERY_NOT_FAILED' } });
     expect(await ok(dev, 'POST', `/v1/webhooks/deliveries/${failed.id}/retry`)).toMatchObject({ status: 'pending', attempts: 0 });
-    expect((await settle(dev)).find((d) => d.id === failed.id)).toMatchObject({ status: 'delivered', attempts: 1 });
+    expect((await settleDeliveries(dev)).find((d) => d.id === failed.id)).toMatchObject({ status: 'delivered', attempts: 1 });
   });
 
   it('queues nothing for a ticket write that is refused, and fires only for the events it listens to', async () => {
@@ -162,7 +150,7 @@ describe.each(engines)('webhooks on ticket events on %s', (engine) => {
     const ticket = (await ok(dev, 'POST', '/v1/tickets', { customerId: customer.id, ticketTypeId, summary: 'Quiet' })).ticket;
     await ok(dev, 'PATCH', `/v1/tickets/${ticket.id}`, { summary: 'Still quiet' }); // ticket.updated: not listened to
     await ok(dev, 'POST', `/v1/tickets/${ticket.id}/actions`, { kind: 'note', note: 'Looked at it' });
-    const log = (await settle(dev)).slice(0, (await ok(dev, 'GET', '/v1/webhooks/deliveries?limit=200')).items.length - count);
+    const log = (await settleDeliveries(dev)).slice(0, (await ok(dev, 'GET', '/v1/webhooks/deliveries?limit=200')).items.length - count);
     expect(log.map((d) => d.event).sort()).toEqual(['ticket.action', 'ticket.created']);
   });
 
@@ -183,12 +171,12 @@ describe.each(engines)('webhooks on ticket events on %s', (engine) => {
     ).entity.id;
     const customer = await ok(dev, 'POST', '/v1/customers', { name: 'Runbook customer' });
     const ticket = (await ok(dev, 'POST', '/v1/tickets', { customerId: customer.id, ticketTypeId, summary: 'Disk "full" again' })).ticket;
-    await settle(dev);
+    await settleDeliveries(dev);
     const before = receiver.received.length;
     // The first step succeeds, the second fails once: the retry sends only the second step again.
     receiver.fail(1, '/cmdb/notify');
     await ok(dev, 'POST', `/v1/tickets/${ticket.id}/actions`, { kind: 'note', note: 'Escalating' });
-    const log = await settle(dev);
+    const log = await settleDeliveries(dev);
     const run = log.find((d) => d.kind === 'runbook')!;
     expect(run).toMatchObject({ webhookId: runbookId, event: 'ticket.action', subjectId: ticket.id, status: 'delivered', progress: 2, attempts: 2 });
     const calls = receiver.received.slice(before).filter((r) => r.headers['shiplog-delivery'] === run.id);

@@ -44,9 +44,9 @@ const ticketActionSchema = z.object({
 });
 const deliverySchema = z.object({
   id: z.string(),
-  kind: z.enum(['webhook', 'runbook']),
+  kind: z.enum(['webhook', 'runbook', 'notification']),
   progress: z.number().int().describe('Runbook steps done; a retry resumes at the next.'),
-  webhookId: z.string().describe('The webhook’s or the runbook’s id.'),
+  webhookId: z.string().describe('The webhook’s, runbook’s or notification’s id.'),
   webhookName: z.string(),
   event: z.string(),
   subjectId: z.string().describe('The ticket the event is about.'),
