@@ -42,6 +42,10 @@ describe.each(engines)('linking agents by third-party id across instances on %s'
     ).entity.id;
     roleId = (await ok(dev, 'POST', '/v1/config/roles', { name: 'Printer experts', ticketAccess: 'read', agentThirdPartyIds: ['EMP-1001'] })).entity.id;
     await ok(dev, 'POST', '/v1/config/approval-groups', { name: 'CAB', memberThirdPartyIds: ['EMP-1001'] });
+    await ok(dev, 'POST', '/v1/config/approval-processes', {
+      name: 'Change approval',
+      steps: [{ id: 'lead', name: 'Team lead', approverKind: 'agent', agentThirdPartyIds: ['EMP-1001'] }],
+    });
   });
   afterAll(async () => {
     await Promise.all([dev?.close(), staging?.close()]);

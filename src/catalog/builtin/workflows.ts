@@ -117,6 +117,11 @@ export const approvalProcesses = defineType({
             name: displayName(),
             approverKind: z.enum(['agent', 'team', 'cab', 'role', 'customer-approver']),
             agentIds: recordIds().describe('Agent record ids (approverKind agent).'),
+            agentThirdPartyIds: z
+              .array(z.string().trim().min(1).max(200))
+              .max(1000)
+              .default([])
+              .describe('Third-party ids of the approving agents, for linking by third-party id.'),
             teamId: entityId().optional(),
             cabId: entityId().optional(),
             roleId: entityId().optional(),
@@ -129,8 +134,8 @@ export const approvalProcesses = defineType({
     .superRefine((process, ctx) => {
       refuseDuplicates(ctx, process.steps, ['steps'], 'id', 'step id');
       process.steps.forEach((step, index) => {
-        if (step.approverKind === 'agent' && step.agentIds.length === 0) {
-          ctx.addIssue({ code: 'custom', message: 'an agent step needs agentIds', path: ['steps', index, 'agentIds'] });
+        if (step.approverKind === 'agent' && step.agentIds.length === 0 && step.agentThirdPartyIds.length === 0) {
+          ctx.addIssue({ code: 'custom', message: 'an agent step needs agentIds or agentThirdPartyIds', path: ['steps', index, 'agentIds'] });
         }
         if (step.approverKind === 'agent' || step.approverKind === 'customer-approver') return;
         const field = approverRequirement[step.approverKind];
@@ -144,6 +149,7 @@ export const approvalProcesses = defineType({
     { path: 'steps[].cabId', target: 'approval-groups', thirdParty: true },
     { path: 'steps[].roleId', target: 'roles', thirdParty: true },
   ],
+  agentLinks: ['steps[].agentThirdPartyIds[]'],
 });
 
 export const approvalProcessRules = defineType({
