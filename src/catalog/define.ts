@@ -35,6 +35,8 @@ export interface TypeOptions {
   instanceScoped?: string[];
   instanceLocal?: Record<string, unknown>;
   agentLinks?: string[];
+  userLinks?: string[];
+  personLinks?: string[];
   nameField?: string;
   description?: string;
 }
@@ -51,6 +53,8 @@ export function defineType(options: TypeOptions): EntityTypeDefinition {
     instanceScoped: options.instanceScoped ?? [],
     instanceLocal: options.instanceLocal ?? {},
     agentLinks: options.agentLinks ?? [],
+    userLinks: options.userLinks ?? [],
+    personLinks: options.personLinks ?? [],
     nameField: options.nameField ?? 'name',
     ...(options.description ? { description: options.description } : {}),
   };

@@ -50,6 +50,10 @@ export interface EntityTypeDefinition {
    * refused there: never linked to nobody, or to somebody else.
    */
   agentLinks: string[];
+  /** Field paths holding third-party ids of users of customers (desk records), resolved the same way. */
+  userLinks: string[];
+  /** Field paths holding third-party ids of an agent or a user (asset owners): either resolves. */
+  personLinks: string[];
   /** Field holding the display name. */
   nameField: string;
   description?: string;

@@ -17,11 +17,13 @@ export const userInputSchema = z.strictObject({
   customerId: recordId(),
   name: name(),
   email: z.string().trim().toLowerCase().email().max(320).nullable().default(null),
+  thirdPartyId: z.string().trim().min(1).max(200).nullable().default(null).describe('The user’s id in the identity system; unique when set.'),
 });
 export const userPatchSchema = z.strictObject({
   customerId: recordId().optional(),
   name: name().optional(),
   email: z.string().trim().toLowerCase().email().max(320).nullable().optional(),
+  thirdPartyId: z.string().trim().min(1).max(200).nullable().optional(),
 });
 
 export interface CustomerView {
@@ -36,6 +38,7 @@ export interface DeskUserView {
   customerId: string;
   name: string;
   email: string | null;
+  thirdPartyId: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -52,6 +55,7 @@ const userView = (u: DeskUserRecord): DeskUserView => ({
   customerId: u.customerId,
   name: u.name,
   email: u.email,
+  thirdPartyId: u.thirdPartyId,
   createdAt: iso(u.createdAt),
   updatedAt: iso(u.updatedAt),
 });
@@ -83,6 +87,16 @@ async function visibleUser(stores: Stores, caller: DeskCaller, id: string): Prom
   if (!user) throw userNotFound(id);
   assertInScope(caller.scope, user.customerId, () => userNotFound(id));
   return user;
+}
+
+async function refuseTakenThirdPartyId(stores: Stores, thirdPartyId: string | null, selfId: string | null): Promise<void> {
+  if (thirdPartyId === null) return;
+  const holder = await stores.desk.findUserByThirdPartyId(thirdPartyId);
+  if (holder && holder.id !== selfId) {
+    throw new DomainError('THIRD_PARTY_ID_TAKEN', `Another user has third-party id ${thirdPartyId}.`, {
+      errors: [{ path: 'thirdPartyId', code: 'taken', message: 'Another user has this third-party id.' }],
+    });
+  }
 }
 
 function refuseIfRestricted(caller: DeskCaller): void {
@@ -171,7 +185,16 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock }): C
       return db.write(async (stores) => {
         await visibleCustomer(stores, await deskCaller(stores, principal), input.customerId);
         const now = clock.now();
-        const user: DeskUserRecord = { id: newId(now), customerId: input.customerId, name: input.name, email: input.email, createdAt: now, updatedAt: now };
+        await refuseTakenThirdPartyId(stores, input.thirdPartyId, null);
+        const user: DeskUserRecord = {
+          id: newId(now),
+          customerId: input.customerId,
+          name: input.name,
+          email: input.email,
+          thirdPartyId: input.thirdPartyId,
+          createdAt: now,
+          updatedAt: now,
+        };
         await stores.desk.insertUser(user);
         return userView(user);
       });
@@ -181,11 +204,13 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock }): C
         const caller = await deskCaller(stores, principal);
         const user = await visibleUser(stores, caller, id);
         if (patch.customerId !== undefined && patch.customerId !== user.customerId) await visibleCustomer(stores, caller, patch.customerId);
+        if (patch.thirdPartyId !== undefined) await refuseTakenThirdPartyId(stores, patch.thirdPartyId, user.id);
         const next: DeskUserRecord = {
           ...user,
           ...(patch.customerId !== undefined ? { customerId: patch.customerId } : {}),
           ...(patch.name !== undefined ? { name: patch.name } : {}),
           ...(patch.email !== undefined ? { email: patch.email } : {}),
+          ...(patch.thirdPartyId !== undefined ? { thirdPartyId: patch.thirdPartyId } : {}),
           updatedAt: clock.now(),
         };
         await stores.desk.updateUser(next);

@@ -404,6 +404,8 @@ export interface DeskUserRecord {
   customerId: string;
   name: string;
   email: string | null;
+  /** The user's id in the identity system, for linking configuration across instances (unique when set). */
+  thirdPartyId: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -486,6 +488,9 @@ export interface DeskStore {
   updateUser(user: DeskUserRecord): Promise<void>;
   removeUser(id: string): Promise<void>;
   userHolds(id: string): Promise<{ tickets: number }>;
+  findUserByThirdPartyId(thirdPartyId: string): Promise<DeskUserRecord | undefined>;
+  /** Which of these third-party ids some user holds. */
+  userThirdPartyIds(ids: string[]): Promise<Set<string>>;
   nextTicketNumber(): Promise<number>;
   findTicket(id: string): Promise<TicketRecord | undefined>;
   listTickets(filter: TicketFilter): Promise<TicketRecord[]>;

@@ -38,6 +38,7 @@ export interface DeskUsersTable {
   customer_id: string;
   name: string;
   email: string | null;
+  third_party_id: string | null;
   created_at: number;
   updated_at: number;
 }

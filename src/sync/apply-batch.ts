@@ -81,15 +81,22 @@ export async function applyBatch(
     return refs;
   });
   const loaded = await loadEntities(stores, wanted);
-  // Agents linked by third-party id must be agents of this instance (when linking by third-party id is on).
-  const agentLinksOf = batch.map((change) => {
+  // Agents and users linked by third-party id must be agents and users of this instance (when linking by third-party
+  // id is on): each link with the holders that may resolve it.
+  type Link = { value: string; location: string; holders: 'agent' | 'user' | 'person' };
+  const linksOf = batch.map((change): Link[] => {
     const def = catalog.find(change.type);
-    return def && change.after ? def.agentLinks.flatMap((path) => stringsAtPath(change.after!, path)) : [];
+    if (!def || !change.after) return [];
+    const at = (paths: string[], holders: Link['holders']) => paths.flatMap((path) => stringsAtPath(change.after!, path).map((hit) => ({ ...hit, holders })));
+    return [...at(def.agentLinks, 'agent'), ...at(def.userLinks, 'user'), ...at(def.personLinks, 'person')];
   });
-  const linkByThirdParty = agentLinksOf.some((links) => links.length > 0) && (await readSettings(stores)).useThirdPartyIds;
+  const linkByThirdParty = linksOf.some((links) => links.length > 0) && (await readSettings(stores)).useThirdPartyIds;
   const agentThirdPartyIds = linkByThirdParty
     ? new Set((await stores.agents.list({ limit: 1_000_000 })).flatMap((a) => (a.thirdPartyId && !a.disabled ? [a.thirdPartyId] : [])))
     : new Set<string>();
+  const userThirdPartyIds = linkByThirdParty ? await stores.desk.userThirdPartyIds(linksOf.flat().filter((l) => l.holders !== 'agent').map((l) => l.value)) : new Set<string>();
+  const resolves = (link: Link) =>
+    (link.holders !== 'user' && agentThirdPartyIds.has(link.value)) || (link.holders !== 'agent' && userThirdPartyIds.has(link.value));
   const states = new Map<string, EntityState>();
   const stateOf = (id: string): EntityState => {
     let state = states.get(id);
@@ -163,11 +170,12 @@ export async function applyBatch(
         });
       }
     }
-    const unlinked = linkByThirdParty ? agentLinksOf[index]!.filter((link) => !agentThirdPartyIds.has(link.value)) : [];
+    const unlinked = linkByThirdParty ? linksOf[index]!.filter((link) => !resolves(link)) : [];
     if (unlinked.length > 0) {
+      const holders = { agent: 'enabled agent', user: 'user', person: 'enabled agent or user' };
       refuse({
         kind: 'reference-missing',
-        message: `Change ${change.id} links agents by third-party id ${unlinked.map((l) => `"${l.value}" (${l.location})`).join(', ')}, which no enabled agent of this instance has.`,
+        message: `Change ${change.id} links by third-party id ${unlinked.map((l) => `"${l.value}" (${l.location}; no ${holders[l.holders]} of this instance has it)`).join(', ')}.`,
         missing: unlinked.map((l) => l.value),
       });
     }

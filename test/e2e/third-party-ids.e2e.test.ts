@@ -68,12 +68,36 @@ describe.each(engines)('linking agents by third-party id across instances on %s'
     const refused = await dev.call('POST', '/v1/instances/staging/push', {});
     expect(refused.status).toBe(409);
     expect(refused.body.problems).toEqual([
-      expect.objectContaining({ kind: 'reference-missing', entity: expect.objectContaining({ id: ruleId }), missing: ['EMP-2002'], message: expect.stringContaining('"EMP-2002" (outcomes[0].agentThirdPartyId)') }),
+      expect.objectContaining({ kind: 'reference-missing', entity: expect.objectContaining({ id: ruleId }), missing: ['EMP-2002'], message: expect.stringContaining('"EMP-2002" (outcomes[0].agentThirdPartyId; no enabled agent') }),
     ]);
     expect(await ok(staging, 'GET', `/v1/config/ticket-rules/${ruleId}`)).toEqual(before);
 
     // Once staging knows the agent by that id, the same push goes through.
     await ok(staging, 'POST', '/v1/agents', { name: 'Bob on staging', email: 'bob@staging.test', thirdPartyId: 'EMP-2002' });
     expect((await ok(dev, 'POST', '/v1/instances/staging/push', {})).counts.refused).toBe(0);
+  });
+
+  it('links an asset’s users and owners by third-party id too: a user the receiver lacks refuses the push until it exists', async () => {
+    for (const i of [dev, staging]) await ok(i, 'PATCH', '/v1/settings', { trackServices: true });
+    const assetType = (await ok(dev, 'POST', '/v1/config/asset-types', { name: 'Business service' })).entity.id;
+    const asset = await ok(dev, 'POST', '/v1/config/assets', {
+      name: 'Payroll',
+      assetTypeId: assetType,
+      serviceClass: 'service',
+      userThirdPartyIds: ['USR-0007'],
+      businessOwnerThirdPartyId: 'EMP-1001',
+      technicalOwnerThirdPartyId: 'USR-0007',
+    });
+    expect(asset.changeId).not.toBeNull();
+    const refused = await dev.call('POST', '/v1/instances/staging/push', {});
+    expect(refused.status).toBe(409);
+    expect(refused.body.problems).toEqual([expect.objectContaining({ kind: 'reference-missing', entity: expect.objectContaining({ id: asset.entity.id }), missing: ['USR-0007', 'USR-0007'] })]);
+
+    const customer = await ok(staging, 'POST', '/v1/customers', { name: 'Payroll customer' });
+    await ok(staging, 'POST', '/v1/users', { customerId: customer.id, name: 'Pat', thirdPartyId: 'USR-0007' });
+    const taken = await staging.call('POST', '/v1/users', { customerId: customer.id, name: 'Pat again', thirdPartyId: 'USR-0007' });
+    expect(taken).toMatchObject({ status: 409, body: { code: 'THIRD_PARTY_ID_TAKEN' } });
+    expect((await ok(dev, 'POST', '/v1/instances/staging/push', {})).counts.refused).toBe(0);
+    expect((await ok(staging, 'GET', `/v1/config/assets/${asset.entity.id}`)).body).toMatchObject({ userThirdPartyIds: ['USR-0007'] });
   });
 });

@@ -30,10 +30,19 @@ export const assets = defineType({
       .default({})
       .describe('Values of asset fields, by field.'),
     userIds: recordIds().describe('User record ids linked to the asset.'),
+    userThirdPartyIds: z
+      .array(z.string().trim().min(1).max(200))
+      .max(1000)
+      .default([])
+      .describe('Third-party ids of the users linked to the asset, for linking by third-party id.'),
     businessOwnerId: z.string().trim().min(1).max(100).optional().describe('Agent or user record id.'),
+    businessOwnerThirdPartyId: z.string().trim().min(1).max(200).optional().describe('Third-party id of the business owner (an agent or a user).'),
     technicalOwnerId: z.string().trim().min(1).max(100).optional().describe('Agent or user record id.'),
+    technicalOwnerThirdPartyId: z.string().trim().min(1).max(200).optional().describe('Third-party id of the technical owner (an agent or a user).'),
   }),
   references: [{ path: 'assetTypeId', target: 'asset-types' }],
+  userLinks: ['userThirdPartyIds[]'],
+  personLinks: ['businessOwnerThirdPartyId', 'technicalOwnerThirdPartyId'],
 });
 
 export const assetTypes = defineType({

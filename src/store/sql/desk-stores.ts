@@ -9,7 +9,15 @@ function toCustomer(row: Selectable<CustomersTable>): CustomerRecord {
 }
 
 function toUser(row: Selectable<DeskUsersTable>): DeskUserRecord {
-  return { id: row.id, customerId: row.customer_id, name: row.name, email: row.email, createdAt: Number(row.created_at), updatedAt: Number(row.updated_at) };
+  return {
+    id: row.id,
+    customerId: row.customer_id,
+    name: row.name,
+    email: row.email,
+    thirdPartyId: row.third_party_id,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
 }
 
 function toTicket(row: Selectable<TicketsTable>): TicketRecord {
@@ -113,11 +121,15 @@ export function createDeskStore(db: Kysely<Database>): DeskStore {
     async insertUser(u) {
       await db
         .insertInto('desk_users')
-        .values({ id: u.id, customer_id: u.customerId, name: u.name, email: u.email, created_at: u.createdAt, updated_at: u.updatedAt })
+        .values({ id: u.id, customer_id: u.customerId, name: u.name, email: u.email, third_party_id: u.thirdPartyId, created_at: u.createdAt, updated_at: u.updatedAt })
         .execute();
     },
     async updateUser(u) {
-      await db.updateTable('desk_users').set({ customer_id: u.customerId, name: u.name, email: u.email, updated_at: u.updatedAt }).where('id', '=', u.id).execute();
+      await db
+        .updateTable('desk_users')
+        .set({ customer_id: u.customerId, name: u.name, email: u.email, third_party_id: u.thirdPartyId, updated_at: u.updatedAt })
+        .where('id', '=', u.id)
+        .execute();
     },
     async removeUser(id) {
       await db.deleteFrom('desk_users').where('id', '=', id).execute();
@@ -125,6 +137,19 @@ export function createDeskStore(db: Kysely<Database>): DeskStore {
     async userHolds(id) {
       const row = await db.selectFrom('tickets').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', id).executeTakeFirst();
       return { tickets: Number(row?.n ?? 0) };
+    },
+    async findUserByThirdPartyId(thirdPartyId) {
+      const row = await db.selectFrom('desk_users').selectAll().where('third_party_id', '=', thirdPartyId).executeTakeFirst();
+      return row ? toUser(row) : undefined;
+    },
+    async userThirdPartyIds(ids) {
+      const found = new Set<string>();
+      const unique = [...new Set(ids)];
+      for (let i = 0; i < unique.length; i += 500) {
+        const rows = await db.selectFrom('desk_users').select('third_party_id').where('third_party_id', 'in', unique.slice(i, i + 500)).execute();
+        for (const row of rows) if (row.third_party_id !== null) found.add(row.third_party_id);
+      }
+      return found;
     },
     async nextTicketNumber() {
       const row = await db.selectFrom('tickets').select((eb) => eb.fn.max<number>('number').as('n')).executeTakeFirst();
