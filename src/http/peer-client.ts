@@ -105,9 +105,7 @@ export function createHttpPeerConnector(options: { timeouts?: Partial<PeerTimeou
 
       return {
         hello: () => call('GET', '/v1/sync/hello'),
-        origins: async () => (await call<{ origins: never }>('POST', '/v1/sync/summary', {})).origins,
-        nodes: async (nodes) => (await call<{ nodes: never }>('POST', '/v1/sync/summary', { nodes })).nodes,
-        descend: async (requests) => (await call<{ answers: never }>('POST', '/v1/sync/descend', { requests })).answers,
+        exchange: (request) => call('POST', '/v1/sync/exchange', request),
         members: async (spans) => (await call<{ keys: never }>('POST', '/v1/sync/members', { spans })).keys,
         keysAfter: (afterSeq) => call('POST', '/v1/sync/keys-after', { afterSeq }),
         outgoing: (lacking, selection) => call('POST', '/v1/sync/outgoing', { lacking, selection }, timeouts.batch),

@@ -345,6 +345,21 @@ export interface SummaryCell {
   fp: number;
 }
 
+/** A summary node's cell, read for the range at position `range` of a request. */
+export interface NodeCellRow {
+  range: number;
+  index: number;
+  n: number;
+  fp: number;
+}
+
+/** A bucket's member bitmap, read for the range at position `range` of a request. */
+export interface BucketBitmapRow {
+  range: number;
+  bucket: number;
+  words: number[];
+}
+
 export interface ChangeSummaryStore {
   /** The last log seq folded into the summary. */
   mark(): Promise<number>;
@@ -354,10 +369,13 @@ export interface ChangeSummaryStore {
   fold(deltas: NodeDelta[], mark: number): Promise<void>;
   /** Per origin: the cell of its node 0 on `topLevel` (which covers every bucket) and its highest bucket. */
   origins(topLevel: number): Promise<{ origin: string; cell: SummaryCell; maxBucket: number }[]>;
-  /** Cells of the nodes of `level` within `ranges` (`[origin, from, to)` of node indexes); nodes without changes are left out. */
-  cellsIn(level: number, ranges: [string, number, number][]): Promise<{ origin: string; index: number; cell: SummaryCell }[]>;
-  /** Member bitmaps of the buckets within `ranges` (`[origin, from, to)` of buckets); buckets without changes are left out. */
-  bitmapsIn(ranges: [string, number, number][]): Promise<{ origin: string; bucket: number; words: number[] }[]>;
+  /**
+   * Cells of the nodes of `level` within `ranges` (`[origin, from, to)` of node indexes), each row naming its range by
+   * position in `ranges`; nodes without changes are left out.
+   */
+  cellsIn(level: number, ranges: [string, number, number][]): Promise<NodeCellRow[]>;
+  /** Member bitmaps of the buckets within `ranges` (`[origin, from, to)` of buckets), by range position; buckets without changes are left out. */
+  bitmapsIn(ranges: [string, number, number][]): Promise<BucketBitmapRow[]>;
   /** Forgets every node and the mark. */
   reset(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import type { ChangeRecord, EntityRecord } from '../store/ports.js';
 import type { Selection } from './outgoing.js';
 import type { SummarySource } from './reconcile.js';
-import type { KeyRanges } from './summary.js';
+import type { KeyRanges, SummaryExchange, SummaryExchangeAnswer } from './summary.js';
 import type { AddedChange, BatchOutcome, SenderInfo, SyncProblem, TransferChange } from './transfer.js';
 
 /** What an instance says of itself to its peers. */
@@ -51,6 +51,8 @@ export type LoggedChange = ChangeRecord;
 /** A linked instance over the sync protocol (`/v1/sync/*`). */
 export interface PeerConnection extends SummarySource {
   hello(): Promise<PeerHello>;
+  /** A round of a reconciliation; with `hello`, the peer's hello comes with it (one request fewer for a status). */
+  exchange(request: SummaryExchange & { hello?: boolean }): Promise<SummaryExchangeAnswer & { hello?: PeerHello }>;
   /** Keys of the peer's changes after its log seq `afterSeq` ("don't check diffs"). */
   keysAfter(afterSeq: number): Promise<{ keys: KeyRanges; headSeq: number }>;
   outgoing(lacking: KeyRanges, selection: Selection): Promise<OutgoingTransfer>;

@@ -14,14 +14,9 @@ function counted(source: SummarySource): SummarySource & { asked: { nodes: numbe
   const asked = { nodes: 0, spans: 0 };
   return {
     asked,
-    origins: () => source.origins(),
-    nodes: (nodes) => {
-      asked.nodes += nodes.length;
-      return source.nodes(nodes);
-    },
-    descend: (requests) => {
-      asked.nodes += requests.length;
-      return source.descend(requests);
+    exchange: (request) => {
+      asked.nodes += (request.nodes?.length ?? 0) + (request.descend?.length ?? 0);
+      return source.exchange(request);
     },
     members: (spans) => {
       asked.spans += spans.length;

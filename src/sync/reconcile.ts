@@ -10,7 +10,8 @@ import {
   type DescendRequest,
   type KeyRanges,
   type NodeContent,
-  type OriginSummary,
+  type SummaryExchange,
+  type SummaryExchangeAnswer,
   type SummaryNode,
 } from './summary.js';
 
@@ -23,11 +24,12 @@ export interface SeqSpan {
 
 /** One side of a reconciliation: this instance's summary, or a peer's over the sync protocol. */
 export interface SummarySource {
-  /** Per-origin totals; `withRoots` adds each origin's root children on this side's own size (see ownRoot). */
-  origins(options?: { withRoots?: boolean }): Promise<OriginSummary[]>;
-  nodes(nodes: SummaryNode[]): Promise<NodeContent[]>;
-  /** Two levels at once: the children that differ from the cells sent, with their contents (see descendContents). */
-  descend(requests: DescendRequest[]): Promise<DescendAnswer[]>;
+  /**
+   * One round, read at once: per-origin totals (`withRoots` adds each origin's root children on this side's own size,
+   * see ownRoot), the contents of nodes, and descents (two levels each: the children that differ from the cells sent,
+   * with their contents).
+   */
+  exchange(request: SummaryExchange): Promise<SummaryExchangeAnswer>;
   /** The origin sequences each span holds. */
   members(spans: SeqSpan[]): Promise<KeyRanges>;
 }
@@ -145,10 +147,9 @@ export async function reconcile(local: SummarySource, remote: SummarySource, opt
         else descents.push({ node: child, children: difference.children ?? [] });
       }
     }
-    const [bitmaps, descended] = await Promise.all([
-      buckets.length > 0 ? local.nodes(buckets.map((b) => b.node)) : Promise.resolve([]),
-      descents.length > 0 ? local.descend(descents) : Promise.resolve([]),
-    ]);
+    const read = buckets.length + descents.length > 0 ? await local.exchange({ nodes: buckets.map((b) => b.node), descend: descents }) : {};
+    const bitmaps = read.nodes ?? [];
+    const descended = read.answers ?? [];
     for (const [j, { node, remote: difference }] of buckets.entries()) tally.compareBucket(node, bitmaps[j]!, difference);
     const next: FrontierNode[] = [];
     for (const [j, { node, children: theirs }] of descents.entries()) {
@@ -166,14 +167,13 @@ export async function reconcile(local: SummarySource, remote: SummarySource, opt
 
   // The first descent goes out with the origins, guessing each root from this side's own size: where the remote's
   // root is on the same level (logs of like size), its answer is used and one round trip is saved.
-  const mine = await local.origins({ withRoots: true });
+  const mine = (await local.exchange({ origins: { withRoots: true } })).origins ?? [];
   const rooted = mine.filter((o) => o.rootChildren);
   const guessed = rooted.map((o) => ownRoot(o)!);
   const guessedCells: NodeContent[] = rooted.map((o, i) => ({ node: guessed[i]!, children: o.rootChildren! }));
-  const [theirs, guessedAnswers] = await Promise.all([
-    remote.origins(),
-    guessed.length > 0 ? remote.descend(guessed.map((node, i) => ({ node, children: guessedCells[i]!.children! }))) : Promise.resolve([]),
-  ]);
+  const opening = await remote.exchange({ origins: {}, descend: guessed.map((node, i) => ({ node, children: guessedCells[i]!.children! })) });
+  const theirs = opening.origins ?? [];
+  const guessedAnswers = opening.answers ?? [];
   let rounds = 1;
   const localByOrigin = new Map(mine.map((o) => [o.origin, o]));
   const remoteByOrigin = new Map(theirs.map((o) => [o.origin, o]));
@@ -206,19 +206,17 @@ export async function reconcile(local: SummarySource, remote: SummarySource, opt
     // Roots not guessed are read here first; every other node's content came with the descent that found it.
     const unread = frontier.filter((f) => !f.here);
     if (unread.length > 0) {
-      const contents = await local.nodes(unread.map((f) => f.node));
+      const contents = (await local.exchange({ nodes: unread.map((f) => f.node) })).nodes ?? [];
       for (const [i, f] of unread.entries()) f.here = contents[i]!;
     }
     // A bucket (a root that is a single bucket, or a grandchild found by this side's descent) is compared by bitmaps.
     const buckets = frontier.filter((f) => f.node.level === 0);
     const inner = frontier.filter((f) => f.node.level > 0);
-    const [bitmaps, answers] = await Promise.all([
-      buckets.length > 0 ? remote.nodes(buckets.map((f) => f.node)) : Promise.resolve([]),
-      inner.length > 0 ? remote.descend(inner.map((f) => ({ node: f.node, children: f.here!.children ?? [] }))) : Promise.resolve([]),
-    ]);
+    // Bitmaps and descents go out in one exchange: one round trip.
+    const round = await remote.exchange({ nodes: buckets.map((f) => f.node), descend: inner.map((f) => ({ node: f.node, children: f.here!.children ?? [] })) });
+    const bitmaps = round.nodes ?? [];
     for (const [i, f] of buckets.entries()) tally.compareBucket(f.node, f.here!, bitmaps[i]!);
-    const next = inner.length > 0 ? await afterDescent(inner.map((f) => f.node), inner.map((f) => f.here!), answers) : [];
-    // The two kinds of request go out together: one round trip.
+    const next = inner.length > 0 ? await afterDescent(inner.map((f) => f.node), inner.map((f) => f.here!), round.answers ?? []) : [];
     rounds += 1;
     frontier = next;
   }

@@ -161,7 +161,8 @@ export function encodeMembers(words: number[] | undefined): string {
 export async function membersOf(stores: Stores, spans: { origin: string; from: number; to: number }[]): Promise<KeyRanges> {
   const ranges = spans.map((s): [string, number, number] => [s.origin, bucketOf(s.from), bucketOf(s.to - 1) + 1]);
   const keys: ChangeKey[] = [];
-  for (const { origin, bucket, words } of await stores.summary.bitmapsIn(ranges)) {
+  for (const { range, bucket, words } of await stores.summary.bitmapsIn(ranges)) {
+    const origin = ranges[range]![0];
     const first = bucket * BUCKET_SPAN;
     const covering = spans.filter((s) => s.origin === origin && s.from < first + BUCKET_SPAN && s.to > first);
     for (const [w, bits] of words.entries()) {
@@ -205,23 +206,15 @@ export async function nodeContents(stores: Stores, nodes: SummaryNode[]): Promis
     if (level > 0) {
       // A node's children are the nodes of the level below with indexes [16i, 16i + 16).
       const ranges = indexes.map((i): [string, number, number] => [nodes[i]!.origin, nodes[i]!.index * FANOUT, (nodes[i]!.index + 1) * FANOUT]);
-      const cells = new Map((await stores.summary.cellsIn(level - 1, ranges)).map((c) => [`${c.origin}\u0000${c.index}`, c.cell]));
-      for (const i of indexes) {
-        const node = nodes[i]!;
-        const children = Array.from({ length: FANOUT }, (_, k): [number, number] => {
-          const cell = cells.get(`${node.origin}\u0000${node.index * FANOUT + k}`);
-          return cell ? [cell.n, cell.fp] : [0, 0];
-        });
-        out[i] = { node, children };
-      }
+      const children = indexes.map(() => Array.from({ length: FANOUT }, (): [number, number] => [0, 0]));
+      for (const cell of await stores.summary.cellsIn(level - 1, ranges)) children[cell.range]![cell.index - ranges[cell.range]![1]] = [cell.n, cell.fp];
+      for (const [j, i] of indexes.entries()) out[i] = { node: nodes[i]!, children: children[j]! };
       continue;
     }
     const ranges = indexes.map((i): [string, number, number] => [nodes[i]!.origin, nodes[i]!.index, nodes[i]!.index + 1]);
-    const bitmaps = new Map((await stores.summary.bitmapsIn(ranges)).map((b) => [`${b.origin}\u0000${b.bucket}`, b.words]));
-    for (const i of indexes) {
-      const node = nodes[i]!;
-      out[i] = { node, members: encodeMembers(bitmaps.get(`${node.origin}\u0000${node.index}`)) };
-    }
+    const words = new Array<number[] | undefined>(indexes.length);
+    for (const bitmap of await stores.summary.bitmapsIn(ranges)) words[bitmap.range] = bitmap.words;
+    for (const [j, i] of indexes.entries()) out[i] = { node: nodes[i]!, members: encodeMembers(words[j]) };
   }
   return out;
 }
@@ -253,10 +246,10 @@ export function childOf(node: SummaryNode, k: number): SummaryNode {
 
 /**
  * Two levels of a reconciliation in one exchange: compares this side's children cells of each node with the asker's,
- * and answers the differing children, with their contents where both sides hold changes under them.
+ * and answers the differing children, with their contents where both sides hold changes under them. `own` is this
+ * side's content of each requested node, in request order.
  */
-export async function descendContents(stores: Stores, requests: DescendRequest[]): Promise<DescendAnswer[]> {
-  const own = await nodeContents(stores, requests.map((r) => r.node));
+async function descendFrom(stores: Stores, requests: DescendRequest[], own: NodeContent[]): Promise<DescendAnswer[]> {
   const wanted: SummaryNode[] = [];
   const filled: ChildDifference[] = [];
   const answers = requests.map((request, r) => {
@@ -279,6 +272,36 @@ export async function descendContents(stores: Stores, requests: DescendRequest[]
     else filled[i]!.members = content.members!;
   }
   return answers;
+}
+
+/** One round of a reconciliation, asked of one side: any of its totals, node contents and descents. */
+export interface SummaryExchange {
+  origins?: { withRoots?: boolean };
+  nodes?: SummaryNode[];
+  descend?: DescendRequest[];
+}
+
+/** What a side answers an exchange: each part asked for, in the order asked. */
+export interface SummaryExchangeAnswer {
+  origins?: OriginSummary[];
+  nodes?: NodeContent[];
+  answers?: DescendAnswer[];
+}
+
+/**
+ * Answers an exchange in one read: the nodes asked for and the nodes descended from are read together (one statement
+ * per level), so a round that both compares buckets and descends costs what a descent alone does.
+ */
+export async function exchangeContents(stores: Stores, request: SummaryExchange): Promise<SummaryExchangeAnswer> {
+  const answer: SummaryExchangeAnswer = {};
+  if (request.origins) answer.origins = await originSummaries(stores, request.origins);
+  const nodes = request.nodes ?? [];
+  const descend = request.descend ?? [];
+  if (nodes.length + descend.length === 0) return answer;
+  const contents = await nodeContents(stores, [...nodes, ...descend.map((r) => r.node)]);
+  if (request.nodes) answer.nodes = contents.slice(0, nodes.length);
+  if (request.descend) answer.answers = await descendFrom(stores, descend, contents.slice(nodes.length));
+  return answer;
 }
 
 /** A set of change keys as contiguous ranges `[from, to)` of origin sequences per origin. */

@@ -12,24 +12,23 @@ import { selectOutgoing, type Selection } from './outgoing.js';
 import type { EntityDigest, OutgoingTransfer, PeerHello, ReceiveRequest, ReceiveResult, TypeDigest } from './peer-client.js';
 import type { SeqSpan } from './reconcile.js';
 import {
-  descendContents,
+  exchangeContents,
   foldSummary,
   membersOf,
   SUMMARY_FORMAT,
-  nodeContents,
-  originSummaries,
   rangesOf,
-  type DescendAnswer,
-  type DescendRequest, type KeyRanges, type NodeContent, type OriginSummary, type SummaryNode } from './summary.js';
+  type KeyRanges,
+  type SummaryExchange,
+  type SummaryExchangeAnswer,
+} from './summary.js';
 import { entityDigests, trackableTypes, typeDigests } from './state.js';
 import { toTransfer, type BatchOutcome, type SenderInfo, type SyncProblem } from './transfer.js';
 
 /** The serving side of the sync protocol: what an instance answers its peers. */
 export interface SyncReceiver {
   hello(): Promise<PeerHello>;
-  origins(options?: { withRoots?: boolean }): Promise<OriginSummary[]>;
-  nodes(nodes: SummaryNode[]): Promise<NodeContent[]>;
-  descend(requests: DescendRequest[]): Promise<DescendAnswer[]>;
+  /** A round of a reconciliation; `hello` adds what `hello()` says, read with it (a peer's first round asks for both). */
+  exchange(request: SummaryExchange & { hello?: boolean }): Promise<SummaryExchangeAnswer & { hello?: PeerHello }>;
   members(spans: SeqSpan[]): Promise<KeyRanges>;
   keysAfter(afterSeq: number): Promise<{ keys: KeyRanges; headSeq: number }>;
   outgoing(lacking: KeyRanges, selection: Selection): Promise<OutgoingTransfer>;
@@ -132,29 +131,28 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
     });
   }
 
+  async function helloIn(stores: Stores): Promise<PeerHello> {
+    const settings = await readSettings(stores);
+    const position = await pipelinePosition(stores);
+    return {
+      instanceId: instance.id,
+      name: instance.name,
+      kind: instance.kind,
+      version,
+      source: position.source,
+      inPipeline: position.inPipeline,
+      refusePushes: settings.refusePushes,
+      skipDiffCheck: settings.skipDiffCheck,
+      keyIds: box.keyIds,
+      headSeq: (await stores.changes.head()).seq,
+      summaryFormat: SUMMARY_FORMAT,
+    };
+  }
+
   return {
-    async hello() {
-      return db.read(async (stores) => {
-        const settings = await readSettings(stores);
-        const position = await pipelinePosition(stores);
-        return {
-          instanceId: instance.id,
-          name: instance.name,
-          kind: instance.kind,
-          version,
-          source: position.source,
-          inPipeline: position.inPipeline,
-          refusePushes: settings.refusePushes,
-          skipDiffCheck: settings.skipDiffCheck,
-          keyIds: box.keyIds,
-          headSeq: (await stores.changes.head()).seq,
-          summaryFormat: SUMMARY_FORMAT,
-        };
-      });
-    },
-    origins: (options) => readSummary((stores) => originSummaries(stores, options)),
-    nodes: (nodes) => readSummary((stores) => nodeContents(stores, nodes)),
-    descend: (requests) => readSummary((stores) => descendContents(stores, requests)),
+    hello: () => db.read(helloIn),
+    exchange: ({ hello, ...request }) =>
+      readSummary(async (stores) => ({ ...(hello ? { hello: await helloIn(stores) } : {}), ...(await exchangeContents(stores, request)) })),
     members: (spans) => readSummary((stores) => membersOf(stores, spans)),
     async keysAfter(afterSeq) {
       return db.read(async (stores) => {

@@ -13,7 +13,7 @@ import { readSettings } from '../tracking/settings-service.js';
 import { buildDocument, parseDocument, type ExportDocument } from './export-document.js';
 import { selectOutgoing, type Selection } from './outgoing.js';
 import type { OutgoingTransfer, PeerConnection, PeerConnector, PeerHello, ReceiveResult } from './peer-client.js';
-import { reconcile, type Reconciliation } from './reconcile.js';
+import { reconcile, type Reconciliation, type SummarySource } from './reconcile.js';
 import { countOf, SUMMARY_FORMAT, type KeyRanges } from './summary.js';
 import { entityDigests, trackableTypes, typeDigests } from './state.js';
 import { pipelinePosition, type SyncDeps, type SyncReceiver } from './sync-receiver.js';
@@ -216,7 +216,11 @@ export function createSyncService(
   }
 
   async function helloOrThrow(peer: PeerRecord, conn: PeerConnection): Promise<PeerHello> {
-    const hello = await conn.hello();
+    return noteHello(peer, await conn.hello());
+  }
+
+  /** Keeps the peer's instance id as its hello gives it (a peer re-created at the same address has a new one). */
+  async function noteHello(peer: PeerRecord, hello: PeerHello): Promise<PeerHello> {
     if (peer.instanceId !== hello.instanceId) {
       await db.write(async (stores) => {
         const current = await stores.peers.find(peer.name);
@@ -299,7 +303,22 @@ export function createSyncService(
     await connect(peer).unregisterDownstream(instance.id).catch(() => undefined);
   }
 
-  async function exactReconcile(conn: PeerConnection, list: boolean): Promise<Reconciliation> {
+  /** The peer as a summary source whose first exchange also brings the peer's hello, handed to `opened`. */
+  function withHello(conn: PeerConnection, opened: (hello: PeerHello) => void): SummarySource {
+    let first = true;
+    return {
+      exchange: async (request) => {
+        if (!first) return conn.exchange(request);
+        first = false;
+        const { hello, ...answer } = await conn.exchange({ ...request, hello: true });
+        if (hello) opened(hello);
+        return answer;
+      },
+      members: (spans) => conn.members(spans),
+    };
+  }
+
+  async function exactReconcile(conn: SummarySource, list: boolean): Promise<Reconciliation> {
     return reconcile(receiver, conn, { list });
   }
 
@@ -548,14 +567,18 @@ export function createSyncService(
       const { settings } = found;
       const conn = connect(peer);
       const base = viewOf(peer);
-      // The reconciliation starts with hello rather than after it: one round trip less. Its failure is handled where it is awaited.
-      const exact = settings.skipDiffCheck ? null : exactReconcile(conn, options.list);
+      // The peer's hello comes with the reconciliation's first exchange: one request less. Where that exchange fails
+      // (the peer is unreachable, or reconciles differently), hello is asked on its own, to say why.
+      let opened: PeerHello | undefined;
+      const exact = settings.skipDiffCheck ? null : exactReconcile(withHello(conn, (hello) => (opened = hello)), options.list);
       exact?.catch(() => undefined);
       let hello: PeerHello;
       try {
-        hello = await helloOrThrow(peer, conn);
+        await exact?.catch((error: unknown) => {
+          if (isDomainError(error) && error.code === 'PEER_UNREACHABLE') throw error;
+        });
+        hello = await (opened ? noteHello(peer, opened) : helloOrThrow(peer, conn));
       } catch (error) {
-        await exact?.catch(() => undefined);
         const reason = isDomainError(error) ? error.message : 'it did not answer';
         return {
           ...base,

@@ -154,8 +154,14 @@ describe.each(engines)('pipeline dev → staging → production on %s', (engine)
 
   it('gives no behind/ahead counts against a peer whose reconciliation summary has another format, and says why', async () => {
     const rc = await startDownstreamOf(p.dev, { name: 'rc', kind: 'release-candidate', version: '9.9.9', secretKey: p.secretKey });
-    // A peer of an earlier version: its hello names no summary format. A real HTTP relay in front of rc takes it out.
+    // A peer of an earlier version: its hello names no summary format, and it has no exchange route. A real HTTP relay
+    // in front of rc makes it so.
     const relay = createServer((request, response) => {
+      if (request.url === '/v1/sync/exchange') {
+        response.writeHead(404, { 'content-type': 'application/problem+json' });
+        response.end(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, code: 'ROUTE_NOT_FOUND' }));
+        return;
+      }
       const chunks: Buffer[] = [];
       request.on('data', (c: Buffer) => chunks.push(c));
       request.on('end', () => {

@@ -92,35 +92,26 @@ export const syncRoutes =
     );
 
     app.post(
-      '/v1/sync/summary',
+      '/v1/sync/exchange',
       {
         config: { permission: 'config:read' },
         schema: {
           tags,
-          summary: 'Reconciliation summary: per-origin totals, or the children (or member bitmaps) of summary nodes',
-          body: z.strictObject({ nodes: z.array(nodeSchema).max(20_000).optional() }),
-          response: answers,
-        },
-      },
-      async (request) => (request.body.nodes ? { nodes: await receiver.nodes(request.body.nodes) } : { origins: await receiver.origins() }),
-    );
-
-    app.post(
-      '/v1/sync/descend',
-      {
-        config: { permission: 'config:read' },
-        schema: {
-          tags,
-          summary: 'Two levels of a reconciliation: the children of each node whose cells differ from those sent, with their contents',
+          summary:
+            'One round of a reconciliation, read at once: per-origin totals (with root children on request), contents of summary nodes, two-level descents, and on request the hello',
           body: z.strictObject({
-            requests: z
+            hello: z.boolean().optional(),
+            origins: z.strictObject({ withRoots: z.boolean().optional() }).optional(),
+            nodes: z.array(nodeSchema).max(20_000).optional(),
+            descend: z
               .array(z.strictObject({ node: nodeSchema.extend({ level: z.number().int().min(1).max(12) }), children: z.array(cellSchema).max(16) }))
-              .max(20_000),
+              .max(20_000)
+              .optional(),
           }),
           response: answers,
         },
       },
-      async (request) => ({ answers: await receiver.descend(request.body.requests) }),
+      async (request) => receiver.exchange(request.body),
     );
 
     app.post(
