@@ -48,11 +48,14 @@ export interface OutgoingTransfer {
 /** A full change as stored by the peer (restore copies it). */
 export type LoggedChange = ChangeRecord;
 
+/** A round of a reconciliation asked of a peer; with `hello`, the peer's hello comes with it (one request fewer for a status). */
+export type PeerExchange = SummaryExchange & { hello?: boolean };
+export type PeerExchangeAnswer = SummaryExchangeAnswer & { hello?: PeerHello };
+
 /** A linked instance over the sync protocol (`/v1/sync/*`). */
 export interface PeerConnection extends SummarySource {
   hello(): Promise<PeerHello>;
-  /** A round of a reconciliation; with `hello`, the peer's hello comes with it (one request fewer for a status). */
-  exchange(request: SummaryExchange & { hello?: boolean }): Promise<SummaryExchangeAnswer & { hello?: PeerHello }>;
+  exchange(request: PeerExchange): Promise<PeerExchangeAnswer>;
   /** Keys of the peer's changes after its log seq `afterSeq` ("don't check diffs"). */
   keysAfter(afterSeq: number): Promise<{ keys: KeyRanges; headSeq: number }>;
   outgoing(lacking: KeyRanges, selection: Selection): Promise<OutgoingTransfer>;

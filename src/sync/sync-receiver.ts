@@ -9,7 +9,7 @@ import { maskSecrets } from '../tracking/secrets.js';
 import { readSettings } from '../tracking/settings-service.js';
 import { applyBatch } from './apply-batch.js';
 import { selectOutgoing, type Selection } from './outgoing.js';
-import type { EntityDigest, OutgoingTransfer, PeerHello, ReceiveRequest, ReceiveResult, TypeDigest } from './peer-client.js';
+import type { EntityDigest, OutgoingTransfer, PeerExchange, PeerExchangeAnswer, PeerHello, ReceiveRequest, ReceiveResult, TypeDigest } from './peer-client.js';
 import type { SeqSpan } from './reconcile.js';
 import {
   exchangeContents,
@@ -18,8 +18,6 @@ import {
   SUMMARY_FORMAT,
   rangesOf,
   type KeyRanges,
-  type SummaryExchange,
-  type SummaryExchangeAnswer,
 } from './summary.js';
 import { entityDigests, trackableTypes, typeDigests } from './state.js';
 import { toTransfer, type BatchOutcome, type SenderInfo, type SyncProblem } from './transfer.js';
@@ -28,7 +26,7 @@ import { toTransfer, type BatchOutcome, type SenderInfo, type SyncProblem } from
 export interface SyncReceiver {
   hello(): Promise<PeerHello>;
   /** A round of a reconciliation; `hello` adds what `hello()` says, read with it (a peer's first round asks for both). */
-  exchange(request: SummaryExchange & { hello?: boolean }): Promise<SummaryExchangeAnswer & { hello?: PeerHello }>;
+  exchange(request: PeerExchange): Promise<PeerExchangeAnswer>;
   members(spans: SeqSpan[]): Promise<KeyRanges>;
   keysAfter(afterSeq: number): Promise<{ keys: KeyRanges; headSeq: number }>;
   outgoing(lacking: KeyRanges, selection: Selection): Promise<OutgoingTransfer>;

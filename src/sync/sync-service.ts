@@ -571,7 +571,6 @@ export function createSyncService(
       // (the peer is unreachable, or reconciles differently), hello is asked on its own, to say why.
       let opened: PeerHello | undefined;
       const exact = settings.skipDiffCheck ? null : exactReconcile(withHello(conn, (hello) => (opened = hello)), options.list);
-      exact?.catch(() => undefined);
       let hello: PeerHello;
       try {
         await exact?.catch((error: unknown) => {
@@ -613,7 +612,6 @@ export function createSyncService(
         reasons.push('"Don\'t check diffs" is on: counts are every change since the last sync and may include changes the other side already has.');
         if (options.list) lists = { aheadChanges: await briefsOfLocal(mine, LIST_CAP) };
       } else if (hello.summaryFormat !== SUMMARY_FORMAT) {
-        await exact!.catch(() => undefined);
         behind = null;
         ahead = null;
         reasons.push(`${name} builds its reconciliation summary differently (version ${hello.version}): behind and ahead cannot be counted until the versions match.`);

@@ -216,23 +216,25 @@ const moveFoldMark = prepared((db, mark: number) =>
 export function createChangeSummaryStore(db: Kysely<Database>): ChangeSummaryStore {
   const onPostgres = db.getExecutor().adapter instanceof PostgresAdapter;
 
-  /** Reads the nodes of `ranges` at `level`, calling `each` with every row and the position of its range in `ranges`. */
-  async function inRanges<C extends 'n' | 'fp' | (typeof BITMAP_WORDS)[number]>(
+  /** Reads the nodes of `ranges` at `level`, each row made into a `T` by `map` with the position of its range in `ranges`. */
+  async function inRanges<C extends 'n' | 'fp' | (typeof BITMAP_WORDS)[number], T>(
     statement: (db: Kysely<Database>, rows: unknown[][]) => Promise<(QueryResult<{ r: number; idx: number } & Record<C, number>> & { offset: number })[]>,
     columns: readonly C[],
     level: number,
     ranges: [string, number, number][],
-    each: (row: { r: number; idx: number } & Record<C, number>, range: number) => void,
-  ): Promise<void> {
-    if (ranges.length === 0) return;
+    map: (row: { r: number; idx: number } & Record<C, number>, range: number) => T,
+  ): Promise<T[]> {
+    if (ranges.length === 0) return [];
     const results = onPostgres
       ? (await nodesInArrays(db, columns, level, ranges)).map((result) => ({ ...result, offset: 0 }))
       : await statement(
           db,
           ranges.map(([origin, from, to]) => [level, origin, from, to]),
         );
-    // A comparison reads hundreds of rows: each is handed on as the driver made it, with no copy.
-    for (const result of results) for (const row of result.rows) each(row, result.offset + Number(row.r));
+    // A comparison reads hundreds of rows: each is made into its record as the driver handed it, with no copy between.
+    const out: T[] = [];
+    for (const result of results) for (const row of result.rows) out.push(map(row, result.offset + Number(row.r)));
+    return out;
   }
   return {
     async mark() {
@@ -254,20 +256,10 @@ export function createChangeSummaryStore(db: Kysely<Database>): ChangeSummarySto
       const { rows } = await originTops(db, topLevel);
       return rows.map((r) => ({ origin: r.origin, cell: { n: Number(r.n), fp: Number(r.fp) }, maxBucket: Number(r.max_bucket) }));
     },
-    async cellsIn(level, ranges) {
-      const cells: NodeCellRow[] = [];
-      await inRanges(cellsInRanges, ['n', 'fp'] as const, level, ranges, (row, range) => {
-        cells.push({ range, index: Number(row.idx), n: Number(row.n), fp: Number(row.fp) });
-      });
-      return cells;
-    },
-    async bitmapsIn(ranges) {
-      const bitmaps: BucketBitmapRow[] = [];
-      await inRanges(bitmapsInRanges, BITMAP_WORDS, 0, ranges, (row, range) => {
-        bitmaps.push({ range, bucket: Number(row.idx), words: BITMAP_WORDS.map((w) => Number(row[w])) });
-      });
-      return bitmaps;
-    },
+    cellsIn: (level, ranges) =>
+      inRanges(cellsInRanges, ['n', 'fp'] as const, level, ranges, (row, range): NodeCellRow => ({ range, index: Number(row.idx), n: Number(row.n), fp: Number(row.fp) })),
+    bitmapsIn: (ranges) =>
+      inRanges(bitmapsInRanges, BITMAP_WORDS, 0, ranges, (row, range): BucketBitmapRow => ({ range, bucket: Number(row.idx), words: BITMAP_WORDS.map((w) => Number(row[w])) })),
     async reset() {
       await db.deleteFrom('summary_nodes').execute();
       await db.deleteFrom('change_buckets_mark').execute();
