@@ -216,6 +216,17 @@ describe.each(engines)('pipeline dev → staging → production on %s', (engine)
     }
   });
 
+  it('says a peer that does not answer is unreachable, and why, with no counts', async () => {
+    const rc = await startDownstreamOf(p.dev, { name: 'rc', kind: 'release-candidate', secretKey: p.secretKey });
+    expect(await status(p.dev, 'rc')).toMatchObject({ reachable: true, inSync: true });
+    await rc.close();
+    for (const list of [false, true]) {
+      const gone = await status(p.dev, 'rc', list);
+      expect(gone).toMatchObject({ reachable: false, kind: null, version: null, behind: null, ahead: null, inSync: false });
+      expect(gone.reasons).toEqual([expect.stringMatching(/^rc is unreachable: The instance at http:\/\/127\.0\.0\.1:\d+ cannot be reached/)]);
+    }
+  });
+
   it('moves changes only along pipeline edges, one way', async () => {
     await create(p.dev, 'teams', { name: 'Edges' });
     await ok(p.dev, 'POST', '/v1/instances/staging/push', {});
