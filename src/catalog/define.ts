@@ -12,6 +12,21 @@ export const displayName = () => z.string().trim().min(1).max(200);
 /** A secret field: write a string to set it, `{ "set": true }` or omit it to keep it, null to clear it. */
 export const secret = () => z.string().min(1).max(4096).describe('Secret: write-only; responses show { "set": true }.');
 
+/** What a secret field holds while a body is validated, in place of `{ "set": true }` (keep the stored secret) and null (clear it). */
+export const SECRET_KEEP = '\u0000shiplog:keep-secret';
+export const SECRET_CLEAR = '\u0000shiplog:clear-secret';
+
+const isHttpUrl = (value: string) => z.url({ protocol: /^https?$/ }).safeParse(value).success;
+
+/** A secret that is an http(s) address, such as a chat incoming-webhook URL whose path carries its credential. */
+export const secretUrl = () =>
+  z
+    .string()
+    .min(1)
+    .max(2000)
+    .refine((value) => value === SECRET_KEEP || value === SECRET_CLEAR || isHttpUrl(value), 'must be an http or https URL')
+    .describe('Secret: write-only; responses show { "set": true }.');
+
 /** Names of the instances where the entity is active; empty means "every instance". */
 export const enabledInstances = () =>
   z
@@ -32,6 +47,7 @@ export interface TypeOptions {
   tracking?: TrackingRule;
   references?: ReferenceDeclaration[];
   sensitive?: string[];
+  requiredSecrets?: (body: Record<string, unknown>) => string[];
   instanceScoped?: string[];
   instanceLocal?: Record<string, unknown>;
   agentLinks?: string[];
@@ -50,6 +66,7 @@ export function defineType(options: TypeOptions): EntityTypeDefinition {
     tracking: options.tracking ?? { kind: 'tracked' },
     references: options.references ?? [],
     sensitive: options.sensitive ?? [],
+    requiredSecrets: options.requiredSecrets ?? (() => []),
     instanceScoped: options.instanceScoped ?? [],
     instanceLocal: options.instanceLocal ?? {},
     agentLinks: options.agentLinks ?? [],

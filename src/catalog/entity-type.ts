@@ -36,6 +36,11 @@ export interface EntityTypeDefinition {
   references: ReferenceDeclaration[];
   /** Field paths whose values are secrets: encrypted at rest, never returned. */
   sensitive: string[];
+  /**
+   * Secret fields a body must have set, given its other fields (a chat notification's address). Checked on the
+   * stored body, after secrets left out of a replacement have kept their stored values.
+   */
+  requiredSecrets: (body: Record<string, unknown>) => string[];
   /** Field paths that name the instances where the entity is active (`enabledInstances`). */
   instanceScoped: string[];
   /**

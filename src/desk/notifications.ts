@@ -5,6 +5,8 @@ import { openSecret } from '../tracking/secrets.js';
 import { readSettings } from '../tracking/settings-service.js';
 import { holdsRole } from '../access/agent-access.js';
 import { fillTemplate } from './templates.js';
+import { signatureOf } from './signature.js';
+import type { WebhookRequest } from './webhooks.js';
 
 /** An outgoing mail server: the SMTP mailbox credentials that name this instance. */
 export interface MailServer {
@@ -54,21 +56,37 @@ async function teamAddresses(stores: Stores, teamIds: string[]): Promise<string[
   return agents.filter((agent) => !agent.disabled && !agent.apiOnly && roles.some((role) => holdsRole(role, agent, settings))).map((agent) => agent.email);
 }
 
+/** What a notification sends for an event: a mail through this instance's SMTP server, or a post to its chat or webhook address. */
+export type NotificationSend = { kind: 'mail'; server: MailServer; message: MailMessage } | { kind: 'post'; request: WebhookRequest };
+
+const CHAT_TIMEOUT_MS = 10_000;
+const TITLE = '[#{{ticket.number}}] {{ticket.summary}}';
+const LINE = '{{event}} on ticket #{{ticket.number}}';
+
+/** Slack mrkdwn: `&`, `<` and `>` are its control characters (links, mentions), escaped as HTML entities. */
+const escapeSlack = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** Adaptive Card markdown: its characters backslash-escaped, so a summary cannot make a link or change emphasis. */
+const escapeCardMarkdown = (text: string) => text.replace(/[\\`*_{}[\]()#+\-.!<>~|]/g, (c) => `\\${c}`);
+
 /**
- * The mail a notification sends for an event, and the server it goes through: an SMTP mailbox whose credentials
- * name this instance (the first by name) — each instance sends through its own. Only the email channel is sent;
- * a notification that cannot be sent as configured throws NotificationUnsendable.
+ * What a notification sends for an event. The email channel mails its `recipients` and its teams' agents through an
+ * SMTP mailbox whose credentials name this instance (the first by name) — each instance sends through its own — with
+ * its email template or a short default text. The teams and slack channels post a message to the channel's incoming
+ * webhook (an Adaptive Card; Slack mrkdwn), the webhook channel posts the event itself, signed when it has a signing
+ * secret. A notification that cannot be sent as configured throws NotificationUnsendable.
  */
 export async function composeNotification(
   stores: Stores,
   deps: { catalog: Catalog; box: SecretBox; instanceName: string },
   notification: EntityRecord,
-  payload: string,
-): Promise<{ server: MailServer; message: MailMessage }> {
+  delivery: { id: string; event: string; payload: string },
+  now: number,
+): Promise<NotificationSend> {
   const body = notification.body;
-  if (body.channel !== 'email') {
-    throw new NotificationUnsendable(`The ${String(body.channel)} channel has no connection to send through here; only email notifications are sent.`);
-  }
+  const event = JSON.parse(delivery.payload) as Record<string, unknown>;
+  if (body.channel !== 'email') return { kind: 'post', request: chatRequest(deps, notification, delivery, event, now) };
+
   const mailboxes = (await stores.entities.listAll('mailboxes')).filter((m) => m.body.type === 'smtp').sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   let server: MailServer | null = null;
   for (const mailbox of mailboxes) {
@@ -88,20 +106,58 @@ export async function composeNotification(
   const to = [...new Set([...((body.recipients as string[] | undefined) ?? []), ...(await teamAddresses(stores, (body.teamIds as string[] | undefined) ?? []))])];
   if (to.length === 0) throw new NotificationUnsendable('The notification has no recipients: no addresses, and no agent in its teams.');
 
-  const event = JSON.parse(payload) as unknown;
   const templateId = body.emailTemplateId as string | undefined;
   const template = templateId ? await stores.entities.find(templateId) : undefined;
   if (template && template.type === 'email-templates') {
     const html = fillTemplate(String(template.body.bodyHtml ?? ''), event, escapeHtml);
     const text = template.body.bodyText === undefined ? html.replace(/<[^>]*>/g, '') : fillTemplate(String(template.body.bodyText), event, (t) => t);
-    return { server, message: { to, subject: fillTemplate(String(template.body.subject ?? ''), event, (t) => t), text, html } };
+    return { kind: 'mail', server, message: { to, subject: fillTemplate(String(template.body.subject ?? ''), event, (t) => t), text, html } };
   }
   return {
+    kind: 'mail',
     server,
     message: {
       to,
-      subject: fillTemplate('[#{{ticket.number}}] {{ticket.summary}}', event, (t) => t),
-      text: fillTemplate(`${String(notification.name)}: {{event}} on ticket #{{ticket.number}}, "{{ticket.summary}}".`, event, (t) => t),
+      subject: fillTemplate(TITLE, event, (t) => t),
+      text: `${String(notification.name)}: ${fillTemplate(`${LINE}, "{{ticket.summary}}".`, event, (t) => t)}`,
     },
   };
+}
+
+/** The post of a teams, slack or webhook notification: to its secret address, which no log or answer ever shows. */
+function chatRequest(
+  deps: { catalog: Catalog; box: SecretBox },
+  notification: EntityRecord,
+  delivery: { id: string; event: string; payload: string },
+  event: Record<string, unknown>,
+  now: number,
+): WebhookRequest {
+  const def = deps.catalog.get('notifications');
+  const channel = String(notification.body.channel);
+  const url = openSecret(def, deps.box, notification.id, notification.body, 'webhookUrl');
+  if (!url) throw new NotificationUnsendable(`The ${channel} notification has no webhookUrl to post to.`);
+  const name = String(notification.name);
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'Shiplog-Notifications' };
+  let payload: string;
+  if (channel === 'slack') {
+    const title = fillTemplate(TITLE, event, escapeSlack);
+    payload = JSON.stringify({ text: `*${title}*\n${escapeSlack(name)}: ${fillTemplate(LINE, event, escapeSlack)}` });
+  } else if (channel === 'teams') {
+    const card = {
+      $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+      type: 'AdaptiveCard',
+      version: '1.4',
+      body: [
+        { type: 'TextBlock', text: fillTemplate(TITLE, event, escapeCardMarkdown), weight: 'Bolder', size: 'Medium', wrap: true },
+        { type: 'TextBlock', text: `${escapeCardMarkdown(name)}: ${fillTemplate(LINE, event, escapeCardMarkdown)}`, wrap: true },
+      ],
+    };
+    payload = JSON.stringify({ type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content: card }] });
+  } else {
+    payload = JSON.stringify({ ...event, notification: { id: notification.id, name } });
+    Object.assign(headers, { 'shiplog-event': delivery.event, 'shiplog-delivery': delivery.id });
+    const signingSecret = openSecret(def, deps.box, notification.id, notification.body, 'signingSecret');
+    if (signingSecret) headers['shiplog-signature'] = signatureOf(signingSecret, Math.floor(now / 1000), payload);
+  }
+  return { url, method: 'POST', headers, body: payload, timeoutMs: CHAT_TIMEOUT_MS };
 }

@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import type { Catalog } from '../catalog/catalog.js';
 import type { EntityTypeDefinition } from '../catalog/entity-type.js';
 import type { Clock } from '../shared/clock.js';
@@ -9,6 +8,7 @@ import type { EntityRecord, Stores, Transactor, WebhookDeliveryRecord } from '..
 import type { SecretBox } from '../tracking/secret-box.js';
 import { openSecret } from '../tracking/secrets.js';
 import { composeNotification, NotificationUnsendable, type MailTransport } from './notifications.js';
+import { signatureOf } from './signature.js';
 import { fillTemplate } from './templates.js';
 
 export type TicketEvent = 'ticket.created' | 'ticket.updated' | 'ticket.closed' | 'ticket.assigned' | 'ticket.action';
@@ -98,11 +98,6 @@ export async function queueWebhookEvent(
 }
 
 const inJsonString = (text: string) => JSON.stringify(text).slice(1, -1);
-
-/** `Shiplog-Signature` of a body: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
-export function signatureOf(secret: string, timestamp: number, body: string): string {
-  return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
-}
 
 /** A delivery as the log shows it: what was sent when, and how it went; the payload and any secret are left out. */
 export interface DeliveryView {
@@ -268,13 +263,17 @@ export function createWebhookDispatcher(deps: {
       outcome = await runSteps(target, delivery);
     } else if (delivery.kind === 'notification') {
       try {
-        const { server, message } = await db.read((stores) => composeNotification(stores, { catalog: deps.catalog, box, instanceName: instance.name }, target, delivery.payload));
-        await deps.mail.send(server, message);
-        outcome = { sent: true };
+        const send = await db.read((stores) => composeNotification(stores, { catalog: deps.catalog, box, instanceName: instance.name }, target, delivery, now));
+        if (send.kind === 'mail') {
+          await deps.mail.send(send.server, send.message);
+          outcome = { sent: true };
+        } else {
+          outcome = { status: (await transport.send(send.request)).status };
+        }
       } catch (error) {
         // Configuration that cannot send is not retried; a server that refuses or cannot be reached is.
         if (error instanceof NotificationUnsendable) return done({ status: 'failed', attempts: delivery.attempts + 1, lastError: error.message });
-        outcome = { error: error instanceof Error ? error.message : 'the mail was not sent' };
+        outcome = { error: error instanceof Error ? error.message : 'the notification was not sent' };
       }
     } else {
       try {

@@ -1,14 +1,12 @@
+import { SECRET_CLEAR, SECRET_KEEP } from '../catalog/define.js';
 import type { EntityTypeDefinition } from '../catalog/entity-type.js';
+import { DomainError } from '../shared/errors.js';
 import { collectPath, isRecord, setAt } from '../shared/field-path.js';
 import type { SecretBox } from './secret-box.js';
 import { isSealed } from './secret-box.js';
 
 /** What the API shows in place of a secret that is set. */
 export const SECRET_SET = Object.freeze({ set: true });
-
-// Stand in for "keep the stored value" and "clear it" while the body is validated as plain strings.
-const KEEP = '\u0000shiplog:keep-secret';
-const CLEAR = '\u0000shiplog:clear-secret';
 
 function isKeepMarker(value: unknown): boolean {
   return isRecord(value) && value.set === true && Object.keys(value).length === 1;
@@ -23,8 +21,8 @@ export function prepareSecretInput(def: EntityTypeDefinition, input: unknown): u
   let body = input;
   for (const path of def.sensitive) {
     for (const hit of collectPath(body, path, true)) {
-      if (isKeepMarker(hit.value)) body = setAt(body, hit.location, KEEP);
-      else if (hit.value === null) body = setAt(body, hit.location, CLEAR);
+      if (isKeepMarker(hit.value)) body = setAt(body, hit.location, SECRET_KEEP);
+      else if (hit.value === null) body = setAt(body, hit.location, SECRET_CLEAR);
     }
   }
   return body;
@@ -48,8 +46,8 @@ export function sealSecrets(
       const old = stored.get(slot.stableName);
       const value = slot.value;
       let next: unknown;
-      if (value === undefined || value === KEEP) next = isSealed(old) ? old : undefined;
-      else if (value === null || value === CLEAR) next = undefined;
+      if (value === undefined || value === SECRET_KEEP) next = isSealed(old) ? old : undefined;
+      else if (value === null || value === SECRET_CLEAR) next = undefined;
       else if (typeof value === 'string') next = isSealed(old) && opensTo(box, old, entityId, slot.stableName, value) ? old : box.seal(value, associatedData(entityId, slot.stableName));
       else next = value;
       sealed = setAt(sealed, slot.location, next);
@@ -64,6 +62,15 @@ function opensTo(box: SecretBox, envelope: string, entityId: string, slot: strin
   } catch {
     return false;
   }
+}
+
+/** VALIDATION_FAILED naming each secret the type requires of this stored body that it does not hold. */
+export function refuseMissingSecrets(def: EntityTypeDefinition, body: Record<string, unknown>, what: string): void {
+  const missing = def.requiredSecrets(body).filter((path) => !collectPath(body, path).some((hit) => isSealed(hit.value)));
+  if (missing.length === 0) return;
+  throw new DomainError('VALIDATION_FAILED', `The ${what} is not valid.`, {
+    errors: missing.map((path) => ({ path, code: 'required', message: 'Required: set it (a secret kept by { "set": true } or left out must already be set).' })),
+  });
 }
 
 /** The body as the API shows it: every set secret replaced by `{ "set": true }`. */

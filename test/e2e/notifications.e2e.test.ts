@@ -62,7 +62,7 @@ describe.each(engines)('notifications by email on ticket events on %s', (engine)
   let dev: LiveInstance;
   let smtp: Awaited<ReturnType<typeof startSmtp>>;
   let ada: Awaited<ReturnType<typeof createAgent>>;
-  const ids = {} as Record<'customer' | 'type' | 'team' | 'email' | 'slack' | 'production', string>;
+  const ids = {} as Record<'customer' | 'type' | 'team' | 'emptyTeam' | 'email' | 'nobody' | 'production', string>;
 
   beforeAll(async () => {
     smtp = await startSmtp();
@@ -77,6 +77,7 @@ describe.each(engines)('notifications by email on ticket events on %s', (engine)
     await ok(dev, 'POST', '/v1/config/statuses', { name: 'New', kind: 'ticket', isDefault: true });
     ids.type = (await ok(dev, 'POST', '/v1/config/ticket-types', { name: 'Incident' })).entity.id;
     ids.team = (await ok(dev, 'POST', '/v1/config/teams', { name: 'First line' })).entity.id;
+    ids.emptyTeam = (await ok(dev, 'POST', '/v1/config/teams', { name: 'Nobody yet' })).entity.id;
     ada = await createAgent(dev, { name: 'Ada', email: 'ada@desk.test', roles: [{ name: 'First line', ticketAccess: 'modify', teamMemberships: [{ teamId: ids.team, access: 'modify' }] }] });
     const template = (
       await ok(dev, 'POST', '/v1/config/email-templates', {
@@ -88,7 +89,7 @@ describe.each(engines)('notifications by email on ticket events on %s', (engine)
     ).entity.id;
     const notification = async (body: Record<string, unknown>) => (await ok(dev, 'POST', '/v1/config/notifications', { event: 'ticket.assigned', ...body })).entity.id;
     ids.email = await notification({ name: 'Tell the team', channel: 'email', recipients: ['lead@desk.test'], teamIds: [ids.team], emailTemplateId: template, enabledInstances: ['dev'] });
-    ids.slack = await notification({ name: 'Tell Slack', channel: 'slack', recipients: ['lead@desk.test'] });
+    ids.nobody = await notification({ name: 'Tell an empty team', channel: 'email', teamIds: [ids.emptyTeam] });
     ids.production = await notification({ name: 'Production only', channel: 'email', recipients: ['ops@desk.test'], enabledInstances: ['production'] });
     ids.customer = (await ok(dev, 'POST', '/v1/customers', { name: 'Acme' })).id;
   });
@@ -110,7 +111,7 @@ describe.each(engines)('notifications by email on ticket events on %s', (engine)
 
     const byTarget = new Map(log.map((d) => [d.webhookId, d]));
     expect(byTarget.get(ids.email)).toMatchObject({ kind: 'notification', event: 'ticket.assigned', subjectId: ticket.id, status: 'delivered', attempts: 1 });
-    expect(byTarget.get(ids.slack)).toMatchObject({ status: 'failed', attempts: 1, lastError: expect.stringContaining('only email') });
+    expect(byTarget.get(ids.nobody)).toMatchObject({ status: 'failed', attempts: 1, lastError: expect.stringContaining('no recipients') });
     expect(byTarget.has(ids.production)).toBe(false);
     const shown = JSON.stringify([log, await ok(dev, 'GET', '/v1/config/mailboxes')]);
     expect(shown).not.toContain(DEV_PASSWORD);

@@ -3,8 +3,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../support/databases.js';
-import { settleDeliveries } from '../support/deliveries.js';
-import { link, ok, startLiveInstance, type Answer, type LiveInstance } from '../support/pipeline.js';
+import { logTicket as logDeskTicket, settleDeliveries, startDeskPair } from '../support/deliveries.js';
+import { ok, type Answer, type LiveInstance } from '../support/pipeline.js';
 
 const SIGNING_SECRET = `whsec-${randomBytes(12).toString('hex')}`;
 const BEARER = `receiver-token-${randomBytes(8).toString('hex')}`;
@@ -50,23 +50,11 @@ describe.each(engines)('webhooks on ticket events on %s', (engine) => {
   let webhookId: string;
   let ticketTypeId: string;
 
-  /** A customer and a ticket on `on`; the ticket's id. */
-  async function logTicket(on: LiveInstance, summary: string): Promise<string> {
-    const customer = await ok(on, 'POST', '/v1/customers', { name: `Customer of ${summary}` });
-    return (await ok(on, 'POST', '/v1/tickets', { customerId: customer.id, ticketTypeId, summary })).ticket.id;
-  }
+  const logTicket = async (on: LiveInstance, summary: string): Promise<string> => (await logDeskTicket(on, ticketTypeId, summary)).id;
 
   beforeAll(async () => {
     receiver = await startReceiver();
-    const secretKey = randomBytes(32);
-    const webhookOptions = { retryBaseMs: 20, pollMs: 50 };
-    dev = await startLiveInstance(engine, { name: 'dev', kind: 'development', secretKey, webhookOptions });
-    staging = await startLiveInstance(engine, { name: 'staging', kind: 'staging', secretKey, webhookOptions });
-    await link(dev, staging);
-    await link(staging, dev, { source: true });
-
-    await ok(dev, 'POST', '/v1/config/statuses', { name: 'New', kind: 'ticket', isDefault: true });
-    ticketTypeId = (await ok(dev, 'POST', '/v1/config/ticket-types', { name: 'Incident' })).entity.id;
+    ({ dev, staging, ticketTypeId } = await startDeskPair(engine));
     webhookId = (
       await ok(dev, 'POST', '/v1/config/webhooks', {
         name: 'Ticket feed',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { EntityTypeDefinition } from '../entity-type.js';
-import { defineType, displayName, enabledInstances, entityId, genericType } from '../define.js';
+import { defineType, displayName, enabledInstances, entityId, genericType, secret, SECRET_CLEAR, secretUrl } from '../define.js';
 import { email, entityIds } from './fields.js';
 
 const area = 'notifications';
@@ -24,25 +24,37 @@ export const notifications = defineType({
         'approval.requested',
       ]),
       channel: z.enum(['email', 'teams', 'slack', 'webhook']),
-      recipients: z.array(email()).max(500).default([]).describe('Email addresses notified besides the teams.'),
-      teamIds: entityIds().describe('Teams whose members are notified.'),
+      recipients: z.array(email()).max(500).default([]).describe('Email addresses notified besides the teams (channel email).'),
+      teamIds: entityIds().describe('Teams whose members are mailed (channel email).'),
       emailTemplateId: entityId().optional().describe('Template of the message (channel email).'),
+      webhookUrl: secretUrl()
+        .optional()
+        .describe(
+          'Where the teams, slack and webhook channels post: the channel\'s incoming-webhook address, whose path is its credential. Secret: write-only; responses show { "set": true }.',
+        ),
+      signingSecret: secret().optional().describe('Signs each post of the webhook channel (HMAC). Secret: write-only; responses show { "set": true }.'),
       enabledInstances: enabledInstances(),
       enabled: z.boolean().default(true),
     })
     .superRefine((notification, ctx) => {
-      if (notification.emailTemplateId !== undefined && notification.channel !== 'email') {
-        ctx.addIssue({
-          code: 'custom',
-          message: 'an email template applies to the email channel only',
-          path: ['emailTemplateId'],
-        });
-      }
+      const only = (field: 'emailTemplateId' | 'recipients' | 'teamIds' | 'webhookUrl' | 'signingSecret', channels: string, applies: boolean) => {
+        const value = notification[field];
+        const given = Array.isArray(value) ? value.length > 0 : value !== undefined && value !== SECRET_CLEAR;
+        if (given && !applies) ctx.addIssue({ code: 'custom', message: `applies to the ${channels} only`, path: [field] });
+      };
+      const email = notification.channel === 'email';
+      only('emailTemplateId', 'email channel', email);
+      only('recipients', 'email channel', email);
+      only('teamIds', 'email channel', email);
+      only('webhookUrl', 'teams, slack and webhook channels', !email);
+      only('signingSecret', 'webhook channel', notification.channel === 'webhook');
     }),
   references: [
     { path: 'teamIds[]', target: 'teams', thirdParty: true },
     { path: 'emailTemplateId', target: 'email-templates' },
   ],
+  sensitive: ['webhookUrl', 'signingSecret'],
+  requiredSecrets: (body) => (body.channel === 'email' ? [] : ['webhookUrl']),
   instanceScoped: ['enabledInstances'],
 });
 
