@@ -66,10 +66,12 @@ export function expectPositionals(positionals: string[], names: string[]): void 
   throw new UsageError(names.length === 0 ? `unexpected argument "${positionals[0]}"` : `expected ${names.join(' ')}`);
 }
 
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
 /** Calls the instance's API; answers the parsed JSON (or the text with `raw`), throws ApiProblem for any non-2xx. */
 export async function callApi<T>(
   target: ApiTarget,
-  method: 'GET' | 'POST',
+  method: HttpMethod,
   path: string,
   options: { json?: unknown; text?: string; headers?: Record<string, string>; raw?: boolean } = {},
 ): Promise<T> {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeTempDirs, runCli, tempDir } from '../support/cli.js';
 import { engines } from '../support/databases.js';
-import { startPipeline, type LiveInstance, type Pipeline } from '../support/pipeline.js';
+import { applicationFor, startLiveInstance, startPipeline, type LiveInstance, type Pipeline } from '../support/pipeline.js';
 
 afterAll(removeTempDirs);
 
@@ -134,6 +134,38 @@ describe.each(engines)('shiplog sync commands against live instances on %s', (en
     expect(restored.stdout).toContain('Restored: staging now match production.');
     expect((await p.staging.call('GET', `/v1/config/teams/${team.id}`)).status).toBe(404);
     expect((await shiplog(p.staging, 'status', 'production', '--counts-only')).stdout).toContain('In sync:   yes');
+  });
+
+  it('links an instance from a credentials file, shows, changes, diffs and unlinks it', async () => {
+    const sandbox = await startLiveInstance(engine, { name: 'sandbox', kind: 'sandbox' });
+    try {
+      const credentials = await applicationFor(sandbox, 'dev');
+      const file = join(tempDir(), 'sandbox-link.json');
+      writeFileSync(file, JSON.stringify({ name: 'sandbox', url: sandbox.url, ...credentials }));
+      const linked = await shiplog(p.dev, 'instances', 'link', file);
+      expect(linked.code, linked.stderr).toBe(0);
+      expect(linked.stdout).not.toContain(credentials.clientSecret);
+      const shown = JSON.parse((await shiplog(p.dev, 'instances', 'show', 'sandbox')).stdout) as Record<string, unknown>;
+      expect(shown).toMatchObject({ name: 'sandbox', url: sandbox.url, clientId: credentials.clientId, isSource: false });
+      expect(JSON.stringify(shown)).not.toContain(credentials.clientSecret);
+
+      // Linked one way, with its own secret key: listed, and not in sync for a reason it names.
+      const listed = await shiplog(p.dev, 'instances');
+      expect(listed.stdout).toMatch(new RegExp(`^sandbox\\s+sandbox\\s+\\S+\\s+none\\s+${sandbox.url}\\s+\\d+\\s+\\d+\\s+no — sandbox holds none of this instance's secret keys`, 'm'));
+      const updated = await shiplog(p.dev, 'instances', 'update', 'sandbox', '--data', JSON.stringify({ url: `${sandbox.url}/` }));
+      expect(updated.code, updated.stderr).toBe(0);
+      const diff = await shiplog(p.dev, 'instances', 'diff', 'sandbox');
+      expect(diff.code, diff.stderr).toBe(0);
+      expect(JSON.parse(diff.stdout)).toBeTypeOf('object');
+
+      const unlinked = await shiplog(p.dev, 'instances', 'unlink', 'sandbox');
+      expect(unlinked.code, unlinked.stderr).toBe(0);
+      const gone = await shiplog(p.dev, 'instances', 'show', 'sandbox');
+      expect(gone.code).toBe(1);
+      expect(gone.stderr).toContain('PEER_NOT_FOUND');
+    } finally {
+      await sandbox.close();
+    }
   });
 
   it('says what is wrong with the call itself and exits 1', async () => {

@@ -1,0 +1,541 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { callApi, print, query, resolveTarget, targetOptions, targetUsage, type ApiTarget, type HttpMethod } from '../api-client.js';
+import type { PeerStatus } from '../../sync/sync-service.js';
+import { renderInstances, table } from '../render.js';
+import { UsageError } from '../usage-error.js';
+
+type Item = Record<string, unknown>;
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+interface Column {
+  header: string;
+  cell: (item: Item) => string;
+}
+
+/** One verb of a record command: its positional arguments, extra options, and what it does. */
+interface Verb {
+  name: string;
+  args: string[];
+  /** Usage after the arguments, e.g. `[--filter K=V]…`. */
+  flags?: string;
+  /** Takes a JSON body after its arguments (FILE, - or --data). */
+  takesBody?: boolean;
+  /** Takes any number of further arguments. */
+  variadic?: boolean;
+  summary: string;
+  options?: NonNullable<ParseArgsConfig['options']>;
+  run(call: Call): Promise<number>;
+}
+
+interface Call {
+  target: ApiTarget;
+  args: string[];
+  values: Values;
+  json: boolean;
+}
+
+/** A command over one kind of record: `shiplog customers list`, `shiplog tickets show ID`. */
+export interface RecordCommand {
+  name: string;
+  summary: string;
+  verbs: Verb[];
+  /** The verb run when none is given. */
+  defaultVerb?: string;
+}
+
+const text = (value: unknown): string => (value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value));
+const field = (header: string, key: string): Column => ({ header, cell: (item) => text(item[key]) });
+const clip = (value: string, width = 48) => (value.length <= width ? value : `${value.slice(0, width - 1)}…`);
+
+const listOptions = {
+  filter: { type: 'string', multiple: true },
+  limit: { type: 'string' },
+  cursor: { type: 'string' },
+  all: { type: 'boolean', default: false },
+} as const;
+const listFlags = '[--filter K=V]… [--limit N] [--cursor C] [--all]';
+const bodyOptions = { data: { type: 'string' } } as const;
+const bodyFlags = '[FILE | - | --data JSON]';
+const ifMatchOption = { 'if-match': { type: 'string' } } as const;
+const changeSetOption = { 'change-set': { type: 'string' } } as const;
+
+/** `K=V` pairs as query parameters. */
+function filters(values: Values): Record<string, string> {
+  const pairs: Record<string, string> = {};
+  for (const pair of (values.filter as string[] | undefined) ?? []) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new UsageError(`--filter takes NAME=VALUE, not "${pair}"`);
+    pairs[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return pairs;
+}
+
+function limitOf(values: Values): string | undefined {
+  const limit = values.limit as string | undefined;
+  if (limit !== undefined && !/^[1-9]\d*$/.test(limit)) throw new UsageError(`--limit must be a positive whole number, not "${limit}"`);
+  return limit;
+}
+
+/** The JSON body: `--data`, else the file named by the last argument (`-` for standard input). */
+async function bodyOf(values: Values, file: string | undefined): Promise<unknown> {
+  const inline = values.data as string | undefined;
+  if (inline !== undefined && file !== undefined) throw new UsageError('give the body as FILE or --data, not both');
+  let source: string;
+  let where: string;
+  if (inline !== undefined) [source, where] = [inline, '--data'];
+  else if (file === '-') [source, where] = [await readStdin(), 'standard input'];
+  else if (file !== undefined) {
+    where = file;
+    try {
+      source = await readFile(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  } else throw new UsageError('give the JSON body as FILE, - (standard input) or --data');
+  try {
+    return JSON.parse(source) as unknown;
+  } catch (error) {
+    throw new UsageError(`${where} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const headersOf = (values: Values): Record<string, string> => ({
+  ...(values['if-match'] ? { 'if-match': values['if-match'] as string } : {}),
+  ...(values['change-set'] ? { 'x-change-set': values['change-set'] as string } : {}),
+});
+
+const printJson = (answer: unknown): number => {
+  print(JSON.stringify(answer, null, 2));
+  return 0;
+};
+
+/** Lists a page (or, with --all, every page) as a table or the API's JSON. */
+function listVerb(path: (args: string[]) => string, columns: Column[], options: { name?: string; args?: string[]; filterNames?: string; summary: string }): Verb {
+  return {
+    name: options.name ?? 'list',
+    args: options.args ?? [],
+    flags: listFlags,
+    summary: `${options.summary}${options.filterNames ? ` Filters: ${options.filterNames}.` : ''}`,
+    options: listOptions,
+    async run({ target, args, values, json }) {
+      const items: Item[] = [];
+      let cursor = values.cursor as string | undefined;
+      let next: string | null = null;
+      const limit = limitOf(values);
+      do {
+        const page = await callApi<{ items: Item[]; nextCursor?: string | null }>(target, 'GET', `${path(args)}${query({ ...filters(values), limit, cursor })}`);
+        items.push(...page.items);
+        next = page.nextCursor ?? null;
+        cursor = next ?? undefined;
+      } while (values.all && next);
+      if (json) print(JSON.stringify({ items, nextCursor: next }, null, 2));
+      else {
+        print(items.length === 0 ? 'None.' : table(columns.map((c) => c.header), items.map((item) => columns.map((c) => c.cell(item)))));
+        if (next) process.stderr.write(`More: --cursor ${next} (or --all)\n`);
+      }
+      return 0;
+    },
+  };
+}
+
+const idPath = (base: (args: string[]) => string, args: string[]) => `${base(args)}/${encodeURIComponent(args.at(-1)!)}`;
+
+function showVerb(base: (args: string[]) => string, args: string[], summary: string): Verb {
+  return { name: 'show', args, summary, run: async ({ target, args: given }) => printJson(await callApi(target, 'GET', idPath(base, given))) };
+}
+
+function createVerb(base: (args: string[]) => string, args: string[], summary: string, extra: NonNullable<ParseArgsConfig['options']> = {}, name = 'create'): Verb {
+  return {
+    name,
+    args,
+    takesBody: true,
+    flags: `${bodyFlags}${'change-set' in extra ? ' [--change-set L]' : ''}`,
+    summary,
+    options: { ...bodyOptions, ...extra },
+    async run({ target, args: given, values }) {
+      const body = await bodyOf(values, given[args.length]);
+      return printJson(await callApi(target, 'POST', base(given), { json: body, headers: headersOf(values) }));
+    },
+  };
+}
+
+function writeVerb(name: string, method: 'PUT' | 'PATCH', base: (args: string[]) => string, args: string[], summary: string, extra: NonNullable<ParseArgsConfig['options']> = {}): Verb {
+  return {
+    name,
+    args,
+    takesBody: true,
+    flags: `${bodyFlags}${'if-match' in extra ? ' [--if-match VERSION]' : ''}${'change-set' in extra ? ' [--change-set L]' : ''}`,
+    summary,
+    options: { ...bodyOptions, ...extra },
+    async run({ target, args: given, values }) {
+      const body = await bodyOf(values, given[args.length]);
+      return printJson(await callApi(target, method, idPath(base, given.slice(0, args.length)), { json: body, headers: headersOf(values) }));
+    },
+  };
+}
+
+function deleteVerb(base: (args: string[]) => string, args: string[], summary: string, extra: NonNullable<ParseArgsConfig['options']> = {}, name = 'delete'): Verb {
+  return {
+    name,
+    args,
+    flags: `${'if-match' in extra ? '[--if-match VERSION]' : ''}${'change-set' in extra ? ' [--change-set L]' : ''}`.trim(),
+    summary,
+    options: extra,
+    run: async ({ target, args: given, values }) => printJson(await callApi(target, 'DELETE', idPath(base, given), { headers: headersOf(values) })),
+  };
+}
+
+/** A verb that calls one route and prints its JSON answer. */
+function callVerb(name: string, args: string[], summary: string, method: HttpMethod, path: (args: string[]) => string, options: { flags?: string; options?: NonNullable<ParseArgsConfig['options']>; query?: (values: Values) => Record<string, string | boolean | undefined> } = {}): Verb {
+  return {
+    name,
+    args,
+    ...(options.flags ? { flags: options.flags } : {}),
+    summary,
+    ...(options.options ? { options: options.options } : {}),
+    run: async ({ target, args: given, values }) => printJson(await callApi(target, method, `${path(given)}${query(options.query?.(values) ?? {})}`)),
+  };
+}
+
+const at = (path: string) => () => path;
+const under = (path: string) => (args: string[]) => `${path}/${encodeURIComponent(args[0]!)}`;
+const configPath = (args: string[]) => `/v1/config/${encodeURIComponent(args[0]!)}`;
+
+const entityColumns = [field('ID', 'id'), { header: 'NAME', cell: (e: Item) => clip(text(e.name)) }, field('VERSION', 'version'), field('UPDATED', 'updatedAt')];
+
+/** The commands over the API's records, beside the sync commands. */
+export const recordCommands: RecordCommand[] = [
+  {
+    name: 'instances',
+    summary: 'linked instances, behind/ahead and in sync',
+    defaultVerb: 'list',
+    verbs: [
+      {
+        name: 'list',
+        args: [],
+        summary: 'Lists the linked instances: kind, version, relation, changes behind and ahead, in sync and why not.',
+        async run({ target, json }) {
+          const answer = await callApi<{ items: PeerStatus[] }>(target, 'GET', '/v1/instances');
+          print(json ? JSON.stringify(answer, null, 2) : renderInstances(answer.items));
+          return 0;
+        },
+      },
+      createVerb(at('/v1/instances'), [], 'Links an instance: { "name", "url", "clientId", "clientSecret", "source"? }, an application of that instance.', {}, 'link'),
+      callVerb('show', ['NAME'], 'Shows a link (never its secret).', 'GET', under('/v1/instances')),
+      writeVerb('update', 'PATCH', at('/v1/instances'), ['NAME'], 'Changes a link’s url, credentials or source flag.'),
+      deleteVerb(at('/v1/instances'), ['NAME'], 'Removes a link.', {}, 'unlink'),
+      callVerb('diff', ['NAME'], 'Which tracked entities differ from the linked instance, field by field (secrets masked).', 'GET', (args) => `/v1/instances/${encodeURIComponent(args[0]!)}/diff`),
+    ],
+  },
+  {
+    name: 'config',
+    summary: 'tracked configuration entities of a type (see `shiplog catalog`)',
+    verbs: [
+      listVerb(configPath, entityColumns, { args: ['TYPE'], filterNames: 'q (text in the name)', summary: 'Lists the entities of TYPE.' }),
+      showVerb(configPath, ['TYPE', 'ID'], 'Shows one entity (secrets as { "set": true }) with its version.'),
+      createVerb(configPath, ['TYPE'], 'Creates an entity from a JSON body; the change is recorded (in change set L).', changeSetOption),
+      writeVerb('replace', 'PUT', configPath, ['TYPE', 'ID'], 'Replaces an entity’s body; --if-match refuses it if the entity changed since VERSION.', { ...ifMatchOption, ...changeSetOption }),
+      deleteVerb(configPath, ['TYPE', 'ID'], 'Deletes an entity.', { ...ifMatchOption, ...changeSetOption }),
+    ],
+  },
+  {
+    name: 'catalog',
+    summary: 'the configuration types: tracking rule, references, secrets, JSON Schema',
+    defaultVerb: 'list',
+    verbs: [
+      {
+        name: 'list',
+        args: [],
+        summary: 'Lists every configuration type and how it is tracked.',
+        async run({ target, json }) {
+          const answer = await callApi<{ types: Item[] }>(target, 'GET', '/v1/catalog');
+          if (json) return printJson(answer);
+          const tracking = (t: Item) => {
+            const rule = t.tracking as { kind: string; setting?: string };
+            return rule.kind === 'tracked-when' ? `when ${rule.setting ?? ''}` : rule.kind;
+          };
+          print(table(['TYPE', 'LABEL', 'AREA', 'TRACKED'], answer.types.map((t) => [text(t.key), text(t.label), text(t.area), tracking(t)])));
+          return 0;
+        },
+      },
+      callVerb('show', ['TYPE'], 'Shows one type, with the JSON Schema of its body.', 'GET', under('/v1/catalog')),
+    ],
+  },
+  {
+    name: 'changes',
+    summary: 'the change list, its verification and rollback',
+    verbs: [
+      listVerb(
+        at('/v1/changes'),
+        [
+          field('CHANGE', 'id'),
+          { header: 'AT', cell: (c) => text(c.at).replace(/\.\d{3}Z$/, 'Z') },
+          field('TYPE', 'type'),
+          { header: 'NAME', cell: (c) => clip(text(c.entityName), 40) },
+          field('OP', 'op'),
+          { header: 'ACTOR', cell: (c) => text((c.actor as Item | null)?.name) },
+          field('CHANGE SET', 'changeSet'),
+        ],
+        { filterNames: 'type, entityId, op, actor, origin, changeSet, q, from, to', summary: 'Lists changes, newest first.' },
+      ),
+      showVerb(at('/v1/changes'), ['ID'], 'Shows a change: before, after, diff, secrets changed, requires, request, rollback script.'),
+      callVerb('verify', [], 'Recomputes every digest and the hash chain; says where the log was altered, if it was.', 'GET', at('/v1/changes/verify')),
+      callVerb('rollback', ['ID'], 'Reverts change ID and every later one in one transaction (--dry-run: the same work, discarded).', 'POST', (args) => `/v1/changes/${encodeURIComponent(args[0]!)}/rollback-before`, {
+        flags: '[--dry-run]',
+        options: { 'dry-run': { type: 'boolean', default: false } },
+        query: (values) => ({ dryRun: values['dry-run'] ? true : undefined }),
+      }),
+    ],
+  },
+  {
+    name: 'instance',
+    summary: 'this instance: id, name, kind, version',
+    defaultVerb: 'show',
+    verbs: [callVerb('show', [], 'Shows this instance.', 'GET', at('/v1/instance'))],
+  },
+  {
+    name: 'settings',
+    summary: 'this instance’s settings (never synced)',
+    defaultVerb: 'show',
+    verbs: [
+      callVerb('show', [], 'Shows the settings.', 'GET', at('/v1/settings')),
+      {
+        name: 'set',
+        args: [],
+        variadic: true,
+        flags: 'NAME=VALUE…',
+        summary: 'Changes settings: `configTracking=false`, `disableConfigEditing=true` (values are JSON; other text is a string).',
+        async run({ target, args }) {
+          if (args.length === 0) throw new UsageError('give at least one NAME=VALUE');
+          const patch: Item = {};
+          for (const pair of args) {
+            const eq = pair.indexOf('=');
+            if (eq <= 0) throw new UsageError(`settings set takes NAME=VALUE, not "${pair}"`);
+            const raw = pair.slice(eq + 1);
+            let value: unknown = raw;
+            try {
+              value = JSON.parse(raw);
+            } catch {
+              // Plain text stays a string.
+            }
+            patch[pair.slice(0, eq)] = value;
+          }
+          return printJson(await callApi(target, 'PATCH', '/v1/settings', { json: patch }));
+        },
+      },
+    ],
+  },
+  {
+    name: 'agents',
+    summary: 'agents, their roles and client restrictions',
+    verbs: [
+      listVerb(
+        at('/v1/agents'),
+        [
+          field('ID', 'id'),
+          field('NAME', 'name'),
+          field('EMAIL', 'email'),
+          { header: 'ROLES', cell: (a) => ((a.roles as { name: string }[] | undefined) ?? []).map((r) => r.name).join(', ') },
+          { header: 'STATE', cell: (a) => [a.disabled ? 'disabled' : 'enabled', a.apiOnly ? 'api-only' : '', a.isAdministrator ? 'administrator' : ''].filter(Boolean).join(', ') },
+        ],
+        { filterNames: 'q (name or email)', summary: 'Lists agents.' },
+      ),
+      callVerb('me', [], 'Shows the agent the token acts for, with what it may do.', 'GET', at('/v1/agents/me')),
+      showVerb(at('/v1/agents'), ['ID'], 'Shows an agent.'),
+      createVerb(at('/v1/agents'), [], 'Creates an agent.'),
+      writeVerb('update', 'PATCH', at('/v1/agents'), ['ID'], 'Changes the fields given.'),
+      deleteVerb(at('/v1/agents'), ['ID'], 'Deletes an agent.'),
+    ],
+  },
+  {
+    name: 'applications',
+    summary: 'API applications (OAuth 2 client credentials)',
+    verbs: [
+      listVerb(
+        at('/v1/applications'),
+        [
+          field('ID', 'id'),
+          field('NAME', 'name'),
+          field('CLIENT ID', 'clientId'),
+          { header: 'ENABLED', cell: (a) => (a.enabled ? 'yes' : 'no') },
+          { header: 'PERMISSIONS', cell: (a) => ((a.permissions as string[] | undefined) ?? []).join(' ') },
+        ],
+        { filterNames: 'q (name)', summary: 'Lists applications.' },
+      ),
+      showVerb(at('/v1/applications'), ['ID'], 'Shows an application (never its secret).'),
+      createVerb(at('/v1/applications'), [], 'Creates an application; prints its client secret, the only time it is shown.'),
+      writeVerb('update', 'PATCH', at('/v1/applications'), ['ID'], 'Changes the fields given.'),
+      deleteVerb(at('/v1/applications'), ['ID'], 'Deletes an application; its tokens stop working.'),
+      callVerb('rotate-secret', ['ID'], 'Issues a new client secret (printed once); the old one and its tokens stop working.', 'POST', (args) => `/v1/applications/${encodeURIComponent(args[0]!)}/rotate-secret`),
+    ],
+  },
+  {
+    name: 'audit',
+    summary: 'the audit log: sign-ins, refusals, lock lifts, secret rotations',
+    defaultVerb: 'list',
+    verbs: [
+      listVerb(
+        at('/v1/audit'),
+        [
+          { header: 'AT', cell: (e) => text(e.at).replace(/\.\d{3}Z$/, 'Z') },
+          field('KIND', 'kind'),
+          field('OUTCOME', 'outcome'),
+          { header: 'ACTOR', cell: (e) => text((e.actor as Item | null)?.name) },
+          { header: 'SUBJECT', cell: (e) => clip(text(e.subject)) },
+        ],
+        { filterNames: 'kind, outcome, actorId, from, to', summary: 'Lists audit events, newest first.' },
+      ),
+    ],
+  },
+  {
+    name: 'customers',
+    summary: 'customers (desk records, never synced)',
+    verbs: [
+      listVerb(at('/v1/customers'), [field('ID', 'id'), field('NAME', 'name')], { filterNames: 'q (name)', summary: 'Lists the customers the token’s agent may see.' }),
+      showVerb(at('/v1/customers'), ['ID'], 'Shows a customer.'),
+      createVerb(at('/v1/customers'), [], 'Creates a customer.'),
+      writeVerb('update', 'PATCH', at('/v1/customers'), ['ID'], 'Changes the fields given.'),
+      deleteVerb(at('/v1/customers'), ['ID'], 'Deletes a customer.'),
+    ],
+  },
+  {
+    name: 'users',
+    summary: 'users of customers (desk records)',
+    verbs: [
+      listVerb(at('/v1/users'), [field('ID', 'id'), field('NAME', 'name'), field('EMAIL', 'email'), field('CUSTOMER', 'customerId')], {
+        filterNames: 'q (name or email), customerId',
+        summary: 'Lists the users the token’s agent may see.',
+      }),
+      showVerb(at('/v1/users'), ['ID'], 'Shows a user.'),
+      createVerb(at('/v1/users'), [], 'Creates a user.'),
+      writeVerb('update', 'PATCH', at('/v1/users'), ['ID'], 'Changes the fields given.'),
+      deleteVerb(at('/v1/users'), ['ID'], 'Deletes a user.'),
+    ],
+  },
+  {
+    name: 'tickets',
+    summary: 'tickets, their notes and workflow actions',
+    verbs: [
+      listVerb(
+        at('/v1/tickets'),
+        [
+          field('#', 'number'),
+          field('ID', 'id'),
+          { header: 'SUMMARY', cell: (t) => clip(text(t.summary)) },
+          { header: 'STATE', cell: (t) => (t.closed ? 'closed' : 'open') },
+          field('TEAM', 'teamId'),
+          field('AGENT', 'agentId'),
+        ],
+        { filterNames: 'q (summary), customerId, teamId, agentId, statusId, closed', summary: 'Lists the tickets the token’s agent may see.' },
+      ),
+      showVerb(at('/v1/tickets'), ['ID'], 'Shows a ticket with the workflow actions the caller may use.'),
+      createVerb(at('/v1/tickets'), [], 'Logs a ticket; ticket rules apply.'),
+      writeVerb('update', 'PATCH', at('/v1/tickets'), ['ID'], 'Changes the fields given; rules for updated tickets apply.'),
+      listVerb(
+        (args) => `/v1/tickets/${encodeURIComponent(args[0]!)}/actions`,
+        [
+          { header: 'AT', cell: (a) => text(a.at).replace(/\.\d{3}Z$/, 'Z') },
+          field('KIND', 'kind'),
+          field('NAME', 'name'),
+          { header: 'ACTOR', cell: (a) => text((a.actor as Item | null)?.name) },
+          { header: 'NOTE', cell: (a) => clip(text(a.note)) },
+        ],
+        { name: 'actions', args: ['ID'], summary: 'Lists a ticket’s history: notes, workflow actions, updates.' },
+      ),
+      createVerb((args) => `/v1/tickets/${encodeURIComponent(args[0]!)}/actions`, ['ID'], 'Adds a note ({ "kind": "note", "note": … }) or performs a workflow action ({ "kind": "workflow-action", "actionId": …, "note"? }).', {}, 'act'),
+      {
+        name: 'export',
+        args: [],
+        flags: '[--filter K=V]… > tickets.csv',
+        summary: 'Writes the tickets the caller may export as CSV. Filters as for list.',
+        options: { filter: listOptions.filter },
+        async run({ target, values }) {
+          process.stdout.write(await callApi<string>(target, 'GET', `/v1/tickets/export${query(filters(values))}`, { raw: true, headers: { accept: 'text/csv' } }));
+          return 0;
+        },
+      },
+    ],
+  },
+  {
+    name: 'assets',
+    summary: 'assets (services and business applications are tracked when that setting is on)',
+    verbs: [
+      listVerb(at('/v1/assets'), entityColumns, { filterNames: 'q, customerId', summary: 'Lists the assets the token’s agent may see.' }),
+      showVerb(at('/v1/assets'), ['ID'], 'Shows an asset.'),
+      createVerb(at('/v1/assets'), [], 'Creates an asset.'),
+      writeVerb('replace', 'PUT', at('/v1/assets'), ['ID'], 'Replaces an asset’s body.', ifMatchOption),
+      deleteVerb(at('/v1/assets'), ['ID'], 'Deletes an asset.', ifMatchOption),
+    ],
+  },
+  {
+    name: 'deliveries',
+    summary: 'the delivery log of webhooks, runbooks and notifications',
+    defaultVerb: 'list',
+    verbs: [
+      listVerb(
+        at('/v1/webhooks/deliveries'),
+        [
+          field('ID', 'id'),
+          field('KIND', 'kind'),
+          { header: 'NAME', cell: (d) => clip(text(d.webhookName), 32) },
+          field('EVENT', 'event'),
+          field('STATUS', 'status'),
+          { header: 'ATTEMPTS', cell: (d) => `${text(d.attempts)}/${text(d.maxAttempts)}` },
+          { header: 'LAST ERROR', cell: (d) => clip(text(d.lastError)) },
+        ],
+        { filterNames: 'webhookId, status', summary: 'Lists deliveries, newest first.' },
+      ),
+      callVerb('retry', ['ID'], 'Queues a failed delivery again.', 'POST', (args) => `/v1/webhooks/deliveries/${encodeURIComponent(args[0]!)}/retry`),
+    ],
+  },
+  {
+    name: 'mailboxes',
+    summary: 'which mailbox this instance processes, with which credentials',
+    defaultVerb: 'processing',
+    verbs: [callVerb('processing', [], 'Shows the mailboxes this instance processes (never a secret).', 'GET', at('/v1/mailboxes/processing'))],
+  },
+];
+
+export function recordUsage(command: RecordCommand): string {
+  const lines = command.verbs.map((verb) => {
+    const head = ['shiplog', command.name, verb.name, ...verb.args, verb.flags ?? ''].filter(Boolean).join(' ');
+    return `  ${head}\n      ${verb.summary}`;
+  });
+  const fallback = command.defaultVerb ? ` (\`shiplog ${command.name}\` alone: ${command.defaultVerb})` : '';
+  return `Usage: shiplog ${command.name} <verb> [options] — ${command.summary}${fallback}\n\n${lines.join('\n')}\n\nOptions of every verb:\n${targetUsage}`;
+}
+
+/** Runs `shiplog <command> <verb> …`. */
+export async function runRecordCommand(command: RecordCommand, argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  const named = first !== undefined && !first.startsWith('-') ? command.verbs.find((v) => v.name === first) : undefined;
+  const verb = named ?? (command.defaultVerb && (first === undefined || first.startsWith('-')) ? command.verbs.find((v) => v.name === command.defaultVerb) : undefined);
+  if (!verb) {
+    throw new UsageError(first === undefined ? `shiplog ${command.name} needs a verb: ${command.verbs.map((v) => v.name).join(', ')}` : `unknown verb "${first}" of ${command.name}`, recordUsage(command));
+  }
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: named ? rest : argv, options: { ...targetOptions, ...verb.options }, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
+  } catch (error) {
+    throw new UsageError((error as Error).message, recordUsage(command));
+  }
+  const { values, positionals } = parsed;
+  const count = positionals.length;
+  if (count < verb.args.length || (!verb.variadic && count > verb.args.length + (verb.takesBody ? 1 : 0))) {
+    const expected = [...verb.args, ...(verb.takesBody ? ['[FILE]'] : []), ...(verb.variadic ? ['…'] : [])].join(' ');
+    throw new UsageError(`shiplog ${command.name} ${verb.name} takes ${expected || 'no arguments'}`, recordUsage(command));
+  }
+  try {
+    return await verb.run({ target: resolveTarget(values as { url?: string; token?: string }), args: positionals, values, json: values.json === true });
+  } catch (error) {
+    if (error instanceof UsageError && !error.usage) throw new UsageError(error.message, recordUsage(command));
+    throw error;
+  }
+}
