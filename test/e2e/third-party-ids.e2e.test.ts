@@ -100,4 +100,21 @@ describe.each(engines)('linking agents by third-party id across instances on %s'
     expect((await ok(dev, 'POST', '/v1/instances/staging/push', {})).counts.refused).toBe(0);
     expect((await ok(staging, 'GET', `/v1/config/assets/${asset.entity.id}`)).body).toMatchObject({ userThirdPartyIds: ['USR-0007'] });
   });
+
+  it('links a user role’s holders by third-party id: refused until the user exists there, arriving without the sender’s user ids', async () => {
+    const devCustomer = await ok(dev, 'POST', '/v1/customers', { name: 'Portal customer' });
+    const devUser = await ok(dev, 'POST', '/v1/users', { customerId: devCustomer.id, name: 'Quinn', thirdPartyId: 'USR-0042' });
+    const role = await ok(dev, 'POST', '/v1/config/user-roles', { name: 'Approvers', userIds: [devUser.id], userThirdPartyIds: ['USR-0042'] });
+    const refused = await dev.call('POST', '/v1/instances/staging/push', {});
+    expect(refused.status).toBe(409);
+    expect(refused.body.problems).toEqual([
+      expect.objectContaining({ kind: 'reference-missing', entity: expect.objectContaining({ id: role.entity.id }), missing: ['USR-0042'], message: expect.stringContaining('userThirdPartyIds[0]') }),
+    ]);
+    expect((await staging.call('GET', `/v1/config/user-roles/${role.entity.id}`)).status).toBe(404);
+
+    const customer = await ok(staging, 'POST', '/v1/customers', { name: 'Portal customer' });
+    await ok(staging, 'POST', '/v1/users', { customerId: customer.id, name: 'Quinn', thirdPartyId: 'USR-0042' });
+    expect((await ok(dev, 'POST', '/v1/instances/staging/push', {})).counts.refused).toBe(0);
+    expect((await ok(staging, 'GET', `/v1/config/user-roles/${role.entity.id}`)).body).toMatchObject({ userThirdPartyIds: ['USR-0042'], userIds: [] });
+  });
 });

@@ -1,12 +1,35 @@
+import { z } from 'zod';
 import type { EntityTypeDefinition } from '../entity-type.js';
-import { genericType } from '../define.js';
+import { defineType, displayName, genericType, properties } from '../define.js';
+import { recordIds } from './fields.js';
 
 const area = 'customers';
+
+/** Roles of users of customers: which users hold them travels by third-party id, as users are local records. */
+export const userRoles = defineType({
+  key: 'user-roles',
+  label: 'User roles',
+  area,
+  description: 'Roles held by users of customers.',
+  schema: z.strictObject({
+    name: displayName(),
+    description: z.string().max(4000).optional(),
+    properties: properties(),
+    userIds: recordIds().describe('Ids of the users holding this role here. Instance-local: each instance keeps its own, as users are local.'),
+    userThirdPartyIds: z
+      .array(z.string().trim().min(1).max(200))
+      .max(10_000)
+      .default([])
+      .describe('Third-party ids of the users holding this role, for linking by third-party id.'),
+  }),
+  instanceLocal: { userIds: [] },
+  userLinks: ['userThirdPartyIds[]'],
+});
 
 export const customersTypes: EntityTypeDefinition[] = [
   genericType('customer-types', 'Customer types', area),
   genericType('customer-relationships', 'Customer relationships', area),
   genericType('site-contact-types', 'Site contact types', area),
   genericType('site-fields', 'Site fields', area),
-  genericType('user-roles', 'User roles', area),
+  userRoles,
 ];
