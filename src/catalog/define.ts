@@ -47,7 +47,7 @@ export interface TypeOptions {
   tracking?: TrackingRule;
   references?: ReferenceDeclaration[];
   sensitive?: string[];
-  requiredSecrets?: (body: Record<string, unknown>) => string[];
+  secretRules?: EntityTypeDefinition['secretRules'];
   instanceScoped?: string[];
   instanceLocal?: Record<string, unknown>;
   agentLinks?: string[];
@@ -66,7 +66,7 @@ export function defineType(options: TypeOptions): EntityTypeDefinition {
     tracking: options.tracking ?? { kind: 'tracked' },
     references: options.references ?? [],
     sensitive: options.sensitive ?? [],
-    requiredSecrets: options.requiredSecrets ?? (() => []),
+    secretRules: options.secretRules ?? (() => ({})),
     instanceScoped: options.instanceScoped ?? [],
     instanceLocal: options.instanceLocal ?? {},
     agentLinks: options.agentLinks ?? [],

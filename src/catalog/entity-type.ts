@@ -23,6 +23,12 @@ export interface ReferenceDeclaration {
   thirdParty?: boolean;
 }
 
+export interface SecretRules {
+  required?: string[];
+  /** Secret fields that do not apply to this body, with why (`applies to the webhook channel only`). */
+  notApplicable?: { path: string; why: string }[];
+}
+
 /** A registry entry: everything shared code needs to know about a configuration type. */
 export interface EntityTypeDefinition {
   /** URL key, kebab-case plural: `ticket-types`. */
@@ -37,10 +43,11 @@ export interface EntityTypeDefinition {
   /** Field paths whose values are secrets: encrypted at rest, never returned. */
   sensitive: string[];
   /**
-   * Secret fields a body must have set, given its other fields (a chat notification's address). Checked on the
-   * stored body, after secrets left out of a replacement have kept their stored values.
+   * Which secret fields a body must have set, and which it must not hold, given its other fields (a chat
+   * notification needs its address; an email one has none). Checked on the body as it would be stored, after
+   * secrets left out of a replacement have kept their stored values.
    */
-  requiredSecrets: (body: Record<string, unknown>) => string[];
+  secretRules: (body: Record<string, unknown>) => SecretRules;
   /** Field paths that name the instances where the entity is active (`enabledInstances`). */
   instanceScoped: string[];
   /**

@@ -12,7 +12,7 @@ import type { ChangeRecord, EntityRecord, Stores, Transactor } from '../store/po
 import { canonicalOf, type ChangeWriter } from './change-writer.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { SecretBox } from './secret-box.js';
-import { maskSecrets, openSecret, prepareSecretInput, refuseMissingSecrets, sealSecrets } from './secrets.js';
+import { maskSecrets, openSecret, prepareSecretInput, refuseMisplacedSecrets, sealSecrets } from './secrets.js';
 import { readSettings } from './settings-service.js';
 
 /** An entity as the API shows it: secrets masked, a version for optimistic concurrency. */
@@ -112,7 +112,7 @@ export function createConfigService(deps: { db: Transactor; catalog: Catalog; bo
       return db.write(async (stores) => {
         const settings = await readSettings(stores);
         const next = sealSecrets(def, box, id, body, null);
-        refuseMissingSecrets(def, next, `${def.label} body`);
+        refuseMisplacedSecrets(def, next, `${def.label} body`);
         refuseIfLocked(def, settings, null, next);
         const result = await writer.write(stores, { def, entityId: id, current: undefined, next, ctx, settings });
         return outcome(def, result.entity, result.change);
@@ -126,7 +126,7 @@ export function createConfigService(deps: { db: Transactor; catalog: Catalog; bo
         checkVersion(current, options.ifMatch);
         const settings = await readSettings(stores);
         const next = sealSecrets(def, box, id, body, current.body);
-        refuseMissingSecrets(def, next, `${def.label} body`);
+        refuseMisplacedSecrets(def, next, `${def.label} body`);
         refuseIfLocked(def, settings, current.body, next);
         const result = await writer.write(stores, { def, entityId: id, current, next, ctx, settings });
         return outcome(def, result.entity, result.change);

@@ -64,13 +64,22 @@ function opensTo(box: SecretBox, envelope: string, entityId: string, slot: strin
   }
 }
 
-/** VALIDATION_FAILED naming each secret the type requires of this stored body that it does not hold. */
-export function refuseMissingSecrets(def: EntityTypeDefinition, body: Record<string, unknown>, what: string): void {
-  const missing = def.requiredSecrets(body).filter((path) => !collectPath(body, path).some((hit) => isSealed(hit.value)));
-  if (missing.length === 0) return;
-  throw new DomainError('VALIDATION_FAILED', `The ${what} is not valid.`, {
-    errors: missing.map((path) => ({ path, code: 'required', message: 'Required: set it (a secret kept by { "set": true } or left out must already be set).' })),
-  });
+/**
+ * VALIDATION_FAILED naming each secret the type requires of this body as it would be stored and it does not hold,
+ * and each it holds that does not apply to it (a kept value included: clearing it takes null).
+ */
+export function refuseMisplacedSecrets(def: EntityTypeDefinition, body: Record<string, unknown>, what: string): void {
+  const rules = def.secretRules(body);
+  const isSet = (path: string) => collectPath(body, path).some((hit) => isSealed(hit.value));
+  const errors = [
+    ...(rules.required ?? [])
+      .filter((path) => !isSet(path))
+      .map((path) => ({ path, code: 'required', message: 'Required: set it (a secret kept by { "set": true } or left out must already be set).' })),
+    ...(rules.notApplicable ?? [])
+      .filter(({ path }) => isSet(path))
+      .map(({ path, why }) => ({ path, code: 'not-applicable', message: `Not applicable: ${why}. Send null to clear a stored value.` })),
+  ];
+  if (errors.length > 0) throw new DomainError('VALIDATION_FAILED', `The ${what} is not valid.`, { errors });
 }
 
 /** The body as the API shows it: every set secret replaced by `{ "set": true }`. */

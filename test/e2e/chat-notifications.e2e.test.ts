@@ -154,14 +154,16 @@ describe.each(engines)('notifications to Teams, Slack and webhooks on %s', (engi
       return answer.body.errors.map((e: Answer) => `${e.path} ${e.code}`);
     };
     expect(await refused({ channel: 'teams' })).toEqual(['webhookUrl required']);
-    expect(await refused({ channel: 'email', recipients: ['a@desk.test'], webhookUrl: `${chat.base}${SLACK_PATH}` })).toEqual(['webhookUrl custom']);
-    expect(await refused({ channel: 'slack', webhookUrl: `${chat.base}${SLACK_PATH}`, recipients: ['a@desk.test'], signingSecret: 'x' })).toEqual([
+    expect(await refused({ channel: 'email', recipients: ['a@desk.test'], webhookUrl: `${chat.base}${SLACK_PATH}` })).toEqual(['webhookUrl not-applicable']);
+    expect(await refused({ channel: 'slack', webhookUrl: `${chat.base}${SLACK_PATH}`, recipients: ['a@desk.test'], emailTemplateId: ids.slack })).toEqual([
+      'emailTemplateId custom',
       'recipients custom',
-      'signingSecret custom',
     ]);
+    expect(await refused({ channel: 'slack', webhookUrl: `${chat.base}${SLACK_PATH}`, signingSecret: 'x' })).toEqual(['signingSecret not-applicable']);
     expect(await refused({ channel: 'slack', webhookUrl: 'ftp://chat.test/hook' })).toEqual(['webhookUrl custom']);
-    // Cleared on a replacement: refused, and the stored address stays.
+    // On a replacement: cleared, or kept (left out) where it no longer applies, is refused; the stored address stays.
     expect(await refused({ channel: 'slack', webhookUrl: null }, ids.slack)).toEqual(['webhookUrl required']);
+    expect(await refused({ channel: 'email', recipients: ['a@desk.test'] }, ids.slack)).toEqual(['webhookUrl not-applicable']);
     expect((await changeLog(dev)).length).toBe(before);
   });
 
@@ -182,5 +184,13 @@ describe.each(engines)('notifications to Teams, Slack and webhooks on %s', (engi
     };
     await kept();
     await kept({ set: true });
+  });
+
+  it('turns a chat notification into an email one when the address is cleared with it', async () => {
+    const teams = await ok(dev, 'GET', `/v1/config/notifications/${ids.teams}`);
+    const mailed = await ok(dev, 'PUT', `/v1/config/notifications/${ids.teams}`, { ...teams.body, channel: 'email', webhookUrl: null, recipients: ['lead@desk.test'] });
+    expect(mailed.entity.body).toMatchObject({ channel: 'email', recipients: ['lead@desk.test'] });
+    expect(mailed.entity.body).not.toHaveProperty('webhookUrl');
+    expect((await ok(dev, 'GET', `/v1/changes/${mailed.changeId}`)).secretsChanged).toEqual(['webhookUrl']);
   });
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { EntityTypeDefinition } from '../entity-type.js';
-import { defineType, displayName, enabledInstances, entityId, genericType, secret, SECRET_CLEAR, secretUrl } from '../define.js';
+import { defineType, displayName, enabledInstances, entityId, genericType, secret, secretUrl } from '../define.js';
 import { email, entityIds } from './fields.js';
 
 const area = 'notifications';
@@ -37,24 +37,23 @@ export const notifications = defineType({
       enabled: z.boolean().default(true),
     })
     .superRefine((notification, ctx) => {
-      const only = (field: 'emailTemplateId' | 'recipients' | 'teamIds' | 'webhookUrl' | 'signingSecret', channels: string, applies: boolean) => {
+      if (notification.channel === 'email') return;
+      for (const field of ['emailTemplateId', 'recipients', 'teamIds'] as const) {
         const value = notification[field];
-        const given = Array.isArray(value) ? value.length > 0 : value !== undefined && value !== SECRET_CLEAR;
-        if (given && !applies) ctx.addIssue({ code: 'custom', message: `applies to the ${channels} only`, path: [field] });
-      };
-      const email = notification.channel === 'email';
-      only('emailTemplateId', 'email channel', email);
-      only('recipients', 'email channel', email);
-      only('teamIds', 'email channel', email);
-      only('webhookUrl', 'teams, slack and webhook channels', !email);
-      only('signingSecret', 'webhook channel', notification.channel === 'webhook');
+        if (Array.isArray(value) ? value.length > 0 : value !== undefined) ctx.addIssue({ code: 'custom', message: 'applies to the email channel only', path: [field] });
+      }
     }),
   references: [
     { path: 'teamIds[]', target: 'teams', thirdParty: true },
     { path: 'emailTemplateId', target: 'email-templates' },
   ],
   sensitive: ['webhookUrl', 'signingSecret'],
-  requiredSecrets: (body) => (body.channel === 'email' ? [] : ['webhookUrl']),
+  secretRules: (body) => {
+    const webhookUrl = { path: 'webhookUrl', why: 'an address applies to the teams, slack and webhook channels only' };
+    const signingSecret = { path: 'signingSecret', why: 'a signing secret applies to the webhook channel only' };
+    if (body.channel === 'email') return { notApplicable: [webhookUrl, signingSecret] };
+    return { required: ['webhookUrl'], notApplicable: body.channel === 'webhook' ? [] : [signingSecret] };
+  },
   instanceScoped: ['enabledInstances'],
 });
 
