@@ -32,6 +32,8 @@ const STATUS_RUNS = 30;
 const LIST_RUNS = 5;
 const NAIVE_RUNS = 5;
 const INCREMENT = 2_000;
+/** Bursts of INCREMENT writes, each followed by the fold: the first pays the process's one-time warm-up, the rest are steady. */
+const BURSTS = 5;
 const TARGET = { ms: 50, bytes: 100_000, speedup: 100, upkeepUs: 5 };
 const START = Date.parse('2025-11-23T00:00:00Z');
 const ENTITIES = 2_000;
@@ -272,13 +274,20 @@ async function runEngine(engine) {
 
     for (const p of processes.splice(0)) await p.stop();
 
-    // Steady upkeep: INCREMENT tracked writes through the service, then the fold that the next status would do.
+    // Upkeep in service: BURSTS times, INCREMENT tracked writes through the service, then the fold that the next status
+    // would do. The first fold in a fresh process also pays one-time costs (statement shapes built, code not yet
+    // optimised); it is reported beside the steady figure, the median of the others.
     const reopened = await prepareInstance(dbs[0].url, { name: 'dev', kind: 'development', secretKey, adminToken: tokens[0], knownActor: a.actor });
-    for (let i = 0; i < INCREMENT; i += 1) {
-      await reopened.services.config.create(reopened.ctx, 'teams', { name: `Upkeep team ${i}`, description: 'Written after the summary was folded.' });
+    const bursts = [];
+    for (let burst = 0; burst < BURSTS; burst += 1) {
+      for (let i = 0; i < INCREMENT; i += 1) {
+        await reopened.services.config.create(reopened.ctx, 'teams', { name: `Upkeep team ${burst}.${i}`, description: 'Written after the summary was folded.' });
+      }
+      bursts.push(await timeFold(reopened));
     }
-    upkeep.increment = await timeFold(reopened);
     await reopened.dialect.close();
+    const steady = [...bursts.slice(1)].sort((x, y) => x.usPerChange - y.usPerChange);
+    upkeep.increment = { ...steady[Math.floor(steady.length / 2)], first: bursts[0], bursts: bursts.map((b) => b.usPerChange) };
 
     const s = summarise(runs.map((r) => r.ms));
     const l = summarise(listRuns.map((r) => r.ms));
@@ -312,6 +321,6 @@ report(
     { engine: r.engine, what: 'status (exact behind/ahead)', p50Ms: r.status.p50Ms, p99Ms: r.status.p99Ms, bytes: r.status.bytes, rounds: r.status.rounds },
     { engine: r.engine, what: 'status with lists', p50Ms: r.statusWithLists.p50Ms, p99Ms: null, bytes: r.statusWithLists.bytes, rounds: null },
     { engine: r.engine, what: 'naive: load both id sets', p50Ms: r.naive.p50Ms, p99Ms: null, bytes: r.naive.bytes, rounds: 1 },
-    { engine: r.engine, what: `speedup ${r.speedup}×; upkeep µs/change: fold ${r.upkeep.a.usPerChange} / ${r.upkeep.b.usPerChange}, after ${INCREMENT} writes ${r.upkeep.increment.usPerChange}`, p50Ms: null, p99Ms: null, bytes: null, rounds: null },
+    { engine: r.engine, what: `speedup ${r.speedup}×; upkeep µs/change: fold ${r.upkeep.a.usPerChange} / ${r.upkeep.b.usPerChange}, after ${INCREMENT} writes ${r.upkeep.increment.usPerChange} (first in process ${r.upkeep.increment.first.usPerChange})`, p50Ms: null, p99Ms: null, bytes: null, rounds: null },
   ]),
 );
