@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { createBuiltinCatalog } from '../dist/catalog/builtin/index.js';
+import { SERVER_NODE_OPTIONS } from '../dist/cli/server-process.js';
 import { createServices } from '../dist/services.js';
 import { systemClock } from '../dist/shared/clock.js';
 import { migrateToLatest, openDialect } from '../dist/store/open-database.js';
@@ -216,8 +217,9 @@ const here = dirname(fileURLToPath(import.meta.url));
  * `options`: name, kind, database, secretKey, adminToken, ids (also serve the naive id list).
  */
 export function startInstanceProcess(options) {
-  // SHIPLOG_BENCH_CHILD_ARGS passes Node options to the instances only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-  const execArgv = (process.env.SHIPLOG_BENCH_CHILD_ARGS ?? '').split(' ').filter(Boolean);
+  // The instances run with the Node options `shiplog serve` runs with; SHIPLOG_BENCH_CHILD_ARGS adds more, e.g.
+  // "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const execArgv = [...SERVER_NODE_OPTIONS, ...(process.env.SHIPLOG_BENCH_CHILD_ARGS ?? '').split(' ').filter(Boolean)];
   const child = fork(join(here, 'instance-process.mjs'), [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   return new Promise((resolve, reject) => {
     child.once('error', reject);

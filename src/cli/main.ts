@@ -23,6 +23,9 @@ const commands: Record<string, () => Promise<Command>> = {
 
 const records = () => import('./commands/manage-records.js');
 
+/** Commands that serve instances: they run with the server's Node options (`server-process.ts`). */
+const SERVING = new Set(['serve', 'demo']);
+
 async function usage(): Promise<string> {
   const [serve, demo, adminToken, status, sync, exporting, importing, restore, manage] = await Promise.all([
     import('./commands/serve-instance.js'),
@@ -75,6 +78,10 @@ async function main(argv: string[]): Promise<number | void> {
     return;
   }
   const load = Object.hasOwn(commands, command) ? commands[command] : undefined;
+  if (load && SERVING.has(command)) {
+    const { relaunchAsServer, runsAsServer } = await import('./server-process.js');
+    if (!runsAsServer()) return relaunchAsServer(argv);
+  }
   if (load) return (await load())(rest);
   const { recordCommands, runRecordCommand } = await records();
   const record = recordCommands.find((c) => c.name === command);

@@ -1,6 +1,8 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { api, killRunning, removeTempDirs, runCli, spawnCli, stop, tempDir, waitForOutput, type Spawned } from '../support/cli.js';
+import { SERVER_NODE_OPTIONS } from '../../src/cli/server-process.js';
 import { createTestDatabase, engines, type TestDatabase } from '../support/databases.js';
 
 /** Starts `shiplog serve` and waits (bounded) for its whole banner: the URL line and the last line. */
@@ -103,6 +105,46 @@ describe.each(engines)('shiplog serve on %s', (engine) => {
     expect(other.stderr).toContain('this database belongs to instance "dev" (development)');
     expect(other.stderr).toContain('"prod"');
     expect(other.stdout).not.toContain('is serving');
+  });
+});
+
+/** The pids of `pid`'s children, from /proc. */
+function childrenOf(pid: number): number[] {
+  const tasks = readdirSync(`/proc/${pid}/task`);
+  return tasks.flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+}
+
+const isRunning = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('shiplog serve as a server process', () => {
+  it('serves from a child process with the server’s Node options, which stops when its launcher is killed', async () => {
+    const served = await serve(['--name', 'dev', '--kind', 'development', '--port', '0', '--database', join(tempDir(), 'dev.sqlite')]);
+    const [server] = childrenOf(served.child.pid!);
+    expect(server).toBeDefined();
+    const cmdline = readFileSync(`/proc/${server}/cmdline`, 'utf8').split('\0');
+    for (const option of SERVER_NODE_OPTIONS) expect(cmdline).toContain(option);
+    expect((await api(served.url, '/v1/instance')).status).toBe(401);
+
+    // Killed without a chance to pass anything on, the launcher still takes the server with it.
+    served.child.kill('SIGKILL');
+    const deadline = Date.now() + 10_000;
+    while (isRunning(server!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(isRunning(server!)).toBe(false);
+    await expect(api(served.url, '/v1/instance')).rejects.toThrow();
+  });
+
+  it('passes TERM on to the server, which stops cleanly, and exits with its code', async () => {
+    const served = await serve(['--name', 'dev', '--kind', 'development', '--port', '0', '--database', join(tempDir(), 'dev.sqlite')]);
+    const [server] = childrenOf(served.child.pid!);
+    expect(await stop(served)).toBe(0);
+    expect(isRunning(server!)).toBe(false);
   });
 });
 

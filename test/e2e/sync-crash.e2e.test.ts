@@ -16,6 +16,7 @@ import { shiplogVersion } from '../../src/version.js';
 import { createTestDatabase, engines } from '../support/databases.js';
 import { createTestInstance, type TestInstance } from '../support/instance.js';
 import { entityStates, logOf, senderOf, tablesOf, transferOf, writeManyChanges, type Tables } from '../support/sync.js';
+import { SERVER_NODE_OPTIONS } from '../../src/cli/server-process.js';
 
 // Invariant 5: a receiver killed (SIGKILL) at a random point of a 10,000-change push is exactly before or exactly after.
 
@@ -42,7 +43,8 @@ interface Served {
 
 /** Starts a receiver process on `database` and waits (bounded) for the URL it serves. */
 async function serve(database: string): Promise<Served> {
-  const child = spawn(process.execPath, [join(buildDir, 'cli/main.js'), 'serve', '--name', 'staging', '--kind', 'staging', '--port', '0', '--quiet', '--database', database], {
+  // Started with the server's Node options, so that the process killed is the server itself, not a launcher.
+  const child = spawn(process.execPath, [...SERVER_NODE_OPTIONS, join(buildDir, 'cli/main.js'), 'serve', '--name', 'staging', '--kind', 'staging', '--port', '0', '--quiet', '--database', database], {
     cwd: root,
     env: { ...process.env, SHIPLOG_SECRET_KEY: secretKey, SHIPLOG_ADMIN_TOKEN: adminToken },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,6 +6,7 @@ import type { Permission } from '../../access/permissions.js';
 import { startInstance, type RunningInstance } from '../../main.js';
 import type { WriteContext } from '../../shared/actor.js';
 import type { InstanceKind } from '../../tracking/instance-identity.js';
+import { stopOnSignals } from '../server-process.js';
 import { UsageError } from '../usage-error.js';
 
 export const demoUsage = `shiplog demo [--dir ./data] [--base-port 4100] [--host 127.0.0.1] [--database TEMPLATE] [--verbose]
@@ -222,6 +223,5 @@ export async function serveDemo(argv: string[]): Promise<void> {
     await closeAll();
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  stopOnSignals(stop);
 }

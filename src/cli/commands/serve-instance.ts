@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { startInstance } from '../../main.js';
 import { instanceKinds, type InstanceKind } from '../../tracking/instance-identity.js';
+import { stopOnSignals } from '../server-process.js';
 import { UsageError } from '../usage-error.js';
 
 export const serveUsage = `shiplog serve --name NAME --kind KIND [--port 4100] [--host 127.0.0.1] [--database ./data/NAME.sqlite | postgres://…] [--key-file FILE] [--quiet]
@@ -68,6 +69,5 @@ export async function serveInstance(argv: string[]): Promise<void> {
     await running.close();
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  stopOnSignals(stop);
 }
