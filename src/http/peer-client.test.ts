@@ -1,0 +1,101 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DomainError } from '../shared/errors.js';
+import { createHttpPeerConnector } from './peer-client.js';
+
+type Handler = (request: IncomingMessage, body: string, response: ServerResponse) => void;
+
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+/** A peer on loopback: `/auth/token` issues tokens `t1`, `t2`, …; every other request goes to `handle`. */
+async function peer(handle: Handler): Promise<{ url: string; requests: { path: string; authorization: string | undefined; body: string }[] }> {
+  const requests: { path: string; authorization: string | undefined; body: string }[] = [];
+  let issued = 0;
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      requests.push({ path: request.url ?? '', authorization: request.headers.authorization, body });
+      if (request.url === '/auth/token') {
+        issued += 1;
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: `t${issued}`, token_type: 'Bearer', expires_in: 3600 }));
+      } else handle(request, body, response);
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+}
+
+const connect = (url: string, call = 300) => createHttpPeerConnector({ timeouts: { call, batch: call } }).connect({ url, clientId: 'app_1', clientSecret: 'secret' });
+
+async function refusal(promise: Promise<unknown>): Promise<DomainError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(DomainError);
+  return error as DomainError;
+}
+
+describe('the peer client over HTTP', () => {
+  it('signs in with client credentials, sends a JSON body whole, and reads the JSON answer', async () => {
+    const big = 'x'.repeat(3_000_000);
+    const p = await peer((request, body, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ echoed: body.length, path: request.url })));
+    const answer = await connect(p.url).exchange({ origins: {}, nodes: [], descend: [], note: big } as never);
+    expect(answer).toEqual({ echoed: JSON.stringify({ origins: {}, nodes: [], descend: [], note: big }).length, path: '/v1/sync/exchange' });
+    expect(p.requests.map((r) => r.path)).toEqual(['/auth/token', '/v1/sync/exchange']);
+    expect(p.requests[0]!.authorization).toBe(`Basic ${Buffer.from('app_1:secret').toString('base64')}`);
+    expect(p.requests[1]!.authorization).toBe('Bearer t1');
+  });
+
+  it('renews a token the peer no longer accepts, once', async () => {
+    const p = await peer((request, _body, response) =>
+      request.headers.authorization === 'Bearer t1' ? response.writeHead(401).end() : response.writeHead(200, { 'content-type': 'application/json' }).end('{"name":"staging"}'),
+    );
+    expect(await connect(p.url).hello()).toEqual({ name: 'staging' });
+    expect(p.requests.map((r) => `${r.path} ${r.authorization ?? ''}`.replace(/Basic .*/, 'Basic'))).toEqual(['/auth/token Basic', '/v1/sync/hello Bearer t1', '/auth/token Basic', '/v1/sync/hello Bearer t2']);
+  });
+
+  it('says the peer is unreachable when nothing listens, when it never answers, and when its answer stalls or is cut off', async () => {
+    const closed = await peer(() => undefined);
+    const gone = closed.url;
+    for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
+    const refused = await refusal(connect(gone).hello());
+    expect(refused.code).toBe('PEER_UNREACHABLE');
+    expect(refused.message).toMatch(/cannot be reached: .*ECONNREFUSED/);
+
+    const silent = await peer(() => undefined);
+    expect((await refusal(connect(silent.url).hello())).message).toContain('cannot be reached: no answer within 300 ms');
+
+    const stalling = await peer((_request, _body, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      response.write('{"name":');
+    });
+    expect((await refusal(connect(stalling.url).hello())).message).toContain('no answer within 300 ms');
+
+    const cut = await peer((_request, _body, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      response.write('{"name":', () => response.socket?.destroy());
+    });
+    expect((await refusal(connect(cut.url).hello())).message).toMatch(/cannot be reached: (the answer was cut off|aborted)/);
+  });
+
+  it('passes on the peer’s refusal with its problem', async () => {
+    const p = await peer((_request, _body, response) =>
+      response.writeHead(409, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ code: 'SYNC_CONFLICT', detail: 'Nothing was written.' })),
+    );
+    const error = await refusal(connect(p.url).hello());
+    expect(error.code).toBe('PEER_REFUSED');
+    expect(error.message).toContain('answered 409: Nothing was written.');
+    expect(error.details).toMatchObject({ status: 409, peerCode: 'SYNC_CONFLICT' });
+  });
+});
