@@ -117,13 +117,17 @@ const printJson = (answer: unknown): number => {
 };
 
 /** Lists a page (or, with --all, every page) as a table or the API's JSON. */
-function listVerb(path: (args: string[]) => string, columns: Column[], options: { name?: string; args?: string[]; filterNames?: string; summary: string }): Verb {
+function listVerb(
+  path: (args: string[]) => string,
+  columns: Column[],
+  options: { name?: string; args?: string[]; filterNames?: string; summary: string; paged?: boolean },
+): Verb {
+  const paged = options.paged ?? true;
   return {
     name: options.name ?? 'list',
     args: options.args ?? [],
-    flags: listFlags,
+    ...(paged ? { flags: listFlags, options: listOptions } : {}),
     summary: `${options.summary}${options.filterNames ? ` Filters: ${options.filterNames}.` : ''}`,
-    options: listOptions,
     async run({ target, args, values, json }) {
       const items: Item[] = [];
       let cursor = values.cursor as string | undefined;
@@ -447,7 +451,7 @@ export const recordCommands: RecordCommand[] = [
           { header: 'ACTOR', cell: (a) => text((a.actor as Item | null)?.name) },
           { header: 'NOTE', cell: (a) => clip(text(a.note)) },
         ],
-        { name: 'actions', args: ['ID'], summary: 'Lists a ticket’s history: notes, workflow actions, updates.' },
+        { name: 'actions', args: ['ID'], summary: 'Lists a ticket’s history, oldest first: notes, workflow actions, updates.', paged: false },
       ),
       createVerb((args) => `/v1/tickets/${encodeURIComponent(args[0]!)}/actions`, ['ID'], 'Adds a note ({ "kind": "note", "note": … }) or performs a workflow action ({ "kind": "workflow-action", "actionId": …, "note"? }).', {}, 'act'),
       {
