@@ -5,7 +5,7 @@ import { openSecret } from '../tracking/secrets.js';
 import { readSettings } from '../tracking/settings-service.js';
 import { holdsRole } from '../access/agent-access.js';
 import { fillTemplate } from './templates.js';
-import { signatureOf } from './signature.js';
+import { deliveryHeaders } from './signature.js';
 import type { WebhookRequest } from './webhooks.js';
 
 /** An outgoing mail server: the SMTP mailbox credentials that name this instance. */
@@ -155,9 +155,7 @@ function chatRequest(
     payload = JSON.stringify({ type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content: card }] });
   } else {
     payload = JSON.stringify({ ...event, notification: { id: notification.id, name } });
-    Object.assign(headers, { 'shiplog-event': delivery.event, 'shiplog-delivery': delivery.id });
-    const signingSecret = openSecret(def, deps.box, notification.id, notification.body, 'signingSecret');
-    if (signingSecret) headers['shiplog-signature'] = signatureOf(signingSecret, Math.floor(now / 1000), payload);
+    Object.assign(headers, deliveryHeaders(delivery, payload, openSecret(def, deps.box, notification.id, notification.body, 'signingSecret'), now));
   }
   return { url, method: 'POST', headers, body: payload, timeoutMs: CHAT_TIMEOUT_MS };
 }

@@ -8,7 +8,7 @@ import type { EntityRecord, Stores, Transactor, WebhookDeliveryRecord } from '..
 import type { SecretBox } from '../tracking/secret-box.js';
 import { openSecret } from '../tracking/secrets.js';
 import { composeNotification, NotificationUnsendable, type MailTransport } from './notifications.js';
-import { signatureOf } from './signature.js';
+import { deliveryHeaders } from './signature.js';
 import { fillTemplate } from './templates.js';
 
 export type TicketEvent = 'ticket.created' | 'ticket.updated' | 'ticket.closed' | 'ticket.assigned' | 'ticket.action';
@@ -196,13 +196,9 @@ export function createWebhookDispatcher(deps: {
       ...((body.headers as Record<string, string> | undefined) ?? {}),
       'content-type': 'application/json',
       'user-agent': 'Shiplog-Webhooks',
-      'shiplog-event': delivery.event,
-      'shiplog-delivery': delivery.id,
+      ...deliveryHeaders(delivery, delivery.payload, openSecret(def, box, webhook.id, body, 'signingSecret'), now),
+      ...authenticationHeaders(def, webhook),
     };
-    const timestamp = Math.floor(now / 1000);
-    const signingSecret = openSecret(def, box, webhook.id, body, 'signingSecret');
-    if (signingSecret) headers['shiplog-signature'] = signatureOf(signingSecret, timestamp, delivery.payload);
-    Object.assign(headers, authenticationHeaders(def, webhook));
     return {
       url: body.url as string,
       method: (body.method as WebhookRequest['method'] | undefined) ?? 'POST',
