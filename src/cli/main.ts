@@ -73,8 +73,9 @@ ${[
 async function main(argv: string[]): Promise<number | void> {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    const about = rest[0] === undefined ? undefined : (await records()).recordCommands.find((c) => c.name === rest[0]);
-    process.stdout.write(about ? `${(await records()).recordUsage(about)}\n` : await usage());
+    const { recordCommands, recordUsage } = await records();
+    const about = recordCommands.find((c) => c.name === rest[0]);
+    process.stdout.write(about ? `${recordUsage(about)}\n` : await usage());
     return;
   }
   const load = Object.hasOwn(commands, command) ? commands[command] : undefined;

@@ -3,9 +3,13 @@ import type { SyncProblem } from '../sync/transfer.js';
 
 const NAME_WIDTH = 40;
 
-function clip(text: string, width = NAME_WIDTH): string {
+/** `text` cut to `width` characters, an ellipsis marking the cut. */
+export function clip(text: string, width = NAME_WIDTH): string {
   return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
 }
+
+/** An ISO 8601 time without its milliseconds, as the tables show times. */
+export const shortTime = (iso: string) => iso.replace(/\.\d{3}Z$/, 'Z');
 
 const plural = (n: number, word: string, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
 
@@ -23,7 +27,7 @@ export function table(headers: string[], rows: string[][]): string {
 function changeTable(changes: ChangeBrief[]): string {
   return table(
     ['CHANGE', 'AT', 'TYPE', 'NAME', 'OP', 'CHANGE SET'],
-    changes.map((c) => [c.id, c.at.replace(/\.\d{3}Z$/, 'Z'), c.type, clip(c.entityName), c.op, c.changeSet ?? '']),
+    changes.map((c) => [c.id, shortTime(c.at), c.type, clip(c.entityName), c.op, c.changeSet ?? '']),
   );
 }
 

@@ -23,7 +23,7 @@ export function runsAsServer(): boolean {
 /**
  * Runs this same command in a child Node process started with the server's options, and resolves with its exit code.
  * INT, TERM and HUP are passed on to the child; the child stops too when this process dies without passing anything
- * on (killed with KILL): its IPC channel to this process closes (see `stopWithLauncher`).
+ * on (killed with KILL): its IPC channel to this process closes (see `stopOnSignals`).
  */
 export function relaunchAsServer(argv: string[]): Promise<number> {
   const child = spawn(process.execPath, [...SERVER_NODE_OPTIONS, ...process.execArgv, process.argv[1]!, ...argv], {

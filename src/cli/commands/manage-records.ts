@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { callApi, print, query, resolveTarget, targetOptions, targetUsage, type ApiTarget, type HttpMethod } from '../api-client.js';
 import type { PeerStatus } from '../../sync/sync-service.js';
-import { renderInstances, table } from '../render.js';
+import { clip, renderInstances, shortTime, table } from '../render.js';
 import { UsageError } from '../usage-error.js';
 
 type Item = Record<string, unknown>;
@@ -46,7 +46,9 @@ export interface RecordCommand {
 
 const text = (value: unknown): string => (value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value));
 const field = (header: string, key: string): Column => ({ header, cell: (item) => text(item[key]) });
-const clip = (value: string, width = 48) => (value.length <= width ? value : `${value.slice(0, width - 1)}…`);
+const time = (header: string, key: string): Column => ({ header, cell: (item) => shortTime(text(item[key])) });
+/** A column of text cut to fit a table (48 characters unless `width` says). */
+const clipped = (header: string, key: string, width = 48): Column => ({ header, cell: (item) => clip(text(item[key]), width) });
 
 const listOptions = {
   filter: { type: 'string', multiple: true },
@@ -106,6 +108,12 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Usage of the header options a verb takes (`--if-match`, `--change-set`). */
+const headerFlags = (options: NonNullable<ParseArgsConfig['options']>): string[] => [
+  ...('if-match' in options ? ['[--if-match VERSION]'] : []),
+  ...('change-set' in options ? ['[--change-set L]'] : []),
+];
+
 const headersOf = (values: Values): Record<string, string> => ({
   ...(values['if-match'] ? { 'if-match': values['if-match'] as string } : {}),
   ...(values['change-set'] ? { 'x-change-set': values['change-set'] as string } : {}),
@@ -160,7 +168,7 @@ function createVerb(base: (args: string[]) => string, args: string[], summary: s
     name,
     args,
     takesBody: true,
-    flags: `${bodyFlags}${'change-set' in extra ? ' [--change-set L]' : ''}`,
+    flags: [bodyFlags, ...headerFlags(extra)].join(' '),
     summary,
     options: { ...bodyOptions, ...extra },
     async run({ target, args: given, values }) {
@@ -175,7 +183,7 @@ function writeVerb(name: string, method: 'PUT' | 'PATCH', base: (args: string[])
     name,
     args,
     takesBody: true,
-    flags: `${bodyFlags}${'if-match' in extra ? ' [--if-match VERSION]' : ''}${'change-set' in extra ? ' [--change-set L]' : ''}`,
+    flags: [bodyFlags, ...headerFlags(extra)].join(' '),
     summary,
     options: { ...bodyOptions, ...extra },
     async run({ target, args: given, values }) {
@@ -189,7 +197,7 @@ function deleteVerb(base: (args: string[]) => string, args: string[], summary: s
   return {
     name,
     args,
-    flags: `${'if-match' in extra ? '[--if-match VERSION]' : ''}${'change-set' in extra ? ' [--change-set L]' : ''}`.trim(),
+    flags: headerFlags(extra).join(' '),
     summary,
     options: extra,
     run: async ({ target, args: given, values }) => printJson(await callApi(target, 'DELETE', idPath(base, given), { headers: headersOf(values) })),
@@ -212,7 +220,7 @@ const at = (path: string) => () => path;
 const under = (path: string) => (args: string[]) => `${path}/${encodeURIComponent(args[0]!)}`;
 const configPath = (args: string[]) => `/v1/config/${encodeURIComponent(args[0]!)}`;
 
-const entityColumns = [field('ID', 'id'), { header: 'NAME', cell: (e: Item) => clip(text(e.name)) }, field('VERSION', 'version'), field('UPDATED', 'updatedAt')];
+const entityColumns = [field('ID', 'id'), clipped('NAME', 'name'), field('VERSION', 'version'), field('UPDATED', 'updatedAt')];
 
 /** The commands over the API's records, beside the sync commands. */
 export const recordCommands: RecordCommand[] = [
@@ -280,9 +288,9 @@ export const recordCommands: RecordCommand[] = [
         at('/v1/changes'),
         [
           field('CHANGE', 'id'),
-          { header: 'AT', cell: (c) => text(c.at).replace(/\.\d{3}Z$/, 'Z') },
+          time('AT', 'at'),
           field('TYPE', 'type'),
-          { header: 'NAME', cell: (c) => clip(text(c.entityName), 40) },
+          clipped('NAME', 'entityName', 40),
           field('OP', 'op'),
           { header: 'ACTOR', cell: (c) => text((c.actor as Item | null)?.name) },
           field('CHANGE SET', 'changeSet'),
@@ -388,11 +396,11 @@ export const recordCommands: RecordCommand[] = [
       listVerb(
         at('/v1/audit'),
         [
-          { header: 'AT', cell: (e) => text(e.at).replace(/\.\d{3}Z$/, 'Z') },
+          time('AT', 'at'),
           field('KIND', 'kind'),
           field('OUTCOME', 'outcome'),
           { header: 'ACTOR', cell: (e) => text((e.actor as Item | null)?.name) },
-          { header: 'SUBJECT', cell: (e) => clip(text(e.subject)) },
+          clipped('SUBJECT', 'subject'),
         ],
         { filterNames: 'kind, outcome, actorId, from, to', summary: 'Lists audit events, newest first.' },
       ),
@@ -432,7 +440,7 @@ export const recordCommands: RecordCommand[] = [
         [
           field('#', 'number'),
           field('ID', 'id'),
-          { header: 'SUMMARY', cell: (t) => clip(text(t.summary)) },
+          clipped('SUMMARY', 'summary'),
           { header: 'STATE', cell: (t) => (t.closed ? 'closed' : 'open') },
           field('TEAM', 'teamId'),
           field('AGENT', 'agentId'),
@@ -445,11 +453,11 @@ export const recordCommands: RecordCommand[] = [
       listVerb(
         (args) => `/v1/tickets/${encodeURIComponent(args[0]!)}/actions`,
         [
-          { header: 'AT', cell: (a) => text(a.at).replace(/\.\d{3}Z$/, 'Z') },
+          time('AT', 'at'),
           field('KIND', 'kind'),
           field('NAME', 'name'),
           { header: 'ACTOR', cell: (a) => text((a.actor as Item | null)?.name) },
-          { header: 'NOTE', cell: (a) => clip(text(a.note)) },
+          clipped('NOTE', 'note'),
         ],
         { name: 'actions', args: ['ID'], summary: 'Lists a ticket’s history, oldest first: notes, workflow actions, updates.', paged: false },
       ),
@@ -488,11 +496,11 @@ export const recordCommands: RecordCommand[] = [
         [
           field('ID', 'id'),
           field('KIND', 'kind'),
-          { header: 'NAME', cell: (d) => clip(text(d.webhookName), 32) },
+          clipped('NAME', 'webhookName', 32),
           field('EVENT', 'event'),
           field('STATUS', 'status'),
           { header: 'ATTEMPTS', cell: (d) => `${text(d.attempts)}/${text(d.maxAttempts)}` },
-          { header: 'LAST ERROR', cell: (d) => clip(text(d.lastError)) },
+          clipped('LAST ERROR', 'lastError'),
         ],
         { filterNames: 'webhookId, status', summary: 'Lists deliveries, newest first.' },
       ),
