@@ -16,7 +16,10 @@ export const secret = () => z.string().min(1).max(4096).describe('Secret: write-
 export const SECRET_KEEP = '\u0000shiplog:keep-secret';
 export const SECRET_CLEAR = '\u0000shiplog:clear-secret';
 
-const isHttpUrl = (value: string) => z.url({ protocol: /^https?$/ }).safeParse(value).success;
+/** An http(s) URL; `z.httpUrl()` would refuse localhost, which the demo pipeline uses. */
+export const httpUrl = () => z.url({ protocol: /^https?$/ }).max(2000);
+
+const anHttpUrl = httpUrl();
 
 /** A secret that is an http(s) address, such as a chat incoming-webhook URL whose path carries its credential. */
 export const secretUrl = () =>
@@ -24,7 +27,7 @@ export const secretUrl = () =>
     .string()
     .min(1)
     .max(2000)
-    .refine((value) => value === SECRET_KEEP || value === SECRET_CLEAR || isHttpUrl(value), 'must be an http or https URL')
+    .refine((value) => value === SECRET_KEEP || value === SECRET_CLEAR || anHttpUrl.safeParse(value).success, 'must be an http or https URL')
     .describe('Secret: write-only; responses show { "set": true }.');
 
 /** Names of the instances where the entity is active; empty means "every instance". */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { EntityTypeDefinition } from '../entity-type.js';
-import { defineType, displayName, entityId, genericType } from '../define.js';
-import { entityIds, httpUrl, itemId, refuseBadRegex, refuseDuplicates, sequence } from './fields.js';
+import { defineType, displayName, entityId, genericType, httpUrl } from '../define.js';
+import { entityIds, itemId, refuseBadRegex, refuseDuplicates, sequence } from './fields.js';
 
 const area = 'customisation';
 

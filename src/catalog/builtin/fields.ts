@@ -18,8 +18,6 @@ export const colour = () =>
 
 export const sequence = () => z.number().int().min(0).max(100_000).default(0).describe('Sort order, lowest first.');
 
-/** An http(s) URL; `z.httpUrl()` would refuse localhost, which the demo pipeline uses. */
-export const httpUrl = () => z.url({ protocol: /^https?$/ }).max(2000);
 
 export const email = () => z.email().max(320);
 

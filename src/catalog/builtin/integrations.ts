@@ -1,12 +1,11 @@
 import { z } from 'zod';
 import type { EntityTypeDefinition } from '../entity-type.js';
-import { defineType, displayName, enabledInstances, properties, secret } from '../define.js';
+import { defineType, displayName, enabledInstances, httpUrl, properties, secret } from '../define.js';
 import {
   description,
   httpAuthentication,
   httpAuthenticationSecrets,
   httpHeaders,
-  httpUrl,
   itemId,
   refuseDuplicates,
 } from './fields.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { EntityTypeDefinition } from '../entity-type.js';
-import { defineType, displayName, entityId, genericType, secret } from '../define.js';
-import { colour, description, email, httpUrl, recordIds, refuseBadRegex, sequence } from './fields.js';
+import { defineType, displayName, entityId, genericType, httpUrl, secret } from '../define.js';
+import { colour, description, email, recordIds, refuseBadRegex, sequence } from './fields.js';
 
 const area = 'teams-and-agents';
 
