@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { EntityTypeDefinition } from '../entity-type.js';
 import { defineType, displayName, entityId, genericType } from '../define.js';
-import { description, entityIds, itemId, recordIds, refuseDuplicates, sequence } from './fields.js';
+import { description, entityIds, itemId, recordIds, refuseDuplicates, sequence, thirdPartyId, thirdPartyIds } from './fields.js';
 
 const area = 'assets';
 
@@ -30,15 +30,11 @@ export const assets = defineType({
       .default({})
       .describe('Values of asset fields, by field.'),
     userIds: recordIds().describe('User record ids linked to the asset.'),
-    userThirdPartyIds: z
-      .array(z.string().trim().min(1).max(200))
-      .max(1000)
-      .default([])
-      .describe('Third-party ids of the users linked to the asset, for linking by third-party id.'),
+    userThirdPartyIds: thirdPartyIds(1000).describe('Third-party ids of the users linked to the asset, for linking by third-party id.'),
     businessOwnerId: z.string().trim().min(1).max(100).optional().describe('Agent or user record id.'),
-    businessOwnerThirdPartyId: z.string().trim().min(1).max(200).optional().describe('Third-party id of the business owner (an agent or a user).'),
+    businessOwnerThirdPartyId: thirdPartyId().optional().describe('Third-party id of the business owner (an agent or a user).'),
     technicalOwnerId: z.string().trim().min(1).max(100).optional().describe('Agent or user record id.'),
-    technicalOwnerThirdPartyId: z.string().trim().min(1).max(200).optional().describe('Third-party id of the technical owner (an agent or a user).'),
+    technicalOwnerThirdPartyId: thirdPartyId().optional().describe('Third-party id of the technical owner (an agent or a user).'),
   }),
   references: [{ path: 'assetTypeId', target: 'asset-types' }],
   userLinks: ['userThirdPartyIds[]'],

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { EntityTypeDefinition } from '../entity-type.js';
 import { defineType, displayName, genericType, properties } from '../define.js';
-import { recordIds } from './fields.js';
+import { recordIds, thirdPartyIds } from './fields.js';
 
 const area = 'customers';
 
@@ -16,11 +16,7 @@ export const userRoles = defineType({
     description: z.string().max(4000).optional(),
     properties: properties(),
     userIds: recordIds().describe('Ids of the users holding this role here. Instance-local: each instance keeps its own, as users are local.'),
-    userThirdPartyIds: z
-      .array(z.string().trim().min(1).max(200))
-      .max(10_000)
-      .default([])
-      .describe('Third-party ids of the users holding this role, for linking by third-party id.'),
+    userThirdPartyIds: thirdPartyIds(10_000).describe('Third-party ids of the users holding this role, for linking by third-party id.'),
   }),
   instanceLocal: { userIds: [] },
   userLinks: ['userThirdPartyIds[]'],

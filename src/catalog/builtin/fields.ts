@@ -23,6 +23,12 @@ export const email = () => z.email().max(320);
 
 export const entityIds = () => z.array(entityId()).max(1000).default([]);
 
+/** A third-party relational id: the id an agent or user has in the identity system, linking it across instances. */
+export const thirdPartyId = () => z.string().trim().min(1).max(200);
+
+/** Third-party ids of agents or users (at most `max`), for linking by third-party id. */
+export const thirdPartyIds = (max: number) => z.array(thirdPartyId()).max(max).default([]);
+
 /** A list of plain string ids of records outside the catalog (customers, agents). */
 export const recordIds = () => z.array(z.string().trim().min(1).max(100)).max(1000).default([]);
 

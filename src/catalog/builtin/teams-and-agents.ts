@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { EntityTypeDefinition } from '../entity-type.js';
 import { defineType, displayName, entityId, genericType, httpUrl, secret } from '../define.js';
-import { colour, description, email, recordIds, refuseBadRegex, sequence } from './fields.js';
+import { colour, description, email, recordIds, refuseBadRegex, sequence, thirdPartyIds } from './fields.js';
 
 const area = 'teams-and-agents';
 
@@ -78,11 +78,7 @@ export const roles = defineType({
       .max(10_000)
       .default([])
       .describe('Global ids of the agents holding this role here. Instance-local: each instance keeps its own, as agents are local.'),
-    agentThirdPartyIds: z
-      .array(z.string().trim().min(1).max(200))
-      .max(10_000)
-      .default([])
-      .describe('Third-party ids of the agents holding this role, for linking by third-party id.'),
+    agentThirdPartyIds: thirdPartyIds(10_000).describe('Third-party ids of the agents holding this role, for linking by third-party id.'),
   }),
   references: [{ path: 'teamMemberships[].teamId', target: 'teams', thirdParty: true }],
   instanceLocal: { agentIds: [] },

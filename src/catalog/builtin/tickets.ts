@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { EntityTypeDefinition } from '../entity-type.js';
 import { defineType, displayName, entityId, genericType } from '../define.js';
-import { colour, description, entityIds, sequence } from './fields.js';
+import { colour, description, entityIds, sequence, thirdPartyId } from './fields.js';
 
 const area = 'tickets';
 
@@ -105,13 +105,7 @@ const ruleOutcome = z.discriminatedUnion('field', [
   z.strictObject({
     field: z.literal('agent'),
     agentId: z.string().trim().min(1).max(100).describe('Agent record id (agents are local access records).'),
-    agentThirdPartyId: z
-      .string()
-      .trim()
-      .min(1)
-      .max(200)
-      .optional()
-      .describe('Used to find the agent when linking by third-party id.'),
+    agentThirdPartyId: thirdPartyId().optional().describe('Used to find the agent when linking by third-party id.'),
   }),
   z.strictObject({ field: z.literal('priority'), level: priorityLevel() }),
   z.strictObject({ field: z.literal('status'), statusId: entityId() }),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { EntityTypeDefinition } from '../entity-type.js';
 import { defineType, displayName, entityId, genericType } from '../define.js';
-import { description, entityIds, itemId, recordIds, refuseDuplicates, sequence } from './fields.js';
+import { description, entityIds, itemId, recordIds, refuseDuplicates, sequence, thirdPartyIds } from './fields.js';
 
 const area = 'workflows';
 
@@ -80,11 +80,7 @@ export const approvalGroups = defineType({
       name: displayName(),
       description: description(),
       memberAgentIds: recordIds().describe('Agent record ids of the members.'),
-      memberThirdPartyIds: z
-        .array(z.string().trim().min(1).max(200))
-        .max(1000)
-        .default([])
-        .describe('Third-party ids of the members, for linking by third-party id.'),
+      memberThirdPartyIds: thirdPartyIds(1000).describe('Third-party ids of the members, for linking by third-party id.'),
       quorum: z.number().int().min(1).max(1000).default(1).describe('Approvals needed from the group.'),
     })
     .superRefine((group, ctx) => {
@@ -117,11 +113,7 @@ export const approvalProcesses = defineType({
             name: displayName(),
             approverKind: z.enum(['agent', 'team', 'cab', 'role', 'customer-approver']),
             agentIds: recordIds().describe('Agent record ids (approverKind agent).'),
-            agentThirdPartyIds: z
-              .array(z.string().trim().min(1).max(200))
-              .max(1000)
-              .default([])
-              .describe('Third-party ids of the approving agents, for linking by third-party id.'),
+            agentThirdPartyIds: thirdPartyIds(1000).describe('Third-party ids of the approving agents, for linking by third-party id.'),
             teamId: entityId().optional(),
             cabId: entityId().optional(),
             roleId: entityId().optional(),
