@@ -461,6 +461,29 @@ export interface TicketActionRecord {
   at: number;
 }
 
+/** What this instance did with one message read from one of its mailboxes. */
+export interface InboundMailRecord {
+  id: string;
+  mailboxId: string;
+  mailboxName: string;
+  /** The message's Message-ID, or a digest of the message when it has none. */
+  messageKey: string;
+  fromAddress: string | null;
+  subject: string;
+  outcome: 'ticket-logged' | 'note-added' | 'ignored';
+  ticketId: string | null;
+  /** Why a message was ignored, or what a note was matched by. */
+  reason: string | null;
+  receivedAt: number;
+}
+
+export interface InboundMailFilter {
+  mailboxId?: string;
+  outcome?: InboundMailRecord['outcome'];
+  beforeId?: string;
+  limit: number;
+}
+
 /** Which tickets an agent may see beyond its own: every one, or those of its teams by the view permissions. */
 export type TicketVisibility =
   | { kind: 'all' }
@@ -516,6 +539,13 @@ export interface DeskStore {
   updateTicket(ticket: TicketRecord): Promise<void>;
   addAction(action: TicketActionRecord): Promise<void>;
   listActions(ticketId: string): Promise<TicketActionRecord[]>;
+  findTicketByNumber(number: number): Promise<TicketRecord | undefined>;
+  /** Users whose address is this one (lower-case), at most `limit`. */
+  findUsersByEmail(email: string, limit: number): Promise<DeskUserRecord[]>;
+  /** The mail log's entry for this message of this mailbox; without a mailbox, the first entry of any mailbox. */
+  findInboundMail(messageKey: string, mailboxId?: string): Promise<InboundMailRecord | undefined>;
+  insertInboundMail(mail: InboundMailRecord): Promise<void>;
+  listInboundMail(filter: InboundMailFilter): Promise<InboundMailRecord[]>;
   /** Removes every desk record (a restore from production). */
   clear(): Promise<void>;
 }

@@ -22,6 +22,7 @@ export interface Database {
   desk_users: DeskUsersTable;
   tickets: TicketsTable;
   ticket_actions: TicketActionsTable;
+  inbound_mail: InboundMailTable;
   webhook_deliveries: WebhookDeliveriesTable;
   sso_attempts: SsoAttemptsTable;
 }
@@ -74,6 +75,19 @@ export interface TicketActionsTable {
   actor_name: string;
   details: string;
   at: number;
+}
+
+export interface InboundMailTable {
+  id: string;
+  mailbox_id: string;
+  mailbox_name: string;
+  message_key: string;
+  from_address: string | null;
+  subject: string;
+  outcome: string;
+  ticket_id: string | null;
+  reason: string | null;
+  received_at: number;
 }
 
 export interface InstanceInfoTable {

@@ -6,6 +6,7 @@ import * as originOffset from './0004-origin-offset.js';
 import * as summaryNodes from './0005-summary-nodes.js';
 import * as desk from './0006-desk.js';
 import * as sso from './0007-sso.js';
+import * as inboundMail from './0008-inbound-mail.js';
 
 /** The one migration list for both engines. Never edit a migration that has landed; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0005-summary-nodes': summaryNodes,
   '0006-desk': desk,
   '0007-sso': sso,
+  '0008-inbound-mail': inboundMail,
 };

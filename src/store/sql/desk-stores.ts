@@ -1,7 +1,17 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Actor } from '../../shared/actor.js';
-import type { CustomersTable, Database, DeskUsersTable, TicketActionsTable, TicketsTable, WebhookDeliveriesTable } from '../schema.js';
-import type { CustomerRecord, DeliveryStatus, DeskStore, DeskUserRecord, TicketActionRecord, TicketRecord, WebhookDeliveryRecord, WebhookDeliveryStore } from '../ports.js';
+import type { CustomersTable, Database, DeskUsersTable, InboundMailTable, TicketActionsTable, TicketsTable, WebhookDeliveriesTable } from '../schema.js';
+import type {
+  CustomerRecord,
+  DeliveryStatus,
+  DeskStore,
+  DeskUserRecord,
+  InboundMailRecord,
+  TicketActionRecord,
+  TicketRecord,
+  WebhookDeliveryRecord,
+  WebhookDeliveryStore,
+} from '../ports.js';
 import { likeContains } from './like.js';
 
 function toCustomer(row: Selectable<CustomersTable>): CustomerRecord {
@@ -17,6 +27,21 @@ function toUser(row: Selectable<DeskUsersTable>): DeskUserRecord {
     thirdPartyId: row.third_party_id,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
+  };
+}
+
+function toInboundMail(row: Selectable<InboundMailTable>): InboundMailRecord {
+  return {
+    id: row.id,
+    mailboxId: row.mailbox_id,
+    mailboxName: row.mailbox_name,
+    messageKey: row.message_key,
+    fromAddress: row.from_address,
+    subject: row.subject,
+    outcome: row.outcome as InboundMailRecord['outcome'],
+    ticketId: row.ticket_id,
+    reason: row.reason,
+    receivedAt: Number(row.received_at),
   };
 }
 
@@ -210,8 +235,45 @@ export function createDeskStore(db: Kysely<Database>): DeskStore {
     async listActions(ticketId) {
       return (await db.selectFrom('ticket_actions').selectAll().where('ticket_id', '=', ticketId).orderBy('id').execute()).map(toAction);
     },
+    async findTicketByNumber(number) {
+      const row = await db.selectFrom('tickets').selectAll().where('number', '=', number).executeTakeFirst();
+      return row ? toTicket(row) : undefined;
+    },
+    async findUsersByEmail(email, limit) {
+      return (await db.selectFrom('desk_users').selectAll().where('email', '=', email).orderBy('id').limit(limit).execute()).map(toUser);
+    },
+    async findInboundMail(messageKey, mailboxId) {
+      let query = db.selectFrom('inbound_mail').selectAll().where('message_key', '=', messageKey);
+      if (mailboxId !== undefined) query = query.where('mailbox_id', '=', mailboxId);
+      const row = await query.orderBy('id').limit(1).executeTakeFirst();
+      return row ? toInboundMail(row) : undefined;
+    },
+    async insertInboundMail(m) {
+      await db
+        .insertInto('inbound_mail')
+        .values({
+          id: m.id,
+          mailbox_id: m.mailboxId,
+          mailbox_name: m.mailboxName,
+          message_key: m.messageKey,
+          from_address: m.fromAddress,
+          subject: m.subject,
+          outcome: m.outcome,
+          ticket_id: m.ticketId,
+          reason: m.reason,
+          received_at: m.receivedAt,
+        })
+        .execute();
+    },
+    async listInboundMail({ mailboxId, outcome, beforeId, limit }) {
+      let query = db.selectFrom('inbound_mail').selectAll();
+      if (mailboxId) query = query.where('mailbox_id', '=', mailboxId);
+      if (outcome) query = query.where('outcome', '=', outcome);
+      if (beforeId) query = query.where('id', '<', beforeId);
+      return (await query.orderBy('id', 'desc').limit(limit).execute()).map(toInboundMail);
+    },
     async clear() {
-      for (const table of ['ticket_actions', 'tickets', 'desk_users', 'customers'] as const) await db.deleteFrom(table).execute();
+      for (const table of ['inbound_mail', 'ticket_actions', 'tickets', 'desk_users', 'customers'] as const) await db.deleteFrom(table).execute();
     },
   };
 }
