@@ -74,12 +74,15 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     const url = await app.listen({ port: options.port, host: options.host });
     // Webhook deliveries queued by ticket events (here or by an earlier process) are sent from now on.
     services.webhooks.start();
+    // Mailboxes whose credentials name this instance are read from now on.
+    services.mail.start();
     return {
       url,
       services,
       bootstrap,
       async close() {
         await services.webhooks.stop();
+        await services.mail.stop();
         await app.close();
         await dialect.close();
       },

@@ -29,6 +29,9 @@ import { createWebhookDispatcher, type DispatcherOptions, type WebhookDispatcher
 import { createFetchWebhookTransport } from './http/webhook-transport.js';
 import type { MailTransport } from './desk/notifications.js';
 import { createSmtpTransport } from './mail/smtp-transport.js';
+import { createImapReader } from './mail/imap-reader.js';
+import type { MailReader } from './desk/inbound-mail.js';
+import { createMailPoller, type MailPoller, type MailPollerOptions } from './desk/mail-poller.js';
 
 export interface ServiceConfig {
   instance: InstanceIdentity;
@@ -46,6 +49,9 @@ export interface ServiceConfig {
   mailTransport?: MailTransport;
   /** The OpenID Connect client of single sign-on (openid-client over HTTP unless a test says otherwise). */
   oidcClient?: OidcClient;
+  /** How mailboxes are read (IMAP unless a test says otherwise), and how often. */
+  mailReader?: MailReader;
+  mailOptions?: MailPollerOptions;
 }
 
 /** Everything the http and cli layers use, built from plain factories in one place. */
@@ -72,8 +78,10 @@ export interface Services {
   assets: AssetService;
   /** Sends queued webhook deliveries; `start` it where the instance serves. */
   webhooks: WebhookDispatcher;
-  /** Which mailboxes this instance reads, with which of their credentials. */
+  /** Which mailboxes this instance reads, with which of their credentials, and how their last check went. */
   mailboxes(): Promise<MailboxProcessing[]>;
+  /** Reads this instance's mailboxes; `start` it where the instance serves. */
+  mail: MailPoller;
 }
 
 export function createServices(db: Transactor, config: ServiceConfig): Services {
@@ -105,6 +113,17 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     mail: config.mailTransport ?? createSmtpTransport(),
     ...(config.webhookOptions ? { options: config.webhookOptions } : {}),
   });
+  const tickets = createTicketService({ db, clock, instance, onQueued: () => webhooks.nudge() });
+  const mail = createMailPoller({
+    db,
+    catalog,
+    box,
+    clock,
+    instance,
+    reader: config.mailReader ?? createImapReader(),
+    tickets,
+    ...(config.mailOptions ? { options: config.mailOptions } : {}),
+  });
   return {
     instance: { ...instance, version: config.version },
     catalog,
@@ -124,9 +143,10 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     syncReceiver,
     sync,
     customers: createCustomerService({ db, clock }),
-    tickets: createTicketService({ db, clock, instance, onQueued: () => webhooks.nudge() }),
+    tickets,
     assets: createAssetService({ db, catalog, config: configService }),
     webhooks,
-    mailboxes: () => db.read((stores) => mailboxProcessing(stores, instance.name)),
+    mailboxes: () => db.read((stores) => mailboxProcessing(stores, instance.name, mail.lastChecks())),
+    mail,
   };
 }

@@ -7,7 +7,7 @@ import type { Clock } from '../shared/clock.js';
 import { DomainError, type FieldProblem } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Settings } from '../shared/settings.js';
-import type { EntityRecord, Stores, TicketActionRecord, TicketFilter, TicketRecord, Transactor } from '../store/ports.js';
+import type { EntityRecord, InboundMailRecord, Stores, TicketActionRecord, TicketFilter, TicketRecord, Transactor } from '../store/ports.js';
 import { decodeCursor, encodeCursor } from '../tracking/cursor.js';
 import { readSettings } from '../tracking/settings-service.js';
 import { visibleCustomer, type Page } from './customer-service.js';
@@ -22,6 +22,7 @@ import {
   ticketVisibility,
   type DeskCaller,
 } from './desk-caller.js';
+import { mailboxActor, messageKey, replyText, routeInboundMail, summaryOf, type InboundMessage, type MailboxSource } from './inbound-mail.js';
 import { applyTicketRules, type RuleSubject, type TicketRule } from './ticket-rules.js';
 import { queueWebhookEvent, type TicketEvent } from './webhooks.js';
 
@@ -96,6 +97,12 @@ export interface TicketService {
   update(ctx: WriteContext, principal: Principal, id: string, patch: z.infer<typeof ticketPatchSchema>): Promise<TicketDetailView>;
   actions(principal: Principal, id: string): Promise<TicketActionView[]>;
   act(ctx: WriteContext, principal: Principal, id: string, input: z.infer<typeof ticketActionInputSchema>): Promise<{ ticket: TicketDetailView; action: TicketActionView }>;
+  /**
+   * Acts on one message read from a mailbox, as the mailbox: logs a ticket for the sender's customer (through the ticket
+   * rules), adds a reply as a note, or ignores it with the reason — and logs the message in the same transaction, so a
+   * message read again is acted on once.
+   */
+  receiveMail(mailbox: MailboxSource, message: InboundMessage): Promise<InboundMailRecord>;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -337,6 +344,56 @@ export function createTicketService(deps: {
     return type;
   }
 
+  type Raise = (event: TicketEvent, ticket: TicketRecord, data?: Record<string, unknown>) => Promise<void>;
+
+  /**
+   * Logs a ticket whose caller checks are done: its status from the workflow's first step, the ticket type or the
+   * default ticket status; the ticket rules applied; its references checked; the "created" action and events recorded.
+   */
+  async function logTicket(
+    stores: Stores,
+    raise: Raise,
+    ctx: WriteContext,
+    type: EntityRecord,
+    input: Pick<TicketRecord, 'customerId' | 'userId' | 'ticketTypeId' | 'summary' | 'details' | 'priority' | 'teamId' | 'agentId'> & { statusId?: string | null | undefined },
+    problems: FieldProblem[],
+    details: Record<string, unknown>,
+  ): Promise<{ ticket: TicketRecord; matched: { id: string; name: string }[] }> {
+    const workflowId = typeof type.body.workflowId === 'string' ? type.body.workflowId : null;
+    const workflow = await workflowOf(stores, { workflowId });
+    const startStep = workflow?.steps.find((s) => s.id === workflow.startStepId);
+    const settings = await readSettings(stores);
+    const rules = await rulesFor(stores);
+    const statusId =
+      input.statusId !== undefined ? input.statusId : (startStep?.statusId ?? (type.body.defaultStatusId as string | undefined) ?? (await defaultTicketStatus(stores)));
+    const { ticket: ruled, matched } = applyTicketRules(
+      rules,
+      'new',
+      subjectOf({ customerId: input.customerId, ticketTypeId: input.ticketTypeId, summary: input.summary, details: input.details, priority: input.priority, teamId: input.teamId, agentId: input.agentId, statusId }),
+      await ruleAgents(stores, rules, settings),
+    );
+    await checkReferences(stores, ruled, problems);
+    refuse(problems);
+    const now = clock.now();
+    const ticket: TicketRecord = {
+      id: newId(now),
+      number: await stores.desk.nextTicketNumber(),
+      ...ruled,
+      userId: input.userId,
+      closed: await isClosedStatus(stores, ruled.statusId),
+      workflowId,
+      stepId: startStep?.id ?? null,
+      createdBy: ctx.actor.id,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await stores.desk.insertTicket(ticket);
+    await record(stores, ctx, ticket.id, 'created', 'Ticket logged', '', { matchedRules: matched, ...details });
+    await raise('ticket.created', ticket, { matchedRules: matched });
+    if (ticket.agentId !== null) await raise('ticket.assigned', ticket, { previousAgentId: null });
+    return { ticket, matched };
+  }
+
   return {
     async list(principal, query) {
       const rows = await db.read(async (stores) => stores.desk.listTickets({ ...filterOf(await deskCaller(stores, principal), query), limit: query.limit + 1 }));
@@ -387,44 +444,11 @@ export function createTicketService(deps: {
             errors: [{ path: 'ticketTypeId', code: 'not-for-co-managed', message: 'This ticket type is not allowed for co-managed agents.' }],
           });
         }
-        const workflowId = typeof type!.body.workflowId === 'string' ? type!.body.workflowId : null;
-        const workflow = await workflowOf(stores, { workflowId });
-        const startStep = workflow?.steps.find((s) => s.id === workflow.startStepId);
         // The ticket type's default team is the starting point: only what the caller asks for beyond it is checked.
         const defaults = { teamId: (type!.body.defaultTeamId as string | undefined) ?? null, agentId: null };
         const asked = { teamId: input.teamId !== undefined ? input.teamId : defaults.teamId, agentId: input.agentId ?? null };
         await checkAssignment(stores, caller, principal, defaults, asked, problems);
-        const settings = await readSettings(stores);
-        const rules = await rulesFor(stores);
-        const statusId =
-          input.statusId !== undefined
-            ? input.statusId
-            : (startStep?.statusId ?? (type!.body.defaultStatusId as string | undefined) ?? (await defaultTicketStatus(stores)));
-        const { ticket: ruled, matched } = applyTicketRules(
-          rules,
-          'new',
-          subjectOf({ customerId: input.customerId, ticketTypeId: input.ticketTypeId, summary: input.summary, details: input.details, priority: input.priority, ...asked, statusId }),
-          await ruleAgents(stores, rules, settings),
-        );
-        await checkReferences(stores, ruled, problems);
-        refuse(problems);
-        const now = clock.now();
-        const ticket: TicketRecord = {
-          id: newId(now),
-          number: await stores.desk.nextTicketNumber(),
-          ...ruled,
-          userId: input.userId,
-          closed: await isClosedStatus(stores, ruled.statusId),
-          workflowId,
-          stepId: startStep?.id ?? null,
-          createdBy: ctx.actor.id,
-          createdAt: now,
-          updatedAt: now,
-        };
-        await stores.desk.insertTicket(ticket);
-        await record(stores, ctx, ticket.id, 'created', 'Ticket logged', '', { matchedRules: matched });
-        await raise('ticket.created', ticket, { matchedRules: matched });
-        if (ticket.agentId !== null) await raise('ticket.assigned', ticket, { previousAgentId: null });
+        const { ticket, matched } = await logTicket(stores, raise, ctx, type!, { ...input, ...asked }, problems, {});
         return { ticket: await detail(stores, caller, ticket), matchedRules: matched };
       });
     },
@@ -516,6 +540,67 @@ export function createTicketService(deps: {
         if (next.closed && !ticket.closed) await raise('ticket.closed', next);
         return { ticket: await detail(stores, caller, next), action: actionView(action) };
       });
+    },
+
+    async receiveMail(mailbox, message) {
+      const ctx: WriteContext = { actor: mailboxActor(mailbox), request: null, changeSet: null };
+      const key = messageKey(message);
+      const entry = (fields: Pick<InboundMailRecord, 'outcome' | 'ticketId' | 'reason'>): InboundMailRecord => ({
+        id: newId(clock.now()),
+        mailboxId: mailbox.id,
+        mailboxName: mailbox.name,
+        messageKey: key,
+        fromAddress: message.from?.address.toLowerCase() ?? null,
+        subject: message.subject.slice(0, 500),
+        receivedAt: clock.now(),
+        ...fields,
+      });
+      const mail = { mailbox: mailbox.name, from: message.from?.address.toLowerCase() ?? null, messageId: message.messageId };
+      try {
+        return await writing(async (stores, raise) => {
+          const route = await routeInboundMail(stores, mailbox, message);
+          if (route.kind === 'duplicate') return route.record;
+          let logged: InboundMailRecord;
+          if (route.kind === 'ignore') {
+            logged = entry({ outcome: 'ignored', ticketId: null, reason: route.reason });
+          } else if (route.kind === 'note') {
+            const action = await record(stores, ctx, route.ticket.id, 'note', 'Email', replyText(message.text).slice(0, 100_000), { mail });
+            await raise('ticket.action', route.ticket, { action: actionView(action) });
+            logged = entry({ outcome: 'note-added', ticketId: route.ticket.id, reason: route.reason });
+          } else {
+            const problems: FieldProblem[] = [];
+            const type = await entityOf(stores, 'ticket-types', route.ticketTypeId, 'defaultTicketTypeId', problems, 'ticket type');
+            refuse(problems);
+            const teamId = mailbox.defaultTeamId ?? (type!.body.defaultTeamId as string | undefined) ?? null;
+            const input = {
+              customerId: route.user.customerId,
+              userId: route.user.id,
+              ticketTypeId: type!.id,
+              summary: summaryOf(message.subject),
+              details: message.text.slice(0, 100_000),
+              priority: null,
+              teamId,
+              agentId: null,
+            };
+            const { ticket } = await logTicket(stores, raise, ctx, type!, input, problems, { mail });
+            logged = entry({ outcome: 'ticket-logged', ticketId: ticket.id, reason: null });
+          }
+          await stores.desk.insertInboundMail(logged);
+          return logged;
+        });
+      } catch (error) {
+        if (!(error instanceof DomainError)) throw error;
+        // Configuration that cannot log the ticket (a rule naming a missing team, say) is said once in the mail log.
+        const problems = (error.details.errors as FieldProblem[] | undefined)?.map((p) => `${p.path}: ${p.message}`) ?? [];
+        const reason = [error.message, ...problems].join(' ');
+        return writing(async (stores) => {
+          const earlier = await stores.desk.findInboundMail(key, mailbox.id);
+          if (earlier) return earlier;
+          const logged = entry({ outcome: 'ignored', ticketId: null, reason });
+          await stores.desk.insertInboundMail(logged);
+          return logged;
+        });
+      }
     },
   };
 }

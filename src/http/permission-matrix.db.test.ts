@@ -78,6 +78,8 @@ const existingRoutes: Record<string, Row> = {
   'GET /v1/tickets/:id/actions': row('tickets:read', Y, Y, Y, Y, Y),
   'POST /v1/tickets/:id/actions': row('tickets:edit', Y, N, Y, Y, N),
   'GET /v1/mailboxes/processing': row('config:read', Y, Y, N, N, Y),
+  'POST /v1/mailboxes/check': row('config:edit', Y, N, N, N, N),
+  'GET /v1/mailboxes/messages': row('config:read', Y, Y, N, N, Y),
   'GET /v1/webhooks/deliveries': row('config:read', Y, Y, N, N, Y),
   'POST /v1/webhooks/deliveries/:id/retry': row('config:edit', Y, N, N, N, N),
   'GET /v1/assets': row('assets:read', Y, Y, N, N, N),

@@ -47,6 +47,20 @@ describe.each(engines)('restore from production on %s', (engine) => {
     // Desk records of staging: kept by a refused restore, cleared by the restore.
     const customer = await ok(p.staging, 'POST', '/v1/customers', { name: 'Staging test customer' });
     await ok(p.staging, 'POST', '/v1/users', { customerId: customer.id, name: 'Tess Tester' });
+    await p.staging.db.write((stores) =>
+      stores.desk.insertInboundMail({
+        id: '01JMAIL0000000000000000000',
+        mailboxId: 'm1',
+        mailboxName: 'Support',
+        messageKey: 'uat-test@acme.test',
+        fromAddress: 'tess@acme.test',
+        subject: 'Testing the UAT mailbox',
+        outcome: 'ignored',
+        ticketId: null,
+        reason: 'A test.',
+        receivedAt: Date.now(),
+      }),
+    );
     expect(plan).toMatchObject({ deskDataCleared: true });
 
     const before = await trackedState(p.staging);
@@ -61,6 +75,7 @@ describe.each(engines)('restore from production on %s', (engine) => {
     await expectEqualsProduction(p.staging);
     expect((await ok(p.staging, 'GET', '/v1/customers')).items).toEqual([]);
     expect((await ok(p.staging, 'GET', '/v1/users')).items).toEqual([]);
+    expect((await ok(p.staging, 'GET', '/v1/mailboxes/messages')).items).toEqual([]);
     expect((await ok(p.staging, 'GET', `/v1/config/teams/${team.id}`)).name).toBe('Restored');
     expect((await ok(p.staging, 'GET', '/v1/audit?kind=sync.restore')).items[0]).toMatchObject({ outcome: 'success', details: { lost: 2, scope: 'instance' } });
 

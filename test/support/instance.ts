@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { DispatcherOptions } from '../../src/desk/webhooks.js';
+import type { MailPollerOptions } from '../../src/desk/mail-poller.js';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { createBuiltinCatalog } from '../../src/catalog/builtin/index.js';
 import type { Catalog } from '../../src/catalog/catalog.js';
@@ -39,6 +40,8 @@ export interface TestInstanceOptions {
   wrap?: (db: Transactor) => Transactor;
   /** Webhook dispatcher timings (tests retry in milliseconds, not seconds). */
   webhookOptions?: DispatcherOptions;
+  /** How often and how much the mail poller reads. */
+  mailOptions?: MailPollerOptions;
 }
 
 /** A migrated database with the composition root built on it, as main.ts does, without listening. */
@@ -56,6 +59,7 @@ export async function createTestInstance(engine: EngineName, options: TestInstan
     box,
     clock,
     ...(options.webhookOptions ? { webhookOptions: options.webhookOptions } : {}),
+    ...(options.mailOptions ? { mailOptions: options.mailOptions } : {}),
   });
   const token = `shp_test_${randomBytes(24).toString('base64url')}`;
   const boot = await services.bootstrapper.bootstrap({ adminToken: token, adminPassword: 'correct horse battery staple' });

@@ -35,6 +35,11 @@ export const mailboxes = defineType({
             tenantId: z.string().trim().min(1).max(200).optional(),
             host: z.string().trim().min(1).max(500).optional(),
             port: z.number().int().min(1).max(65_535).optional(),
+            security: z
+              .enum(['tls', 'starttls', 'none'])
+              .optional()
+              .describe('How the connection to host is secured: tls (the default), starttls, or none (a server on this machine only).'),
+            folder: z.string().trim().min(1).max(200).optional().describe('Folder an IMAP mailbox is read from (default INBOX).'),
           }),
         )
         .max(50)

@@ -42,6 +42,25 @@ const ticketActionSchema = z.object({
   details: z.record(z.string(), z.unknown()),
   at: z.string(),
 });
+const mailCheckSchema = z.object({
+  at: z.string(),
+  ok: z.boolean(),
+  read: z.number().int().describe('Messages read and acted on.'),
+  skipped: z.number().int().describe('Messages left unread: larger than Shiplog takes.'),
+  error: z.string().nullable().describe('Why the mailbox could not be read (never a password).'),
+});
+const inboundMailSchema = z.object({
+  id: z.string(),
+  mailboxId: z.string(),
+  mailboxName: z.string(),
+  messageKey: z.string().describe('The Message-ID, or a digest of a message without one.'),
+  fromAddress: z.string().nullable(),
+  subject: z.string(),
+  outcome: z.enum(['ticket-logged', 'note-added', 'ignored']),
+  ticketId: z.string().nullable(),
+  reason: z.string().nullable().describe('Why the message was ignored, or how a reply was matched to its ticket.'),
+  receivedAt: z.string(),
+});
 const deliverySchema = z.object({
   id: z.string(),
   kind: z.enum(['webhook', 'runbook', 'notification']),
@@ -306,9 +325,12 @@ export const deskRoutes =
                       tenantId: z.string().optional(),
                       host: z.string().optional(),
                       port: z.number().int().optional(),
+                      security: z.enum(['tls', 'starttls', 'none']).optional(),
+                      folder: z.string().optional(),
                     })
                     .nullable(),
                   reason: z.string(),
+                  lastCheck: mailCheckSchema.nullable().describe('The last check of a mailbox this instance reads, since it started.'),
                 }),
               ),
             }),
@@ -317,6 +339,38 @@ export const deskRoutes =
         },
       },
       async () => ({ instance: services.instance.name, items: await services.mailboxes() }),
+    );
+    app.post(
+      '/v1/mailboxes/check',
+      {
+        config: { permission: 'config:edit' },
+        schema: {
+          tags: ['desk'],
+          summary: 'Read every mailbox this instance processes now, and say how each check went',
+          response: { 200: z.object({ items: z.array(mailCheckSchema.extend({ mailboxId: z.string(), name: z.string() })) }), ...problemResponses },
+        },
+      },
+      async () => {
+        const checks = await services.mail.checkNow();
+        const names = new Map((await services.mailboxes()).map((m) => [m.mailboxId, m.name]));
+        return { items: [...checks].map(([mailboxId, check]) => ({ mailboxId, name: names.get(mailboxId) ?? mailboxId, ...check })) };
+      },
+    );
+    app.get(
+      '/v1/mailboxes/messages',
+      {
+        config: { permission: 'config:read' },
+        schema: {
+          tags: ['desk'],
+          summary: 'The mail log, newest first: each message read, and the ticket it logged, the note it added, or why it was ignored',
+          querystring: z.object({ ...pageQuery, mailboxId: text, outcome: z.enum(['ticket-logged', 'note-added', 'ignored']).optional() }),
+          response: { 200: page(inboundMailSchema), ...problemResponses },
+        },
+      },
+      async (request) => {
+        const { limit, cursor, mailboxId, outcome } = request.query;
+        return services.mail.messages({ limit, ...(cursor ? { cursor } : {}), ...(mailboxId ? { mailboxId } : {}), ...(outcome ? { outcome } : {}) });
+      },
     );
 
     app.get(
