@@ -509,9 +509,24 @@ export const recordCommands: RecordCommand[] = [
   },
   {
     name: 'mailboxes',
-    summary: 'which mailbox this instance processes, with which credentials',
+    summary: 'which mailboxes this instance reads, with which credentials, and the mail it read',
     defaultVerb: 'processing',
-    verbs: [callVerb('processing', [], 'Shows the mailboxes this instance processes (never a secret).', 'GET', at('/v1/mailboxes/processing'))],
+    verbs: [
+      callVerb('processing', [], 'Shows the mailboxes this instance reads, and how their last check went (never a secret).', 'GET', at('/v1/mailboxes/processing')),
+      callVerb('check', [], 'Reads every mailbox this instance processes now.', 'POST', at('/v1/mailboxes/check')),
+      listVerb(
+        at('/v1/mailboxes/messages'),
+        [
+          time('RECEIVED', 'receivedAt'),
+          clipped('MAILBOX', 'mailboxName', 20),
+          clipped('FROM', 'fromAddress', 32),
+          clipped('SUBJECT', 'subject', 40),
+          field('OUTCOME', 'outcome'),
+          { header: 'TICKET OR REASON', cell: (m) => clip(text(m.outcome === 'ignored' ? m.reason : m.ticketId), 48) },
+        ],
+        { name: 'messages', filterNames: 'mailboxId, outcome', summary: 'Lists the mail read, newest first: the ticket it logged, the note it added, or why it was ignored.' },
+      ),
+    ],
   },
 ];
 
