@@ -461,6 +461,28 @@ export interface TicketActionRecord {
   at: number;
 }
 
+/** The filters of a saved ticket list: those of the ticket list. */
+export interface TicketListFilters {
+  customerId?: string;
+  teamId?: string;
+  agentId?: string;
+  statusId?: string;
+  closed?: boolean;
+  q?: string;
+}
+
+/** An agent's saved ticket list. */
+export interface TicketListRecord {
+  id: string;
+  agentId: string;
+  name: string;
+  /** Seen (and run) by every agent, each within what it may see; changed only by its owner or an administrator. */
+  shared: boolean;
+  filters: TicketListFilters;
+  createdAt: number;
+  updatedAt: number;
+}
+
 /** What this instance did with one message read from one of its mailboxes. */
 export interface InboundMailRecord {
   id: string;
@@ -546,6 +568,12 @@ export interface DeskStore {
   findInboundMail(messageKey: string, mailboxId?: string): Promise<InboundMailRecord | undefined>;
   insertInboundMail(mail: InboundMailRecord): Promise<void>;
   listInboundMail(filter: InboundMailFilter): Promise<InboundMailRecord[]>;
+  findTicketList(id: string): Promise<TicketListRecord | undefined>;
+  /** The lists an agent sees: its own and those shared, by id. */
+  listTicketLists(filter: { agentId: string; afterId?: string; limit: number }): Promise<TicketListRecord[]>;
+  insertTicketList(list: TicketListRecord): Promise<void>;
+  updateTicketList(list: TicketListRecord): Promise<void>;
+  removeTicketList(id: string): Promise<void>;
   /** Removes every desk record (a restore from production). */
   clear(): Promise<void>;
 }

@@ -23,6 +23,7 @@ export interface Database {
   tickets: TicketsTable;
   ticket_actions: TicketActionsTable;
   inbound_mail: InboundMailTable;
+  ticket_lists: TicketListsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   sso_attempts: SsoAttemptsTable;
 }
@@ -88,6 +89,16 @@ export interface InboundMailTable {
   ticket_id: string | null;
   reason: string | null;
   received_at: number;
+}
+
+export interface TicketListsTable {
+  id: string;
+  agent_id: string;
+  name: string;
+  shared: number;
+  filters: string;
+  created_at: number;
+  updated_at: number;
 }
 
 export interface InstanceInfoTable {

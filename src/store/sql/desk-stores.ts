@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Actor } from '../../shared/actor.js';
-import type { CustomersTable, Database, DeskUsersTable, InboundMailTable, TicketActionsTable, TicketsTable, WebhookDeliveriesTable } from '../schema.js';
+import type { CustomersTable, Database, DeskUsersTable, InboundMailTable, TicketActionsTable, TicketListsTable, TicketsTable, WebhookDeliveriesTable } from '../schema.js';
 import type {
   CustomerRecord,
   DeliveryStatus,
@@ -8,6 +8,7 @@ import type {
   DeskUserRecord,
   InboundMailRecord,
   TicketActionRecord,
+  TicketListRecord,
   TicketRecord,
   WebhookDeliveryRecord,
   WebhookDeliveryStore,
@@ -42,6 +43,18 @@ function toInboundMail(row: Selectable<InboundMailTable>): InboundMailRecord {
     ticketId: row.ticket_id,
     reason: row.reason,
     receivedAt: Number(row.received_at),
+  };
+}
+
+function toTicketList(row: Selectable<TicketListsTable>): TicketListRecord {
+  return {
+    id: row.id,
+    agentId: row.agent_id,
+    name: row.name,
+    shared: Number(row.shared) === 1,
+    filters: JSON.parse(row.filters) as TicketListRecord['filters'],
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
   };
 }
 
@@ -272,8 +285,29 @@ export function createDeskStore(db: Kysely<Database>): DeskStore {
       if (beforeId) query = query.where('id', '<', beforeId);
       return (await query.orderBy('id', 'desc').limit(limit).execute()).map(toInboundMail);
     },
+    async findTicketList(id) {
+      const row = await db.selectFrom('ticket_lists').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? toTicketList(row) : undefined;
+    },
+    async listTicketLists({ agentId, afterId, limit }) {
+      let query = db.selectFrom('ticket_lists').selectAll().where((eb) => eb.or([eb('agent_id', '=', agentId), eb('shared', '=', 1)]));
+      if (afterId) query = query.where('id', '>', afterId);
+      return (await query.orderBy('id').limit(limit).execute()).map(toTicketList);
+    },
+    async insertTicketList(l) {
+      await db
+        .insertInto('ticket_lists')
+        .values({ id: l.id, agent_id: l.agentId, name: l.name, shared: l.shared ? 1 : 0, filters: JSON.stringify(l.filters), created_at: l.createdAt, updated_at: l.updatedAt })
+        .execute();
+    },
+    async updateTicketList(l) {
+      await db.updateTable('ticket_lists').set({ name: l.name, shared: l.shared ? 1 : 0, filters: JSON.stringify(l.filters), updated_at: l.updatedAt }).where('id', '=', l.id).execute();
+    },
+    async removeTicketList(id) {
+      await db.deleteFrom('ticket_lists').where('id', '=', id).execute();
+    },
     async clear() {
-      for (const table of ['inbound_mail', 'ticket_actions', 'tickets', 'desk_users', 'customers'] as const) await db.deleteFrom(table).execute();
+      for (const table of ['ticket_lists', 'inbound_mail', 'ticket_actions', 'tickets', 'desk_users', 'customers'] as const) await db.deleteFrom(table).execute();
     },
   };
 }
