@@ -25,6 +25,7 @@ import { createAssetService, type AssetService } from './desk/asset-service.js';
 import { mailboxProcessing, mailboxWriteGuard, type MailboxProcessing } from './desk/mailboxes.js';
 import { createCustomerService, type CustomerService } from './desk/customer-service.js';
 import { createTicketService, type TicketService } from './desk/ticket-service.js';
+import { createTicketListService, type TicketListService } from './desk/ticket-lists.js';
 import { createWebhookDispatcher, type DispatcherOptions, type WebhookDispatcher, type WebhookTransport } from './desk/webhooks.js';
 import { createFetchWebhookTransport } from './http/webhook-transport.js';
 import type { MailTransport } from './desk/notifications.js';
@@ -75,6 +76,7 @@ export interface Services {
   sync: SyncService;
   customers: CustomerService;
   tickets: TicketService;
+  ticketLists: TicketListService;
   assets: AssetService;
   /** Sends queued webhook deliveries; `start` it where the instance serves. */
   webhooks: WebhookDispatcher;
@@ -144,6 +146,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     sync,
     customers: createCustomerService({ db, clock }),
     tickets,
+    ticketLists: createTicketListService({ db, clock, tickets }),
     assets: createAssetService({ db, catalog, config: configService }),
     webhooks,
     mailboxes: () => db.read((stores) => mailboxProcessing(stores, instance.name, mail.lastChecks())),

@@ -7,7 +7,7 @@ import type { Clock } from '../shared/clock.js';
 import { DomainError, type FieldProblem } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Settings } from '../shared/settings.js';
-import type { EntityRecord, InboundMailRecord, Stores, TicketActionRecord, TicketFilter, TicketRecord, Transactor } from '../store/ports.js';
+import type { EntityRecord, InboundMailRecord, Stores, TicketActionRecord, TicketFilter, TicketListFilters, TicketRecord, Transactor } from '../store/ports.js';
 import { decodeCursor, encodeCursor } from '../tracking/cursor.js';
 import { readSettings } from '../tracking/settings-service.js';
 import { visibleCustomer, type Page } from './customer-service.js';
@@ -77,19 +77,18 @@ export interface TicketActionView {
   at: string;
 }
 
-export interface TicketQuery {
+/** A page of the ticket list, by the filters a saved list holds too. */
+export interface TicketQuery extends TicketListFilters {
   limit: number;
   cursor?: string;
-  customerId?: string;
-  teamId?: string;
-  agentId?: string;
-  statusId?: string;
-  closed?: boolean;
-  q?: string;
 }
 
+/** The filters of a ticket list beyond a text search, which agents using co-managed functionality may not use. */
+export const TICKET_FILTERS = ['customerId', 'teamId', 'agentId', 'statusId', 'closed'] as const;
+
 export interface TicketService {
-  list(principal: Principal, query: TicketQuery): Promise<Page<TicketView>>;
+  /** The tickets the caller sees that match; `savedList` runs a saved list's filters, which co-managed agents may use. */
+  list(principal: Principal, query: TicketQuery, options?: { savedList?: boolean }): Promise<Page<TicketView>>;
   /** The tickets the caller sees that match the filters, as CSV (newest first): needs the "export tickets" permission. */
   exportCsv(principal: Principal, query: Omit<TicketQuery, 'limit' | 'cursor'>): Promise<string>;
   get(principal: Principal, id: string): Promise<TicketDetailView>;
@@ -130,6 +129,16 @@ export function csvCell(value: unknown): string {
   let text = String(value);
   if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** The guide's "co-managed agents cannot search using filters": a text search only, or a saved list. */
+function refuseCoManagedFilters(caller: DeskCaller, query: Partial<Record<(typeof TICKET_FILTERS)[number], unknown>>): void {
+  if (!caller.coManaged) return;
+  const used = TICKET_FILTERS.filter((name) => query[name] !== undefined);
+  if (used.length === 0) return;
+  throw new DomainError('CO_MANAGED_REFUSED', 'Agents using co-managed functionality cannot search using filters: search by text, or run a shared list.', {
+    errors: used.map((name) => ({ path: name, code: 'not-for-co-managed', message: 'A filter co-managed agents may not use.' })),
+  });
 }
 
 /** The store filter of a ticket query, within what the caller may see. */
@@ -395,8 +404,12 @@ export function createTicketService(deps: {
   }
 
   return {
-    async list(principal, query) {
-      const rows = await db.read(async (stores) => stores.desk.listTickets({ ...filterOf(await deskCaller(stores, principal), query), limit: query.limit + 1 }));
+    async list(principal, query, options = {}) {
+      const rows = await db.read(async (stores) => {
+        const caller = await deskCaller(stores, principal);
+        if (!options.savedList) refuseCoManagedFilters(caller, query);
+        return stores.desk.listTickets({ ...filterOf(caller, query), limit: query.limit + 1 });
+      });
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);
       return { items: page.map(ticketView), nextCursor: rows.length > query.limit && last ? encodeCursor(last.id) : null };
@@ -406,6 +419,7 @@ export function createTicketService(deps: {
       return db.read(async (stores) => {
         const caller = await deskCaller(stores, principal);
         requireTicketPermission(caller, 'exportTickets', 'Exporting tickets');
+        refuseCoManagedFilters(caller, query);
         const filter = filterOf(caller, { ...query, limit: EXPORT_PAGE });
         const lines = [EXPORT_COLUMNS.join(',')];
         let beforeId: string | undefined;

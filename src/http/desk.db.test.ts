@@ -135,11 +135,63 @@ describe.each(engines)('the desk of a co-managed support setup on %s', (engine) 
     const tickets = await call<{ items: { customerId: string; summary: string }[] }>(carl.headers, 'GET', '/v1/tickets?q=vpn');
     expect(tickets.status).toBe(200);
     expect(tickets.body.items.map((i) => i.customerId)).toEqual([ids.acme]);
-    expect((await call<{ items: unknown[] }>(carl.headers, 'GET', `/v1/tickets?customerId=${ids.globex}`)).body.items).toEqual([]);
     expect((await call<{ items: { id: string }[] }>(carl.headers, 'GET', '/v1/customers')).body.items.map((c) => c.id)).toEqual([ids.acme]);
     expect((await call<{ items: { id: string }[] }>(carl.headers, 'GET', '/v1/users?q=at')).body.items.map((u) => u.id)).toEqual([ids.acmeUser]);
     // Rita sees both customers' tickets.
     expect((await call<{ items: unknown[] }>(rita.headers, 'GET', '/v1/tickets')).body.items).toHaveLength(2);
+  });
+
+  it('keeps the co-managed agent to text search and shared lists: no filters, no lists of its own', async () => {
+    const head = await t.db.read((stores) => stores.desk.listTicketLists({ agentId: carl.agent.id, limit: 100 }));
+    for (const query of [`customerId=${ids.globex}`, `teamId=${ids.partner}`, 'closed=false', `statusId=${ids.statusNew}&q=vpn`]) {
+      const filtered = await call<Problem>(carl.headers, 'GET', `/v1/tickets?${query}`);
+      expect(filtered.status, query).toBe(403);
+      expect(filtered.body.code).toBe('CO_MANAGED_REFUSED');
+      expect(filtered.body.errors?.map((e) => e.path)).toEqual([query.split('=')[0]]);
+    }
+    const made = await call<Problem>(carl.headers, 'POST', '/v1/ticket-lists', { name: 'My partner tickets', filters: { teamId: ids.partner } });
+    expect(made).toMatchObject({ status: 403, body: { code: 'CO_MANAGED_REFUSED' } });
+    expect(await t.db.read((stores) => stores.desk.listTicketLists({ agentId: carl.agent.id, limit: 100 }))).toEqual(head);
+
+    // An administrator's shared list runs for the co-managed agent within its own customer; a private one is not found.
+    const shared = await admin<{ id: string; agentId: string; shared: boolean }>('POST', '/v1/ticket-lists', { name: 'Open on the partner desk', shared: true, filters: { teamId: ids.partner, closed: false } });
+    expect(shared).toMatchObject({ status: 201, body: { shared: true, agentId: t.ctx.actor.id } });
+    const everything = await admin<{ id: string }>('POST', '/v1/ticket-lists', { name: 'Every open ticket', filters: { closed: false } });
+    const seen = await call<{ items: { id: string }[] }>(carl.headers, 'GET', '/v1/ticket-lists');
+    expect(seen.body.items.map((l) => l.id)).toEqual([shared.body.id]);
+    const run = await call<{ items: { customerId: string; teamId: string }[] }>(carl.headers, 'GET', `/v1/ticket-lists/${shared.body.id}/tickets`);
+    expect(run.status).toBe(200);
+    expect(run.body.items.length).toBeGreaterThan(0);
+    for (const ticket of run.body.items) expect(ticket).toMatchObject({ customerId: ids.acme, teamId: ids.partner });
+    for (const url of [`/v1/ticket-lists/${everything.body.id}`, `/v1/ticket-lists/${everything.body.id}/tickets`]) {
+      expect((await call<Problem>(carl.headers, 'GET', url)).body.code).toBe('TICKET_LIST_NOT_FOUND');
+    }
+    expect((await call<Problem>(carl.headers, 'PATCH', `/v1/ticket-lists/${shared.body.id}`, { name: 'Mine now' })).status).toBe(403);
+    expect((await call<Problem>(carl.headers, 'DELETE', `/v1/ticket-lists/${shared.body.id}`)).status).toBe(403);
+    expect((await admin<{ name: string }>('GET', `/v1/ticket-lists/${shared.body.id}`)).body.name).toBe('Open on the partner desk');
+  });
+
+  it('saves, runs, changes and deletes a regular agent’s lists, refusing filters that name nothing here', async () => {
+    const list = await call<{ id: string; filters: Record<string, unknown> }>(rita.headers, 'POST', '/v1/ticket-lists', { name: 'Globex', filters: { customerId: ids.globex } });
+    expect(list).toMatchObject({ status: 201, body: { filters: { customerId: ids.globex } } });
+    const run = await call<{ items: { customerId: string }[] }>(rita.headers, 'GET', `/v1/ticket-lists/${list.body.id}/tickets`);
+    expect(run.body.items.length).toBeGreaterThan(0);
+    expect(new Set(run.body.items.map((i) => i.customerId))).toEqual(new Set([ids.globex]));
+    // The same filters as a search give the same tickets.
+    expect((await call<{ items: unknown[] }>(rita.headers, 'GET', `/v1/tickets?customerId=${ids.globex}`)).body.items).toEqual(run.body.items);
+
+    const changed = await call<{ name: string; filters: Record<string, unknown> }>(rita.headers, 'PATCH', `/v1/ticket-lists/${list.body.id}`, { name: 'Acme on the partner desk', filters: { customerId: ids.acme, teamId: ids.partner } });
+    expect(changed.body).toMatchObject({ name: 'Acme on the partner desk', filters: { customerId: ids.acme, teamId: ids.partner } });
+
+    const wrong = await call<Problem>(rita.headers, 'POST', '/v1/ticket-lists', { name: 'Nowhere', filters: { teamId: 'no-such-team', statusId: ids.acme, agentId: 'nobody' } });
+    expect(wrong).toMatchObject({ status: 422, body: { code: 'REFERENCE_NOT_FOUND' } });
+    expect(wrong.body.errors?.map((e) => e.path).sort()).toEqual(['filters.agentId', 'filters.statusId', 'filters.teamId']);
+    const unknown = await call<Problem>(rita.headers, 'POST', '/v1/ticket-lists', { name: 'Extra', filters: { priority: 1 } });
+    expect(unknown).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+    // Private lists are their owner's alone.
+    expect((await admin<Problem>('GET', `/v1/ticket-lists/${list.body.id}`)).body.code).toBe('TICKET_LIST_NOT_FOUND');
+    expect((await call(rita.headers, 'DELETE', `/v1/ticket-lists/${list.body.id}`)).status).toBe(204);
+    expect((await call<Problem>(rita.headers, 'GET', `/v1/ticket-lists/${list.body.id}`)).status).toBe(404);
   });
 
   it('answers "not found" for another customer’s records, whatever the route, and changes nothing', async () => {

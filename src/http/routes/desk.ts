@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { customerInputSchema, customerPatchSchema, userInputSchema, userPatchSchema } from '../../desk/customer-service.js';
 import { ticketActionInputSchema, ticketInputSchema, ticketPatchSchema } from '../../desk/ticket-service.js';
+import { ticketListFiltersSchema, ticketListInputSchema, ticketListPatchSchema } from '../../desk/ticket-lists.js';
 import type { Services } from '../../services.js';
 import { writeContext } from '../plugins/auth.js';
 import { actorSchema, entityViewSchema, pageQuery, problemResponses, writeOutcomeSchema } from '../schemas.js';
@@ -41,6 +42,14 @@ const ticketActionSchema = z.object({
   actor: actorSchema,
   details: z.record(z.string(), z.unknown()),
   at: z.string(),
+});
+const ticketListSchema = z.object({
+  id: z.string(),
+  agentId: z.string().describe('The agent who made the list.'),
+  name: z.string(),
+  shared: z.boolean(),
+  filters: ticketListFiltersSchema,
+  ...timestamps,
 });
 const mailCheckSchema = z.object({
   at: z.string(),
@@ -89,7 +98,7 @@ const booleanQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
 export const deskRoutes =
   (services: Services): FastifyPluginAsyncZod =>
   async (app) => {
-    const { customers, tickets, assets } = services;
+    const { customers, tickets, ticketLists, assets } = services;
 
     app.get(
       '/v1/customers',
@@ -297,6 +306,70 @@ export const deskRoutes =
         void reply.status(201);
         return done;
       },
+    );
+
+    app.get(
+      '/v1/ticket-lists',
+      {
+        config: { permission: 'tickets:read' },
+        schema: { tags: ['desk'], summary: 'The caller’s saved ticket lists and those shared with every agent', querystring: z.object(pageQuery), response: { 200: page(ticketListSchema), ...problemResponses } },
+      },
+      async (request) => ticketLists.list(request.principal!, { limit: request.query.limit, ...(request.query.cursor ? { cursor: request.query.cursor } : {}) }),
+    );
+    app.post(
+      '/v1/ticket-lists',
+      {
+        config: { permission: 'tickets:edit' },
+        schema: {
+          tags: ['desk'],
+          summary: 'Save a ticket list (not for agents using co-managed functionality)',
+          body: ticketListInputSchema,
+          response: { 201: ticketListSchema, ...problemResponses },
+        },
+      },
+      async (request, reply) => {
+        const list = await ticketLists.create(request.principal!, request.body);
+        void reply.header('location', `/v1/ticket-lists/${list.id}`);
+        return reply.code(201).send(list);
+      },
+    );
+    app.get(
+      '/v1/ticket-lists/:id',
+      { config: { permission: 'tickets:read' }, schema: { tags: ['desk'], summary: 'Read a saved ticket list', params: idParams, response: { 200: ticketListSchema, ...problemResponses } } },
+      async (request) => ticketLists.get(request.principal!, request.params.id),
+    );
+    app.patch(
+      '/v1/ticket-lists/:id',
+      {
+        config: { permission: 'tickets:edit' },
+        schema: { tags: ['desk'], summary: 'Change a saved ticket list (its owner, or an administrator)', params: idParams, body: ticketListPatchSchema, response: { 200: ticketListSchema, ...problemResponses } },
+      },
+      async (request) => ticketLists.update(request.principal!, request.params.id, request.body),
+    );
+    app.delete(
+      '/v1/ticket-lists/:id',
+      {
+        config: { permission: 'tickets:edit' },
+        schema: { tags: ['desk'], summary: 'Delete a saved ticket list (its owner, or an administrator)', params: idParams, response: { 204: z.null(), ...problemResponses } },
+      },
+      async (request, reply) => {
+        await ticketLists.remove(request.principal!, request.params.id);
+        return reply.status(204).send(null);
+      },
+    );
+    app.get(
+      '/v1/ticket-lists/:id/tickets',
+      {
+        config: { permission: 'tickets:read' },
+        schema: {
+          tags: ['desk'],
+          summary: 'Run a saved ticket list: its tickets the caller may see, newest first',
+          params: idParams,
+          querystring: z.object(pageQuery),
+          response: { 200: page(ticketSchema), ...problemResponses },
+        },
+      },
+      async (request) => ticketLists.tickets(request.principal!, request.params.id, { limit: request.query.limit, ...(request.query.cursor ? { cursor: request.query.cursor } : {}) }),
     );
 
     app.get(
