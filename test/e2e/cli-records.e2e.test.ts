@@ -107,6 +107,9 @@ describe.each(engines)('shiplog record commands against a live instance on %s', 
     expect(csv.code, csv.stderr).toBe(0);
     expect(csv.stdout.split('\n')[0]).toMatch(/^"?number"?,/);
     expect(csv.stdout).toContain('Printer on fire');
+    const saved = await answer('ticket-lists', 'create', '--data', JSON.stringify({ name: 'Printers', filters: { customerId: customer.id, q: 'printer' } }));
+    expect((await shiplog('ticket-lists')).stdout).toMatch(new RegExp(`^${saved.id}\\s+Printers\\s+no\\s`, 'm'));
+    expect((await shiplog('ticket-lists', 'tickets', saved.id)).stdout).toMatch(new RegExp(`^${ticket.number}\\s+${ticket.id}\\s+Printer on fire`, 'm'));
     expect((await shiplog('deliveries')).stdout.trim()).toBe('None.');
   });
 

@@ -49,6 +49,14 @@ const field = (header: string, key: string): Column => ({ header, cell: (item) =
 const time = (header: string, key: string): Column => ({ header, cell: (item) => shortTime(text(item[key])) });
 /** A column of text cut to fit a table (48 characters unless `width` says). */
 const clipped = (header: string, key: string, width = 48): Column => ({ header, cell: (item) => clip(text(item[key]), width) });
+const ticketColumns: Column[] = [
+  field('#', 'number'),
+  field('ID', 'id'),
+  clipped('SUMMARY', 'summary'),
+  { header: 'STATE', cell: (t) => (t.closed ? 'closed' : 'open') },
+  field('TEAM', 'teamId'),
+  field('AGENT', 'agentId'),
+];
 
 const listOptions = {
   filter: { type: 'string', multiple: true },
@@ -432,21 +440,28 @@ export const recordCommands: RecordCommand[] = [
     ],
   },
   {
+    name: 'ticket-lists',
+    summary: 'saved ticket lists: named filters, the agent’s own or shared',
+    defaultVerb: 'list',
+    verbs: [
+      listVerb(at('/v1/ticket-lists'), [field('ID', 'id'), field('NAME', 'name'), { header: 'SHARED', cell: (l) => (l.shared ? 'yes' : 'no') }, field('OWNER', 'agentId')], {
+        summary: 'Lists the agent’s own lists and the shared ones.',
+      }),
+      showVerb(at('/v1/ticket-lists'), ['ID'], 'Shows a list and its filters.'),
+      createVerb(at('/v1/ticket-lists'), [], 'Saves a list ({ "name", "shared"?, "filters": { customerId, teamId, agentId, statusId, closed, q } }).'),
+      writeVerb('update', 'PATCH', at('/v1/ticket-lists'), ['ID'], 'Changes the fields given (the owner, or an administrator).'),
+      deleteVerb(at('/v1/ticket-lists'), ['ID'], 'Deletes a list (the owner, or an administrator).'),
+      listVerb((args) => `/v1/ticket-lists/${encodeURIComponent(args[0]!)}/tickets`, ticketColumns, { name: 'tickets', args: ['ID'], summary: 'Runs a list: its tickets the agent may see.' }),
+    ],
+  },
+  {
     name: 'tickets',
     summary: 'tickets, their notes and workflow actions',
     verbs: [
-      listVerb(
-        at('/v1/tickets'),
-        [
-          field('#', 'number'),
-          field('ID', 'id'),
-          clipped('SUMMARY', 'summary'),
-          { header: 'STATE', cell: (t) => (t.closed ? 'closed' : 'open') },
-          field('TEAM', 'teamId'),
-          field('AGENT', 'agentId'),
-        ],
-        { filterNames: 'q (summary), customerId, teamId, agentId, statusId, closed', summary: 'Lists the tickets the token’s agent may see.' },
-      ),
+      listVerb(at('/v1/tickets'), ticketColumns, {
+        filterNames: 'q (summary), customerId, teamId, agentId, statusId, closed (co-managed agents: q only)',
+        summary: 'Lists the tickets the token’s agent may see.',
+      }),
       showVerb(at('/v1/tickets'), ['ID'], 'Shows a ticket with the workflow actions the caller may use.'),
       createVerb(at('/v1/tickets'), [], 'Logs a ticket; ticket rules apply.'),
       writeVerb('update', 'PATCH', at('/v1/tickets'), ['ID'], 'Changes the fields given; rules for updated tickets apply.'),
