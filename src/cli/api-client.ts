@@ -73,7 +73,7 @@ export async function callApi<T>(
   target: ApiTarget,
   method: HttpMethod,
   path: string,
-  options: { json?: unknown; text?: string; headers?: Record<string, string>; raw?: boolean } = {},
+  options: { json?: unknown; text?: string; headers?: Record<string, string>; raw?: boolean; onDownload?: (received: number, total: number | null) => void } = {},
 ): Promise<T> {
   const headers: Record<string, string> = { authorization: `Bearer ${target.token}`, accept: 'application/json', ...options.headers };
   let body: string | undefined;
@@ -91,7 +91,7 @@ export async function callApi<T>(
     const cause = (error as { cause?: Error }).cause?.message ?? (error as Error).message;
     throw new Error(`cannot reach ${target.url}: ${cause}`);
   }
-  const text = await response.text();
+  const text = options.onDownload && response.ok && response.body ? await readCounting(response, options.onDownload) : await response.text();
   if (!response.ok) {
     let problem: ProblemBody = {};
     try {
@@ -103,6 +103,20 @@ export async function callApi<T>(
   }
   if (options.raw) return text as T;
   return (text ? JSON.parse(text) : null) as T;
+}
+
+/** Reads a body as text, telling `onDownload` the bytes received so far (of Content-Length, when given). */
+async function readCounting(response: Response, onDownload: (received: number, total: number | null) => void): Promise<string> {
+  const length = Number(response.headers.get('content-length'));
+  const total = Number.isFinite(length) && length > 0 ? length : null;
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    chunks.push(chunk);
+    received += chunk.byteLength;
+    onDownload(received, total);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Builds a query string from the defined values. */

@@ -88,6 +88,9 @@ describe.each(engines)('shiplog record commands against a live instance on %s', 
     const all = await answer('config', 'list', 'departments', '--limit', '1', '--all', '--json');
     expect(all.items.map((d: Answer) => d.name)).toEqual(['Alpha', 'Beta', 'Gamma']);
     expect(all.nextCursor).toBeNull();
+    const counted = await runCli(['config', 'list', 'departments', '--limit', '1', '--all'], { SHIPLOG_URL: dev.url, SHIPLOG_TOKEN: dev.token, SHIPLOG_PROGRESS: 'always' });
+    expect(counted.stdout).toContain('Gamma');
+    expect(counted.stderr.trim().split('\n').at(-1)).toBe('Fetched: 3 records');
   });
 
   it('runs the desk: a customer, a ticket, a note, its history, the CSV export', async () => {

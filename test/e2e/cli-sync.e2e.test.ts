@@ -12,6 +12,11 @@ function shiplog(on: LiveInstance, ...args: string[]) {
   return runCli(args, { SHIPLOG_URL: on.url, SHIPLOG_TOKEN: on.token });
 }
 
+/** The same, showing progress on standard error as a terminal would (one line per step off a terminal). */
+function shiplogWithProgress(on: LiveInstance, ...args: string[]) {
+  return runCli(args, { SHIPLOG_URL: on.url, SHIPLOG_TOKEN: on.token, SHIPLOG_PROGRESS: 'always' });
+}
+
 async function create(on: LiveInstance, type: string, body: Record<string, unknown>, changeSet?: string): Promise<{ id: string; changeId: string }> {
   const answer = await on.call('POST', `/v1/config/${type}`, body, changeSet ? { 'x-change-set': changeSet } : {});
   if (answer.status !== 201) throw new Error(`create ${type}: ${answer.status} ${JSON.stringify(answer.body)}`);
@@ -53,9 +58,10 @@ describe.each(engines)('shiplog sync commands against live instances on %s', (en
     expect(teamB.stdout).toContain('The real run would apply 1 change to staging.');
     expect((await p.staging.call('GET', `/v1/config/teams/${apps.id}`)).status).toBe(404);
 
-    const pushed = await shiplog(p.dev, 'push', 'staging');
+    const pushed = await shiplogWithProgress(p.dev, 'push', 'staging');
     expect(pushed.code, pushed.stderr).toBe(0);
     expect(pushed.stdout).toContain('Applied 2 changes to staging.');
+    expect(pushed.stderr).toMatch(/^Pushing to staging…\n(Pushing to staging… \d+\.\d s\n)*Pushing to staging: done in \d+\.\d s\n$/);
     expect((await p.staging.call('GET', `/v1/config/teams/${apps.id}`)).status).toBe(200);
 
     const pastStage = await shiplog(p.dev, 'push', 'production');
@@ -102,14 +108,16 @@ describe.each(engines)('shiplog sync commands against live instances on %s', (en
   it('exports to a file, imports it with a plan, refuses a tampered one, and restores from production only when confirmed', async () => {
     const dir = tempDir();
     const team = await create(p.dev, 'teams', { name: 'Exported' }, 'export-me');
-    const exported = await shiplog(p.dev, 'export', '--change-set', 'export-me');
+    const exported = await shiplogWithProgress(p.dev, 'export', '--change-set', 'export-me');
     expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stderr).toMatch(/^Exporting \[#{24}\] 100% ([\d,]+)\/\1 bytes$/m);
     expect(exported.stderr).toMatch(/Exported 1 change\(s\) from dev \(shiplog\.changes v1, sha256:[0-9a-f]{64}\)/);
     const file = join(dir, 'changes.json');
     writeFileSync(file, exported.stdout);
 
-    const plan = await shiplog(p.staging, 'import', file, '--dry-run');
+    const plan = await shiplogWithProgress(p.staging, 'import', file, '--dry-run');
     expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stderr).toContain(`Planning the import of ${file}: done in`);
     expect(plan.stdout).toContain('Import dev → staging — dry run, nothing written');
     expect(plan.stdout).toContain('The real run would apply 1 change to staging.');
     const imported = await shiplog(p.staging, 'import', file);

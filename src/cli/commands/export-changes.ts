@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { ExportDocument } from '../../sync/export-document.js';
 import { callApi, expectPositionals, resolveTarget, targetOptions, targetUsage } from '../api-client.js';
+import { createProgress, progressWanted } from '../progress.js';
 import { UsageError } from '../usage-error.js';
 import { listValues } from './sync-changes.js';
 
@@ -30,6 +31,7 @@ export async function exportChanges(argv: string[]): Promise<number> {
   expectPositionals(positionals, []);
   const changeIds = listValues(values.change);
   if (!changeIds && !values['change-set'] && !values.from && !values.to) throw new UsageError('name what to export: --change, --change-set, --from or --to');
+  const progress = createProgress({ enabled: progressWanted(false) });
   const text = await callApi<string>(
     resolveTarget(values),
     'POST',
@@ -43,8 +45,10 @@ export async function exportChanges(argv: string[]): Promise<number> {
         ...(values.peer ? { peer: values.peer } : {}),
       },
       raw: true,
+      onDownload: (received, total) => progress.update('Exporting', received, total, 'bytes'),
     },
   );
+  progress.finish();
   if (values.out) writeFileSync(values.out, `${text}\n`);
   else process.stdout.write(`${text}\n`);
   const document = JSON.parse(text) as ExportDocument;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { SyncPlan } from '../../sync/sync-service.js';
 import { callApi, expectPositionals, query, report, resolveTarget, targetOptions, targetUsage } from '../api-client.js';
+import { createProgress, progressWanted } from '../progress.js';
 import { renderPlan } from '../render.js';
 import { listValues, renderRefusedPlan } from './sync-changes.js';
 
@@ -30,7 +31,11 @@ export async function importChanges(argv: string[]): Promise<number> {
   const path = `/v1/changes/import${query({ dryRun: values['dry-run'] || undefined, allowMissing: listValues(values['allow-missing'])?.join(',') })}`;
   return report({
     json: values.json,
-    call: () => callApi<SyncPlan>(target, 'POST', path, { text, ...(values['idempotency-key'] ? { headers: { 'idempotency-key': values['idempotency-key'] } } : {}) }),
+    call: () =>
+      createProgress({ enabled: progressWanted(values.json) }).during(
+        `${values['dry-run'] ? 'Planning the import of' : 'Importing'} ${file === '-' ? 'standard input' : file}`,
+        callApi<SyncPlan>(target, 'POST', path, { text, ...(values['idempotency-key'] ? { headers: { 'idempotency-key': values['idempotency-key'] } } : {}) }),
+      ),
     render: renderPlan,
     failed: (plan) => plan.problems.length > 0,
     renderRefusal: renderRefusedPlan,

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { callApi, print, query, resolveTarget, targetOptions, targetUsage, type ApiTarget, type HttpMethod } from '../api-client.js';
 import type { PeerStatus } from '../../sync/sync-service.js';
+import { createProgress, progressWanted } from '../progress.js';
 import { clip, renderInstances, shortTime, table } from '../render.js';
 import { UsageError } from '../usage-error.js';
 
@@ -149,12 +150,16 @@ function listVerb(
       let cursor = values.cursor as string | undefined;
       let next: string | null = null;
       const limit = limitOf(values);
+      // Following every page can be long: the count of what has come so far shows it moving.
+      const progress = createProgress({ enabled: values.all === true && progressWanted(json) });
       do {
         const page = await callApi<{ items: Item[]; nextCursor?: string | null }>(target, 'GET', `${path(args)}${query({ ...filters(values), limit, cursor })}`);
         items.push(...page.items);
         next = page.nextCursor ?? null;
         cursor = next ?? undefined;
+        progress.update('Fetched', items.length, null, 'records');
       } while (values.all && next);
+      progress.finish();
       if (json) print(JSON.stringify({ items, nextCursor: next }, null, 2));
       else {
         print(items.length === 0 ? 'None.' : table(columns.map((c) => c.header), items.map((item) => columns.map((c) => c.cell(item)))));

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { RestorePlan } from '../../sync/sync-service.js';
 import type { SyncProblem } from '../../sync/transfer.js';
 import { callApi, expectPositionals, query, report, resolveTarget, targetOptions, targetUsage } from '../api-client.js';
+import { createProgress, progressWanted } from '../progress.js';
 import { renderProblems, renderRestorePlan } from '../render.js';
 import { UsageError } from '../usage-error.js';
 
@@ -31,7 +32,11 @@ export async function restoreInstance(argv: string[]): Promise<number> {
   const path = `/v1/instances/${encodeURIComponent(positionals[0]!)}/restore${query({ dryRun: values['dry-run'] || undefined })}`;
   return report({
     json: values.json,
-    call: () => callApi<RestorePlan>(target, 'POST', path, { json: { scope: values.scope, confirm: values.confirm } }),
+    call: () =>
+      createProgress({ enabled: progressWanted(values.json) }).during(
+        `${values['dry-run'] || !values.confirm ? 'Planning the restore from' : 'Restoring from'} ${positionals[0]}`,
+        callApi<RestorePlan>(target, 'POST', path, { json: { scope: values.scope, confirm: values.confirm } }),
+      ),
     render: renderRestorePlan,
     renderRefusal: (problem) => (problem.plan ? renderRestorePlan(problem.plan as RestorePlan) : renderProblems((problem.problems ?? []) as SyncProblem[])),
   });

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { SyncPlan } from '../../sync/sync-service.js';
 import { callApi, expectPositionals, query, report, resolveTarget, targetOptions, targetUsage } from '../api-client.js';
+import { createProgress, progressWanted } from '../progress.js';
 import { renderPlan, renderProblems } from '../render.js';
 import type { SyncProblem } from '../../sync/transfer.js';
 
@@ -63,10 +64,15 @@ export async function syncChanges(operation: 'push' | 'pull', argv: string[]): P
     ...(values['no-dependencies'] ? { withDependencies: false } : {}),
     ...(listValues(values['allow-missing']) ? { allowMissing: listValues(values['allow-missing']) } : {}),
   };
-  const path = `/v1/instances/${encodeURIComponent(positionals[0]!)}/${operation}${query({ dryRun: values['dry-run'] || undefined })}`;
+  const peer = positionals[0]!;
+  const path = `/v1/instances/${encodeURIComponent(peer)}/${operation}${query({ dryRun: values['dry-run'] || undefined })}`;
   return report({
     json: values.json,
-    call: () => callApi<SyncPlan>(target, 'POST', path, { json: body, ...(values['idempotency-key'] ? { headers: { 'idempotency-key': values['idempotency-key'] } } : {}) }),
+    call: () =>
+      createProgress({ enabled: progressWanted(values.json) }).during(
+        values['dry-run'] ? `Planning the ${operation} ${operation === 'push' ? 'to' : 'from'} ${peer}` : `${operation === 'push' ? 'Pushing to' : 'Pulling from'} ${peer}`,
+        callApi<SyncPlan>(target, 'POST', path, { json: body, ...(values['idempotency-key'] ? { headers: { 'idempotency-key': values['idempotency-key'] } } : {}) }),
+      ),
     render: renderPlan,
     failed: (plan) => plan.problems.length > 0,
     renderRefusal: renderRefusedPlan,
