@@ -2,7 +2,7 @@ import type { Principal, TeamMembership } from '../access/agent-access.js';
 import { customerScope, inScope, type CustomerScope } from '../access/customer-scope.js';
 import type { Permission } from '../access/permissions.js';
 import { DomainError } from '../shared/errors.js';
-import type { AgentRecord, Stores, TicketRecord, TicketVisibility } from '../store/ports.js';
+import type { AgentRecord, EntityRecord, Stores, TicketRecord, TicketVisibility } from '../store/ports.js';
 
 /** The role flags of the guide's ticket permissions (the `roles` type's `ticketPermissions`). */
 export type TicketPermission =
@@ -25,8 +25,41 @@ export interface DeskCaller {
   teamMemberships: TeamMembership[];
   roleIds: string[];
   scope: CustomerScope;
+  /** The ticket types whose tickets the caller sees and logs: every one, or those of its roles' ticket groups. */
+  ticketTypes: TicketTypeScope;
   /** Uses co-managed functionality: acts for a separate organisation, the co-managed IT customer set on the agent. */
   coManaged: boolean;
+}
+
+export type TicketTypeScope = { kind: 'all' } | { kind: 'only'; ticketTypeIds: ReadonlySet<string> };
+
+interface GroupRestriction {
+  restrictToGroups?: boolean;
+  ticketGroupIds?: string[];
+}
+
+/**
+ * The ticket types of the roles' ticket group restrictions: a restricting role allows the types of its groups, and,
+ * like client restrictions, restrictions only narrow — with several restricting roles, a type must be allowed by each.
+ */
+async function ticketTypeScope(stores: Stores, isAdministrator: boolean, roles: EntityRecord[]): Promise<TicketTypeScope> {
+  if (isAdministrator) return { kind: 'all' };
+  const restricting = roles.map((role) => role.body.ticketGroupRestrictions as GroupRestriction | undefined).filter((r): r is GroupRestriction => r?.restrictToGroups === true);
+  if (restricting.length === 0) return { kind: 'all' };
+  const groupIds = [...new Set(restricting.flatMap((r) => r.ticketGroupIds ?? []))];
+  const groups = new Map((groupIds.length > 0 ? await stores.entities.findMany(groupIds) : []).filter((g) => g.type === 'ticket-groups').map((g) => [g.id, g]));
+  const allowedBy = restricting.map((r) => new Set((r.ticketGroupIds ?? []).flatMap((id) => (groups.get(id)?.body.ticketTypeIds as string[] | undefined) ?? [])));
+  const [first, ...rest] = allowedBy;
+  return { kind: 'only', ticketTypeIds: new Set([...first!].filter((id) => rest.every((allowed) => allowed.has(id)))) };
+}
+
+export function ticketTypeAllowed(caller: Pick<DeskCaller, 'ticketTypes'>, ticketTypeId: string): boolean {
+  return caller.ticketTypes.kind === 'all' || caller.ticketTypes.ticketTypeIds.has(ticketTypeId);
+}
+
+/** The ticket type ids a list is narrowed to; undefined when the caller may see every type. */
+export function scopedTicketTypeIds(caller: DeskCaller): string[] | undefined {
+  return caller.ticketTypes.kind === 'all' ? undefined : [...caller.ticketTypes.ticketTypeIds];
 }
 
 /** Whether an agent uses co-managed functionality (the guide's "Co-Managed IT" option on the agent). */
@@ -44,6 +77,7 @@ export async function deskCaller(stores: Stores, principal: Principal): Promise<
     teamMemberships: principal.access.teamMemberships,
     roleIds: principal.access.roleIds,
     scope: customerScope(principal, roles),
+    ticketTypes: await ticketTypeScope(stores, principal.isAdministrator, roles),
     coManaged: isCoManagedAgent(principal.agent),
   };
 }
@@ -69,11 +103,11 @@ export function ticketVisibility(caller: DeskCaller): TicketVisibility {
 }
 
 /**
- * Whether the caller sees the ticket: within its customers, and then its own tickets, or another's or an unassigned
- * one in its teams (or in no team) as its view permissions allow. The same rule as the store's list filter.
+ * Whether the caller sees the ticket: within its customers and ticket types, and then its own tickets, or another's or
+ * an unassigned one in its teams (or in no team) as its view permissions allow. The same rule as the store's list filter.
  */
 export function seesTicket(caller: DeskCaller, ticket: TicketRecord): boolean {
-  if (!inScope(caller.scope, ticket.customerId)) return false;
+  if (!inScope(caller.scope, ticket.customerId) || !ticketTypeAllowed(caller, ticket.ticketTypeId)) return false;
   const visibility = ticketVisibility(caller);
   if (visibility.kind === 'all' || ticket.agentId === caller.agentId) return true;
   const inTeams = ticket.teamId === null || visibility.teamIds.includes(ticket.teamId);

@@ -18,7 +18,9 @@ import {
   modifiesTeam,
   requireTicketPermission,
   scopedCustomerIds,
+  scopedTicketTypeIds,
   seesTicket,
+  ticketTypeAllowed,
   ticketVisibility,
   type DeskCaller,
 } from './desk-caller.js';
@@ -144,10 +146,12 @@ function refuseCoManagedFilters(caller: DeskCaller, query: Partial<Record<(typeo
 /** The store filter of a ticket query, within what the caller may see. */
 function filterOf(caller: DeskCaller, query: Omit<TicketQuery, 'limit'> & { limit: number }): TicketFilter {
   const customerIds = scopedCustomerIds(caller);
+  const ticketTypeIds = scopedTicketTypeIds(caller);
   return {
     visibility: ticketVisibility(caller),
     limit: query.limit,
     ...(customerIds ? { customerIds } : {}),
+    ...(ticketTypeIds ? { ticketTypeIds } : {}),
     ...(query.customerId ? { customerId: query.customerId } : {}),
     ...(query.teamId ? { teamId: query.teamId } : {}),
     ...(query.agentId ? { agentId: query.agentId } : {}),
@@ -156,6 +160,14 @@ function filterOf(caller: DeskCaller, query: Omit<TicketQuery, 'limit'> & { limi
     ...(query.q ? { summaryContains: query.q } : {}),
     ...(query.cursor ? { beforeId: decodeCursor(query.cursor) } : {}),
   };
+}
+
+/** A ticket type outside the caller's ticket groups: its tickets are not the caller's to log or move into. */
+function refuseTicketType(caller: DeskCaller, type: EntityRecord): void {
+  if (ticketTypeAllowed(caller, type.id)) return;
+  throw new DomainError('FORBIDDEN', `Tickets of type ${type.name} are outside the agent’s ticket groups.`, {
+    errors: [{ path: 'ticketTypeId', code: 'outside-ticket-groups', message: 'Not a ticket type of the agent’s ticket groups.' }],
+  });
 }
 
 const ticketNotFound = (id: string) => new DomainError('TICKET_NOT_FOUND', `There is no ticket with id ${id}.`, { id });
@@ -453,6 +465,7 @@ export function createTicketService(deps: {
         }
         const type = await entityOf(stores, 'ticket-types', input.ticketTypeId, 'ticketTypeId', problems, 'ticket type');
         refuse(problems);
+        refuseTicketType(caller, type!);
         if (caller.coManaged && type!.body.allowedForCoManaged === false) {
           throw new DomainError('FORBIDDEN', `Agents using co-managed functionality cannot log tickets of type ${type!.name}.`, {
             errors: [{ path: 'ticketTypeId', code: 'not-for-co-managed', message: 'This ticket type is not allowed for co-managed agents.' }],
@@ -472,7 +485,11 @@ export function createTicketService(deps: {
         const caller = await deskCaller(stores, principal);
         const ticket = await visibleTicket(stores, caller, id);
         checkEditable(caller, ticket);
-        if (patch.ticketTypeId !== undefined && patch.ticketTypeId !== ticket.ticketTypeId) requireTicketPermission(caller, 'changeTicketType', 'Changing a ticket’s type');
+        if (patch.ticketTypeId !== undefined && patch.ticketTypeId !== ticket.ticketTypeId) {
+          requireTicketPermission(caller, 'changeTicketType', 'Changing a ticket’s type');
+          const type = await stores.entities.find(patch.ticketTypeId);
+          if (type?.type === 'ticket-types') refuseTicketType(caller, type);
+        }
         const problems: FieldProblem[] = [];
         const asked = {
           teamId: patch.teamId !== undefined ? patch.teamId : ticket.teamId,

@@ -194,6 +194,49 @@ describe.each(engines)('the desk of a co-managed support setup on %s', (engine) 
     expect((await call<Problem>(rita.headers, 'GET', `/v1/ticket-lists/${list.body.id}`)).status).toBe(404);
   });
 
+  it('keeps an agent restricted to ticket groups to the tickets of their ticket types', async () => {
+    const change = await config('ticket-types', { name: 'Change', defaultTeamId: ids.firstLine });
+    const incidents = await config('ticket-groups', { name: 'Incidents', ticketTypeIds: [ids.incident] });
+    const changeTicket = (await admin<{ ticket: { id: string } }>('POST', '/v1/tickets', { customerId: ids.globex, ticketTypeId: change, summary: 'Replace the core switch' })).body.ticket.id;
+    const deskFlags = { addTickets: true, viewUnassignedTickets: true, viewTicketsAssignedToOthers: true, editTicketsNotAssigned: true, changeTicketType: true, exportTickets: true };
+    const teams = [
+      { teamId: ids.firstLine, access: 'modify' as const },
+      { teamId: ids.partner, access: 'modify' as const },
+    ];
+    const gwen = await createAgent(t, {
+      name: 'Gwen Grouped',
+      roles: [{ name: 'Incident desk', ticketAccess: 'modify', ticketPermissions: deskFlags, teamMemberships: teams, ticketGroupRestrictions: { restrictToGroups: true, ticketGroupIds: [incidents] } }],
+    });
+
+    const listed = await call<{ items: { id: string; ticketTypeId: string }[] }>(gwen.headers, 'GET', '/v1/tickets?limit=200');
+    expect(listed.body.items.length).toBeGreaterThan(0);
+    expect(new Set(listed.body.items.map((i) => i.ticketTypeId))).toEqual(new Set([ids.incident]));
+    for (const url of [`/v1/tickets/${changeTicket}`, `/v1/tickets/${changeTicket}/actions`]) expect((await call<Problem>(gwen.headers, 'GET', url)).body.code).toBe('TICKET_NOT_FOUND');
+    const csv = await t.app.inject({ method: 'GET', url: '/v1/tickets/export', headers: gwen.headers });
+    expect(csv.body).not.toContain('Replace the core switch');
+
+    const refused = await call<Problem>(gwen.headers, 'POST', '/v1/tickets', { customerId: ids.globex, ticketTypeId: change, summary: 'Another change' });
+    expect(refused).toMatchObject({ status: 403, body: { code: 'FORBIDDEN', errors: [{ path: 'ticketTypeId', code: 'outside-ticket-groups' }] } });
+    const logged = await call<{ ticket: { id: string } }>(gwen.headers, 'POST', '/v1/tickets', { customerId: ids.globex, ticketTypeId: ids.incident, summary: 'Printer offline' });
+    expect(logged.status).toBe(201);
+    const moved = await call<Problem>(gwen.headers, 'PATCH', `/v1/tickets/${logged.body.ticket.id}`, { ticketTypeId: change });
+    expect(moved).toMatchObject({ status: 403, body: { errors: [{ path: 'ticketTypeId' }] } });
+    expect((await admin<{ ticketTypeId: string }>('GET', `/v1/tickets/${logged.body.ticket.id}`)).body.ticketTypeId).toBe(ids.incident);
+
+    // Restrictions only narrow: a second restricting role whose groups share no type leaves no ticket in sight.
+    const changes = await config('ticket-groups', { name: 'Changes', ticketTypeIds: [change] });
+    const narrowed = await createAgent(t, {
+      name: 'Nora Narrowed',
+      roles: [
+        { name: 'Incidents only', ticketAccess: 'read', ticketPermissions: deskFlags, teamMemberships: teams, ticketGroupRestrictions: { restrictToGroups: true, ticketGroupIds: [incidents] } },
+        { name: 'Changes only', ticketAccess: 'read', ticketPermissions: deskFlags, teamMemberships: teams, ticketGroupRestrictions: { restrictToGroups: true, ticketGroupIds: [changes] } },
+      ],
+    });
+    expect((await call<{ items: unknown[] }>(narrowed.headers, 'GET', '/v1/tickets')).body.items).toEqual([]);
+    // The group is tracked configuration: a ticket type in a group cannot be deleted from under it.
+    expect((await admin<Problem>('DELETE', `/v1/config/ticket-types/${ids.incident}`)).body.code).toBe('ENTITY_REFERENCED');
+  });
+
   it('answers "not found" for another customer’s records, whatever the route, and changes nothing', async () => {
     const globexTicket = (await admin<{ items: { id: string; customerId: string }[] }>('GET', `/v1/tickets?customerId=${ids.globex}`)).body.items[0]!.id;
     const before = await admin('GET', `/v1/tickets/${globexTicket}/actions`);

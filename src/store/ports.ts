@@ -514,6 +514,8 @@ export type TicketVisibility =
 export interface TicketFilter {
   /** Only these customers (a client restriction); absent: every customer. */
   customerIds?: string[];
+  /** Only tickets of these types (a ticket group restriction); absent: every type. */
+  ticketTypeIds?: string[];
   visibility: TicketVisibility;
   customerId?: string;
   teamId?: string;

@@ -21,6 +21,7 @@ export interface RoleInput extends RoleGrants {
   ticketPermissions?: Record<string, boolean>;
   teamMemberships?: TeamMembership[];
   customerRestrictions?: ClientRestrictions;
+  ticketGroupRestrictions?: { restrictToGroups: boolean; ticketGroupIds: string[] };
 }
 
 export interface AgentInput {

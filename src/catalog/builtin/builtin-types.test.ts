@@ -104,7 +104,7 @@ const supported: Record<string, string[]> = {
 const supportedButNotTypes = ['Access Control (for the entities listed here)', 'UAT and Production Instance Management'];
 
 /** Types Shiplog adds beyond the guide's lists. */
-const additions = ['sso-connections'];
+const additions = ['sso-connections', 'ticket-groups'];
 
 /** The guide's "Unsupported Configuration Entities". */
 const unsupported: Record<string, string> = {

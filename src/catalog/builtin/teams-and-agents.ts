@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { EntityTypeDefinition } from '../entity-type.js';
 import { defineType, displayName, entityId, genericType, httpUrl, secret } from '../define.js';
-import { colour, description, email, recordIds, refuseBadRegex, sequence, thirdPartyIds } from './fields.js';
+import { colour, description, email, entityIds, recordIds, refuseBadRegex, sequence, thirdPartyIds } from './fields.js';
 
 const area = 'teams-and-agents';
 
@@ -73,6 +73,13 @@ export const roles = defineType({
       })
       .prefault({})
       .describe('Client restrictions, as used for co-managed agents.'),
+    ticketGroupRestrictions: z
+      .strictObject({
+        restrictToGroups: z.boolean().default(false),
+        ticketGroupIds: entityIds().describe('Ticket groups whose ticket types these agents may see, when restrictToGroups is true.'),
+      })
+      .prefault({})
+      .describe('Ticket group restrictions: the ticket types whose tickets these agents see and log.'),
     agentIds: z
       .array(entityId())
       .max(10_000)
@@ -80,7 +87,10 @@ export const roles = defineType({
       .describe('Global ids of the agents holding this role here. Instance-local: each instance keeps its own, as agents are local.'),
     agentThirdPartyIds: thirdPartyIds(10_000).describe('Third-party ids of the agents holding this role, for linking by third-party id.'),
   }),
-  references: [{ path: 'teamMemberships[].teamId', target: 'teams', thirdParty: true }],
+  references: [
+    { path: 'teamMemberships[].teamId', target: 'teams', thirdParty: true },
+    { path: 'ticketGroupRestrictions.ticketGroupIds[]', target: 'ticket-groups' },
+  ],
   instanceLocal: { agentIds: [] },
   agentLinks: ['agentThirdPartyIds[]'],
 });

@@ -68,6 +68,19 @@ export const ticketAreas = defineType({
   ],
 });
 
+export const ticketGroups = defineType({
+  key: 'ticket-groups',
+  label: 'Ticket groups',
+  area,
+  description: 'Groups of ticket types; a role restricted to ticket groups sees and logs only tickets of their types.',
+  schema: z.strictObject({
+    name: displayName(),
+    description: description(),
+    ticketTypeIds: entityIds().describe('Ticket types in this group.'),
+  }),
+  references: [{ path: 'ticketTypeIds[]', target: 'ticket-types' }],
+});
+
 const ruleCriterion = z.discriminatedUnion('field', [
   z.strictObject({
     field: z.literal('customer'),
@@ -171,6 +184,7 @@ export const ticketsTypes: EntityTypeDefinition[] = [
   statuses,
   ticketTypes,
   ticketAreas,
+  ticketGroups,
   ticketRules,
   ticketTemplates,
   genericType('ticket-template-groups', 'Ticket template groups', area),

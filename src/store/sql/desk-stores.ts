@@ -198,9 +198,10 @@ export function createDeskStore(db: Kysely<Database>): DeskStore {
       return row ? toTicket(row) : undefined;
     },
     async listTickets(filter) {
-      if (filter.customerIds?.length === 0) return [];
+      if (filter.customerIds?.length === 0 || filter.ticketTypeIds?.length === 0) return [];
       let query = db.selectFrom('tickets').selectAll();
       if (filter.customerIds) query = query.where('customer_id', 'in', filter.customerIds);
+      if (filter.ticketTypeIds) query = query.where('ticket_type_id', 'in', filter.ticketTypeIds);
       const v = filter.visibility;
       if (v.kind === 'limited') {
         // Its own tickets always; others only in its teams (or in none), as far as the view permissions reach.
