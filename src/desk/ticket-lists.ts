@@ -4,11 +4,11 @@ import { canSeeAgent } from '../access/agent-service.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, type FieldProblem } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
-import type { Stores, TicketListRecord, Transactor } from '../store/ports.js';
+import type { EntityRecord, Stores, TicketListRecord, Transactor } from '../store/ports.js';
 import { decodeCursor, encodeCursor } from '../tracking/cursor.js';
 import type { Page } from './customer-service.js';
 import { deskCaller, scopedCustomerIds, type DeskCaller } from './desk-caller.js';
-import type { TicketService, TicketView } from './ticket-service.js';
+import type { TicketService, TicketView, ViewFilters } from './ticket-service.js';
 
 const recordId = () => z.string().trim().min(1).max(100);
 
@@ -35,7 +35,19 @@ export const ticketListPatchSchema = z.strictObject({
 
 export type TicketListView = Omit<TicketListRecord, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
 
+/** A view list (tracked configuration) as an agent sees it. */
+export interface ViewListView extends ViewFilters {
+  id: string;
+  name: string;
+  description: string | null;
+  visibleToTeamIds: string[];
+}
+
 export interface TicketListService {
+  /** The view lists of the configuration the caller sees: those for every agent, and those for its teams. */
+  views(principal: Principal): Promise<{ items: ViewListView[] }>;
+  /** Runs a view list: the tickets matching it, within what the caller may see. */
+  viewTickets(principal: Principal, id: string, query: { limit: number; cursor?: string }): Promise<Page<TicketView>>;
   list(principal: Principal, query: { limit: number; cursor?: string }): Promise<Page<TicketListView>>;
   get(principal: Principal, id: string): Promise<TicketListView>;
   create(principal: Principal, input: z.infer<typeof ticketListInputSchema>): Promise<TicketListView>;
@@ -46,6 +58,26 @@ export interface TicketListService {
 }
 
 const view = (l: TicketListRecord): TicketListView => ({ ...l, createdAt: new Date(l.createdAt).toISOString(), updatedAt: new Date(l.updatedAt).toISOString() });
+function viewListView(entity: EntityRecord): ViewListView {
+  const b = entity.body as Partial<ViewListView>;
+  return {
+    id: entity.id,
+    name: entity.name,
+    description: b.description ?? null,
+    ticketTypeIds: b.ticketTypeIds ?? [],
+    teamIds: b.teamIds ?? [],
+    statusIds: b.statusIds ?? [],
+    ...(b.closed !== undefined ? { closed: b.closed } : {}),
+    ...(b.summaryContains ? { summaryContains: b.summaryContains } : {}),
+    visibleToTeamIds: b.visibleToTeamIds ?? [],
+  };
+}
+
+/** Whether the caller sees a view list: an administrator, a list for every agent, or one for a team it is in. */
+function seesView(principal: Principal, view: ViewListView): boolean {
+  return principal.isAdministrator || view.visibleToTeamIds.length === 0 || view.visibleToTeamIds.some((teamId) => principal.access.teamMemberships.some((m) => m.teamId === teamId));
+}
+
 const notFound = (id: string) => new DomainError('TICKET_LIST_NOT_FOUND', `There is no ticket list with id ${id}.`, { id });
 
 /**
@@ -95,6 +127,18 @@ export function createTicketListService(deps: { db: Transactor; clock: Clock; ti
   }
 
   return {
+    async views(principal) {
+      const all = await db.read((stores) => stores.entities.listAll('view-lists'));
+      return { items: all.map(viewListView).filter((view) => seesView(principal, view)) };
+    },
+
+    async viewTickets(principal, id, { limit, cursor }) {
+      const entity = await db.read((stores) => stores.entities.find(id));
+      const view = entity?.type === 'view-lists' ? viewListView(entity) : undefined;
+      if (!view || !seesView(principal, view)) throw new DomainError('VIEW_LIST_NOT_FOUND', `There is no view list with id ${id}.`, { id });
+      return deps.tickets.list(principal, { limit, ...(cursor ? { cursor } : {}) }, { view });
+    },
+
     async list(principal, { limit, cursor }) {
       const rows = await db.read((stores) => stores.desk.listTicketLists({ agentId: principal.agent.id, limit: limit + 1, ...(cursor ? { afterId: decodeCursor(cursor) } : {}) }));
       const page = rows.slice(0, limit);

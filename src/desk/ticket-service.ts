@@ -85,12 +85,24 @@ export interface TicketQuery extends TicketListFilters {
   cursor?: string;
 }
 
+/** The filters of a view list (tracked configuration): any of these types, teams and statuses. */
+export interface ViewFilters {
+  ticketTypeIds: string[];
+  teamIds: string[];
+  statusIds: string[];
+  closed?: boolean;
+  summaryContains?: string;
+}
+
 /** The filters of a ticket list beyond a text search, which agents using co-managed functionality may not use. */
 export const TICKET_FILTERS = ['customerId', 'teamId', 'agentId', 'statusId', 'closed'] as const;
 
 export interface TicketService {
-  /** The tickets the caller sees that match; `savedList` runs a saved list's filters, which co-managed agents may use. */
-  list(principal: Principal, query: TicketQuery, options?: { savedList?: boolean }): Promise<Page<TicketView>>;
+  /**
+   * The tickets the caller sees that match; `savedList` runs a saved list's filters, and `view` a view list's, which
+   * co-managed agents may use.
+   */
+  list(principal: Principal, query: TicketQuery, options?: { savedList?: boolean; view?: ViewFilters }): Promise<Page<TicketView>>;
   /** The tickets the caller sees that match the filters, as CSV (newest first): needs the "export tickets" permission. */
   exportCsv(principal: Principal, query: Omit<TicketQuery, 'limit' | 'cursor'>): Promise<string>;
   get(principal: Principal, id: string): Promise<TicketDetailView>;
@@ -144,14 +156,20 @@ function refuseCoManagedFilters(caller: DeskCaller, query: Partial<Record<(typeo
 }
 
 /** The store filter of a ticket query, within what the caller may see. */
-function filterOf(caller: DeskCaller, query: Omit<TicketQuery, 'limit'> & { limit: number }): TicketFilter {
+function filterOf(caller: DeskCaller, query: Omit<TicketQuery, 'limit'> & { limit: number }, view?: ViewFilters): TicketFilter {
   const customerIds = scopedCustomerIds(caller);
-  const ticketTypeIds = scopedTicketTypeIds(caller);
+  const restricted = scopedTicketTypeIds(caller);
+  const viewTypes = view && view.ticketTypeIds.length > 0 ? view.ticketTypeIds : undefined;
+  const ticketTypeIds = restricted && viewTypes ? viewTypes.filter((id) => restricted.includes(id)) : (restricted ?? viewTypes);
   return {
     visibility: ticketVisibility(caller),
     limit: query.limit,
     ...(customerIds ? { customerIds } : {}),
     ...(ticketTypeIds ? { ticketTypeIds } : {}),
+    ...(view && view.teamIds.length > 0 ? { teamIdsIn: view.teamIds } : {}),
+    ...(view && view.statusIds.length > 0 ? { statusIdsIn: view.statusIds } : {}),
+    ...(view?.closed !== undefined ? { closed: view.closed } : {}),
+    ...(view?.summaryContains ? { summaryContains: view.summaryContains } : {}),
     ...(query.customerId ? { customerId: query.customerId } : {}),
     ...(query.teamId ? { teamId: query.teamId } : {}),
     ...(query.agentId ? { agentId: query.agentId } : {}),
@@ -419,8 +437,8 @@ export function createTicketService(deps: {
     async list(principal, query, options = {}) {
       const rows = await db.read(async (stores) => {
         const caller = await deskCaller(stores, principal);
-        if (!options.savedList) refuseCoManagedFilters(caller, query);
-        return stores.desk.listTickets({ ...filterOf(caller, query), limit: query.limit + 1 });
+        if (!options.savedList && !options.view) refuseCoManagedFilters(caller, query);
+        return stores.desk.listTickets({ ...filterOf(caller, query, options.view), limit: query.limit + 1 });
       });
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);

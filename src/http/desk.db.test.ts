@@ -171,6 +171,34 @@ describe.each(engines)('the desk of a co-managed support setup on %s', (engine) 
     expect((await admin<{ name: string }>('GET', `/v1/ticket-lists/${shared.body.id}`)).body.name).toBe('Open on the partner desk');
   });
 
+  it('runs the view lists of the configuration for the teams they are for, within what each agent sees', async () => {
+    const partnerOpen = await config('view-lists', { name: 'Partner desk, open', teamIds: [ids.partner], closed: false, visibleToTeamIds: [ids.partner] });
+    const firstLine = await config('view-lists', { name: 'First line', teamIds: [ids.firstLine], visibleToTeamIds: [ids.firstLine] });
+    const everyone = await config('view-lists', { name: 'VPN trouble', summaryContains: 'vpn', statusIds: [ids.statusNew, ids.statusWork] });
+
+    const carlViews = await call<{ items: { id: string }[] }>(carl.headers, 'GET', '/v1/view-lists');
+    expect(carlViews.body.items.map((v) => v.id).sort()).toEqual([partnerOpen, everyone].sort());
+    const ritaViews = await call<{ items: { id: string; name: string; teamIds: string[] }[] }>(rita.headers, 'GET', '/v1/view-lists');
+    expect(ritaViews.body.items.map((v) => v.id).sort()).toEqual([partnerOpen, firstLine, everyone].sort());
+    expect(ritaViews.body.items.find((v) => v.id === partnerOpen)).toMatchObject({ name: 'Partner desk, open', teamIds: [ids.partner] });
+
+    // The co-managed agent, who may not filter, runs the list: only its customer's open tickets of the partner desk.
+    const run = await call<{ items: { customerId: string; teamId: string; closed: boolean }[] }>(carl.headers, 'GET', `/v1/view-lists/${partnerOpen}/tickets`);
+    expect(run.status).toBe(200);
+    expect(run.body.items.length).toBeGreaterThan(0);
+    for (const ticket of run.body.items) expect(ticket).toMatchObject({ customerId: ids.acme, teamId: ids.partner, closed: false });
+    const all = await admin<{ items: { summary: string; statusId: string }[] }>('GET', `/v1/view-lists/${everyone}/tickets`);
+    expect(all.body.items.length).toBeGreaterThan(0);
+    for (const ticket of all.body.items) {
+      expect(ticket.summary.toLowerCase()).toContain('vpn');
+      expect([ids.statusNew, ids.statusWork]).toContain(ticket.statusId);
+    }
+    expect((await call<Problem>(carl.headers, 'GET', `/v1/view-lists/${firstLine}/tickets`)).body.code).toBe('VIEW_LIST_NOT_FOUND');
+    expect((await call<Problem>(carl.headers, 'GET', `/v1/view-lists/${ids.incident}/tickets`)).body.code).toBe('VIEW_LIST_NOT_FOUND');
+    // A view list is configuration: the co-managed agent cannot write one.
+    expect((await call<Problem>(carl.headers, 'POST', '/v1/config/view-lists', { name: 'Mine' })).status).toBe(403);
+  });
+
   it('saves, runs, changes and deletes a regular agent’s lists, refusing filters that name nothing here', async () => {
     const list = await call<{ id: string; filters: Record<string, unknown> }>(rita.headers, 'POST', '/v1/ticket-lists', { name: 'Globex', filters: { customerId: ids.globex } });
     expect(list).toMatchObject({ status: 201, body: { filters: { customerId: ids.globex } } });

@@ -521,6 +521,9 @@ export interface TicketFilter {
   teamId?: string;
   agentId?: string;
   statusId?: string;
+  /** Tickets of one of these teams, or in one of these statuses (a view list); an empty list matches nothing. */
+  teamIdsIn?: string[];
+  statusIdsIn?: string[];
   closed?: boolean;
   summaryContains?: string;
   /** Tickets older than this id (newest first). */

@@ -113,6 +113,9 @@ describe.each(engines)('shiplog record commands against a live instance on %s', 
     const saved = await answer('ticket-lists', 'create', '--data', JSON.stringify({ name: 'Printers', filters: { customerId: customer.id, q: 'printer' } }));
     expect((await shiplog('ticket-lists')).stdout).toMatch(new RegExp(`^${saved.id}\\s+Printers\\s+no\\s`, 'm'));
     expect((await shiplog('ticket-lists', 'tickets', saved.id)).stdout).toMatch(new RegExp(`^${ticket.number}\\s+${ticket.id}\\s+Printer on fire`, 'm'));
+    const view = await answer('config', 'create', 'view-lists', '--data', JSON.stringify({ name: 'Open tickets', closed: false }));
+    expect((await shiplog('view-lists')).stdout).toMatch(new RegExp(`^${view.entity.id}\\s+Open tickets\\s+every agent$`, 'm'));
+    expect((await shiplog('view-lists', 'tickets', view.entity.id)).stdout).toContain('Printer on fire');
     expect((await shiplog('deliveries')).stdout.trim()).toBe('None.');
   });
 

@@ -460,6 +460,18 @@ export const recordCommands: RecordCommand[] = [
     ],
   },
   {
+    name: 'view-lists',
+    summary: 'view lists of the configuration (edited with `shiplog config … view-lists`), run as the agent',
+    defaultVerb: 'list',
+    verbs: [
+      listVerb(at('/v1/view-lists'), [field('ID', 'id'), field('NAME', 'name'), { header: 'FOR TEAMS', cell: (v) => ((v.visibleToTeamIds as string[]).length === 0 ? 'every agent' : (v.visibleToTeamIds as string[]).join(', ')) }], {
+        summary: 'Lists the view lists the agent sees.',
+        paged: false,
+      }),
+      listVerb((args) => `/v1/view-lists/${encodeURIComponent(args[0]!)}/tickets`, ticketColumns, { name: 'tickets', args: ['ID'], summary: 'Runs a view list: its tickets the agent may see.' }),
+    ],
+  },
+  {
     name: 'tickets',
     summary: 'tickets, their notes and workflow actions',
     verbs: [

@@ -51,6 +51,17 @@ const ticketListSchema = z.object({
   filters: ticketListFiltersSchema,
   ...timestamps,
 });
+const viewListSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  ticketTypeIds: z.array(z.string()),
+  teamIds: z.array(z.string()),
+  statusIds: z.array(z.string()),
+  closed: z.boolean().optional(),
+  summaryContains: z.string().optional(),
+  visibleToTeamIds: z.array(z.string()),
+});
 const mailCheckSchema = z.object({
   at: z.string(),
   ok: z.boolean(),
@@ -370,6 +381,33 @@ export const deskRoutes =
         },
       },
       async (request) => ticketLists.tickets(request.principal!, request.params.id, { limit: request.query.limit, ...(request.query.cursor ? { cursor: request.query.cursor } : {}) }),
+    );
+
+    app.get(
+      '/v1/view-lists',
+      {
+        config: { permission: 'tickets:read' },
+        schema: {
+          tags: ['desk'],
+          summary: 'The view lists of the configuration the caller sees (those for every agent, and for its teams)',
+          response: { 200: z.object({ items: z.array(viewListSchema) }), ...problemResponses },
+        },
+      },
+      async (request) => ticketLists.views(request.principal!),
+    );
+    app.get(
+      '/v1/view-lists/:id/tickets',
+      {
+        config: { permission: 'tickets:read' },
+        schema: {
+          tags: ['desk'],
+          summary: 'Run a view list: its tickets the caller may see, newest first',
+          params: idParams,
+          querystring: z.object(pageQuery),
+          response: { 200: page(ticketSchema), ...problemResponses },
+        },
+      },
+      async (request) => ticketLists.viewTickets(request.principal!, request.params.id, { limit: request.query.limit, ...(request.query.cursor ? { cursor: request.query.cursor } : {}) }),
     );
 
     app.get(

@@ -198,7 +198,7 @@ export function createDeskStore(db: Kysely<Database>): DeskStore {
       return row ? toTicket(row) : undefined;
     },
     async listTickets(filter) {
-      if (filter.customerIds?.length === 0 || filter.ticketTypeIds?.length === 0) return [];
+      if ([filter.customerIds, filter.ticketTypeIds, filter.teamIdsIn, filter.statusIdsIn].some((ids) => ids?.length === 0)) return [];
       let query = db.selectFrom('tickets').selectAll();
       if (filter.customerIds) query = query.where('customer_id', 'in', filter.customerIds);
       if (filter.ticketTypeIds) query = query.where('ticket_type_id', 'in', filter.ticketTypeIds);
@@ -215,6 +215,8 @@ export function createDeskStore(db: Kysely<Database>): DeskStore {
       }
       if (filter.customerId) query = query.where('customer_id', '=', filter.customerId);
       if (filter.teamId) query = query.where('team_id', '=', filter.teamId);
+      if (filter.teamIdsIn) query = query.where('team_id', 'in', filter.teamIdsIn);
+      if (filter.statusIdsIn) query = query.where('status_id', 'in', filter.statusIdsIn);
       if (filter.agentId) query = query.where('agent_id', '=', filter.agentId);
       if (filter.statusId) query = query.where('status_id', '=', filter.statusId);
       if (filter.closed !== undefined) query = query.where('closed', '=', filter.closed ? 1 : 0);
