@@ -22,7 +22,7 @@ import { createSyncReceiver, type SyncReceiver } from './sync/sync-receiver.js';
 import { createSyncService, type DeskDataReset, type SyncService } from './sync/sync-service.js';
 import { createSettingsService, type SettingsService } from './tracking/settings-service.js';
 import { createAssetService, type AssetService } from './desk/asset-service.js';
-import { mailboxProcessing, mailboxWriteGuard, type MailboxProcessing } from './desk/mailboxes.js';
+import { createMailboxWriteGuard, mailboxProcessing, type MailboxProcessing } from './desk/mailboxes.js';
 import { createCustomerService, type CustomerService } from './desk/customer-service.js';
 import { createTicketService, type TicketService } from './desk/ticket-service.js';
 import { createTicketListService, type TicketListService } from './desk/ticket-lists.js';
@@ -88,7 +88,7 @@ export interface Services {
 
 export function createServices(db: Transactor, config: ServiceConfig): Services {
   const { catalog, clock, box, instance } = config;
-  const writer = createChangeWriter({ catalog, clock, instance, guards: [roleWriteGuard, mailboxWriteGuard] });
+  const writer = createChangeWriter({ catalog, clock, instance, guards: [roleWriteGuard, createMailboxWriteGuard(instance.name)] });
   const audit = createAuditLog({ db, clock });
   const syncReceiver = createSyncReceiver({ db, catalog, box, clock, instance, version: config.version, audit });
   const sync = createSyncService({

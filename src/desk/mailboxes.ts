@@ -4,6 +4,7 @@ import { DomainError, type FieldProblem } from '../shared/errors.js';
 import type { EntityRecord, Stores } from '../store/ports.js';
 import type { MailAccount, MailboxSource } from './inbound-mail.js';
 import type { WriteGuard } from '../tracking/change-writer.js';
+import { readSettings } from '../tracking/settings-service.js';
 
 const MAILBOXES = 'mailboxes';
 
@@ -23,29 +24,52 @@ interface Credential {
 
 const credentialsOf = (body: Record<string, unknown> | null): Credential[] => ((body?.credentials as Credential[] | undefined) ?? []);
 
+/** The same credentials, compared by what they say (their secrets are sealed afresh on every save). */
+const sameCredentials = (a: Credential[], b: Credential[]) =>
+  JSON.stringify(a.map(({ id, instance, mailboxAddress }) => [id, instance, mailboxAddress])) === JSON.stringify(b.map(({ id, instance, mailboxAddress }) => [id, instance, mailboxAddress]));
+
 /**
- * Two credentials that open the same external mailbox would take each other's mail, whichever instances they serve:
- * one mailbox's credentials are checked by its schema, this guard checks them against every other mailbox's.
+ * The write rules of mailbox credentials. Credentials per instance are the mailbox tracking setting's: with it off, a
+ * mailbox holds one credential, for this instance. And two credentials that open the same external mailbox would take
+ * each other's mail, whichever instances they serve: one mailbox's are checked by its schema, this guard checks them
+ * against every other mailbox's.
  */
-export const mailboxWriteGuard: WriteGuard = {
-  async check(stores: Stores, def: EntityTypeDefinition, entityId: string, _before, after, ctx: WriteContext) {
-    if (def.key !== MAILBOXES || after === null || ctx.actor.kind === 'sync') return;
-    const mine = credentialsOf(after);
-    if (mine.length === 0) return;
-    const taken = new Map<string, string>();
-    for (const other of await stores.entities.listAll(MAILBOXES)) {
-      if (other.id === entityId) continue;
-      for (const credential of credentialsOf(other.body)) taken.set(credential.mailboxAddress.toLowerCase(), other.name);
-    }
-    const problems: FieldProblem[] = mine.flatMap((credential, i) => {
-      const holder = taken.get(credential.mailboxAddress.toLowerCase());
-      return holder === undefined
-        ? []
-        : [{ path: `credentials[${i}].mailboxAddress`, code: 'mailbox-taken', message: `Mailbox "${holder}" already has credentials for ${credential.mailboxAddress}.` }];
-    });
-    if (problems.length > 0) throw new DomainError('VALIDATION_FAILED', 'Another mailbox already opens that external mailbox.', { errors: problems });
-  },
-};
+export function createMailboxWriteGuard(instanceName: string): WriteGuard {
+  return {
+    async check(stores: Stores, def: EntityTypeDefinition, entityId: string, before, after, ctx: WriteContext) {
+      if (def.key !== MAILBOXES || after === null || ctx.actor.kind === 'sync') return;
+      const mine = credentialsOf(after);
+      if (mine.length === 0) return;
+      const problems: FieldProblem[] = [];
+      const perInstance = (await readSettings(stores)).trackMailboxes;
+      // A mailbox saved before the setting was turned off keeps its credentials until they are changed.
+      if (!perInstance && !sameCredentials(mine, credentialsOf(before))) {
+        mine.forEach((credential, i) => {
+          if (i > 0) problems.push({ path: `credentials[${i}]`, code: 'per-instance-credentials-off', message: 'One credential per mailbox while tracking for mailboxes is off.' });
+          else if (credential.instance !== instanceName) {
+            problems.push({
+              path: `credentials[${i}].instance`,
+              code: 'per-instance-credentials-off',
+              message: `Credentials for another instance need tracking for mailboxes on; with it off they serve "${instanceName}".`,
+            });
+          }
+        });
+      }
+      const taken = new Map<string, string>();
+      for (const other of await stores.entities.listAll(MAILBOXES)) {
+        if (other.id === entityId) continue;
+        for (const credential of credentialsOf(other.body)) taken.set(credential.mailboxAddress.toLowerCase(), other.name);
+      }
+      mine.forEach((credential, i) => {
+        const holder = taken.get(credential.mailboxAddress.toLowerCase());
+        if (holder !== undefined) {
+          problems.push({ path: `credentials[${i}].mailboxAddress`, code: 'mailbox-taken', message: `Mailbox "${holder}" already has credentials for ${credential.mailboxAddress}.` });
+        }
+      });
+      if (problems.length > 0) throw new DomainError('VALIDATION_FAILED', 'The mailbox’s credentials cannot be saved as they are.', { errors: problems });
+    },
+  };
+}
 
 /** The last check of a mailbox this instance reads: when, how many messages, or why it could not be opened. */
 export interface MailCheck {

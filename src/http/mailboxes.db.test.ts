@@ -79,4 +79,37 @@ describe.each(engines)('mailboxes with credentials per instance on %s', (engine)
     const saved = await call('PUT', `/v1/config/mailboxes/${support}`, { ...current.body.body, name: 'Support desk' });
     expect(saved.status).toBe(200);
   });
+
+  it('keeps credentials per instance to the mailbox tracking setting: with it off, one credential, for this instance', async () => {
+    await t.services.settings.update(t.ctx, { trackMailboxes: false }, { isAdministrator: true });
+    try {
+      const head = (await t.db.read((stores) => stores.changes.head())).seq;
+      const count = async () => (await call<{ items: unknown[] }>('GET', '/v1/config/mailboxes')).body.items.length;
+      const before = await count();
+      const two = await call<Problem>(
+        'POST',
+        '/v1/config/mailboxes',
+        mailbox('Helpdesk', [
+          { id: 'staging', instance: 'staging', mailboxAddress: 'helpdesk-staging@mail.test' },
+          { id: 'prod', instance: 'production', mailboxAddress: 'helpdesk@mail.test' },
+        ]),
+      );
+      expect(two).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED', errors: [{ path: 'credentials[1]', code: 'per-instance-credentials-off' }] } });
+      const elsewhere = await call<Problem>('POST', '/v1/config/mailboxes', mailbox('Helpdesk', [{ id: 'prod', instance: 'production', mailboxAddress: 'helpdesk@mail.test' }]));
+      expect(elsewhere).toMatchObject({ status: 400, body: { errors: [{ path: 'credentials[0].instance', code: 'per-instance-credentials-off' }] } });
+      expect(await count()).toBe(before);
+      expect((await t.db.read((stores) => stores.changes.head())).seq).toBe(head);
+
+      const own = await call('POST', '/v1/config/mailboxes', mailbox('Helpdesk', [{ id: 'staging', instance: 'staging', mailboxAddress: 'helpdesk-staging@mail.test' }]));
+      expect(own.status).toBe(201);
+      // A mailbox saved with credentials per instance while the setting was on keeps them, until they are changed.
+      const current = await call<{ body: Record<string, unknown> }>('GET', `/v1/config/mailboxes/${support}`);
+      expect((await call('PUT', `/v1/config/mailboxes/${support}`, { ...current.body.body, name: 'Support (renamed)' })).status).toBe(200);
+      const credentials = (current.body.body.credentials as Record<string, unknown>[]).map((c) => ({ ...c, mailboxAddress: `new-${String(c.mailboxAddress)}` }));
+      const changed = await call<Problem>('PUT', `/v1/config/mailboxes/${support}`, { ...current.body.body, credentials });
+      expect(changed.body.errors?.map((e) => e.code)).toContain('per-instance-credentials-off');
+    } finally {
+      await t.services.settings.update(t.ctx, { trackMailboxes: true }, { isAdministrator: true });
+    }
+  });
 });

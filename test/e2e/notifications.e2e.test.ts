@@ -67,6 +67,8 @@ describe.each(engines)('notifications by email on ticket events on %s', (engine)
   beforeAll(async () => {
     smtp = await startSmtp();
     dev = await startLiveInstance(engine, { name: 'dev', kind: 'development', webhookOptions: { retryBaseMs: 20, pollMs: 50 } });
+    // Credentials per instance need tracking for mailboxes on.
+    await ok(dev, 'PATCH', '/v1/settings', { trackMailboxes: true });
     const credential = (id: string, instance: string, username: string, password: string) => ({ id, instance, mailboxAddress: `desk@${instance}.test`, username, password, host: '127.0.0.1', port: smtp.port });
     await ok(dev, 'POST', '/v1/config/mailboxes', {
       name: 'Outgoing mail',
