@@ -1,6 +1,7 @@
 import type { DomainError } from '../shared/errors.js';
 import type { EntityRecord } from '../store/ports.js';
 import type { Principal } from './agent-access.js';
+import { intersect } from './permissions.js';
 
 /** Which customers' records a caller may see: all of them, or only the listed ones. */
 export type CustomerScope = { kind: 'all' } | { kind: 'only'; customerIds: ReadonlySet<string> };
@@ -25,9 +26,8 @@ export function customerScope(principal: Pick<Principal, 'agent' | 'isAdministra
     if (r) restrictions.push(r);
   }
   const lists = restrictions.filter((r) => r.allowAllCustomers === false).map((r) => new Set<string>(r.customerIds ?? []));
-  const [first, ...rest] = lists;
-  if (!first) return { kind: 'all' };
-  return { kind: 'only', customerIds: new Set([...first].filter((id) => rest.every((list) => list.has(id)))) };
+  if (lists.length === 0) return { kind: 'all' };
+  return { kind: 'only', customerIds: lists.reduce((a, b) => intersect(a, b)) };
 }
 
 export function inScope(scope: CustomerScope, customerId: string | null): boolean {

@@ -1,6 +1,6 @@
 import type { Principal, TeamMembership } from '../access/agent-access.js';
 import { customerScope, inScope, type CustomerScope } from '../access/customer-scope.js';
-import type { Permission } from '../access/permissions.js';
+import { intersect, type Permission } from '../access/permissions.js';
 import { DomainError } from '../shared/errors.js';
 import type { AgentRecord, EntityRecord, Stores, TicketRecord, TicketVisibility } from '../store/ports.js';
 
@@ -49,8 +49,7 @@ async function ticketTypeScope(stores: Stores, isAdministrator: boolean, roles: 
   const groupIds = [...new Set(restricting.flatMap((r) => r.ticketGroupIds ?? []))];
   const groups = new Map((groupIds.length > 0 ? await stores.entities.findMany(groupIds) : []).filter((g) => g.type === 'ticket-groups').map((g) => [g.id, g]));
   const allowedBy = restricting.map((r) => new Set((r.ticketGroupIds ?? []).flatMap((id) => (groups.get(id)?.body.ticketTypeIds as string[] | undefined) ?? [])));
-  const [first, ...rest] = allowedBy;
-  return { kind: 'only', ticketTypeIds: new Set([...first!].filter((id) => rest.every((allowed) => allowed.has(id)))) };
+  return { kind: 'only', ticketTypeIds: allowedBy.reduce((a, b) => intersect(a, b)) };
 }
 
 export function ticketTypeAllowed(caller: Pick<DeskCaller, 'ticketTypes'>, ticketTypeId: string): boolean {
@@ -126,6 +125,6 @@ export function modifiesTeam(caller: DeskCaller, teamId: string | null): boolean
   return caller.teamMemberships.some((m) => m.teamId === teamId && m.access === 'modify');
 }
 
-export function memberOf(caller: DeskCaller, teamId: string): boolean {
+export function memberOf(caller: Pick<DeskCaller, 'teamMemberships'>, teamId: string): boolean {
   return caller.teamMemberships.some((m) => m.teamId === teamId);
 }

@@ -1,8 +1,8 @@
 import type { Catalog } from '../catalog/catalog.js';
 import type { Clock } from '../shared/clock.js';
 import type { InboundMailRecord, Transactor } from '../store/ports.js';
-import { decodeCursor, encodeCursor } from '../tracking/cursor.js';
-import type { Page } from './customer-service.js';
+import { decodeCursor } from '../tracking/cursor.js';
+import { pageOf, type Page } from './customer-service.js';
 import type { SecretBox } from '../tracking/secret-box.js';
 import { openSecret } from '../tracking/secrets.js';
 import type { MailReader } from './inbound-mail.js';
@@ -21,12 +21,15 @@ export interface MailPollerOptions {
 /** One entry of the mail log, as the API shows it. */
 export type InboundMailView = Omit<InboundMailRecord, 'receivedAt'> & { receivedAt: string };
 
+/** How one mailbox's check went, named. */
+export type MailboxCheck = MailCheck & { mailboxId: string; name: string };
+
 /** Reads the mailboxes this instance processes, on a timer once started, or at once on request. */
 export interface MailPoller {
   /** The mail log, newest first: what was done with each message read. */
   messages(query: { limit: number; cursor?: string; mailboxId?: string; outcome?: InboundMailRecord['outcome'] }): Promise<Page<InboundMailView>>;
   /** Checks every mailbox this instance reads now (after a check under way), and says how each went. */
-  checkNow(): Promise<Map<string, MailCheck>>;
+  checkNow(): Promise<MailboxCheck[]>;
   lastChecks(): ReadonlyMap<string, MailCheck>;
   start(): void;
   stop(): Promise<void>;
@@ -50,9 +53,9 @@ export function createMailPoller(deps: {
   let timer: NodeJS.Timeout | undefined;
   let tail: Promise<unknown> = Promise.resolve();
 
-  async function checkAll(): Promise<Map<string, MailCheck>> {
+  async function checkAll(): Promise<MailboxCheck[]> {
     const mailboxes = await db.read((stores) => readableMailboxes(stores, deps.instance.name));
-    const made = new Map<string, MailCheck>();
+    const made: MailboxCheck[] = [];
     for (const { source, mailbox, credential, account } of mailboxes) {
       const password = openSecret(deps.catalog.get('mailboxes'), box, mailbox.id, mailbox.body, `credentials[${credential.id}].password`) ?? '';
       let check: MailCheck;
@@ -64,7 +67,7 @@ export function createMailPoller(deps: {
         check = { at: new Date(clock.now()).toISOString(), ok: false, read: 0, skipped: 0, error: password ? text.split(password).join('[secret]') : text };
       }
       checks.set(source.id, check);
-      made.set(source.id, check);
+      made.push({ mailboxId: source.id, name: source.name, ...check });
     }
     // A mailbox no longer read here keeps no stale check.
     for (const id of [...checks.keys()]) if (!mailboxes.some((m) => m.source.id === id)) checks.delete(id);
@@ -89,9 +92,7 @@ export function createMailPoller(deps: {
       const rows = await db.read((stores) =>
         stores.desk.listInboundMail({ limit: limit + 1, ...(mailboxId ? { mailboxId } : {}), ...(outcome ? { outcome } : {}), ...(cursor ? { beforeId: decodeCursor(cursor) } : {}) }),
       );
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return { items: page.map((r) => ({ ...r, receivedAt: new Date(r.receivedAt).toISOString() })), nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+      return pageOf(rows, limit, (r) => ({ ...r, receivedAt: new Date(r.receivedAt).toISOString() }));
     },
     checkNow() {
       // One check at a time: two would read the same messages at once.

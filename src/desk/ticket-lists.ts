@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import type { Principal } from '../access/agent-access.js';
 import { canSeeAgent } from '../access/agent-service.js';
+import { inScope } from '../access/customer-scope.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, type FieldProblem } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { EntityRecord, Stores, TicketListRecord, Transactor } from '../store/ports.js';
-import { decodeCursor, encodeCursor } from '../tracking/cursor.js';
-import type { Page } from './customer-service.js';
-import { deskCaller, scopedCustomerIds, type DeskCaller } from './desk-caller.js';
+import { decodeCursor } from '../tracking/cursor.js';
+import { pageOf, type Page } from './customer-service.js';
+import { deskCaller, memberOf, type DeskCaller } from './desk-caller.js';
 import type { TicketService, TicketView, ViewFilters } from './ticket-service.js';
 
 const recordId = () => z.string().trim().min(1).max(100);
@@ -75,7 +76,7 @@ function viewListView(entity: EntityRecord): ViewListView {
 
 /** Whether the caller sees a view list: an administrator, a list for every agent, or one for a team it is in. */
 function seesView(principal: Principal, view: ViewListView): boolean {
-  return principal.isAdministrator || view.visibleToTeamIds.length === 0 || view.visibleToTeamIds.some((teamId) => principal.access.teamMemberships.some((m) => m.teamId === teamId));
+  return principal.isAdministrator || view.visibleToTeamIds.length === 0 || view.visibleToTeamIds.some((teamId) => memberOf(principal.access, teamId));
 }
 
 const notFound = (id: string) => new DomainError('TICKET_LIST_NOT_FOUND', `There is no ticket list with id ${id}.`, { id });
@@ -109,8 +110,7 @@ export function createTicketListService(deps: { db: Transactor; clock: Clock; ti
     const missing = (field: string, label: string, id: string) => problems.push({ path: `filters.${field}`, code: 'reference-not-found', message: `No ${label} has id ${id}.` });
     if (filters.customerId) {
       const customer = await stores.desk.findCustomer(filters.customerId);
-      const scoped = scopedCustomerIds(caller);
-      if (!customer || (scoped && !scoped.includes(customer.id))) missing('customerId', 'customer', filters.customerId);
+      if (!customer || !inScope(caller.scope, customer.id)) missing('customerId', 'customer', filters.customerId);
     }
     for (const [field, type, label] of [
       ['teamId', 'teams', 'team'],
@@ -141,9 +141,7 @@ export function createTicketListService(deps: { db: Transactor; clock: Clock; ti
 
     async list(principal, { limit, cursor }) {
       const rows = await db.read((stores) => stores.desk.listTicketLists({ agentId: principal.agent.id, limit: limit + 1, ...(cursor ? { afterId: decodeCursor(cursor) } : {}) }));
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return { items: page.map(view), nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+      return pageOf(rows, limit, view);
     },
 
     async get(principal, id) {

@@ -8,9 +8,9 @@ import { DomainError, type FieldProblem } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Settings } from '../shared/settings.js';
 import type { EntityRecord, InboundMailRecord, Stores, TicketActionRecord, TicketFilter, TicketListFilters, TicketRecord, Transactor } from '../store/ports.js';
-import { decodeCursor, encodeCursor } from '../tracking/cursor.js';
+import { decodeCursor } from '../tracking/cursor.js';
 import { readSettings } from '../tracking/settings-service.js';
-import { visibleCustomer, type Page } from './customer-service.js';
+import { pageOf, visibleCustomer, type Page } from './customer-service.js';
 import {
   deskCaller,
   isCoManagedAgent,
@@ -440,9 +440,7 @@ export function createTicketService(deps: {
         if (!options.savedList && !options.view) refuseCoManagedFilters(caller, query);
         return stores.desk.listTickets({ ...filterOf(caller, query, options.view), limit: query.limit + 1 });
       });
-      const page = rows.slice(0, query.limit);
-      const last = page.at(-1);
-      return { items: page.map(ticketView), nextCursor: rows.length > query.limit && last ? encodeCursor(last.id) : null };
+      return pageOf(rows, query.limit, ticketView);
     },
 
     async exportCsv(principal, query) {
@@ -594,17 +592,18 @@ export function createTicketService(deps: {
     async receiveMail(mailbox, message) {
       const ctx: WriteContext = { actor: mailboxActor(mailbox), request: null, changeSet: null };
       const key = messageKey(message);
+      const from = message.from?.address.toLowerCase() ?? null;
       const entry = (fields: Pick<InboundMailRecord, 'outcome' | 'ticketId' | 'reason'>): InboundMailRecord => ({
         id: newId(clock.now()),
         mailboxId: mailbox.id,
         mailboxName: mailbox.name,
         messageKey: key,
-        fromAddress: message.from?.address.toLowerCase() ?? null,
+        fromAddress: from,
         subject: message.subject.slice(0, 500),
         receivedAt: clock.now(),
         ...fields,
       });
-      const mail = { mailbox: mailbox.name, from: message.from?.address.toLowerCase() ?? null, messageId: message.messageId };
+      const mail = { mailbox: mailbox.name, from, messageId: message.messageId };
       try {
         return await writing(async (stores, raise) => {
           const route = await routeInboundMail(stores, mailbox, message);

@@ -3,12 +3,13 @@ import type { EntityTypeDefinition } from '../catalog/entity-type.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
-import { decodeCursor, encodeCursor } from '../tracking/cursor.js';
+import { decodeCursor } from '../tracking/cursor.js';
 import type { EntityRecord, Stores, Transactor, WebhookDeliveryRecord } from '../store/ports.js';
 import type { SecretBox } from '../tracking/secret-box.js';
 import { openSecret } from '../tracking/secrets.js';
 import { composeNotification, NotificationUnsendable, type MailTransport } from './notifications.js';
 import { deliveryHeaders } from './signature.js';
+import { pageOf } from './customer-service.js';
 import { fillTemplate } from './templates.js';
 
 export type TicketEvent = 'ticket.created' | 'ticket.updated' | 'ticket.closed' | 'ticket.assigned' | 'ticket.action';
@@ -324,9 +325,7 @@ export function createWebhookDispatcher(deps: {
       const rows = await db.read((stores) =>
         stores.deliveries.list({ limit: limit + 1, ...(webhookId ? { webhookId } : {}), ...(status ? { status } : {}), ...(cursor ? { beforeId: decodeCursor(cursor) } : {}) }),
       );
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return { items: page.map(deliveryView), nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+      return pageOf(rows, limit, deliveryView);
     },
     async retry(id) {
       const again = await db.write(async (stores) => {

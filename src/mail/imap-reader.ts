@@ -7,7 +7,9 @@ const bare = (id: string) => id.trim().replace(/^<|>$/g, '');
 /** Message ids in a header value (`<a@x> <b@y>`), without their angle brackets. */
 function messageIds(value: string | string[] | undefined): string[] {
   const text = Array.isArray(value) ? value.join(' ') : (value ?? '');
-  return [...text.matchAll(/<([^<>\s]+)>/g)].map((m) => m[1]!).concat(text.includes('<') ? [] : text.split(/\s+/).filter(Boolean));
+  // Some clients write ids without brackets: then the words of the value are the ids.
+  if (!text.includes('<')) return text.split(/\s+/).filter(Boolean);
+  return [...text.matchAll(/<([^<>\s]+)>/g)].map((m) => m[1]!);
 }
 
 /** A header's value as written (lower-case), or '' when the message has none. */
