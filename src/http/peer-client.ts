@@ -1,7 +1,8 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { DomainError } from '../shared/errors.js';
-import type { PeerAddress, PeerConnection, PeerConnector } from '../sync/peer-client.js';
+import type { OutgoingTransfer, PeerAddress, PeerConnection, PeerConnector, ReceiveResult } from '../sync/peer-client.js';
+import { packBatch, unpackBatch, unpackOutcome, type PackedChange, type PackedOutcome } from '../sync/transfer.js';
 
 /** How long a peer may take to answer: calls that move whole batches get longer. */
 export interface PeerTimeouts {
@@ -148,6 +149,14 @@ export function createHttpPeerConnector(options: { timeouts?: Partial<PeerTimeou
         }
       }
 
+      function unpacked<T extends PackedChange>(changes: T[]) {
+        try {
+          return unpackBatch(changes);
+        } catch (error) {
+          throw new DomainError('PEER_REFUSED', `The instance at ${base} sent a batch that cannot be read: ${(error as Error).message}`, { url: base });
+        }
+      }
+
       const query = (params: Record<string, string | number | null>) =>
         new URLSearchParams(Object.entries(params).flatMap(([k, v]): [string, string][] => (v === null ? [] : [[k, String(v)]]))).toString();
 
@@ -156,8 +165,19 @@ export function createHttpPeerConnector(options: { timeouts?: Partial<PeerTimeou
         exchange: (request) => call('POST', '/v1/sync/exchange', request),
         members: async (spans) => (await call<{ keys: never }>('POST', '/v1/sync/members', { spans })).keys,
         keysAfter: (afterSeq) => call('POST', '/v1/sync/keys-after', { afterSeq }),
-        outgoing: (lacking, selection) => call('POST', '/v1/sync/outgoing', { lacking, selection }, timeouts.batch),
-        receive: (request) => call('POST', '/v1/sync/receive', request, timeouts.batch),
+        // Batches travel packed (see packBatch): without the befores their parents give, and answered with one letter a change.
+        outgoing: async (lacking, selection) => {
+          const out = await call<Omit<OutgoingTransfer, 'changes'> & { changes: (PackedChange & { seq: number })[] }>('POST', '/v1/sync/outgoing', { lacking, selection }, timeouts.batch);
+          return { ...out, changes: unpacked(out.changes) };
+        },
+        receive: async (request) => {
+          const answer = await call<PackedOutcome<ReceiveResult>>('POST', '/v1/sync/receive', { ...request, changes: packBatch(request.changes) }, timeouts.batch);
+          try {
+            return unpackOutcome(request.changes, answer);
+          } catch (error) {
+            throw new DomainError('PEER_REFUSED', `The instance at ${base} answered a batch it was sent wrongly: ${(error as Error).message}.`, { url: base });
+          }
+        },
         registerDownstream: async (me) => {
           await call('POST', '/v1/sync/downstream', me);
         },

@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../../test/support/databases.js';
+import { packBatch, toTransfer } from '../sync/transfer.js';
 import { createTestApp, createTestInstance, type TestApp, type TestInstance } from '../../test/support/instance.js';
 
 describe.each(engines)('POST /v1/sync/receive on %s', (engine) => {
   let sender: TestInstance;
   let receiver: TestApp;
   let body: Record<string, unknown> & { changes: Record<string, unknown>[] };
+  /** A batch of a create and two updates of one team, as a sender packs it. */
+  let chain: Record<string, unknown> & { changes: Record<string, unknown>[] };
 
   beforeAll(async () => {
     const secretKey = randomBytes(32);
@@ -20,6 +23,11 @@ describe.each(engines)('POST /v1/sync/receive on %s', (engine) => {
       dryRun: true,
       allowMissing: [],
     };
+    const team = await sender.services.config.create(sender.ctx, 'teams', { name: 'Chained' });
+    await sender.services.config.replace(sender.ctx, 'teams', team.entity!.id, { name: 'Chained', description: 'once' });
+    await sender.services.config.replace(sender.ctx, 'teams', team.entity!.id, { name: 'Chained', description: 'twice' });
+    const more = await sender.services.syncReceiver.outgoing({ [sender.services.instance.id]: [[4, 7]] }, {});
+    chain = { ...body, changes: JSON.parse(JSON.stringify(packBatch(more.changes.map(toTransfer)))) as Record<string, unknown>[] };
   });
 
   afterAll(async () => {
@@ -36,6 +44,27 @@ describe.each(engines)('POST /v1/sync/receive on %s', (engine) => {
     const answer = await post(body);
     expect(answer.statusCode).toBe(200);
     expect(answer.json()).toMatchObject({ counts: { toApply: 3, problems: 0 } });
+  });
+
+  it('takes a packed batch: the befores its changes leave out come from their parents, and the answer is a letter a change', async () => {
+    expect(chain.changes.map((c) => 'before' in c)).toEqual([true, false, false]);
+    const answer = await post(chain);
+    expect(answer.statusCode).toBe(200);
+    expect(answer.json()).toMatchObject({ actions: 'aaa', counts: { toApply: 3, problems: 0 } });
+    expect(answer.json()).not.toHaveProperty('changes');
+  });
+
+  it('refuses a packed change whose parent does not give its before, and one whose parent gives another before', async () => {
+    const orphan = { ...chain, changes: chain.changes.slice(1) };
+    const refused = await post(orphan);
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'changes[0].before', code: 'missing-before' }] });
+
+    // The second update claims to follow the create directly: its before, put back from the create, fails its digest.
+    const skipped = { ...chain, changes: [chain.changes[0]!, { ...chain.changes[2]!, parent: chain.changes[0]!.id }] };
+    const answer = await post(skipped);
+    expect(answer.statusCode).toBe(200);
+    expect(answer.json()).toMatchObject({ actions: 'ar', problems: [{ kind: 'tampered', changeId: chain.changes[2]!.id }] });
   });
 
   it('answers a malformed batch with the schema own problems, wherever the fault is', async () => {

@@ -8,7 +8,7 @@ import type { SecretBox } from '../tracking/secret-box.js';
 import { keyIdsIn } from '../tracking/secret-box.js';
 import { maskSecrets } from '../tracking/secrets.js';
 import { readSettings } from '../tracking/settings-service.js';
-import { fromTransfer, transferDigestOf, type BatchOutcome, type PlannedChange, type PlannedEntity, type SyncProblem, type TransferChange } from './transfer.js';
+import { fromTransfer, plannedOf, transferDigestOf, type BatchOutcome, type PlannedChange, type PlannedEntity, type SyncProblem, type TransferChange } from './transfer.js';
 
 const LOAD_CHUNK = 500;
 
@@ -35,22 +35,6 @@ async function loadEntities(stores: Stores, ids: string[]): Promise<Map<string, 
     for (const e of await stores.entities.findMany(unique.slice(i, i + LOAD_CHUNK))) found.set(e.id, e);
   }
   return found;
-}
-
-function plannedOf(change: TransferChange, action: PlannedChange['action']): PlannedChange {
-  return {
-    id: change.id,
-    origin: change.origin,
-    originSeq: change.originSeq,
-    type: change.type,
-    entityId: change.entityId,
-    entityName: change.entityName,
-    op: change.op,
-    at: change.at,
-    actor: change.actor,
-    changeSet: change.changeSet,
-    action,
-  };
 }
 
 /**

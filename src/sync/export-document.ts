@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '../shared/canonical-json.js';
 import { DomainError } from '../shared/errors.js';
-import type { TransferChange } from './transfer.js';
+import type { PackedChange, TransferChange } from './transfer.js';
 
 export const EXPORT_FORMAT = 'shiplog.changes';
 export const EXPORT_FORMAT_VERSION = 1;
@@ -41,6 +41,9 @@ export const transferChangeSchema = z.strictObject({
   digest: z.string().regex(/^[0-9a-f]{64}$/),
 });
 
+/** A change as a batch carries it between instances: `before` may be left out (see packBatch). */
+export const packedChangeSchema = transferChangeSchema.extend({ before: bodySchema.optional() });
+
 const isString = (v: unknown, min: number, max: number): v is string => typeof v === 'string' && v.length >= min && v.length <= max;
 const isNullableString = (v: unknown, max: number) => v === null || isString(v, 0, max);
 const isBody = (v: unknown) => {
@@ -61,29 +64,41 @@ const DIGEST = /^[0-9a-f]{64}$/;
  * thousands of changes skip zod's walk. False means only "let the schema decide", so it may be stricter than the schema.
  */
 export function isTransferChange(v: unknown): v is TransferChange {
-  if (!hasExactly(v, 17)) return false;
-  const { actor, request } = v;
+  return isChange(v, false);
+}
+
+/** `isTransferChange` for `packedChangeSchema`: `before` may be left out. */
+export function isPackedChange(v: unknown): v is PackedChange {
+  return isChange(v, true);
+}
+
+function isChange(v: unknown, beforeOptional: boolean): boolean {
+  if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) return false;
+  const change = v as Record<string, unknown>;
+  const hasBefore = Object.hasOwn(change, 'before');
+  if ((!hasBefore && !beforeOptional) || Object.keys(change).length !== (hasBefore ? 17 : 16)) return false;
+  const { actor, request } = change;
   return (
-    isString(v.id, 1, 100) &&
-    isString(v.origin, 1, 100) &&
-    Number.isSafeInteger(v.originSeq) &&
-    (v.originSeq as number) > 0 &&
-    isString(v.type, 1, 100) &&
-    isString(v.entityId, 1, 100) &&
-    isString(v.entityName, 0, 1000) &&
-    OPS.has(v.op as string) &&
-    isBody(v.before) &&
-    isBody(v.after) &&
-    isNullableString(v.parent, 100) &&
-    Array.isArray(v.requires) &&
-    v.requires.length <= 10_000 &&
-    (v.requires as unknown[]).every((id) => isString(id, 0, 100)) &&
+    isString(change.id, 1, 100) &&
+    isString(change.origin, 1, 100) &&
+    Number.isSafeInteger(change.originSeq) &&
+    (change.originSeq as number) > 0 &&
+    isString(change.type, 1, 100) &&
+    isString(change.entityId, 1, 100) &&
+    isString(change.entityName, 0, 1000) &&
+    OPS.has(change.op as string) &&
+    (!hasBefore || isBody(change.before)) &&
+    isBody(change.after) &&
+    isNullableString(change.parent, 100) &&
+    Array.isArray(change.requires) &&
+    change.requires.length <= 10_000 &&
+    (change.requires as unknown[]).every((id) => isString(id, 0, 100)) &&
     hasExactly(actor, 3) &&
     ACTOR_KINDS.has(actor.kind as string) &&
     typeof actor.id === 'string' &&
     typeof actor.name === 'string' &&
-    Number.isSafeInteger(v.at) &&
-    (v.at as number) >= 0 &&
+    Number.isSafeInteger(change.at) &&
+    (change.at as number) >= 0 &&
     (request === null ||
       (hasExactly(request, 6) &&
         typeof request.method === 'string' &&
@@ -92,10 +107,10 @@ export function isTransferChange(v: unknown): v is TransferChange {
         isNullableString(request.remoteAddress, Infinity) &&
         isNullableString(request.userAgent, Infinity) &&
         isNullableString(request.clientApplication, Infinity))) &&
-    isNullableString(v.changeSet, 100) &&
-    isNullableString(v.revertOf, 100) &&
-    typeof v.digest === 'string' &&
-    DIGEST.test(v.digest)
+    isNullableString(change.changeSet, 100) &&
+    isNullableString(change.revertOf, 100) &&
+    typeof change.digest === 'string' &&
+    DIGEST.test(change.digest)
   );
 }
 

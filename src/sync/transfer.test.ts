@@ -1,9 +1,24 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { digestOf } from '../tracking/change-chain.js';
-import { isTransferChange, transferChangeSchema } from './export-document.js';
+import { isPackedChange, isTransferChange, transferChangeSchema } from './export-document.js';
 import { jsonTextOf } from '../shared/body-text.js';
-import { fromTransfer, toTransfer, transferDigestOf, type TransferChange } from './transfer.js';
+import {
+  fromTransfer,
+  packBatch,
+  packOutcome,
+  plannedOf,
+  toTransfer,
+  transferDigestOf,
+  unpackBatch,
+  unpackOutcome,
+  UnpackError,
+  type BatchOutcome,
+  type PackedChange,
+  type PackedOutcome,
+  type PlannedChange,
+  type TransferChange,
+} from './transfer.js';
 
 const id = fc.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/);
 // An own "__proto__" member is left out by the schema's record, so a body holding one is not accepted as it is.
@@ -126,5 +141,116 @@ describe('fromTransfer', () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+/** A batch whose changes follow one another on a few entities: each `before` is its parent's `after`, as a copy or as the same object, or (rarely) another body. */
+const chainedBatch: fc.Arbitrary<TransferChange[]> = fc
+  .array(fc.tuple(transferChange, fc.nat(2), fc.constantFrom('same', 'copy', 'copy', 'other'), fc.option(body, { nil: null })), { minLength: 1, maxLength: 25 })
+  .map((steps) => {
+    const last = new Map<number, TransferChange>();
+    return steps.map(([change, entity, how, other], i) => {
+      const parent = last.get(entity);
+      const made: TransferChange = { ...change, id: `${change.id.slice(0, 22)}${String(i).padStart(4, '0')}`, entityId: `entity-${entity}`, parent: parent?.id ?? null };
+      if (parent) made.before = how === 'same' ? parent.after : how === 'copy' ? (JSON.parse(JSON.stringify(parent.after)) as TransferChange['before']) : other;
+      last.set(entity, made);
+      return made;
+    });
+  });
+
+describe('packBatch and unpackBatch', () => {
+  it('leave out exactly the befores that parents earlier in the batch give, and put them back as they were', () => {
+    fc.assert(
+      fc.property(chainedBatch, (batch) => {
+        const afters = new Map(batch.map((c) => [c.id, c.after]));
+        const packed = packBatch(batch);
+        packed.forEach((wire, i) => {
+          const change = batch[i]!;
+          const parentAfter = change.parent === null ? undefined : afters.get(change.parent);
+          const given = parentAfter !== undefined && JSON.stringify(parentAfter) === JSON.stringify(change.before);
+          expect(wire.before === undefined).toBe(given);
+          expect(isPackedChange(JSON.parse(JSON.stringify(wire)))).toBe(true);
+        });
+        // Through the wire and back: the same changes, with the same digests.
+        const unpacked = unpackBatch(JSON.parse(JSON.stringify(packed)) as PackedChange[]);
+        expect(unpacked).toEqual(JSON.parse(JSON.stringify(batch)));
+        unpacked.forEach((change, i) => expect(transferDigestOf(change)).toBe(transferDigestOf(batch[i]!)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses a change that leaves out a before its batch cannot give, naming it', () => {
+    fc.assert(
+      fc.property(chainedBatch, fc.nat(), (batch, pick) => {
+        const packed = JSON.parse(JSON.stringify(packBatch(batch))) as PackedChange[];
+        const change = packed[pick % packed.length]!;
+        delete change.before;
+        // Its parent, if the batch has it, comes only after it (its one child in these chains).
+        const parentAt = packed.findIndex((c) => c.id === change.parent);
+        if (parentAt >= 0) {
+          const [parent] = packed.splice(parentAt, 1);
+          packed.splice(packed.indexOf(change) + 1, 0, parent!);
+        }
+        let refused: unknown;
+        try {
+          unpackBatch(packed);
+        } catch (error) {
+          refused = error;
+        }
+        expect(refused).toBeInstanceOf(UnpackError);
+        expect((refused as UnpackError).index).toBe(packed.indexOf(change));
+        expect((refused as UnpackError).message).toContain(change.id);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('packOutcome and unpackOutcome', () => {
+  const actions = fc.constantFrom<PlannedChange['action']>('apply', 'present', 'refused');
+
+  it('carry a receiver’s answer as one letter a change and make it again from the batch', () => {
+    fc.assert(
+      fc.property(chainedBatch, fc.array(actions, { minLength: 25, maxLength: 25 }), (batch, chosen) => {
+        const outcome: BatchOutcome = {
+          changes: batch.map((c, i) => plannedOf(c, chosen[i]!)),
+          entities: [],
+          problems: [],
+          skippedDependencies: [],
+          counts: { received: batch.length, toApply: 0, alreadyPresent: 0, refused: 0, entities: 0, problems: 0 },
+          applied: false,
+        };
+        const packed = JSON.parse(JSON.stringify(packOutcome(batch, outcome))) as PackedOutcome<BatchOutcome>;
+        expect(packed).not.toHaveProperty('changes');
+        expect((packed as { actions: string }).actions).toHaveLength(batch.length);
+        expect(unpackOutcome(batch, packed)).toEqual(outcome);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keeps an answer whole when its changes are not the batch’s, and refuses letters that do not fit the batch', () => {
+    fc.assert(
+      fc.property(chainedBatch, chainedBatch, (sent, answered) => {
+        fc.pre(sent.length !== answered.length || sent.some((c, i) => c.id !== answered[i]!.id));
+        const outcome: BatchOutcome = {
+          changes: answered.map((c) => plannedOf(c, 'present')),
+          entities: [],
+          problems: [],
+          skippedDependencies: [],
+          counts: { received: answered.length, toApply: 0, alreadyPresent: answered.length, refused: 0, entities: 0, problems: 0 },
+          applied: true,
+        };
+        const packed = packOutcome(sent, outcome);
+        expect(packed).toEqual(outcome);
+        expect(unpackOutcome(sent, packed)).toEqual(outcome);
+      }),
+      { numRuns: 100 },
+    );
+    const [change] = fc.sample(chainedBatch, 1)[0]!;
+    const base = { entities: [], problems: [], skippedDependencies: [], counts: { received: 1, toApply: 1, alreadyPresent: 0, refused: 0, entities: 0, problems: 0 }, applied: true };
+    expect(() => unpackOutcome([change!], { ...base, actions: 'aa' })).toThrow(/2 actions for a batch of 1/);
+    expect(() => unpackOutcome([change!], { ...base, actions: 'x' })).toThrow(/unknown action "x"/);
   });
 });

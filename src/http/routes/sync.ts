@@ -2,7 +2,9 @@ import { validatorCompiler, type FastifyPluginAsyncZod } from 'fastify-type-prov
 import type { FastifySchemaCompiler } from 'fastify';
 import { z } from 'zod';
 import type { Services } from '../../services.js';
-import { isTransferChange, transferChangeSchema } from '../../sync/export-document.js';
+import { isPackedChange, packedChangeSchema } from '../../sync/export-document.js';
+import { packBatch, packOutcome, unpackBatch, UnpackError } from '../../sync/transfer.js';
+import { DomainError } from '../../shared/errors.js';
 import { writeContext } from '../plugins/auth.js';
 import { MAX_BATCH_JSON_DEPTH, registerJsonBody } from '../plugins/json-body.js';
 import { problemResponses } from '../schemas.js';
@@ -32,7 +34,7 @@ const receiveSchema = z.strictObject({
   sender: senderSchema,
   // Pulls and imports are applied by the receiver itself; a peer can only push.
   operation: z.literal('push'),
-  changes: z.array(transferChangeSchema),
+  changes: z.array(packedChangeSchema),
   dryRun: z.boolean(),
   idempotencyKey: z.string().min(1).max(200).optional(),
   allowMissing: z.array(z.string().max(100)),
@@ -40,7 +42,7 @@ const receiveSchema = z.strictObject({
 
 const isShortString = (v: unknown, max: number) => typeof v === 'string' && v.length <= max;
 
-/** Whether `receiveSchema` accepts the body as it is; then its changes are checked by hand (see isTransferChange). */
+/** Whether `receiveSchema` accepts the body as it is; then its changes are checked by hand (see isPackedChange). */
 function isPlainReceiveBody(body: unknown): boolean {
   if (typeof body !== 'object' || body === null || Object.getPrototypeOf(body) !== Object.prototype) return false;
   const b = body as Record<string, unknown>;
@@ -63,7 +65,7 @@ function isPlainReceiveBody(body: unknown): boolean {
     isShortString(sender.version, 100) &&
     typeof sender.inPipeline === 'boolean' &&
     Array.isArray(b.changes) &&
-    b.changes.every(isTransferChange)
+    b.changes.every(isPackedChange)
   );
 }
 
@@ -73,6 +75,18 @@ const receiveValidator: FastifySchemaCompiler<unknown> = (route) => {
   const validate = validatorCompiler(route as Parameters<typeof validatorCompiler>[0]);
   return (data) => (route.httpPart === 'body' && isPlainReceiveBody(data) ? { value: data } : validate(data));
 };
+
+/** A batch with every `before` its sender left out put back; one it cannot put back is a validation problem. */
+function unpacked(changes: z.infer<typeof packedChangeSchema>[]) {
+  try {
+    return unpackBatch(changes);
+  } catch (error) {
+    if (!(error instanceof UnpackError)) throw error;
+    throw new DomainError('VALIDATION_FAILED', 'The request body is not valid.', {
+      errors: [{ path: `changes[${error.index}].before`, code: 'missing-before', message: error.message }],
+    });
+  }
+}
 
 const tags = ['sync protocol'];
 // Shapes of the peer protocol are defined by the sync module's types; the protocol is versioned with the instances.
@@ -145,7 +159,9 @@ export const syncRoutes =
       },
       async (request) => {
         const { selection } = request.body;
-        return receiver.outgoing(request.body.lacking, Object.fromEntries(Object.entries(selection).filter(([, v]) => v !== undefined)));
+        const out = await receiver.outgoing(request.body.lacking, Object.fromEntries(Object.entries(selection).filter(([, v]) => v !== undefined)));
+        // Each packed change is a fresh object: it takes its sender seq along.
+        return { ...out, changes: packBatch(out.changes).map((change, i) => Object.assign(change, { seq: out.changes[i]!.seq })) };
       },
     );
 
@@ -157,7 +173,10 @@ export const syncRoutes =
         schema: { tags, summary: 'Check and apply a batch of changes as one transaction (or plan it)', body: receiveSchema, response: answers },
         validatorCompiler: receiveValidator,
       },
-      async (request) => receiver.receive(writeContext(request), { ...request.body, idempotencyKey: request.body.idempotencyKey }),
+      async (request) => {
+        const changes = unpacked(request.body.changes);
+        return packOutcome(changes, await receiver.receive(writeContext(request), { ...request.body, changes, idempotencyKey: request.body.idempotencyKey }));
+      },
     );
 
     app.post(
