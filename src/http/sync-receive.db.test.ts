@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../../test/support/databases.js';
+import type { ReceiveRequest } from '../sync/peer-client.js';
 import { packBatch, toTransfer } from '../sync/transfer.js';
+import { BATCH_STREAM_TYPE, batchLines } from './batch-stream.js';
 import { createTestApp, createTestInstance, type TestApp, type TestInstance } from '../../test/support/instance.js';
 
 describe.each(engines)('POST /v1/sync/receive on %s', (engine) => {
@@ -65,6 +67,32 @@ describe.each(engines)('POST /v1/sync/receive on %s', (engine) => {
     const answer = await post(skipped);
     expect(answer.statusCode).toBe(200);
     expect(answer.json()).toMatchObject({ actions: 'ar', problems: [{ kind: 'tampered', changeId: chain.changes[2]!.id }] });
+  });
+
+  it('takes a batch streamed as a push sends it, and refuses it cut off, or sent to a route that does not take it', async () => {
+    const changes = (await sender.services.syncReceiver.outgoing({ [sender.services.instance.id]: [[4, 7]] }, {})).changes.map(toTransfer);
+    const text = [...batchLines({ ...(body as unknown as ReceiveRequest), changes })].join('');
+    const stream = (payload: string, url = '/v1/sync/receive') =>
+      receiver.app.inject({ method: 'POST', url, headers: { ...receiver.auth, 'content-type': BATCH_STREAM_TYPE }, payload });
+
+    const answer = await stream(text);
+    expect(answer.statusCode).toBe(200);
+    expect(answer.json()).toMatchObject({ actions: 'aaa', counts: { toApply: 3, problems: 0 } });
+
+    const cutOff = await stream(text.split('\n').slice(0, 3).join('\n'));
+    expect(cutOff.statusCode).toBe(400);
+    expect(cutOff.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'changes', code: 'count-mismatch' }] });
+
+    const elsewhere = await stream(text, '/v1/sync/exchange');
+    expect(elsewhere.statusCode).toBe(415);
+    expect(elsewhere.json()).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
+
+    // A streamed change is validated as a JSON one is, at its place in the batch.
+    const lines = text.split('\n');
+    lines[2] = lines[2]!.replace('"op":"update"', '"op":"rename"');
+    const wrong = await stream(lines.join('\n'));
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'changes[1].op' }] });
   });
 
   it('answers a malformed batch with the schema own problems, wherever the fault is', async () => {

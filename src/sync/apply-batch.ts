@@ -8,7 +8,7 @@ import type { SecretBox } from '../tracking/secret-box.js';
 import { keyIdsIn } from '../tracking/secret-box.js';
 import { maskSecrets } from '../tracking/secrets.js';
 import { readSettings } from '../tracking/settings-service.js';
-import { fromTransfer, plannedOf, transferDigestOf, type BatchOutcome, type PlannedChange, type PlannedEntity, type SyncProblem, type TransferChange } from './transfer.js';
+import { digestMatches, fromTransfer, plannedOf, type BatchOutcome, type PlannedChange, type PlannedEntity, type SyncProblem, type TransferChange } from './transfer.js';
 
 const LOAD_CHUNK = 500;
 
@@ -116,7 +116,7 @@ export async function applyBatch(
       planned.push(plannedOf(change, 'refused'));
       continue;
     }
-    if (transferDigestOf(change) !== change.digest) {
+    if (!digestMatches(change)) {
       refuse({ kind: 'tampered', message: `Change ${change.id} does not match its digest: it was altered after it was made.` });
       planned.push(plannedOf(change, 'refused'));
       continue;

@@ -59,18 +59,23 @@ type Body = NonNullable<TransferChange['after']>;
 const sameBody = (a: Body | null, b: Body | null): boolean => a === b || (a !== null && b !== null && jsonTextOf(a) === jsonTextOf(b));
 
 /**
- * The batch as it goes on the wire: each `before` that its parent earlier in the batch gives is left out (set to
- * undefined, which JSON leaves out, so every change keeps toTransfer's shape).
+ * Packs the changes of one batch, in order: each `before` that its parent earlier in the batch gives is left out (set
+ * to undefined, which JSON leaves out, so every change keeps toTransfer's shape).
  */
-export function packBatch(changes: TransferChange[]): PackedChange[] {
+export function createPacker(): (change: TransferChange) => PackedChange {
   const afterOf = new Map<string, Body | null>();
-  return changes.map((change) => {
+  return (change) => {
     const parentAfter = change.parent === null ? undefined : afterOf.get(change.parent);
     afterOf.set(change.id, change.after);
     const packed: PackedChange = toTransfer(change);
     if (parentAfter !== undefined && sameBody(change.before, parentAfter)) packed.before = undefined;
     return packed;
-  });
+  };
+}
+
+/** The batch as it goes on the wire (see createPacker). */
+export function packBatch(changes: TransferChange[]): PackedChange[] {
+  return changes.map(createPacker());
 }
 
 /** Where a packed batch cannot be unpacked: a change without `before` whose parent is not earlier in the batch. */
@@ -83,17 +88,20 @@ export class UnpackError extends Error {
   }
 }
 
+type Unpacked<T extends PackedChange> = Omit<T, 'before'> & { before: TransferChange['before'] };
+
 /**
- * The batch `packBatch` packed, each left-out `before` put back as the very `after` of the change's parent (so its
- * texts, once made for the parent's digest, serve the change's too). The digest check then proves it is the `before`
- * the change was made with. Throws UnpackError for a change that left out a `before` the batch cannot give.
+ * Unpacks the changes of one batch as they come, in order: each left-out `before` is put back as the very `after` of
+ * the change's parent (so its texts, once made for the parent's digest, serve the change's too). The digest check then
+ * proves it is the `before` the change was made with. Throws UnpackError for a change that left out a `before` the
+ * batch cannot give. A change that carries its `before` is returned as it is.
  */
-export function unpackBatch<T extends PackedChange>(changes: T[]): (Omit<T, 'before'> & { before: TransferChange['before'] })[] {
+export function createUnpacker(): <T extends PackedChange>(change: T, index: number) => Unpacked<T> {
   const afterOf = new Map<string, Body | null>();
-  return changes.map((change, index) => {
+  return <T extends PackedChange>(change: T, index: number) => {
     const parentAfter = change.parent === null ? undefined : afterOf.get(change.parent);
     afterOf.set(change.id, change.after);
-    if (change.before !== undefined) return change as Omit<T, 'before'> & { before: TransferChange['before'] };
+    if (change.before !== undefined) return change as Unpacked<T>;
     if (parentAfter === undefined) {
       throw new UnpackError(
         index,
@@ -103,12 +111,35 @@ export function unpackBatch<T extends PackedChange>(changes: T[]): (Omit<T, 'bef
       );
     }
     change.before = parentAfter;
-    return change as Omit<T, 'before'> & { before: TransferChange['before'] };
-  });
+    return change as Unpacked<T>;
+  };
+}
+
+/** The batch `packBatch` packed (see createUnpacker). */
+export function unpackBatch<T extends PackedChange>(changes: T[]): Unpacked<T>[] {
+  const unpack = createUnpacker();
+  return changes.map((change, index) => unpack(change, index));
+}
+
+// What digestMatches found of each change it looked at: a received change is not altered after it arrives.
+const digestChecks = new WeakMap<TransferChange, boolean>();
+
+/**
+ * Whether the change matches its digest, remembered per change object: a batch read as it streams in has its
+ * changes checked as they arrive, while the sender is still sending, and the check of the whole batch then finds the
+ * answers ready.
+ */
+export function digestMatches(change: TransferChange): boolean {
+  let matches = digestChecks.get(change);
+  if (matches === undefined) {
+    matches = transferDigestOf(change) === change.digest;
+    digestChecks.set(change, matches);
+  }
+  return matches;
 }
 
 /** A planned change made from the change it plans. */
-export function plannedOf(change: TransferChange, action: PlannedChange['action']): PlannedChange {
+export function plannedOf(change: Omit<PlannedChange, 'action'>, action: PlannedChange['action']): PlannedChange {
   return {
     id: change.id,
     origin: change.origin,

@@ -8,6 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBuiltinCatalog } from '../../src/catalog/builtin/index.js';
+import { BATCH_STREAM_TYPE, batchLines } from '../../src/http/batch-stream.js';
 import type { EngineName } from '../../src/store/dialects/dialect.js';
 import { openDialect } from '../../src/store/open-database.js';
 import { createTransactor } from '../../src/store/sql/create-stores.js';
@@ -198,7 +199,8 @@ beforeAll(async () => {
   const changes = await transferOf(source);
   expect(changes).toHaveLength(CHANGES);
   batchIds = changes.map((c) => c.id);
-  body = JSON.stringify({ sender: senderOf(source, { version: shiplogVersion }), operation: 'push', changes, dryRun: false, allowMissing: [] });
+  // As a push sends it: streamed, each change on a line of its own, packed.
+  body = [...batchLines({ sender: senderOf(source, { version: shiplogVersion }), operation: 'push', changes, dryRun: false, allowMissing: [] })].join('');
   sourceEntities = await entityStates(source.db, ['teams', 'ticket-types']);
   sourceRefs = (await tablesOf(source.database)).refs;
 }, 180_000);
@@ -223,7 +225,7 @@ describe.each(engines)('a receiver killed during a 10,000-change push on %s (Inv
   afterAll(async () => store?.drop());
 
   const push = (url: string) =>
-    fetch(`${url}/v1/sync/receive`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body });
+    fetch(`${url}/v1/sync/receive`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': BATCH_STREAM_TYPE }, body });
 
   /** Exactly before (nothing of the batch, tables untouched) or exactly after (all of it, entities as the sender's). */
   async function expectBeforeOrAfter(database: string): Promise<'before' | 'after'> {

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
+import { syncPlanSchema } from '../../src/http/routes/instances-sync.js';
 import { permissions } from '../../src/access/permissions.js';
 import type { EngineName } from '../../src/store/dialects/dialect.js';
 import type { InstanceKind } from '../../src/tracking/instance-identity.js';
 import { createTestApp, type TestApp, type TestInstanceOptions } from './instance.js';
+
+const PLAN_ROUTE = /^\/v1\/(instances\/[^/]+\/(push|pull)|changes\/import)(\?|$)/;
 
 /** A parsed JSON answer; tests read into it freely. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests assert on arbitrary response shapes
@@ -37,7 +40,10 @@ export async function startLiveInstance(engine: EngineName, options: LiveInstanc
         ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
       });
       const text = await response.text();
-      return { status: response.status, body: text ? (JSON.parse(text) as unknown) : null };
+      const answer = text ? (JSON.parse(text) as unknown) : null;
+      // Plans are written without the schema's walk: every plan a test gets must already be exactly in its shape.
+      if (response.status === 200 && method === 'POST' && PLAN_ROUTE.test(path)) expect(syncPlanSchema.parse(answer)).toEqual(answer);
+      return { status: response.status, body: answer };
     },
   };
 }

@@ -5,6 +5,7 @@ import type { Services } from '../../services.js';
 import { isPackedChange, packedChangeSchema } from '../../sync/export-document.js';
 import { packBatch, packOutcome, unpackBatch, UnpackError } from '../../sync/transfer.js';
 import { DomainError } from '../../shared/errors.js';
+import { registerBatchStream } from '../batch-stream.js';
 import { writeContext } from '../plugins/auth.js';
 import { MAX_BATCH_JSON_DEPTH, registerJsonBody } from '../plugins/json-body.js';
 import { problemResponses } from '../schemas.js';
@@ -97,6 +98,7 @@ export const syncRoutes =
   (services: Services): FastifyPluginAsyncZod =>
   async (app) => {
     registerJsonBody(app, MAX_BATCH_JSON_DEPTH);
+    registerBatchStream(app, { limit: SYNC_BODY_LIMIT, maxDepth: MAX_BATCH_JSON_DEPTH, routes: ['/v1/sync/receive'] });
     const receiver = services.syncReceiver;
 
     app.get(

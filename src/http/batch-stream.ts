@@ -1,0 +1,116 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import { DomainError } from '../shared/errors.js';
+import { isPackedChange } from '../sync/export-document.js';
+import type { ReceiveRequest } from '../sync/peer-client.js';
+import { createPacker, createUnpacker, digestMatches, UnpackError } from '../sync/transfer.js';
+import { parseJsonBody } from './plugins/json-body.js';
+
+/**
+ * A batch of changes streamed as NDJSON: a header line (the request without its changes, plus `count`, how many
+ * follow), then one packed change per line. The peer client sends pushes this way.
+ */
+export const BATCH_STREAM_TYPE = 'application/x-ndjson';
+
+const NEWLINE = 0x0a;
+
+// Changes a piece of a streamed batch holds: about 350 KB of JSON.
+const BATCH_PIECE = 250;
+
+/**
+ * A batch as BATCH_STREAM_TYPE: its header (everything but the changes, with their count), then each change
+ * packed on a line of its own, made a piece at a time, so the receiver reads and checks the first changes while the
+ * rest are still being made.
+ */
+export function* batchLines(request: ReceiveRequest): Generator<string> {
+  const { changes, ...header } = request;
+  yield `${JSON.stringify({ ...header, count: changes.length })}\n`;
+  const pack = createPacker();
+  for (let i = 0; i < changes.length; i += BATCH_PIECE) {
+    let piece = '';
+    for (const change of changes.slice(i, i + BATCH_PIECE)) piece += `${JSON.stringify(pack(change))}\n`;
+    yield piece;
+  }
+}
+
+function tooLarge(limit: number): DomainError {
+  return new DomainError('PAYLOAD_TOO_LARGE', `A batch may hold at most ${limit} bytes.`, { limit });
+}
+
+function invalid(path: string, code: string, message: string): DomainError {
+  return new DomainError('VALIDATION_FAILED', 'The request body is not valid.', { errors: [{ path, code, message }] });
+}
+
+/**
+ * Reads a streamed batch as it arrives. Each change is parsed, unpacked and checked against its digest (digestMatches
+ * remembers the answer) while the sender is still sending the rest, so the check of the whole batch finds that work
+ * done. The result is the request a JSON body would have given, for the route's own validation: checking stops at
+ * the first change that is not well formed, and validation then names it.
+ */
+export async function readBatchStream(stream: AsyncIterable<Buffer>, limit: number, maxDepth: number): Promise<Record<string, unknown>> {
+  let header: Record<string, unknown> | undefined;
+  const changes: unknown[] = [];
+  const unpack = createUnpacker();
+  let checking = true;
+  let bytes = 0;
+  let partial: Buffer[] = [];
+
+  const take = (text: string): void => {
+    const path = header === undefined ? '' : `changes[${changes.length}]`;
+    let value: unknown;
+    try {
+      value = parseJsonBody(text, maxDepth);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      throw new DomainError(error.code, error.message, { errors: [{ path, code: error.code === 'JSON_TOO_DEEP' ? 'too-deep' : 'malformed-json', message: error.message }] });
+    }
+    if (header === undefined) {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('', 'invalid-type', 'The first line must be the batch header, a JSON object.');
+      header = value as Record<string, unknown>;
+      return;
+    }
+    if (checking && isPackedChange(value)) {
+      try {
+        digestMatches(unpack(value, changes.length));
+      } catch (error) {
+        if (!(error instanceof UnpackError)) throw error;
+        checking = false;
+      }
+    } else checking = false;
+    changes.push(value);
+  };
+
+  for await (const chunk of stream) {
+    bytes += chunk.length;
+    if (bytes > limit) throw tooLarge(limit);
+    let start = 0;
+    for (let end = chunk.indexOf(NEWLINE); end >= 0; end = chunk.indexOf(NEWLINE, start)) {
+      if (partial.length > 0) {
+        partial.push(chunk.subarray(0, end));
+        take(Buffer.concat(partial).toString('utf8'));
+        partial = [];
+      } else if (end > start) take(chunk.toString('utf8', start, end));
+      start = end + 1;
+    }
+    if (start < chunk.length) partial.push(chunk.subarray(start));
+  }
+  if (partial.length > 0) take(Buffer.concat(partial).toString('utf8'));
+
+  if (header === undefined) throw invalid('', 'required', 'The batch is empty: it has no header line.');
+  const { count, ...request } = header;
+  if (!Number.isSafeInteger(count) || (count as number) < 0) throw invalid('count', 'invalid-type', 'The header must say how many changes follow (count).');
+  if (count !== changes.length) {
+    throw invalid('changes', 'count-mismatch', `The header announced ${String(count)} changes and ${changes.length} came: the batch was cut off or added to.`);
+  }
+  return { ...request, changes };
+}
+
+/** Lets `routes` (and only them) take a streamed batch, of up to `limit` bytes. */
+export function registerBatchStream(app: FastifyInstance, options: { limit: number; maxDepth: number; routes: string[] }): void {
+  app.addContentTypeParser(BATCH_STREAM_TYPE, async (request: FastifyRequest, payload: IncomingMessage) => {
+    if (!options.routes.includes(request.routeOptions.url ?? '')) {
+      throw new DomainError('UNSUPPORTED_MEDIA_TYPE', `Only ${options.routes.join(', ')} take a body of type ${BATCH_STREAM_TYPE}.`);
+    }
+    return readBatchStream(payload, options.limit, options.maxDepth);
+  });
+}
