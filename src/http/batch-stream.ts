@@ -2,8 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { DomainError } from '../shared/errors.js';
 import { isPackedChange } from '../sync/export-document.js';
-import type { ReceiveRequest } from '../sync/peer-client.js';
-import { createPacker, createUnpacker, digestMatches, UnpackError } from '../sync/transfer.js';
+import type { ReceiveRequest, StreamedReceiveRequest } from '../sync/peer-client.js';
+import { createPacker, createUnpacker, digestMatches, UnpackError, type PackedChange, type TransferChange } from '../sync/transfer.js';
 import { parseJsonBody } from './plugins/json-body.js';
 
 /**
@@ -17,6 +17,15 @@ const NEWLINE = 0x0a;
 // Changes a piece of a streamed batch holds: about 350 KB of JSON.
 const BATCH_PIECE = 250;
 
+const headerLine = (request: Omit<ReceiveRequest, 'changes'>, count: number) => `${JSON.stringify({ ...request, count })}\n`;
+
+/** The changes, packed, a line each. */
+function linesOf(pack: (change: TransferChange) => PackedChange, changes: TransferChange[]): string {
+  let piece = '';
+  for (const change of changes) piece += `${JSON.stringify(pack(change))}\n`;
+  return piece;
+}
+
 /**
  * A batch as BATCH_STREAM_TYPE: its header (everything but the changes, with their count), then each change
  * packed on a line of its own, made a piece at a time, so the receiver reads and checks the first changes while the
@@ -24,13 +33,26 @@ const BATCH_PIECE = 250;
  */
 export function* batchLines(request: ReceiveRequest): Generator<string> {
   const { changes, ...header } = request;
-  yield `${JSON.stringify({ ...header, count: changes.length })}\n`;
+  yield headerLine(header, changes.length);
   const pack = createPacker();
-  for (let i = 0; i < changes.length; i += BATCH_PIECE) {
-    let piece = '';
-    for (const change of changes.slice(i, i + BATCH_PIECE)) piece += `${JSON.stringify(pack(change))}\n`;
-    yield piece;
+  for (let i = 0; i < changes.length; i += BATCH_PIECE) yield linesOf(pack, changes.slice(i, i + BATCH_PIECE));
+}
+
+/**
+ * `batchLines` of a batch read as it is sent: each page is read when the one before is on its way, and lands in
+ * `sent`. A stream that brings other than the changes it announced ends in an error, so the receiver gets a batch cut
+ * off, which it never applies.
+ */
+export async function* streamedBatchLines(request: StreamedReceiveRequest, sent: TransferChange[]): AsyncGenerator<string> {
+  const { changes, ...header } = request;
+  yield headerLine(header, changes.count);
+  const pack = createPacker();
+  for await (const page of changes.pages()) {
+    sent.push(...page);
+    if (sent.length > changes.count) break;
+    yield linesOf(pack, page);
   }
+  if (sent.length !== changes.count) throw new Error(`the batch announced ${changes.count} changes and ${sent.length} could be read`);
 }
 
 function tooLarge(limit: number): DomainError {

@@ -2,8 +2,8 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest } from '
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { DomainError } from '../shared/errors.js';
 import type { OutgoingTransfer, PeerAddress, PeerConnection, PeerConnector, ReceiveResult } from '../sync/peer-client.js';
-import { unpackBatch, unpackOutcome, type PackedChange, type PackedOutcome } from '../sync/transfer.js';
-import { BATCH_STREAM_TYPE, batchLines } from './batch-stream.js';
+import { unpackBatch, unpackOutcome, type PackedChange, type PackedOutcome, type TransferChange } from '../sync/transfer.js';
+import { BATCH_STREAM_TYPE, batchLines, streamedBatchLines } from './batch-stream.js';
 
 /** How long a peer may take to answer: calls that move whole batches get longer. */
 export interface PeerTimeouts {
@@ -30,7 +30,7 @@ interface Answer {
 const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
 
 /** A request body: one text, or pieces of text made as the request goes (sent chunked, as the peer reads them). */
-type Body = string | (() => Iterable<string>);
+type Body = string | (() => Iterable<string> | AsyncIterable<string>);
 
 /**
  * One HTTP exchange with node:http: the body goes out as one buffer, or piece by piece as the socket takes it, and the
@@ -80,14 +80,14 @@ function exchange(url: URL, method: string, headers: Record<string, string>, bod
 class Streamed {
   constructor(
     readonly contentType: string,
-    readonly pieces: () => Iterable<string>,
+    readonly pieces: () => Iterable<string> | AsyncIterable<string>,
   ) {}
 }
 
 /** Writes the pieces as the socket takes them, each made only once the one before is on its way; then ends the body. */
-async function writePieces(request: ClientRequest, pieces: Iterable<string>): Promise<void> {
+async function writePieces(request: ClientRequest, pieces: Iterable<string> | AsyncIterable<string>): Promise<void> {
   try {
-    for (const piece of pieces) {
+    for await (const piece of pieces) {
       if (request.destroyed) return;
       if (!request.write(piece)) await new Promise((done) => request.once('drain', done).once('close', done));
     }
@@ -178,6 +178,15 @@ export function createHttpPeerConnector(options: { timeouts?: Partial<PeerTimeou
         }
       }
 
+      /** The receiver's answer to the batch, its planned changes made again from what was sent (see packOutcome). */
+      function answered(batch: TransferChange[], answer: PackedOutcome<ReceiveResult>): ReceiveResult {
+        try {
+          return unpackOutcome(batch, answer);
+        } catch (error) {
+          throw new DomainError('PEER_REFUSED', `The instance at ${base} answered a batch it was sent wrongly: ${(error as Error).message}.`, { url: base });
+        }
+      }
+
       function unpacked<T extends PackedChange>(changes: T[]) {
         try {
           return unpackBatch(changes);
@@ -199,13 +208,12 @@ export function createHttpPeerConnector(options: { timeouts?: Partial<PeerTimeou
           const out = await call<Omit<OutgoingTransfer, 'changes'> & { changes: (PackedChange & { seq: number })[] }>('POST', '/v1/sync/outgoing', { lacking, selection }, timeouts.batch);
           return { ...out, changes: unpacked(out.changes) };
         },
-        receive: async (request) => {
-          const answer = await call<PackedOutcome<ReceiveResult>>('POST', '/v1/sync/receive', new Streamed(BATCH_STREAM_TYPE, () => batchLines(request)), timeouts.batch);
-          try {
-            return unpackOutcome(request.changes, answer);
-          } catch (error) {
-            throw new DomainError('PEER_REFUSED', `The instance at ${base} answered a batch it was sent wrongly: ${(error as Error).message}.`, { url: base });
-          }
+        receive: async (request) => answered(request.changes, await call('POST', '/v1/sync/receive', new Streamed(BATCH_STREAM_TYPE, () => batchLines(request)), timeouts.batch)),
+        receiveStreamed: async (request) => {
+          let sent: TransferChange[] = [];
+          const body = new Streamed(BATCH_STREAM_TYPE, () => streamedBatchLines(request, (sent = [])));
+          const answer = await call<PackedOutcome<ReceiveResult>>('POST', '/v1/sync/receive', body, timeouts.batch);
+          return { ...answered(sent, answer), sent };
         },
         registerDownstream: async (me) => {
           await call('POST', '/v1/sync/downstream', me);

@@ -380,6 +380,16 @@ export interface ChangeSummaryStore {
   reset(): Promise<void>;
 }
 
+/** A change's place in the log and what it depends on: what choosing a batch needs, without its bodies. */
+export interface ChangeLink {
+  id: string;
+  seq: number;
+  parent: string | null;
+  requires: string[];
+  at: number;
+  changeSet: string | null;
+}
+
 /** Bulk reads and writes of the change log that sync needs. */
 export interface SyncHistoryStore {
   /** Which of `ids` this log holds. */
@@ -396,6 +406,12 @@ export interface SyncHistoryStore {
   findByOriginRange(origin: string, from: number, to: number): Promise<ChangeRecord[]>;
   /** Full changes for keys of one origin. */
   findByKeys(origin: string, originSeqs: number[]): Promise<ChangeRecord[]>;
+  /** `findByIds`, `findByOriginRange` and `findByKeys`, reading only the changes' links. */
+  linksByIds(ids: string[]): Promise<ChangeLink[]>;
+  linksByOriginRange(origin: string, from: number, to: number): Promise<ChangeLink[]>;
+  linksByKeys(origin: string, originSeqs: number[]): Promise<ChangeLink[]>;
+  /** Full changes at the given log positions, ascending by seq (positions the log lacks are left out). */
+  findBySeqs(seqs: number[]): Promise<ChangeRecord[]>;
   /** Summaries after `afterSeq`, ascending, at most `limit`. */
   summariesAfter(afterSeq: number, limit: number): Promise<ChangeSummary[]>;
   /** Removes every entity of the given types and their references (restore). */

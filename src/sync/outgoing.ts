@@ -1,4 +1,4 @@
-import type { ChangeRecord, Stores } from '../store/ports.js';
+import type { ChangeLink, ChangeRecord, Stores } from '../store/ports.js';
 import type { KeyRanges } from './summary.js';
 import type { AddedChange, SyncProblem } from './transfer.js';
 
@@ -14,9 +14,9 @@ export interface Selection {
   allowMissing?: string[] | undefined;
 }
 
-export interface Outgoing {
+export interface Outgoing<T extends ChangeLink = ChangeRecord> {
   /** In this instance's log order. */
-  changes: ChangeRecord[];
+  changes: T[];
   added: AddedChange[];
   /** Selected or required changes left out by `allowMissing`. */
   leftOut: string[];
@@ -46,16 +46,35 @@ async function lackingIds(stores: Stores, lacking: KeyRanges): Promise<Set<strin
   return ids;
 }
 
+/** How a selection reads changes: whole, or only their links. */
+interface Reads<T extends ChangeLink> {
+  byIds(ids: string[]): Promise<T[]>;
+  byOriginRange(origin: string, from: number, to: number): Promise<T[]>;
+  byKeys(origin: string, originSeqs: number[]): Promise<T[]>;
+}
+
+const wholeChanges = (stores: Stores): Reads<ChangeRecord> => ({
+  byIds: (ids) => stores.history.findByIds(ids),
+  byOriginRange: (origin, from, to) => stores.history.findByOriginRange(origin, from, to),
+  byKeys: (origin, seqs) => stores.history.findByKeys(origin, seqs),
+});
+
+const changeLinks = (stores: Stores): Reads<ChangeLink> => ({
+  byIds: (ids) => stores.history.linksByIds(ids),
+  byOriginRange: (origin, from, to) => stores.history.linksByOriginRange(origin, from, to),
+  byKeys: (origin, seqs) => stores.history.linksByKeys(origin, seqs),
+});
+
 /** The changes this instance holds of the lacking keys (ranges may overlap), by id, in log order. */
-async function lackingChanges(stores: Stores, lacking: KeyRanges): Promise<Map<string, ChangeRecord>> {
-  const found = new Map<string, ChangeRecord>();
-  const add = (changes: ChangeRecord[]) => {
+async function lackingChanges<T extends ChangeLink>(reads: Reads<T>, lacking: KeyRanges): Promise<Map<string, T>> {
+  const found = new Map<string, T>();
+  const add = (changes: T[]) => {
     for (const change of changes) found.set(change.id, change);
   };
   for (const [origin, ranges] of Object.entries(lacking)) {
-    for (const [from, to] of ranges) if (to - from >= RANGE_MIN) add(await stores.history.findByOriginRange(origin, from, to));
+    for (const [from, to] of ranges) if (to - from >= RANGE_MIN) add(await reads.byOriginRange(origin, from, to));
     const seqs = [...new Set(seqsOf(ranges, true))];
-    for (let i = 0; i < seqs.length; i += LOAD_CHUNK) add(await stores.history.findByKeys(origin, seqs.slice(i, i + LOAD_CHUNK)));
+    for (let i = 0; i < seqs.length; i += LOAD_CHUNK) add(await reads.byKeys(origin, seqs.slice(i, i + LOAD_CHUNK)));
   }
   return new Map([...found.values()].sort((a, b) => a.seq - b.seq).map((c) => [c.id, c]));
 }
@@ -64,19 +83,28 @@ async function lackingChanges(stores: Stores, lacking: KeyRanges): Promise<Map<s
  * The changes to send to a receiver that lacks `lacking`: the selection (or all of it) within the cut-off,
  * plus the dependency closure the receiver lacks, in this instance's log order.
  */
-export async function selectOutgoing(stores: Stores, lacking: KeyRanges, selection: Selection): Promise<Outgoing> {
+export function selectOutgoing(stores: Stores, lacking: KeyRanges, selection: Selection): Promise<Outgoing> {
+  return select(stores, wholeChanges(stores), lacking, selection);
+}
+
+/** `selectOutgoing`, reading only the links of the changes: the sender then reads them whole as it sends them. */
+export function chooseOutgoing(stores: Stores, lacking: KeyRanges, selection: Selection): Promise<Outgoing<ChangeLink>> {
+  return select(stores, changeLinks(stores), lacking, selection);
+}
+
+async function select<T extends ChangeLink>(stores: Stores, reads: Reads<T>, lacking: KeyRanges, selection: Selection): Promise<Outgoing<T>> {
   const allowMissing = new Set(selection.allowMissing ?? []);
   const problems: SyncProblem[] = [];
-  const withinCutoff = (c: ChangeRecord) => selection.cutoff === undefined || c.at <= selection.cutoff;
+  const withinCutoff = (c: T) => selection.cutoff === undefined || c.at <= selection.cutoff;
 
-  let base: ChangeRecord[];
+  let base: T[];
   let heldBackByCutoff = 0;
   let missingHere: Set<string>;
   // Without a list of ids every lacking change is read whole up front, and the closure is found among them.
-  let lackingById: Map<string, ChangeRecord> | undefined;
+  let lackingById: Map<string, T> | undefined;
   if (selection.changeIds && selection.changeIds.length > 0) {
     missingHere = await lackingIds(stores, lacking);
-    const found = await stores.history.findByIds(selection.changeIds);
+    const found = await reads.byIds(selection.changeIds);
     const known = new Set(found.map((c) => c.id));
     for (const id of selection.changeIds) {
       if (!known.has(id)) problems.push({ kind: 'unknown-change', changeId: id, message: `Change ${id} does not exist on this instance.` });
@@ -84,7 +112,7 @@ export async function selectOutgoing(stores: Stores, lacking: KeyRanges, selecti
     // Named changes the receiver already has still go, so that the plan reports them as present.
     base = found;
   } else {
-    lackingById = await lackingChanges(stores, lacking);
+    lackingById = await lackingChanges(reads, lacking);
     missingHere = new Set(lackingById.keys());
     const all = [...lackingById.values()];
     const chosen = selection.changeSet === undefined ? all : all.filter((c) => c.changeSet === selection.changeSet);
@@ -92,7 +120,7 @@ export async function selectOutgoing(stores: Stores, lacking: KeyRanges, selecti
     heldBackByCutoff = chosen.length - base.length;
   }
   const leftOut = new Set<string>();
-  const chosen = new Map<string, ChangeRecord>();
+  const chosen = new Map<string, T>();
   for (const change of base) {
     if (allowMissing.has(change.id)) leftOut.add(change.id);
     else chosen.set(change.id, change);
@@ -118,7 +146,7 @@ export async function selectOutgoing(stores: Stores, lacking: KeyRanges, selecti
       }
       const loaded = lackingById
         ? [...wanted.keys()].map((id) => lackingById.get(id)!).sort((a, b) => a.seq - b.seq)
-        : await stores.history.findByIds([...wanted.keys()]);
+        : await reads.byIds([...wanted.keys()]);
       for (const change of loaded) {
         chosen.set(change.id, change);
         const why = wanted.get(change.id)!;

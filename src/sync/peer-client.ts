@@ -31,6 +31,22 @@ export interface ReceiveRequest {
   allowMissing: string[];
 }
 
+/** A batch read as it is sent: its changes a page at a time, in order, each page read only when the one before is on its way. */
+export interface ChangeStream {
+  count: number;
+  pages(): AsyncIterable<TransferChange[]>;
+}
+
+/** A batch sent as it is read (see ChangeStream). */
+export interface StreamedReceiveRequest extends Omit<ReceiveRequest, 'changes'> {
+  changes: ChangeStream;
+}
+
+/** What a receiver answered a streamed batch, with the changes that were sent. */
+export interface StreamedReceiveResult extends ReceiveResult {
+  sent: TransferChange[];
+}
+
 export interface ReceiveResult extends BatchOutcome {
   /** True when an earlier request with the same idempotency key answered this. */
   replayed: boolean;
@@ -60,6 +76,8 @@ export interface PeerConnection extends SummarySource {
   keysAfter(afterSeq: number): Promise<{ keys: KeyRanges; headSeq: number }>;
   outgoing(lacking: KeyRanges, selection: Selection): Promise<OutgoingTransfer>;
   receive(request: ReceiveRequest): Promise<ReceiveResult>;
+  /** `receive`, the batch read as it is sent. */
+  receiveStreamed(request: StreamedReceiveRequest): Promise<StreamedReceiveResult>;
   registerDownstream(me: { instanceId: string; name: string }): Promise<void>;
   unregisterDownstream(instanceId: string): Promise<void>;
   /** The peer's log in its order, a page after `afterSeq`. */

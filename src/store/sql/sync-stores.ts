@@ -1,6 +1,7 @@
 import { PostgresAdapter, sql, type Insertable, type Kysely, type QueryResult, type Selectable } from 'kysely';
-import { bitmapWords as BITMAP_WORDS, type SummaryNodesTable, type Database, type PeersTable } from '../schema.js';
+import { bitmapWords as BITMAP_WORDS, type ChangesTable, type SummaryNodesTable, type Database, type PeersTable } from '../schema.js';
 import type {
+  ChangeLink,
   ChangeRecord,
   BucketBitmapRow,
   ChangeSummaryStore,
@@ -21,6 +22,14 @@ function chunks<T>(items: T[], size = IN_CHUNK): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+const LINK_COLUMNS = ['id', 'seq', 'parent', 'requires', 'at', 'change_set'] as const;
+// Consecutive log positions read as one range rather than listed.
+const SEQ_RUN_MIN = 16;
+
+function toLink(row: Pick<Selectable<ChangesTable>, (typeof LINK_COLUMNS)[number]>): ChangeLink {
+  return { id: row.id, seq: Number(row.seq), parent: row.parent, requires: JSON.parse(row.requires) as string[], at: Number(row.at), changeSet: row.change_set };
 }
 
 function toPeer(row: Selectable<PeersTable>): PeerRecord {
@@ -323,6 +332,39 @@ export function createSyncHistoryStore(db: Kysely<Database>): SyncHistoryStore {
         found.push(...rows.map(toChangeRecord));
       }
       return found;
+    },
+    async linksByIds(ids) {
+      const found: ChangeLink[] = [];
+      for (const part of chunks([...new Set(ids)])) found.push(...(await db.selectFrom('changes').select(LINK_COLUMNS).where('id', 'in', part).execute()).map(toLink));
+      return found.sort((a, b) => a.seq - b.seq);
+    },
+    async linksByOriginRange(origin, from, to) {
+      const rows = await db.selectFrom('changes').select(LINK_COLUMNS).where('origin', '=', origin).where('origin_seq', '>=', from).where('origin_seq', '<', to).execute();
+      return rows.map(toLink);
+    },
+    async linksByKeys(origin, originSeqs) {
+      const found: ChangeLink[] = [];
+      for (const part of chunks([...new Set(originSeqs)])) {
+        found.push(...(await db.selectFrom('changes').select(LINK_COLUMNS).where('origin', '=', origin).where('origin_seq', 'in', part).execute()).map(toLink));
+      }
+      return found;
+    },
+    async findBySeqs(seqs) {
+      const found: ChangeRecord[] = [];
+      const sorted = [...new Set(seqs)].sort((a, b) => a - b);
+      // Runs of consecutive positions are read as ranges of the primary key, the rest by list.
+      const scattered: number[] = [];
+      for (let i = 0; i < sorted.length; ) {
+        let j = i;
+        while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j += 1;
+        if (j - i + 1 >= SEQ_RUN_MIN) {
+          const rows = await db.selectFrom('changes').selectAll().where('seq', '>=', sorted[i]!).where('seq', '<=', sorted[j]!).orderBy('seq').execute();
+          found.push(...rows.map(toChangeRecord));
+        } else scattered.push(...sorted.slice(i, j + 1));
+        i = j + 1;
+      }
+      for (const part of chunks(scattered)) found.push(...(await db.selectFrom('changes').selectAll().where('seq', 'in', part).execute()).map(toChangeRecord));
+      return found.sort((a, b) => a.seq - b.seq);
     },
     async summariesAfter(afterSeq, limit) {
       const rows = await db.selectFrom('changes').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
