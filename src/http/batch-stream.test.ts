@@ -2,9 +2,10 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../shared/errors.js';
+import type { StoredChange } from '../store/ports.js';
 import type { ReceiveRequest } from '../sync/peer-client.js';
 import { digestMatches, transferDigestOf, type TransferChange } from '../sync/transfer.js';
-import { batchLines, readBatchStream } from './batch-stream.js';
+import { batchLines, readBatchStream, streamedBatchLines } from './batch-stream.js';
 import { MAX_BATCH_JSON_DEPTH } from './plugins/json-body.js';
 
 const LIMIT = 64 * 1024 * 1024;
@@ -73,6 +74,51 @@ async function refusal(text: string, limit = LIMIT): Promise<DomainError> {
   expect(error).toBeInstanceOf(DomainError);
   return error as DomainError;
 }
+
+/** The changes as the store reads them for a push: bodies as their JSON texts. */
+const storedOf = (changes: TransferChange[]): StoredChange[] =>
+  changes.map(({ before, after, ...change }, i) => ({
+    ...change,
+    seq: i + 1,
+    appliedFrom: null,
+    hash: 'f'.repeat(64),
+    beforeText: before === null ? null : JSON.stringify(before),
+    afterText: after === null ? null : JSON.stringify(after),
+  }));
+
+async function streamed(stored: StoredChange[], count = stored.length, page = 7): Promise<{ text: string; sent: StoredChange[] }> {
+  const sent: StoredChange[] = [];
+  const { changes: _changes, ...header } = request([]);
+  let text = '';
+  const pages = async function* () {
+    for (let i = 0; i < stored.length; i += page) yield stored.slice(i, i + page);
+  };
+  for await (const piece of streamedBatchLines({ ...header, changes: { count, pages } }, sent)) text += piece;
+  return { text, sent };
+}
+
+describe('streamedBatchLines', () => {
+  it('sends stored changes with their texts as they are, packed as batchLines packs the changes they hold', async () => {
+    const changes = chain(60);
+    const stored = storedOf(changes);
+    const { text, sent } = await streamed(stored);
+    expect(sent).toEqual(stored);
+    expect(text.match(/"before":/g)).toHaveLength(3);
+    const body = (await read(text)) as unknown as ReceiveRequest;
+    expect(body.changes).toEqual(changes);
+    for (const change of body.changes) expect(digestMatches(change)).toBe(true);
+    // A stored text that spans lines is put on one.
+    const spread = storedOf(chain(4, 4)).map((c) => ({ ...c, afterText: JSON.stringify(JSON.parse(c.afterText!), null, 2) }));
+    const again = (await read((await streamed(spread)).text)) as unknown as ReceiveRequest;
+    expect(again.changes).toEqual(chain(4, 4));
+  });
+
+  it('ends in an error when the pages bring other than the count announced', async () => {
+    const stored = storedOf(chain(20));
+    await expect(streamed(stored.slice(0, 19), 20)).rejects.toThrow('announced 20 changes and 19 could be read');
+    await expect(streamed(stored, 13)).rejects.toThrow('announced 13 changes and 14 could be read');
+  });
+});
 
 describe('readBatchStream', () => {
   it('reads the batch batchLines sends, however the bytes are cut, with every change whole and its digest checked', async () => {

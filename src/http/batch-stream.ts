@@ -2,8 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { DomainError } from '../shared/errors.js';
 import { isPackedChange } from '../sync/export-document.js';
+import type { StoredChange } from '../store/ports.js';
 import type { ReceiveRequest, StreamedReceiveRequest } from '../sync/peer-client.js';
-import { createPacker, createUnpacker, digestMatches, UnpackError, type PackedChange, type TransferChange } from '../sync/transfer.js';
+import { createPacker, createUnpacker, digestMatches, headOf, UnpackError, type PackedChange, type TransferChange } from '../sync/transfer.js';
 import { parseJsonBody } from './plugins/json-body.js';
 
 /**
@@ -39,18 +40,38 @@ export function* batchLines(request: ReceiveRequest): Generator<string> {
 }
 
 /**
- * `batchLines` of a batch read as it is sent: each page is read when the one before is on its way, and lands in
- * `sent`. A stream that brings other than the changes it announced ends in an error, so the receiver gets a batch cut
- * off, which it never applies.
+ * A stored change on a line of its own, as `linesOf` writes it: the bodies spliced in as the JSON texts they are stored
+ * as (JSON.stringify's, so never holding a line break), `before` left out when `packed`, the rest as headOf has it.
  */
-export async function* streamedBatchLines(request: StreamedReceiveRequest, sent: TransferChange[]): AsyncGenerator<string> {
+function storedLine(change: StoredChange, packed: boolean): string {
+  const rest = JSON.stringify(headOf(change));
+  const before = packed ? '' : `"before":${bodyText(change.beforeText)},`;
+  return `{${before}"after":${bodyText(change.afterText)},${rest.slice(1)}\n`;
+}
+
+/** A stored body text as it goes on a line: as it is, unless it spans lines (then made again, on one). */
+const bodyText = (text: string | null): string => (text === null ? 'null' : text.includes('\n') ? JSON.stringify(JSON.parse(text)) : text);
+
+/**
+ * `batchLines` of a batch read as it is sent: each page is read when the one before is on its way, and lands in
+ * `sent`. A `before` is left out when its text is the `after` text of its parent earlier in the batch (packBatch's
+ * rule, on the stored texts). A stream that brings other than the changes it announced ends in an error, so the
+ * receiver gets a batch cut off, which it never applies.
+ */
+export async function* streamedBatchLines(request: StreamedReceiveRequest, sent: StoredChange[]): AsyncGenerator<string> {
   const { changes, ...header } = request;
   yield headerLine(header, changes.count);
-  const pack = createPacker();
+  const afterOf = new Map<string, string | null>();
   for await (const page of changes.pages()) {
     sent.push(...page);
     if (sent.length > changes.count) break;
-    yield linesOf(pack, page);
+    let piece = '';
+    for (const change of page) {
+      const packed = change.parent !== null && afterOf.has(change.parent) && afterOf.get(change.parent) === change.beforeText;
+      afterOf.set(change.id, change.afterText);
+      piece += storedLine(change, packed);
+    }
+    yield piece;
   }
   if (sent.length !== changes.count) throw new Error(`the batch announced ${changes.count} changes and ${sent.length} could be read`);
 }

@@ -2,7 +2,8 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest } from '
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { DomainError } from '../shared/errors.js';
 import type { OutgoingTransfer, PeerAddress, PeerConnection, PeerConnector, ReceiveResult } from '../sync/peer-client.js';
-import { unpackBatch, unpackOutcome, type PackedChange, type PackedOutcome, type TransferChange } from '../sync/transfer.js';
+import type { StoredChange } from '../store/ports.js';
+import { unpackBatch, unpackOutcome, type PackedChange, type PackedOutcome, type PlannedChange } from '../sync/transfer.js';
 import { BATCH_STREAM_TYPE, batchLines, streamedBatchLines } from './batch-stream.js';
 
 /** How long a peer may take to answer: calls that move whole batches get longer. */
@@ -179,7 +180,7 @@ export function createHttpPeerConnector(options: { timeouts?: Partial<PeerTimeou
       }
 
       /** The receiver's answer to the batch, its planned changes made again from what was sent (see packOutcome). */
-      function answered(batch: TransferChange[], answer: PackedOutcome<ReceiveResult>): ReceiveResult {
+      function answered(batch: readonly Omit<PlannedChange, 'action'>[], answer: PackedOutcome<ReceiveResult>): ReceiveResult {
         try {
           return unpackOutcome(batch, answer);
         } catch (error) {
@@ -210,7 +211,7 @@ export function createHttpPeerConnector(options: { timeouts?: Partial<PeerTimeou
         },
         receive: async (request) => answered(request.changes, await call('POST', '/v1/sync/receive', new Streamed(BATCH_STREAM_TYPE, () => batchLines(request)), timeouts.batch)),
         receiveStreamed: async (request) => {
-          let sent: TransferChange[] = [];
+          let sent: StoredChange[] = [];
           const body = new Streamed(BATCH_STREAM_TYPE, () => streamedBatchLines(request, (sent = [])));
           const answer = await call<PackedOutcome<ReceiveResult>>('POST', '/v1/sync/receive', body, timeouts.batch);
           return { ...answered(sent, answer), sent };

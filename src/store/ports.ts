@@ -380,6 +380,12 @@ export interface ChangeSummaryStore {
   reset(): Promise<void>;
 }
 
+/** A change with its bodies left as the JSON texts they are stored as: a sender passes them on without parsing them. */
+export interface StoredChange extends Omit<ChangeRecord, 'before' | 'after'> {
+  beforeText: string | null;
+  afterText: string | null;
+}
+
 /** A change's place in the log and what it depends on: what choosing a batch needs, without its bodies. */
 export interface ChangeLink {
   id: string;
@@ -410,8 +416,8 @@ export interface SyncHistoryStore {
   linksByIds(ids: string[]): Promise<ChangeLink[]>;
   linksByOriginRange(origin: string, from: number, to: number): Promise<ChangeLink[]>;
   linksByKeys(origin: string, originSeqs: number[]): Promise<ChangeLink[]>;
-  /** Full changes at the given log positions, ascending by seq (positions the log lacks are left out). */
-  findBySeqs(seqs: number[]): Promise<ChangeRecord[]>;
+  /** Changes at the given log positions, ascending by seq (positions the log lacks are left out), bodies unparsed. */
+  findBySeqs(seqs: number[]): Promise<StoredChange[]>;
   /** Summaries after `afterSeq`, ascending, at most `limit`. */
   summariesAfter(afterSeq: number, limit: number): Promise<ChangeSummary[]>;
   /** Removes every entity of the given types and their references (restore). */

@@ -1,4 +1,4 @@
-import type { ChangeRecord, EntityRecord } from '../store/ports.js';
+import type { ChangeRecord, EntityRecord, StoredChange } from '../store/ports.js';
 import type { Selection } from './outgoing.js';
 import type { SummarySource } from './reconcile.js';
 import type { KeyRanges, SummaryExchange, SummaryExchangeAnswer } from './summary.js';
@@ -31,10 +31,13 @@ export interface ReceiveRequest {
   allowMissing: string[];
 }
 
-/** A batch read as it is sent: its changes a page at a time, in order, each page read only when the one before is on its way. */
+/**
+ * A batch read as it is sent: its changes a page at a time, in order, each page read only when the one before is on
+ * its way, with their bodies as the sender stores them (the texts go out as they are, never parsed).
+ */
 export interface ChangeStream {
   count: number;
-  pages(): AsyncIterable<TransferChange[]>;
+  pages(): AsyncIterable<StoredChange[]>;
 }
 
 /** A batch sent as it is read (see ChangeStream). */
@@ -44,7 +47,7 @@ export interface StreamedReceiveRequest extends Omit<ReceiveRequest, 'changes'> 
 
 /** What a receiver answered a streamed batch, with the changes that were sent. */
 export interface StreamedReceiveResult extends ReceiveResult {
-  sent: TransferChange[];
+  sent: StoredChange[];
 }
 
 export interface ReceiveResult extends BatchOutcome {

@@ -3,7 +3,7 @@ import type { WriteContext } from '../shared/actor.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
 import { isoTime } from '../shared/iso-time.js';
 import { parseOrThrow } from '../shared/validation.js';
-import type { ChangeLink, ChangeRecord, ChangeSummary, EntityRecord, PeerRecord, Stores } from '../store/ports.js';
+import type { ChangeLink, ChangeRecord, ChangeSummary, EntityRecord, PeerRecord, StoredChange, Stores } from '../store/ports.js';
 import { withInstanceLocal, withoutInstanceLocal } from '../catalog/entity-type.js';
 import { diffBodies, type FieldDiff } from '../tracking/body-diff.js';
 import { chainHash } from '../tracking/change-chain.js';
@@ -17,7 +17,7 @@ import { reconcile, type Reconciliation, type SummarySource } from './reconcile.
 import { countOf, SUMMARY_FORMAT, type KeyRanges } from './summary.js';
 import { entityDigests, trackableTypes, typeDigests } from './state.js';
 import { pipelinePosition, type SyncDeps, type SyncReceiver } from './sync-receiver.js';
-import { plannedOf, refusalCode, toTransfer, type AddedChange, type TransferChange, type BatchOutcome, type SenderInfo, type SyncProblem } from './transfer.js';
+import { plannedOf, refusalCode, toTransfer, type AddedChange, type BatchOutcome, type SenderInfo, type SyncProblem } from './transfer.js';
 
 const peerNameSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
 const urlSchema = z.url({ protocol: /^https?$/ }).max(500);
@@ -403,12 +403,12 @@ export function createSyncService(
    * The chosen changes read whole a page at a time, in order (see ChangeStream). Should the log have changed under the
    * push (a restore), a page that is not exactly the changes chosen ends the stream, and the receiver applies nothing.
    */
-  async function* pagesOf(chosen: ChangeLink[]): AsyncGenerator<TransferChange[]> {
+  async function* pagesOf(chosen: ChangeLink[]): AsyncGenerator<StoredChange[]> {
     for (let i = 0; i < chosen.length; i += STREAM_PAGE) {
       const part = chosen.slice(i, i + STREAM_PAGE);
       const page = await db.read((stores) => stores.history.findBySeqs(part.map((c) => c.seq)));
       if (page.length !== part.length || page.some((c, k) => c.id !== part[k]!.id)) throw new Error('the change log changed while the push was read from it');
-      yield page.map(toTransfer);
+      yield page;
     }
   }
 

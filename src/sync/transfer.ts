@@ -6,7 +6,11 @@ import type { ChangeOp, ChangeRecord } from '../store/ports.js';
 /** A change as it travels between instances and in export files: the portable fields and their digest. */
 export type TransferChange = Omit<ChangeRecord, 'seq' | 'appliedFrom' | 'hash'>;
 
-export function toTransfer(change: TransferChange): TransferChange {
+/** A change as it travels, but its `before` and `after`. */
+export type TransferHead = Omit<TransferChange, 'before' | 'after'>;
+
+/** The fields of a change as it travels, but its bodies (whatever else the change holds is left behind). */
+export function headOf(change: TransferHead): TransferHead {
   // Member by member: copying by spread or rest was several times slower on batches of thousands.
   return {
     id: change.id,
@@ -16,8 +20,6 @@ export function toTransfer(change: TransferChange): TransferChange {
     entityId: change.entityId,
     entityName: change.entityName,
     op: change.op,
-    before: change.before,
-    after: change.after,
     parent: change.parent,
     requires: change.requires,
     actor: change.actor,
@@ -27,6 +29,13 @@ export function toTransfer(change: TransferChange): TransferChange {
     revertOf: change.revertOf,
     digest: change.digest,
   };
+}
+
+export function toTransfer(change: TransferChange): TransferChange {
+  const transfer = headOf(change) as TransferChange;
+  transfer.before = change.before;
+  transfer.after = change.after;
+  return transfer;
 }
 
 /** The change as this log stores it, at `seq`, arrived from `appliedFrom`, chained with `hash`. */
@@ -174,7 +183,7 @@ export function packOutcome<T extends BatchOutcome>(batch: readonly { id: string
 }
 
 /** The answer `packOutcome` packed, its planned changes made again from the batch that was sent. */
-export function unpackOutcome<T extends BatchOutcome>(batch: readonly TransferChange[], packed: PackedOutcome<T>): T {
+export function unpackOutcome<T extends BatchOutcome>(batch: readonly Omit<PlannedChange, 'action'>[], packed: PackedOutcome<T>): T {
   if (!('actions' in packed)) return packed as unknown as T;
   const { actions, ...rest } = packed;
   if (typeof actions !== 'string' || actions.length !== batch.length) throw new Error(`the answer names ${String(actions?.length)} actions for a batch of ${batch.length}`);

@@ -1,5 +1,5 @@
 import type { Database, ChangesTable } from '../schema.js';
-import type { ChangeFilter, ChangeOp, ChangeRecord, ChangeStore, ChangeSummary, LogHead } from '../ports.js';
+import type { ChangeFilter, ChangeOp, ChangeRecord, ChangeStore, ChangeSummary, LogHead, StoredChange } from '../ports.js';
 import { sql, type Insertable, type Kysely, type QueryResult, type Selectable, type SelectQueryBuilder } from 'kysely';
 import { jsonTextOf, parseBody } from '../../shared/body-text.js';
 import { prepared, preparedRows } from './prepared.js';
@@ -48,6 +48,18 @@ function toSummary(row: SummaryRow): ChangeSummary {
 
 function parseJson<T>(text: string | null): T | null {
   return text === null ? null : (JSON.parse(text) as T);
+}
+
+/** The change of a row, its bodies left as their stored JSON texts. */
+export function toStoredChange(row: Selectable<ChangesTable>): StoredChange {
+  const change = toSummary(row) as StoredChange;
+  change.beforeText = row.before;
+  change.afterText = row.after;
+  change.requires = JSON.parse(row.requires) as string[];
+  change.request = parseJson(row.request);
+  change.digest = row.digest;
+  change.hash = row.hash;
+  return change;
 }
 
 export function toChangeRecord(row: Selectable<ChangesTable>): ChangeRecord {

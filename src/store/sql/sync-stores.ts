@@ -9,10 +9,11 @@ import type {
   NodeCellRow,
   PeerRecord,
   PeerStore,
+  StoredChange,
   SyncHistoryStore,
   SyncRequestStore,
 } from '../ports.js';
-import { toChangeRecord } from './change-store.js';
+import { toChangeRecord, toStoredChange } from './change-store.js';
 import { prepared, preparedRows } from './prepared.js';
 
 const FP_MODULUS = 2 ** 48;
@@ -350,7 +351,7 @@ export function createSyncHistoryStore(db: Kysely<Database>): SyncHistoryStore {
       return found;
     },
     async findBySeqs(seqs) {
-      const found: ChangeRecord[] = [];
+      const found: StoredChange[] = [];
       const sorted = [...new Set(seqs)].sort((a, b) => a - b);
       // Runs of consecutive positions are read as ranges of the primary key, the rest by list.
       const scattered: number[] = [];
@@ -359,11 +360,11 @@ export function createSyncHistoryStore(db: Kysely<Database>): SyncHistoryStore {
         while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j += 1;
         if (j - i + 1 >= SEQ_RUN_MIN) {
           const rows = await db.selectFrom('changes').selectAll().where('seq', '>=', sorted[i]!).where('seq', '<=', sorted[j]!).orderBy('seq').execute();
-          found.push(...rows.map(toChangeRecord));
+          found.push(...rows.map(toStoredChange));
         } else scattered.push(...sorted.slice(i, j + 1));
         i = j + 1;
       }
-      for (const part of chunks(scattered)) found.push(...(await db.selectFrom('changes').selectAll().where('seq', 'in', part).execute()).map(toChangeRecord));
+      for (const part of chunks(scattered)) found.push(...(await db.selectFrom('changes').selectAll().where('seq', 'in', part).execute()).map(toStoredChange));
       return found.sort((a, b) => a.seq - b.seq);
     },
     async summariesAfter(afterSeq, limit) {
