@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../../test/support/databases.js';
 import type { ReceiveRequest } from '../sync/peer-client.js';
@@ -93,6 +94,28 @@ describe.each(engines)('POST /v1/sync/receive on %s', (engine) => {
     const wrong = await stream(lines.join('\n'));
     expect(wrong.statusCode).toBe(400);
     expect(wrong.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'changes[1].op' }] });
+  });
+
+  it('applies nothing of a stream its sender abandons half way, and serves on', async () => {
+    const changes = (await sender.services.syncReceiver.outgoing({ [sender.services.instance.id]: [[1, 7]] }, {})).changes.map(toTransfer);
+    const lines = [...batchLines({ ...(body as unknown as ReceiveRequest), dryRun: false, changes })].join('').split('\n');
+    const headBefore = await receiver.db.read((stores) => stores.changes.head());
+    const address = await receiver.app.listen({ port: 0, host: '127.0.0.1' });
+    const request = httpRequest(`${address}/v1/sync/receive`, { method: 'POST', headers: { ...receiver.auth, 'content-type': BATCH_STREAM_TYPE } });
+    const ended = new Promise<unknown>((done) => {
+      request.once('error', done);
+      request.once('response', (response) => done(response.statusCode));
+    });
+    request.write(`${lines.slice(0, 4).join('\n')}\n`);
+    await new Promise((wait) => setTimeout(wait, 100));
+    request.destroy();
+    expect(await ended).toBeInstanceOf(Error);
+    // The receiver read what came, found the stream cut off, and wrote nothing; it answers the next request as ever.
+    await new Promise((wait) => setTimeout(wait, 100));
+    expect(await receiver.db.read((stores) => stores.changes.head())).toEqual(headBefore);
+    const whole = await receiver.app.inject({ method: 'POST', url: '/v1/sync/receive', headers: { ...receiver.auth, 'content-type': BATCH_STREAM_TYPE }, payload: lines.join('\n') });
+    expect(whole.statusCode).toBe(200);
+    expect(whole.json()).toMatchObject({ applied: true, counts: { received: 6 } });
   });
 
   it('answers a malformed batch with the schema own problems, wherever the fault is', async () => {
