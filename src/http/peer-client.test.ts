@@ -35,6 +35,19 @@ async function peer(handle: Handler): Promise<{ url: string; requests: { path: s
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
 }
 
+const pick = (c: { id: string; origin: string; originSeq: number; type: string; entityId: string; entityName: string; op: string; at: number; actor: unknown; changeSet: string | null }) => ({
+  id: c.id,
+  origin: c.origin,
+  originSeq: c.originSeq,
+  type: c.type,
+  entityId: c.entityId,
+  entityName: c.entityName,
+  op: c.op,
+  at: c.at,
+  actor: c.actor,
+  changeSet: c.changeSet,
+});
+
 const connect = (url: string, call = 300) => createHttpPeerConnector({ timeouts: { call, batch: call } }).connect({ url, clientId: 'app_1', clientSecret: 'secret' });
 
 async function refusal(promise: Promise<unknown>): Promise<DomainError> {
@@ -55,6 +68,68 @@ describe('the peer client over HTTP', () => {
     expect(p.requests.map((r) => r.path)).toEqual(['/auth/token', '/v1/sync/exchange']);
     expect(p.requests[0]!.authorization).toBe(`Basic ${Buffer.from('app_1:secret').toString('base64')}`);
     expect(p.requests[1]!.authorization).toBe('Bearer t1');
+  });
+
+  it('streams a batch as NDJSON, a piece at a time as the peer reads it, and makes the planned changes again from the answer', async () => {
+    const warnings: Error[] = [];
+    const warn = (warning: Error) => warnings.push(warning);
+    process.on('warning', warn);
+    try {
+      const p = await peer((request, body, response) => {
+        const lines = body.split('\n').filter(Boolean);
+        const header = JSON.parse(lines[0]!) as { count: number };
+        response.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            actions: 'a'.repeat(header.count),
+            entities: [],
+            problems: [],
+            skippedDependencies: [],
+            counts: { received: header.count, toApply: header.count, alreadyPresent: 0, refused: 0, entities: 0, problems: 0 },
+            applied: true,
+            replayed: false,
+            contentType: request.headers['content-type'],
+            chunked: request.headers['transfer-encoding'],
+            lines: lines.length,
+          }),
+        );
+      });
+      const stored = Array.from({ length: 3_000 }, (_, i) => ({
+        seq: i + 1,
+        id: `01CHANGE${String(i).padStart(18, '0')}`,
+        origin: '01ORIGIN000000000000000000',
+        originSeq: i + 1,
+        type: 'teams',
+        entityId: `01TEAM${String(i).padStart(20, '0')}`,
+        entityName: `Team ${i}`,
+        op: 'create' as const,
+        beforeText: null,
+        afterText: JSON.stringify({ name: `Team ${i}`, description: 'x'.repeat(2_000) }),
+        parent: null,
+        requires: [],
+        actor: { kind: 'agent' as const, id: '01AGENT0000000000000000000', name: 'Administrator' },
+        at: 1_700_000_000_000 + i,
+        request: null,
+        changeSet: null,
+        revertOf: null,
+        appliedFrom: null,
+        digest: 'a'.repeat(64),
+        hash: 'b'.repeat(64),
+      }));
+      const pages = async function* () {
+        for (let i = 0; i < stored.length; i += 200) yield stored.slice(i, i + 200);
+      };
+      const sender = { instanceId: '01SENDER000000000000000000', name: 'dev', kind: 'development', version: '1.0.0', inPipeline: true };
+      const answer = await connect(p.url, 5_000).receiveStreamed({ sender, operation: 'push', changes: { count: stored.length, pages }, dryRun: false, allowMissing: [] });
+      expect(answer).toMatchObject({ contentType: 'application/x-ndjson', chunked: 'chunked', lines: 3_001, applied: true });
+      expect(answer.sent).toEqual(stored);
+      expect(answer.changes).toHaveLength(3_000);
+      expect(answer.changes[2_999]).toEqual({ ...pick(stored[2_999]!), action: 'apply' });
+      // Six megabytes went piece by piece, waiting for the socket each time, and left no listener behind.
+      await new Promise((wait) => setImmediate(wait));
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', warn);
+    }
   });
 
   it('renews a token the peer no longer accepts, once', async () => {

@@ -68,7 +68,8 @@ function exchange(url: URL, method: string, headers: Record<string, string>, bod
       failure = new Error(`no answer within ${timeout} ms`);
       request.destroy(failure);
     }, timeout);
-    request.once('error', (error) => {
+    // 'on', not 'once': a request whose body is still being written may fail more than once as it is torn down.
+    request.on('error', (error) => {
       clearTimeout(timer);
       reject(failure ?? error);
     });
@@ -85,12 +86,25 @@ class Streamed {
   ) {}
 }
 
+/** Resolves when the request can take more, or is closed; leaves no listener behind either way. */
+function drained(request: ClientRequest): Promise<void> {
+  return new Promise((done) => {
+    const finish = () => {
+      request.off('drain', finish);
+      request.off('close', finish);
+      done();
+    };
+    request.on('drain', finish);
+    request.on('close', finish);
+  });
+}
+
 /** Writes the pieces as the socket takes them, each made only once the one before is on its way; then ends the body. */
 async function writePieces(request: ClientRequest, pieces: Iterable<string> | AsyncIterable<string>): Promise<void> {
   try {
     for await (const piece of pieces) {
       if (request.destroyed) return;
-      if (!request.write(piece)) await new Promise((done) => request.once('drain', done).once('close', done));
+      if (!request.write(piece)) await drained(request);
     }
     request.end();
   } catch (error) {
