@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { DomainError } from '../shared/errors.js';
 import { isPackedChange } from '../sync/export-document.js';
 import type { StoredChange } from '../store/ports.js';
-import type { ReceiveRequest, StreamedReceiveRequest } from '../sync/peer-client.js';
+import type { ChangeStream, ReceiveRequest, StreamedReceiveRequest } from '../sync/peer-client.js';
 import { createPacker, createUnpacker, digestMatches, headOf, UnpackError, type PackedChange, type TransferChange } from '../sync/transfer.js';
 import { parseJsonBody } from './plugins/json-body.js';
 
@@ -13,12 +13,15 @@ import { parseJsonBody } from './plugins/json-body.js';
  */
 export const BATCH_STREAM_TYPE = 'application/x-ndjson';
 
+/** Largest batch an instance sends or takes in one request or answer. */
+export const BATCH_BYTES_MAX = 512 * 1024 * 1024;
+
 const NEWLINE = 0x0a;
 
 // Changes a piece of a streamed batch holds: about 350 KB of JSON.
 const BATCH_PIECE = 250;
 
-const headerLine = (request: Omit<ReceiveRequest, 'changes'>, count: number) => `${JSON.stringify({ ...request, count })}\n`;
+const headerLine = (header: object, count: number) => `${JSON.stringify({ ...header, count })}\n`;
 
 /** The changes, packed, a line each. */
 function linesOf(pack: (change: TransferChange) => PackedChange, changes: TransferChange[]): string {
@@ -58,8 +61,13 @@ const bodyText = (text: string | null): string => (text === null ? 'null' : text
  * rule, on the stored texts). A stream that brings other than the changes it announced ends in an error, so the
  * receiver gets a batch cut off, which it never applies.
  */
-export async function* streamedBatchLines(request: StreamedReceiveRequest, sent: StoredChange[]): AsyncGenerator<string> {
+export function streamedBatchLines(request: StreamedReceiveRequest, sent: StoredChange[]): AsyncGenerator<string> {
   const { changes, ...header } = request;
+  return storedLines(header, changes, sent);
+}
+
+/** A streamed batch of stored changes under any header (a push's request, or what a sender chose for a pull). */
+export async function* storedLines(header: object, changes: ChangeStream, sent: StoredChange[]): AsyncGenerator<string> {
   yield headerLine(header, changes.count);
   const afterOf = new Map<string, string | null>();
   for await (const page of changes.pages()) {

@@ -132,6 +132,41 @@ describe('the peer client over HTTP', () => {
     }
   });
 
+  it('reads a streamed pull as it arrives, with each change’s sender seq, and says so when the stream is cut off', async () => {
+    const change = (i: number) => ({
+      id: `01CHANGE${String(i).padStart(18, '0')}`,
+      origin: '01ORIGIN000000000000000000',
+      originSeq: i,
+      type: 'teams',
+      entityId: `01TEAM${String(i).padStart(20, '0')}`,
+      entityName: `Team ${i}`,
+      op: 'create',
+      before: null,
+      after: { name: `Team ${i}` },
+      parent: null,
+      requires: [],
+      actor: { kind: 'agent', id: '01AGENT0000000000000000000', name: 'Administrator' },
+      at: 1_700_000_000_000 + i,
+      request: null,
+      changeSet: null,
+      revertOf: null,
+      digest: 'a'.repeat(64),
+    });
+    const header = { added: [], leftOut: [], heldBackByCutoff: 0, problems: [], seqs: [11, 12, 13], count: 3 };
+    let lines = [header, change(1), change(2), change(3)];
+    const p = await peer((request, _body, response) => {
+      expect(request.headers.accept).toBe('application/x-ndjson, application/json');
+      response.writeHead(200, { 'content-type': 'application/x-ndjson' }).end(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    });
+    const out = await connect(p.url).outgoing({}, {});
+    expect(out).toEqual({ added: [], leftOut: [], heldBackByCutoff: 0, problems: [], changes: [1, 2, 3].map((i) => ({ ...change(i), seq: 10 + i })) });
+
+    lines = lines.slice(0, 3);
+    const cut = await refusal(connect(p.url).outgoing({}, {}));
+    expect(cut.code).toBe('PEER_UNREACHABLE');
+    expect(cut.message).toContain('the batch it sent could not be read (The header announced 3 changes and 2 came');
+  });
+
   it('renews a token the peer no longer accepts, once', async () => {
     const p = await peer((request, _body, response) =>
       request.headers.authorization === 'Bearer t1' ? response.writeHead(401).end() : response.writeHead(200, { 'content-type': 'application/json' }).end('{"name":"staging"}'),

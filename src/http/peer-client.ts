@@ -1,10 +1,11 @@
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { DomainError } from '../shared/errors.js';
 import type { OutgoingTransfer, PeerAddress, PeerConnection, PeerConnector, ReceiveResult } from '../sync/peer-client.js';
 import type { StoredChange } from '../store/ports.js';
 import { unpackBatch, unpackOutcome, type PackedChange, type PackedOutcome, type PlannedChange } from '../sync/transfer.js';
-import { BATCH_STREAM_TYPE, batchLines, streamedBatchLines } from './batch-stream.js';
+import { BATCH_BYTES_MAX, BATCH_STREAM_TYPE, batchLines, readBatchStream, streamedBatchLines } from './batch-stream.js';
+import { MAX_BATCH_JSON_DEPTH } from './plugins/json-body.js';
 
 /** How long a peer may take to answer: calls that move whole batches get longer. */
 export interface PeerTimeouts {
@@ -22,11 +23,15 @@ interface Problem {
   title?: string;
 }
 
-/** An answer read whole: its status and its body's text. */
+/** An answer: its status and its body's text, read whole, or what a streamed answer was read into (`streamed`). */
 interface Answer {
   status: number;
   text: string;
+  streamed?: unknown;
 }
+
+/** Reads a streamed answer (BATCH_STREAM_TYPE) as it arrives. */
+type StreamReader = (response: IncomingMessage) => Promise<unknown>;
 
 const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
 
@@ -38,7 +43,7 @@ type Body = string | (() => Iterable<string> | AsyncIterable<string>);
  * answer is read whole. A batch is megabytes of JSON; fetch copied it through web streams twice on the way out.
  * Rejects with the reason on a network failure, or when the whole exchange outlasts `timeout`.
  */
-function exchange(url: URL, method: string, headers: Record<string, string>, body: Body | undefined, timeout: number): Promise<Answer> {
+function exchange(url: URL, method: string, headers: Record<string, string>, body: Body | undefined, timeout: number, reader?: StreamReader): Promise<Answer> {
   const payload = typeof body === 'string' ? Buffer.from(body, 'utf8') : undefined;
   const secure = url.protocol === 'https:';
   return new Promise((resolve, reject) => {
@@ -50,6 +55,21 @@ function exchange(url: URL, method: string, headers: Record<string, string>, bod
         headers: { ...headers, ...(payload ? { 'content-length': String(payload.length) } : {}) },
       },
       (response) => {
+        if (reader && response.statusCode === 200 && response.headers['content-type']?.split(';')[0] === BATCH_STREAM_TYPE) {
+          // Read as it arrives; an answer cut off fails the read (the stream errs, or brings fewer lines than announced).
+          reader(response).then(
+            (streamed) => {
+              clearTimeout(timer);
+              resolve({ status: 200, text: '', streamed });
+            },
+            (error: unknown) => {
+              clearTimeout(timer);
+              response.destroy();
+              reject(failure ?? error);
+            },
+          );
+          return;
+        }
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.once('end', () => {
@@ -77,6 +97,16 @@ function exchange(url: URL, method: string, headers: Record<string, string>, bod
     else request.end(payload);
   });
 }
+
+/** Reads a streamed batch as it arrives (see readBatchStream); a batch that cannot be read fails the exchange. */
+const readStreamedBatch: StreamReader = async (response) => {
+  try {
+    return await readBatchStream(response, BATCH_BYTES_MAX, MAX_BATCH_JSON_DEPTH);
+  } catch (error) {
+    const detail = error instanceof DomainError ? ((error.details.errors as { message: string }[] | undefined)?.[0]?.message ?? error.message) : (error as Error).message;
+    throw new Error(`the batch it sent could not be read (${detail})`);
+  }
+};
 
 /** A body sent as it is made, of the given content type. */
 class Streamed {
@@ -131,9 +161,9 @@ export function createHttpPeerConnector(options: { timeouts?: Partial<PeerTimeou
       const base = peer.url.replace(/\/+$/, '');
       const cacheKey = `${base}\u0000${peer.clientId}\u0000${peer.clientSecret}`;
 
-      async function exchangeOrThrow(path: string, method: string, headers: Record<string, string>, body: Body | undefined, timeout: number): Promise<Answer> {
+      async function exchangeOrThrow(path: string, method: string, headers: Record<string, string>, body: Body | undefined, timeout: number, reader?: StreamReader): Promise<Answer> {
         try {
-          return await exchange(new URL(`${base}${path}`), method, headers, body, timeout);
+          return await exchange(new URL(`${base}${path}`), method, headers, body, timeout, reader);
         } catch (error) {
           throw new DomainError('PEER_UNREACHABLE', `The instance at ${base} cannot be reached: ${(error as Error).message}.`, { url: base });
         }
@@ -165,7 +195,8 @@ export function createHttpPeerConnector(options: { timeouts?: Partial<PeerTimeou
         return body.access_token;
       }
 
-      async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, timeout = timeouts.call): Promise<T> {
+      /** One call; with a `reader`, the peer may answer streamed (BATCH_STREAM_TYPE), and the answer is what it reads. */
+      async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, timeout = timeouts.call, reader?: StreamReader): Promise<T> {
         for (let attempt = 0; ; attempt += 1) {
           const bearer = await token(attempt > 0);
           const streamed = body instanceof Streamed;
@@ -173,11 +204,13 @@ export function createHttpPeerConnector(options: { timeouts?: Partial<PeerTimeou
           const answer = await exchangeOrThrow(
             path,
             method,
-            { authorization: `Bearer ${bearer}`, accept: 'application/json', ...contentType },
+            { authorization: `Bearer ${bearer}`, accept: reader ? `${BATCH_STREAM_TYPE}, application/json` : 'application/json', ...contentType },
             body === undefined ? undefined : streamed ? body.pieces : JSON.stringify(body),
             timeout,
+            reader,
           );
           if (answer.status === 401 && attempt === 0) continue;
+          if (answer.streamed !== undefined) return answer.streamed as T;
           if (answer.status === 204) return undefined as T;
           if (answer.status >= 200 && answer.status <= 299) return JSON.parse(answer.text) as T;
           const problem = problemOf(answer);
@@ -220,8 +253,13 @@ export function createHttpPeerConnector(options: { timeouts?: Partial<PeerTimeou
         keysAfter: (afterSeq) => call('POST', '/v1/sync/keys-after', { afterSeq }),
         // Batches travel packed (see packBatch): without the befores their parents give, and answered with one letter a change.
         outgoing: async (lacking, selection) => {
-          const out = await call<Omit<OutgoingTransfer, 'changes'> & { changes: (PackedChange & { seq: number })[] }>('POST', '/v1/sync/outgoing', { lacking, selection }, timeouts.batch);
-          return { ...out, changes: unpacked(out.changes) };
+          type Packed = Omit<OutgoingTransfer, 'changes'> & { changes: (PackedChange & { seq: number })[]; seqs?: number[] };
+          const out = await call<Packed>('POST', '/v1/sync/outgoing', { lacking, selection }, timeouts.batch, readStreamedBatch);
+          if (!out.seqs) return { ...out, changes: unpacked(out.changes) };
+          // Streamed: each change was parsed, unpacked and checked against its digest as it arrived; the header has the seqs.
+          const { seqs, ...rest } = out;
+          if (seqs.length !== out.changes.length) throw new DomainError('PEER_REFUSED', `The instance at ${base} sent ${out.changes.length} changes and ${seqs.length} places.`, { url: base });
+          return { ...rest, changes: unpacked(out.changes).map((change, i) => Object.assign(change, { seq: seqs[i]! })) };
         },
         receive: async (request) => answered(request.changes, await call('POST', '/v1/sync/receive', new Streamed(BATCH_STREAM_TYPE, () => batchLines(request)), timeouts.batch)),
         receiveStreamed: async (request) => {

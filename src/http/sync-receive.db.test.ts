@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../../test/support/databases.js';
 import type { ReceiveRequest } from '../sync/peer-client.js';
-import { packBatch, toTransfer } from '../sync/transfer.js';
-import { BATCH_STREAM_TYPE, batchLines } from './batch-stream.js';
-import { createTestApp, createTestInstance, type TestApp, type TestInstance } from '../../test/support/instance.js';
+import { packBatch, toTransfer, unpackBatch, type PackedChange } from '../sync/transfer.js';
+import { BATCH_STREAM_TYPE, batchLines, readBatchStream } from './batch-stream.js';
+import { MAX_BATCH_JSON_DEPTH } from './plugins/json-body.js';
+import { createTestApp, type TestApp } from '../../test/support/instance.js';
 
 describe.each(engines)('POST /v1/sync/receive on %s', (engine) => {
-  let sender: TestInstance;
+  let sender: TestApp;
   let receiver: TestApp;
   let body: Record<string, unknown> & { changes: Record<string, unknown>[] };
   /** A batch of a create and two updates of one team, as a sender packs it. */
@@ -16,7 +18,7 @@ describe.each(engines)('POST /v1/sync/receive on %s', (engine) => {
 
   beforeAll(async () => {
     const secretKey = randomBytes(32);
-    [sender, receiver] = await Promise.all([createTestInstance(engine, { name: 'dev', secretKey }), createTestApp(engine, { name: 'staging', secretKey })]);
+    [sender, receiver] = await Promise.all([createTestApp(engine, { name: 'dev', secretKey }), createTestApp(engine, { name: 'staging', secretKey })]);
     for (const name of ['Network', 'Service desk', 'Field']) await sender.services.config.create(sender.ctx, 'teams', { name });
     const out = await sender.services.syncReceiver.outgoing({ [sender.services.instance.id]: [[1, 4]] }, {});
     body = {
@@ -116,6 +118,23 @@ describe.each(engines)('POST /v1/sync/receive on %s', (engine) => {
     const whole = await receiver.app.inject({ method: 'POST', url: '/v1/sync/receive', headers: { ...receiver.auth, 'content-type': BATCH_STREAM_TYPE }, payload: lines.join('\n') });
     expect(whole.statusCode).toBe(200);
     expect(whole.json()).toMatchObject({ applied: true, counts: { received: 6 } });
+  });
+
+  it('streams what a receiver lacks when asked for NDJSON, the same changes as the JSON answer, with the sender seqs in the header', async () => {
+    const ask = (accept: string) =>
+      sender.app.inject({ method: 'POST', url: '/v1/sync/outgoing', headers: { ...sender.auth, accept }, payload: { lacking: { [sender.services.instance.id]: [[1, 7]] }, selection: {} } });
+    const whole = await ask('application/json');
+    expect(whole.headers['content-type']).toMatch(/^application\/json/);
+    const streamed = await ask(`${BATCH_STREAM_TYPE}, application/json`);
+    expect(streamed.statusCode).toBe(200);
+    expect(streamed.headers['content-type']).toBe(BATCH_STREAM_TYPE);
+    expect(streamed.body.match(/"before":/g)).toHaveLength(4);
+    const read = (await readBatchStream(Readable.from([streamed.rawPayload]), 1 << 30, MAX_BATCH_JSON_DEPTH)) as { seqs: number[]; changes: object[] };
+    const json = whole.json() as { changes: (Record<string, unknown> & { seq: number })[] };
+    const { changes: wholeChanges, ...wholeRest } = json;
+    expect({ ...read, changes: undefined, seqs: undefined }).toEqual({ ...wholeRest, changes: undefined, seqs: undefined });
+    expect(read.seqs).toEqual(wholeChanges.map((c) => c.seq));
+    expect(read.changes).toEqual(unpackBatch(wholeChanges.map(({ seq: _seq, ...c }) => c as unknown as PackedChange)));
   });
 
   it('answers a malformed batch with the schema own problems, wherever the fault is', async () => {

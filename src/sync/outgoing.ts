@@ -1,4 +1,4 @@
-import type { ChangeLink, ChangeRecord, Stores } from '../store/ports.js';
+import type { ChangeLink, ChangeRecord, StoredChange, Stores, Transactor } from '../store/ports.js';
 import type { KeyRanges } from './summary.js';
 import type { AddedChange, SyncProblem } from './transfer.js';
 
@@ -157,4 +157,21 @@ async function select<T extends ChangeLink>(stores: Stores, reads: Reads<T>, lac
   }
   const changes = [...chosen.values()].sort((a, b) => a.seq - b.seq);
   return { changes, added, leftOut: [...leftOut], heldBackByCutoff, problems };
+}
+
+// Changes read at a time as a batch streams out.
+const STREAM_PAGE = 500;
+
+/**
+ * The chosen changes read a page at a time, in order, each page only when the one before is on its way, bodies as
+ * stored (see ChangeStream). Should the log have changed since they were chosen (a restore), a page that is not
+ * exactly the changes chosen ends the stream in an error, and the receiver applies nothing.
+ */
+export async function* readChosen(db: Transactor, chosen: ChangeLink[]): AsyncGenerator<StoredChange[]> {
+  for (let i = 0; i < chosen.length; i += STREAM_PAGE) {
+    const part = chosen.slice(i, i + STREAM_PAGE);
+    const page = await db.read((stores) => stores.history.findBySeqs(part.map((c) => c.seq)));
+    if (page.length !== part.length || page.some((c, k) => c.id !== part[k]!.id)) throw new Error('the change log changed while the batch was read from it');
+    yield page;
+  }
 }

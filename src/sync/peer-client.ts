@@ -64,6 +64,13 @@ export interface OutgoingTransfer {
   problems: SyncProblem[];
 }
 
+/** What a sender chose for a receiver, the changes to be read as they are sent (see ChangeStream). */
+export interface StreamedOutgoing extends Omit<OutgoingTransfer, 'changes'> {
+  /** The sender's log positions of the changes, in order. */
+  seqs: number[];
+  changes: ChangeStream;
+}
+
 /** A full change as stored by the peer (restore copies it). */
 export type LoggedChange = ChangeRecord;
 

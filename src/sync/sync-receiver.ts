@@ -8,8 +8,8 @@ import type { SecretBox } from '../tracking/secret-box.js';
 import { maskSecrets } from '../tracking/secrets.js';
 import { readSettings } from '../tracking/settings-service.js';
 import { applyBatch } from './apply-batch.js';
-import { selectOutgoing, type Selection } from './outgoing.js';
-import type { EntityDigest, OutgoingTransfer, PeerExchange, PeerExchangeAnswer, PeerHello, ReceiveRequest, ReceiveResult, TypeDigest } from './peer-client.js';
+import { chooseOutgoing, readChosen, selectOutgoing, type Selection } from './outgoing.js';
+import type { EntityDigest, OutgoingTransfer, PeerExchange, PeerExchangeAnswer, PeerHello, ReceiveRequest, ReceiveResult, StreamedOutgoing, TypeDigest } from './peer-client.js';
 import type { SeqSpan } from './reconcile.js';
 import {
   exchangeContents,
@@ -30,6 +30,8 @@ export interface SyncReceiver {
   members(spans: SeqSpan[]): Promise<KeyRanges>;
   keysAfter(afterSeq: number): Promise<{ keys: KeyRanges; headSeq: number }>;
   outgoing(lacking: KeyRanges, selection: Selection): Promise<OutgoingTransfer>;
+  /** `outgoing`, chosen by the changes' links and read as it is sent. */
+  outgoingStream(lacking: KeyRanges, selection: Selection): Promise<StreamedOutgoing>;
   /** Checks and (unless a dry run or refused) applies a batch in one transaction; never throws for sync problems. */
   receive(ctx: WriteContext, request: ReceiveRequest): Promise<ReceiveResult>;
   registerDownstream(ctx: WriteContext, downstream: { instanceId: string; name: string }): Promise<void>;
@@ -168,6 +170,10 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
     async outgoing(lacking, selection) {
       const out = await db.read((stores) => selectOutgoing(stores, lacking, selection));
       return { ...out, changes: out.changes.map((c) => ({ ...toTransfer(c), seq: c.seq })) };
+    },
+    async outgoingStream(lacking, selection) {
+      const { changes, ...chosen } = await db.read((stores) => chooseOutgoing(stores, lacking, selection));
+      return { ...chosen, seqs: changes.map((c) => c.seq), changes: { count: changes.length, pages: () => readChosen(db, changes) } };
     },
     async receive(ctx, request) {
       // Keys are the sender's: two senders (or operations) never answer each other's retries.

@@ -3,7 +3,7 @@ import type { WriteContext } from '../shared/actor.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
 import { isoTime } from '../shared/iso-time.js';
 import { parseOrThrow } from '../shared/validation.js';
-import type { ChangeLink, ChangeRecord, ChangeSummary, EntityRecord, PeerRecord, StoredChange, Stores } from '../store/ports.js';
+import type { ChangeRecord, ChangeSummary, EntityRecord, PeerRecord, Stores } from '../store/ports.js';
 import { withInstanceLocal, withoutInstanceLocal } from '../catalog/entity-type.js';
 import { diffBodies, type FieldDiff } from '../tracking/body-diff.js';
 import { chainHash } from '../tracking/change-chain.js';
@@ -11,7 +11,7 @@ import { referencesIn } from '../tracking/change-writer.js';
 import { maskSecrets } from '../tracking/secrets.js';
 import { readSettings } from '../tracking/settings-service.js';
 import { buildDocument, parseDocument, type ExportDocument } from './export-document.js';
-import { chooseOutgoing, selectOutgoing, type Selection } from './outgoing.js';
+import { chooseOutgoing, readChosen, selectOutgoing, type Selection } from './outgoing.js';
 import type { OutgoingTransfer, PeerConnection, PeerConnector, PeerHello, ReceiveResult } from './peer-client.js';
 import { reconcile, type Reconciliation, type SummarySource } from './reconcile.js';
 import { countOf, SUMMARY_FORMAT, type KeyRanges } from './summary.js';
@@ -145,8 +145,6 @@ export type DeskDataReset = (stores: Stores) => Promise<void>;
 const EXPORT_MAX_CHANGES = 50_000;
 const LIST_CAP = 500;
 const PAGE = 2_000;
-// Changes read at a time as a push streams them.
-const STREAM_PAGE = 500;
 
 function brief(c: ChangeSummary | ChangeRecord): ChangeBrief {
   return { id: c.id, type: c.type, entityId: c.entityId, entityName: c.entityName, op: c.op, at: isoTime(c.at), changeSet: c.changeSet, origin: c.origin };
@@ -400,19 +398,6 @@ export function createSyncService(
   });
 
   /**
-   * The chosen changes read whole a page at a time, in order (see ChangeStream). Should the log have changed under the
-   * push (a restore), a page that is not exactly the changes chosen ends the stream, and the receiver applies nothing.
-   */
-  async function* pagesOf(chosen: ChangeLink[]): AsyncGenerator<StoredChange[]> {
-    for (let i = 0; i < chosen.length; i += STREAM_PAGE) {
-      const part = chosen.slice(i, i + STREAM_PAGE);
-      const page = await db.read((stores) => stores.history.findBySeqs(part.map((c) => c.seq)));
-      if (page.length !== part.length || page.some((c, k) => c.id !== part[k]!.id)) throw new Error('the change log changed while the push was read from it');
-      yield page;
-    }
-  }
-
-  /**
    * Push (this instance sends) or pull (the peer sends): reconcile, select with closure on the sender, apply as
    * one transaction on the receiver, and move the "last sync" mark only when everything the receiver lacked went.
    */
@@ -448,7 +433,7 @@ export function createSyncService(
             outcome = await conn.receiveStreamed({
               sender: await senderInfo(),
               operation,
-              changes: { count: chosen.changes.length, pages: () => pagesOf(chosen.changes) },
+              changes: { count: chosen.changes.length, pages: () => readChosen(db, chosen.changes) },
               dryRun: options.dryRun === true || chosen.problems.length > 0,
               idempotencyKey: options.idempotencyKey,
               allowMissing: allowMissing(chosen.leftOut),
@@ -465,7 +450,9 @@ export function createSyncService(
           outcome = await receiver.receive(ctx, {
             sender: { ...there, kind: hello.kind, version: hello.version, inPipeline: hello.inPipeline },
             operation,
-            changes: selected.changes.map(toTransfer),
+            // As they arrived (their sender seqs are left out of digests and never stored): the digests checked as they
+            // streamed in are remembered per change object.
+            changes: selected.changes,
             dryRun: options.dryRun === true || selected.problems.length > 0,
             idempotencyKey: options.idempotencyKey,
             allowMissing: allowMissing(selected.leftOut),

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { validatorCompiler, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifySchemaCompiler } from 'fastify';
 import { z } from 'zod';
@@ -5,13 +6,13 @@ import type { Services } from '../../services.js';
 import { isPackedChange, packedChangeSchema } from '../../sync/export-document.js';
 import { packBatch, packOutcome, unpackBatch, UnpackError } from '../../sync/transfer.js';
 import { DomainError } from '../../shared/errors.js';
-import { registerBatchStream } from '../batch-stream.js';
+import { BATCH_BYTES_MAX, BATCH_STREAM_TYPE, registerBatchStream, storedLines } from '../batch-stream.js';
 import { writeContext } from '../plugins/auth.js';
 import { MAX_BATCH_JSON_DEPTH, registerJsonBody } from '../plugins/json-body.js';
 import { problemResponses } from '../schemas.js';
 
 /** Largest batch a peer may send in one request. */
-export const SYNC_BODY_LIMIT = 512 * 1024 * 1024;
+export const SYNC_BODY_LIMIT = BATCH_BYTES_MAX;
 
 const nodeSchema = z.object({ origin: z.string().max(100), level: z.number().int().min(0).max(12), index: z.number().int().min(0) });
 const cellSchema = z.tuple([z.number().int().min(0), z.number().int().min(0)]);
@@ -76,6 +77,9 @@ const receiveValidator: FastifySchemaCompiler<unknown> = (route) => {
   const validate = validatorCompiler(route as Parameters<typeof validatorCompiler>[0]);
   return (data) => (route.httpPart === 'body' && isPlainReceiveBody(data) ? { value: data } : validate(data));
 };
+
+/** Whether an Accept header names the media type. */
+const accepts = (accept: string | undefined, type: string) => (accept ?? '').split(',').some((range) => range.split(';')[0]!.trim() === type);
 
 /** A batch with every `before` its sender left out put back; one it cannot put back is a validation problem. */
 function unpacked(changes: z.infer<typeof packedChangeSchema>[]) {
@@ -159,9 +163,14 @@ export const syncRoutes =
           response: answers,
         },
       },
-      async (request) => {
-        const { selection } = request.body;
-        const out = await receiver.outgoing(request.body.lacking, Object.fromEntries(Object.entries(selection).filter(([, v]) => v !== undefined)));
+      async (request, reply) => {
+        const selection = Object.fromEntries(Object.entries(request.body.selection).filter(([, v]) => v !== undefined));
+        if (accepts(request.headers.accept, BATCH_STREAM_TYPE)) {
+          // Streamed, as a push sends its batch: the header holds what was chosen and the sender's seqs.
+          const { changes, ...header } = await receiver.outgoingStream(request.body.lacking, selection);
+          return reply.type(BATCH_STREAM_TYPE).send(Readable.from(storedLines(header, changes, [])));
+        }
+        const out = await receiver.outgoing(request.body.lacking, selection);
         // Each packed change is a fresh object: it takes its sender seq along.
         return { ...out, changes: packBatch(out.changes).map((change, i) => Object.assign(change, { seq: out.changes[i]!.seq })) };
       },
