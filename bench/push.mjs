@@ -1,5 +1,6 @@
 // Issue 4, figure 2: a push of 10,000 changes end to end (plan, transfer, apply) between two instances, each in its
 // own process, over loopback HTTP along a pipeline edge (dev → staging); and the plan (dry run) of the same push.
+// Beside them, for comparison (no target): the same changes pulled by a fresh staging from dev.
 import { copyFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -210,13 +211,26 @@ async function runEngine(engine) {
         throw new Error(`after the push: dev says ahead ${fromDev.ahead} (${fromDev.reasons}), staging says behind ${fromStaging.behind} (${fromStaging.reasons})`);
       }
       const changesPerSec = Math.round((CHANGES / pushMs) * 1000);
-      trials.push({ trial, planMs: round(planMs, 1), pushMs: round(pushMs, 1), changesPerSec, planBytes, pushBytes });
-      note(`push ${engine} trial ${trial}: plan ${planMs.toFixed(0)} ms, push ${pushMs.toFixed(0)} ms = ${changesPerSec} changes/s, ${pushBytes} bytes`);
+      await staging.stop();
+      staging = null;
+
+      // The same 10,000 changes the other way round: a fresh staging pulls them from its source.
+      await pristine.restore();
+      await startStaging();
+      await api(D.url, D.token, 'PATCH', '/v1/instances/staging', { url: staging.url });
+      t = now();
+      const pulled = await api(staging.url, tokens[1], 'POST', '/v1/instances/dev/pull', {});
+      const pullMs = msSince(t);
+      if (!pulled.applied || pulled.counts.toApply !== CHANGES || pulled.counts.problems !== 0) throw new Error(`pull: ${JSON.stringify(pulled.counts)}`);
+      const pullPerSec = Math.round((CHANGES / pullMs) * 1000);
+      trials.push({ trial, planMs: round(planMs, 1), pushMs: round(pushMs, 1), changesPerSec, planBytes, pushBytes, pullMs: round(pullMs, 1), pullPerSec });
+      note(`push ${engine} trial ${trial}: plan ${planMs.toFixed(0)} ms, push ${pushMs.toFixed(0)} ms = ${changesPerSec} changes/s, ${pushBytes} bytes; pull ${pullMs.toFixed(0)} ms = ${pullPerSec} changes/s`);
       await staging.stop();
       staging = null;
     }
 
     const rates = trials.map((r) => r.changesPerSec).sort((a, b) => a - b);
+    const pulls = trials.map((r) => r.pullPerSec).sort((a, b) => a - b);
     const plans = trials.map((r) => r.planMs).sort((a, b) => a - b);
     const median = (sorted) => sorted[Math.floor(sorted.length / 2)];
     const best = rates[rates.length - 1];
@@ -226,6 +240,7 @@ async function runEngine(engine) {
       setup,
       trials,
       changesPerSec: { best, median: median(rates) },
+      pullPerSec: { best: pulls[pulls.length - 1], median: median(pulls) },
       planMs: { best: plans[0], median: median(plans) },
       bytes: { push: Math.max(...trials.map((r) => r.pushBytes)), plan: Math.max(...trials.map((r) => r.planBytes)) },
       pass: { changesPerSec: median(rates) >= TARGET.changesPerSec[engine] },
@@ -247,5 +262,6 @@ report(
   results.flatMap((r) => [
     { engine: r.engine, what: `push (best / median of ${r.trials.length})`, 'changes/s': `${r.changesPerSec.best} / ${r.changesPerSec.median}`, ms: `${Math.min(...r.trials.map((t) => t.pushMs))} / ${r.trials.map((t) => t.pushMs).sort((a, b) => a - b)[Math.floor(r.trials.length / 2)]}`, bytes: r.bytes.push, target: `≥ ${TARGET.changesPerSec[r.engine]}/s`, pass: r.pass.changesPerSec ? 'yes' : 'NO' },
     { engine: r.engine, what: 'plan (dry run)', 'changes/s': null, ms: `${r.planMs.best} / ${r.planMs.median}`, bytes: r.bytes.plan, target: '—', pass: '—' },
+    { engine: r.engine, what: `pull, the other way (best / median of ${r.trials.length})`, 'changes/s': `${r.pullPerSec.best} / ${r.pullPerSec.median}`, ms: null, bytes: null, target: '—', pass: '—' },
   ]),
 );
