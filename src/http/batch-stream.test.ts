@@ -5,7 +5,9 @@ import { DomainError } from '../shared/errors.js';
 import type { StoredChange } from '../store/ports.js';
 import type { ReceiveRequest } from '../sync/peer-client.js';
 import { digestMatches, transferDigestOf, type TransferChange } from '../sync/transfer.js';
-import { batchLines, readBatchStream, streamedBatchLines } from './batch-stream.js';
+import { batchText, storedOf } from '../../test/support/sync.js';
+import { packBatch } from '../sync/transfer.js';
+import { readBatchStream, streamedBatchLines } from './batch-stream.js';
 import { MAX_BATCH_JSON_DEPTH } from './plugins/json-body.js';
 
 const LIMIT = 64 * 1024 * 1024;
@@ -75,17 +77,6 @@ async function refusal(text: string, limit = LIMIT): Promise<DomainError> {
   return error as DomainError;
 }
 
-/** The changes as the store reads them for a push: bodies as their JSON texts. */
-const storedOf = (changes: TransferChange[]): StoredChange[] =>
-  changes.map(({ before, after, ...change }, i) => ({
-    ...change,
-    seq: i + 1,
-    appliedFrom: null,
-    hash: 'f'.repeat(64),
-    beforeText: before === null ? null : JSON.stringify(before),
-    afterText: after === null ? null : JSON.stringify(after),
-  }));
-
 async function streamed(stored: StoredChange[], count = stored.length, page = 7): Promise<{ text: string; sent: StoredChange[] }> {
   const sent: StoredChange[] = [];
   const { changes: _changes, ...header } = request([]);
@@ -98,12 +89,14 @@ async function streamed(stored: StoredChange[], count = stored.length, page = 7)
 }
 
 describe('streamedBatchLines', () => {
-  it('sends stored changes with their texts as they are, packed as batchLines packs the changes they hold', async () => {
+  it('sends stored changes with their texts as they are, packed as packBatch packs the changes they hold', async () => {
     const changes = chain(60);
     const stored = storedOf(changes);
     const { text, sent } = await streamed(stored);
     expect(sent).toEqual(stored);
     expect(text.match(/"before":/g)).toHaveLength(3);
+    const lines = text.split('\n').filter(Boolean).slice(1);
+    expect(lines.map((line) => 'before' in (JSON.parse(line) as object))).toEqual(packBatch(changes).map((c) => c.before !== undefined));
     const body = (await read(text)) as unknown as ReceiveRequest;
     expect(body.changes).toEqual(changes);
     for (const change of body.changes) expect(digestMatches(change)).toBe(true);
@@ -121,9 +114,9 @@ describe('streamedBatchLines', () => {
 });
 
 describe('readBatchStream', () => {
-  it('reads the batch batchLines sends, however the bytes are cut, with every change whole and its digest checked', async () => {
+  it('reads the batch a push streams, however the bytes are cut, with every change whole and its digest checked', async () => {
     const changes = chain(600);
-    const text = [...batchLines(request(changes))].join('');
+    const text = await batchText(request(changes));
     // Packed on the wire: only the first change of each team carries its before.
     expect(text.match(/"before":/g)).toHaveLength(3);
     await fc.assert(
@@ -141,13 +134,13 @@ describe('readBatchStream', () => {
   });
 
   it('finds an altered change as it arrives, and leaves refusing it to the check of the batch', async () => {
-    const text = [...batchLines(request(chain(10)))].join('').replace('Revision 7', 'Revision seven');
+    const text = (await batchText(request(chain(10)))).replace('Revision 7', 'Revision seven');
     const body = (await read(text)) as unknown as ReceiveRequest;
     expect(body.changes.map(digestMatches)).toEqual([true, true, true, true, true, true, true, false, true, true]);
   });
 
   it('refuses a batch cut off or added to: the header says how many changes come', async () => {
-    const lines = [...batchLines(request(chain(600)))].join('').split('\n').filter(Boolean);
+    const lines = (await batchText(request(chain(600)))).split('\n').filter(Boolean);
     for (const text of [lines.slice(0, -1).join('\n'), `${lines.join('\n')}\n${lines[lines.length - 1]}\n`]) {
       const error = await refusal(text);
       expect(error.code).toBe('VALIDATION_FAILED');
@@ -178,13 +171,13 @@ describe('readBatchStream', () => {
     expect(tooDeep.code).toBe('JSON_TOO_DEEP');
     expect(tooDeep.details.errors).toEqual([expect.objectContaining({ path: 'changes[0]', code: 'too-deep' })]);
 
-    const text = [...batchLines(request(chain(50)))].join('');
+    const text = await batchText(request(chain(50)));
     const tooLarge = await refusal(text, text.length - 1);
     expect(tooLarge.code).toBe('PAYLOAD_TOO_LARGE');
   });
 
   it('hands a change that is not well formed on as it is, and stops unpacking there, for validation to name', async () => {
-    const lines = [...batchLines(request(chain(6, 1)))].join('').split('\n').filter(Boolean);
+    const lines = (await batchText(request(chain(6, 1)))).split('\n').filter(Boolean);
     // The header is the first line: change 3 is on line 4.
     const broken = JSON.parse(lines[4]!) as Record<string, unknown>;
     broken.originSeq = 'four';

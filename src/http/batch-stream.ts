@@ -3,8 +3,8 @@ import type { IncomingMessage } from 'node:http';
 import { DomainError } from '../shared/errors.js';
 import { isPackedChange } from '../sync/export-document.js';
 import type { StoredChange } from '../store/ports.js';
-import type { ChangeStream, ReceiveRequest, StreamedReceiveRequest } from '../sync/peer-client.js';
-import { createPacker, createUnpacker, digestMatches, headOf, UnpackError, type PackedChange, type TransferChange } from '../sync/transfer.js';
+import type { ChangeStream, StreamedReceiveRequest } from '../sync/peer-client.js';
+import { createPackRule, createUnpacker, digestMatches, headOf, UnpackError } from '../sync/transfer.js';
 import { parseJsonBody } from './plugins/json-body.js';
 
 /**
@@ -18,32 +18,10 @@ export const BATCH_BYTES_MAX = 512 * 1024 * 1024;
 
 const NEWLINE = 0x0a;
 
-// Changes a piece of a streamed batch holds: about 350 KB of JSON.
-const BATCH_PIECE = 250;
-
 const headerLine = (header: object, count: number) => `${JSON.stringify({ ...header, count })}\n`;
 
-/** The changes, packed, a line each. */
-function linesOf(pack: (change: TransferChange) => PackedChange, changes: TransferChange[]): string {
-  let piece = '';
-  for (const change of changes) piece += `${JSON.stringify(pack(change))}\n`;
-  return piece;
-}
-
 /**
- * A batch as BATCH_STREAM_TYPE: its header (everything but the changes, with their count), then each change
- * packed on a line of its own, made a piece at a time, so the receiver reads and checks the first changes while the
- * rest are still being made.
- */
-export function* batchLines(request: ReceiveRequest): Generator<string> {
-  const { changes, ...header } = request;
-  yield headerLine(header, changes.length);
-  const pack = createPacker();
-  for (let i = 0; i < changes.length; i += BATCH_PIECE) yield linesOf(pack, changes.slice(i, i + BATCH_PIECE));
-}
-
-/**
- * A stored change on a line of its own, as `linesOf` writes it: the bodies spliced in as the JSON texts they are stored
+ * A stored change on a line of its own: the bodies spliced in as the JSON texts they are stored
  * as (JSON.stringify's, so never holding a line break), `before` left out when `packed`, the rest as headOf has it.
  */
 function storedLine(change: StoredChange, packed: boolean): string {
@@ -56,29 +34,28 @@ function storedLine(change: StoredChange, packed: boolean): string {
 const bodyText = (text: string | null): string => (text === null ? 'null' : text.includes('\n') ? JSON.stringify(JSON.parse(text)) : text);
 
 /**
- * `batchLines` of a batch read as it is sent: each page is read when the one before is on its way, and lands in
- * `sent`. A `before` is left out when its text is the `after` text of its parent earlier in the batch (packBatch's
- * rule, on the stored texts). A stream that brings other than the changes it announced ends in an error, so the
- * receiver gets a batch cut off, which it never applies.
+ * A push's batch as BATCH_STREAM_TYPE, read as it is sent: its header (everything but the changes, with their count),
+ * then each change packed on a line of its own; each page is read when the one before is on its way, and lands in
+ * `sent`. A stream that brings other than the changes it announced ends in an error, so the receiver gets a batch
+ * cut off, which it never applies.
  */
 export function streamedBatchLines(request: StreamedReceiveRequest, sent: StoredChange[]): AsyncGenerator<string> {
   const { changes, ...header } = request;
   return storedLines(header, changes, sent);
 }
 
-/** A streamed batch of stored changes under any header (a push's request, or what a sender chose for a pull). */
+/**
+ * A streamed batch of stored changes under any header (a push's request, or what a sender chose for a pull), a piece
+ * a page, packed by packBatch's rule on the stored texts.
+ */
 export async function* storedLines(header: object, changes: ChangeStream, sent: StoredChange[]): AsyncGenerator<string> {
   yield headerLine(header, changes.count);
-  const afterOf = new Map<string, string | null>();
+  const given = createPackRule<string | null>((before, parentAfter) => before === parentAfter);
   for await (const page of changes.pages()) {
     sent.push(...page);
     if (sent.length > changes.count) break;
     let piece = '';
-    for (const change of page) {
-      const packed = change.parent !== null && afterOf.has(change.parent) && afterOf.get(change.parent) === change.beforeText;
-      afterOf.set(change.id, change.afterText);
-      piece += storedLine(change, packed);
-    }
+    for (const change of page) piece += storedLine(change, given(change, change.beforeText, change.afterText));
     yield piece;
   }
   if (sent.length !== changes.count) throw new Error(`the batch announced ${changes.count} changes and ${sent.length} could be read`);

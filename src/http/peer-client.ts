@@ -4,7 +4,7 @@ import { DomainError } from '../shared/errors.js';
 import type { OutgoingTransfer, PeerAddress, PeerConnection, PeerConnector, ReceiveResult } from '../sync/peer-client.js';
 import type { StoredChange } from '../store/ports.js';
 import { unpackBatch, unpackOutcome, type PackedChange, type PackedOutcome, type PlannedChange } from '../sync/transfer.js';
-import { BATCH_BYTES_MAX, BATCH_STREAM_TYPE, batchLines, readBatchStream, streamedBatchLines } from './batch-stream.js';
+import { BATCH_BYTES_MAX, BATCH_STREAM_TYPE, readBatchStream, streamedBatchLines } from './batch-stream.js';
 import { MAX_BATCH_JSON_DEPTH } from './plugins/json-body.js';
 
 /** How long a peer may take to answer: calls that move whole batches get longer. */
@@ -261,7 +261,6 @@ export function createHttpPeerConnector(options: { timeouts?: Partial<PeerTimeou
           if (seqs.length !== out.changes.length) throw new DomainError('PEER_REFUSED', `The instance at ${base} sent ${out.changes.length} changes and ${seqs.length} places.`, { url: base });
           return { ...rest, changes: unpacked(out.changes).map((change, i) => Object.assign(change, { seq: seqs[i]! })) };
         },
-        receive: async (request) => answered(request.changes, await call('POST', '/v1/sync/receive', new Streamed(BATCH_STREAM_TYPE, () => batchLines(request)), timeouts.batch)),
         receiveStreamed: async (request) => {
           let sent: StoredChange[] = [];
           const body = new Streamed(BATCH_STREAM_TYPE, () => streamedBatchLines(request, (sent = [])));

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../../test/support/databases.js';
 import type { ReceiveRequest } from '../sync/peer-client.js';
 import { packBatch, toTransfer, unpackBatch, type PackedChange } from '../sync/transfer.js';
-import { BATCH_STREAM_TYPE, batchLines, readBatchStream } from './batch-stream.js';
+import { batchText } from '../../test/support/sync.js';
+import { BATCH_STREAM_TYPE, readBatchStream } from './batch-stream.js';
 import { MAX_BATCH_JSON_DEPTH } from './plugins/json-body.js';
 import { createTestApp, type TestApp } from '../../test/support/instance.js';
 
@@ -74,7 +75,7 @@ describe.each(engines)('POST /v1/sync/receive on %s', (engine) => {
 
   it('takes a batch streamed as a push sends it, and refuses it cut off, or sent to a route that does not take it', async () => {
     const changes = (await sender.services.syncReceiver.outgoing({ [sender.services.instance.id]: [[4, 7]] }, {})).changes.map(toTransfer);
-    const text = [...batchLines({ ...(body as unknown as ReceiveRequest), changes })].join('');
+    const text = await batchText({ ...(body as unknown as ReceiveRequest), changes });
     const stream = (payload: string, url = '/v1/sync/receive') =>
       receiver.app.inject({ method: 'POST', url, headers: { ...receiver.auth, 'content-type': BATCH_STREAM_TYPE }, payload });
 
@@ -100,7 +101,7 @@ describe.each(engines)('POST /v1/sync/receive on %s', (engine) => {
 
   it('applies nothing of a stream its sender abandons half way, and serves on', async () => {
     const changes = (await sender.services.syncReceiver.outgoing({ [sender.services.instance.id]: [[1, 7]] }, {})).changes.map(toTransfer);
-    const lines = [...batchLines({ ...(body as unknown as ReceiveRequest), dryRun: false, changes })].join('').split('\n');
+    const lines = (await batchText({ ...(body as unknown as ReceiveRequest), dryRun: false, changes })).split('\n');
     const headBefore = await receiver.db.read((stores) => stores.changes.head());
     const address = await receiver.app.listen({ port: 0, host: '127.0.0.1' });
     const request = httpRequest(`${address}/v1/sync/receive`, { method: 'POST', headers: { ...receiver.auth, 'content-type': BATCH_STREAM_TYPE } });

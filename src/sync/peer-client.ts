@@ -85,8 +85,7 @@ export interface PeerConnection extends SummarySource {
   /** Keys of the peer's changes after its log seq `afterSeq` ("don't check diffs"). */
   keysAfter(afterSeq: number): Promise<{ keys: KeyRanges; headSeq: number }>;
   outgoing(lacking: KeyRanges, selection: Selection): Promise<OutgoingTransfer>;
-  receive(request: ReceiveRequest): Promise<ReceiveResult>;
-  /** `receive`, the batch read as it is sent. */
+  /** Has the peer check and apply a batch (see SyncReceiver.receive), the batch read as it is sent. */
   receiveStreamed(request: StreamedReceiveRequest): Promise<StreamedReceiveResult>;
   registerDownstream(me: { instanceId: string; name: string }): Promise<void>;
   unregisterDownstream(instanceId: string): Promise<void>;

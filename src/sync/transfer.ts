@@ -68,23 +68,30 @@ type Body = NonNullable<TransferChange['after']>;
 const sameBody = (a: Body | null, b: Body | null): boolean => a === b || (a !== null && b !== null && jsonTextOf(a) === jsonTextOf(b));
 
 /**
- * Packs the changes of one batch, in order: each `before` that its parent earlier in the batch gives is left out (set
- * to undefined, which JSON leaves out, so every change keeps toTransfer's shape).
+ * The packing rule, decided change by change in batch order: whether a change's `before` is the `after` its parent,
+ * earlier in the batch, came with — then the change may leave it out. `same` compares the two as the caller holds
+ * them (bodies, or their stored JSON texts).
  */
-export function createPacker(): (change: TransferChange) => PackedChange {
-  const afterOf = new Map<string, Body | null>();
-  return (change) => {
-    const parentAfter = change.parent === null ? undefined : afterOf.get(change.parent);
-    afterOf.set(change.id, change.after);
-    const packed: PackedChange = toTransfer(change);
-    if (parentAfter !== undefined && sameBody(change.before, parentAfter)) packed.before = undefined;
-    return packed;
+export function createPackRule<B>(same: (before: B, parentAfter: B) => boolean): (change: { id: string; parent: string | null }, before: B, after: B) => boolean {
+  const afterOf = new Map<string, B>();
+  return (change, before, after) => {
+    const given = change.parent !== null && afterOf.has(change.parent) && same(before, afterOf.get(change.parent) as B);
+    afterOf.set(change.id, after);
+    return given;
   };
 }
 
-/** The batch as it goes on the wire (see createPacker). */
+/**
+ * The batch as it goes on the wire: each `before` that its parent earlier in the batch gives is left out (set to
+ * undefined, which JSON leaves out, so every change keeps toTransfer's shape).
+ */
 export function packBatch(changes: TransferChange[]): PackedChange[] {
-  return changes.map(createPacker());
+  const given = createPackRule(sameBody);
+  return changes.map((change) => {
+    const packed: PackedChange = toTransfer(change);
+    if (given(change, change.before, change.after)) packed.before = undefined;
+    return packed;
+  });
 }
 
 /** Where a packed batch cannot be unpacked: a change without `before` whose parent is not earlier in the batch. */

@@ -8,7 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBuiltinCatalog } from '../../src/catalog/builtin/index.js';
-import { BATCH_STREAM_TYPE, batchLines } from '../../src/http/batch-stream.js';
+import { BATCH_STREAM_TYPE } from '../../src/http/batch-stream.js';
 import type { EngineName } from '../../src/store/dialects/dialect.js';
 import { openDialect } from '../../src/store/open-database.js';
 import { createTransactor } from '../../src/store/sql/create-stores.js';
@@ -16,7 +16,7 @@ import { createChangeLog } from '../../src/tracking/change-log.js';
 import { shiplogVersion } from '../../src/version.js';
 import { createTestDatabase, engines } from '../support/databases.js';
 import { createTestInstance, type TestInstance } from '../support/instance.js';
-import { entityStates, logOf, senderOf, tablesOf, transferOf, writeManyChanges, type Tables } from '../support/sync.js';
+import { batchText, entityStates, logOf, senderOf, tablesOf, transferOf, writeManyChanges, type Tables } from '../support/sync.js';
 import { SERVER_NODE_OPTIONS } from '../../src/cli/server-process.js';
 
 // Invariant 5: a receiver killed (SIGKILL) at a random point of a 10,000-change push is exactly before or exactly after.
@@ -200,7 +200,7 @@ beforeAll(async () => {
   expect(changes).toHaveLength(CHANGES);
   batchIds = changes.map((c) => c.id);
   // As a push sends it: streamed, each change on a line of its own, packed.
-  body = [...batchLines({ sender: senderOf(source, { version: shiplogVersion }), operation: 'push', changes, dryRun: false, allowMissing: [] })].join('');
+  body = await batchText({ sender: senderOf(source, { version: shiplogVersion }), operation: 'push', changes, dryRun: false, allowMissing: [] });
   sourceEntities = await entityStates(source.db, ['teams', 'ticket-types']);
   sourceRefs = (await tablesOf(source.database)).refs;
 }, 180_000);

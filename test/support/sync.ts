@@ -1,6 +1,7 @@
 import { defaultSettings } from '../../src/shared/settings.js';
 import { newId } from '../../src/shared/ids.js';
-import type { ChangeRecord, EntityRecord, Transactor } from '../../src/store/ports.js';
+import type { ChangeRecord, EntityRecord, StoredChange, Transactor } from '../../src/store/ports.js';
+import { streamedBatchLines } from '../../src/http/batch-stream.js';
 import { createChangeWriter } from '../../src/tracking/change-writer.js';
 import type { ReceiveRequest, ReceiveResult } from '../../src/sync/peer-client.js';
 import { toTransfer, type SenderInfo, type TransferChange } from '../../src/sync/transfer.js';
@@ -168,4 +169,28 @@ export async function writeManyChanges(instance: TestInstance, count: number): P
       }
     });
   }
+}
+
+/** Changes as the store reads them for a batch it streams (findBySeqs): bodies as their JSON texts. */
+export function storedOf(changes: TransferChange[]): StoredChange[] {
+  return changes.map(({ before, after, ...change }, i) => ({
+    ...change,
+    seq: i + 1,
+    appliedFrom: null,
+    hash: 'f'.repeat(64),
+    beforeText: before === null ? null : JSON.stringify(before),
+    afterText: after === null ? null : JSON.stringify(after),
+  }));
+}
+
+/** The whole text a push streams for `request` (streamedBatchLines), as one string. */
+export async function batchText(request: ReceiveRequest): Promise<string> {
+  const { changes, ...header } = request;
+  const stored = storedOf(changes);
+  let text = '';
+  const pages = async function* () {
+    yield stored;
+  };
+  for await (const piece of streamedBatchLines({ ...header, changes: { count: stored.length, pages } }, [])) text += piece;
+  return text;
 }
