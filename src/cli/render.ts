@@ -1,4 +1,5 @@
-import type { ChangeBrief, PeerStatus, RestorePlan, SyncPlan } from '../sync/sync-service.js';
+import type { RestorePlan } from '../sync/restore.js';
+import type { ChangeBrief, PeerStatus, SyncPlan } from '../sync/sync-service.js';
 import type { SyncProblem } from '../sync/transfer.js';
 
 const NAME_WIDTH = 40;

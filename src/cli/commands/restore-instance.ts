@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { RestorePlan } from '../../sync/sync-service.js';
+import type { RestorePlan } from '../../sync/restore.js';
 import type { SyncProblem } from '../../sync/transfer.js';
 import { callApi, expectPositionals, query, report, resolveTarget, targetOptions, targetUsage } from '../api-client.js';
 import { createProgress, progressWanted } from '../progress.js';
