@@ -132,17 +132,21 @@ export function renderStatus(s: PeerStatus): string {
   return lines.join('\n');
 }
 
-/** What a restore replaces and loses. */
+/** What a restore replaces and loses, instance by instance. */
 export function renderRestorePlan(plan: RestorePlan): string {
-  const lines = [
-    `Restore from ${plan.from.name} (scope: ${plan.scope})${plan.dryRun ? ' — dry run, nothing written' : ''}`,
-    `  Instances restored, upstream first: ${plan.instances.join(', ')}`,
-    `  Copied from ${plan.from.name}: ${plural(plan.copied.changes, 'change')}${plan.copied.entities > 0 ? `, ${plural(plan.copied.entities, 'entity', 'entities')}` : ''}`,
-    `  Replaced here: ${plural(plan.replaced.changes, 'change')}, ${plural(plan.replaced.entities, 'entity', 'entities')}`,
-    `  Desk data (tickets and the like) cleared: ${plan.deskDataCleared ? 'yes' : 'no'}`,
-    `  Lost (changes ${plan.from.name} lacks): ${plan.lost.count}`,
-  ];
-  if (plan.lost.changes.length > 0) lines.push(changeTable(plan.lost.changes));
-  lines.push('', plan.restored ? `Restored: ${plan.instances.join(' and ')} now match ${plan.from.name}.` : 'Not restored: run again with --confirm to restore.');
+  const lines = [`Restore from ${plan.from.name} (scope: ${plan.scope})${plan.dryRun ? ' — dry run, nothing written' : ''}`, `Plan fingerprint: ${plan.fingerprint}`];
+  for (const part of plan.instances) {
+    lines.push(
+      '',
+      `${part.name}${part.restored ? ' — restored' : ''}`,
+      `  Copied from ${plan.from.name}: ${plural(part.copied.changes, 'change')}, ${plural(part.copied.entities, 'entity', 'entities')}`,
+      `  Replaced here: ${plural(part.replaced.changes, 'change')}, ${plural(part.replaced.entities, 'entity', 'entities')}`,
+      `  Desk data (tickets and the like) cleared: ${part.deskDataCleared ? 'yes' : 'no'}`,
+      `  Lost (changes ${plan.from.name} lacks): ${part.lost.count}`,
+    );
+    if (part.lost.changes.length > 0) lines.push(changeTable(part.lost.changes).replace(/^/gm, '  '));
+  }
+  const names = plan.instances.map((i) => i.name).join(' and ');
+  lines.push('', plan.restored ? `Restored: ${names} now match ${plan.from.name}.` : `Not restored. To restore exactly this plan, confirm it: --confirm --fingerprint ${plan.fingerprint}`);
   return lines.join('\n');
 }

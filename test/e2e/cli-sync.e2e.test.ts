@@ -133,10 +133,19 @@ describe.each(engines)('shiplog sync commands against live instances on %s', (en
 
     const unconfirmed = await shiplog(p.staging, 'restore', 'production');
     expect(unconfirmed.code).toBe(2);
-    expect(unconfirmed.stdout).toContain('Not restored: run again with --confirm to restore.');
-    expect(unconfirmed.stdout).toMatch(new RegExp(`^\\S+\\s.*\\steams\\s+Exported\\s+create\\s+export-me$`, 'm'));
+    const fingerprint = /^Plan fingerprint: (\S+)$/m.exec(unconfirmed.stdout)?.[1];
+    expect(unconfirmed.stdout).toContain(`Not restored. To restore exactly this plan, confirm it: --confirm --fingerprint ${fingerprint}`);
+    expect(unconfirmed.stdout).toMatch(/^staging$/m);
+    expect(unconfirmed.stdout).toMatch(new RegExp(`^  \\S+\\s.*\\steams\\s+Exported\\s+create\\s+export-me$`, 'm'));
     expect(unconfirmed.stderr).toContain('RESTORE_NOT_CONFIRMED');
     expect((await p.staging.call('GET', `/v1/config/teams/${team.id}`)).status).toBe(200);
+    // A change made after the plan was shown: that plan is refused, nothing written.
+    const later = await create(p.staging, 'departments', { name: 'Made after the plan' });
+    const stale = await shiplog(p.staging, 'restore', 'production', '--confirm', '--fingerprint', fingerprint!);
+    expect(stale.code).toBe(2);
+    expect(stale.stderr).toContain('RESTORE_PLAN_CHANGED: Nothing was written: staging changed since the plan was made');
+    expect(stale.stdout).toContain(later.changeId);
+    expect((await p.staging.call('GET', `/v1/config/departments/${later.id}`)).status).toBe(200);
     const restored = await shiplog(p.staging, 'restore', 'production', '--confirm');
     expect(restored.code, restored.stderr).toBe(0);
     expect(restored.stdout).toContain('Restored: staging now match production.');
