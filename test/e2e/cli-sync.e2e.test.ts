@@ -206,5 +206,11 @@ describe.each(engines)('shiplog sync commands against live instances on %s', (en
     const badToken = await runCli(['instances', '--url', p.dev.url, '--token', 'shp_not-a-real-token-at-all']);
     expect(badToken.code).toBe(1);
     expect(badToken.stderr).toContain('UNAUTHENTICATED');
+    const unknownOption = await shiplog(p.dev, 'push', 'staging', '--dry-rn');
+    expect(unknownOption.code).toBe(1);
+    expect(unknownOption.stderr).toBe("shiplog: unknown option '--dry-rn' (Did you mean --dry-run?) (shiplog push --help shows how to call it)\n");
+    const missing = await shiplog(p.dev, 'restore');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe("shiplog: missing required argument 'PRODUCTION' (shiplog restore --help shows how to call it)\n");
   });
 });
