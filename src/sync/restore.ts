@@ -252,15 +252,16 @@ export function createRestore(
         { plan },
       );
     }
-    if (options.fingerprint !== plan.fingerprint) {
-      const shown = new Set(options.fingerprint.split('-'));
-      throw planChanged(plan, instances.filter((i) => !shown.has(i.fingerprint)).map((i) => i.name));
-    }
+    const shown = options.fingerprint;
     return audited(
       ctx,
       'sync.restore',
       production.peer.name,
       async () => {
+        if (shown !== plan.fingerprint) {
+          const parts = new Set(shown.split('-'));
+          throw planChanged(plan, instances.filter((i) => !parts.has(i.fingerprint)).map((i) => i.name));
+        }
         // Those nearest production first, each passing it on, each checking its own part as it restores.
         const restored: InstanceRestore[] = [];
         for (const [i, peer] of downstream.entries()) restored.push(...(await passOn(peer, production, { confirm: true, dryRun: false, fingerprint: further[i]!.fingerprint })).instances);

@@ -158,6 +158,7 @@ describe.each(engines)('restore from production on %s', (engine) => {
     expect(ids(stale.body.plan.instances[1].lost.changes)).toContain(made.changeId);
     expect(stale.body.plan.fingerprint).not.toBe(plan.fingerprint);
     expect(await Promise.all([p.dev, p.staging, p.production].map((i) => trackedState(i)))).toEqual(before);
+    expect((await ok(p.dev, 'GET', '/v1/audit?kind=sync.restore')).items[0]).toMatchObject({ outcome: 'failure', details: { code: 'RESTORE_PLAN_CHANGED' } });
 
     // Production moving changes what is copied: that plan is stale too.
     const fresh = stale.body.plan;
