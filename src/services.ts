@@ -14,6 +14,7 @@ import type { InstanceIdentity, Transactor } from './store/ports.js';
 import { createChangeLog, type ChangeLog } from './tracking/change-log.js';
 import { createChangeWriter } from './tracking/change-writer.js';
 import { createConfigService, type ConfigService } from './tracking/config-service.js';
+import { customerRecordGuard } from './tracking/customer-records.js';
 import { createRollbackService, type RollbackService } from './tracking/rollback.js';
 import type { SecretBox } from './tracking/secret-box.js';
 import { createHttpPeerConnector } from './http/peer-client.js';
@@ -88,7 +89,7 @@ export interface Services {
 
 export function createServices(db: Transactor, config: ServiceConfig): Services {
   const { catalog, clock, box, instance } = config;
-  const writer = createChangeWriter({ catalog, clock, instance, guards: [roleWriteGuard, createMailboxWriteGuard(instance.name)] });
+  const writer = createChangeWriter({ catalog, clock, instance, guards: [roleWriteGuard, createMailboxWriteGuard(instance.name), customerRecordGuard] });
   const audit = createAuditLog({ db, clock });
   const syncReceiver = createSyncReceiver({ db, catalog, box, clock, instance, version: config.version, audit });
   const sync = createSyncService({

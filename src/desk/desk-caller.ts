@@ -1,5 +1,5 @@
 import type { Principal, TeamMembership } from '../access/agent-access.js';
-import { customerScope, inScope, type CustomerScope } from '../access/customer-scope.js';
+import { inScope, type CustomerScope } from '../access/customer-scope.js';
 import { intersect, type Permission } from '../access/permissions.js';
 import { DomainError } from '../shared/errors.js';
 import type { AgentRecord, EntityRecord, Stores, TicketRecord, TicketVisibility } from '../store/ports.js';
@@ -75,7 +75,7 @@ export async function deskCaller(stores: Stores, principal: Principal): Promise<
     ticketPermissions: principal.access.ticketPermissions,
     teamMemberships: principal.access.teamMemberships,
     roleIds: principal.access.roleIds,
-    scope: customerScope(principal, roles),
+    scope: principal.access.customers,
     ticketTypes: await ticketTypeScope(stores, principal.isAdministrator, roles),
     coManaged: isCoManagedAgent(principal.agent),
   };
