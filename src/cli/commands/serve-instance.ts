@@ -1,15 +1,18 @@
 import { parseArgs } from 'node:util';
 import { startInstance } from '../../main.js';
+import { parsePublicUrl } from '../../shared/public-url.js';
 import { instanceKinds, type InstanceKind } from '../../tracking/instance-identity.js';
 import { stopOnSignals } from '../server-process.js';
 import { UsageError } from '../usage-error.js';
 
-export const serveUsage = `shiplog serve --name NAME --kind KIND [--port 4100] [--host 127.0.0.1] [--database ./data/NAME.sqlite | postgres://…] [--key-file FILE] [--quiet]
+export const serveUsage = `shiplog serve --name NAME --kind KIND [--port 4100] [--host 127.0.0.1] [--database ./data/NAME.sqlite | postgres://…] [--key-file FILE] [--public-url URL] [--quiet]
 
   Serves one Shiplog instance. KIND is one of: ${instanceKinds.join(', ')}.
+  --public-url is the address people and identity providers reach the instance at (https://desk.example.com, a
+  path allowed); single sign-on needs it for its redirect URI, and without it cannot start.
   Environment: SHIPLOG_SECRET_KEY (32-byte key(s), base64 or hex, comma-separated, first one active),
                SHIPLOG_ADMIN_TOKEN and SHIPLOG_ADMIN_PASSWORD (the bootstrap administrator's API token and
-               console password at first start).`;
+               console password at first start), SHIPLOG_PUBLIC_URL (instead of --public-url).`;
 
 export async function serveInstance(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -21,6 +24,7 @@ export async function serveInstance(argv: string[]): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       database: { type: 'string' },
       'key-file': { type: 'string' },
+      'public-url': { type: 'string' },
       quiet: { type: 'boolean', default: false },
     },
     strict: true,
@@ -31,6 +35,14 @@ export async function serveInstance(argv: string[]): Promise<void> {
   if (!instanceKinds.includes(kind)) throw new UsageError(`--kind must be one of ${instanceKinds.join(', ')}`);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a port number');
+  const publicUrl = values['public-url'] ?? process.env.SHIPLOG_PUBLIC_URL;
+  if (publicUrl !== undefined) {
+    try {
+      parsePublicUrl(publicUrl);
+    } catch (error) {
+      throw new UsageError(`${values['public-url'] === undefined ? 'SHIPLOG_PUBLIC_URL' : '--public-url'}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
 
   const running = await startInstance({
     name,
@@ -39,6 +51,7 @@ export async function serveInstance(argv: string[]): Promise<void> {
     host: values.host,
     database: values.database ?? `./data/${name}.sqlite`,
     ...(values['key-file'] ? { keyFile: values['key-file'] } : {}),
+    ...(publicUrl !== undefined ? { publicUrl } : {}),
     ...(process.env.SHIPLOG_SECRET_KEY ? { secretKey: process.env.SHIPLOG_SECRET_KEY } : {}),
     ...(process.env.SHIPLOG_ADMIN_TOKEN ? { adminToken: process.env.SHIPLOG_ADMIN_TOKEN } : {}),
     ...(process.env.SHIPLOG_ADMIN_PASSWORD ? { adminPassword: process.env.SHIPLOG_ADMIN_PASSWORD } : {}),

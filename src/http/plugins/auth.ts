@@ -56,6 +56,11 @@ export function setSessionCookie(reply: FastifyReply, token: string, maxAgeSecon
   void reply.header('set-cookie', attributes.join('; '));
 }
 
+/** Whether cookies go out `Secure`: the request came over https, or the instance is reached over https (behind a proxy that ends TLS). */
+export function overHttps(request: FastifyRequest, publicUrl: URL | null): boolean {
+  return request.protocol === 'https' || publicUrl?.protocol === 'https:';
+}
+
 export function clearSessionCookie(reply: FastifyReply, secure: boolean): void {
   setSessionCookie(reply, '', 0, secure);
 }
