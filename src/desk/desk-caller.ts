@@ -119,10 +119,13 @@ export function requireTicketPermission(caller: DeskCaller, flag: TicketPermissi
   throw new DomainError('TICKET_PERMISSION_REQUIRED', `${doing} needs the "${flag}" ticket permission of a role.`, { ticketPermission: flag });
 }
 
-/** Whether the caller's access to the team's tickets is "modify" (or it is an administrator). */
+/**
+ * Whether the team's tickets are the caller's own work: its access to the team is "modify" (or it is an administrator).
+ * A ticket in no team is no team's work.
+ */
 export function modifiesTeam(caller: DeskCaller, teamId: string | null): boolean {
-  if (caller.isAdministrator || teamId === null) return true;
-  return caller.teamMemberships.some((m) => m.teamId === teamId && m.access === 'modify');
+  if (caller.isAdministrator) return true;
+  return teamId !== null && caller.teamMemberships.some((m) => m.teamId === teamId && m.access === 'modify');
 }
 
 export function memberOf(caller: Pick<DeskCaller, 'teamMemberships'>, teamId: string): boolean {
