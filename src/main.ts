@@ -6,6 +6,7 @@ import { createBuiltinCatalog } from './catalog/builtin/index.js';
 import { buildApp } from './http/build-app.js';
 import { createServices, type Services } from './services.js';
 import { systemClock } from './shared/clock.js';
+import { parsePublicUrl } from './shared/public-url.js';
 import { openDialect, migrateToLatest } from './store/open-database.js';
 import { createTransactor } from './store/sql/create-stores.js';
 import { ensureInstanceIdentity, type InstanceKind } from './tracking/instance-identity.js';
@@ -24,6 +25,8 @@ export interface InstanceOptions {
   secretKey?: string;
   adminToken?: string;
   adminPassword?: string;
+  /** The base URL the instance is reached at (`--public-url`, `SHIPLOG_PUBLIC_URL`); absolute URLs are made from it alone. */
+  publicUrl?: string;
   logger?: FastifyServerOptions['logger'];
   version?: string;
 }
@@ -54,6 +57,7 @@ export function loadSecretKeys(options: InstanceOptions): Buffer[] {
 
 /** config → database → composition root → listen. */
 export async function startInstance(options: InstanceOptions): Promise<RunningInstance> {
+  const publicUrl = options.publicUrl === undefined ? undefined : parsePublicUrl(options.publicUrl);
   const dialect = openDialect(options.database);
   try {
     await migrateToLatest(dialect);
@@ -65,6 +69,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       catalog: createBuiltinCatalog(),
       box: createSecretBox(loadSecretKeys(options)),
       clock: systemClock,
+      ...(publicUrl ? { publicUrl } : {}),
     });
     const bootstrap = await services.bootstrapper.bootstrap({
       ...(options.adminToken ? { adminToken: options.adminToken } : {}),

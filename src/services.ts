@@ -14,6 +14,7 @@ import type { InstanceIdentity, Transactor } from './store/ports.js';
 import { createChangeLog, type ChangeLog } from './tracking/change-log.js';
 import { createChangeWriter } from './tracking/change-writer.js';
 import { createConfigService, type ConfigService } from './tracking/config-service.js';
+import { customerRecordGuard } from './tracking/customer-records.js';
 import { createRollbackService, type RollbackService } from './tracking/rollback.js';
 import type { SecretBox } from './tracking/secret-box.js';
 import { createHttpPeerConnector } from './http/peer-client.js';
@@ -51,6 +52,8 @@ export interface ServiceConfig {
   mailTransport?: MailTransport;
   /** The OpenID Connect client of single sign-on (openid-client over HTTP unless a test says otherwise). */
   oidcClient?: OidcClient;
+  /** The base URL people and identity providers reach this instance at (`--public-url`); absolute URLs are made from it alone. */
+  publicUrl?: URL;
   /** How mailboxes are read (IMAP unless a test says otherwise), and how often. */
   mailReader?: MailReader;
   mailOptions?: MailPollerOptions;
@@ -59,6 +62,8 @@ export interface ServiceConfig {
 /** Everything the http and cli layers use, built from plain factories in one place. */
 export interface Services {
   instance: InstanceIdentity & { version: string };
+  /** The configured public base URL (ending with `/`), or null when none was given. */
+  publicUrl: URL | null;
   catalog: Catalog;
   clock: Clock;
   config: ConfigService;
@@ -89,7 +94,7 @@ export interface Services {
 
 export function createServices(db: Transactor, config: ServiceConfig): Services {
   const { catalog, clock, box, instance } = config;
-  const writer = createChangeWriter({ catalog, clock, instance, guards: [roleWriteGuard, createMailboxWriteGuard(instance.name)] });
+  const writer = createChangeWriter({ catalog, clock, instance, guards: [roleWriteGuard, createMailboxWriteGuard(instance.name), customerRecordGuard] });
   const audit = createAuditLog({ db, clock });
   const syncReceiver = createSyncReceiver({ db, catalog, box, clock, instance, version: config.version, audit });
   const sync = createSyncService({
@@ -129,6 +134,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
   });
   return {
     instance: { ...instance, version: config.version },
+    publicUrl: config.publicUrl ?? null,
     catalog,
     clock,
     config: configService,
@@ -140,7 +146,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     audit,
     agents: createAgentService({ db, clock, catalog, writer, audit }),
     sessions: createSessionService({ db, clock, audit, policy: defaultSessionPolicy }),
-    sso: createSsoService({ db, clock, audit, box, catalog, instance, policy: defaultSessionPolicy, client: config.oidcClient ?? createOpenIdClient() }),
+    sso: createSsoService({ db, clock, audit, box, catalog, instance, policy: defaultSessionPolicy, client: config.oidcClient ?? createOpenIdClient(), publicUrl: config.publicUrl ?? null }),
     applications: createApplicationService({ db, clock, audit }),
     accessTokens: createTokenService({ db, clock, audit }),
     syncReceiver,

@@ -2,6 +2,7 @@ import type { Actor } from '../shared/actor.js';
 import type { Settings } from '../shared/settings.js';
 import type { AgentRecord, EntityRecord, Stores } from '../store/ports.js';
 import { ADMINISTRATOR_ROLE_ID, ROLES_TYPE } from './administrator-role.js';
+import { customerScope, type CustomerScope } from './customer-scope.js';
 import { permissions, roleGrants, type Permission, type RoleGrants } from './permissions.js';
 
 export interface TeamMembership {
@@ -17,6 +18,8 @@ export interface AgentAccess {
   /** Ticket permissions granted by any held role (the guide's per-role yes/no list). */
   ticketPermissions: ReadonlySet<string>;
   teamMemberships: TeamMembership[];
+  /** Whose records the agent sees: its client restrictions narrowed by those of its roles. */
+  customers: CustomerScope;
 }
 
 /** An authenticated caller: the agent, the application acting for it (if any), and the effective rights. */
@@ -52,5 +55,12 @@ export async function agentAccess(stores: Stores, agent: AgentRecord, settings: 
       if (!existing || (existing.access === 'read' && m.access === 'modify')) memberships.set(m.teamId, m);
     }
   }
-  return { roleIds: held.map((r) => r.id), isAdministrator, permissions: granted, ticketPermissions, teamMemberships: [...memberships.values()] };
+  return {
+    roleIds: held.map((r) => r.id),
+    isAdministrator,
+    permissions: granted,
+    ticketPermissions,
+    teamMemberships: [...memberships.values()],
+    customers: customerScope(agent, held),
+  };
 }

@@ -14,6 +14,7 @@ import { readSettings } from '../tracking/settings-service.js';
 import { ADMINISTRATOR_ROLE_ID, ROLES_TYPE } from './administrator-role.js';
 import { agentAccess, holdsRole, type Principal, type TeamMembership } from './agent-access.js';
 import type { AuditLog } from './audit-log.js';
+import { inScope } from './customer-scope.js';
 import { hashPassword } from './passwords.js';
 import type { Permission } from './permissions.js';
 
@@ -103,8 +104,8 @@ export interface AgentPage {
   nextCursor: string | null;
 }
 
-/** Whoever is looking: co-managed visibility depends on the caller's agent. */
-export type AgentViewer = Pick<Principal, 'agent'>;
+/** Whoever is looking: co-managed visibility depends on the caller's agent, and its client restrictions (when it has any). */
+export type AgentViewer = Pick<Principal, 'agent'> & { access?: Pick<Principal['access'], 'customers'> };
 
 export interface AgentService {
   list(viewer: AgentViewer, query: { cursor?: string; limit: number; q?: string }): Promise<AgentPage>;
@@ -124,6 +125,11 @@ export function customerGroupOf(agent: Pick<AgentRecord, 'customerGroupOverrideI
 export function canSeeAgent(viewer: AgentRecord, agent: AgentRecord): boolean {
   const group = customerGroupOf(viewer);
   return group === null || viewer.id === agent.id || customerGroupOf(agent) === group;
+}
+
+/** An agent working for a co-managed customer is that customer's: a viewer restricted to other customers does not see it. */
+function seesAgent(viewer: AgentViewer, agent: AgentRecord): boolean {
+  return canSeeAgent(viewer.agent, agent) && (agent.coManagedCustomerId === null || !viewer.access || inScope(viewer.access.customers, agent.coManagedCustomerId));
 }
 
 function agentIdsOf(body: Record<string, unknown>): string[] {
@@ -194,7 +200,7 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
   async function loadVisible(stores: Stores, viewer: AgentViewer, id: string): Promise<AgentRecord> {
     const agent = await stores.agents.find(id);
     // An agent the caller may not see is reported missing, so its existence does not leak.
-    if (!agent || !canSeeAgent(viewer.agent, agent)) throw notFound(id);
+    if (!agent || !seesAgent(viewer, agent)) throw notFound(id);
     return agent;
   }
 
@@ -290,7 +296,7 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
         // Co-managed callers skip agents outside their group, so read on until the page is full.
         for (;;) {
           const rows = await stores.agents.list({ limit: batch, ...(position ? { afterId: position } : {}), ...(query.q ? { nameContains: query.q } : {}) });
-          visible.push(...rows.filter((a) => canSeeAgent(viewer.agent, a)));
+          visible.push(...rows.filter((a) => seesAgent(viewer, a)));
           if (visible.length > query.limit || rows.length < batch) break;
           position = rows.at(-1)!.id;
         }

@@ -2,7 +2,7 @@ import type { Clock } from '../shared/clock.js';
 import type { Stores, Transactor } from '../store/ports.js';
 import { readSettings } from '../tracking/settings-service.js';
 import { agentAccess, type Principal } from './agent-access.js';
-import { effectivePermissions, isPermission, type Permission } from './permissions.js';
+import { applicationGrants, effectivePermissions, isPermission, type Permission } from './permissions.js';
 import { credentialPrefixes, hashCredential } from './secrets.js';
 
 export interface SessionPrincipal {
@@ -46,7 +46,7 @@ export function createAuthenticator(deps: { db: Transactor; clock: Clock }): Aut
     if (!app || !app.enabled) return null;
     const base = await agentPrincipal(stores, app.agentId, 'access-token');
     if (!base) return null;
-    const granted = effectivePermissions(base.permissions, asPermissions(app.permissions), asPermissions(record.scopes));
+    const granted = effectivePermissions(base.permissions, applicationGrants(asPermissions(app.permissions)), applicationGrants(asPermissions(record.scopes)));
     return {
       ...base,
       actor: { kind: 'application', id: app.id, name: app.name },

@@ -6,7 +6,7 @@ import { createAgent, createApplication, issueAccessToken, bearer } from '../../
 import type { RouteEntry } from '../http/plugins/auth.js';
 import { newId } from '../shared/ids.js';
 import { administratorRoleBody } from './administrator-role.js';
-import { effectivePermissions, isAllowed, permissions, roleGrants, type Permission, type RoleGrants } from './permissions.js';
+import { applicationGrants, effectivePermissions, isAllowed, permissions, roleGrants, type Permission, type RoleGrants } from './permissions.js';
 
 type Level = 'none' | 'read' | 'modify';
 
@@ -44,6 +44,9 @@ function modelGrants(role: RoleGrants): Set<Permission> {
     if (level === 'read' || level === 'modify') granted.add(`${resource}:read`);
     if (level === 'modify') granted.add(`${resource}:edit`);
   }
+  // Client access covers the customers' assets.
+  if (role.customerAccess === 'read' || role.customerAccess === 'modify') granted.add('assets:read');
+  if (role.customerAccess === 'modify') granted.add('assets:edit');
   if (role.configAccess === 'modify') granted.add('changes:rollback');
   if (role.canPushConfig === true) granted.add('config:push');
   return granted;
@@ -54,6 +57,13 @@ function modelAgent(roles: RoleGrants[]): Set<Permission> {
 }
 
 describe('roleGrants', () => {
+  it('client access covers the customers’ assets; user access is a level of its own', () => {
+    expect([...roleGrants({ customerAccess: 'modify' })].sort()).toEqual(['assets:edit', 'assets:read', 'customers:edit', 'customers:read']);
+    expect([...roleGrants({ customerAccess: 'read' })].sort()).toEqual(['assets:read', 'customers:read']);
+    expect(roleGrants({ customerAccess: 'modify' }).has('users:read')).toBe(false);
+    expect([...roleGrants({ assetAccess: 'read' })]).toEqual(['assets:read']);
+  });
+
   it.each(areas)('%s: modify grants read and edit, read grants read only, none or absent grants nothing', (field, resource) => {
     expect([...roleGrants({ [field]: 'modify' })]).toEqual(expect.arrayContaining([`${resource}:read`, `${resource}:edit`]));
     expect(roleGrants({ [field]: 'read' }).has(`${resource}:read`)).toBe(true);
@@ -91,6 +101,26 @@ describe('roleGrants', () => {
     fc.assert(
       fc.property(roleArb, (role) => {
         expect([...roleGrants(role)].sort()).toEqual([...modelGrants(role)].sort());
+      }),
+    );
+  });
+});
+
+describe('application grants', () => {
+  it('cover the customers’ users with the customer permissions, and add nothing else (property)', () => {
+    expect([...applicationGrants(['tickets:read', 'tickets:edit', 'customers:read', 'assets:read', 'assets:edit'])].sort()).toEqual([
+      'assets:edit',
+      'assets:read',
+      'customers:read',
+      'tickets:edit',
+      'tickets:read',
+      'users:read',
+    ]);
+    fc.assert(
+      fc.property(permissionSetArb, (given) => {
+        const granted = applicationGrants(given);
+        for (const p of given) expect(granted.has(p)).toBe(true);
+        for (const p of granted) expect(given.has(p) || (p === 'users:read' && given.has('customers:read')) || (p === 'users:edit' && given.has('customers:edit'))).toBe(true);
       }),
     );
   });
@@ -163,7 +193,8 @@ describe('authorisation on the real stack (sqlite)', () => {
           if (behind) {
             const { application } = await createApplication(t, { agentId, permissions: behind.permissions });
             token = await issueAccessToken(t, application, { scopes: behind.scopes });
-            allowedSet = new Set(behind.permissions.filter((p) => agentSet.has(p) && behind.scopes.includes(p)));
+            const [own, asked] = [applicationGrants(behind.permissions), applicationGrants(behind.scopes)];
+            allowedSet = new Set([...agentSet].filter((p) => own.has(p) && asked.has(p)));
           }
           const instance = await t.app.inject({ method: 'GET', url: '/v1/instance', headers: bearer(token) });
           expect(instance.json<{ you: { permissions: string[] } }>().you.permissions).toEqual([...allowedSet].sort());

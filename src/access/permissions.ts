@@ -42,18 +42,39 @@ function levelGrants(level: AccessLevel | undefined, read: Permission, edit: Per
 
 /**
  * What a role grants. Configuration modify includes rolling back; managing access and reading the audit log
- * belong to the Administrator role alone, so no role can grant itself more.
+ * belong to the Administrator role alone, so no role can grant itself more. Client access covers the customers'
+ * assets as well as their records — assets are customers' records, and the least-privilege guide's agent, given
+ * client, user and ticket access alone, creates and updates them — while users keep a level of their own.
  */
 export function roleGrants(role: RoleGrants): Set<Permission> {
   const granted = new Set<Permission>([
     ...levelGrants(role.configAccess, 'config:read', 'config:edit'),
     ...levelGrants(role.ticketAccess, 'tickets:read', 'tickets:edit'),
     ...levelGrants(role.customerAccess, 'customers:read', 'customers:edit'),
+    ...levelGrants(role.customerAccess, 'assets:read', 'assets:edit'),
     ...levelGrants(role.userAccess, 'users:read', 'users:edit'),
     ...levelGrants(role.assetAccess, 'assets:read', 'assets:edit'),
   ]);
   if (role.configAccess === 'modify') granted.add('changes:rollback');
   if (role.canPushConfig) granted.add('config:push');
+  return granted;
+}
+
+/** What an application's customer permissions (and a token's scopes) cover beyond their name: the customers' users. */
+const coveredByApplications: Partial<Record<Permission, Permission>> = { 'customers:read': 'users:read', 'customers:edit': 'users:edit' };
+
+/**
+ * What an application's permissions, or its token's scopes, grant: each one, and for customers their users too, as the
+ * least-privilege guide's application reads customers and users with "read customers". Still intersected with the
+ * agent's own rights, so an application never reads users its agent may not.
+ */
+export function applicationGrants(values: Iterable<Permission>): Set<Permission> {
+  const granted = new Set<Permission>();
+  for (const p of values) {
+    granted.add(p);
+    const covered = coveredByApplications[p];
+    if (covered) granted.add(covered);
+  }
   return granted;
 }
 

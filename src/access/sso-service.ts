@@ -11,16 +11,37 @@ import { openSession, type RequestOrigin, type SessionPolicy, type SignedIn } fr
 
 const CONNECTIONS = 'sso-connections';
 const SIGN_IN = 'session.sign-in';
+/** Where the identity provider sends the browser back, below the instance's public URL. */
+export const SSO_CALLBACK_PATH = 'auth/sso/callback';
 /** How long a sign-in may take between the redirect to the identity provider and its callback. */
 const ATTEMPT_LIFETIME_MS = 10 * 60 * 1000;
 
+/**
+ * The identity provider could not be asked: its discovery document, token endpoint (with the keys that verify the ID
+ * token) or userinfo endpoint did not answer, or answered an error or something that is not what the protocol says.
+ * Not the signing-in person's fault.
+ */
+export class OidcProviderUnavailable extends Error {
+  constructor(
+    readonly step: 'discovery' | 'token' | 'userinfo',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'OidcProviderUnavailable';
+  }
+}
+
 /** An OpenID Connect relying-party client (openid-client over HTTP in production). */
 export interface OidcClient {
-  /** The provider's authorization URL for this request (authorization code flow, PKCE S256). */
+  /**
+   * The provider's authorization URL for this request (authorization code flow, PKCE S256); rejects with
+   * OidcProviderUnavailable when the provider's metadata cannot be had.
+   */
   authorizationUrl(connection: OidcConnection, request: { redirectUri: string; state: string; nonce: string; codeVerifier: string }): Promise<string>;
   /**
    * Exchanges the callback's code and validates the ID token (signature, issuer, audience, expiry, nonce) and the
-   * state; resolves with the ID token's claims, rejects with the reason otherwise.
+   * state; resolves with the ID token's claims, rejects with OidcProviderUnavailable when the provider fails, and with
+   * the reason otherwise.
    */
   exchange(connection: OidcConnection, callback: { url: URL; redirectUri: string; state: string; nonce: string; codeVerifier: string }): Promise<Record<string, unknown>>;
 }
@@ -57,7 +78,9 @@ export type SsoRefusal =
   | 'bad-state'
   | 'expired-state'
   | 'token-rejected'
+  | 'provider-unavailable'
   | 'claims-failed'
+  | 'email-not-verified'
   | 'no-agent'
   | 'agent-cannot-sign-in';
 
@@ -92,8 +115,11 @@ const hashOf = (state: string) => createHash('sha256').update(state).digest('hex
 export interface SsoService {
   /** The connections a sign-in page of this instance offers: enabled, and naming this instance. */
   available(): Promise<{ id: string; name: string }[]>;
-  /** Starts a sign-in: the identity provider's URL to send the browser to. */
-  start(connectionId: string, redirectUri: string, origin: RequestOrigin): Promise<string>;
+  /**
+   * Starts a sign-in: the identity provider's URL to send the browser to, with a redirect URI below the configured
+   * public URL (never one made from the request). Without a public URL, SSO_NOT_CONFIGURED.
+   */
+  start(connectionId: string, origin: RequestOrigin): Promise<string>;
   /** Finishes a sign-in from the provider's callback: a console session, or SIGN_IN_REFUSED (the audit log says why). */
   finish(callbackUrl: URL, origin: RequestOrigin): Promise<SignedIn>;
 }
@@ -112,6 +138,8 @@ export function createSsoService(deps: {
   instance: { name: string };
   policy: SessionPolicy;
   client: OidcClient;
+  /** The instance's public base URL; without one, sign-ins cannot start. */
+  publicUrl: URL | null;
 }): SsoService {
   const { db, clock, audit, box, instance, client } = deps;
   const def = deps.catalog.get(CONNECTIONS);
@@ -121,6 +149,25 @@ export function createSsoService(deps: {
   async function refuse(origin: RequestOrigin, reason: SsoRefusal, details: Record<string, unknown>): Promise<never> {
     await audit.record({ kind: SIGN_IN, outcome: 'failure', actor: null, request: origin, subject: null, details: { method: 'sso', reason, ...details } });
     throw refused();
+  }
+
+  /** The provider failed (not the person signing in): audited, and answered as a bad gateway. */
+  async function providerFailed(origin: RequestOrigin, error: OidcProviderUnavailable, details: Record<string, unknown>): Promise<never> {
+    const failure = { method: 'sso', reason: 'provider-unavailable' satisfies SsoRefusal, providerStep: error.step, error: error.message.slice(0, 300), ...details };
+    await audit.record({ kind: SIGN_IN, outcome: 'failure', actor: null, request: origin, subject: null, details: failure });
+    throw new DomainError('SSO_PROVIDER_UNAVAILABLE', 'The identity provider could not be reached or answered an error; try again later.', {
+      connectionId: details.connectionId,
+      providerStep: error.step,
+    });
+  }
+
+  function redirectUri(): string {
+    if (deps.publicUrl) return new URL(SSO_CALLBACK_PATH, deps.publicUrl).href;
+    throw new DomainError(
+      'SSO_NOT_CONFIGURED',
+      'Single sign-on needs the public URL this instance is reached at, to tell the identity provider where to send the browser back: start the server with --public-url or SHIPLOG_PUBLIC_URL.',
+      { setting: 'SHIPLOG_PUBLIC_URL' },
+    );
   }
 
   /** The connection, when it may be used on this instance; the refusal reason otherwise. */
@@ -139,8 +186,7 @@ export function createSsoService(deps: {
 
   async function matchAgent(stores: Stores, body: ConnectionBody, claims: Record<string, unknown>): Promise<AgentRecord | undefined> {
     if (body.matchAgentBy === 'email') {
-      // An address the provider has not verified proves nothing.
-      if (typeof claims.email !== 'string' || claims.email_verified === false) return undefined;
+      if (typeof claims.email !== 'string') return undefined;
       return stores.agents.findByEmail(claims.email.toLowerCase());
     }
     if (typeof claims.sub !== 'string') return undefined;
@@ -154,14 +200,21 @@ export function createSsoService(deps: {
       return connections.filter((c) => usable(c) === null).map((c) => ({ id: c.id, name: c.name }));
     },
 
-    async start(connectionId, redirectUri, origin) {
+    async start(connectionId, origin) {
       const entity = await db.read((stores) => stores.entities.find(connectionId));
       const reason = usable(entity);
       if (reason) return refuse(origin, reason, { connectionId, instance: instance.name, step: 'start' });
+      const callback = redirectUri();
       const state = b64url(32);
       const nonce = b64url(32);
       const codeVerifier = b64url(48);
-      const url = await client.authorizationUrl(connectionOf(entity!), { redirectUri, state, nonce, codeVerifier });
+      let url: string;
+      try {
+        url = await client.authorizationUrl(connectionOf(entity!), { redirectUri: callback, state, nonce, codeVerifier });
+      } catch (error) {
+        if (error instanceof OidcProviderUnavailable) return providerFailed(origin, error, { connectionId, step: 'start' });
+        throw error;
+      }
       const now = clock.now();
       const stateHash = hashOf(state);
       await db.write(async (stores) => {
@@ -171,7 +224,7 @@ export function createSsoService(deps: {
           connectionId,
           verifier: box.seal(codeVerifier, `sso-attempt:${stateHash}`),
           nonce,
-          redirectUri,
+          redirectUri: callback,
           createdAt: now,
           expiresAt: now + ATTEMPT_LIFETIME_MS,
         });
@@ -201,11 +254,21 @@ export function createSsoService(deps: {
           codeVerifier: box.open(attempt.verifier, `sso-attempt:${attempt.stateHash}`),
         });
       } catch (error) {
+        if (error instanceof OidcProviderUnavailable) return providerFailed(origin, error, { connectionId: attempt.connectionId, step: 'callback' });
         return refuse(origin, 'token-rejected', { connectionId: attempt.connectionId, error: (error instanceof Error ? error.message : 'rejected').slice(0, 300) });
       }
       const failing = body.claimValidations.filter((rule) => !claimHolds(claims, rule));
       if (failing.length > 0) {
         return refuse(origin, 'claims-failed', { connectionId: attempt.connectionId, subject: claims.sub ?? null, failing: failing.map((r) => `${r.claim} ${r.operator} ${r.value}`) });
+      }
+      // An address the provider does not say it verified proves nothing: only `email_verified: true` matches by email.
+      if (body.matchAgentBy === 'email' && claims.email_verified !== true) {
+        const said = claims.email_verified;
+        return refuse(origin, 'email-not-verified', {
+          connectionId: attempt.connectionId,
+          subject: claims.sub ?? null,
+          emailVerified: typeof said === 'boolean' || typeof said === 'string' ? String(said).slice(0, 50) : said === undefined ? 'absent' : typeof said,
+        });
       }
       type Outcome = { signedIn: SignedIn } | { refusal: SsoRefusal; agentId: string | null };
       const outcome = await db.write(async (stores): Promise<Outcome> => {

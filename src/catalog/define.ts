@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { EntityTypeDefinition, ReferenceDeclaration, TrackingRule } from './entity-type.js';
+import type { CustomerRecordFields, EntityTypeDefinition, ReferenceDeclaration, TrackingRule } from './entity-type.js';
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -56,6 +56,7 @@ export interface TypeOptions {
   agentLinks?: string[];
   userLinks?: string[];
   personLinks?: string[];
+  customerRecord?: CustomerRecordFields;
   nameField?: string;
   description?: string;
 }
@@ -76,6 +77,7 @@ export function defineType(options: TypeOptions): EntityTypeDefinition {
     userLinks: options.userLinks ?? [],
     personLinks: options.personLinks ?? [],
     nameField: options.nameField ?? 'name',
+    ...(options.customerRecord ? { customerRecord: options.customerRecord } : {}),
     ...(options.description ? { description: options.description } : {}),
   };
 }

@@ -13,6 +13,16 @@ export type TrackingRule =
     }
   | { kind: 'local' };
 
+/** Where a body of a customer's record names its customer, its users, and people who are agents or its users. */
+export interface CustomerRecordFields {
+  /** Field holding the customer's record id; a body without it belongs to no customer. */
+  customer: string;
+  /** Field paths holding record ids of the customer's users. */
+  users: string[];
+  /** Field paths holding the record id of an agent or of one of the customer's users. */
+  people: string[];
+}
+
 /** A field that holds the id of another entity. */
 export interface ReferenceDeclaration {
   /** Field path, `[]` marking arrays: `outcomes[].teamId`. */
@@ -66,6 +76,11 @@ export interface EntityTypeDefinition {
   userLinks: string[];
   /** Field paths holding third-party ids of an agent or a user (asset owners): either resolves. */
   personLinks: string[];
+  /**
+   * The customer whose record an entity is (an asset): a caller confined to other customers sees neither the entity
+   * nor its changes, and the users and owners it names must be that customer's.
+   */
+  customerRecord?: CustomerRecordFields;
   /** Field holding the display name. */
   nameField: string;
   description?: string;

@@ -1,5 +1,5 @@
 import type { Principal, TeamMembership } from '../access/agent-access.js';
-import { customerScope, inScope, type CustomerScope } from '../access/customer-scope.js';
+import { inScope, type CustomerScope } from '../access/customer-scope.js';
 import { intersect, type Permission } from '../access/permissions.js';
 import { DomainError } from '../shared/errors.js';
 import type { AgentRecord, EntityRecord, Stores, TicketRecord, TicketVisibility } from '../store/ports.js';
@@ -75,7 +75,7 @@ export async function deskCaller(stores: Stores, principal: Principal): Promise<
     ticketPermissions: principal.access.ticketPermissions,
     teamMemberships: principal.access.teamMemberships,
     roleIds: principal.access.roleIds,
-    scope: customerScope(principal, roles),
+    scope: principal.access.customers,
     ticketTypes: await ticketTypeScope(stores, principal.isAdministrator, roles),
     coManaged: isCoManagedAgent(principal.agent),
   };
@@ -119,10 +119,13 @@ export function requireTicketPermission(caller: DeskCaller, flag: TicketPermissi
   throw new DomainError('TICKET_PERMISSION_REQUIRED', `${doing} needs the "${flag}" ticket permission of a role.`, { ticketPermission: flag });
 }
 
-/** Whether the caller's access to the team's tickets is "modify" (or it is an administrator). */
+/**
+ * Whether the team's tickets are the caller's own work: its access to the team is "modify" (or it is an administrator).
+ * A ticket in no team is no team's work.
+ */
 export function modifiesTeam(caller: DeskCaller, teamId: string | null): boolean {
-  if (caller.isAdministrator || teamId === null) return true;
-  return caller.teamMemberships.some((m) => m.teamId === teamId && m.access === 'modify');
+  if (caller.isAdministrator) return true;
+  return teamId !== null && caller.teamMemberships.some((m) => m.teamId === teamId && m.access === 'modify');
 }
 
 export function memberOf(caller: Pick<DeskCaller, 'teamMemberships'>, teamId: string): boolean {

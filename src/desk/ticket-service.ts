@@ -344,14 +344,15 @@ export function createTicketService(deps: {
     }
   }
 
-  /** What editing this ticket at all needs: closed tickets, tickets of others, tickets of teams the caller only reads. */
+  /**
+   * What editing a ticket the caller sees needs, beyond ticket access: a closed one, "edit closed tickets"; one not its
+   * own, either "edit tickets not assigned to them" (for every ticket it sees) or "modify" access to the ticket's team
+   * (for that team's tickets). Team access adds to the ticket permissions; it never takes from them.
+   */
   function checkEditable(caller: DeskCaller, ticket: TicketRecord): void {
     if (ticket.closed) requireTicketPermission(caller, 'editClosedTickets', 'Editing a closed ticket');
-    if (ticket.agentId === caller.agentId) return;
+    if (ticket.agentId === caller.agentId || modifiesTeam(caller, ticket.teamId)) return;
     requireTicketPermission(caller, 'editTicketsNotAssigned', 'Editing a ticket not assigned to the agent');
-    if (!modifiesTeam(caller, ticket.teamId)) {
-      throw new DomainError('TICKET_PERMISSION_REQUIRED', 'The agent’s access to this ticket’s team is read-only.', { teamId: ticket.teamId });
-    }
   }
 
   async function record(stores: Stores, ctx: WriteContext, ticketId: string, kind: TicketActionRecord['kind'], name: string, note: string, details: Record<string, unknown>): Promise<TicketActionRecord> {

@@ -6,6 +6,7 @@ import { chainHash } from '../tracking/change-chain.js';
 import { nameOf, referencesIn } from '../tracking/change-writer.js';
 import type { SecretBox } from '../tracking/secret-box.js';
 import { keyIdsIn } from '../tracking/secret-box.js';
+import { customerRecordProblems } from '../tracking/customer-records.js';
 import { maskSecrets } from '../tracking/secrets.js';
 import { readSettings } from '../tracking/settings-service.js';
 import { digestMatches, fromTransfer, plannedOf, type BatchOutcome, type PlannedChange, type PlannedEntity, type SyncProblem, type TransferChange } from './transfer.js';
@@ -163,6 +164,12 @@ export async function applyBatch(
         missing: unlinked.map((l) => l.value),
       });
     }
+    const body = withInstanceLocal(def, change.after, stateOf(change.entityId).record?.body ?? null);
+    // A customer's record names that customer's people here too: received changes are held to the rule local writes are.
+    const strangers = body ? await customerRecordProblems(stores, def, body) : [];
+    if (strangers.length > 0) {
+      refuse({ kind: 'invalid', message: `Change ${change.id} names people who are not its customer's here: ${strangers.map((p) => `${p.path} (${p.message})`).join('; ')}` });
+    }
     if (change.op === 'delete') {
       const referrers = await referrersOf(stores, states, change.entityId);
       if (referrers.length > 0) {
@@ -179,7 +186,6 @@ export async function applyBatch(
     const state = stateOf(change.entityId);
     state.touched = true;
     state.refs = refs.map((r) => ({ toId: r.toId, path: r.path }));
-    const body = withInstanceLocal(def, change.after, state.record?.body ?? null);
     state.record = body
       ? {
           id: change.entityId,

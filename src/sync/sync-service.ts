@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { everyCustomer, seesChange, type CustomerScope } from '../access/customer-scope.js';
 import type { WriteContext } from '../shared/actor.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
 import { isoTime } from '../shared/iso-time.js';
@@ -117,7 +118,12 @@ export interface SyncService {
   push(ctx: WriteContext, name: string, options: SyncOptions): Promise<SyncPlan>;
   pull(ctx: WriteContext, name: string, options: SyncOptions): Promise<SyncPlan>;
   diffState(name: string): Promise<StateDiff>;
-  exportChanges(input: { changeIds?: string[]; changeSet?: string; from?: number; to?: number; peer?: string }): Promise<ExportDocument>;
+  /**
+   * The selected changes as an export document. A caller confined to some customers (`scope`) exports only the changes
+   * it sees: one it names that it does not see is not found, others are left out; the closure a peer lacks is not its to
+   * compute.
+   */
+  exportChanges(input: { changeIds?: string[]; changeSet?: string; from?: number; to?: number; peer?: string; scope?: CustomerScope }): Promise<ExportDocument>;
   importChanges(ctx: WriteContext, document: unknown, options: { dryRun: boolean; allowMissing: string[]; idempotencyKey?: string }): Promise<SyncPlan>;
   restore(ctx: WriteContext, options: RestoreOptions): Promise<RestorePlan>;
 }
@@ -627,6 +633,12 @@ export function createSyncService(
 
     async exportChanges(input) {
       const selection = { changeIds: input.changeIds, changeSet: input.changeSet, from: input.from, to: input.to, peer: input.peer };
+      const scope = input.scope ?? everyCustomer;
+      if (input.peer && scope.kind !== 'all') {
+        throw new DomainError('FORBIDDEN', 'An agent restricted to some customers cannot export what a peer lacks: that spans every customer’s records.', {
+          reason: 'client-restrictions',
+        });
+      }
       let changes: ChangeRecord[];
       let added: AddedChange[] = [];
       if (input.peer) {
@@ -639,7 +651,7 @@ export function createSyncService(
       } else {
         changes = await db.read(async (stores) => {
           if (input.changeIds && input.changeIds.length > 0) {
-            const found = await stores.history.findByIds(input.changeIds);
+            const found = (await stores.history.findByIds(input.changeIds)).filter((c) => seesChange(scope, catalog, c));
             const known = new Set(found.map((c) => c.id));
             const unknown = input.changeIds.filter((id) => !known.has(id));
             if (unknown.length > 0) throw new DomainError('CHANGE_NOT_FOUND', `No change has id ${unknown.join(', ')}.`, { missing: unknown });
@@ -662,7 +674,7 @@ export function createSyncService(
           if (ids.length > EXPORT_MAX_CHANGES) {
             throw new DomainError('PAYLOAD_TOO_LARGE', `An export may hold at most ${EXPORT_MAX_CHANGES} changes; narrow the selection.`);
           }
-          return stores.history.findByIds(ids);
+          return (await stores.history.findByIds(ids)).filter((c) => seesChange(scope, catalog, c));
         });
       }
       const included = new Set(changes.map((c) => c.id));

@@ -227,7 +227,8 @@ export type SyncProblemKind =
   | 'reference-missing'
   | 'still-referenced'
   | 'secret-key-unknown'
-  | 'unknown-change';
+  | 'unknown-change'
+  | 'invalid';
 
 /** One reason a batch cannot be applied. */
 export interface SyncProblem {

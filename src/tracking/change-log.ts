@@ -1,3 +1,4 @@
+import { everyCustomer, hiddenChanges, seesChange, type CustomerScope } from '../access/customer-scope.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { EntityTypeDefinition } from '../catalog/entity-type.js';
 import { DomainError } from '../shared/errors.js';
@@ -17,6 +18,8 @@ export interface ChangeListQuery extends Omit<ChangeFilter, 'beforeSeq' | 'from'
   from?: string;
   to?: string;
   cursor?: string;
+  /** Whose records the caller sees: a change to another customer's record is not listed. */
+  scope?: CustomerScope;
 }
 
 export interface RollbackStep {
@@ -50,7 +53,8 @@ export interface VerifyResult {
 
 export interface ChangeLog {
   list(query: ChangeListQuery): Promise<{ items: ChangeListItem[]; nextCursor: string | null }>;
-  detail(id: string): Promise<ChangeDetail>;
+  /** One change; a change to a record of a customer outside `scope` is not found. */
+  detail(id: string, scope?: CustomerScope): Promise<ChangeDetail>;
   verify(): Promise<VerifyResult>;
 }
 
@@ -72,6 +76,8 @@ function parseTime(value: string | undefined, field: string): number | undefined
 }
 
 const DEPENDENTS_SHOWN = 100;
+/** Rows read per step while filling a page for a caller who sees only some customers' records. */
+const SCAN_STEP = 200;
 const VERIFY_BATCH = 2000;
 
 export function createChangeLog(deps: { db: Transactor; catalog: Catalog }): ChangeLog {
@@ -80,31 +86,45 @@ export function createChangeLog(deps: { db: Transactor; catalog: Catalog }): Cha
 
   return {
     async list(query) {
-      const { cursor, from, to, ...rest } = query;
-      const filter: ChangeFilter = { ...rest, limit: query.limit + 1 };
+      const { cursor, from, to, scope = everyCustomer, ...rest } = query;
+      const filter: ChangeFilter = { ...rest, limit: scope.kind === 'all' ? query.limit + 1 : SCAN_STEP };
       const fromMs = parseTime(from, 'from');
       const toMs = parseTime(to, 'to');
       if (fromMs !== undefined) filter.from = fromMs;
       if (toMs !== undefined) filter.to = toMs;
       if (cursor) filter.beforeSeq = decodeCursor(cursor, 'number');
-      const rows = await db.read((stores) => stores.changes.list(filter));
+      const rows = await db.read(async (stores) => {
+        const found: ChangeSummary[] = [];
+        // Pages are read until the page is full: changes to other customers' records are skipped.
+        for (;;) {
+          const batch = await stores.changes.list(filter);
+          const hidden = await hiddenChanges(stores, catalog, scope, batch);
+          for (const row of batch) {
+            if (!hidden.has(row.id)) found.push(row);
+            if (found.length > query.limit) return found;
+          }
+          if (batch.length < filter.limit) return found;
+          filter.beforeSeq = batch[batch.length - 1]!.seq;
+        }
+      });
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);
       return { items: page.map(toListItem), nextCursor: rows.length > query.limit && last ? encodeCursor(last.seq) : null };
     },
 
-    async detail(id) {
+    async detail(id, scope = everyCustomer) {
       return db.read(async (stores) => {
         const change = await stores.changes.findById(id);
-        if (!change) throw new DomainError('CHANGE_NOT_FOUND', `There is no change with id ${id}.`, { id });
+        if (!change || !seesChange(scope, catalog, change)) throw new DomainError('CHANGE_NOT_FOUND', `There is no change with id ${id}.`, { id });
         const def = catalog.find(change.type);
         const before = mask(def, change.before);
         const after = mask(def, change.after);
-        const dependents: ChangeSummary[] = [];
+        const found: ChangeSummary[] = [];
         const next = await stores.changes.nextOfEntity(change.entityId, change.seq);
-        if (next && next.parent === change.id) dependents.push(next);
-        dependents.push(...(await stores.changes.requiring(change.id, change.seq, DEPENDENTS_SHOWN)));
-        dependents.sort((a, b) => a.seq - b.seq);
+        if (next && next.parent === change.id) found.push(next);
+        found.push(...(await stores.changes.requiring(change.id, change.seq, DEPENDENTS_SHOWN)));
+        const hidden = await hiddenChanges(stores, catalog, scope, found);
+        const dependents = found.filter((d) => !hidden.has(d.id)).sort((a, b) => a.seq - b.seq);
         const { before: _b, after: _a, requires, request, digest, hash, ...summary } = change;
         return {
           ...toListItem(summary),

@@ -1,3 +1,4 @@
+import { customerOfBody, everyCustomer, inScope, seesBody, type CustomerScope } from '../access/customer-scope.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { EntityTypeDefinition } from '../catalog/entity-type.js';
 import { isTrackedWrite } from '../catalog/entity-type.js';
@@ -38,12 +39,29 @@ export interface EntityPage {
   nextCursor: string | null;
 }
 
+/** Whose records the caller sees (its client restrictions); absent: every customer's, as for the instance itself. */
+export interface Scoped {
+  scope?: CustomerScope;
+}
+
+export interface ConfigListQuery extends Scoped {
+  cursor?: string;
+  limit: number;
+  q?: string;
+  /** Only the records of this customer (types holding customers' records). */
+  customerId?: string;
+}
+
+/**
+ * Configuration entities, read and written within the caller's client restrictions: a customer's record (an asset)
+ * outside them is not found, and cannot be written for such a customer.
+ */
 export interface ConfigService {
-  create(ctx: WriteContext, type: string, input: unknown): Promise<WriteOutcome>;
-  replace(ctx: WriteContext, type: string, id: string, input: unknown, options?: { ifMatch?: string }): Promise<WriteOutcome>;
-  remove(ctx: WriteContext, type: string, id: string, options?: { ifMatch?: string }): Promise<WriteOutcome>;
-  get(type: string, id: string): Promise<EntityView>;
-  list(type: string, query: { cursor?: string; limit: number; q?: string }): Promise<EntityPage>;
+  create(ctx: WriteContext, type: string, input: unknown, options?: Scoped): Promise<WriteOutcome>;
+  replace(ctx: WriteContext, type: string, id: string, input: unknown, options?: { ifMatch?: string } & Scoped): Promise<WriteOutcome>;
+  remove(ctx: WriteContext, type: string, id: string, options?: { ifMatch?: string } & Scoped): Promise<WriteOutcome>;
+  get(type: string, id: string, options?: Scoped): Promise<EntityView>;
+  list(type: string, query: ConfigListQuery): Promise<EntityPage>;
   /** Decrypts one secret for the parts that must use it; never exposed over HTTP. */
   readSecret(type: string, id: string, slot: string): Promise<string | null>;
 }
@@ -65,6 +83,9 @@ export function toView(def: EntityTypeDefinition, record: EntityRecord): EntityV
   };
 }
 
+/** Rows read per step while filling a page for a caller who sees only some customers' records. */
+const SCAN_STEP = 200;
+
 export function createConfigService(deps: { db: Transactor; catalog: Catalog; box: SecretBox; writer: ChangeWriter }): ConfigService {
   const { db, catalog, box, writer } = deps;
 
@@ -83,12 +104,28 @@ export function createConfigService(deps: { db: Transactor; catalog: Catalog; bo
     throw new DomainError('CONFIG_LOCKED', 'Editing of config-tracked entities is disabled on this instance.', { type: def.key });
   }
 
-  async function load(stores: Stores, def: EntityTypeDefinition, id: string): Promise<EntityRecord> {
+  /** The entity, when the caller sees it: another customer's record is not found, so its existence does not leak. */
+  async function load(stores: Stores, def: EntityTypeDefinition, id: string, scope: CustomerScope = everyCustomer): Promise<EntityRecord> {
     const record = await stores.entities.find(id);
-    if (!record || record.type !== def.key) {
+    if (!record || record.type !== def.key || !seesBody(scope, def, record.body)) {
       throw new DomainError('ENTITY_NOT_FOUND', `There is no ${def.label} with id ${id}.`, { type: def.key, id });
     }
     return record;
+  }
+
+  /** A customer's record is written for a customer that exists here and that the caller sees; a restricted caller must name one. */
+  async function checkCustomer(stores: Stores, def: EntityTypeDefinition, body: Record<string, unknown>, scope: CustomerScope): Promise<void> {
+    if (!def.customerRecord) return;
+    const field = def.customerRecord.customer;
+    const customerId = customerOfBody(def, body);
+    if (customerId === null ? scope.kind === 'all' : inScope(scope, customerId) && (await stores.desk.findCustomer(customerId))) return;
+    throw new DomainError('VALIDATION_FAILED', `The ${def.label} body is not valid.`, {
+      errors: [
+        customerId === null
+          ? { path: field, code: 'required', message: 'An agent restricted to some customers must name one of them.' }
+          : { path: field, code: 'reference-not-found', message: `No customer has id ${customerId}.` },
+      ],
+    });
   }
 
   function checkVersion(record: EntityRecord, ifMatch: string | undefined): void {
@@ -105,11 +142,12 @@ export function createConfigService(deps: { db: Transactor; catalog: Catalog; bo
   });
 
   return {
-    async create(ctx, type, input) {
+    async create(ctx, type, input, options = {}) {
       const def = catalog.get(type);
       const body = validate(def, input);
       const id = newId();
       return db.write(async (stores) => {
+        await checkCustomer(stores, def, body, options.scope ?? everyCustomer);
         const settings = await readSettings(stores);
         const next = sealSecrets(def, box, id, body, null);
         refuseMisplacedSecrets(def, next, `${def.label} body`);
@@ -122,8 +160,9 @@ export function createConfigService(deps: { db: Transactor; catalog: Catalog; bo
       const def = catalog.get(type);
       const body = validate(def, input);
       return db.write(async (stores) => {
-        const current = await load(stores, def, id);
+        const current = await load(stores, def, id, options.scope);
         checkVersion(current, options.ifMatch);
+        await checkCustomer(stores, def, body, options.scope ?? everyCustomer);
         const settings = await readSettings(stores);
         const next = sealSecrets(def, box, id, body, current.body);
         refuseMisplacedSecrets(def, next, `${def.label} body`);
@@ -135,7 +174,7 @@ export function createConfigService(deps: { db: Transactor; catalog: Catalog; bo
     async remove(ctx, type, id, options = {}) {
       const def = catalog.get(type);
       return db.write(async (stores) => {
-        const current = await load(stores, def, id);
+        const current = await load(stores, def, id, options.scope);
         checkVersion(current, options.ifMatch);
         const settings = await readSettings(stores);
         refuseIfLocked(def, settings, current.body, null);
@@ -143,16 +182,30 @@ export function createConfigService(deps: { db: Transactor; catalog: Catalog; bo
         return outcome(def, null, result.change);
       });
     },
-    async get(type, id) {
+    async get(type, id, options = {}) {
       const def = catalog.get(type);
-      return toView(def, await db.read((stores) => load(stores, def, id)));
+      return toView(def, await db.read((stores) => load(stores, def, id, options.scope)));
     },
     async list(type, query) {
       const def = catalog.get(type);
-      const afterId = query.cursor ? decodeCursor(query.cursor) : undefined;
-      const rows = await db.read((stores) =>
-        stores.entities.list({ type: def.key, limit: query.limit + 1, ...(afterId ? { afterId } : {}), ...(query.q ? { nameContains: query.q } : {}) }),
-      );
+      const scope = query.scope ?? everyCustomer;
+      const wanted = (record: EntityRecord) => seesBody(scope, def, record.body) && (query.customerId === undefined || customerOfBody(def, record.body) === query.customerId);
+      const filtered = query.customerId !== undefined || (scope.kind === 'only' && def.customerRecord !== undefined);
+      const rows = await db.read(async (stores) => {
+        const found: EntityRecord[] = [];
+        let afterId = query.cursor ? decodeCursor(query.cursor) : undefined;
+        const step = filtered ? SCAN_STEP : query.limit + 1;
+        // Pages are read until the page is full: the records a caller sees may be sparse among the type's.
+        for (;;) {
+          const batch = await stores.entities.list({ type: def.key, limit: step, ...(afterId ? { afterId } : {}), ...(query.q ? { nameContains: query.q } : {}) });
+          for (const record of batch) {
+            if (wanted(record)) found.push(record);
+            if (found.length > query.limit) return found;
+          }
+          if (batch.length < step) return found;
+          afterId = batch[batch.length - 1]!.id;
+        }
+      });
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);
       return { items: page.map((r) => toView(def, r)), nextCursor: rows.length > query.limit && last ? encodeCursor(last.id) : null };

@@ -1,3 +1,4 @@
+import { everyCustomer, seesChange, type CustomerScope } from '../access/customer-scope.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { withInstanceLocal } from '../catalog/entity-type.js';
 import type { WriteContext } from '../shared/actor.js';
@@ -37,8 +38,11 @@ export interface RollbackResult {
 }
 
 export interface RollbackService {
-  /** Reverts `changeId` and every later change, newest first, in one transaction; a dry run writes nothing. */
-  rollbackBefore(ctx: WriteContext, changeId: string, options: { dryRun: boolean }): Promise<RollbackResult>;
+  /**
+   * Reverts `changeId` and every later change, newest first, in one transaction; a dry run writes nothing. A caller
+   * confined to some customers cannot see, so cannot revert, changes to other customers' records (`scope`).
+   */
+  rollbackBefore(ctx: WriteContext, changeId: string, options: { dryRun: boolean; scope?: CustomerScope }): Promise<RollbackResult>;
 }
 
 const inverseOp: Record<ChangeOp, ChangeOp> = { create: 'delete', delete: 'create', update: 'update' };
@@ -126,9 +130,9 @@ function deferredStores(stores: Stores): { stores: Stores; flush(): Promise<void
 export function createRollbackService(deps: { db: Transactor; catalog: Catalog; writer: ChangeWriter; instanceId: string }): RollbackService {
   const { db, catalog, writer } = deps;
 
-  async function run(stores: Stores, ctx: WriteContext, changeId: string, dryRun: boolean): Promise<RollbackResult> {
+  async function run(stores: Stores, ctx: WriteContext, changeId: string, dryRun: boolean, scope: CustomerScope): Promise<RollbackResult> {
     const target = await stores.changes.findById(changeId);
-    if (!target) throw new DomainError('CHANGE_NOT_FOUND', `There is no change with id ${changeId}.`, { id: changeId });
+    if (!target || !seesChange(scope, catalog, target)) throw new DomainError('CHANGE_NOT_FOUND', `There is no change with id ${changeId}.`, { id: changeId });
     const settings = await readSettings(stores);
     if (!settings.configTracking) {
       throw new DomainError('TRACKING_DISABLED', 'Config change tracking is off; turn it on to roll back, so the rollback itself is recorded.');
@@ -144,6 +148,11 @@ export function createRollbackService(deps: { db: Transactor; catalog: Catalog; 
     let below = top + 1;
     for (;;) {
       const batch = await stores.changes.descending(target.seq, below, BATCH);
+      if (!batch.every((change) => seesChange(scope, catalog, change))) {
+        throw new DomainError('FORBIDDEN', 'Later changes touch records of customers outside the caller’s client restrictions: an unrestricted agent can roll back here.', {
+          reason: 'client-restrictions',
+        });
+      }
       for (const change of batch) reverted.push(await revert(deferred.stores, ctx, change, states, settings));
       if (batch.length < BATCH) break;
       below = batch.at(-1)!.seq;
@@ -218,10 +227,10 @@ export function createRollbackService(deps: { db: Transactor; catalog: Catalog; 
   }
 
   return {
-    async rollbackBefore(ctx, changeId, { dryRun }) {
+    async rollbackBefore(ctx, changeId, { dryRun, scope = everyCustomer }) {
       try {
         return await db.write(async (stores) => {
-          const result = await run(stores, ctx, changeId, dryRun);
+          const result = await run(stores, ctx, changeId, dryRun, scope);
           // A dry run performs the very same writes, then rolls them back: the preview cannot drift from the real run.
           if (dryRun) throw new DryRunComplete(result);
           return result;

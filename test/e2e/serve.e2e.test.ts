@@ -164,4 +164,15 @@ describe('shiplog serve arguments', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toBe("shiplog: unknown option '--colour' (shiplog serve --help shows how to call it)\n");
   });
+
+  it('exits non-zero, saying what is wrong, for a public URL that is not an absolute http(s) URL without query', async () => {
+    const base = ['serve', '--name', 'dev', '--kind', 'development', '--port', '0', '--database', join(tempDir(), 'x.sqlite')];
+    const query = await runCli([...base, '--public-url', 'https://desk.example.test/?next=1']);
+    expect(query.code).not.toBe(0);
+    expect(query.stderr).toContain('--public-url: The public URL must have no query or fragment');
+    const relative = await runCli(base, { SHIPLOG_PUBLIC_URL: 'desk.example.test' });
+    expect(relative.code).not.toBe(0);
+    expect(relative.stderr).toContain('SHIPLOG_PUBLIC_URL: The public URL is not an absolute URL');
+    expect(`${query.stdout}${relative.stdout}`).not.toContain('is serving');
+  });
 });

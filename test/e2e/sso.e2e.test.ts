@@ -1,22 +1,30 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
-import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../support/databases.js';
+import { createTestApp, type TestApp } from '../support/instance.js';
 import { ok, startLiveInstance, type Answer, type LiveInstance } from '../support/pipeline.js';
 import { createAgent } from '../support/principals.js';
 
 const CLIENT_ID = 'shiplog-console';
 const CLIENT_SECRET = 'idp-client-secret-9d81c2';
+/** A second client of the same provider: a connection of its own, whose provider keys are not yet known to Shiplog. */
+const OTHER_CLIENT_ID = 'shiplog-console-2';
 const KID = 'idp-signing-key';
 const ADMINS = 'Service Desk Admins';
+/** Where people reach the instance, through a proxy: never the address the test server listens on. */
+const PUBLIC_URL = 'https://desk.example.test/shiplog';
+const CALLBACK = `${PUBLIC_URL}/auth/sso/callback`;
 
 /** People the identity provider knows, by account id. */
 const accounts: Record<string, Record<string, unknown>> = {
   ada: { sub: 'ada', email: 'ada@desk.test', email_verified: true, name: 'Ada', groups: [ADMINS, 'Staff'] },
   bob: { sub: 'bob', email: 'bob@desk.test', email_verified: true, name: 'Bob', groups: ['Staff'] },
   eve: { sub: 'eve', email: 'eve@desk.test', email_verified: true, name: 'Eve', groups: [ADMINS] },
+  vic: { sub: 'vic', email: 'vic@desk.test', email_verified: false, name: 'Vic', groups: [ADMINS] },
+  abe: { sub: 'abe', email: 'abe@desk.test', name: 'Abe', groups: [ADMINS] },
 };
 
 type Tamper = (idToken: string) => Promise<string>;
@@ -25,7 +33,9 @@ type Tamper = (idToken: string) => Promise<string>;
  * A real OpenID Provider (oidc-provider) on loopback: one confidential client, PKCE required, login answered by the
  * test (who signs in next), consent granted. `tamper` rewrites the ID token of the next token response.
  */
-async function startProvider(redirectUri: string): Promise<{ issuer: string; login(account: string): void; tamper(fn: Tamper | null): void; key: CryptoKey; close(): Promise<void> }> {
+async function startProvider(
+  redirectUri: string,
+): Promise<{ issuer: string; login(account: string): void; tamper(fn: Tamper | null): void; fail(path: string | null): void; key: CryptoKey; close(): Promise<void> }> {
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -33,17 +43,17 @@ async function startProvider(redirectUri: string): Promise<{ issuer: string; log
   const jwk = { ...(await exportJWK(privateKey)), kid: KID, alg: 'RS256', use: 'sig' };
   let nextLogin = 'ada';
   let tamper: Tamper | null = null;
+  let failing: string | null = null;
+  const client = (clientId: string): ClientMetadata => ({
+    client_id: clientId,
+    client_secret: CLIENT_SECRET,
+    redirect_uris: [redirectUri],
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_post',
+  });
   const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: CLIENT_ID,
-        client_secret: CLIENT_SECRET,
-        redirect_uris: [redirectUri],
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_post',
-      },
-    ],
+    clients: [client(CLIENT_ID), client(OTHER_CLIENT_ID)],
     jwks: { keys: [jwk] },
     pkce: { required: () => true },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'groups'] },
@@ -63,6 +73,10 @@ async function startProvider(redirectUri: string): Promise<{ issuer: string; log
   });
   const callback = provider.callback();
   server.on('request', (req, res) => {
+    if (failing && req.url?.startsWith(failing)) {
+      res.writeHead(503, { 'content-type': 'text/html' }).end('<h1>Service Unavailable</h1>');
+      return;
+    }
     if (req.url?.startsWith('/interaction/')) {
       void provider.interactionFinished(req, res, { login: { accountId: nextLogin } }, { mergeWithLastSubmission: false });
       return;
@@ -91,6 +105,7 @@ async function startProvider(redirectUri: string): Promise<{ issuer: string; log
     issuer,
     login: (account) => (nextLogin = account),
     tamper: (fn) => (tamper = fn),
+    fail: (path) => (failing = path),
     key: privateKey,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -101,9 +116,10 @@ function browser() {
   const jar = new Map<string, string>();
   return {
     jar,
-    async get(url: string): Promise<{ status: number; location: string | null; body: Answer }> {
+    async get(url: string): Promise<{ status: number; location: string | null; body: Answer; cookies: string[] }> {
       const res = await fetch(url, { redirect: 'manual', headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
-      for (const cookie of res.headers.getSetCookie()) {
+      const cookies = res.headers.getSetCookie();
+      for (const cookie of cookies) {
         const [pair] = cookie.split(';');
         const at = pair!.indexOf('=');
         jar.set(pair!.slice(0, at), pair!.slice(at + 1));
@@ -115,7 +131,7 @@ function browser() {
       } catch {
         // not JSON
       }
-      return { status: res.status, location: res.headers.get('location'), body };
+      return { status: res.status, location: res.headers.get('location'), body, cookies };
     },
   };
 }
@@ -128,13 +144,16 @@ describe.each(engines)('single sign-on with OpenID Connect on %s', (engine) => {
   let connectionId: string;
   let productionOnly: string;
 
-  /** Runs the browser side: Shiplog start → provider → login → callback URL (not yet visited). */
+  /**
+   * Runs the browser side: Shiplog start → provider → login → callback URL (not yet visited), as the proxy at the public
+   * URL forwards it to the instance.
+   */
   async function toCallback(b: ReturnType<typeof browser>, connection = connectionId): Promise<string> {
     const start = await b.get(`${dev.url}/auth/sso/${connection}/start`);
     if (start.status !== 302) throw new Error(`start answered ${start.status}: ${JSON.stringify(start.body)}`);
     let next = start.location!;
     for (let hop = 0; hop < 10; hop += 1) {
-      if (next.startsWith(`${dev.url}/auth/sso/callback`)) return next;
+      if (next.startsWith(CALLBACK)) return `${dev.url}/auth/sso/callback${next.slice(CALLBACK.length)}`;
       const res = await b.get(new URL(next, idp.issuer).href);
       if (!res.location) throw new Error(`the provider stopped at ${next}: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
       next = new URL(res.location, idp.issuer).href;
@@ -146,10 +165,14 @@ describe.each(engines)('single sign-on with OpenID Connect on %s', (engine) => {
     return (await ok(dev, 'GET', '/v1/audit?kind=session.sign-in')).items[0];
   }
 
+  async function attemptCount(): Promise<number> {
+    return (await dev.database.dialect.db.selectFrom('sso_attempts').select('state_hash').execute()).length;
+  }
+
   beforeAll(async () => {
-    dev = await startLiveInstance(engine, { name: 'dev', kind: 'development' });
-    idp = await startProvider(`${dev.url}/auth/sso/callback`);
-    for (const who of ['ada', 'bob']) await createAgent(dev, { name: accounts[who]!.name as string, email: accounts[who]!.email as string });
+    dev = await startLiveInstance(engine, { name: 'dev', kind: 'development', publicUrl: PUBLIC_URL });
+    idp = await startProvider(CALLBACK);
+    for (const who of ['ada', 'bob', 'vic', 'abe']) await createAgent(dev, { name: accounts[who]!.name as string, email: accounts[who]!.email as string });
     const connection = (body: Record<string, unknown>) => ok(dev, 'POST', '/v1/config/sso-connections', body);
     connectionId = (
       await connection({
@@ -175,13 +198,21 @@ describe.each(engines)('single sign-on with OpenID Connect on %s', (engine) => {
     idp.login('ada');
     const callback = await toCallback(b);
     const authorization = new URL((await fetch(`${dev.url}/auth/sso/${connectionId}/start`, { redirect: 'manual' })).headers.get('location')!);
-    expect(Object.fromEntries(authorization.searchParams)).toMatchObject({ client_id: CLIENT_ID, response_type: 'code', code_challenge_method: 'S256', scope: 'openid email profile' });
+    expect(Object.fromEntries(authorization.searchParams)).toMatchObject({
+      client_id: CLIENT_ID,
+      response_type: 'code',
+      code_challenge_method: 'S256',
+      scope: 'openid email profile',
+      redirect_uri: CALLBACK,
+    });
     expect(authorization.searchParams.get('state')).toHaveLength(43);
     expect(authorization.searchParams.get('nonce')).toHaveLength(43);
 
     const done = await b.get(callback);
     expect(done.status).toBe(200);
     expect(done.body).toMatchObject({ agent: { email: 'ada@desk.test' } });
+    // The instance is reached over https (the public URL), though the proxy talks to it over http: the cookie is Secure.
+    expect(done.cookies.find((c) => c.startsWith('shiplog_session='))).toMatch(/; Secure/);
     const session = await fetch(`${dev.url}/v1/session`, { headers: { cookie: `shiplog_session=${b.jar.get('shiplog_session')}` } });
     expect(await session.json()).toMatchObject({ agent: { email: 'ada@desk.test' }, via: 'session' });
     expect(await lastSignIn()).toMatchObject({ outcome: 'success', details: { method: 'sso', connectionId } });
@@ -239,8 +270,88 @@ describe.each(engines)('single sign-on with OpenID Connect on %s', (engine) => {
     expect(await lastSignIn()).toMatchObject({ outcome: 'failure', details: { reason: 'token-rejected' } });
   });
 
+  it('makes the redirect URI from the public URL alone, whatever Host and forwarding headers say', async () => {
+    const res = await dev.app.inject({
+      method: 'GET',
+      url: `/auth/sso/${connectionId}/start`,
+      headers: { host: 'evil.test', 'x-forwarded-host': 'evil.test', 'x-forwarded-proto': 'http' },
+    });
+    expect(res.statusCode).toBe(302);
+    expect(new URL(res.headers.location as string).searchParams.get('redirect_uri')).toBe(CALLBACK);
+  });
+
+  it.each([
+    ['says the email is not verified', 'vic', null, 'false'],
+    ['says nothing of verifying the email', 'abe', null, 'absent'],
+    ['says "true" as text, not as true', 'ada', (c: Record<string, unknown>) => ({ ...c, email_verified: 'true' }), 'true'],
+  ] as const)('refuses an ID token that %s, though an agent has that address, and audits why', async (_label, account, change, said) => {
+    if (change) idp.tamper(async (token) => new SignJWT(change(claimsOf(token)) as never).setProtectedHeader({ alg: 'RS256', kid: KID, typ: 'JWT' }).sign(idp.key));
+    idp.login(account);
+    const b = browser();
+    const res = await b.get(await toCallback(b));
+    expect(res).toMatchObject({ status: 401, body: { code: 'SIGN_IN_REFUSED' } });
+    expect(b.jar.has('shiplog_session')).toBe(false);
+    expect(await lastSignIn()).toMatchObject({ outcome: 'failure', details: { method: 'sso', reason: 'email-not-verified', subject: account, emailVerified: said } });
+  });
+
+  it.each([
+    ['its token endpoint fails', '/token', CLIENT_ID],
+    ['the keys that verify its ID tokens cannot be had', '/jwks', OTHER_CLIENT_ID],
+  ] as const)('answers 502, audited, when %s during the callback', async (_label, path, clientId) => {
+    const connection = (await ok(dev, 'POST', '/v1/config/sso-connections', { name: `Login via ${clientId}`, protocol: 'oidc', issuer: idp.issuer, clientId, clientSecret: CLIENT_SECRET, instances: ['dev'] })).entity.id;
+    idp.login('ada');
+    const b = browser();
+    const callback = await toCallback(b, connection);
+    idp.fail(path);
+    try {
+      const res = await b.get(callback);
+      expect(res).toMatchObject({ status: 502, body: { code: 'SSO_PROVIDER_UNAVAILABLE', connectionId: connection, providerStep: 'token' } });
+      expect(b.jar.has('shiplog_session')).toBe(false);
+    } finally {
+      idp.fail(null);
+    }
+    expect(await lastSignIn()).toMatchObject({ outcome: 'failure', details: { method: 'sso', reason: 'provider-unavailable', providerStep: 'token', step: 'callback', connectionId: connection } });
+  });
+
+  it.each([
+    ['a provider that is not there', 'dead'],
+    ['a provider whose discovery answers an error', 'broken'],
+  ] as const)('answers 502, audited, when a sign-in starts at %s, and stores nothing', async (_label, kind) => {
+    const broken = createServer((_req, res) => res.writeHead(500, { 'content-type': 'text/html' }).end('<h1>oops</h1>'));
+    await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', resolve));
+    const port = (broken.address() as AddressInfo).port;
+    if (kind === 'dead') await new Promise((resolve) => broken.close(resolve));
+    try {
+      const issuer = `http://127.0.0.1:${port}`;
+      const connection = (await ok(dev, 'POST', '/v1/config/sso-connections', { name: `A ${kind} provider`, protocol: 'oidc', issuer, clientId: CLIENT_ID, instances: ['dev'] })).entity.id;
+      const attempts = await attemptCount();
+      const res = await browser().get(`${dev.url}/auth/sso/${connection}/start`);
+      expect(res).toMatchObject({ status: 502, body: { code: 'SSO_PROVIDER_UNAVAILABLE', connectionId: connection, providerStep: 'discovery' } });
+      expect(res.location).toBeNull();
+      expect(await attemptCount()).toBe(attempts);
+      expect(await lastSignIn()).toMatchObject({ outcome: 'failure', details: { method: 'sso', reason: 'provider-unavailable', providerStep: 'discovery', step: 'start', connectionId: connection } });
+    } finally {
+      if (kind === 'broken') await new Promise((resolve) => broken.close(resolve));
+    }
+  });
+
   it('never shows the client secret: not in the connection, not in the audit log', async () => {
     const shown = JSON.stringify([await ok(dev, 'GET', `/v1/config/sso-connections/${connectionId}`), await ok(dev, 'GET', '/v1/audit?limit=200')]);
     expect(shown).not.toContain(CLIENT_SECRET);
+  });
+});
+
+describe.each(engines)('single sign-on without a public URL on %s', (engine) => {
+  let t: TestApp;
+  afterAll(async () => t?.close());
+
+  it('does not start a sign-in, saying which setting it needs, and stores nothing', async () => {
+    t = await createTestApp(engine);
+    const connection = await t.services.config.create(t.ctx, 'sso-connections', { name: 'Company login', protocol: 'oidc', issuer: 'https://idp.example.test', clientId: CLIENT_ID, instances: ['dev'] });
+    const res = await t.app.inject({ method: 'GET', url: `/auth/sso/${connection.entity!.id}/start`, headers: { host: 'desk.example.test' } });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ code: 'SSO_NOT_CONFIGURED', setting: 'SHIPLOG_PUBLIC_URL', detail: expect.stringContaining('--public-url') });
+    expect(res.headers.location).toBeUndefined();
+    expect(await t.database.dialect.db.selectFrom('sso_attempts').select('state_hash').execute()).toEqual([]);
   });
 });

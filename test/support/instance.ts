@@ -9,6 +9,7 @@ import type { RouteEntry } from '../../src/http/plugins/auth.js';
 import { createServices, type Services } from '../../src/services.js';
 import type { WriteContext } from '../../src/shared/actor.js';
 import { systemClock, type Clock } from '../../src/shared/clock.js';
+import { parsePublicUrl } from '../../src/shared/public-url.js';
 import type { EngineName } from '../../src/store/dialects/dialect.js';
 import type { Transactor } from '../../src/store/ports.js';
 import { createTransactor } from '../../src/store/sql/create-stores.js';
@@ -42,6 +43,8 @@ export interface TestInstanceOptions {
   webhookOptions?: DispatcherOptions;
   /** How often and how much the mail poller reads. */
   mailOptions?: MailPollerOptions;
+  /** The public base URL the instance is reached at (single sign-on's redirect URI). */
+  publicUrl?: string;
 }
 
 /** A migrated database with the composition root built on it, as main.ts does, without listening. */
@@ -60,6 +63,7 @@ export async function createTestInstance(engine: EngineName, options: TestInstan
     clock,
     ...(options.webhookOptions ? { webhookOptions: options.webhookOptions } : {}),
     ...(options.mailOptions ? { mailOptions: options.mailOptions } : {}),
+    ...(options.publicUrl ? { publicUrl: parsePublicUrl(options.publicUrl) } : {}),
   });
   const token = `shp_test_${randomBytes(24).toString('base64url')}`;
   const boot = await services.bootstrapper.bootstrap({ adminToken: token, adminPassword: 'correct horse battery staple' });

@@ -39,6 +39,7 @@ export const assets = defineType({
   references: [{ path: 'assetTypeId', target: 'asset-types' }],
   userLinks: ['userThirdPartyIds[]'],
   personLinks: ['businessOwnerThirdPartyId', 'technicalOwnerThirdPartyId'],
+  customerRecord: { customer: 'customerId', users: ['userIds[]'], people: ['businessOwnerId', 'technicalOwnerId'] },
 });
 
 export const assetTypes = defineType({

@@ -37,7 +37,7 @@ export const roles = defineType({
     configAccess: accessLevel().describe('Access to the configuration module.'),
     canPushConfig: z.boolean().default(false).describe('Can push configuration changes to other instances.'),
     ticketAccess: accessLevel(),
-    customerAccess: accessLevel(),
+    customerAccess: accessLevel().describe('Access to customers, and to their assets.'),
     userAccess: accessLevel(),
     assetAccess: accessLevel(),
     ticketPermissions: z
@@ -60,7 +60,10 @@ export const roles = defineType({
       .array(
         z.strictObject({
           teamId: entityId(),
-          access: z.enum(['read', 'modify']).default('read'),
+          access: z
+            .enum(['read', 'modify'])
+            .default('read')
+            .describe('read: the team’s tickets are within reach, changed as the ticket permissions allow; modify: they are the members’ own work.'),
         }),
       )
       .max(1000)

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { parsePublicUrl } from '../../shared/public-url.js';
 import { instanceKinds, type InstanceKind } from '../../tracking/instance-identity.js';
 import { serving, stopOnSignals } from '../server-process.js';
 import { UsageError } from '../usage-error.js';
@@ -11,6 +12,7 @@ interface ServeValues {
   host: string;
   database?: string;
   keyFile?: string;
+  publicUrl?: string;
   quiet?: boolean;
 }
 
@@ -18,7 +20,7 @@ export function serveCommand(): Command {
   return new Command('serve')
     .summary('serve one instance')
     .description(
-      `Serves one Shiplog instance. KIND is one of: ${instanceKinds.join(', ')}. Environment: SHIPLOG_SECRET_KEY (32-byte key(s), base64 or hex, comma-separated, first one active), SHIPLOG_ADMIN_TOKEN and SHIPLOG_ADMIN_PASSWORD (the bootstrap administrator's API token and console password at first start).`,
+      `Serves one Shiplog instance. KIND is one of: ${instanceKinds.join(', ')}. Environment: SHIPLOG_SECRET_KEY (32-byte key(s), base64 or hex, comma-separated, first one active), SHIPLOG_ADMIN_TOKEN and SHIPLOG_ADMIN_PASSWORD (the bootstrap administrator's API token and console password at first start), SHIPLOG_PUBLIC_URL (instead of --public-url).`,
     )
     .usage('--name NAME --kind KIND [options]')
     .option('--name <NAME>', "the instance's name: lowercase letters, digits and dashes")
@@ -27,6 +29,7 @@ export function serveCommand(): Command {
     .option('--host <HOST>', 'the address to listen on', '127.0.0.1')
     .option('--database <DATABASE>', 'a SQLite file or a postgres:// URL (default: ./data/NAME.sqlite)')
     .option('--key-file <FILE>', 'the file of the secret key, made at first start (default: DATABASE.key, or ./data/NAME.key with PostgreSQL)')
+    .option('--public-url <URL>', 'the address people and identity providers reach the instance at (https://desk.example.com, a path allowed); single sign-on needs it for its redirect URI, and without it cannot start')
     .option('--quiet', 'log nothing')
     .action(serving(serveInstance));
 }
@@ -38,6 +41,14 @@ async function serveInstance(values: ServeValues): Promise<void> {
   if (!instanceKinds.includes(kind)) throw new UsageError(`--kind must be one of ${instanceKinds.join(', ')}`);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a port number');
+  const publicUrl = values.publicUrl ?? process.env.SHIPLOG_PUBLIC_URL;
+  if (publicUrl !== undefined) {
+    try {
+      parsePublicUrl(publicUrl);
+    } catch (error) {
+      throw new UsageError(`${values.publicUrl === undefined ? 'SHIPLOG_PUBLIC_URL' : '--public-url'}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
 
   // Loaded here: the client commands start without the server's modules.
   const { startInstance } = await import('../../main.js');
@@ -48,6 +59,7 @@ async function serveInstance(values: ServeValues): Promise<void> {
     host: values.host,
     database: values.database ?? `./data/${name}.sqlite`,
     ...(values.keyFile ? { keyFile: values.keyFile } : {}),
+    ...(publicUrl !== undefined ? { publicUrl } : {}),
     ...(process.env.SHIPLOG_SECRET_KEY ? { secretKey: process.env.SHIPLOG_SECRET_KEY } : {}),
     ...(process.env.SHIPLOG_ADMIN_TOKEN ? { adminToken: process.env.SHIPLOG_ADMIN_TOKEN } : {}),
     ...(process.env.SHIPLOG_ADMIN_PASSWORD ? { adminPassword: process.env.SHIPLOG_ADMIN_PASSWORD } : {}),

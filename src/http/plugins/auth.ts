@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../access/agent-access.js';
+import type { CustomerScope } from '../../access/customer-scope.js';
 import type { Permission } from '../../access/permissions.js';
 import { hashCredential, sameHash } from '../../access/secrets.js';
 import type { WriteContext } from '../../shared/actor.js';
@@ -17,6 +18,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The permission this route requires; `public` for the few unauthenticated routes. Required on every route. */
     permission?: RoutePermission;
+    /**
+     * `every`: the route shows or moves records of every customer at once (a push, a state diff, the mail log), so a
+     * caller confined by client restrictions is refused it.
+     */
+    customers?: 'every';
   }
 }
 
@@ -24,6 +30,8 @@ export interface RouteEntry {
   method: string;
   url: string;
   permission: RoutePermission;
+  /** Present on routes that serve only callers who see every customer. */
+  everyCustomer?: true;
 }
 
 export const SESSION_COOKIE = 'shiplog_session';
@@ -48,6 +56,11 @@ export function setSessionCookie(reply: FastifyReply, token: string, maxAgeSecon
   void reply.header('set-cookie', attributes.join('; '));
 }
 
+/** Whether cookies go out `Secure`: the request came over https, or the instance is reached over https (behind a proxy that ends TLS). */
+export function overHttps(request: FastifyRequest, publicUrl: URL | null): boolean {
+  return request.protocol === 'https' || publicUrl?.protocol === 'https:';
+}
+
 export function clearSessionCookie(reply: FastifyReply, secure: boolean): void {
   setSessionCookie(reply, '', 0, secure);
 }
@@ -55,6 +68,12 @@ export function clearSessionCookie(reply: FastifyReply, secure: boolean): void {
 /** Where a request came from, for the audit log. */
 export function requestOrigin(request: FastifyRequest): { remoteAddress: string | null; requestId: string } {
   return { remoteAddress: request.ip ?? null, requestId: request.id };
+}
+
+/** Whose records the caller sees: its client restrictions (an authenticated route has a principal). */
+export function scopeOf(request: FastifyRequest): CustomerScope {
+  if (!request.principal) throw new DomainError('UNAUTHENTICATED', 'Sign in or send a bearer token.');
+  return request.principal.access.customers;
 }
 
 /** The caller, its request and its change-set label, for use cases that write. */
@@ -95,7 +114,8 @@ export function registerAuth(app: FastifyInstance, services: Services, routeTabl
     if (route.method === 'HEAD' || route.url === '*') return;
     const permission = route.config?.permission;
     if (!permission) throw new Error(`route ${String(route.method)} ${route.url} declares no permission`);
-    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url, permission });
+    const everyCustomer = route.config?.customers === 'every' ? { everyCustomer: true as const } : {};
+    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url, permission, ...everyCustomer });
   });
 
   // Checked before the body is read: an unauthenticated caller learns nothing about validation.
@@ -125,16 +145,26 @@ export function registerAuth(app: FastifyInstance, services: Services, routeTabl
       const why = header ? 'The bearer token is not valid.' : 'Send a bearer token in the Authorization header, or sign in.';
       throw new DomainError('UNAUTHENTICATED', why);
     }
-    if (permission !== 'authenticated' && !request.principal.permissions.has(permission)) {
+    const lacksPermission = permission !== 'authenticated' && !request.principal.permissions.has(permission);
+    const restricted = request.routeOptions.config?.customers === 'every' && request.principal.access.customers.kind !== 'all';
+    if (lacksPermission || restricted) {
       await services.audit.record({
         kind: 'access.denied',
         outcome: 'denied',
         actor: request.principal.actor,
         request: requestOrigin(request),
         subject: `${request.method} ${request.routeOptions.url ?? request.url}`,
-        details: { permission, agentId: request.principal.agent.id, application: request.principal.application?.clientId ?? null },
+        details: {
+          permission,
+          ...(lacksPermission ? {} : { reason: 'client-restrictions' }),
+          agentId: request.principal.agent.id,
+          application: request.principal.application?.clientId ?? null,
+        },
       });
-      throw new DomainError('FORBIDDEN', `This needs the "${permission}" permission.`, { permission });
+      if (lacksPermission) throw new DomainError('FORBIDDEN', `This needs the "${permission}" permission.`, { permission });
+      throw new DomainError('FORBIDDEN', 'This shows or moves records of every customer: an agent restricted to some customers cannot use it.', {
+        reason: 'client-restrictions',
+      });
     }
   });
 }

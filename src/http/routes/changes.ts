@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.js';
-import { writeContext } from '../plugins/auth.js';
+import { scopeOf, writeContext } from '../plugins/auth.js';
 import { changeDetailSchema, changeListItemSchema, changeOpSchema, pageQuery, problemResponses, rollbackResultSchema, verifySchema } from '../schemas.js';
 
 const listQuery = z.object({
@@ -34,7 +34,7 @@ export const changeRoutes =
       async (request) => {
         const { q, ...rest } = request.query;
         const query = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as typeof rest;
-        return services.changeLog.list({ ...query, ...(q ? { nameContains: q } : {}) });
+        return services.changeLog.list({ ...query, ...(q ? { nameContains: q } : {}), scope: scopeOf(request) });
       },
     );
 
@@ -58,7 +58,7 @@ export const changeRoutes =
           response: { 200: changeDetailSchema, ...problemResponses },
         },
       },
-      async (request) => services.changeLog.detail(request.params.id),
+      async (request) => services.changeLog.detail(request.params.id, scopeOf(request)),
     );
 
     app.post(
@@ -73,6 +73,6 @@ export const changeRoutes =
           response: { 200: rollbackResultSchema, ...problemResponses },
         },
       },
-      async (request) => services.rollback.rollbackBefore(writeContext(request), request.params.id, { dryRun: request.query.dryRun }),
+      async (request) => services.rollback.rollbackBefore(writeContext(request), request.params.id, { dryRun: request.query.dryRun, scope: scopeOf(request) }),
     );
   };

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.js';
 import type { WriteOutcome } from '../../tracking/config-service.js';
-import { writeContext } from '../plugins/auth.js';
+import { scopeOf, writeContext } from '../plugins/auth.js';
 import { entityViewSchema, pageQuery, problemResponses, writeOutcomeSchema } from '../schemas.js';
 import type { FastifyReply } from 'fastify';
 
@@ -35,7 +35,7 @@ export const configRoutes =
       },
       async (request) => {
         const { limit, cursor, q } = request.query;
-        return services.config.list(request.params.type, { limit, ...(cursor ? { cursor } : {}), ...(q ? { q } : {}) });
+        return services.config.list(request.params.type, { limit, ...(cursor ? { cursor } : {}), ...(q ? { q } : {}), scope: scopeOf(request) });
       },
     );
 
@@ -52,7 +52,7 @@ export const configRoutes =
         },
       },
       async (request, reply) => {
-        const outcome = await services.config.create(writeContext(request), request.params.type, request.body);
+        const outcome = await services.config.create(writeContext(request), request.params.type, request.body, { scope: scopeOf(request) });
         void reply.header('location', `/v1/config/${request.params.type}/${outcome.entity!.id}`);
         return sendOutcome(reply, outcome, 201);
       },
@@ -65,7 +65,7 @@ export const configRoutes =
         schema: { tags: ['config'], summary: 'Read an entity', params: entityParams, response: { 200: entityViewSchema, ...problemResponses } },
       },
       async (request, reply) => {
-        const view = await services.config.get(request.params.type, request.params.id);
+        const view = await services.config.get(request.params.type, request.params.id, { scope: scopeOf(request) });
         void reply.header('etag', `"${view.version}"`);
         return view;
       },
@@ -86,7 +86,7 @@ export const configRoutes =
       },
       async (request, reply) => {
         const ifMatch = request.headers['if-match'];
-        const outcome = await services.config.replace(writeContext(request), request.params.type, request.params.id, request.body, ifMatch ? { ifMatch } : {});
+        const outcome = await services.config.replace(writeContext(request), request.params.type, request.params.id, request.body, { ...(ifMatch ? { ifMatch } : {}), scope: scopeOf(request) });
         return sendOutcome(reply, outcome);
       },
     );
@@ -99,7 +99,7 @@ export const configRoutes =
       },
       async (request, reply) => {
         const ifMatch = request.headers['if-match'];
-        const outcome = await services.config.remove(writeContext(request), request.params.type, request.params.id, ifMatch ? { ifMatch } : {});
+        const outcome = await services.config.remove(writeContext(request), request.params.type, request.params.id, { ...(ifMatch ? { ifMatch } : {}), scope: scopeOf(request) });
         return sendOutcome(reply, outcome);
       },
     );

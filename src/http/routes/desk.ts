@@ -466,7 +466,7 @@ export const deskRoutes =
     app.get(
       '/v1/mailboxes/messages',
       {
-        config: { permission: 'config:read' },
+        config: { permission: 'config:read', customers: 'every' },
         schema: {
           tags: ['desk'],
           summary: 'The mail log, newest first: each message read, and the ticket it logged, the note it added, or why it was ignored',
@@ -483,7 +483,7 @@ export const deskRoutes =
     app.get(
       '/v1/webhooks/deliveries',
       {
-        config: { permission: 'config:read' },
+        config: { permission: 'config:read', customers: 'every' },
         schema: {
           tags: ['desk'],
           summary: 'The webhook delivery log, newest first: event, attempts, answer or error (never the payload or a secret)',
@@ -499,7 +499,7 @@ export const deskRoutes =
     app.post(
       '/v1/webhooks/deliveries/:id/retry',
       {
-        config: { permission: 'config:edit' },
+        config: { permission: 'config:edit', customers: 'every' },
         schema: { tags: ['desk'], summary: 'Queue a failed delivery again', params: idParams, response: { 200: deliverySchema, ...problemResponses } },
       },
       async (request) => services.webhooks.retry(request.params.id),

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Services } from '../../services.js';
 import { DomainError } from '../../shared/errors.js';
 import { EXPORT_MAX_BYTES } from '../../sync/export-document.js';
-import { writeContext } from '../plugins/auth.js';
+import { scopeOf, writeContext } from '../plugins/auth.js';
 import { MAX_BATCH_JSON_DEPTH, registerJsonBody } from '../plugins/json-body.js';
 import { actorSchema, changeOpSchema, problemResponses } from '../schemas.js';
 
@@ -248,7 +248,7 @@ export const instanceSyncRoutes =
     app.get(
       '/v1/instances/:name/status',
       {
-        config: { permission: 'config:read' },
+        config: { permission: 'config:read', customers: 'every' },
         schema: {
           tags,
           summary: 'Behind, ahead, in sync and why not (list=true adds the changes)',
@@ -263,7 +263,7 @@ export const instanceSyncRoutes =
     app.get(
       '/v1/instances/:name/diff',
       {
-        config: { permission: 'config:read' },
+        config: { permission: 'config:read', customers: 'every' },
         schema: { tags, summary: 'Entity-state diff: which tracked entities differ, field by field (secrets masked)', params: nameParams, response: { 200: z.unknown(), ...problemResponses } },
       },
       async (request) => sync.diffState(request.params.name),
@@ -273,7 +273,7 @@ export const instanceSyncRoutes =
       app.post(
         `/v1/instances/:name/${operation}`,
         {
-          config: { permission: 'config:push' },
+          config: { permission: 'config:push', customers: 'every' },
           schema: {
             tags,
             summary:
@@ -298,7 +298,7 @@ export const instanceSyncRoutes =
     app.post(
       '/v1/instances/:name/restore',
       {
-        config: { permission: 'config:push' },
+        config: { permission: 'config:push', customers: 'every' },
         schema: {
           tags,
           summary: 'Replace this instance\'s tracked configuration and history with production\'s (:name); dryRun=true plans, confirm with the plan\'s fingerprint',
@@ -354,6 +354,7 @@ export const instanceSyncRoutes =
           ...(b.from ? { from: parseTime(b.from, 'from')! } : {}),
           ...(b.to ? { to: parseTime(b.to, 'to')! } : {}),
           ...(b.peer ? { peer: b.peer } : {}),
+          scope: scopeOf(request),
         });
         void reply.header('content-disposition', `attachment; filename="shiplog-${services.instance.name}-changes.json"`);
         return document;
@@ -368,7 +369,7 @@ export const instanceSyncRoutes =
         '/v1/changes/import',
         {
           bodyLimit: EXPORT_MAX_BYTES,
-          config: { permission: 'config:push' },
+          config: { permission: 'config:push', customers: 'every' },
           schema: {
             tags: ['changes'],
             summary: 'Import an export document (JSON, pasted text or an uploaded file): same checks and plan as a push, all or nothing',

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isDomainError } from '../../shared/errors.js';
 import type { Services } from '../../services.js';
-import { clearSessionCookie, requestOrigin, setSessionCookie } from '../plugins/auth.js';
+import { clearSessionCookie, overHttps, requestOrigin, setSessionCookie } from '../plugins/auth.js';
 import { problemResponses, problemSchema } from '../schemas.js';
 
 const agentSummary = z.object({ id: z.string(), name: z.string(), email: z.string() });
@@ -39,7 +39,7 @@ export const sessionRoutes =
         try {
           const signedIn = await services.sessions.signIn(request.body, requestOrigin(request));
           const maxAge = Math.floor(services.sessions.policy.lifetimeMs / 1000);
-          setSessionCookie(reply, signedIn.sessionToken, maxAge, request.protocol === 'https');
+          setSessionCookie(reply, signedIn.sessionToken, maxAge, overHttps(request, services.publicUrl));
           return { agent: signedIn.agent, csrfToken: signedIn.csrfToken, expiresAt: new Date(signedIn.expiresAt).toISOString() };
         } catch (error) {
           if (isDomainError(error) && typeof error.details.retryAfterSeconds === 'number') void reply.header('retry-after', String(error.details.retryAfterSeconds));
@@ -85,7 +85,7 @@ export const sessionRoutes =
       },
       async (request, reply) => {
         if (request.sessionHash) await services.sessions.signOut(request.sessionHash, request.principal!.actor, requestOrigin(request));
-        clearSessionCookie(reply, request.protocol === 'https');
+        clearSessionCookie(reply, overHttps(request, services.publicUrl));
         return reply.status(204).send(null);
       },
     );

@@ -1,16 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { SSO_CALLBACK_PATH } from '../../access/sso-service.js';
 import type { Services } from '../../services.js';
-import { requestOrigin, setSessionCookie } from '../plugins/auth.js';
-import { problemResponses } from '../schemas.js';
+import { overHttps, requestOrigin, setSessionCookie } from '../plugins/auth.js';
+import { problemResponses, problemSchema } from '../schemas.js';
 
-const CALLBACK = '/auth/sso/callback';
-
-/** Where the identity provider sends the browser back: this instance, as the browser reached it. */
-function callbackUrl(request: FastifyRequest): string {
-  return `${request.protocol}://${request.host}${CALLBACK}`;
-}
+/** A provider that fails answers 502; an instance without a public URL cannot start a sign-in, 503. */
+const providerProblems = { 502: problemSchema, 503: problemSchema };
 
 /** Single sign-on with OpenID Connect: the connections offered here, the redirect to the provider, and its callback. */
 export const ssoRoutes =
@@ -37,17 +33,17 @@ export const ssoRoutes =
           tags: ['session'],
           summary: 'Start signing in with a connection: redirects to the identity provider (code flow with PKCE, state and nonce)',
           params: z.object({ id: z.string().max(100) }),
-          response: { 302: z.null().describe('Location: the provider’s authorization URL.'), ...problemResponses },
+          response: { 302: z.null().describe('Location: the provider’s authorization URL.'), ...problemResponses, ...providerProblems },
         },
       },
       async (request, reply) => {
-        const url = await services.sso.start(request.params.id, callbackUrl(request), requestOrigin(request));
+        const url = await services.sso.start(request.params.id, requestOrigin(request));
         return reply.header('cache-control', 'no-store').redirect(url, 302);
       },
     );
 
     app.get(
-      CALLBACK,
+      `/${SSO_CALLBACK_PATH}`,
       {
         config: { permission: 'public' },
         schema: {
@@ -57,13 +53,15 @@ export const ssoRoutes =
           response: {
             200: z.object({ agent: z.object({ id: z.string(), name: z.string(), email: z.string() }), csrfToken: z.string(), expiresAt: z.string() }),
             ...problemResponses,
+            ...providerProblems,
           },
         },
       },
       async (request, reply) => {
         void reply.header('cache-control', 'no-store');
-        const signedIn = await services.sso.finish(new URL(request.url, callbackUrl(request)), requestOrigin(request));
-        setSessionCookie(reply, signedIn.sessionToken, Math.floor(services.sessions.policy.lifetimeMs / 1000), request.protocol === 'https');
+        // Only the query counts: the redirect URI the token request names is the one the sign-in started with.
+        const signedIn = await services.sso.finish(new URL(request.url, 'http://callback.invalid'), requestOrigin(request));
+        setSessionCookie(reply, signedIn.sessionToken, Math.floor(services.sessions.policy.lifetimeMs / 1000), overHttps(request, services.publicUrl));
         return { agent: signedIn.agent, csrfToken: signedIn.csrfToken, expiresAt: new Date(signedIn.expiresAt).toISOString() };
       },
     );

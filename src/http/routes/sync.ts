@@ -107,14 +107,14 @@ export const syncRoutes =
 
     app.get(
       '/v1/sync/hello',
-      { config: { permission: 'config:read' }, schema: { tags, summary: 'Who this instance is: kind, version, source, settings that matter to peers', response: answers } },
+      { config: { permission: 'config:read', customers: 'every' }, schema: { tags, summary: 'Who this instance is: kind, version, source, settings that matter to peers', response: answers } },
       async () => receiver.hello(),
     );
 
     app.post(
       '/v1/sync/exchange',
       {
-        config: { permission: 'config:read' },
+        config: { permission: 'config:read', customers: 'every' },
         schema: {
           tags,
           summary:
@@ -137,7 +137,7 @@ export const syncRoutes =
     app.post(
       '/v1/sync/members',
       {
-        config: { permission: 'config:read' },
+        config: { permission: 'config:read', customers: 'every' },
         schema: { tags, summary: 'Origin sequences held in spans of the summary', body: z.strictObject({ spans: z.array(spanSchema).max(20_000) }), response: answers },
       },
       async (request) => ({ keys: await receiver.members(request.body.spans) }),
@@ -146,7 +146,7 @@ export const syncRoutes =
     app.post(
       '/v1/sync/keys-after',
       {
-        config: { permission: 'config:read' },
+        config: { permission: 'config:read', customers: 'every' },
         schema: { tags, summary: 'Keys of every change after a log position', body: z.strictObject({ afterSeq: z.number().int().min(0) }), response: answers },
       },
       async (request) => receiver.keysAfter(request.body.afterSeq),
@@ -155,7 +155,7 @@ export const syncRoutes =
     app.post(
       '/v1/sync/outgoing',
       {
-        config: { permission: 'config:push' },
+        config: { permission: 'config:push', customers: 'every' },
         schema: {
           tags,
           summary: 'The changes a receiver lacking the given keys should get: selection, cut-off and dependency closure',
@@ -180,7 +180,7 @@ export const syncRoutes =
       '/v1/sync/receive',
       {
         bodyLimit: SYNC_BODY_LIMIT,
-        config: { permission: 'config:push' },
+        config: { permission: 'config:push', customers: 'every' },
         schema: { tags, summary: 'Check and apply a batch of changes as one transaction (or plan it)', body: receiveSchema, response: answers },
         validatorCompiler: receiveValidator,
       },
@@ -193,7 +193,7 @@ export const syncRoutes =
     app.post(
       '/v1/sync/downstream',
       {
-        config: { permission: 'config:push' },
+        config: { permission: 'config:push', customers: 'every' },
         schema: {
           tags,
           summary: 'An instance announces that it takes this one as its source',
@@ -210,7 +210,7 @@ export const syncRoutes =
     app.delete(
       '/v1/sync/downstream/:instanceId',
       {
-        config: { permission: 'config:push' },
+        config: { permission: 'config:push', customers: 'every' },
         schema: { tags, summary: 'An instance no longer takes this one as its source', params: z.object({ instanceId: z.string().max(100) }), response: { 204: z.null(), ...problemResponses } },
       },
       async (request, reply) => {
@@ -222,7 +222,7 @@ export const syncRoutes =
     app.get(
       '/v1/sync/log',
       {
-        config: { permission: 'config:push' },
+        config: { permission: 'config:push', customers: 'every' },
         schema: {
           tags,
           summary: 'The change log in order, for a restore (secrets stay sealed)',
@@ -236,7 +236,7 @@ export const syncRoutes =
     app.get(
       '/v1/sync/entities',
       {
-        config: { permission: 'config:push' },
+        config: { permission: 'config:push', customers: 'every' },
         schema: {
           tags,
           summary: 'Tracked entities of one type, for a restore (secrets stay sealed)',
@@ -250,7 +250,7 @@ export const syncRoutes =
     app.post(
       '/v1/sync/state',
       {
-        config: { permission: 'config:read' },
+        config: { permission: 'config:read', customers: 'every' },
         schema: {
           tags,
           summary: 'Entity-state digests: per type, or per entity of the given types',
@@ -264,7 +264,7 @@ export const syncRoutes =
     app.post(
       '/v1/sync/entities-by-id',
       {
-        config: { permission: 'config:read' },
+        config: { permission: 'config:read', customers: 'every' },
         schema: { tags, summary: 'Tracked entities by id, secrets masked', body: z.strictObject({ ids: z.array(z.string().max(100)).max(5000) }), response: answers },
       },
       async (request) => ({ entities: await receiver.entitiesById(request.body.ids) }),
@@ -274,7 +274,7 @@ export const syncRoutes =
       '/v1/sync/restore',
       {
         bodyLimit: SYNC_BODY_LIMIT,
-        config: { permission: 'config:push' },
+        config: { permission: 'config:push', customers: 'every' },
         schema: {
           tags,
           summary: 'A downstream instance asks this one to restore itself (and its upstream) from production',
