@@ -1,4 +1,4 @@
-import { roleWriteGuard } from './access/administrator-role.js';
+import { roleWriteGuard } from './access/role-write-guard.js';
 import { createAgentService, type AgentService } from './access/agent-service.js';
 import { createApplicationService, type ApplicationService } from './access/application-service.js';
 import { createAuditLog, type AuditLog } from './access/audit-log.js';
@@ -90,7 +90,8 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
   const { catalog, clock, box, instance } = config;
   const writer = createChangeWriter({ catalog, clock, instance, guards: [roleWriteGuard, createMailboxWriteGuard(instance.name)] });
   const audit = createAuditLog({ db, clock });
-  const syncReceiver = createSyncReceiver({ db, catalog, box, clock, instance, version: config.version, audit });
+  // Received changes pass the role rules as local writes do: who may grant a role is judged on every path.
+  const syncReceiver = createSyncReceiver({ db, catalog, box, clock, instance, version: config.version, audit, guards: [roleWriteGuard] });
   const sync = createSyncService({
     db,
     catalog,
@@ -104,7 +105,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     // A restore clears the desk's records (tickets, customers, users), as the guide warns, and whatever else asks to be.
     deskDataResets: [(stores) => stores.desk.clear(), (stores) => stores.deliveries.clear(), ...(config.deskDataResets ?? [])],
   });
-  const configService = createConfigService({ db, catalog, box, writer });
+  const configService = createConfigService({ db, catalog, box, writer, audit });
   const webhooks = createWebhookDispatcher({
     db,
     catalog,
@@ -132,7 +133,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     clock,
     config: configService,
     changeLog: createChangeLog({ db, catalog }),
-    rollback: createRollbackService({ db, catalog, writer, instanceId: instance.id }),
+    rollback: createRollbackService({ db, catalog, writer, instanceId: instance.id, audit }),
     settings: createSettingsService({ db, clock, audit }),
     authenticator: createAuthenticator({ db, clock }),
     bootstrapper: createBootstrapper({ db, clock, catalog, writer }),

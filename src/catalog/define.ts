@@ -53,6 +53,7 @@ export interface TypeOptions {
   secretRules?: EntityTypeDefinition['secretRules'];
   instanceScoped?: string[];
   instanceLocal?: Record<string, unknown>;
+  entityLocal?: Record<string, Record<string, unknown>>;
   agentLinks?: string[];
   userLinks?: string[];
   personLinks?: string[];
@@ -72,6 +73,7 @@ export function defineType(options: TypeOptions): EntityTypeDefinition {
     secretRules: options.secretRules ?? (() => ({})),
     instanceScoped: options.instanceScoped ?? [],
     instanceLocal: options.instanceLocal ?? {},
+    entityLocal: options.entityLocal ?? {},
     agentLinks: options.agentLinks ?? [],
     userLinks: options.userLinks ?? [],
     personLinks: options.personLinks ?? [],

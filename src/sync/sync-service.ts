@@ -4,7 +4,7 @@ import { DomainError, isDomainError } from '../shared/errors.js';
 import { isoTime } from '../shared/iso-time.js';
 import { parseOrThrow } from '../shared/validation.js';
 import type { ChangeRecord, ChangeSummary, EntityRecord, PeerRecord, Stores } from '../store/ports.js';
-import { withInstanceLocal, withoutInstanceLocal } from '../catalog/entity-type.js';
+import { hasLocalFields, withInstanceLocal, withoutInstanceLocal } from '../catalog/entity-type.js';
 import { diffBodies, type FieldDiff } from '../tracking/body-diff.js';
 import { chainHash } from '../tracking/change-chain.js';
 import { referencesIn } from '../tracking/change-writer.js';
@@ -693,7 +693,7 @@ export function createSyncService(
             name: e.name,
             headHere: e.head,
             headThere: thereById.get(e.id)?.head ?? null,
-            fields: diffBodies(withoutInstanceLocal(def, maskSecrets(def, e.body)), remote ? withoutInstanceLocal(def, remote.body) : null),
+            fields: diffBodies(withoutInstanceLocal(def, e.id, maskSecrets(def, e.body)), remote ? withoutInstanceLocal(def, e.id, remote.body) : null),
           };
         }),
       };
@@ -826,7 +826,7 @@ export function createSyncService(
           await db.write(async (stores) => {
             // Instance-local fields (a role's agents) stay this instance's own through the restore.
             const kept = new Map<string, Record<string, unknown>>();
-            for (const def of catalog.list().filter((d) => Object.keys(d.instanceLocal).length > 0)) {
+            for (const def of catalog.list().filter(hasLocalFields)) {
               for (const entity of await stores.entities.listAll(def.key)) kept.set(entity.id, entity.body);
             }
             // Origin sequences this instance gave out stay given out: changes lost here may live on elsewhere.
@@ -843,7 +843,7 @@ export function createSyncService(
             await stores.changes.saveHead();
             for (const copied of copy.entities) {
               const def = catalog.find(copied.type);
-              const entity = def ? { ...copied, body: withInstanceLocal(def, copied.body, kept.get(copied.id) ?? null)! } : copied;
+              const entity = def ? { ...copied, body: withInstanceLocal(def, copied.id, copied.body, kept.get(copied.id) ?? null)! } : copied;
               await stores.entities.insert(entity);
               if (def) await stores.entities.replaceReferences(entity.id, entity.type, referencesIn(def, entity.body).map((r) => ({ toId: r.toId, path: r.path })));
             }

@@ -1,3 +1,4 @@
+import type { AuditLog } from '../access/audit-log.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { EntityTypeDefinition } from '../catalog/entity-type.js';
 import { isTrackedWrite } from '../catalog/entity-type.js';
@@ -65,8 +66,8 @@ export function toView(def: EntityTypeDefinition, record: EntityRecord): EntityV
   };
 }
 
-export function createConfigService(deps: { db: Transactor; catalog: Catalog; box: SecretBox; writer: ChangeWriter }): ConfigService {
-  const { db, catalog, box, writer } = deps;
+export function createConfigService(deps: { db: Transactor; catalog: Catalog; box: SecretBox; writer: ChangeWriter; audit: AuditLog }): ConfigService {
+  const { db, catalog, box, writer, audit } = deps;
 
   function validate(def: EntityTypeDefinition, input: unknown): Record<string, unknown> {
     if (!isRecord(input)) {
@@ -99,6 +100,9 @@ export function createConfigService(deps: { db: Transactor; catalog: Catalog; bo
     }
   }
 
+  // A write refused for want of authority (who may grant a role) is audited as a denial.
+  const write = <T>(ctx: WriteContext, subject: string, run: (stores: Stores) => Promise<T>): Promise<T> => audit.denialsOf(ctx, subject, () => db.write(run));
+
   const outcome = (def: EntityTypeDefinition, entity: EntityRecord | null, change: ChangeRecord | null): WriteOutcome => ({
     entity: entity ? toView(def, entity) : null,
     changeId: change?.id ?? null,
@@ -109,7 +113,7 @@ export function createConfigService(deps: { db: Transactor; catalog: Catalog; bo
       const def = catalog.get(type);
       const body = validate(def, input);
       const id = newId();
-      return db.write(async (stores) => {
+      return write(ctx, `${def.key} ${id}`, async (stores) => {
         const settings = await readSettings(stores);
         const next = sealSecrets(def, box, id, body, null);
         refuseMisplacedSecrets(def, next, `${def.label} body`);
@@ -121,7 +125,7 @@ export function createConfigService(deps: { db: Transactor; catalog: Catalog; bo
     async replace(ctx, type, id, input, options = {}) {
       const def = catalog.get(type);
       const body = validate(def, input);
-      return db.write(async (stores) => {
+      return write(ctx, `${def.key} ${id}`, async (stores) => {
         const current = await load(stores, def, id);
         checkVersion(current, options.ifMatch);
         const settings = await readSettings(stores);
@@ -134,7 +138,7 @@ export function createConfigService(deps: { db: Transactor; catalog: Catalog; bo
     },
     async remove(ctx, type, id, options = {}) {
       const def = catalog.get(type);
-      return db.write(async (stores) => {
+      return write(ctx, `${def.key} ${id}`, async (stores) => {
         const current = await load(stores, def, id);
         checkVersion(current, options.ifMatch);
         const settings = await readSettings(stores);
