@@ -78,7 +78,6 @@ async function ensureLinks(byName: Record<StageName, Stage>): Promise<boolean> {
     const application = await to.running.services.applications.create(
       to.ctx,
       { name: `Sync from ${link.from}`, agentId: to.ctx.actor.id, permissions: syncPermissions },
-      { permissions: new Set(syncPermissions) },
     );
     await from.running.services.sync.link(from.ctx, {
       name: link.to,
