@@ -185,6 +185,12 @@ function refuseUnlessGrantable(ctx: WriteContext, agent: AgentRecord, before: Ag
   }
 }
 
+/**
+ * Settings under which an agent's rights are judged for a grant: as if linking by third-party id were on, since
+ * turning it on (a configuration setting) would give the agent every role that names its third-party id.
+ */
+const linked = (settings: Settings): Settings => ({ ...settings, useThirdPartyIds: true });
+
 function refusePasswordForApiOnly(apiOnly: boolean, hasNewPassword: boolean): void {
   if (apiOnly && hasNewPassword) {
     throw new DomainError('VALIDATION_FAILED', 'An API-only agent cannot have a password.', {
@@ -394,7 +400,7 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
         const settings = await readSettings(stores);
         const { added } = await assignRoles(stores, ctx, settings, agent, values.roleIds);
         // Its roles, and any role that names its third-party id: everything it holds is the caller's to give.
-        refuseUnlessGrantable(ctx, agent, null, await agentAccess(stores, agent, settings), { fields: [], takeover: true });
+        refuseUnlessGrantable(ctx, agent, null, await agentAccess(stores, agent, linked(settings)), { fields: [], takeover: true });
         await audit.recordIn(stores, {
           kind: 'agent.created',
           outcome: 'success',
@@ -436,7 +442,7 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
 
         const wasAdministrator = await isEnabledAdministrator(stores, current);
         const settings = await readSettings(stores);
-        const accessBefore = await agentAccess(stores, current, settings);
+        const accessBefore = await agentAccess(stores, current, linked(settings));
         if (changed.length > 0 || passwordChanged) {
           next.updatedAt = clock.now();
           await stores.agents.update(next);
@@ -445,7 +451,7 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
         if (wasAdministrator && (await enabledAdministrators(stores)).length === 0) throw administratorProtected();
         const credentials = [...(['email', 'thirdPartyId', 'apiOnly', 'disabled'] as const).filter((key) => changed.includes(key)), ...(passwordChanged ? ['password'] : [])];
         const takeover = newHash !== undefined || changed.includes('email') || changed.includes('thirdPartyId');
-        refuseUnlessGrantable(ctx, next, accessBefore, await agentAccess(stores, next, settings), { fields: credentials, takeover });
+        refuseUnlessGrantable(ctx, next, accessBefore, await agentAccess(stores, next, linked(settings)), { fields: credentials, takeover });
 
         // Ending sessions: a disabled agent has none; a new password or API-only status invalidates console sign-ins.
         if ((next.disabled && !current.disabled) || passwordChanged || (next.apiOnly && !current.apiOnly)) await stores.sessions.removeForAgent(id);

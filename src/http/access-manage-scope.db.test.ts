@@ -103,17 +103,19 @@ describe.each(engines)('the reach of access:manage on %s', (engine) => {
     expect((await call('PATCH', `/v1/agents/${editor.agent.id}`, { disabled: false }, session)).statusCode).toBe(200);
   });
 
-  it('cannot make an agent hold the Administrator role through a third-party id the role names', async () => {
-    expect((await call('PATCH', '/v1/settings', { useThirdPartyIds: true }, t.auth)).statusCode).toBe(200);
+  it('cannot make an agent hold the Administrator role through a third-party id the role names, linking on or off', async () => {
+    const admin = (await call('GET', `/v1/config/roles/${ADMINISTRATOR_ROLE_ID}`, undefined, t.auth)).json<{ body: Record<string, unknown> }>().body;
+    expect((await call('PUT', `/v1/config/roles/${ADMINISTRATOR_ROLE_ID}`, { ...admin, agentThirdPartyIds: ['EMP-BOSS'] }, t.auth)).statusCode).toBe(200);
     try {
-      const admin = (await call('GET', `/v1/config/roles/${ADMINISTRATOR_ROLE_ID}`, undefined, t.auth)).json<{ body: Record<string, unknown> }>().body;
-      expect((await call('PUT', `/v1/config/roles/${ADMINISTRATOR_ROLE_ID}`, { ...admin, agentThirdPartyIds: ['EMP-BOSS'] }, t.auth)).statusCode).toBe(200);
+      // Off, the id links nobody yet; turning linking on (a configuration setting) would make the agent administrator.
+      await refused(call('POST', '/v1/agents', { name: 'Boss?', email: email('boss'), thirdPartyId: 'EMP-BOSS', password: 'boss password 123' }, manager));
+      expect((await call('PATCH', '/v1/settings', { useThirdPartyIds: true }, t.auth)).statusCode).toBe(200);
       await refused(call('POST', '/v1/agents', { name: 'Boss?', email: email('boss'), thirdPartyId: 'EMP-BOSS', password: 'boss password 123' }, manager));
       const plain = await createAgent(t, { name: 'Plain again', email: email('plain') });
       await refused(call('PATCH', `/v1/agents/${plain.agent.id}`, { thirdPartyId: 'EMP-BOSS' }, manager));
-      await call('PUT', `/v1/config/roles/${ADMINISTRATOR_ROLE_ID}`, admin, t.auth);
     } finally {
       await call('PATCH', '/v1/settings', { useThirdPartyIds: false }, t.auth);
+      await call('PUT', `/v1/config/roles/${ADMINISTRATOR_ROLE_ID}`, admin, t.auth);
     }
   });
 
