@@ -1,3 +1,4 @@
+import { accessManagementGuard } from './access/access-management-guard.js';
 import { roleWriteGuard } from './access/role-write-guard.js';
 import { createAgentService, type AgentService } from './access/agent-service.js';
 import { createApplicationService, type ApplicationService } from './access/application-service.js';
@@ -88,10 +89,11 @@ export interface Services {
 
 export function createServices(db: Transactor, config: ServiceConfig): Services {
   const { catalog, clock, box, instance } = config;
-  const writer = createChangeWriter({ catalog, clock, instance, guards: [roleWriteGuard, createMailboxWriteGuard(instance.name)] });
+  // Access rules guard local writes and received changes alike: who may grant a role, who may change sign-in.
+  const accessGuards = [roleWriteGuard, accessManagementGuard];
+  const writer = createChangeWriter({ catalog, clock, instance, guards: [...accessGuards, createMailboxWriteGuard(instance.name)] });
   const audit = createAuditLog({ db, clock });
-  // Received changes pass the role rules as local writes do: who may grant a role is judged on every path.
-  const syncReceiver = createSyncReceiver({ db, catalog, box, clock, instance, version: config.version, audit, guards: [roleWriteGuard] });
+  const syncReceiver = createSyncReceiver({ db, catalog, box, clock, instance, version: config.version, audit, guards: accessGuards });
   const sync = createSyncService({
     db,
     catalog,

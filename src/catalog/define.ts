@@ -57,6 +57,7 @@ export interface TypeOptions {
   agentLinks?: string[];
   userLinks?: string[];
   personLinks?: string[];
+  accessManagement?: boolean;
   nameField?: string;
   description?: string;
 }
@@ -77,6 +78,7 @@ export function defineType(options: TypeOptions): EntityTypeDefinition {
     agentLinks: options.agentLinks ?? [],
     userLinks: options.userLinks ?? [],
     personLinks: options.personLinks ?? [],
+    accessManagement: options.accessManagement ?? false,
     nameField: options.nameField ?? 'name',
     ...(options.description ? { description: options.description } : {}),
   };

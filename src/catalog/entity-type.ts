@@ -71,6 +71,11 @@ export interface EntityTypeDefinition {
   userLinks: string[];
   /** Field paths holding third-party ids of an agent or a user (asset owners): either resolves. */
   personLinks: string[];
+  /**
+   * Writing an entity of this type is access management: it decides who may sign in here, and as whom (single
+   * sign-on connections), so only an administrator of the instance, acting itself, writes it, on every path.
+   */
+  accessManagement: boolean;
   /** Field holding the display name. */
   nameField: string;
   description?: string;

@@ -141,6 +141,18 @@ describe.each(engines)('role holders through configuration on %s', (engine) => {
     expect(granted.statusCode, granted.body).toBe(201);
   });
 
+  it('treats single sign-on connections as access management: neither an editor nor an application changes them', async () => {
+    const connection = { name: 'Our own login', protocol: 'oidc', issuer: 'https://idp.example.test', clientId: 'shiplog', instances: ['dev'] };
+    await refused(asEditor('POST', '/v1/config/sso-connections', connection));
+    const { application } = await createApplication(t, { agentId: t.ctx.actor.id, permissions });
+    await refused(call('POST', '/v1/config/sso-connections', connection, bearer(await issueAccessToken(t, application))));
+    const created = await call('POST', '/v1/config/sso-connections', connection);
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json<{ entity: { id: string } }>().entity.id;
+    await refused(asEditor('PUT', `/v1/config/sso-connections/${id}`, { ...connection, matchAgentBy: 'third-party-id' }));
+    await refused(asEditor('DELETE', `/v1/config/sso-connections/${id}`));
+  });
+
   it("lets the instance's administrator do all of it with its own API token", async () => {
     const admin = await role(ADMINISTRATOR_ROLE_ID);
     const promoted = await call('PUT', `/v1/config/roles/${ADMINISTRATOR_ROLE_ID}`, { ...admin, agentIds: [...(admin.agentIds as string[]), editor.agent.id] });

@@ -116,6 +116,25 @@ describe.each(engines)('role holders along a pipeline on %s', (engine) => {
     expect((await myRights(bob)).permissions).toContain('tickets:edit');
   });
 
+  it('never lets a push change who may sign in: single sign-on connections apply when the receiver\'s administrator pulls them', async () => {
+    const connection = await ok(dev, 'POST', '/v1/config/sso-connections', {
+      name: 'Dev login',
+      protocol: 'oidc',
+      issuer: 'https://idp.example.test',
+      clientId: 'shiplog',
+      instances: ['dev', 'production'],
+    });
+    // The application dev logs in as now holds every permission there, and still may not.
+    const pushed = await dev.call('POST', '/v1/instances/production/push', {});
+    expect(pushed.status, JSON.stringify(pushed.body)).toBe(403);
+    expect(problemsOf(pushed.body)).toEqual([expect.objectContaining({ kind: 'forbidden', entity: expect.objectContaining({ id: connection.entity.id }) })]);
+    expect((await production.call('GET', `/v1/config/sso-connections/${connection.entity.id}`)).status).toBe(404);
+    expect((await call(production, eve, 'POST', '/v1/instances/dev/pull', {})).status).toBe(403);
+    const pulled = await ok(production, 'POST', '/v1/instances/dev/pull', {});
+    expect(pulled.applied).toBe(true);
+    expect((await ok(production, 'GET', `/v1/config/sso-connections/${connection.entity.id}`)).name).toBe('Dev login');
+  });
+
   it('holds the production lock against grants: a widening is refused as locked, changes that grant nothing still flow', async () => {
     await ok(production, 'PATCH', '/v1/settings', { disableConfigEditing: true });
     const role = (await ok(dev, 'GET', `/v1/config/roles/${powerRole}`)).body;

@@ -157,6 +157,8 @@ export const ssoConnections = defineType({
     }),
   sensitive: ['clientSecret'],
   instanceScoped: ['instances'],
+  // A connection signs people in as the agent its claims match, administrators included.
+  accessManagement: true,
 });
 
 export const teamsAndAgentsTypes: EntityTypeDefinition[] = [
