@@ -42,7 +42,7 @@ export interface ApplyOptions {
   ctx: WriteContext;
 }
 
-/** The problem a guard's refusal of a received change is. */
+/** The problem a guard's refusal of a received change is: a refusal for want of authority unless named here. */
 const guardProblemKinds: Partial<Record<string, SyncProblemKind>> = { CONFIG_LOCKED: 'locked', REFERENCE_NOT_FOUND: 'reference-missing' };
 
 async function loadEntities(stores: Stores, ids: string[]): Promise<Map<string, EntityRecord>> {
@@ -58,8 +58,8 @@ async function loadEntities(stores: Stores, ids: string[]): Promise<Map<string, 
  * Checks and applies a batch of foreign changes, in the given order, inside the caller's write transaction.
  * Every change is checked even after a problem, so the outcome lists every problem. The checks read only what the
  * store held before the batch; the batch is written at the end, in bulk, and only when no change has a problem.
- * The guards of local writes that received changes must pass too (who may grant a role) check each change as the
- * batch would leave its entity.
+ * Each change also passes the guards given (who may grant a role, who may change sign-in), as local writes do:
+ * judged against the state the batch leaves its entity in, with the authority of whoever applies the batch here.
  */
 export async function applyBatch(
   stores: Stores,
