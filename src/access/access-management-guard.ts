@@ -12,6 +12,7 @@ import { nameOf } from '../tracking/change-writer.js';
  * administrator pulls or imports them.
  */
 export const accessManagementGuard: WriteGuard = {
+  appliesTo: (def) => def.accessManagement,
   async check(_stores: Stores, def: EntityTypeDefinition, entityId: string, before, after, ctx: WriteContext) {
     if (!def.accessManagement) return;
     const { authority } = ctx;

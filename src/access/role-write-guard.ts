@@ -19,6 +19,7 @@ function agentIdsOf(body: Record<string, unknown> | null): string[] {
  * (`roleWriteRefusal`); and on a locked instance nothing grants a right.
  */
 export const roleWriteGuard: WriteGuard = {
+  appliesTo: (def) => def.key === ROLES_TYPE,
   async check(stores: Stores, def: EntityTypeDefinition, entityId: string, before, after, ctx: WriteContext) {
     if (def.key !== ROLES_TYPE) return;
     if (entityId === ADMINISTRATOR_ROLE_ID && after === null) {

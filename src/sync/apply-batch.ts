@@ -113,6 +113,13 @@ export async function applyBatch(
     return state;
   };
 
+  const guardsByType = new Map<string, readonly WriteGuard[]>();
+  const guardsOf = (def: EntityTypeDefinition): readonly WriteGuard[] => {
+    let found = guardsByType.get(def.key);
+    if (!found) guardsByType.set(def.key, (found = (deps.guards ?? []).filter((guard) => guard.appliesTo?.(def) ?? true)));
+    return found;
+  };
+
   const applied = new Set<string>();
   const seen = new Set<string>();
   const perEntity = new Map<string, PlannedEntity>();
@@ -194,7 +201,7 @@ export async function applyBatch(
     const state = stateOf(change.entityId);
     const body = withInstanceLocal(def, change.entityId, change.after, state.record?.body ?? null);
     if (problems.length === before) {
-      for (const guard of deps.guards ?? []) {
+      for (const guard of guardsOf(def)) {
         try {
           await guard.check(stores, def, change.entityId, state.record?.body ?? null, body, options.ctx);
         } catch (error) {
