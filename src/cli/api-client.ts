@@ -1,10 +1,11 @@
-import type { ParseArgsConfig } from 'node:util';
+import { InvalidArgumentError, type Command } from 'commander';
 import { UsageError } from './usage-error.js';
 
-/** The instance a command talks to: its base URL and a bearer token (flags, else SHIPLOG_URL and SHIPLOG_TOKEN). */
+/** The instance a command talks to: its base URL, a bearer token, and how long to wait for each answer. */
 export interface ApiTarget {
   url: string;
   token: string;
+  timeoutMs: number;
 }
 
 /** A problem document (RFC 9457) an instance answered with. */
@@ -39,31 +40,51 @@ export class ApiProblem extends Error {
   }
 }
 
-export const targetUsage = `  --url URL      the instance's base URL (default: SHIPLOG_URL)
-  --token TOKEN  an API token of an agent with config:read / config:push (default: SHIPLOG_TOKEN)
-  --json         print the instance's JSON answer instead of tables`;
+/** How long a call waits for its answer unless told: long enough for any read, short enough that silence is noticed. */
+export const CALL_TIMEOUT_S = 30;
+/** How long push, pull, import, export and restore wait: the instance answers when the whole batch is done. */
+export const LONG_WORK_TIMEOUT_S = 900;
 
-/** Options every command that talks to an instance takes. */
-export const targetOptions = {
-  url: { type: 'string' },
-  token: { type: 'string' },
-  json: { type: 'boolean', default: false },
-} as const satisfies NonNullable<ParseArgsConfig['options']>;
+/** The options as commander gives them. */
+export interface TargetValues {
+  url?: string;
+  token?: string;
+  json?: boolean;
+  timeout?: number;
+}
 
-/** The target from the flags, else from SHIPLOG_URL and SHIPLOG_TOKEN. */
-export function resolveTarget(values: { url?: string | undefined; token?: string | undefined }): ApiTarget {
-  const url = values.url ?? process.env.SHIPLOG_URL;
-  const token = values.token ?? process.env.SHIPLOG_TOKEN;
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(n > 0)) throw new InvalidArgumentError('give a number of seconds greater than 0');
+  return n;
+}
+
+/** Adds the options of every command that talks to an instance: --url, --token, --timeout and (unless `json` is false) --json. */
+export function withTarget(command: Command, options: { json?: boolean; timeoutS?: number } = {}): Command {
+  command
+    .option('--url <URL>', "the instance's base URL (default: SHIPLOG_URL)")
+    .option('--token <TOKEN>', 'an API token of an agent with the permission the call needs (default: SHIPLOG_TOKEN)')
+    .option('--timeout <SECONDS>', `how long to wait for each answer (default: SHIPLOG_TIMEOUT, else ${options.timeoutS ?? CALL_TIMEOUT_S})`, seconds);
+  if (options.json !== false) command.option('--json', "print the instance's JSON answer instead of tables");
+  return command;
+}
+
+/** The target from the flags, else from SHIPLOG_URL, SHIPLOG_TOKEN and SHIPLOG_TIMEOUT. */
+export function resolveTarget(values: TargetValues, defaultTimeoutS = CALL_TIMEOUT_S, env: NodeJS.ProcessEnv = process.env): ApiTarget {
+  const url = values.url ?? env.SHIPLOG_URL;
+  const token = values.token ?? env.SHIPLOG_TOKEN;
   if (!url) throw new UsageError('give the instance with --url or SHIPLOG_URL');
   if (!token) throw new UsageError('give an API token with --token or SHIPLOG_TOKEN');
   if (!/^https?:\/\//.test(url)) throw new UsageError(`--url must be an http(s) URL, not "${url}"`);
-  return { url: url.replace(/\/+$/, ''), token };
-}
-
-/** Checks that exactly the named positional arguments were given. */
-export function expectPositionals(positionals: string[], names: string[]): void {
-  if (positionals.length === names.length) return;
-  throw new UsageError(names.length === 0 ? `unexpected argument "${positionals[0]}"` : `expected ${names.join(' ')}`);
+  let timeout = values.timeout;
+  if (timeout === undefined && env.SHIPLOG_TIMEOUT !== undefined) {
+    try {
+      timeout = seconds(env.SHIPLOG_TIMEOUT);
+    } catch {
+      throw new UsageError(`SHIPLOG_TIMEOUT must be a number of seconds greater than 0, not "${env.SHIPLOG_TIMEOUT}"`);
+    }
+  }
+  return { url: url.replace(/\/+$/, ''), token, timeoutMs: Math.round((timeout ?? defaultTimeoutS) * 1000) };
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -84,14 +105,25 @@ export async function callApi<T>(
     headers['content-type'] = 'application/json';
     body = JSON.stringify(options.json);
   }
+  const url = `${target.url}${path}`;
+  // The whole exchange, answer read to its end, within the timeout: a server that accepts and never answers is an error.
+  const signal = AbortSignal.timeout(target.timeoutMs);
+  const silent = () => new Error(`no answer from ${url} within ${target.timeoutMs / 1000} s (wait longer with --timeout SECONDS or SHIPLOG_TIMEOUT)`);
   let response: Response;
   try {
-    response = await fetch(`${target.url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+    response = await fetch(url, { method, headers, signal, ...(body === undefined ? {} : { body }) });
   } catch (error) {
+    if (signal.aborted) throw silent();
     const cause = (error as { cause?: Error }).cause?.message ?? (error as Error).message;
     throw new Error(`cannot reach ${target.url}: ${cause}`);
   }
-  const text = options.onDownload && response.ok && response.body ? await readCounting(response, options.onDownload) : await response.text();
+  let text: string;
+  try {
+    text = options.onDownload && response.ok && response.body ? await readCounting(response, options.onDownload) : await response.text();
+  } catch (error) {
+    if (signal.aborted) throw silent();
+    throw new Error(`the answer from ${url} was cut off: ${(error as Error).message}`);
+  }
   if (!response.ok) {
     let problem: ProblemBody = {};
     try {

@@ -1,4 +1,5 @@
-import type { ChangeBrief, PeerStatus, RestorePlan, SyncPlan } from '../sync/sync-service.js';
+import type { RestorePlan } from '../sync/restore.js';
+import type { ChangeBrief, PeerStatus, SyncPlan } from '../sync/sync-service.js';
 import type { SyncProblem } from '../sync/transfer.js';
 
 const NAME_WIDTH = 40;
@@ -56,6 +57,8 @@ export function renderPlan(plan: SyncPlan): string {
   if (plan.operation !== 'import') {
     lines.push(`Mode: ${plan.mode === 'exact' ? 'exact (reconciled change sets)' : 'since the last sync ("don\'t check diffs")'} · cut-off: ${plan.cutoff ?? 'none'}`);
   }
+  // While any problem stands nothing is applied: a change that would apply is held, never shown as applied.
+  const refused = plan.problems.length > 0;
   if (plan.changes.length === 0) lines.push('', 'No changes to send.');
   else {
     const added = new Map(plan.added.map((a) => [a.id, a]));
@@ -65,13 +68,14 @@ export function renderPlan(plan: SyncPlan): string {
         ['#', 'ACTION', 'TYPE', 'NAME', 'OP', 'CHANGE SET', 'CHANGE', 'NOTE'],
         plan.changes.map((c, i) => {
           const why = added.get(c.id);
-          return [String(i + 1), c.action, c.type, clip(c.entityName), c.op, c.changeSet ?? '', c.id, why ? `added: ${why.reason} of ${why.of}` : ''];
+          return [String(i + 1), refused && c.action === 'apply' ? 'held' : c.action, c.type, clip(c.entityName), c.op, c.changeSet ?? '', c.id, why ? `added: ${why.reason} of ${why.of}` : ''];
         }),
       ),
     );
+    if (refused && plan.changes.some((c) => c.action === 'apply')) lines.push('held: would apply once every problem below is resolved; nothing is applied while one stands.');
   }
   const c = plan.counts;
-  lines.push('', `Entities: ${c.entities} · to apply: ${c.toApply} · already present: ${c.alreadyPresent} · refused: ${c.refused} · problems: ${c.problems}`);
+  lines.push('', `Entities: ${c.entities} · ${refused ? 'held' : 'to apply'}: ${c.toApply} · already present: ${c.alreadyPresent} · refused: ${c.refused} · problems: ${c.problems}`);
   if (plan.added.length > 0) lines.push(`Added for dependencies: ${plural(plan.added.length, 'change')} the receiver lacks (see NOTE).`);
   if (plan.leftOut.length > 0) lines.push(`Left out (allowMissing): ${plan.leftOut.join(', ')}`);
   if (plan.skippedDependencies.length > 0) lines.push(`Applied without (allowMissing): ${plan.skippedDependencies.join(', ')}`);
@@ -95,21 +99,22 @@ const relationText: Record<PeerStatus['relation'], string> = {
   none: 'no pipeline edge with this instance',
 };
 
-/** The linked instances, one row each. */
+/**
+ * Behind and ahead from the linked instance's side, as the demo's banner says them ("staging is 1 change behind dev"):
+ * the API's `ahead` (this instance has, the peer lacks) is how far the peer is behind.
+ */
+export function peerSide(s: Pick<PeerStatus, 'behind' | 'ahead'>): { behind: number | null; ahead: number | null } {
+  return { behind: s.ahead, ahead: s.behind };
+}
+
+const count = (n: number | null) => (n === null ? '?' : String(n));
+
+/** The linked instances, one row each; BEHIND and AHEAD are the instance's own (how far it is behind this one, and ahead). */
 export function renderInstances(items: PeerStatus[]): string {
   if (items.length === 0) return 'No linked instances.';
   return table(
     ['NAME', 'KIND', 'VERSION', 'RELATION', 'URL', 'BEHIND', 'AHEAD', 'IN SYNC'],
-    items.map((s) => [
-      s.name,
-      s.kind ?? '?',
-      s.version ?? '?',
-      s.relation,
-      s.url,
-      s.behind === null ? '?' : String(s.behind),
-      s.ahead === null ? '?' : String(s.ahead),
-      syncCell(s),
-    ]),
+    items.map((s) => [s.name, s.kind ?? '?', s.version ?? '?', s.relation, s.url, count(peerSide(s).behind), count(peerSide(s).ahead), syncCell(s)]),
   );
 }
 
@@ -120,28 +125,32 @@ export function renderStatus(s: PeerStatus): string {
     `  URL:       ${s.url}`,
     `  Relation:  ${relationText[s.relation]}${s.source ? `; its source is ${s.source.name}` : ''}`,
     `  Mode:      ${s.mode === 'exact' ? `exact${s.reconciliation ? ` (reconciled in ${plural(s.reconciliation.rounds, 'round')})` : ''}` : 'since the last sync ("don\'t check diffs")'}`,
-    `  Behind:    ${s.behind ?? '?'} (${s.name} has, this instance lacks)`,
-    `  Ahead:     ${s.ahead ?? '?'} (this instance has, ${s.name} lacks)`,
+    `  Behind:    ${count(peerSide(s).behind)} (${s.name} lacks them, this instance has them)`,
+    `  Ahead:     ${count(peerSide(s).ahead)} (${s.name} has them, this instance lacks them)`,
     `  Last sync: ${s.lastSyncAt ?? 'never'}`,
     `  In sync:   ${s.inSync ? 'yes' : 'no'}`,
   ];
   for (const reason of s.reasons) lines.push(`    - ${reason}`);
-  if (s.aheadChanges && s.aheadChanges.length > 0) lines.push('', `Ahead of ${s.name}:`, changeTable(s.aheadChanges));
-  if (s.behindChanges && s.behindChanges.length > 0) lines.push('', `Behind ${s.name}:`, changeTable(s.behindChanges));
+  if (s.aheadChanges && s.aheadChanges.length > 0) lines.push('', `${s.name} is behind by (this instance has them):`, changeTable(s.aheadChanges));
+  if (s.behindChanges && s.behindChanges.length > 0) lines.push('', `${s.name} is ahead by (this instance lacks them):`, changeTable(s.behindChanges));
   return lines.join('\n');
 }
 
-/** What a restore replaces and loses. */
+/** What a restore replaces and loses, instance by instance. */
 export function renderRestorePlan(plan: RestorePlan): string {
-  const lines = [
-    `Restore from ${plan.from.name} (scope: ${plan.scope})${plan.dryRun ? ' — dry run, nothing written' : ''}`,
-    `  Instances restored, upstream first: ${plan.instances.join(', ')}`,
-    `  Copied from ${plan.from.name}: ${plural(plan.copied.changes, 'change')}${plan.copied.entities > 0 ? `, ${plural(plan.copied.entities, 'entity', 'entities')}` : ''}`,
-    `  Replaced here: ${plural(plan.replaced.changes, 'change')}, ${plural(plan.replaced.entities, 'entity', 'entities')}`,
-    `  Desk data (tickets and the like) cleared: ${plan.deskDataCleared ? 'yes' : 'no'}`,
-    `  Lost (changes ${plan.from.name} lacks): ${plan.lost.count}`,
-  ];
-  if (plan.lost.changes.length > 0) lines.push(changeTable(plan.lost.changes));
-  lines.push('', plan.restored ? `Restored: ${plan.instances.join(' and ')} now match ${plan.from.name}.` : 'Not restored: run again with --confirm to restore.');
+  const lines = [`Restore from ${plan.from.name} (scope: ${plan.scope})${plan.dryRun ? ' — dry run, nothing written' : ''}`, `Plan fingerprint: ${plan.fingerprint}`];
+  for (const part of plan.instances) {
+    lines.push(
+      '',
+      `${part.name}${part.restored ? ' — restored' : ''}`,
+      `  Copied from ${plan.from.name}: ${plural(part.copied.changes, 'change')}, ${plural(part.copied.entities, 'entity', 'entities')}`,
+      `  Replaced here: ${plural(part.replaced.changes, 'change')}, ${plural(part.replaced.entities, 'entity', 'entities')}`,
+      `  Desk data (tickets and the like) cleared: ${part.deskDataCleared ? 'yes' : 'no'}`,
+      `  Lost (changes ${plan.from.name} lacks): ${part.lost.count}`,
+    );
+    if (part.lost.changes.length > 0) lines.push(changeTable(part.lost.changes).replace(/^/gm, '  '));
+  }
+  const names = plan.instances.map((i) => i.name).join(' and ');
+  lines.push('', plan.restored ? `Restored: ${names} now match ${plan.from.name}.` : `Not restored. To restore exactly this plan, confirm it: --confirm --fingerprint ${plan.fingerprint}`);
   return lines.join('\n');
 }

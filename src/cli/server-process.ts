@@ -52,3 +52,14 @@ export function stopOnSignals(stop: () => Promise<void>): void {
     process.channel.unref();
   }
 }
+
+/**
+ * The action of a command that serves: in a process started with the server's Node options, it serves; otherwise it
+ * runs this same command again in such a process (`relaunchAsServer`) and ends with its exit code.
+ */
+export function serving<T>(serve: (values: T) => Promise<void>): (values: T) => Promise<void> {
+  return async (values) => {
+    if (runsAsServer()) return serve(values);
+    process.exitCode = await relaunchAsServer(process.argv.slice(2));
+  };
+}

@@ -1,9 +1,2 @@
-/** A command was called wrongly: the CLI prints the message and the usage (the command's own, when given), and exits 1. */
-export class UsageError extends Error {
-  constructor(
-    message: string,
-    readonly usage?: string,
-  ) {
-    super(message);
-  }
-}
+/** A command was called wrongly: the CLI says what is wrong in one line, points to the command's help, and exits 1. */
+export class UsageError extends Error {}

@@ -99,8 +99,8 @@ export interface PeerConnection extends SummarySource {
   stateEntities(types: string[]): Promise<EntityDigest[]>;
   /** Entities by id, secrets masked (for field diffs). */
   entitiesById(ids: string[]): Promise<EntityRecord[]>;
-  /** Asks the peer to restore itself from production (pipeline scope). */
-  restore(request: { confirm: boolean; dryRun: boolean }): Promise<unknown>;
+  /** Asks the peer to plan or carry out its part of a pipeline restore from the production instance `productionId`. */
+  restore(request: { confirm: boolean; dryRun: boolean; fingerprint?: string; productionId: string }): Promise<unknown>;
 }
 
 export interface TypeDigest {

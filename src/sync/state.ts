@@ -21,13 +21,28 @@ function digestOfEntity(def: EntityTypeDefinition, entity: EntityRecord): string
 export async function typeDigests(stores: Stores, catalog: Catalog): Promise<TypeDigest[]> {
   const out: TypeDigest[] = [];
   for (const type of trackableTypes(catalog)) {
-    const entities = await stores.entities.listAll(type);
-    if (entities.length === 0) continue;
-    const def = catalog.get(type);
-    const lines = entities.map((e) => `${e.id}:${digestOfEntity(def, e)}`).sort();
-    out.push({ type, count: entities.length, digest: sha256Hex(lines.join('\n')) });
+    const digest = typeDigestOf(catalog, type, await stores.entities.listAll(type));
+    if (digest) out.push(digest);
   }
   return out;
+}
+
+/** `typeDigests` of entities held in memory (a restore's copy), in the same order and form. */
+export function typeDigestsOf(catalog: Catalog, entities: readonly EntityRecord[]): TypeDigest[] {
+  const byType = new Map<string, EntityRecord[]>();
+  for (const e of entities) {
+    const list = byType.get(e.type);
+    if (list) list.push(e);
+    else byType.set(e.type, [e]);
+  }
+  return trackableTypes(catalog).flatMap((type) => typeDigestOf(catalog, type, byType.get(type) ?? []) ?? []);
+}
+
+function typeDigestOf(catalog: Catalog, type: string, entities: readonly EntityRecord[]): TypeDigest | null {
+  if (entities.length === 0) return null;
+  const def = catalog.get(type);
+  const lines = entities.map((e) => `${e.id}:${digestOfEntity(def, e)}`).sort();
+  return { type, count: entities.length, digest: sha256Hex(lines.join('\n')) };
 }
 
 export async function entityDigests(stores: Stores, catalog: Catalog, types: string[]): Promise<EntityDigest[]> {

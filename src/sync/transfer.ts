@@ -1,4 +1,5 @@
 import type { Actor } from '../shared/actor.js';
+import { DomainError } from '../shared/errors.js';
 import { canonicalTextOf, jsonTextOf } from '../shared/body-text.js';
 import { contentDigestOf } from '../tracking/change-chain.js';
 import type { ChangeOp, ChangeRecord } from '../store/ports.js';
@@ -299,4 +300,11 @@ export function refusalCode(problems: SyncProblem[]): (typeof problemCodes)[keyo
   if (kinds.size !== 1) return 'SYNC_REFUSED';
   const [kind] = kinds;
   return problemCodes[kind as keyof typeof problemCodes] ?? 'SYNC_REFUSED';
+}
+
+/** The error of a refused operation: nothing was written; every problem, and the plan, in its details. */
+export function refuse(problems: SyncProblem[], plan: unknown): DomainError {
+  const code = refusalCode(problems);
+  const summary = problems.length === 1 ? problems[0]!.message : `${problems.length} problems: ${problems.map((p) => p.kind).filter((k, i, all) => all.indexOf(k) === i).join(', ')}.`;
+  return new DomainError(code, `Nothing was written. ${summary}`, { problems, plan });
 }

@@ -141,28 +141,32 @@ describe.each(engines)('shiplog record commands against a live instance on %s', 
     expect(audit.stdout).toMatch(/^AT\s+KIND\s+OUTCOME\s+ACTOR\s+SUBJECT$/m);
   });
 
-  it('refuses wrong calls with the command’s usage, before calling the instance', async () => {
-    const cases: [string[], string][] = [
-      [['config', 'list'], 'shiplog config list takes TYPE'],
-      [['config', 'frobnicate', 'teams'], 'unknown verb "frobnicate" of config'],
-      [['config'], 'shiplog config needs a verb: list, show, create, replace, delete'],
-      [['config', 'list', 'teams', '--limit', 'many'], '--limit must be a positive whole number'],
-      [['config', 'create', 'teams', join(dir, 'missing.json')], 'cannot read'],
-      [['config', 'create', 'teams', file('bad.json', '{ nope')], 'bad.json is not JSON'],
-      [['config', 'create', 'teams', file('ok.json', {}), '--data', '{}'], 'not both'],
-      [['changes', 'list', '--filter', 'type'], '--filter takes NAME=VALUE'],
-      [['settings', 'set', 'skipDiffCheck'], 'settings set takes NAME=VALUE'],
-      [['tickets', 'list', '--colour', 'red'], "Unknown option '--colour'"],
+  it('refuses wrong calls in one line that points to the help, before calling the instance', async () => {
+    const cases: [string[], string, string][] = [
+      [['config', 'list'], "missing required argument 'TYPE'", 'shiplog config list --help'],
+      [['config', 'show', 'teams', 'a', 'b'], "too many arguments for 'show'", 'shiplog config show --help'],
+      [['config', 'frobnicate', 'teams'], "unknown command 'frobnicate'", 'shiplog config --help'],
+      [['config', 'list', 'teams', '--limit', 'many'], '--limit must be a positive whole number', 'shiplog config list --help'],
+      [['config', 'create', 'teams', join(dir, 'missing.json')], 'cannot read', 'shiplog config create --help'],
+      [['config', 'create', 'teams', file('bad.json', '{ nope')], 'bad.json is not JSON', 'shiplog config create --help'],
+      [['config', 'create', 'teams', file('ok.json', {}), '--data', '{}'], 'not both', 'shiplog config create --help'],
+      [['changes', 'list', '--filter', 'type'], '--filter takes NAME=VALUE', 'shiplog changes list --help'],
+      [['settings', 'set', 'skipDiffCheck'], 'settings set takes NAME=VALUE', 'shiplog settings set --help'],
+      [['tickets', 'list', '--colour', 'red'], "unknown option '--colour'", 'shiplog tickets list --help'],
+      [['frobnicate'], "unknown command 'frobnicate'", 'shiplog help'],
     ];
-    for (const [args, message] of cases) {
+    for (const [args, message, pointer] of cases) {
       const run = await shiplog(...args);
       expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stdout, args.join(' ')).toBe('');
+      expect(run.stderr, args.join(' ')).toMatch(/^shiplog: [^\n]+\n$/);
       expect(run.stderr, args.join(' ')).toContain(message);
-      expect(run.stderr, args.join(' ')).toContain(`Usage: shiplog ${args[0]} <verb>`);
+      expect(run.stderr, args.join(' ')).toContain(`(${pointer} shows how to call it)`);
     }
-    const unknown = await shiplog('frobnicate');
-    expect(unknown.stderr).toContain('unknown command "frobnicate"');
-    expect(unknown.stderr).toContain('Usage: shiplog <command>');
+    // Without a verb, a command with no default one shows its verbs.
+    const bare = await shiplog('config');
+    expect(bare.code).toBe(1);
+    expect(bare.stderr).toContain('Usage: shiplog config <verb> [options]');
     const help = await runCli(['help', 'tickets']);
     expect(help.stdout).toContain('shiplog tickets act ID [FILE | - | --data JSON]');
   });

@@ -38,11 +38,16 @@ describe.each(engines)('shiplog sync commands against live instances on %s', (en
     const instances = await shiplog(p.dev, 'instances');
     expect(instances.code, instances.stderr).toBe(0);
     expect(instances.stdout).toMatch(/^NAME\s+KIND\s+VERSION\s+RELATION\s+URL\s+BEHIND\s+AHEAD\s+IN SYNC$/m);
-    expect(instances.stdout).toMatch(new RegExp(`^staging\\s+staging\\s+\\S+\\s+downstream\\s+${p.staging.url}\\s+0\\s+2\\s+no — 2 changes ahead of staging\\.$`, 'm'));
+    // From staging's side, as the demo's banner says it: staging is 2 changes behind dev.
+    expect(instances.stdout).toMatch(new RegExp(`^staging\\s+staging\\s+\\S+\\s+downstream\\s+${p.staging.url}\\s+2\\s+0\\s+no — 2 changes ahead of staging\\.$`, 'm'));
+    const fromStaging = await shiplog(p.staging, 'instances');
+    expect(fromStaging.stdout).toMatch(new RegExp(`^dev\\s+development\\s+\\S+\\s+source\\s+${p.dev.url}\\s+0\\s+2\\s+no — 2 changes behind dev\\.$`, 'm'));
 
     const status = await shiplog(p.dev, 'status', 'staging');
     expect(status.code, status.stderr).toBe(0);
-    expect(status.stdout).toContain('Ahead:     2');
+    expect(status.stdout).toContain('Behind:    2 (staging lacks them, this instance has them)');
+    expect(status.stdout).toContain('Ahead:     0 (staging has them, this instance lacks them)');
+    expect(status.stdout).toContain('staging is behind by (this instance has them):');
     expect(status.stdout).toMatch(new RegExp(`^${network.changeId}\\s.*\\steams\\s+Network\\s+create\\s+team-a$`, 'm'));
 
     const held = await shiplog(p.dev, 'push', 'staging', '--cutoff', before, '--dry-run');
@@ -83,10 +88,16 @@ describe.each(engines)('shiplog sync commands against live instances on %s', (en
     expect((await shiplog(p.staging, 'push', 'production')).code).toBe(0);
     expect((await p.production.call('PUT', `/v1/config/teams/${team.id}`, { name: 'Service Desk', description: 'hotfix in production' })).status).toBe(200);
     expect((await p.dev.call('PUT', `/v1/config/teams/${team.id}`, { name: 'Service Desk', description: 'planned in dev' })).status).toBe(200);
+    const unrelated = await create(p.dev, 'teams', { name: 'Unrelated' });
     expect((await shiplog(p.dev, 'push', 'staging')).code).toBe(0);
 
     const conflict = await shiplog(p.staging, 'push', 'production');
     expect(conflict.code).toBe(2);
+    // Nothing of a refused plan is applied, and no row says so: the change without a problem of its own is held.
+    expect(conflict.stdout).not.toMatch(/^\d+\s+apply\s/m);
+    expect(conflict.stdout).toMatch(new RegExp(`^\\d+\\s+held\\s+teams\\s+Unrelated\\s+create\\s+${unrelated.changeId}$`, 'm'));
+    expect(conflict.stdout).toContain('held: would apply once every problem below is resolved');
+    expect(conflict.stdout).toMatch(/Entities: \d+ · held: 1 · /);
     expect(conflict.stdout).toMatch(/✗ conflict teams "Service Desk"/);
     expect(conflict.stdout).toMatch(/here: +head \S+ +\{.*"description":"hotfix in production"/);
     expect(conflict.stdout).toMatch(/incoming: after \S+ +\{.*"description":"planned in dev"/);
@@ -133,10 +144,19 @@ describe.each(engines)('shiplog sync commands against live instances on %s', (en
 
     const unconfirmed = await shiplog(p.staging, 'restore', 'production');
     expect(unconfirmed.code).toBe(2);
-    expect(unconfirmed.stdout).toContain('Not restored: run again with --confirm to restore.');
-    expect(unconfirmed.stdout).toMatch(new RegExp(`^\\S+\\s.*\\steams\\s+Exported\\s+create\\s+export-me$`, 'm'));
+    const fingerprint = /^Plan fingerprint: (\S+)$/m.exec(unconfirmed.stdout)?.[1];
+    expect(unconfirmed.stdout).toContain(`Not restored. To restore exactly this plan, confirm it: --confirm --fingerprint ${fingerprint}`);
+    expect(unconfirmed.stdout).toMatch(/^staging$/m);
+    expect(unconfirmed.stdout).toMatch(new RegExp(`^  \\S+\\s.*\\steams\\s+Exported\\s+create\\s+export-me$`, 'm'));
     expect(unconfirmed.stderr).toContain('RESTORE_NOT_CONFIRMED');
     expect((await p.staging.call('GET', `/v1/config/teams/${team.id}`)).status).toBe(200);
+    // A change made after the plan was shown: that plan is refused, nothing written.
+    const later = await create(p.staging, 'departments', { name: 'Made after the plan' });
+    const stale = await shiplog(p.staging, 'restore', 'production', '--confirm', '--fingerprint', fingerprint!);
+    expect(stale.code).toBe(2);
+    expect(stale.stderr).toContain('RESTORE_PLAN_CHANGED: Nothing was written: staging changed since the plan was made');
+    expect(stale.stdout).toContain(later.changeId);
+    expect((await p.staging.call('GET', `/v1/config/departments/${later.id}`)).status).toBe(200);
     const restored = await shiplog(p.staging, 'restore', 'production', '--confirm');
     expect(restored.code, restored.stderr).toBe(0);
     expect(restored.stdout).toContain('Restored: staging now match production.');
@@ -186,5 +206,11 @@ describe.each(engines)('shiplog sync commands against live instances on %s', (en
     const badToken = await runCli(['instances', '--url', p.dev.url, '--token', 'shp_not-a-real-token-at-all']);
     expect(badToken.code).toBe(1);
     expect(badToken.stderr).toContain('UNAUTHENTICATED');
+    const unknownOption = await shiplog(p.dev, 'push', 'staging', '--dry-rn');
+    expect(unknownOption.code).toBe(1);
+    expect(unknownOption.stderr).toBe("shiplog: unknown option '--dry-rn' (Did you mean --dry-run?) (shiplog push --help shows how to call it)\n");
+    const missing = await shiplog(p.dev, 'restore');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe("shiplog: missing required argument 'PRODUCTION' (shiplog restore --help shows how to call it)\n");
   });
 });

@@ -17,9 +17,10 @@ describe.each(engines)('restore from production keeps the restored instance usab
     const onlyOnStaging = await p.staging.call('POST', '/v1/config/teams', { name: 'Staging experiment' });
     expect(onlyOnStaging.status).toBe(201);
 
-    const restored = await p.staging.call('POST', '/v1/instances/production/restore', { confirm: true });
+    const plan = await p.staging.call('POST', '/v1/instances/production/restore?dryRun=true', {});
+    const restored = await p.staging.call('POST', '/v1/instances/production/restore', { confirm: true, fingerprint: plan.body.fingerprint });
     expect(restored.status, JSON.stringify(restored.body)).toBe(200);
-    expect(restored.body).toMatchObject({ restored: true, lost: { count: 1 } });
+    expect(restored.body).toMatchObject({ restored: true, instances: [{ name: 'staging', restored: true, lost: { count: 1 } }] });
 
     const me = await p.staging.call('GET', '/v1/instance');
     expect(me.status, JSON.stringify(me.body)).toBe(200);

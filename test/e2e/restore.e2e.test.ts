@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ADMINISTRATOR_ROLE_ID } from '../../src/access/administrator-role.js';
 import { engines } from '../support/databases.js';
-import { changeLog, create, ok, pipelineForEachTest, replace, trackedState, type Answer, type LiveInstance } from '../support/pipeline.js';
+import { changeLog, create, ok, pipelineForEachTest, replace, restoreFromProduction, trackedState, type Answer, type LiveInstance } from '../support/pipeline.js';
 
 const ids = (changes: Answer[]) => changes.map((c) => c.id);
+/** A plan's instances as the real run must act on them: everything but whether it has run yet. */
+const acted = (plan: Answer) => plan.instances.map(({ restored: _restored, ...rest }: Answer) => rest);
 const portable = (c: Answer) => ({ id: c.id, origin: c.origin, originSeq: c.originSeq, entityId: c.entityId, op: c.op, parent: c.parent, actor: c.actor, at: c.at, changeSet: c.changeSet });
 
 describe.each(engines)('restore from production on %s', (engine) => {
@@ -41,8 +43,9 @@ describe.each(engines)('restore from production on %s', (engine) => {
     const { team, fromDev, onStaging } = await diverge();
 
     const plan = await ok(p.staging, 'POST', '/v1/instances/production/restore?dryRun=true', { scope: 'instance' });
-    expect(plan).toMatchObject({ dryRun: true, restored: false, scope: 'instance', instances: ['staging'], from: { name: 'production' }, lost: { count: 2 } });
-    expect(ids(plan.lost.changes).sort()).toEqual([fromDev, onStaging].sort());
+    expect(plan).toMatchObject({ dryRun: true, restored: false, scope: 'instance', from: { name: 'production' }, fingerprint: expect.any(String) });
+    expect(plan.instances).toEqual([expect.objectContaining({ name: 'staging', restored: false, lost: expect.objectContaining({ count: 2 }) })]);
+    expect(ids(plan.instances[0].lost.changes).sort()).toEqual([fromDev, onStaging].sort());
 
     // Desk records of staging: kept by a refused restore, cleared by the restore.
     const customer = await ok(p.staging, 'POST', '/v1/customers', { name: 'Staging test customer' });
@@ -61,17 +64,22 @@ describe.each(engines)('restore from production on %s', (engine) => {
         receivedAt: Date.now(),
       }),
     );
-    expect(plan).toMatchObject({ deskDataCleared: true });
+    expect(plan.instances[0]).toMatchObject({ deskDataCleared: true });
 
     const before = await trackedState(p.staging);
     const unconfirmed = await p.staging.call('POST', '/v1/instances/production/restore', { scope: 'instance' });
     expect(unconfirmed.status).toBe(409);
-    expect(unconfirmed.body).toMatchObject({ code: 'RESTORE_NOT_CONFIRMED', plan: { lost: { count: 2 } } });
+    expect(unconfirmed.body).toMatchObject({ code: 'RESTORE_NOT_CONFIRMED', plan: { fingerprint: plan.fingerprint, instances: [{ lost: { count: 2 } }] } });
+    // Confirming needs the plan's fingerprint: a restore never acts on a plan nobody was shown.
+    const blind = await p.staging.call('POST', '/v1/instances/production/restore', { scope: 'instance', confirm: true });
+    expect(blind.status).toBe(409);
+    expect(blind.body).toMatchObject({ code: 'RESTORE_NOT_CONFIRMED', plan: { fingerprint: plan.fingerprint } });
     expect(await trackedState(p.staging)).toEqual(before);
     expect((await ok(p.staging, 'GET', '/v1/customers')).items).toHaveLength(1);
 
-    const restored = await ok(p.staging, 'POST', '/v1/instances/production/restore', { scope: 'instance', confirm: true });
-    expect(restored).toMatchObject({ restored: true, dryRun: false, copied: { changes: 2 } });
+    const restored = await ok(p.staging, 'POST', '/v1/instances/production/restore', { scope: 'instance', confirm: true, fingerprint: plan.fingerprint });
+    expect(restored).toMatchObject({ restored: true, dryRun: false, fingerprint: plan.fingerprint, instances: [{ name: 'staging', restored: true, copied: { changes: 2 } }] });
+    expect(acted(restored)).toEqual(acted(plan));
     await expectEqualsProduction(p.staging);
     expect((await ok(p.staging, 'GET', '/v1/customers')).items).toEqual([]);
     expect((await ok(p.staging, 'GET', '/v1/users')).items).toEqual([]);
@@ -86,16 +94,31 @@ describe.each(engines)('restore from production on %s', (engine) => {
     expect((await ok(p.staging, 'GET', '/v1/changes/verify')).ok).toBe(true);
   });
 
-  it('with scope "pipeline" from dev, restores every instance between dev and production', async () => {
-    const { fromDev, onlyOnDev } = await diverge();
+  it('with scope "pipeline" from dev, plans what each instance loses and restores every instance between dev and production', async () => {
+    const { fromDev, onStaging, onlyOnDev } = await diverge();
 
     // Staging sits next to production: its pipeline is itself alone, never its source.
-    expect((await ok(p.staging, 'POST', '/v1/instances/production/restore?dryRun=true', { scope: 'pipeline' })).instances).toEqual(['staging']);
+    expect((await ok(p.staging, 'POST', '/v1/instances/production/restore?dryRun=true', { scope: 'pipeline' })).instances.map((i: Answer) => i.name)).toEqual(['staging']);
     const plan = await ok(p.dev, 'POST', '/v1/instances/production/restore?dryRun=true', { scope: 'pipeline' });
-    expect(plan).toMatchObject({ scope: 'pipeline', instances: ['dev', 'staging'], lost: { count: 2 } });
-    expect(ids(plan.lost.changes).sort()).toEqual([fromDev, onlyOnDev].sort());
+    expect(plan).toMatchObject({ scope: 'pipeline', dryRun: true, restored: false });
+    expect(plan.instances.map((i: Answer) => i.name)).toEqual(['dev', 'staging']);
+    const [devPart, stagingPart] = plan.instances;
+    expect(ids(devPart.lost.changes).sort()).toEqual([fromDev, onlyOnDev].sort());
+    // Staging's own direct change is lost too, and the plan says so under staging.
+    expect(stagingPart.lost.count).toBe(2);
+    expect(ids(stagingPart.lost.changes).sort()).toEqual([fromDev, onStaging].sort());
+    const production = await trackedState(p.production, ['teams', 'departments']);
+    const productionTypes = (await ok(p.production, 'POST', '/v1/sync/state', {})).types as { count: number }[];
+    const productionEntities = productionTypes.reduce((n, t) => n + t.count, 0);
+    expect(productionEntities).toBeGreaterThan(0);
+    for (const part of plan.instances) expect(part.copied, part.name).toEqual({ changes: production.log.length, entities: productionEntities });
+    expect(stagingPart.replaced).toEqual({ changes: (await changeLog(p.staging)).length, entities: expect.any(Number) });
 
-    await ok(p.dev, 'POST', '/v1/instances/production/restore', { scope: 'pipeline', confirm: true });
+    const restored = await ok(p.dev, 'POST', '/v1/instances/production/restore', { scope: 'pipeline', confirm: true, fingerprint: plan.fingerprint });
+    expect(restored).toMatchObject({ restored: true, dryRun: false, fingerprint: plan.fingerprint });
+    expect(restored.instances.map((i: Answer) => i.restored)).toEqual([true, true]);
+    // The dry run's counts are the real run's.
+    expect(acted(restored)).toEqual(acted(plan));
     await expectEqualsProduction(p.dev);
     await expectEqualsProduction(p.staging);
     expect(await ok(p.dev, 'GET', '/v1/instances/staging/status')).toMatchObject({ inSync: true, behind: 0, ahead: 0 });
@@ -108,7 +131,7 @@ describe.each(engines)('restore from production on %s', (engine) => {
     await ok(p.dev, 'POST', '/v1/instances/staging/push', {});
     await ok(p.staging, 'POST', '/v1/instances/production/push', { changeIds: made.slice(0, 3) });
 
-    await ok(p.dev, 'POST', '/v1/instances/production/restore', { scope: 'instance', confirm: true });
+    await restoreFromProduction(p.dev, 'instance');
     const after = await create(p.dev, 'departments', { name: 'F' });
     const lost = (await changeLog(p.staging)).filter((c: Answer) => made.slice(3).includes(c.id));
     const fresh = (await ok(p.dev, 'GET', `/v1/changes/${after.changeId}`)).originSeq;
@@ -119,5 +142,31 @@ describe.each(engines)('restore from production on %s', (engine) => {
     const pushed = await ok(p.dev, 'POST', '/v1/instances/staging/push', {});
     expect(pushed.changes).toEqual([expect.objectContaining({ id: after.changeId, action: 'apply' })]);
     expect((await ok(p.staging, 'GET', `/v1/config/departments/${after.id}`)).name).toBe('F');
+  });
+
+  it('refuses a confirmed restore when an instance moved after the plan was shown, and writes nothing anywhere', async () => {
+    await diverge();
+    const plan = await ok(p.dev, 'POST', '/v1/instances/production/restore?dryRun=true', { scope: 'pipeline' });
+    const made = await create(p.staging, 'departments', { name: 'Made on staging after the plan' });
+    const before = await Promise.all([p.dev, p.staging, p.production].map((i) => trackedState(i)));
+
+    const stale = await p.dev.call('POST', '/v1/instances/production/restore', { scope: 'pipeline', confirm: true, fingerprint: plan.fingerprint });
+    expect(stale.status).toBe(409);
+    expect(stale.body).toMatchObject({ code: 'RESTORE_PLAN_CHANGED', moved: ['staging'] });
+    expect(stale.body.detail).toContain('staging');
+    // The plan as it stands now lists the change made since.
+    expect(ids(stale.body.plan.instances[1].lost.changes)).toContain(made.changeId);
+    expect(stale.body.plan.fingerprint).not.toBe(plan.fingerprint);
+    expect(await Promise.all([p.dev, p.staging, p.production].map((i) => trackedState(i)))).toEqual(before);
+    expect((await ok(p.dev, 'GET', '/v1/audit?kind=sync.restore')).items[0]).toMatchObject({ outcome: 'failure', details: { code: 'RESTORE_PLAN_CHANGED' } });
+
+    // Production moving changes what is copied: that plan is stale too.
+    const fresh = stale.body.plan;
+    await create(p.production, 'departments', { name: 'Another production change' });
+    const again = await p.dev.call('POST', '/v1/instances/production/restore', { scope: 'pipeline', confirm: true, fingerprint: fresh.fingerprint });
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ code: 'RESTORE_PLAN_CHANGED', moved: ['dev', 'staging'] });
+    expect(await trackedState(p.dev)).toEqual(before[0]);
+    expect(await trackedState(p.staging)).toEqual(before[1]);
   });
 });

@@ -153,3 +153,10 @@ export async function trackedState(instance: LiveInstance, types: readonly strin
 export async function clockPast(ms: number): Promise<void> {
   while (Date.now() <= ms) await new Promise((resolve) => setTimeout(resolve, 2));
 }
+
+/** Restores `instance` from production as a person would: plans it, then confirms exactly that plan by its fingerprint. */
+export async function restoreFromProduction(instance: LiveInstance, scope: 'instance' | 'pipeline'): Promise<{ plan: Answer; restored: Answer }> {
+  const plan = await ok(instance, 'POST', '/v1/instances/production/restore?dryRun=true', { scope });
+  const restored = await ok(instance, 'POST', '/v1/instances/production/restore', { scope, confirm: true, fingerprint: plan.fingerprint });
+  return { plan, restored };
+}

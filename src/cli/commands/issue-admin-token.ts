@@ -1,18 +1,25 @@
-import { parseArgs } from 'node:util';
-import { issueAdministratorToken } from '../../access/bootstrap.js';
-import { systemClock } from '../../shared/clock.js';
-import { migrateToLatest, openDialect } from '../../store/open-database.js';
-import { createTransactor } from '../../store/sql/create-stores.js';
+import { Command } from 'commander';
 
-export const adminTokenUsage = `shiplog admin-token --database ./data/NAME.sqlite | postgres://…
+export function adminTokenCommand(): Command {
+  return new Command('admin-token')
+    .summary('issue a new API token for the administrator')
+    .description(
+      "Issues a new API token for the instance's administrator and prints it once (the first one is shown only at first start). Needs direct access to the instance's database.",
+    )
+    .usage('--database ./data/NAME.sqlite | postgres://…')
+    .requiredOption('--database <DATABASE>', "the instance's database: a SQLite file or a postgres:// URL")
+    .action(async (values: { database: string }) => issueAdminToken(values.database));
+}
 
-  Issues a new API token for the instance's administrator and prints it once (the first one is
-  shown only at first start). Needs direct access to the instance's database.`;
-
-export async function issueAdminToken(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { database: { type: 'string' } }, strict: true });
-  if (!values.database) throw new Error('--database is required');
-  const dialect = openDialect(values.database);
+async function issueAdminToken(database: string): Promise<void> {
+  // Loaded here: the other commands start without the server's modules.
+  const [{ issueAdministratorToken }, { systemClock }, { migrateToLatest, openDialect }, { createTransactor }] = await Promise.all([
+    import('../../access/bootstrap.js'),
+    import('../../shared/clock.js'),
+    import('../../store/open-database.js'),
+    import('../../store/sql/create-stores.js'),
+  ]);
+  const dialect = openDialect(database);
   try {
     await migrateToLatest(dialect);
     const { agent, token } = await issueAdministratorToken(createTransactor(dialect), systemClock, 'issued by shiplog admin-token');

@@ -1,12 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { callApi, print, query, resolveTarget, targetOptions, targetUsage, type ApiTarget, type HttpMethod } from '../api-client.js';
+import { Command } from 'commander';
+import { callApi, print, query, resolveTarget, withTarget, type ApiTarget, type HttpMethod, type TargetValues } from '../api-client.js';
 import type { PeerStatus } from '../../sync/sync-service.js';
 import { createProgress, progressWanted } from '../progress.js';
 import { clip, renderInstances, shortTime, table } from '../render.js';
 import { UsageError } from '../usage-error.js';
 
 type Item = Record<string, unknown>;
+/** A verb's own options by name: a flag, or an option taking a value (repeatable when `multiple`). */
+type OptionSpecs = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; default?: boolean }>;
 type Values = Record<string, string | boolean | string[] | undefined>;
 
 interface Column {
@@ -25,7 +27,7 @@ interface Verb {
   /** Takes any number of further arguments. */
   variadic?: boolean;
   summary: string;
-  options?: NonNullable<ParseArgsConfig['options']>;
+  options?: OptionSpecs;
   run(call: Call): Promise<number>;
 }
 
@@ -118,7 +120,7 @@ async function readStdin(): Promise<string> {
 }
 
 /** Usage of the header options a verb takes (`--if-match`, `--change-set`). */
-const headerFlags = (options: NonNullable<ParseArgsConfig['options']>): string[] => [
+const headerFlags = (options: OptionSpecs): string[] => [
   ...('if-match' in options ? ['[--if-match VERSION]'] : []),
   ...('change-set' in options ? ['[--change-set L]'] : []),
 ];
@@ -176,7 +178,7 @@ function showVerb(base: (args: string[]) => string, args: string[], summary: str
   return { name: 'show', args, summary, run: async ({ target, args: given }) => printJson(await callApi(target, 'GET', idPath(base, given))) };
 }
 
-function createVerb(base: (args: string[]) => string, args: string[], summary: string, extra: NonNullable<ParseArgsConfig['options']> = {}, name = 'create'): Verb {
+function createVerb(base: (args: string[]) => string, args: string[], summary: string, extra: OptionSpecs = {}, name = 'create'): Verb {
   return {
     name,
     args,
@@ -191,7 +193,7 @@ function createVerb(base: (args: string[]) => string, args: string[], summary: s
   };
 }
 
-function writeVerb(name: string, method: 'PUT' | 'PATCH', base: (args: string[]) => string, args: string[], summary: string, extra: NonNullable<ParseArgsConfig['options']> = {}): Verb {
+function writeVerb(name: string, method: 'PUT' | 'PATCH', base: (args: string[]) => string, args: string[], summary: string, extra: OptionSpecs = {}): Verb {
   return {
     name,
     args,
@@ -206,7 +208,7 @@ function writeVerb(name: string, method: 'PUT' | 'PATCH', base: (args: string[])
   };
 }
 
-function deleteVerb(base: (args: string[]) => string, args: string[], summary: string, extra: NonNullable<ParseArgsConfig['options']> = {}, name = 'delete'): Verb {
+function deleteVerb(base: (args: string[]) => string, args: string[], summary: string, extra: OptionSpecs = {}, name = 'delete'): Verb {
   return {
     name,
     args,
@@ -218,7 +220,7 @@ function deleteVerb(base: (args: string[]) => string, args: string[], summary: s
 }
 
 /** A verb that calls one route and prints its JSON answer. */
-function callVerb(name: string, args: string[], summary: string, method: HttpMethod, path: (args: string[]) => string, options: { flags?: string; options?: NonNullable<ParseArgsConfig['options']>; query?: (values: Values) => Record<string, string | boolean | undefined> } = {}): Verb {
+function callVerb(name: string, args: string[], summary: string, method: HttpMethod, path: (args: string[]) => string, options: { flags?: string; options?: OptionSpecs; query?: (values: Values) => Record<string, string | boolean | undefined> } = {}): Verb {
   return {
     name,
     args,
@@ -562,39 +564,42 @@ export const recordCommands: RecordCommand[] = [
   },
 ];
 
-export function recordUsage(command: RecordCommand): string {
-  const lines = command.verbs.map((verb) => {
-    const head = ['shiplog', command.name, verb.name, ...verb.args, verb.flags ?? ''].filter(Boolean).join(' ');
-    return `  ${head}\n      ${verb.summary}`;
-  });
-  const fallback = command.defaultVerb ? ` (\`shiplog ${command.name}\` alone: ${command.defaultVerb})` : '';
-  return `Usage: shiplog ${command.name} <verb> [options] — ${command.summary}${fallback}\n\n${lines.join('\n')}\n\nOptions of every verb:\n${targetUsage}`;
-}
+/** What each verb option takes and does, for its help. */
+const optionHelp: Record<string, [value: string | null, description: string]> = {
+  filter: ['K=V', "a filter of the route's list (repeat for more)"],
+  limit: ['N', 'at most N records a page (at most 200)'],
+  cursor: ['C', 'the page the cursor points to'],
+  all: [null, 'follow every page'],
+  data: ['JSON', 'the JSON body, given inline'],
+  'if-match': ['VERSION', 'refuse the write if the entity changed since VERSION'],
+  'change-set': ['L', 'record the change in change set L'],
+  'dry-run': [null, 'do the same work, then discard it'],
+};
 
-/** Runs `shiplog <command> <verb> …`. */
-export async function runRecordCommand(command: RecordCommand, argv: string[]): Promise<number> {
-  const [first, ...rest] = argv;
-  const named = first !== undefined && !first.startsWith('-') ? command.verbs.find((v) => v.name === first) : undefined;
-  const verb = named ?? (command.defaultVerb && (first === undefined || first.startsWith('-')) ? command.verbs.find((v) => v.name === command.defaultVerb) : undefined);
-  if (!verb) {
-    throw new UsageError(first === undefined ? `shiplog ${command.name} needs a verb: ${command.verbs.map((v) => v.name).join(', ')}` : `unknown verb "${first}" of ${command.name}`, recordUsage(command));
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+/** A record command as commander parses it: a subcommand per verb, the default verb run when none is named. */
+export function recordProgram(command: RecordCommand): Command {
+  const parent = new Command(command.name).summary(command.summary).description(command.summary).usage('<verb> [options]');
+  for (const verb of command.verbs) {
+    const sub = new Command(verb.name).description(verb.summary).usage([...verb.args, verb.flags ?? ''].filter(Boolean).join(' '));
+    for (const arg of verb.args) sub.argument(`<${arg}>`);
+    if (verb.takesBody) sub.argument('[FILE]');
+    if (verb.variadic) sub.argument('<NAME=VALUE...>');
+    for (const [name, spec] of Object.entries(verb.options ?? {})) {
+      const [value, description] = optionHelp[name] ?? [spec.type === 'string' ? 'VALUE' : null, ''];
+      const flags = `--${name}${spec.type === 'string' ? ` <${value ?? 'VALUE'}>` : ''}`;
+      if (spec.multiple) sub.option(flags, description, collect);
+      else sub.option(flags, description);
+    }
+    withTarget(sub).action(async (...given: unknown[]) => {
+      const called = given.at(-1) as Command;
+      const opts = called.opts<TargetValues & Values>();
+      const values: Values = Object.fromEntries(called.options.map((o) => [o.long!.slice(2), opts[o.attributeName()]]));
+      const args = (called.processedArgs as (string | string[] | undefined)[]).flat().filter((a): a is string => a !== undefined);
+      process.exitCode = await verb.run({ target: resolveTarget(opts), args, values, json: opts.json === true });
+    });
+    parent.addCommand(sub, { isDefault: verb.name === command.defaultVerb });
   }
-  let parsed: { values: Values; positionals: string[] };
-  try {
-    parsed = parseArgs({ args: named ? rest : argv, options: { ...targetOptions, ...verb.options }, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
-  } catch (error) {
-    throw new UsageError((error as Error).message, recordUsage(command));
-  }
-  const { values, positionals } = parsed;
-  const count = positionals.length;
-  if (count < verb.args.length || (!verb.variadic && count > verb.args.length + (verb.takesBody ? 1 : 0))) {
-    const expected = [...verb.args, ...(verb.takesBody ? ['[FILE]'] : []), ...(verb.variadic ? ['…'] : [])].join(' ');
-    throw new UsageError(`shiplog ${command.name} ${verb.name} takes ${expected || 'no arguments'}`, recordUsage(command));
-  }
-  try {
-    return await verb.run({ target: resolveTarget(values as { url?: string; token?: string }), args: positionals, values, json: values.json === true });
-  } catch (error) {
-    if (error instanceof UsageError && !error.usage) throw new UsageError(error.message, recordUsage(command));
-    throw error;
-  }
+  return parent;
 }

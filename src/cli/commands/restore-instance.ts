@@ -1,41 +1,54 @@
-import { parseArgs } from 'node:util';
-import type { RestorePlan } from '../../sync/sync-service.js';
+import { Command, Option } from 'commander';
+import type { RestorePlan } from '../../sync/restore.js';
 import type { SyncProblem } from '../../sync/transfer.js';
-import { callApi, expectPositionals, query, report, resolveTarget, targetOptions, targetUsage } from '../api-client.js';
+import { callApi, LONG_WORK_TIMEOUT_S, report, resolveTarget, withTarget, type TargetValues } from '../api-client.js';
 import { createProgress, progressWanted } from '../progress.js';
 import { renderProblems, renderRestorePlan } from '../render.js';
 import { UsageError } from '../usage-error.js';
 
-export const restoreUsage = `shiplog restore PRODUCTION [--scope instance|pipeline] [--dry-run] [--confirm]
+interface RestoreValues extends TargetValues {
+  scope: 'instance' | 'pipeline';
+  confirm?: boolean;
+  fingerprint?: string;
+  dryRun?: boolean;
+}
 
-  Replaces this instance's tracked configuration and change history with those of the linked
-  production instance PRODUCTION; desk data (tickets and the like) is cleared. --scope pipeline
-  restores every instance between this one and production, upstream first. Without --confirm it
-  only shows what would be lost and exits 2.
-${targetUsage}`;
-
-export async function restoreInstance(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      ...targetOptions,
-      scope: { type: 'string', default: 'instance' },
-      confirm: { type: 'boolean', default: false },
-      'dry-run': { type: 'boolean', default: false },
-    },
-    allowPositionals: true,
-    strict: true,
+export function restoreCommand(): Command {
+  const command = new Command('restore')
+    .summary("replace this instance's configuration with production's")
+    .description(
+      "Replaces this instance's tracked configuration and change history with those of the linked production instance PRODUCTION; desk data (tickets and the like) is cleared. --scope pipeline restores every instance between this one and production too. Without --confirm it only shows, instance by instance, what would be lost, and exits 2. --confirm --fingerprint FP restores only the plan shown with that fingerprint (refused, exit 2, if an instance moved since); --confirm alone restores the plan it prints.",
+    )
+    .usage('PRODUCTION [--scope instance|pipeline] [--dry-run] [--confirm [--fingerprint FP]] [options]')
+    .argument('<PRODUCTION>', 'the linked production instance')
+    .addOption(new Option('--scope <SCOPE>', 'this instance alone, or every instance between it and production').choices(['instance', 'pipeline']).default('instance'))
+    .option('--dry-run', 'show the plan; write nothing')
+    .option('--confirm', 'restore')
+    .option('--fingerprint <FP>', 'with --confirm: restore only the plan shown with this fingerprint');
+  return withTarget(command, { timeoutS: LONG_WORK_TIMEOUT_S }).action(async (production: string, values: RestoreValues) => {
+    process.exitCode = await restoreInstance(production, values);
   });
-  expectPositionals(positionals, ['PRODUCTION']);
-  if (values.scope !== 'instance' && values.scope !== 'pipeline') throw new UsageError('--scope must be instance or pipeline');
-  const target = resolveTarget(values);
-  const path = `/v1/instances/${encodeURIComponent(positionals[0]!)}/restore${query({ dryRun: values['dry-run'] || undefined })}`;
+}
+
+async function restoreInstance(production: string, values: RestoreValues): Promise<number> {
+  if (values.fingerprint !== undefined && !values.confirm) throw new UsageError('--fingerprint confirms a plan: give it with --confirm');
+  const target = resolveTarget(values, LONG_WORK_TIMEOUT_S);
+  const path = `/v1/instances/${encodeURIComponent(production)}/restore`;
+  const { scope } = values;
+  const planned = () => callApi<RestorePlan>(target, 'POST', `${path}?dryRun=true`, { json: { scope } });
+  const confirmed = async () => {
+    // --confirm alone confirms the plan made now, and prints it as carried out.
+    const fingerprint = values.fingerprint ?? (await planned()).fingerprint;
+    return callApi<RestorePlan>(target, 'POST', path, { json: { scope, confirm: true, fingerprint } });
+  };
+  const unconfirmed = () => callApi<RestorePlan>(target, 'POST', path, { json: { scope, confirm: false } });
+  const json = values.json === true;
   return report({
-    json: values.json,
+    json,
     call: () =>
-      createProgress({ enabled: progressWanted(values.json) }).during(
-        `${values['dry-run'] || !values.confirm ? 'Planning the restore from' : 'Restoring from'} ${positionals[0]}`,
-        callApi<RestorePlan>(target, 'POST', path, { json: { scope: values.scope, confirm: values.confirm } }),
+      createProgress({ enabled: progressWanted(json) }).during(
+        `${values.dryRun || !values.confirm ? 'Planning the restore from' : 'Restoring from'} ${production}`,
+        values.dryRun ? planned() : values.confirm ? confirmed() : unconfirmed(),
       ),
     render: renderRestorePlan,
     renderRefusal: (problem) => (problem.plan ? renderRestorePlan(problem.plan as RestorePlan) : renderProblems((problem.problems ?? []) as SyncProblem[])),

@@ -1,22 +1,36 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
 import { ADMINISTRATOR_ROLE_ID } from '../../access/administrator-role.js';
 import type { Permission } from '../../access/permissions.js';
-import { startInstance, type RunningInstance } from '../../main.js';
+import type { RunningInstance } from '../../main.js';
 import { administratorAuthority, type WriteContext } from '../../shared/actor.js';
 import type { InstanceKind } from '../../tracking/instance-identity.js';
-import { stopOnSignals } from '../server-process.js';
+import { serving, stopOnSignals } from '../server-process.js';
 import { UsageError } from '../usage-error.js';
 
-export const demoUsage = `shiplog demo [--dir ./data] [--base-port 4100] [--host 127.0.0.1] [--database TEMPLATE] [--verbose]
+export function demoCommand(): Command {
+  return new Command('demo')
+    .summary('serve a demo pipeline dev → staging → production (what npm start runs)')
+    .description(
+      "Serves a demo pipeline dev (development) → staging → production in one process, on ports BASE, BASE+1 and BASE+2, sharing one secret key (DIR/pipeline.key unless SHIPLOG_SECRET_KEY is set). At first start it links them (staging's source is dev, production's source is staging; dev also links production), adds a starter configuration on dev, pushes it along, and leaves one more change on dev unpushed. Later starts reuse everything. TEMPLATE names each database with {name} for the instance name (default DIR/{name}.sqlite; a postgres://… URL works too).",
+    )
+    .usage('[--dir ./data] [--base-port 4100] [--host 127.0.0.1] [--database TEMPLATE] [--verbose]')
+    .option('--dir <DIR>', 'where the databases and the key file live', './data')
+    .option('--base-port <BASE>', 'the port of dev; staging and production take the next two', '4100')
+    .option('--host <HOST>', 'the address to listen on', '127.0.0.1')
+    .option('--database <TEMPLATE>', 'each database, {name} standing for the instance name')
+    .option('--verbose', 'log requests')
+    .action(serving(serveDemo));
+}
 
-  Serves a demo pipeline dev (development) → staging → production in one process, on ports
-  BASE, BASE+1 and BASE+2, sharing one secret key (DIR/pipeline.key unless SHIPLOG_SECRET_KEY is set).
-  At first start it links them (staging's source is dev, production's source is staging; dev also
-  links production), adds a starter configuration on dev, pushes it along, and leaves one more change
-  on dev unpushed. Later starts reuse everything. TEMPLATE names each database with {name} for the
-  instance name (default DIR/{name}.sqlite; a postgres://… URL works too).`;
+interface DemoValues {
+  dir: string;
+  basePort: string;
+  host: string;
+  database?: string;
+  verbose?: boolean;
+}
 
 type StageName = 'dev' | 'staging' | 'production';
 
@@ -172,24 +186,15 @@ function banner(byName: Record<StageName, Stage>, dir: string, status: string[])
   return `${lines.join('\n')}\n`;
 }
 
-export async function serveDemo(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      dir: { type: 'string', default: './data' },
-      'base-port': { type: 'string', default: '4100' },
-      host: { type: 'string', default: '127.0.0.1' },
-      database: { type: 'string' },
-      verbose: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
-  const basePort = Number(values['base-port']);
+async function serveDemo(values: DemoValues): Promise<void> {
+  const basePort = Number(values.basePort);
   if (!Number.isInteger(basePort) || basePort < 1 || basePort > 65533) throw new UsageError('--base-port must be a port number (1–65533)');
   const template = values.database ?? join(values.dir, '{name}.sqlite');
   if (!template.includes('{name}')) throw new UsageError('--database must contain {name}, e.g. ./data/{name}.sqlite');
   mkdirSync(values.dir, { recursive: true });
   const keyFile = pipelineKeyFile(values.dir);
+  // Loaded here: the client commands start without the server's modules.
+  const { startInstance } = await import('../../main.js');
 
   const started: Stage[] = [];
   const closeAll = () => Promise.all(started.map((s) => s.running.close()));

@@ -1,30 +1,37 @@
-import { parseArgs } from 'node:util';
-import { startInstance } from '../../main.js';
+import { Command } from 'commander';
 import { instanceKinds, type InstanceKind } from '../../tracking/instance-identity.js';
-import { stopOnSignals } from '../server-process.js';
+import { serving, stopOnSignals } from '../server-process.js';
 import { UsageError } from '../usage-error.js';
 
-export const serveUsage = `shiplog serve --name NAME --kind KIND [--port 4100] [--host 127.0.0.1] [--database ./data/NAME.sqlite | postgres://…] [--key-file FILE] [--quiet]
+/** The options of `shiplog serve` as commander gives them (camel-cased): a new option is declared in serveCommand and read here. */
+interface ServeValues {
+  name?: string;
+  kind: string;
+  port: string;
+  host: string;
+  database?: string;
+  keyFile?: string;
+  quiet?: boolean;
+}
 
-  Serves one Shiplog instance. KIND is one of: ${instanceKinds.join(', ')}.
-  Environment: SHIPLOG_SECRET_KEY (32-byte key(s), base64 or hex, comma-separated, first one active),
-               SHIPLOG_ADMIN_TOKEN and SHIPLOG_ADMIN_PASSWORD (the bootstrap administrator's API token and
-               console password at first start).`;
+export function serveCommand(): Command {
+  return new Command('serve')
+    .summary('serve one instance')
+    .description(
+      `Serves one Shiplog instance. KIND is one of: ${instanceKinds.join(', ')}. Environment: SHIPLOG_SECRET_KEY (32-byte key(s), base64 or hex, comma-separated, first one active), SHIPLOG_ADMIN_TOKEN and SHIPLOG_ADMIN_PASSWORD (the bootstrap administrator's API token and console password at first start).`,
+    )
+    .usage('--name NAME --kind KIND [options]')
+    .option('--name <NAME>', "the instance's name: lowercase letters, digits and dashes")
+    .option('--kind <KIND>', "the instance's kind", 'development')
+    .option('--port <PORT>', 'the port to listen on', '4100')
+    .option('--host <HOST>', 'the address to listen on', '127.0.0.1')
+    .option('--database <DATABASE>', 'a SQLite file or a postgres:// URL (default: ./data/NAME.sqlite)')
+    .option('--key-file <FILE>', 'the file of the secret key, made at first start (default: DATABASE.key, or ./data/NAME.key with PostgreSQL)')
+    .option('--quiet', 'log nothing')
+    .action(serving(serveInstance));
+}
 
-export async function serveInstance(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      name: { type: 'string' },
-      kind: { type: 'string', default: 'development' },
-      port: { type: 'string', default: '4100' },
-      host: { type: 'string', default: '127.0.0.1' },
-      database: { type: 'string' },
-      'key-file': { type: 'string' },
-      quiet: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
+async function serveInstance(values: ServeValues): Promise<void> {
   const name = values.name;
   if (!name || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) throw new UsageError('--name is required: lowercase letters, digits and dashes');
   const kind = values.kind as InstanceKind;
@@ -32,13 +39,15 @@ export async function serveInstance(argv: string[]): Promise<void> {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a port number');
 
+  // Loaded here: the client commands start without the server's modules.
+  const { startInstance } = await import('../../main.js');
   const running = await startInstance({
     name,
     kind,
     port,
     host: values.host,
     database: values.database ?? `./data/${name}.sqlite`,
-    ...(values['key-file'] ? { keyFile: values['key-file'] } : {}),
+    ...(values.keyFile ? { keyFile: values.keyFile } : {}),
     ...(process.env.SHIPLOG_SECRET_KEY ? { secretKey: process.env.SHIPLOG_SECRET_KEY } : {}),
     ...(process.env.SHIPLOG_ADMIN_TOKEN ? { adminToken: process.env.SHIPLOG_ADMIN_TOKEN } : {}),
     ...(process.env.SHIPLOG_ADMIN_PASSWORD ? { adminPassword: process.env.SHIPLOG_ADMIN_PASSWORD } : {}),

@@ -1,24 +1,19 @@
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
 import type { PeerStatus } from '../../sync/sync-service.js';
-import { callApi, expectPositionals, print, query, resolveTarget, targetOptions, targetUsage } from '../api-client.js';
+import { callApi, print, query, resolveTarget, withTarget, type TargetValues } from '../api-client.js';
 import { renderStatus } from '../render.js';
 
-export const statusUsage = `shiplog status PEER [--counts-only] [--url URL] [--token TOKEN] [--json]
-
-  Shows how this instance stands with the linked instance PEER: behind, ahead, in sync and why
-  not, and the changes on either side (--counts-only leaves the lists out).
-${targetUsage}`;
-
-export async function showStatus(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { ...targetOptions, 'counts-only': { type: 'boolean', default: false } },
-    allowPositionals: true,
-    strict: true,
+export function statusCommand(): Command {
+  const command = new Command('status')
+    .summary('how a linked instance stands with this one')
+    .description(
+      'Shows how the linked instance PEER stands with this instance: how many changes it is behind and ahead (from its side, as the demo says it), in sync and why not, and the changes on either side (--counts-only leaves the lists out).',
+    )
+    .usage('PEER [options]')
+    .argument('<PEER>', 'the linked instance')
+    .option('--counts-only', 'leave the lists of changes out');
+  return withTarget(command).action(async (peer: string, values: TargetValues & { countsOnly?: boolean }) => {
+    const status = await callApi<PeerStatus>(resolveTarget(values), 'GET', `/v1/instances/${encodeURIComponent(peer)}/status${query({ list: !values.countsOnly })}`);
+    print(values.json ? JSON.stringify(status, null, 2) : renderStatus(status));
   });
-  expectPositionals(positionals, ['PEER']);
-  const peer = encodeURIComponent(positionals[0]!);
-  const status = await callApi<PeerStatus>(resolveTarget(values), 'GET', `/v1/instances/${peer}/status${query({ list: !values['counts-only'] })}`);
-  print(values.json ? JSON.stringify(status, null, 2) : renderStatus(status));
-  return 0;
 }

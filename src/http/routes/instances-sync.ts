@@ -113,6 +113,28 @@ export const syncPlanSchema = z.object({
   }),
 });
 
+const restorePlanSchema = z.object({
+  dryRun: z.boolean(),
+  scope: z.enum(['instance', 'pipeline']),
+  from: z.object({ name: z.string(), instanceId: z.string() }),
+  fingerprint: z.string().describe('Each instance\'s fingerprint, joined by "-": a confirmed restore presents it, and is refused if an instance moved since'),
+  instances: z
+    .array(
+      z.object({
+        name: z.string(),
+        instanceId: z.string(),
+        fingerprint: z.string().describe('The state of this instance and of production its part was planned on'),
+        lost: z.object({ count: z.number(), changes: z.array(changeBriefSchema) }).describe('Changes this instance has that production lacks (up to 500 listed)'),
+        copied: z.object({ changes: z.number(), entities: z.number() }),
+        replaced: z.object({ changes: z.number(), entities: z.number() }),
+        deskDataCleared: z.boolean(),
+        restored: z.boolean(),
+      }),
+    )
+    .describe('This instance first, then those between it and production'),
+  restored: z.boolean(),
+});
+
 /**
  * Plans are written as the sync service makes them, in exactly syncPlanSchema's shape (every plan the end-to-end tests
  * get is held to it): a plan of 10,000 changes skips zod's copying walk. Problems are serialised as everywhere else.
@@ -279,17 +301,24 @@ export const instanceSyncRoutes =
         config: { permission: 'config:push' },
         schema: {
           tags,
-          summary: 'Replace this instance\'s tracked configuration and history with production\'s (:name); dryRun=true plans',
+          summary: 'Replace this instance\'s tracked configuration and history with production\'s (:name); dryRun=true plans, confirm with the plan\'s fingerprint',
           params: nameParams,
           querystring: dryRunQuery,
-          body: z.strictObject({ scope: z.enum(['instance', 'pipeline']).default('instance'), confirm: z.boolean().default(false) }).optional(),
-          response: { 200: z.unknown(), ...problemResponses },
+          body: z
+            .strictObject({
+              scope: z.enum(['instance', 'pipeline']).default('instance'),
+              confirm: z.boolean().default(false),
+              fingerprint: z.string().max(2_000).optional().describe('The fingerprint of the plan confirmed'),
+            })
+            .optional(),
+          response: { 200: restorePlanSchema, ...problemResponses },
         },
       },
       async (request) =>
         sync.restore(writeContext(request), {
           scope: request.body?.scope ?? 'instance',
           confirm: request.body?.confirm ?? false,
+          fingerprint: request.body?.fingerprint,
           dryRun: request.query.dryRun,
           from: request.params.name,
         }),

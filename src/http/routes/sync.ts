@@ -278,10 +278,15 @@ export const syncRoutes =
         schema: {
           tags,
           summary: 'A downstream instance asks this one to restore itself (and its upstream) from production',
-          body: z.strictObject({ confirm: z.boolean(), dryRun: z.boolean() }),
+          body: z.strictObject({
+            confirm: z.boolean(),
+            dryRun: z.boolean(),
+            fingerprint: z.string().max(2_000).optional(),
+            productionId: z.string().min(1).max(100).optional(),
+          }),
           response: answers,
         },
       },
-      async (request) => services.sync.restore(writeContext(request), { scope: 'pipeline', confirm: request.body.confirm, dryRun: request.body.dryRun }),
+      async (request) => services.sync.restore(writeContext(request), { scope: 'pipeline', ...request.body }),
     );
   };
