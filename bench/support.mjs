@@ -10,6 +10,7 @@ import pg from 'pg';
 import { createBuiltinCatalog } from '../dist/catalog/builtin/index.js';
 import { SERVER_NODE_OPTIONS } from '../dist/cli/server-process.js';
 import { createServices } from '../dist/services.js';
+import { administratorAuthority } from '../dist/shared/actor.js';
 import { systemClock } from '../dist/shared/clock.js';
 import { migrateToLatest, openDialect } from '../dist/store/open-database.js';
 import { createTransactor } from '../dist/store/sql/create-stores.js';
@@ -171,7 +172,7 @@ export async function prepareInstance(url, { name, kind, secretKey, adminToken, 
   });
   const boot = await services.bootstrapper.bootstrap({ adminToken, adminPassword: randomBytes(18).toString('base64url') });
   const actor = boot ? { kind: 'agent', id: boot.agent.id, name: boot.agent.name } : knownActor;
-  return { dialect, db, identity, services, actor, ctx: { actor, request: null, changeSet: null } };
+  return { dialect, db, identity, services, actor, ctx: { actor, request: null, changeSet: null, authority: administratorAuthority } };
 }
 
 /** The composition root as src/main.ts builds it: dialect → migrations → transactor → identity → services. */
@@ -192,7 +193,7 @@ export async function openInstance(url) {
     adminPassword: randomBytes(18).toString('base64url'),
   });
   const agent = boot.agent;
-  const ctx = { actor: { kind: 'agent', id: agent.id, name: agent.name }, request: null, changeSet: null };
+  const ctx = { actor: { kind: 'agent', id: agent.id, name: agent.name }, request: null, changeSet: null, authority: administratorAuthority };
   return { dialect, db, identity, services, ctx, close: () => dialect.close() };
 }
 

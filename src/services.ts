@@ -1,4 +1,5 @@
-import { roleWriteGuard } from './access/administrator-role.js';
+import { accessManagementGuard } from './access/access-management-guard.js';
+import { roleWriteGuard } from './access/role-write-guard.js';
 import { createAgentService, type AgentService } from './access/agent-service.js';
 import { createApplicationService, type ApplicationService } from './access/application-service.js';
 import { createAuditLog, type AuditLog } from './access/audit-log.js';
@@ -94,9 +95,11 @@ export interface Services {
 
 export function createServices(db: Transactor, config: ServiceConfig): Services {
   const { catalog, clock, box, instance } = config;
-  const writer = createChangeWriter({ catalog, clock, instance, guards: [roleWriteGuard, createMailboxWriteGuard(instance.name), customerRecordGuard] });
+  // Access rules guard local writes and received changes alike: who may grant a role, who may change sign-in.
+  const accessGuards = [roleWriteGuard, accessManagementGuard];
+  const writer = createChangeWriter({ catalog, clock, instance, guards: [...accessGuards, createMailboxWriteGuard(instance.name), customerRecordGuard] });
   const audit = createAuditLog({ db, clock });
-  const syncReceiver = createSyncReceiver({ db, catalog, box, clock, instance, version: config.version, audit });
+  const syncReceiver = createSyncReceiver({ db, catalog, box, clock, instance, version: config.version, audit, guards: accessGuards });
   const sync = createSyncService({
     db,
     catalog,
@@ -110,7 +113,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     // A restore clears the desk's records (tickets, customers, users), as the guide warns, and whatever else asks to be.
     deskDataResets: [(stores) => stores.desk.clear(), (stores) => stores.deliveries.clear(), ...(config.deskDataResets ?? [])],
   });
-  const configService = createConfigService({ db, catalog, box, writer });
+  const configService = createConfigService({ db, catalog, box, writer, audit });
   const webhooks = createWebhookDispatcher({
     db,
     catalog,
@@ -139,7 +142,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     clock,
     config: configService,
     changeLog: createChangeLog({ db, catalog }),
-    rollback: createRollbackService({ db, catalog, writer, instanceId: instance.id }),
+    rollback: createRollbackService({ db, catalog, writer, instanceId: instance.id, audit }),
     settings: createSettingsService({ db, clock, audit }),
     authenticator: createAuthenticator({ db, clock }),
     bootstrapper: createBootstrapper({ db, clock, catalog, writer }),

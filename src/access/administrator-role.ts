@@ -1,11 +1,6 @@
-import type { EntityTypeDefinition } from '../catalog/entity-type.js';
-import type { WriteContext } from '../shared/actor.js';
-import { DomainError, type FieldProblem } from '../shared/errors.js';
-import type { Stores } from '../store/ports.js';
-import type { WriteGuard } from '../tracking/change-writer.js';
+import { ADMINISTRATOR_ROLE_ID } from '../catalog/builtin/teams-and-agents.js';
 
-/** The built-in Administrator role has the same global id on every instance, so pipelines agree on it. */
-export const ADMINISTRATOR_ROLE_ID = '0000000000000000000000ADMN';
+export { ADMINISTRATOR_ROLE_ID };
 
 export const ROLES_TYPE = 'roles';
 
@@ -39,33 +34,3 @@ export function administratorRoleBody(agentIds: string[]): Record<string, unknow
     agentThirdPartyIds: [],
   };
 }
-
-function agentIdsOf(body: Record<string, unknown> | null): string[] {
-  const ids = body?.agentIds;
-  return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
-}
-
-/**
- * Rules for role writes: every agent a role names exists here, and the Administrator role can be neither deleted
- * nor emptied of enabled administrators. Changes arriving by sync name another instance's agents and skip the check.
- */
-export const roleWriteGuard: WriteGuard = {
-  async check(stores: Stores, def: EntityTypeDefinition, entityId: string, _before, after, ctx: WriteContext) {
-    if (def.key !== ROLES_TYPE || ctx.actor.kind === 'sync') return;
-    if (entityId === ADMINISTRATOR_ROLE_ID && after === null) {
-      throw new DomainError('ADMINISTRATOR_PROTECTED', 'The built-in Administrator role cannot be deleted.');
-    }
-    const ids = agentIdsOf(after);
-    const found = new Map((await stores.agents.findMany([...new Set(ids)])).map((a) => [a.id, a]));
-    const problems: FieldProblem[] = ids
-      .map((id, i) => ({ id, i }))
-      .filter(({ id }) => !found.has(id))
-      .map(({ id, i }) => ({ path: `agentIds[${i}]`, code: 'reference-not-found', message: `No agent has id ${id}.` }));
-    if (problems.length > 0) throw new DomainError('REFERENCE_NOT_FOUND', 'The role names agents that do not exist on this instance.', { errors: problems });
-    if (entityId === ADMINISTRATOR_ROLE_ID && ![...found.values()].some((a) => !a.disabled)) {
-      throw new DomainError('ADMINISTRATOR_PROTECTED', 'The Administrator role must keep at least one enabled agent.', {
-        errors: [{ path: 'agentIds', code: 'last-administrator', message: 'At least one enabled agent must hold the Administrator role.' }],
-      });
-    }
-  },
-};

@@ -12,7 +12,7 @@ import type { ChangeWriter } from '../tracking/change-writer.js';
 import { decodeCursor, encodeCursor } from '../tracking/cursor.js';
 import { readSettings } from '../tracking/settings-service.js';
 import { ADMINISTRATOR_ROLE_ID, ROLES_TYPE } from './administrator-role.js';
-import { agentAccess, holdsRole, type Principal, type TeamMembership } from './agent-access.js';
+import { agentAccess, holdsRole, type AgentAccess, type Principal, type TeamMembership } from './agent-access.js';
 import type { AuditLog } from './audit-log.js';
 import { inScope } from './customer-scope.js';
 import { hashPassword } from './passwords.js';
@@ -150,6 +150,52 @@ function withRoles(stores: Stores, roles: EntityRecord[]): Stores {
 function notFound(id: string): DomainError {
   return new DomainError('AGENT_NOT_FOUND', `There is no agent with id ${id}.`, { id });
 }
+
+/** What changed of an agent that decides who can act as it, or whether it acts at all. */
+export interface CredentialChange {
+  /** The fields changed among email, password, thirdPartyId (single sign-on matches by these), apiOnly and disabled. */
+  fields: string[];
+  /** Whether the caller could now act as the agent: a new password, email or third-party id. */
+  takeover: boolean;
+}
+
+/**
+ * Refuses a create or change of an agent that would give rights the caller does not hold. An administrator's
+ * credentials and status, and who becomes an administrator, are changed only by an administrator acting itself (never
+ * through an application). Otherwise the caller must hold whatever the agent gains, and, when it could now act as the
+ * agent, everything the agent holds.
+ */
+function refuseUnlessGrantable(ctx: WriteContext, agent: AgentRecord, before: AgentAccess | null, after: AgentAccess, change: CredentialChange): void {
+  const { authority } = ctx;
+  if (authority.isAdministrator && !authority.viaApplication) return;
+  const administrator = (before?.isAdministrator ?? false) || after.isAdministrator;
+  if (administrator && (change.fields.length > 0 || !before?.isAdministrator)) {
+    throw new DomainError('FORBIDDEN', `Only an administrator of this instance, signed in or with their own API token, changes an administrator's credentials or makes an agent administrator (${agent.name}).`, {
+      agentId: agent.id,
+      fields: change.fields,
+      needs: ['administrator'],
+    });
+  }
+  const held = (p: string) => authority.permissions.has(p);
+  const had = before ?? { permissions: new Set<string>(), ticketPermissions: new Set<string>() };
+  const missing = [
+    ...[...after.permissions].filter((p) => !held(p) && (change.takeover || !had.permissions.has(p))),
+    ...[...after.ticketPermissions].filter((flag) => !authority.ticketPermissions.has(flag) && (change.takeover || !had.ticketPermissions.has(flag))).map((flag) => `ticket permission ${flag}`),
+  ];
+  if (missing.length > 0) {
+    throw new DomainError('FORBIDDEN', `Agent ${agent.name} would hold ${missing.join(', ')}${change.takeover ? ' under credentials the caller sets' : ''}, which the caller does not hold.`, {
+      agentId: agent.id,
+      fields: change.fields,
+      missing,
+    });
+  }
+}
+
+/**
+ * Settings under which an agent's rights are judged for a grant: as if linking by third-party id were on, since
+ * turning it on (a configuration setting) would give the agent every role that names its third-party id.
+ */
+const linked = (settings: Settings): Settings => ({ ...settings, useThirdPartyIds: true });
 
 function refusePasswordForApiOnly(apiOnly: boolean, hasNewPassword: boolean): void {
   if (apiOnly && hasNewPassword) {
@@ -337,7 +383,7 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
       refusePasswordForApiOnly(values.apiOnly, values.password !== undefined);
       // Hashing is slow by design; do it before taking the write lock.
       const passwordHash = values.password !== undefined ? await hashPassword(values.password) : null;
-      return db.write(async (stores) => {
+      return audit.denialsOf(ctx, 'new agent', () => db.write(async (stores) => {
         const email = values.email.toLowerCase();
         await refuseTakenEmail(stores, email, null);
         if (values.thirdPartyId !== null) await refuseTakenThirdPartyId(stores, values.thirdPartyId, null);
@@ -359,6 +405,8 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
         await stores.agents.insert(agent);
         const settings = await readSettings(stores);
         const { added } = await assignRoles(stores, ctx, settings, agent, values.roleIds);
+        // Its roles, and any role that names its third-party id: everything it holds is the caller's to give.
+        refuseUnlessGrantable(ctx, agent, null, await agentAccess(stores, agent, linked(settings)), { fields: [], takeover: true });
         await audit.recordIn(stores, {
           kind: 'agent.created',
           outcome: 'success',
@@ -368,13 +416,13 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
           details: { name: agent.name, email: agent.email, apiOnly: agent.apiOnly, disabled: agent.disabled, hasPassword: passwordHash !== null, roleIds: added },
         });
         return viewOne(stores, agent);
-      });
+      }));
     },
 
     async update(ctx, viewer, id, input) {
       const patch = parseOrThrow(agentPatchSchema, input, 'agent update');
       const newHash = typeof patch.password === 'string' ? await hashPassword(patch.password) : undefined;
-      return db.write(async (stores) => {
+      return audit.denialsOf(ctx, `agent ${id}`, () => db.write(async (stores) => {
         const current = await loadVisible(stores, viewer, id);
         const next: AgentRecord = { ...current };
         if (patch.name !== undefined) next.name = patch.name;
@@ -399,13 +447,17 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
         const passwordChanged = newHash !== undefined || next.passwordHash !== current.passwordHash;
 
         const wasAdministrator = await isEnabledAdministrator(stores, current);
+        const settings = await readSettings(stores);
+        const accessBefore = await agentAccess(stores, current, linked(settings));
         if (changed.length > 0 || passwordChanged) {
           next.updatedAt = clock.now();
           await stores.agents.update(next);
         }
-        const settings = await readSettings(stores);
         const roles = patch.roleIds !== undefined ? await assignRoles(stores, ctx, settings, next, patch.roleIds) : { added: [], removed: [] };
         if (wasAdministrator && (await enabledAdministrators(stores)).length === 0) throw administratorProtected();
+        const credentials = [...(['email', 'thirdPartyId', 'apiOnly', 'disabled'] as const).filter((key) => changed.includes(key)), ...(passwordChanged ? ['password'] : [])];
+        const takeover = newHash !== undefined || changed.includes('email') || changed.includes('thirdPartyId');
+        refuseUnlessGrantable(ctx, next, accessBefore, await agentAccess(stores, next, linked(settings)), { fields: credentials, takeover });
 
         // Ending sessions: a disabled agent has none; a new password or API-only status invalidates console sign-ins.
         if ((next.disabled && !current.disabled) || passwordChanged || (next.apiOnly && !current.apiOnly)) await stores.sessions.removeForAgent(id);
@@ -430,11 +482,11 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
           });
         }
         return viewOne(stores, next);
-      });
+      }));
     },
 
     remove(ctx, viewer, id) {
-      return db.write(async (stores) => {
+      return audit.denialsOf(ctx, `agent ${id}`, () => db.write(async (stores) => {
         const agent = await loadVisible(stores, viewer, id);
         const applications = await stores.applications.countForAgent(id);
         if (applications > 0) {
@@ -452,7 +504,7 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
           subject: id,
           details: { name: agent.name, email: agent.email, rolesRemoved: removed },
         });
-      });
+      }));
     },
   };
 }

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../../test/support/databases.js';
 import { createTestInstance, type TestInstance } from '../../test/support/instance.js';
+import type { WriteContext } from '../shared/actor.js';
 import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { AgentRecord } from '../store/ports.js';
-import { permissions, type Permission } from './permissions.js';
 import { hashCredential } from './secrets.js';
 import type { TokenRequest } from './token-service.js';
 import { insertAgent } from '../../test/support/principals.js';
@@ -18,8 +18,6 @@ async function refusal(promise: Promise<unknown>): Promise<DomainError> {
   }
   throw new Error('expected the call to be refused');
 }
-
-const everything = { permissions: new Set<Permission>(permissions) };
 
 describe.each(engines)('API applications on %s', (engine) => {
   let t: TestInstance;
@@ -53,7 +51,6 @@ describe.each(engines)('API applications on %s', (engine) => {
     const { application, clientSecret } = await t.services.applications.create(
       t.ctx,
       { name: 'Scanner', agentId, permissions: ['tickets:edit', 'tickets:read', 'customers:read', 'tickets:read'] },
-      everything,
     );
     expect(application).toMatchObject({
       name: 'Scanner',
@@ -76,7 +73,7 @@ describe.each(engines)('API applications on %s', (engine) => {
     expect(created).toMatchObject({ outcome: 'success', actor: t.ctx.actor, details: { clientId: application.clientId, applicationId: application.id, agentId } });
     expect(JSON.stringify(created)).not.toContain(clientSecret);
 
-    const second = await t.services.applications.create(t.ctx, { name: 'Scanner', agentId }, everything);
+    const second = await t.services.applications.create(t.ctx, { name: 'Scanner', agentId });
     expect(second.application.clientId).not.toBe(application.clientId);
     expect(second.clientSecret).not.toBe(clientSecret);
     expect(second.application.permissions).toEqual([]);
@@ -84,49 +81,49 @@ describe.each(engines)('API applications on %s', (engine) => {
 
   it('refuses unknown permissions, agents that do not exist or are disabled, and fields it generates itself', async () => {
     const before = await t.services.applications.list({ limit: 200 });
-    const unknown = await refusal(t.services.applications.create(t.ctx, { name: 'Bad', agentId, permissions: ['tickets:read', 'tickets:delete'] }, everything));
+    const unknown = await refusal(t.services.applications.create(t.ctx, { name: 'Bad', agentId, permissions: ['tickets:read', 'tickets:delete'] }));
     expect(unknown.code).toBe('VALIDATION_FAILED');
     expect(unknown.details.errors?.map((e) => e.path)).toEqual(['permissions[1]']);
 
-    const missing = await refusal(t.services.applications.create(t.ctx, { name: 'Bad', agentId: newId() }, everything));
+    const missing = await refusal(t.services.applications.create(t.ctx, { name: 'Bad', agentId: newId() }));
     expect(missing.code).toBe('REFERENCE_NOT_FOUND');
     expect(missing.details.errors?.map((e) => e.path)).toEqual(['agentId']);
 
     const disabled = await addAgent('Disabled', true);
-    const off = await refusal(t.services.applications.create(t.ctx, { name: 'Bad', agentId: disabled.id }, everything));
+    const off = await refusal(t.services.applications.create(t.ctx, { name: 'Bad', agentId: disabled.id }));
     expect(off.code).toBe('VALIDATION_FAILED');
     expect(off.details.errors).toEqual([expect.objectContaining({ path: 'agentId', code: 'agent-disabled' })]);
 
     const assigned = await refusal(
-      t.services.applications.create(t.ctx, { name: 'Bad', agentId, clientId: 'app_mine', clientSecret: 'scs_mine', secretHash: 'x', id: newId() }, everything),
+      t.services.applications.create(t.ctx, { name: 'Bad', agentId, clientId: 'app_mine', clientSecret: 'scs_mine', secretHash: 'x', id: newId() }),
     );
     expect(assigned.code).toBe('VALIDATION_FAILED');
     expect(assigned.details.errors?.map((e) => `${e.path}:${e.code}`).sort()).toEqual(['clientId:unknown-field', 'clientSecret:unknown-field', 'id:unknown-field', 'secretHash:unknown-field']);
 
-    const wrongKind = await refusal(t.services.applications.create(t.ctx, { name: 'Bad', agentId, loginType: 'user', authenticationMethod: 'password' }, everything));
+    const wrongKind = await refusal(t.services.applications.create(t.ctx, { name: 'Bad', agentId, loginType: 'user', authenticationMethod: 'password' }));
     expect(wrongKind.details.errors?.map((e) => e.path).sort()).toEqual(['authenticationMethod', 'loginType']);
 
     expect(await t.services.applications.list({ limit: 200 })).toEqual(before);
   });
 
   it('never grants a permission the caller does not hold', async () => {
-    const caller = { permissions: new Set<Permission>(['access:manage', 'tickets:read']) };
-    const refused = await refusal(t.services.applications.create(t.ctx, { name: 'Escalation', agentId, permissions: ['tickets:read', 'config:push'] }, caller));
+    const caller: WriteContext = { ...t.ctx, authority: { permissions: new Set(['access:manage', 'tickets:read']), ticketPermissions: new Set(), isAdministrator: false, viaApplication: true } };
+    const refused = await refusal(t.services.applications.create(caller, { name: 'Escalation', agentId, permissions: ['tickets:read', 'config:push'] }));
     expect(refused.code).toBe('FORBIDDEN');
     expect(refused.details.errors).toEqual([expect.objectContaining({ path: 'permissions[1]', code: 'not-held' })]);
     expect((await t.services.applications.list({ limit: 200, q: 'Escalation' })).items).toEqual([]);
 
-    const { application } = await t.services.applications.create(t.ctx, { name: 'Held', agentId, permissions: ['tickets:read', 'config:push'] }, everything);
+    const { application } = await t.services.applications.create(t.ctx, { name: 'Held', agentId, permissions: ['tickets:read', 'config:push'] });
     // Keeping a permission the application already has is not a new grant.
-    const kept = await t.services.applications.update(t.ctx, application.id, { permissions: ['config:push'] }, caller);
+    const kept = await t.services.applications.update(caller, application.id, { permissions: ['config:push'] });
     expect(kept.permissions).toEqual(['config:push']);
-    const regrant = await refusal(t.services.applications.update(t.ctx, application.id, { permissions: ['config:push', 'config:edit'] }, caller));
+    const regrant = await refusal(t.services.applications.update(caller, application.id, { permissions: ['config:push', 'config:edit'] }));
     expect(regrant.code).toBe('FORBIDDEN');
     expect(regrant.details.errors?.map((e) => e.path)).toEqual(['permissions[1]']);
   });
 
   it('lists a page at a time with a cursor and filters by name', async () => {
-    for (let i = 0; i < 3; i++) await t.services.applications.create(t.ctx, { name: `Paged app ${i}`, agentId }, everything);
+    for (let i = 0; i < 3; i++) await t.services.applications.create(t.ctx, { name: `Paged app ${i}`, agentId });
     const first = await t.services.applications.list({ limit: 2, q: 'paged app' });
     expect(first.items.map((a) => a.name)).toEqual(['Paged app 0', 'Paged app 1']);
     expect(first.nextCursor).toEqual(expect.any(String));
@@ -137,44 +134,44 @@ describe.each(engines)('API applications on %s', (engine) => {
   });
 
   it('updates, disables and re-enables, auditing each and revoking tokens when disabled or moved to another agent', async () => {
-    const { application, clientSecret } = await t.services.applications.create(t.ctx, { name: 'Lifecycle', agentId, permissions: ['tickets:read'] }, everything);
+    const { application, clientSecret } = await t.services.applications.create(t.ctx, { name: 'Lifecycle', agentId, permissions: ['tickets:read'] });
     const id = application.id;
     await t.services.accessTokens.issue(tokenRequest(application.clientId, clientSecret));
     expect(await tokensOf(id)).toHaveLength(1);
 
-    const renamed = await t.services.applications.update(t.ctx, id, { name: 'Lifecycle 2', permissions: ['tickets:read', 'tickets:edit'] }, everything);
+    const renamed = await t.services.applications.update(t.ctx, id, { name: 'Lifecycle 2', permissions: ['tickets:read', 'tickets:edit'] });
     expect(renamed).toMatchObject({ name: 'Lifecycle 2', permissions: ['tickets:read', 'tickets:edit'], enabled: true });
     expect(await tokensOf(id)).toHaveLength(1);
     const [updated] = await auditOf('application.updated');
     expect(updated!.details).toMatchObject({ applicationId: id, changed: ['name', 'permissions'], before: { name: 'Lifecycle' }, after: { name: 'Lifecycle 2' }, tokensRevoked: false });
 
-    const unchanged = await t.services.applications.update(t.ctx, id, { name: 'Lifecycle 2' }, everything);
+    const unchanged = await t.services.applications.update(t.ctx, id, { name: 'Lifecycle 2' });
     expect(unchanged.updatedAt).toBe(renamed.updatedAt);
     expect((await auditOf('application.updated'))[0]!.id).toBe(updated!.id);
 
-    const disabled = await t.services.applications.update(t.ctx, id, { enabled: false }, everything);
+    const disabled = await t.services.applications.update(t.ctx, id, { enabled: false });
     expect(disabled.enabled).toBe(false);
     expect(await tokensOf(id)).toEqual([]);
     expect((await auditOf('application.disabled'))[0]).toMatchObject({ subject: `Lifecycle 2 (${application.clientId})`, details: { applicationId: id, tokensRevoked: true } });
 
-    await t.services.applications.update(t.ctx, id, { enabled: true }, everything);
+    await t.services.applications.update(t.ctx, id, { enabled: true });
     expect((await auditOf('application.enabled'))[0]!.details).toMatchObject({ applicationId: id });
     await t.services.accessTokens.issue(tokenRequest(application.clientId, clientSecret));
     expect(await tokensOf(id)).toHaveLength(1);
 
     const other = await addAgent('Other integration');
-    const moved = await t.services.applications.update(t.ctx, id, { agentId: other.id }, everything);
+    const moved = await t.services.applications.update(t.ctx, id, { agentId: other.id });
     expect(moved.agentId).toBe(other.id);
     expect(await tokensOf(id)).toEqual([]);
 
-    const gone = await refusal(t.services.applications.update(t.ctx, id, { agentId: newId() }, everything));
+    const gone = await refusal(t.services.applications.update(t.ctx, id, { agentId: newId() }));
     expect(gone.code).toBe('REFERENCE_NOT_FOUND');
     expect((await t.services.applications.get(id)).agentId).toBe(other.id);
-    expect((await refusal(t.services.applications.update(t.ctx, newId(), { name: 'x' }, everything))).code).toBe('APPLICATION_NOT_FOUND');
+    expect((await refusal(t.services.applications.update(t.ctx, newId(), { name: 'x' }))).code).toBe('APPLICATION_NOT_FOUND');
   });
 
   it('rotates the secret: the new one is shown once, the old hash is replaced and every token is revoked', async () => {
-    const { application, clientSecret } = await t.services.applications.create(t.ctx, { name: 'Rotating', agentId, permissions: ['tickets:read'] }, everything);
+    const { application, clientSecret } = await t.services.applications.create(t.ctx, { name: 'Rotating', agentId, permissions: ['tickets:read'] });
     await t.services.accessTokens.issue(tokenRequest(application.clientId, clientSecret));
     await t.services.accessTokens.issue(tokenRequest(application.clientId, clientSecret));
     expect(await tokensOf(application.id)).toHaveLength(2);
@@ -197,7 +194,7 @@ describe.each(engines)('API applications on %s', (engine) => {
   });
 
   it('deletes an application with its tokens', async () => {
-    const { application, clientSecret } = await t.services.applications.create(t.ctx, { name: 'Doomed', agentId, permissions: ['tickets:read'] }, everything);
+    const { application, clientSecret } = await t.services.applications.create(t.ctx, { name: 'Doomed', agentId, permissions: ['tickets:read'] });
     await t.services.accessTokens.issue(tokenRequest(application.clientId, clientSecret));
     await t.services.applications.remove(t.ctx, application.id);
     expect((await refusal(t.services.applications.get(application.id))).code).toBe('APPLICATION_NOT_FOUND');

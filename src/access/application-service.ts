@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { WriteContext } from '../shared/actor.js';
+import type { Authority, WriteContext } from '../shared/actor.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, type FieldProblem } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
@@ -63,20 +63,19 @@ export interface ApplicationPage {
   nextCursor: string | null;
 }
 
-/** Who is asking: an application is never granted a permission its creator does not hold. */
-export interface ApplicationCaller {
-  permissions: ReadonlySet<Permission>;
-}
-
 export interface ApplicationService {
   list(query: { limit: number; cursor?: string; q?: string }): Promise<ApplicationPage>;
   get(id: string): Promise<ApplicationView>;
-  create(ctx: WriteContext, input: unknown, caller: ApplicationCaller): Promise<ApplicationWithSecret>;
+  /** An application is never granted a permission the caller (`ctx.authority`) does not hold. */
+  create(ctx: WriteContext, input: unknown): Promise<ApplicationWithSecret>;
   /** Disabling, or moving to another agent, revokes the application's access tokens. */
-  update(ctx: WriteContext, id: string, patch: unknown, caller: ApplicationCaller): Promise<ApplicationView>;
+  update(ctx: WriteContext, id: string, patch: unknown): Promise<ApplicationView>;
   /** Deletes the application and revokes its access tokens. */
   remove(ctx: WriteContext, id: string): Promise<void>;
-  /** A new secret, shown once; the old one stops working and every access token of the application is revoked. */
+  /**
+   * A new secret, shown once; the old one stops working and every access token of the application is revoked. Whoever
+   * gets the secret acts as the application, so the caller must hold every permission it has.
+   */
   rotateSecret(ctx: WriteContext, id: string): Promise<ApplicationWithSecret>;
 }
 
@@ -127,13 +126,28 @@ async function checkAgent(stores: Stores, agentId: string): Promise<void> {
   }
 }
 
+const holds = (authority: Authority, permission: string) => authority.isAdministrator || authority.permissions.has(permission);
+
 /** Permissions the application already has may stay; only new grants must be held by the caller. */
-function checkGrantable(requested: readonly Permission[], caller: ApplicationCaller, already: readonly string[] = []): void {
+function checkGrantable(requested: readonly Permission[], authority: Authority, already: readonly string[] = []): void {
   const problems: FieldProblem[] = requested
     .map((p, i) => ({ p, i }))
-    .filter(({ p }) => !caller.permissions.has(p) && !already.includes(p))
+    .filter(({ p }) => !holds(authority, p) && !already.includes(p))
     .map(({ p, i }) => ({ path: `permissions[${i}]`, code: 'not-held', message: `You do not hold "${p}", so you cannot grant it.` }));
   if (problems.length > 0) throw new DomainError('FORBIDDEN', 'An application cannot be granted permissions its creator does not hold.', { errors: problems });
+}
+
+/**
+ * An application moved to another agent, turned back on, or given a new secret acts with every permission it has
+ * again, or for someone new: the caller must hold them all.
+ */
+function checkHoldsAll(app: ApplicationRecord, authority: Authority, path: string): void {
+  const missing = app.permissions.filter((p) => !holds(authority, p));
+  if (missing.length === 0) return;
+  throw new DomainError('FORBIDDEN', `Application ${app.name} acts with ${missing.join(', ')}, which the caller does not hold.`, {
+    errors: [{ path, code: 'not-held', message: `You do not hold ${missing.map((p) => `"${p}"`).join(', ')}, which the application has.` }],
+    missing,
+  });
 }
 
 export function createApplicationService(deps: { db: Transactor; clock: Clock; audit: AuditLog }): ApplicationService {
@@ -148,6 +162,9 @@ export function createApplicationService(deps: { db: Transactor; clock: Clock; a
       subject: `${app.name} (${app.clientId})`,
       details: { applicationId: app.id, clientId: app.clientId, ...details },
     });
+
+  // A write refused for want of authority is audited as a denial.
+  const write = <T>(ctx: WriteContext, subject: string, run: (stores: Stores) => Promise<T>): Promise<T> => audit.denialsOf(ctx, subject, () => db.write(run));
 
   return {
     async list(query) {
@@ -164,11 +181,11 @@ export function createApplicationService(deps: { db: Transactor; clock: Clock; a
       return applicationView(await db.read((stores) => loadApplication(stores, id)));
     },
 
-    async create(ctx, input, caller) {
+    async create(ctx, input) {
       const values = parseOrThrow(applicationCreateSchema, input, 'application');
-      checkGrantable(values.permissions, caller);
       const clientSecret = mintCredential(credentialPrefixes.clientSecret);
-      const record = await db.write(async (stores) => {
+      const record = await write(ctx, 'new application', async (stores) => {
+        checkGrantable(values.permissions, ctx.authority);
         await checkAgent(stores, values.agentId);
         const now = clock.now();
         const created: ApplicationRecord = {
@@ -190,11 +207,11 @@ export function createApplicationService(deps: { db: Transactor; clock: Clock; a
       return { application: applicationView(record), clientSecret };
     },
 
-    async update(ctx, id, patch, caller) {
+    async update(ctx, id, patch) {
       const values = parseOrThrow(applicationPatchSchema, patch, 'application update');
-      const record = await db.write(async (stores) => {
+      const record = await write(ctx, `application ${id}`, async (stores) => {
         const current = await loadApplication(stores, id);
-        if (values.permissions) checkGrantable(values.permissions, caller, current.permissions);
+        if (values.permissions) checkGrantable(values.permissions, ctx.authority, current.permissions);
         const next: ApplicationRecord = {
           ...current,
           ...(values.name !== undefined ? { name: values.name } : {}),
@@ -205,7 +222,11 @@ export function createApplicationService(deps: { db: Transactor; clock: Clock; a
         const changed = (['name', 'agentId', 'permissions'] as const).filter((key) => JSON.stringify(current[key]) !== JSON.stringify(next[key]));
         const toggled = current.enabled !== next.enabled;
         if (changed.length === 0 && !toggled) return current;
-        if (changed.includes('agentId')) await checkAgent(stores, next.agentId);
+        if (changed.includes('agentId')) {
+          await checkAgent(stores, next.agentId);
+          checkHoldsAll(next, ctx.authority, 'agentId');
+        }
+        if (toggled && next.enabled) checkHoldsAll(next, ctx.authority, 'enabled');
         next.updatedAt = clock.now();
         await stores.applications.update(next);
         // Tokens act for the agent they were issued under: a disabled application or a new agent starts from fresh tokens.
@@ -238,8 +259,9 @@ export function createApplicationService(deps: { db: Transactor; clock: Clock; a
 
     async rotateSecret(ctx, id) {
       const clientSecret = mintCredential(credentialPrefixes.clientSecret);
-      const record = await db.write(async (stores) => {
+      const record = await write(ctx, `application ${id}`, async (stores) => {
         const current = await loadApplication(stores, id);
+        checkHoldsAll(current, ctx.authority, '');
         const now = clock.now();
         const next: ApplicationRecord = { ...current, secretHash: hashCredential(clientSecret), secretRotatedAt: now, updatedAt: now };
         await stores.applications.update(next);

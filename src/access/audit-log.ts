@@ -1,4 +1,5 @@
-import type { Actor, RequestInfo } from '../shared/actor.js';
+import type { Actor, RequestInfo, WriteContext } from '../shared/actor.js';
+import { isDomainError } from '../shared/errors.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import type { AuditEvent, AuditOutcome, AuditQuery, Stores, Transactor } from '../store/ports.js';
@@ -19,6 +20,11 @@ export interface AuditLog {
   /** Records on its own (for failures, whose transaction rolls back). */
   record(entry: AuditEntry): Promise<void>;
   list(query: AuditQuery): Promise<AuditEvent[]>;
+  /**
+   * Runs a use case; when it is refused for want of authority (FORBIDDEN), the refusal is recorded as a permission
+   * denial on its own (the use case's transaction rolled back), then rethrown.
+   */
+  denialsOf<T>(caller: Pick<WriteContext, 'actor' | 'request'>, subject: string, run: () => Promise<T>): Promise<T>;
 }
 
 export function createAuditLog(deps: { db: Transactor; clock: Clock }): AuditLog {
@@ -36,10 +42,21 @@ export function createAuditLog(deps: { db: Transactor; clock: Clock }): AuditLog
       details: entry.details ?? {},
     };
   };
+  // Audit rows do not touch the change log, so they need no write lock beyond the engine's own.
+  const record = (entry: AuditEntry) => deps.db.write((stores) => stores.audit.append(toEvent(entry)));
   return {
     recordIn: (stores, entry) => stores.audit.append(toEvent(entry)),
-    // Audit rows do not touch the change log, so they need no write lock beyond the engine's own.
-    record: (entry) => deps.db.write((stores) => stores.audit.append(toEvent(entry))),
+    record,
     list: (query) => deps.db.read((stores) => stores.audit.list(query)),
+    async denialsOf(caller, subject, run) {
+      try {
+        return await run();
+      } catch (error) {
+        if (isDomainError(error) && error.code === 'FORBIDDEN') {
+          await record({ kind: 'access.denied', outcome: 'denied', actor: caller.actor, request: caller.request, subject, details: { reason: error.message, ...error.details } });
+        }
+        throw error;
+      }
+    },
   };
 }

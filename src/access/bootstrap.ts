@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Catalog } from '../catalog/catalog.js';
-import { systemActor } from '../shared/actor.js';
+import { administratorAuthority, systemActor } from '../shared/actor.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import { defaultSettings } from '../shared/settings.js';
@@ -67,7 +67,7 @@ export function createBootstrapper(deps: { db: Transactor; clock: Clock; catalog
           entityId: ADMINISTRATOR_ROLE_ID,
           current: existing,
           next: existing ? { ...existing.body, agentIds: members } : administratorRoleBody(members),
-          ctx: { actor: systemActor, request: null, changeSet: null },
+          ctx: { actor: systemActor, request: null, changeSet: null, authority: administratorAuthority },
           settings: { ...defaultSettings, configTracking: false },
         });
         return { agent, token, password: adminPassword ? null : password };

@@ -53,10 +53,12 @@ export interface TypeOptions {
   secretRules?: EntityTypeDefinition['secretRules'];
   instanceScoped?: string[];
   instanceLocal?: Record<string, unknown>;
+  entityLocal?: Record<string, Record<string, unknown>>;
   agentLinks?: string[];
   userLinks?: string[];
   personLinks?: string[];
   customerRecord?: CustomerRecordFields;
+  accessManagement?: boolean;
   nameField?: string;
   description?: string;
 }
@@ -73,9 +75,11 @@ export function defineType(options: TypeOptions): EntityTypeDefinition {
     secretRules: options.secretRules ?? (() => ({})),
     instanceScoped: options.instanceScoped ?? [],
     instanceLocal: options.instanceLocal ?? {},
+    entityLocal: options.entityLocal ?? {},
     agentLinks: options.agentLinks ?? [],
     userLinks: options.userLinks ?? [],
     personLinks: options.personLinks ?? [],
+    accessManagement: options.accessManagement ?? false,
     nameField: options.nameField ?? 'name',
     ...(options.customerRecord ? { customerRecord: options.customerRecord } : {}),
     ...(options.description ? { description: options.description } : {}),

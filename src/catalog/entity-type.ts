@@ -67,6 +67,11 @@ export interface EntityTypeDefinition {
    */
   instanceLocal: Record<string, unknown>;
   /**
+   * Further instance-local fields of single entities, by entity id: the built-in Administrator role's holders belong
+   * to each instance, whoever holds it elsewhere.
+   */
+  entityLocal: Record<string, Record<string, unknown>>;
+  /**
    * Field paths holding third-party ids of agents (local records, whose own ids differ between instances). With the
    * setting "use third-party ids for linking" on, each must name an agent of the receiving instance, or the change is
    * refused there: never linked to nobody, or to somebody else.
@@ -81,27 +86,45 @@ export interface EntityTypeDefinition {
    * nor its changes, and the users and owners it names must be that customer's.
    */
   customerRecord?: CustomerRecordFields;
+  /**
+   * Writing an entity of this type is access management: it decides who may sign in here, and as whom (single
+   * sign-on connections), so only an administrator of the instance, acting itself, writes it, on every path.
+   */
+  accessManagement: boolean;
   /** Field holding the display name. */
   nameField: string;
   description?: string;
 }
 
+/** The instance-local fields of one entity, with their initial values: its type's, and its own where it has more. */
+export function localFieldsOf(def: EntityTypeDefinition, entityId: string): Record<string, unknown> {
+  const own = def.entityLocal[entityId];
+  return own ? { ...def.instanceLocal, ...own } : def.instanceLocal;
+}
+
+/** Whether any entity of the type has instance-local fields. */
+export function hasLocalFields(def: EntityTypeDefinition): boolean {
+  return Object.keys(def.instanceLocal).length > 0 || Object.keys(def.entityLocal).length > 0;
+}
+
 /** `incoming` with the instance-local fields of `current` (or their initial values when there is no current body). */
 export function withInstanceLocal(
   def: EntityTypeDefinition,
+  entityId: string,
   incoming: Record<string, unknown> | null,
   current: Record<string, unknown> | null,
 ): Record<string, unknown> | null {
-  const keys = Object.keys(def.instanceLocal);
+  const local = localFieldsOf(def, entityId);
+  const keys = Object.keys(local);
   if (incoming === null || keys.length === 0) return incoming;
   const merged = { ...incoming };
-  for (const key of keys) merged[key] = current && key in current ? current[key] : structuredClone(def.instanceLocal[key]);
+  for (const key of keys) merged[key] = current && key in current ? current[key] : structuredClone(local[key]);
   return merged;
 }
 
 /** `body` without its instance-local fields: what two instances compare. */
-export function withoutInstanceLocal(def: EntityTypeDefinition, body: Record<string, unknown>): Record<string, unknown> {
-  const keys = Object.keys(def.instanceLocal);
+export function withoutInstanceLocal(def: EntityTypeDefinition, entityId: string, body: Record<string, unknown>): Record<string, unknown> {
+  const keys = Object.keys(localFieldsOf(def, entityId));
   if (keys.length === 0) return body;
   const shared = { ...body };
   for (const key of keys) delete shared[key];

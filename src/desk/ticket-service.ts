@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Principal } from '../access/agent-access.js';
 import { agentAccess } from '../access/agent-access.js';
 import { canSeeAgent } from '../access/agent-service.js';
-import type { Actor, WriteContext } from '../shared/actor.js';
+import { noAuthority, type Actor, type WriteContext } from '../shared/actor.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, type FieldProblem } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
@@ -591,7 +591,7 @@ export function createTicketService(deps: {
     },
 
     async receiveMail(mailbox, message) {
-      const ctx: WriteContext = { actor: mailboxActor(mailbox), request: null, changeSet: null };
+      const ctx: WriteContext = { actor: mailboxActor(mailbox), request: null, changeSet: null, authority: noAuthority };
       const key = messageKey(message);
       const from = message.from?.address.toLowerCase() ?? null;
       const entry = (fields: Pick<InboundMailRecord, 'outcome' | 'ticketId' | 'reason'>): InboundMailRecord => ({

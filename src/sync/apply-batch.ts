@@ -1,15 +1,27 @@
 import type { Catalog } from '../catalog/catalog.js';
-import { isTrackableType, withInstanceLocal, type EntityTypeDefinition } from '../catalog/entity-type.js';
+import { isTrackableType, withInstanceLocal, withoutInstanceLocal, type EntityTypeDefinition } from '../catalog/entity-type.js';
+import type { WriteContext } from '../shared/actor.js';
+import { isDomainError } from '../shared/errors.js';
 import { stringsAtPath } from '../shared/field-path.js';
 import type { ChangeRecord, EntityRecord, Stores } from '../store/ports.js';
 import { chainHash } from '../tracking/change-chain.js';
-import { nameOf, referencesIn } from '../tracking/change-writer.js';
+import { nameOf, referencesIn, type WriteGuard } from '../tracking/change-writer.js';
 import type { SecretBox } from '../tracking/secret-box.js';
 import { keyIdsIn } from '../tracking/secret-box.js';
 import { customerRecordProblems } from '../tracking/customer-records.js';
 import { maskSecrets } from '../tracking/secrets.js';
 import { readSettings } from '../tracking/settings-service.js';
-import { digestMatches, fromTransfer, plannedOf, type BatchOutcome, type PlannedChange, type PlannedEntity, type SyncProblem, type TransferChange } from './transfer.js';
+import {
+  digestMatches,
+  fromTransfer,
+  plannedOf,
+  type BatchOutcome,
+  type PlannedChange,
+  type PlannedEntity,
+  type SyncProblem,
+  type SyncProblemKind,
+  type TransferChange,
+} from './transfer.js';
 
 const LOAD_CHUNK = 500;
 
@@ -27,7 +39,12 @@ export interface ApplyOptions {
   appliedFrom: string;
   /** Change ids the caller accepts as absent: a parent or requirement among them does not refuse a change. */
   allowMissing: ReadonlySet<string>;
+  /** Who applies the batch here (for a push, the application the sender logs in as): the guards judge its authority. */
+  ctx: WriteContext;
 }
+
+/** The problem a guard's refusal of a received change is: a refusal for want of authority unless named here. */
+const guardProblemKinds: Partial<Record<string, SyncProblemKind>> = { CONFIG_LOCKED: 'locked', REFERENCE_NOT_FOUND: 'reference-missing' };
 
 async function loadEntities(stores: Stores, ids: string[]): Promise<Map<string, EntityRecord>> {
   const found = new Map<string, EntityRecord>();
@@ -42,10 +59,12 @@ async function loadEntities(stores: Stores, ids: string[]): Promise<Map<string, 
  * Checks and applies a batch of foreign changes, in the given order, inside the caller's write transaction.
  * Every change is checked even after a problem, so the outcome lists every problem. The checks read only what the
  * store held before the batch; the batch is written at the end, in bulk, and only when no change has a problem.
+ * Each change also passes the guards given (who may grant a role, who may change sign-in), as local writes do:
+ * judged against the state the batch leaves its entity in, with the authority of whoever applies the batch here.
  */
 export async function applyBatch(
   stores: Stores,
-  deps: { catalog: Catalog; box: SecretBox },
+  deps: { catalog: Catalog; box: SecretBox; guards?: readonly WriteGuard[] },
   batch: TransferChange[],
   options: ApplyOptions,
 ): Promise<BatchOutcome> {
@@ -72,7 +91,9 @@ export async function applyBatch(
   const linksOf = batch.map((change): Link[] => {
     const def = catalog.find(change.type);
     if (!def || !change.after) return [];
-    const at = (paths: string[], holders: Link['holders']) => paths.flatMap((path) => stringsAtPath(change.after!, path).map((hit) => ({ ...hit, holders })));
+    // Instance-local fields stay the receiver's own: what the sender holds there is never linked here.
+    const after = withoutInstanceLocal(def, change.entityId, change.after);
+    const at = (paths: string[], holders: Link['holders']) => paths.flatMap((path) => stringsAtPath(after, path).map((hit) => ({ ...hit, holders })));
     return [...at(def.agentLinks, 'agent'), ...at(def.userLinks, 'user'), ...at(def.personLinks, 'person')];
   });
   const linkByThirdParty = linksOf.some((links) => links.length > 0) && (await readSettings(stores)).useThirdPartyIds;
@@ -91,6 +112,13 @@ export async function applyBatch(
       states.set(id, state);
     }
     return state;
+  };
+
+  const guardsByType = new Map<string, readonly WriteGuard[]>();
+  const guardsOf = (def: EntityTypeDefinition): readonly WriteGuard[] => {
+    let found = guardsByType.get(def.key);
+    if (!found) guardsByType.set(def.key, (found = (deps.guards ?? []).filter((guard) => guard.appliesTo?.(def) ?? true)));
+    return found;
   };
 
   const applied = new Set<string>();
@@ -164,7 +192,8 @@ export async function applyBatch(
         missing: unlinked.map((l) => l.value),
       });
     }
-    const body = withInstanceLocal(def, change.after, stateOf(change.entityId).record?.body ?? null);
+    const state = stateOf(change.entityId);
+    const body = withInstanceLocal(def, change.entityId, change.after, state.record?.body ?? null);
     // A customer's record names that customer's people here too: received changes are held to the rule local writes are.
     const strangers = body ? await customerRecordProblems(stores, def, body) : [];
     if (strangers.length > 0) {
@@ -177,13 +206,23 @@ export async function applyBatch(
       }
     }
 
+    if (problems.length === before) {
+      for (const guard of guardsOf(def)) {
+        try {
+          await guard.check(stores, def, change.entityId, state.record?.body ?? null, body, options.ctx);
+        } catch (error) {
+          if (!isDomainError(error)) throw error;
+          refuse({ kind: guardProblemKinds[error.code] ?? 'forbidden', message: `Change ${change.id}: ${error.message}` });
+        }
+      }
+    }
+
     if (problems.length > before) {
       planned.push(plannedOf(change, 'refused'));
       continue;
     }
     planned.push(plannedOf(change, 'apply'));
     applied.add(change.id);
-    const state = stateOf(change.entityId);
     state.touched = true;
     state.refs = refs.map((r) => ({ toId: r.toId, path: r.path }));
     state.record = body

@@ -1,4 +1,4 @@
-import { withInstanceLocal } from '../catalog/entity-type.js';
+import { hasLocalFields, withInstanceLocal } from '../catalog/entity-type.js';
 import type { WriteContext } from '../shared/actor.js';
 import { canonicalJson, sha256Hex } from '../shared/canonical-json.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
@@ -201,7 +201,7 @@ export function createRestore(
       if (fingerprintOf(instance.id, old, await typeDigests(stores, catalog), copied) !== part.fingerprint) throw planChanged(plan, [instance.name]);
       // Instance-local fields (a role's agents) stay this instance's own through the restore.
       const kept = new Map<string, Record<string, unknown>>();
-      for (const def of catalog.list().filter((d) => Object.keys(d.instanceLocal).length > 0)) {
+      for (const def of catalog.list().filter(hasLocalFields)) {
         for (const entity of await stores.entities.listAll(def.key)) kept.set(entity.id, entity.body);
       }
       // Origin sequences this instance gave out stay given out: changes lost here may live on elsewhere.
@@ -217,7 +217,7 @@ export function createRestore(
       await stores.changes.saveHead();
       for (const entity of copy.entities) {
         const def = catalog.find(entity.type);
-        const restored = def ? { ...entity, body: withInstanceLocal(def, entity.body, kept.get(entity.id) ?? null)! } : entity;
+        const restored = def ? { ...entity, body: withInstanceLocal(def, entity.id, entity.body, kept.get(entity.id) ?? null)! } : entity;
         await stores.entities.insert(restored);
         if (def) await stores.entities.replaceReferences(restored.id, restored.type, referencesIn(def, restored.body).map((r) => ({ toId: r.toId, path: r.path })));
       }

@@ -14,7 +14,7 @@ export function trackableTypes(catalog: Catalog): string[] {
 
 // Instance-local fields (a role's agents) differ between instances by design, so they are left out.
 function digestOfEntity(def: EntityTypeDefinition, entity: EntityRecord): string {
-  return sha256Hex(canonicalOf(withoutInstanceLocal(def, entity.body)));
+  return sha256Hex(canonicalOf(withoutInstanceLocal(def, entity.id, entity.body)));
 }
 
 /** Per tracked type: entity count and a digest over ids and bodies, so two instances compare types cheaply. */

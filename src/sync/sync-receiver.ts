@@ -4,6 +4,7 @@ import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import type { WriteContext } from '../shared/actor.js';
 import type { ChangeRecord, EntityRecord, InstanceIdentity, Stores, Transactor } from '../store/ports.js';
+import type { WriteGuard } from '../tracking/change-writer.js';
 import type { SecretBox } from '../tracking/secret-box.js';
 import { maskSecrets } from '../tracking/secrets.js';
 import { readSettings } from '../tracking/settings-service.js';
@@ -93,6 +94,8 @@ export interface SyncDeps {
   instance: InstanceIdentity;
   version: string;
   audit: AuditLog;
+  /** Rules of local writes that received changes must pass as well, judged by the authority of who applies them. */
+  guards?: readonly WriteGuard[];
 }
 
 export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
@@ -184,9 +187,10 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
           if (prior) return { ...(prior.result as BatchOutcome), replayed: true };
         }
         const gate = await gateProblems(stores, request);
-        const outcome = await applyBatch(stores, { catalog, box }, request.changes, {
+        const outcome = await applyBatch(stores, { catalog, box, guards: deps.guards ?? [] }, request.changes, {
           appliedFrom: request.sender.instanceId,
           allowMissing: new Set(request.allowMissing),
+          ctx,
         });
         outcome.problems = [...gate, ...outcome.problems];
         outcome.counts.problems = outcome.problems.length;
@@ -221,6 +225,18 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
             subject: request.sender.name,
             details: { from: { instanceId: request.sender.instanceId, name: request.sender.name }, problems: error.outcome.problems.map((p) => p.kind) },
           });
+          // A change the caller had no authority to apply here is a permission denial as well.
+          const denied = error.outcome.problems.filter((p) => p.kind === 'forbidden');
+          if (denied.length > 0) {
+            await audit.record({
+              kind: 'access.denied',
+              outcome: 'denied',
+              actor: ctx.actor,
+              request: ctx.request,
+              subject: `sync.${request.operation} from ${request.sender.name}`,
+              details: { problems: denied.map((p) => ({ changeId: p.changeId ?? null, entity: p.entity ?? null, message: p.message })) },
+            });
+          }
         }
         return { ...error.outcome, replayed: false };
       }

@@ -625,7 +625,7 @@ export function createSyncService(
             name: e.name,
             headHere: e.head,
             headThere: thereById.get(e.id)?.head ?? null,
-            fields: diffBodies(withoutInstanceLocal(def, maskSecrets(def, e.body)), remote ? withoutInstanceLocal(def, remote.body) : null),
+            fields: diffBodies(withoutInstanceLocal(def, e.id, maskSecrets(def, e.body)), remote ? withoutInstanceLocal(def, e.id, remote.body) : null),
           };
         }),
       };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../../test/support/databases.js';
 import { createTestInstance, type TestInstance } from '../../test/support/instance.js';
-import type { WriteContext } from '../shared/actor.js';
+import { noAuthority, type WriteContext } from '../shared/actor.js';
 import { fixedClock } from '../shared/clock.js';
 import { isDomainError, type DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
@@ -35,7 +35,7 @@ describe.each(engines)('change log on %s', (engine) => {
   const made: Made[] = [];
   const ids: Record<string, string> = {};
   let all: ChangeListItem[];
-  const app: WriteContext = { actor: { kind: 'application', id: 'app-1', name: 'Deploy bot' }, request: null, changeSet: 'CS-1' };
+  const app: WriteContext = { actor: { kind: 'application', id: 'app-1', name: 'Deploy bot' }, request: null, changeSet: 'CS-1', authority: noAuthority };
 
   beforeAll(async () => {
     instance = await createTestInstance(engine, { clock: fixedClock(Date.UTC(2025, 0, 1), 60_000) });

@@ -40,6 +40,8 @@ interface ResolvedReference {
 
 /** A rule a part outside tracking imposes on writes of some types (checked inside the write transaction). */
 export interface WriteGuard {
+  /** The types it guards, when not every type: a batch of thousands skips it for the others at no cost. */
+  appliesTo?(def: EntityTypeDefinition): boolean;
   check(
     stores: Stores,
     def: EntityTypeDefinition,
@@ -110,7 +112,7 @@ export function createChangeWriter(deps: { catalog: Catalog; clock: Clock; insta
       if (next === null && current) await refuseIfReferenced(stores, current);
       if (current && next && canonicalOf(current.body) === canonicalOf(next)) return { entity: current, change: null, changed: false };
       if (!current && next === null) return { entity: null, change: null, changed: false };
-      for (const guard of guards) await guard.check(stores, def, entityId, current?.body ?? null, next, ctx);
+      for (const guard of guards) if (guard.appliesTo?.(def) ?? true) await guard.check(stores, def, entityId, current?.body ?? null, next, ctx);
 
       const now = clock.now();
       const tracked = w.alwaysTrack === true || isTrackedWrite(def, current?.body ?? null, next, { settings });

@@ -1,4 +1,5 @@
 import { customerOfBody, everyCustomer, inScope, seesBody, type CustomerScope } from '../access/customer-scope.js';
+import type { AuditLog } from '../access/audit-log.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { EntityTypeDefinition } from '../catalog/entity-type.js';
 import { isTrackedWrite } from '../catalog/entity-type.js';
@@ -86,8 +87,8 @@ export function toView(def: EntityTypeDefinition, record: EntityRecord): EntityV
 /** Rows read per step while filling a page for a caller who sees only some customers' records. */
 const SCAN_STEP = 200;
 
-export function createConfigService(deps: { db: Transactor; catalog: Catalog; box: SecretBox; writer: ChangeWriter }): ConfigService {
-  const { db, catalog, box, writer } = deps;
+export function createConfigService(deps: { db: Transactor; catalog: Catalog; box: SecretBox; writer: ChangeWriter; audit: AuditLog }): ConfigService {
+  const { db, catalog, box, writer, audit } = deps;
 
   function validate(def: EntityTypeDefinition, input: unknown): Record<string, unknown> {
     if (!isRecord(input)) {
@@ -136,6 +137,9 @@ export function createConfigService(deps: { db: Transactor; catalog: Catalog; bo
     }
   }
 
+  // A write refused for want of authority (who may grant a role) is audited as a denial.
+  const write = <T>(ctx: WriteContext, subject: string, run: (stores: Stores) => Promise<T>): Promise<T> => audit.denialsOf(ctx, subject, () => db.write(run));
+
   const outcome = (def: EntityTypeDefinition, entity: EntityRecord | null, change: ChangeRecord | null): WriteOutcome => ({
     entity: entity ? toView(def, entity) : null,
     changeId: change?.id ?? null,
@@ -146,7 +150,7 @@ export function createConfigService(deps: { db: Transactor; catalog: Catalog; bo
       const def = catalog.get(type);
       const body = validate(def, input);
       const id = newId();
-      return db.write(async (stores) => {
+      return write(ctx, `${def.key} ${id}`, async (stores) => {
         await checkCustomer(stores, def, body, options.scope ?? everyCustomer);
         const settings = await readSettings(stores);
         const next = sealSecrets(def, box, id, body, null);
@@ -159,7 +163,7 @@ export function createConfigService(deps: { db: Transactor; catalog: Catalog; bo
     async replace(ctx, type, id, input, options = {}) {
       const def = catalog.get(type);
       const body = validate(def, input);
-      return db.write(async (stores) => {
+      return write(ctx, `${def.key} ${id}`, async (stores) => {
         const current = await load(stores, def, id, options.scope);
         checkVersion(current, options.ifMatch);
         await checkCustomer(stores, def, body, options.scope ?? everyCustomer);
@@ -173,7 +177,7 @@ export function createConfigService(deps: { db: Transactor; catalog: Catalog; bo
     },
     async remove(ctx, type, id, options = {}) {
       const def = catalog.get(type);
-      return db.write(async (stores) => {
+      return write(ctx, `${def.key} ${id}`, async (stores) => {
         const current = await load(stores, def, id, options.scope);
         checkVersion(current, options.ifMatch);
         const settings = await readSettings(stores);

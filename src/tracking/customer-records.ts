@@ -53,6 +53,7 @@ async function agentThirdPartyIds(stores: Stores): Promise<Set<string>> {
 
 /** Local writes of a customer's record (an asset, through /v1/config or /v1/assets, or a rollback) name only its customer's people. */
 export const customerRecordGuard: WriteGuard = {
+  appliesTo: (def) => def.customerRecord !== undefined,
   async check(stores, def, _entityId, _before, after) {
     if (!after || !def.customerRecord) return;
     const problems = await customerRecordProblems(stores, def, after);

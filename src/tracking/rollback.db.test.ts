@@ -326,6 +326,7 @@ describe.each(engines)('rollback (Invariant 2) on %s', (engine) => {
         actor: { kind: 'application', id: 'app-7', name: 'Release bot' },
         request: { method: 'POST', path: '/v1/changes/x/rollback-before', requestId: 'req-1', remoteAddress: '10.0.0.9', userAgent: 'test', clientApplication: 'app-7' },
         changeSet: 'CS-ROLLBACK',
+        authority: { permissions: new Set(['config:edit', 'changes:rollback']), ticketPermissions: new Set(), isAdministrator: false, viaApplication: true },
       };
       const result = await services.rollback.rollbackBefore(caller, renamed.changeId!, { dryRun: false });
       expect(result.reverted.map((r) => [r.changeId, r.revertOp])).toEqual([

@@ -1,5 +1,6 @@
 import { everyCustomer, seesChange, type CustomerScope } from '../access/customer-scope.js';
 import type { Catalog } from '../catalog/catalog.js';
+import type { AuditLog } from '../access/audit-log.js';
 import { withInstanceLocal } from '../catalog/entity-type.js';
 import type { WriteContext } from '../shared/actor.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
@@ -127,7 +128,7 @@ function deferredStores(stores: Stores): { stores: Stores; flush(): Promise<void
   };
 }
 
-export function createRollbackService(deps: { db: Transactor; catalog: Catalog; writer: ChangeWriter; instanceId: string }): RollbackService {
+export function createRollbackService(deps: { db: Transactor; catalog: Catalog; writer: ChangeWriter; instanceId: string; audit: AuditLog }): RollbackService {
   const { db, catalog, writer } = deps;
 
   async function run(stores: Stores, ctx: WriteContext, changeId: string, dryRun: boolean, scope: CustomerScope): Promise<RollbackResult> {
@@ -200,7 +201,7 @@ export function createRollbackService(deps: { db: Transactor; catalog: Catalog; 
         entityId: change.entityId,
         current,
         // A change made elsewhere never set this instance's own fields (a role's agents), so reverting keeps them.
-        next: change.origin === deps.instanceId ? change.before : withInstanceLocal(def, change.before, current?.body ?? null),
+        next: change.origin === deps.instanceId ? change.before : withInstanceLocal(def, change.entityId, change.before, current?.body ?? null),
         ctx,
         settings,
         revertOf: change.id,
@@ -219,6 +220,13 @@ export function createRollbackService(deps: { db: Transactor; catalog: Catalog; 
       };
     } catch (error) {
       if (!isDomainError(error)) throw error;
+      // A revert the caller has no authority for is refused as such, not as a blocked rollback.
+      if (error.code === 'FORBIDDEN') {
+        throw new DomainError('FORBIDDEN', `Reverting change ${change.id} (${change.op} of "${change.entityName}") is not allowed: ${error.message}`, {
+          changeId: change.id,
+          ...error.details,
+        });
+      }
       throw new DomainError('ROLLBACK_BLOCKED', `Reverting change ${change.id} (${change.op} of "${change.entityName}") is not possible: ${error.message}`, {
         changeId: change.id,
         cause: { code: error.code, ...error.details },
@@ -228,17 +236,21 @@ export function createRollbackService(deps: { db: Transactor; catalog: Catalog; 
 
   return {
     async rollbackBefore(ctx, changeId, { dryRun, scope = everyCustomer }) {
-      try {
-        return await db.write(async (stores) => {
-          const result = await run(stores, ctx, changeId, dryRun, scope);
-          // A dry run performs the very same writes, then rolls them back: the preview cannot drift from the real run.
-          if (dryRun) throw new DryRunComplete(result);
-          return result;
-        });
-      } catch (error) {
-        if (error instanceof DryRunComplete) return error.result;
-        throw error;
-      }
+      const attempt = async () => {
+        try {
+          return await db.write(async (stores) => {
+            const result = await run(stores, ctx, changeId, dryRun, scope);
+            // A dry run performs the very same writes, then rolls them back: the preview cannot drift from the real run.
+            if (dryRun) throw new DryRunComplete(result);
+            return result;
+          });
+        } catch (error) {
+          if (error instanceof DryRunComplete) return error.result;
+          throw error;
+        }
+      };
+      // A preview only asks; a real run refused for want of authority is a denial.
+      return dryRun ? attempt() : deps.audit.denialsOf(ctx, `rollback before ${changeId}`, attempt);
     },
   };
 }

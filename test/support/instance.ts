@@ -7,7 +7,7 @@ import type { Catalog } from '../../src/catalog/catalog.js';
 import { buildApp } from '../../src/http/build-app.js';
 import type { RouteEntry } from '../../src/http/plugins/auth.js';
 import { createServices, type Services } from '../../src/services.js';
-import type { WriteContext } from '../../src/shared/actor.js';
+import { administratorAuthority, type WriteContext } from '../../src/shared/actor.js';
 import { systemClock, type Clock } from '../../src/shared/clock.js';
 import { parsePublicUrl } from '../../src/shared/public-url.js';
 import type { EngineName } from '../../src/store/dialects/dialect.js';
@@ -74,7 +74,7 @@ export async function createTestInstance(engine: EngineName, options: TestInstan
     services,
     box,
     token,
-    ctx: { actor: { kind: 'agent', id: agent.id, name: agent.name }, request: null, changeSet: null },
+    ctx: { actor: { kind: 'agent', id: agent.id, name: agent.name }, request: null, changeSet: null, authority: administratorAuthority },
     close: () => database.drop(),
   };
 }

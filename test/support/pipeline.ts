@@ -50,11 +50,7 @@ export async function startLiveInstance(engine: EngineName, options: LiveInstanc
 
 /** Creates an API application on `on` holding every permission of its administrator, for `from` to link with. */
 export async function applicationFor(on: LiveInstance, label: string, granted: readonly string[] = permissions): Promise<{ clientId: string; clientSecret: string }> {
-  const created = await on.services.applications.create(
-    on.ctx,
-    { name: `Sync from ${label}`, agentId: on.ctx.actor.id, permissions: granted },
-    { permissions: new Set(permissions) },
-  );
+  const created = await on.services.applications.create(on.ctx, { name: `Sync from ${label}`, agentId: on.ctx.actor.id, permissions: granted });
   return { clientId: created.application.clientId, clientSecret: created.clientSecret };
 }
 

@@ -5,6 +5,9 @@ import { colour, description, email, entityIds, recordIds, refuseBadRegex, seque
 
 const area = 'teams-and-agents';
 
+/** The built-in Administrator role has the same global id on every instance, so pipelines agree on it. */
+export const ADMINISTRATOR_ROLE_ID = '0000000000000000000000ADMN';
+
 const accessLevel = () => z.enum(['none', 'read', 'modify']).default('none');
 
 const ticketPermission = () => z.boolean().default(false);
@@ -95,6 +98,8 @@ export const roles = defineType({
     { path: 'ticketGroupRestrictions.ticketGroupIds[]', target: 'ticket-groups' },
   ],
   instanceLocal: { agentIds: [] },
+  // Who administers an instance is that instance's alone: the Administrator role's holders never travel.
+  entityLocal: { [ADMINISTRATOR_ROLE_ID]: { agentThirdPartyIds: [] } },
   agentLinks: ['agentThirdPartyIds[]'],
 });
 
@@ -155,6 +160,8 @@ export const ssoConnections = defineType({
     }),
   sensitive: ['clientSecret'],
   instanceScoped: ['instances'],
+  // A connection signs people in as the agent its claims match, administrators included.
+  accessManagement: true,
 });
 
 export const teamsAndAgentsTypes: EntityTypeDefinition[] = [

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { ADMINISTRATOR_ROLE_ID } from '../../access/administrator-role.js';
 import type { Permission } from '../../access/permissions.js';
 import type { RunningInstance } from '../../main.js';
-import type { WriteContext } from '../../shared/actor.js';
+import { administratorAuthority, type WriteContext } from '../../shared/actor.js';
 import type { InstanceKind } from '../../tracking/instance-identity.js';
 import { serving, stopOnSignals } from '../server-process.js';
 import { UsageError } from '../usage-error.js';
@@ -70,11 +70,12 @@ function pipelineKeyFile(dir: string): string {
 
 async function administratorContext(running: RunningInstance, changeSet: string | null): Promise<WriteContext> {
   const agent = running.bootstrap?.agent;
-  if (agent) return { actor: { kind: 'agent', id: agent.id, name: agent.name }, request: null, changeSet };
+  // The demo acts as the instance's administrator, from the machine that holds its database.
+  if (agent) return { actor: { kind: 'agent', id: agent.id, name: agent.name }, request: null, changeSet, authority: administratorAuthority };
   const role = await running.services.config.get('roles', ADMINISTRATOR_ROLE_ID);
   const id = (role.body.agentIds as string[] | undefined)?.[0];
   if (!id) throw new Error(`${running.services.instance.name} has no administrator`);
-  return { actor: { kind: 'agent', id, name: 'Administrator' }, request: null, changeSet };
+  return { actor: { kind: 'agent', id, name: 'Administrator' }, request: null, changeSet, authority: administratorAuthority };
 }
 
 /** Creates the missing links (and corrects a peer's URL when the ports moved); true when any link was created. */
@@ -91,7 +92,6 @@ async function ensureLinks(byName: Record<StageName, Stage>): Promise<boolean> {
     const application = await to.running.services.applications.create(
       to.ctx,
       { name: `Sync from ${link.from}`, agentId: to.ctx.actor.id, permissions: syncPermissions },
-      { permissions: new Set(syncPermissions) },
     );
     await from.running.services.sync.link(from.ctx, {
       name: link.to,

@@ -3,7 +3,7 @@ import type { Principal } from '../../access/agent-access.js';
 import type { CustomerScope } from '../../access/customer-scope.js';
 import type { Permission } from '../../access/permissions.js';
 import { hashCredential, sameHash } from '../../access/secrets.js';
-import type { WriteContext } from '../../shared/actor.js';
+import type { Authority, WriteContext } from '../../shared/actor.js';
 import { DomainError } from '../../shared/errors.js';
 import type { Services } from '../../services.js';
 
@@ -76,7 +76,18 @@ export function scopeOf(request: FastifyRequest): CustomerScope {
   return request.principal.access.customers;
 }
 
-/** The caller, its request and its change-set label, for use cases that write. */
+
+/** What the principal may grant: its effective rights, read fresh for this request. */
+export function authorityOf(principal: Principal): Authority {
+  return {
+    permissions: principal.permissions,
+    ticketPermissions: principal.access.ticketPermissions,
+    isAdministrator: principal.isAdministrator && principal.application === null,
+    viaApplication: principal.application !== null,
+  };
+}
+
+/** The caller, its request, its change-set label and its authority, for use cases that write. */
 export function writeContext(request: FastifyRequest): WriteContext {
   const principal = request.principal;
   if (!principal) throw new DomainError('UNAUTHENTICATED', 'Sign in or send a bearer token.');
@@ -91,6 +102,7 @@ export function writeContext(request: FastifyRequest): WriteContext {
   return {
     actor: principal.actor,
     changeSet: label ?? null,
+    authority: authorityOf(principal),
     request: {
       method: request.method,
       path: request.url.split('?')[0] ?? request.url,

@@ -58,7 +58,7 @@ export const applicationRoutes =
         },
       },
       async (request, reply) => {
-        const created = await services.applications.create(writeContext(request), request.body, request.principal!);
+        const created = await services.applications.create(writeContext(request), request.body);
         void reply.status(201).header('location', `/v1/applications/${created.application.id}`).header('cache-control', 'no-store');
         return created;
       },
@@ -85,7 +85,7 @@ export const applicationRoutes =
           response: { 200: applicationViewSchema, ...problemResponses },
         },
       },
-      async (request) => services.applications.update(writeContext(request), request.params.id, request.body, request.principal!),
+      async (request) => services.applications.update(writeContext(request), request.params.id, request.body),
     );
 
     app.delete(
