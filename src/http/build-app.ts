@@ -4,8 +4,9 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import { newId } from '../shared/ids.js';
 import type { Services } from '../services.js';
 import { registerAuth, type RouteEntry } from './plugins/auth.js';
-import { registerErrorHandling } from './plugins/errors.js';
+import { frameworkErrors, registerErrorHandling } from './plugins/errors.js';
 import { registerJsonBody } from './plugins/json-body.js';
+import { registerRequestTextChecks } from './plugins/request-text.js';
 import { agentRoutes } from './routes/agents.js';
 import { applicationRoutes } from './routes/applications.js';
 import { catalogRoutes } from './routes/catalog.js';
@@ -45,10 +46,12 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     },
     requestIdHeader: false,
     return503OnClosing: true,
+    frameworkErrors,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerJsonBody(app);
+  registerRequestTextChecks(app);
   registerErrorHandling(app);
 
   const routeTable: RouteEntry[] = [];
