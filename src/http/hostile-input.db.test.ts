@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../../test/support/databases.js';
-import { create, link, ok, startLiveInstance, type Answer, type LiveInstance } from '../../test/support/pipeline.js';
+import { create, ok, startPair, type Answer, type LiveInstance } from '../../test/support/pipeline.js';
 import { stateFingerprint } from '../../test/support/state.js';
 import { createApplication } from '../../test/support/principals.js';
 import { BATCH_STREAM_TYPE } from './batch-stream.js';
@@ -17,17 +16,12 @@ describe.each(engines)('hostile input on %s', (engine) => {
   let teamId: string;
 
   beforeAll(async () => {
-    const secretKey = randomBytes(32);
-    [dev, staging] = await Promise.all([
-      startLiveInstance(engine, { name: 'dev', kind: 'development', secretKey }),
-      startLiveInstance(engine, { name: 'staging', kind: 'staging', secretKey }),
-    ]);
-    await link(dev, staging);
+    ({ dev, staging } = await startPair(engine));
     teamId = (await create(dev, 'teams', { name: 'Network' })).id;
   });
   afterAll(async () => Promise.all([dev?.close(), staging?.close()]));
 
-  const fingerprint = (instance: LiveInstance) => stateFingerprint(instance.db, instance.services.catalog);
+  const fingerprint = (instance: LiveInstance) => stateFingerprint(instance.database);
 
   function send(instance: LiveInstance, method: InjectOptions['method'], url: string, payload?: string | Buffer, headers: Record<string, string> = {}) {
     const type = payload === undefined ? {} : { 'content-type': 'application/json' };
@@ -71,6 +65,26 @@ describe.each(engines)('hostile input on %s', (engine) => {
     await expectRefused(dev, () => send(dev, 'GET', '/v1/config/teams/%ED%A0%80'), '', 'malformed-url');
     // A well-formed query still answers.
     expect((await send(dev, 'GET', `/v1/config/teams?q=${encodeURIComponent('Netw')}`)).json<Answer>().items).toHaveLength(1);
+  });
+
+  it('refuses NUL, which PostgreSQL cannot store, in a body, a path parameter and a query parameter', async () => {
+    await expectRefused(dev, () => send(dev, 'POST', '/v1/config/teams', String.raw`{"name":"a\u0000b"}`), 'name', 'nul-character');
+    await expectRefused(dev, () => send(dev, 'GET', '/v1/ticket-lists/%00/tickets'), 'id', 'nul-character');
+    await expectRefused(dev, () => send(dev, 'GET', `/v1/config/teams/${teamId}%00`), 'id', 'nul-character');
+    await expectRefused(dev, () => send(dev, 'GET', '/v1/customers?q=a%00'), 'q', 'nul-character');
+  });
+
+  it('answers a token request whose query is refused in OAuth terms, never with a 500', async () => {
+    const res = await dev.app.inject({ method: 'POST', url: '/auth/token?%', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'grant_type=client_credentials' });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json()).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
+  });
+
+  it('refuses a summary node past the top level with 400, never a 500', async () => {
+    const origin = dev.services.instance.id;
+    await expectRefused(dev, () => send(dev, 'POST', '/v1/sync/exchange', JSON.stringify({ nodes: [{ origin, level: 8, index: 0 }] })), 'nodes[0].level', 'too-big');
+    await expectRefused(dev, () => send(dev, 'POST', '/v1/sync/exchange', JSON.stringify({ descend: [{ node: { origin, level: 9, index: 0 }, children: [] }] })), 'descend[0].node.level', 'too-big');
+    await expectRefused(dev, () => send(dev, 'POST', '/v1/sync/exchange', JSON.stringify({ nodes: [{ origin, level: 0, index: 2 ** 40 }] })), 'nodes[0].index', 'too-big');
   });
 
   it('refuses __proto__ and constructor keys in a push body: 400, and nothing is pushed', async () => {

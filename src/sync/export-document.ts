@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '../shared/canonical-json.js';
 import { DomainError } from '../shared/errors.js';
-import { assertAcceptedJson, illFormedProblem, isWellFormedText, mayHoldRefusedField, refusedInputError } from '../shared/refused-input.js';
+import { assertAcceptedJson, isAcceptedText, mayHoldRefusedField, refusedInputError, textProblem } from '../shared/refused-input.js';
 import type { PackedChange, TransferChange } from './transfer.js';
 
 export const EXPORT_FORMAT = 'shiplog.changes';
@@ -150,7 +150,7 @@ export function parseDocument(input: unknown): ExportDocument & { changes: Trans
   if (typeof input === 'string' || Buffer.isBuffer(input)) {
     const text = input.toString();
     if (Buffer.byteLength(text) > EXPORT_MAX_BYTES) throw new DomainError('PAYLOAD_TOO_LARGE', `An export document may hold at most ${EXPORT_MAX_BYTES} bytes.`);
-    if (!isWellFormedText(text)) throw refusedInputError('body', illFormedProblem(''));
+    if (!isAcceptedText(text)) throw refusedInputError('body', textProblem('', text));
     try {
       value = JSON.parse(text) as unknown;
     } catch {

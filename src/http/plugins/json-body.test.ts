@@ -145,8 +145,13 @@ describe('parseJsonBody', () => {
     expect(parseJsonBody(String.raw`{"name":"\ud83d\ude00 and 😀"}`)).toEqual({ name: '😀 and 😀' });
   });
 
+  it('refuses NUL, which PostgreSQL cannot store, in a string or a key', () => {
+    expect(errorOf(() => parseJsonBody(String.raw`{"name":"a\u0000"}`))?.details.errors).toEqual([{ path: 'name', code: 'nul-character', message: expect.any(String) }]);
+    expect(errorOf(() => parseJsonBody(String.raw`{"a":{"\u0000":1}}`))?.details.errors?.[0]?.code).toBe('nul-character');
+  });
+
   it('parses every JSON text as JSON.parse does, or refuses it naming a prototype key or ill-formed text', () => {
-    const loneSurrogate = /[\ud800-\udfff]/u;
+    const refused = (text: string) => /[\ud800-\udfff]/u.test(text) || text.includes('\u0000');
     const key = fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom('__proto__', 'constructor', 'prototype', 'name', '\ud800'));
     const text = fc.oneof(fc.string({ unit: 'binary', maxLength: 6 }), fc.string({ maxLength: 6 }), fc.constantFrom('\udc00', '\ud800x', '😀'));
     const { node } = fc.letrec<{ node: unknown }>((tie) => ({
@@ -154,10 +159,10 @@ describe('parseJsonBody', () => {
     }));
     const hostile = (v: unknown): boolean =>
       typeof v === 'string'
-        ? loneSurrogate.test(v)
+        ? refused(v)
         : Array.isArray(v)
           ? v.some(hostile)
-          : typeof v === 'object' && v !== null && Object.entries(v).some(([k, x]) => PROTOTYPE_KEYS.has(k) || loneSurrogate.test(k) || hostile(x));
+          : typeof v === 'object' && v !== null && Object.entries(v).some(([k, x]) => PROTOTYPE_KEYS.has(k) || refused(k) || hostile(x));
     fc.assert(
       fc.property(node, fc.boolean(), (value, escape) => {
         const plain = JSON.stringify(value);

@@ -1,18 +1,17 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { FieldProblem } from '../../shared/errors.js';
-import { illFormedProblem, isWellFormedText, PROTOTYPE_KEYS, prototypeKeyProblem, refusedInputError } from '../../shared/refused-input.js';
+import { illFormedProblem, isAcceptedText, PROTOTYPE_KEYS, prototypeKeyProblem, refusedInputError, textProblem } from '../../shared/refused-input.js';
 
-/** A query string part decoded as form data is, or null when it is not percent-encoded well-formed UTF-8. */
+/** A query string part decoded as form data is, or null when its escapes are not percent-encoded UTF-8. */
 function decoded(raw: string): string | null {
   try {
-    const text = decodeURIComponent(raw.replace(/\+/g, ' '));
-    return isWellFormedText(text) ? text : null;
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
   } catch {
     return null;
   }
 }
 
-/** The first query parameter whose name or value is not percent-encoded well-formed UTF-8, or whose name is a prototype key. */
+/** The first query parameter whose name or value is not percent-encoded text Shiplog takes, or whose name is a prototype key. */
 export function refusedQueryParameter(url: string): FieldProblem | undefined {
   const mark = url.indexOf('?');
   if (mark < 0) return undefined;
@@ -20,25 +19,27 @@ export function refusedQueryParameter(url: string): FieldProblem | undefined {
     const equals = pair.indexOf('=');
     const rawName = equals < 0 ? pair : pair.slice(0, equals);
     const name = decoded(rawName);
-    if (name === null) return illFormedProblem(isWellFormedText(rawName) ? rawName : '');
+    if (name === null) return illFormedProblem(isAcceptedText(rawName) ? rawName : '');
+    if (!isAcceptedText(name)) return textProblem('', name);
     if (PROTOTYPE_KEYS.has(name)) return prototypeKeyProblem(name, name);
-    if (equals >= 0 && decoded(pair.slice(equals + 1)) === null) return illFormedProblem(name);
+    const value = equals < 0 ? '' : decoded(pair.slice(equals + 1));
+    if (value === null) return illFormedProblem(name);
+    if (!isAcceptedText(value)) return textProblem(name, value);
   }
   return undefined;
 }
 
 function refusedText(values: Record<string, unknown>): FieldProblem | undefined {
   for (const [name, value] of Object.entries(values)) {
-    const texts = Array.isArray(value) ? value : [value];
-    if (texts.some((text) => typeof text === 'string' && !isWellFormedText(text))) return illFormedProblem(name);
+    for (const text of Array.isArray(value) ? value : [value]) if (typeof text === 'string' && !isAcceptedText(text)) return textProblem(name, text);
   }
   return undefined;
 }
 
 /**
- * Text outside the body is held to what bodies are: a query parameter, path parameter or header that is not
- * well-formed Unicode (or a query parameter named like a prototype key) is refused with the parameter named, before
- * any route's validation or handler sees it. Bodies are checked by their parsers.
+ * Text outside the body is held to what bodies are: a query parameter, path parameter or header that is not text
+ * Shiplog takes (or a query parameter named like a prototype key) is refused with the parameter named, before any
+ * route's validation or handler sees it. Bodies are checked by their parsers.
  */
 export function registerRequestTextChecks(app: FastifyInstance): void {
   app.addHook('preValidation', async (request: FastifyRequest) => {

@@ -80,6 +80,8 @@ function groupParams(form: URLSearchParams): Map<string, string[]> {
   return params;
 }
 
+const byStatus: Record<number, string> = { 400: 'invalid_request', 429: 'slow_down' };
+
 function noStore(reply: FastifyReply): void {
   void reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
 }
@@ -96,7 +98,8 @@ export const oauthRoutes =
     app.setErrorHandler((error: FastifyError, request, reply) => {
       const domain = isDomainError(error);
       const code = domain ? error.code : error.code?.startsWith('FST_ERR_CTP_') ? 'OAUTH_INVALID_REQUEST' : undefined;
-      const oauth = code ? oauthErrors[code] : undefined;
+      // Refusals made before the token service looks (a query or header refused, too many requests) speak OAuth too.
+      const oauth = code ? (oauthErrors[code] ?? byStatus[errorCodes[code]]) : undefined;
       // Anything else (a failed CSRF check, an internal error) goes to the app's problem handler.
       if (!code || !oauth) throw error;
       noStore(reply);
