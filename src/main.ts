@@ -76,6 +76,8 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     services.webhooks.start();
     // Mailboxes whose credentials name this instance are read from now on.
     services.mail.start();
+    // Expired sessions, tokens, throttle counts and sign-in attempts are removed from now on.
+    services.purger.start();
     return {
       url,
       services,
@@ -83,6 +85,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       async close() {
         await services.webhooks.stop();
         await services.mail.stop();
+        await services.purger.stop();
         await app.close();
         await dialect.close();
       },

@@ -18,6 +18,8 @@ export interface AuditLog {
   recordIn(stores: Stores, entry: AuditEntry): Promise<void>;
   /** Records on its own (for failures, whose transaction rolls back). */
   record(entry: AuditEntry): Promise<void>;
+  /** Records inside the caller's transaction, or counts the event in the one recorded under `key` before. */
+  coalesceIn(stores: Stores, entry: AuditEntry, key: string): Promise<void>;
   list(query: AuditQuery): Promise<AuditEvent[]>;
 }
 
@@ -40,6 +42,7 @@ export function createAuditLog(deps: { db: Transactor; clock: Clock }): AuditLog
     recordIn: (stores, entry) => stores.audit.append(toEvent(entry)),
     // Audit rows do not touch the change log, so they need no write lock beyond the engine's own.
     record: (entry) => deps.db.write((stores) => stores.audit.append(toEvent(entry))),
+    coalesceIn: (stores, entry, key) => stores.audit.coalesce(toEvent(entry), key),
     list: (query) => deps.db.read((stores) => stores.audit.list(query)),
   };
 }

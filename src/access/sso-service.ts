@@ -8,11 +8,20 @@ import type { SecretBox } from '../tracking/secret-box.js';
 import { openSecret } from '../tracking/secrets.js';
 import type { AuditLog } from './audit-log.js';
 import { openSession, type RequestOrigin, type SessionPolicy, type SignedIn } from './session-service.js';
+import { recordAnonymousRefusal, sourceOf } from './source-budget.js';
 
 const CONNECTIONS = 'sso-connections';
 const SIGN_IN = 'session.sign-in';
 /** How long a sign-in may take between the redirect to the identity provider and its callback. */
 const ATTEMPT_LIFETIME_MS = 10 * 60 * 1000;
+
+/** Sign-in attempts: pending at once from one source (more answer 429), and stored in all (the oldest give way, expired ones first). */
+export interface SsoAttemptPolicy {
+  perSource: number;
+  total: number;
+}
+
+export const defaultSsoAttemptPolicy: SsoAttemptPolicy = { perSource: 10, total: 10_000 };
 
 /** An OpenID Connect relying-party client (openid-client over HTTP in production). */
 export interface OidcClient {
@@ -59,7 +68,8 @@ export type SsoRefusal =
   | 'token-rejected'
   | 'claims-failed'
   | 'no-agent'
-  | 'agent-cannot-sign-in';
+  | 'agent-cannot-sign-in'
+  | 'too-many-pending';
 
 /** The value at a dotted claim path (`groups`, `realm_access.roles`). */
 function claimAt(claims: Record<string, unknown>, path: string): unknown {
@@ -112,16 +122,22 @@ export function createSsoService(deps: {
   instance: { name: string };
   policy: SessionPolicy;
   client: OidcClient;
+  attempts?: SsoAttemptPolicy;
 }): SsoService {
   const { db, clock, audit, box, instance, client } = deps;
+  const limits = deps.attempts ?? defaultSsoAttemptPolicy;
   const def = deps.catalog.get(CONNECTIONS);
 
   const refused = () => new DomainError('SIGN_IN_REFUSED', 'Single sign-on did not succeed, or this agent cannot sign in to the console here.');
 
   async function refuse(origin: RequestOrigin, reason: SsoRefusal, details: Record<string, unknown>): Promise<never> {
-    await audit.record({ kind: SIGN_IN, outcome: 'failure', actor: null, request: origin, subject: null, details: { method: 'sso', reason, ...details } });
+    const entry = { kind: SIGN_IN, outcome: 'failure' as const, actor: null, request: origin, subject: null, details: { method: 'sso', reason, ...details } };
+    const spent = await db.write((stores) => recordAnonymousRefusal(stores, audit, entry, sourceOf(origin.remoteAddress), clock.now()));
+    if (spent) throw tooMany(spent.retryAfterSeconds);
     throw refused();
   }
+
+  const tooMany = (retryAfterSeconds: number) => new DomainError('TOO_MANY_ATTEMPTS', 'Too many sign-ins from this address; wait before trying again.', { retryAfterSeconds });
 
   /** The connection, when it may be used on this instance; the refusal reason otherwise. */
   function usable(entity: EntityRecord | undefined): SsoRefusal | null {
@@ -164,8 +180,19 @@ export function createSsoService(deps: {
       const url = await client.authorizationUrl(connectionOf(entity!), { redirectUri, state, nonce, codeVerifier });
       const now = clock.now();
       const stateHash = hashOf(state);
-      await db.write(async (stores) => {
-        await stores.ssoAttempts.removeExpired(now);
+      const source = sourceOf(origin.remoteAddress);
+      const waitSeconds = await db.write(async (stores) => {
+        const mine = await stores.ssoAttempts.pending(now, source);
+        if (mine.count >= limits.perSource) {
+          const details = { method: 'sso', reason: 'too-many-pending', connectionId };
+          const spent = await recordAnonymousRefusal(stores, audit, { kind: SIGN_IN, outcome: 'failure', actor: null, request: origin, subject: null, details }, source, now);
+          return spent?.retryAfterSeconds ?? Math.max(1, Math.ceil(((mine.firstExpiry ?? now) - now) / 1000));
+        }
+        // At the cap of all attempts stored the oldest give way: expired ones first, then those that started first.
+        if ((await stores.ssoAttempts.count()) >= limits.total) {
+          await stores.ssoAttempts.removeExpired(now, limits.total);
+          await stores.ssoAttempts.removeOldest((await stores.ssoAttempts.count()) - limits.total + 1);
+        }
         await stores.ssoAttempts.insert({
           stateHash,
           connectionId,
@@ -174,8 +201,11 @@ export function createSsoService(deps: {
           redirectUri,
           createdAt: now,
           expiresAt: now + ATTEMPT_LIFETIME_MS,
+          source,
         });
+        return null;
       });
+      if (waitSeconds !== null) throw tooMany(waitSeconds);
       return url;
     },
 
