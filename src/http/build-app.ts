@@ -7,6 +7,7 @@ import { registerAuth, type RouteEntry } from './plugins/auth.js';
 import { frameworkErrors, registerErrorHandling } from './plugins/errors.js';
 import { registerJsonBody } from './plugins/json-body.js';
 import { registerRequestTextChecks } from './plugins/request-text.js';
+import { rateLimit } from './rate-limit.js';
 import { agentRoutes } from './routes/agents.js';
 import { applicationRoutes } from './routes/applications.js';
 import { catalogRoutes } from './routes/catalog.js';
@@ -27,6 +28,8 @@ export const BODY_LIMIT = 1024 * 1024;
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
   bodyLimit?: number;
+  /** Requests a minute per principal (rate-limit.ts); absent or 0: no limit. */
+  rateLimit?: number;
 }
 
 export interface ShiplogApp {
@@ -55,7 +58,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   registerErrorHandling(app);
 
   const routeTable: RouteEntry[] = [];
-  registerAuth(app, services, routeTable);
+  registerAuth(app, services, routeTable, options.rateLimit ? rateLimit(options.rateLimit, services.clock) : undefined);
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });

@@ -1,15 +1,17 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_RATE_LIMIT } from '../../http/rate-limit.js';
 import { startInstance } from '../../main.js';
 import { instanceKinds, type InstanceKind } from '../../tracking/instance-identity.js';
 import { stopOnSignals } from '../server-process.js';
 import { UsageError } from '../usage-error.js';
 
-export const serveUsage = `shiplog serve --name NAME --kind KIND [--port 4100] [--host 127.0.0.1] [--database ./data/NAME.sqlite | postgres://…] [--key-file FILE] [--quiet]
+export const serveUsage = `shiplog serve --name NAME --kind KIND [--port 4100] [--host 127.0.0.1] [--database ./data/NAME.sqlite | postgres://…] [--key-file FILE] [--rate-limit N] [--quiet]
 
   Serves one Shiplog instance. KIND is one of: ${instanceKinds.join(', ')}.
   Environment: SHIPLOG_SECRET_KEY (32-byte key(s), base64 or hex, comma-separated, first one active),
                SHIPLOG_ADMIN_TOKEN and SHIPLOG_ADMIN_PASSWORD (the bootstrap administrator's API token and
-               console password at first start).`;
+               console password at first start), SHIPLOG_RATE_LIMIT (as --rate-limit: requests a minute
+               per agent, application or unauthenticated address, in this process; 0 for none; default ${DEFAULT_RATE_LIMIT}).`;
 
 export async function serveInstance(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -21,6 +23,7 @@ export async function serveInstance(argv: string[]): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       database: { type: 'string' },
       'key-file': { type: 'string' },
+      'rate-limit': { type: 'string' },
       quiet: { type: 'boolean', default: false },
     },
     strict: true,
@@ -31,6 +34,8 @@ export async function serveInstance(argv: string[]): Promise<void> {
   if (!instanceKinds.includes(kind)) throw new UsageError(`--kind must be one of ${instanceKinds.join(', ')}`);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a port number');
+  const rateLimit = Number(values['rate-limit'] ?? process.env.SHIPLOG_RATE_LIMIT ?? DEFAULT_RATE_LIMIT);
+  if (!Number.isSafeInteger(rateLimit) || rateLimit < 0) throw new UsageError('--rate-limit (or SHIPLOG_RATE_LIMIT) must be a whole number of requests a minute, 0 for none');
 
   const running = await startInstance({
     name,
@@ -39,6 +44,7 @@ export async function serveInstance(argv: string[]): Promise<void> {
     host: values.host,
     database: values.database ?? `./data/${name}.sqlite`,
     ...(values['key-file'] ? { keyFile: values['key-file'] } : {}),
+    rateLimit,
     ...(process.env.SHIPLOG_SECRET_KEY ? { secretKey: process.env.SHIPLOG_SECRET_KEY } : {}),
     ...(process.env.SHIPLOG_ADMIN_TOKEN ? { adminToken: process.env.SHIPLOG_ADMIN_TOKEN } : {}),
     ...(process.env.SHIPLOG_ADMIN_PASSWORD ? { adminPassword: process.env.SHIPLOG_ADMIN_PASSWORD } : {}),

@@ -91,9 +91,10 @@ export function writeContext(request: FastifyRequest): WriteContext {
 
 /**
  * Authentication on every request and authorisation declared beside each route. A route without a declared
- * permission fails at start-up: access is denied by default. Cookie-authenticated writes need the CSRF token.
+ * permission fails at start-up: access is denied by default. Cookie-authenticated writes need the CSRF token. `limit`
+ * counts each request against its caller (rate-limit.ts).
  */
-export function registerAuth(app: FastifyInstance, services: Services, routeTable: RouteEntry[]): void {
+export function registerAuth(app: FastifyInstance, services: Services, routeTable: RouteEntry[], limit?: (request: FastifyRequest) => void): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('sessionHash', null);
 
@@ -108,7 +109,10 @@ export function registerAuth(app: FastifyInstance, services: Services, routeTabl
   app.addHook('onRequest', async (request) => {
     const permission = request.routeOptions.config?.permission ?? (request.url.startsWith('/v1') ? 'authenticated' : 'public');
     // Public routes ignore credentials: a stale cookie must never stand between a caller and signing in again.
-    if (permission === 'public') return;
+    if (permission === 'public') {
+      limit?.(request);
+      return;
+    }
     const header = request.headers.authorization;
     if (header) {
       const match = /^Bearer\s+(\S+)$/i.exec(header);
@@ -127,6 +131,8 @@ export function registerAuth(app: FastifyInstance, services: Services, routeTabl
         request.sessionHash = session.sessionHash;
       }
     }
+    // Counted once the caller is known (or known to be nobody), before anything else is done for it.
+    limit?.(request);
     if (!request.principal) {
       const why = header ? 'The bearer token is not valid.' : 'Send a bearer token in the Authorization header, or sign in.';
       throw new DomainError('UNAUTHENTICATED', why);
