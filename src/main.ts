@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import type { FastifyServerOptions } from 'fastify';
 import { createBuiltinCatalog } from './catalog/builtin/index.js';
 import { buildApp } from './http/build-app.js';
+import { DEFAULT_RATE_LIMIT } from './http/rate-limit.js';
 import { createServices, type Services } from './services.js';
 import { systemClock } from './shared/clock.js';
 import { parsePublicUrl } from './shared/public-url.js';
@@ -29,6 +30,8 @@ export interface InstanceOptions {
   publicUrl?: string;
   logger?: FastifyServerOptions['logger'];
   version?: string;
+  /** Requests a minute per principal, in this process; 0 turns the limit off. Default DEFAULT_RATE_LIMIT. */
+  rateLimit?: number;
 }
 
 export interface RunningInstance {
@@ -75,12 +78,14 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       ...(options.adminToken ? { adminToken: options.adminToken } : {}),
       ...(options.adminPassword ? { adminPassword: options.adminPassword } : {}),
     });
-    const { app } = await buildApp(services, { logger: options.logger ?? false });
+    const { app } = await buildApp(services, { logger: options.logger ?? false, rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT });
     const url = await app.listen({ port: options.port, host: options.host });
     // Webhook deliveries queued by ticket events (here or by an earlier process) are sent from now on.
     services.webhooks.start();
     // Mailboxes whose credentials name this instance are read from now on.
     services.mail.start();
+    // Expired sessions, tokens, throttle counts and sign-in attempts are removed from now on.
+    services.purger.start();
     return {
       url,
       services,
@@ -88,6 +93,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       async close() {
         await services.webhooks.stop();
         await services.mail.stop();
+        await services.purger.stop();
         await app.close();
         await dialect.close();
       },

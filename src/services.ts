@@ -5,6 +5,7 @@ import { createApplicationService, type ApplicationService } from './access/appl
 import { createAuditLog, type AuditLog } from './access/audit-log.js';
 import { createAuthenticator, type Authenticator } from './access/authenticator.js';
 import { createBootstrapper, type Bootstrapper } from './access/bootstrap.js';
+import { createPurger, type Purger } from './access/purge.js';
 import { createSessionService, defaultSessionPolicy, type SessionService } from './access/session-service.js';
 import { createSsoService, type OidcClient, type SsoService } from './access/sso-service.js';
 import { createOpenIdClient } from './http/oidc-client.js';
@@ -91,6 +92,8 @@ export interface Services {
   mailboxes(): Promise<MailboxProcessing[]>;
   /** Reads this instance's mailboxes; `start` it where the instance serves. */
   mail: MailPoller;
+  /** Removes expired sessions, tokens, throttle counts and sign-in attempts; `start` it where the instance serves. */
+  purger: Purger;
 }
 
 export function createServices(db: Transactor, config: ServiceConfig): Services {
@@ -161,5 +164,6 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     webhooks,
     mailboxes: () => db.read((stores) => mailboxProcessing(stores, instance.name, mail.lastChecks())),
     mail,
+    purger: createPurger({ db, clock }),
   };
 }

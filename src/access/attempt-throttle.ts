@@ -13,6 +13,7 @@ export async function reserveAttempt(stores: Stores, key: string, now: number, p
   const row = await stores.throttle.get(key);
   const fresh = !row || now - row.windowStart >= policy.windowMs;
   if (!fresh && row.failures >= policy.maxFailures) return row.windowStart + policy.windowMs - now;
-  await stores.throttle.put(key, fresh ? now : row.windowStart, fresh ? 1 : row.failures + 1);
+  const windowStart = fresh ? now : row.windowStart;
+  await stores.throttle.put(key, windowStart, fresh ? 1 : row.failures + 1, windowStart + policy.windowMs);
   return null;
 }

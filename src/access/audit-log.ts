@@ -19,6 +19,8 @@ export interface AuditLog {
   recordIn(stores: Stores, entry: AuditEntry): Promise<void>;
   /** Records on its own (for failures, whose transaction rolls back). */
   record(entry: AuditEntry): Promise<void>;
+  /** Records inside the caller's transaction, or counts the event in the one recorded under `key` before. */
+  coalesceIn(stores: Stores, entry: AuditEntry, key: string): Promise<void>;
   list(query: AuditQuery): Promise<AuditEvent[]>;
   /**
    * Runs a use case; when it is refused for want of authority (FORBIDDEN), the refusal is recorded as a permission
@@ -46,7 +48,9 @@ export function createAuditLog(deps: { db: Transactor; clock: Clock }): AuditLog
   const record = (entry: AuditEntry) => deps.db.write((stores) => stores.audit.append(toEvent(entry)));
   return {
     recordIn: (stores, entry) => stores.audit.append(toEvent(entry)),
+    // Audit rows do not touch the change log, so they need no write lock beyond the engine's own.
     record,
+    coalesceIn: (stores, entry, key) => stores.audit.coalesce(toEvent(entry), key),
     list: (query) => deps.db.read((stores) => stores.audit.list(query)),
     async denialsOf(caller, subject, run) {
       try {

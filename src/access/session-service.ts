@@ -3,12 +3,13 @@ import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import type { AgentRecord, Stores, Transactor } from '../store/ports.js';
 import { reserveAttempt } from './attempt-throttle.js';
-import type { AuditLog } from './audit-log.js';
+import type { AuditEntry, AuditLog } from './audit-log.js';
 import { decoyHash, verifyPassword } from './passwords.js';
 import { credentialPrefixes, hashCredential, mintCredential } from './secrets.js';
+import { recordAnonymousRefusal, refusedForFlooding, sourceOf } from './source-budget.js';
 
 /** Why a sign-in was refused: recorded in the audit log, never told to the caller. */
-export type SignInRefusal = 'unknown-email' | 'wrong-password' | 'api-only' | 'disabled' | 'no-password' | 'throttled';
+export type SignInRefusal = 'unknown-email' | 'wrong-password' | 'api-only' | 'disabled' | 'no-password' | 'throttled' | 'flooding';
 
 export interface SessionPolicy {
   lifetimeMs: number;
@@ -42,7 +43,7 @@ export interface SessionService {
 const SIGN_IN = 'session.sign-in';
 const SIGN_OUT = 'session.sign-out';
 
-function refusalOf(agent: AgentRecord | undefined, passwordMatches: boolean): Exclude<SignInRefusal, 'throttled'> | null {
+function refusalOf(agent: AgentRecord | undefined, passwordMatches: boolean): Exclude<SignInRefusal, 'throttled' | 'flooding'> | null {
   if (!agent) return 'unknown-email';
   if (agent.apiOnly) return 'api-only';
   if (agent.passwordHash === null) return 'no-password';
@@ -90,17 +91,19 @@ export function createSessionService(deps: { db: Transactor; clock: Clock; audit
     async signIn({ email: given, password }, origin) {
       const email = given.trim().toLowerCase().slice(0, 320);
       const key = `sign-in:${email}:${origin.remoteAddress ?? 'unknown'}`;
-      const retryAfterMs = await db.write(async (stores) => {
-        const wait = await reserveAttempt(stores, key, clock.now(), policy);
-        if (wait !== null) {
-          const retryAfterSeconds = Math.max(1, Math.ceil(wait / 1000));
-          await audit.recordIn(stores, { kind: SIGN_IN, outcome: 'failure', actor: null, request: origin, subject: email, details: { reason: 'throttled', retryAfterSeconds } });
-        }
-        return wait;
+      const source = sourceOf(origin.remoteAddress);
+      const failure = (details: Record<string, unknown>): AuditEntry => ({ kind: SIGN_IN, outcome: 'failure', actor: null, request: origin, subject: email, details });
+      const retryAfterSeconds = await db.write(async (stores) => {
+        const now = clock.now();
+        // A source that has spent its budget is refused before anything is written for the email it names.
+        const spent = await refusedForFlooding(stores, audit, failure({ reason: 'flooding' }), source, now);
+        if (spent) return spent.retryAfterSeconds;
+        const wait = await reserveAttempt(stores, key, now, policy);
+        if (wait === null) return null;
+        const seconds = Math.max(1, Math.ceil(wait / 1000));
+        return (await recordAnonymousRefusal(stores, audit, failure({ reason: 'throttled', retryAfterSeconds: seconds }), source, now))?.retryAfterSeconds ?? seconds;
       });
-      if (retryAfterMs !== null) {
-        throw new DomainError('TOO_MANY_ATTEMPTS', 'Too many failed sign-ins; wait before trying again.', { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) });
-      }
+      if (retryAfterSeconds !== null) throw new DomainError('TOO_MANY_ATTEMPTS', 'Too many failed sign-ins; wait before trying again.', { retryAfterSeconds });
 
       const candidate = await db.read((stores) => stores.agents.findByEmail(email));
       // Always one scrypt run, against a decoy when there is no hash, so timing does not tell which emails exist.
@@ -111,7 +114,7 @@ export function createSessionService(deps: { db: Transactor; clock: Clock; audit
         // A password changed while it was being checked does not count as a match.
         const reason = refusalOf(agent, matches && agent?.passwordHash === candidate?.passwordHash);
         if (reason !== null || !agent) {
-          await audit.recordIn(stores, { kind: SIGN_IN, outcome: 'failure', actor: null, request: origin, subject: email, details: { reason, agentId: agent?.id ?? null } });
+          await recordAnonymousRefusal(stores, audit, failure({ reason, agentId: agent?.id ?? null }), source, clock.now());
           return null;
         }
         await stores.throttle.clear(key);

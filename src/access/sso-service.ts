@@ -8,6 +8,7 @@ import type { SecretBox } from '../tracking/secret-box.js';
 import { openSecret } from '../tracking/secrets.js';
 import type { AuditLog } from './audit-log.js';
 import { openSession, type RequestOrigin, type SessionPolicy, type SignedIn } from './session-service.js';
+import { recordAnonymousRefusal, sourceOf } from './source-budget.js';
 
 const CONNECTIONS = 'sso-connections';
 const SIGN_IN = 'session.sign-in';
@@ -30,6 +31,14 @@ export class OidcProviderUnavailable extends Error {
     this.name = 'OidcProviderUnavailable';
   }
 }
+
+/** Sign-in attempts: pending at once from one source (more answer 429), and stored in all (the oldest give way, expired ones first). */
+export interface SsoAttemptPolicy {
+  perSource: number;
+  total: number;
+}
+
+export const defaultSsoAttemptPolicy: SsoAttemptPolicy = { perSource: 10, total: 10_000 };
 
 /** An OpenID Connect relying-party client (openid-client over HTTP in production). */
 export interface OidcClient {
@@ -82,7 +91,8 @@ export type SsoRefusal =
   | 'claims-failed'
   | 'email-not-verified'
   | 'no-agent'
-  | 'agent-cannot-sign-in';
+  | 'agent-cannot-sign-in'
+  | 'too-many-pending';
 
 /** The value at a dotted claim path (`groups`, `realm_access.roles`). */
 function claimAt(claims: Record<string, unknown>, path: string): unknown {
@@ -140,21 +150,28 @@ export function createSsoService(deps: {
   client: OidcClient;
   /** The instance's public base URL; without one, sign-ins cannot start. */
   publicUrl: URL | null;
+  attempts?: SsoAttemptPolicy;
 }): SsoService {
   const { db, clock, audit, box, instance, client } = deps;
+  const limits = deps.attempts ?? defaultSsoAttemptPolicy;
   const def = deps.catalog.get(CONNECTIONS);
 
   const refused = () => new DomainError('SIGN_IN_REFUSED', 'Single sign-on did not succeed, or this agent cannot sign in to the console here.');
 
   async function refuse(origin: RequestOrigin, reason: SsoRefusal, details: Record<string, unknown>): Promise<never> {
-    await audit.record({ kind: SIGN_IN, outcome: 'failure', actor: null, request: origin, subject: null, details: { method: 'sso', reason, ...details } });
+    const entry = { kind: SIGN_IN, outcome: 'failure' as const, actor: null, request: origin, subject: null, details: { method: 'sso', reason, ...details } };
+    const spent = await db.write((stores) => recordAnonymousRefusal(stores, audit, entry, sourceOf(origin.remoteAddress), clock.now()));
+    if (spent) throw tooMany(spent.retryAfterSeconds);
     throw refused();
   }
 
   /** The provider failed (not the person signing in): audited, and answered as a bad gateway. */
   async function providerFailed(origin: RequestOrigin, error: OidcProviderUnavailable, details: Record<string, unknown>): Promise<never> {
     const failure = { method: 'sso', reason: 'provider-unavailable' satisfies SsoRefusal, providerStep: error.step, error: error.message.slice(0, 300), ...details };
-    await audit.record({ kind: SIGN_IN, outcome: 'failure', actor: null, request: origin, subject: null, details: failure });
+    // Counted against the caller's source like every refusal it can cause without credentials.
+    const entry = { kind: SIGN_IN, outcome: 'failure' as const, actor: null, request: origin, subject: null, details: failure };
+    const spent = await db.write((stores) => recordAnonymousRefusal(stores, audit, entry, sourceOf(origin.remoteAddress), clock.now()));
+    if (spent) throw tooMany(spent.retryAfterSeconds);
     throw new DomainError('SSO_PROVIDER_UNAVAILABLE', 'The identity provider could not be reached or answered an error; try again later.', {
       connectionId: details.connectionId,
       providerStep: error.step,
@@ -169,6 +186,8 @@ export function createSsoService(deps: {
       { setting: 'SHIPLOG_PUBLIC_URL' },
     );
   }
+
+  const tooMany = (retryAfterSeconds: number) => new DomainError('TOO_MANY_ATTEMPTS', 'Too many sign-ins from this address; wait before trying again.', { retryAfterSeconds });
 
   /** The connection, when it may be used on this instance; the refusal reason otherwise. */
   function usable(entity: EntityRecord | undefined): SsoRefusal | null {
@@ -217,8 +236,19 @@ export function createSsoService(deps: {
       }
       const now = clock.now();
       const stateHash = hashOf(state);
-      await db.write(async (stores) => {
-        await stores.ssoAttempts.removeExpired(now);
+      const source = sourceOf(origin.remoteAddress);
+      const waitSeconds = await db.write(async (stores) => {
+        const mine = await stores.ssoAttempts.pending(now, source);
+        if (mine.count >= limits.perSource) {
+          const details = { method: 'sso', reason: 'too-many-pending', connectionId };
+          const spent = await recordAnonymousRefusal(stores, audit, { kind: SIGN_IN, outcome: 'failure', actor: null, request: origin, subject: null, details }, source, now);
+          return spent?.retryAfterSeconds ?? Math.max(1, Math.ceil(((mine.firstExpiry ?? now) - now) / 1000));
+        }
+        // At the cap of all attempts stored the oldest give way: expired ones first, then those that started first.
+        if ((await stores.ssoAttempts.count()) >= limits.total) {
+          await stores.ssoAttempts.removeExpired(now, limits.total);
+          await stores.ssoAttempts.removeOldest((await stores.ssoAttempts.count()) - limits.total + 1);
+        }
         await stores.ssoAttempts.insert({
           stateHash,
           connectionId,
@@ -227,8 +257,11 @@ export function createSsoService(deps: {
           redirectUri: callback,
           createdAt: now,
           expiresAt: now + ATTEMPT_LIFETIME_MS,
+          source,
         });
+        return null;
       });
+      if (waitSeconds !== null) throw tooMany(waitSeconds);
       return url;
     },
 

@@ -3,9 +3,10 @@ import type { Clock } from '../shared/clock.js';
 import { DomainError, type ErrorCode } from '../shared/errors.js';
 import type { ApplicationRecord, Stores, Transactor } from '../store/ports.js';
 import { reserveAttempt } from './attempt-throttle.js';
-import type { AuditLog } from './audit-log.js';
+import type { AuditEntry, AuditLog } from './audit-log.js';
 import { isPermission, type Permission } from './permissions.js';
 import { credentialPrefixes, hashCredential, mintCredential, sameHash } from './secrets.js';
+import { recordAnonymousRefusal, refusedForFlooding, sourceOf } from './source-budget.js';
 
 export interface TokenPolicy {
   lifetimeMs: number;
@@ -46,6 +47,7 @@ export type TokenRefusal =
   | 'unusable-authorization-header'
   | 'no-client-authentication'
   | 'throttled'
+  | 'flooding'
   | 'unknown-client'
   | 'wrong-secret'
   | 'application-disabled'
@@ -72,6 +74,7 @@ const refusals: Record<TokenRefusal, { code: ErrorCode; description: string }> =
   'unusable-authorization-header': { code: 'OAUTH_INVALID_CLIENT', description: 'The Authorization header is not valid HTTP Basic client authentication.' },
   'no-client-authentication': { code: 'OAUTH_INVALID_CLIENT', description: 'Client authentication is required: HTTP Basic, or client_id and client_secret.' },
   throttled: { code: 'TOO_MANY_ATTEMPTS', description: 'Too many token requests for this client from this address; wait before trying again.' },
+  flooding: { code: 'TOO_MANY_ATTEMPTS', description: 'Too many failed requests from this address; wait before trying again.' },
   'unknown-client': { code: 'OAUTH_INVALID_CLIENT', description: 'Client authentication failed.' },
   'wrong-secret': { code: 'OAUTH_INVALID_CLIENT', description: 'Client authentication failed.' },
   'application-disabled': { code: 'OAUTH_INVALID_CLIENT', description: 'Client authentication failed.' },
@@ -98,6 +101,8 @@ interface Presented {
   clientId: string | null;
   clientSecret: string | null;
 }
+
+type Refused = { reason: TokenRefusal; extra: Record<string, unknown> };
 
 type Checked = { ok: true; presented: Presented; scope: string | null } | { ok: false; reason: TokenRefusal; presented: Presented };
 
@@ -144,15 +149,19 @@ export function createTokenService(deps: { db: Transactor; clock: Clock; audit: 
   const policy = deps.policy ?? defaultTokenPolicy;
 
 
-  async function recordRefusal(stores: Stores, request: TokenRequest, presented: Presented, reason: TokenRefusal, extra: Record<string, unknown> = {}): Promise<void> {
-    await audit.recordIn(stores, {
-      kind: TOKEN_REFUSED,
-      outcome: 'failure',
-      actor: null,
-      request: request.origin,
-      subject: presented.clientId,
-      details: { clientId: presented.clientId, reason, error: oauthErrors[refusals[reason].code], authMethod: presented.method, ...extra },
-    });
+  const refusalEntry = (request: TokenRequest, presented: Presented, reason: TokenRefusal, extra: Record<string, unknown> = {}): AuditEntry => ({
+    kind: TOKEN_REFUSED,
+    outcome: 'failure',
+    actor: null,
+    request: request.origin,
+    subject: presented.clientId,
+    details: { clientId: presented.clientId, reason, error: oauthErrors[refusals[reason].code], authMethod: presented.method, ...extra },
+  });
+
+  /** Audits a refusal within what its source may make the instance store; `flooding` once that is spent. */
+  async function recordRefusal(stores: Stores, request: TokenRequest, presented: Presented, reason: TokenRefusal, extra: Record<string, unknown> = {}): Promise<Refused | null> {
+    const spent = await recordAnonymousRefusal(stores, audit, refusalEntry(request, presented, reason, extra), sourceOf(request.origin.remoteAddress), clock.now());
+    return spent ? { reason: 'flooding', extra: { retryAfterSeconds: spent.retryAfterSeconds } } : null;
   }
 
   function refusalError(reason: TokenRefusal, extra: Record<string, unknown> = {}): DomainError {
@@ -165,20 +174,22 @@ export function createTokenService(deps: { db: Transactor; clock: Clock; audit: 
     async issue(request) {
       const shape = checkShape(request);
       if (!shape.ok) {
-        await db.write((stores) => recordRefusal(stores, request, shape.presented, shape.reason));
-        throw refusalError(shape.reason);
+        const flooding = await db.write((stores) => recordRefusal(stores, request, shape.presented, shape.reason));
+        throw flooding ? refusalError(flooding.reason, flooding.extra) : refusalError(shape.reason);
       }
       const { presented, scope } = shape;
       const clientId = presented.clientId!;
       const key = `token:${clientId}:${request.origin.remoteAddress ?? 'unknown'}`;
 
-      const outcome = await db.write(async (stores): Promise<{ token: IssuedToken } | { reason: TokenRefusal; extra: Record<string, unknown> }> => {
+      const outcome = await db.write(async (stores): Promise<{ token: IssuedToken } | Refused> => {
         const now = clock.now();
+        // A source that has spent its budget is refused before anything is written for the client it names.
+        const spent = await refusedForFlooding(stores, audit, refusalEntry(request, presented, 'flooding'), sourceOf(request.origin.remoteAddress), now);
+        if (spent) return { reason: 'flooding', extra: { retryAfterSeconds: spent.retryAfterSeconds } };
         const wait = await reserveAttempt(stores, key, now, policy);
         if (wait !== null) {
           const extra = { retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)) };
-          await recordRefusal(stores, request, presented, 'throttled', extra);
-          return { reason: 'throttled', extra };
+          return (await recordRefusal(stores, request, presented, 'throttled', extra)) ?? { reason: 'throttled', extra };
         }
         const app = await stores.applications.findByClientId(clientId);
         const secretMatches = sameHash(hashCredential(presented.clientSecret!), app?.secretHash ?? DECOY_HASH);
@@ -196,13 +207,12 @@ export function createTokenService(deps: { db: Transactor; clock: Clock; audit: 
         }
         if (reason !== null || !app) {
           const refusal = reason ?? 'unknown-client';
-          await recordRefusal(stores, request, presented, refusal, { applicationId: app?.id ?? null, ...(refusal === 'invalid-scope' ? { scope: scope?.slice(0, 500) } : {}) });
-          return { reason: refusal, extra: {} };
+          const extra = { applicationId: app?.id ?? null, ...(refusal === 'invalid-scope' ? { scope: scope?.slice(0, 500) } : {}) };
+          return (await recordRefusal(stores, request, presented, refusal, extra)) ?? { reason: refusal, extra: {} };
         }
 
         const accessToken = mintCredential(credentialPrefixes.accessToken);
         const expiresAt = now + policy.lifetimeMs;
-        await stores.accessTokens.removeExpired(now);
         await stores.accessTokens.insert({ tokenHash: hashCredential(accessToken), applicationId: app.id, scopes: granted, issuedAt: now, expiresAt });
         await stores.throttle.clear(key);
         await audit.recordIn(stores, {

@@ -5,7 +5,7 @@ import { isPackedChange } from '../sync/export-document.js';
 import type { StoredChange } from '../store/ports.js';
 import type { ChangeStream, StreamedReceiveRequest } from '../sync/peer-client.js';
 import { createPackRule, createUnpacker, digestMatches, headOf, UnpackError } from '../sync/transfer.js';
-import { parseJsonBody } from './plugins/json-body.js';
+import { parseJsonBody, utf8Text } from './plugins/json-body.js';
 
 /**
  * A batch of changes streamed as NDJSON: a header line (the request without its changes, plus `count`, how many
@@ -61,6 +61,9 @@ export async function* storedLines(header: object, changes: ChangeStream, sent: 
   if (sent.length !== changes.count) throw new Error(`the batch announced ${changes.count} changes and ${sent.length} could be read`);
 }
 
+/** A path inside the value at `base`. */
+const within = (base: string, path: string): string => (!base || !path ? base + path : path.startsWith('[') ? base + path : `${base}.${path}`);
+
 function tooLarge(limit: number): DomainError {
   return new DomainError('PAYLOAD_TOO_LARGE', `A batch may hold at most ${limit} bytes.`, { limit });
 }
@@ -83,14 +86,15 @@ export async function readBatchStream(stream: AsyncIterable<Buffer>, limit: numb
   let bytes = 0;
   let partial: Buffer[] = [];
 
-  const take = (text: string): void => {
+  const take = (line: Buffer): void => {
     const path = header === undefined ? '' : `changes[${changes.length}]`;
     let value: unknown;
     try {
-      value = parseJsonBody(text, maxDepth);
+      value = parseJsonBody(utf8Text(line), maxDepth);
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
-      throw new DomainError(error.code, error.message, { errors: [{ path, code: error.code === 'JSON_TOO_DEEP' ? 'too-deep' : 'malformed-json', message: error.message }] });
+      // The line's own problems, placed in the batch: `changes[3].after.name`.
+      throw new DomainError(error.code, error.message, { errors: (error.details.errors ?? []).map((e) => ({ ...e, path: within(path, e.path) })) });
     }
     if (header === undefined) {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('', 'invalid-type', 'The first line must be the batch header, a JSON object.');
@@ -115,14 +119,14 @@ export async function readBatchStream(stream: AsyncIterable<Buffer>, limit: numb
     for (let end = chunk.indexOf(NEWLINE); end >= 0; end = chunk.indexOf(NEWLINE, start)) {
       if (partial.length > 0) {
         partial.push(chunk.subarray(0, end));
-        take(Buffer.concat(partial).toString('utf8'));
+        take(Buffer.concat(partial));
         partial = [];
-      } else if (end > start) take(chunk.toString('utf8', start, end));
+      } else if (end > start) take(chunk.subarray(start, end));
       start = end + 1;
     }
     if (start < chunk.length) partial.push(chunk.subarray(start));
   }
-  if (partial.length > 0) take(Buffer.concat(partial).toString('utf8'));
+  if (partial.length > 0) take(Buffer.concat(partial));
 
   if (header === undefined) throw invalid('', 'required', 'The batch is empty: it has no header line.');
   const { count, ...request } = header;

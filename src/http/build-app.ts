@@ -4,8 +4,10 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import { newId } from '../shared/ids.js';
 import type { Services } from '../services.js';
 import { registerAuth, type RouteEntry } from './plugins/auth.js';
-import { registerErrorHandling } from './plugins/errors.js';
+import { frameworkErrors, registerErrorHandling } from './plugins/errors.js';
 import { registerJsonBody } from './plugins/json-body.js';
+import { registerRequestTextChecks } from './plugins/request-text.js';
+import { rateLimit } from './rate-limit.js';
 import { agentRoutes } from './routes/agents.js';
 import { applicationRoutes } from './routes/applications.js';
 import { catalogRoutes } from './routes/catalog.js';
@@ -26,6 +28,8 @@ export const BODY_LIMIT = 1024 * 1024;
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
   bodyLimit?: number;
+  /** Requests a minute per principal (rate-limit.ts); absent or 0: no limit. */
+  rateLimit?: number;
 }
 
 export interface ShiplogApp {
@@ -45,14 +49,16 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     },
     requestIdHeader: false,
     return503OnClosing: true,
+    frameworkErrors,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerJsonBody(app);
+  registerRequestTextChecks(app);
   registerErrorHandling(app);
 
   const routeTable: RouteEntry[] = [];
-  registerAuth(app, services, routeTable);
+  registerAuth(app, services, routeTable, options.rateLimit ? rateLimit(options.rateLimit, services.clock) : undefined);
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });

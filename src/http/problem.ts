@@ -21,6 +21,7 @@ const titles: Partial<Record<ErrorCode, string>> = {
   FORBIDDEN: 'Permission denied',
   PAYLOAD_TOO_LARGE: 'Request body too large',
   CONFIG_LOCKED: 'Configuration editing is disabled',
+  RATE_LIMITED: 'Too many requests',
   INTERNAL: 'Internal error',
 };
 

@@ -201,17 +201,20 @@ describe('problem responses for bad requests', () => {
     expect(await t.services.config.get('teams', team.id)).toEqual(stored);
   });
 
-  it('ignores __proto__ keys without polluting any prototype', async () => {
-    const res = await send('POST', '/v1/config/departments', {
-      raw: '{"name":"Proto","__proto__":{"polluted":true,"isAdministrator":true},"properties":{"__proto__":{"polluted":true},"kept":1}}',
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    const entity = res.json<{ entity: { id: string; body: Record<string, unknown> } }>().entity;
-    expect(entity.body).toEqual({ name: 'Proto', properties: { kept: 1 } });
+  it('refuses __proto__, constructor and prototype keys as unknown fields, at any depth, without polluting any prototype', async () => {
+    const cases: [string, string][] = [
+      ['{"name":"Proto","__proto__":{"polluted":true,"isAdministrator":true}}', '__proto__'],
+      ['{"name":"Proto","properties":{"__proto__":{"polluted":true},"kept":1}}', 'properties.__proto__'],
+      ['{"name":"Proto","properties":{"constructor":{"prototype":{"polluted":true}}}}', 'properties.constructor'],
+      [String.raw`{"name":"Proto","properties":{"\u0070rototype":1}}`, 'properties.prototype'],
+    ];
+    for (const [raw, path] of cases) {
+      const problem = expectProblem(await send('POST', '/v1/config/departments', { raw }), 400, 'VALIDATION_FAILED');
+      expect(problem.errors, raw).toEqual([expect.objectContaining({ path, code: 'unknown-field' })]);
+    }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(({} as Record<string, unknown>).isAdministrator).toBeUndefined();
-    const read = await send('GET', `/v1/config/departments/${entity.id}`);
-    expect(read.json<{ body: Record<string, unknown> }>().body).toEqual({ name: 'Proto', properties: { kept: 1 } });
+    await expectUnchanged();
   });
 
   it('refuses a body that is not a JSON object', async () => {

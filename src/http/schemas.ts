@@ -25,6 +25,8 @@ export const problemResponses = {
   413: problemSchema,
   422: problemSchema,
   423: problemSchema,
+  // Any route, when its caller has used up its rate (docs/api.md).
+  429: problemSchema,
 };
 
 export const entityViewSchema = z.object({

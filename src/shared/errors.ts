@@ -27,6 +27,7 @@ export const errorCodes = {
   PRECONDITION_FAILED: 412,
   PAYLOAD_TOO_LARGE: 413,
   TOO_MANY_ATTEMPTS: 429,
+  RATE_LIMITED: 429,
   // The token endpoint answers these as RFC 6749 §5.2 errors, not as problems.
   OAUTH_INVALID_REQUEST: 400,
   OAUTH_INVALID_CLIENT: 401,

@@ -228,7 +228,8 @@ export interface AccessTokenStore {
   find(tokenHash: string): Promise<AccessTokenRecord | undefined>;
   insert(token: AccessTokenRecord): Promise<void>;
   removeForApplication(applicationId: string): Promise<void>;
-  removeExpired(now: number): Promise<void>;
+  /** Removes up to `limit` tokens expired at `now`; how many it removed. */
+  removeExpired(now: number, limit: number): Promise<number>;
 }
 
 export interface SessionRecord {
@@ -244,6 +245,8 @@ export interface SessionStore {
   insert(session: SessionRecord): Promise<void>;
   remove(tokenHash: string): Promise<void>;
   removeForAgent(agentId: string): Promise<void>;
+  /** Removes up to `limit` sessions expired at `now`; how many it removed. */
+  removeExpired(now: number, limit: number): Promise<number>;
 }
 
 export type AuditOutcome = 'success' | 'failure' | 'denied';
@@ -259,6 +262,9 @@ export interface AuditEvent {
   requestId: string | null;
   subject: string | null;
   details: Record<string, unknown>;
+  /** On an event that coalesces repeated ones (a flood from one source): how many it stands for, and the last one's time. */
+  count?: number;
+  lastAt?: number;
 }
 
 export interface AuditQuery {
@@ -273,13 +279,18 @@ export interface AuditQuery {
 
 export interface AuditStore {
   append(event: AuditEvent): Promise<void>;
+  /** Appends the event under `key`, or counts it in the event already there under that key (count + 1, lastAt). */
+  coalesce(event: AuditEvent, key: string): Promise<void>;
   list(query: AuditQuery): Promise<AuditEvent[]>;
 }
 
 export interface ThrottleStore {
   get(key: string): Promise<{ windowStart: number; failures: number } | undefined>;
-  put(key: string, windowStart: number, failures: number): Promise<void>;
+  /** Sets the count of `key` in its window, which ends at `expiresAt`; a purge may remove the row after that. */
+  put(key: string, windowStart: number, failures: number, expiresAt: number): Promise<void>;
   clear(key: string): Promise<void>;
+  /** Removes up to `limit` rows whose window ended at `now`; how many it removed. */
+  removeExpired(now: number, limit: number): Promise<number>;
 }
 
 /** A linked instance, as this instance knows it. */
@@ -656,13 +667,22 @@ export interface SsoAttemptRecord {
   redirectUri: string;
   createdAt: number;
   expiresAt: number;
+  /** Where the sign-in started (a remote address, or its network): pending attempts are capped per source. */
+  source: string;
 }
 
 export interface SsoAttemptStore {
   insert(attempt: SsoAttemptRecord): Promise<void>;
   /** Removes and returns the attempt: a state is good for one callback. */
   take(stateHash: string): Promise<SsoAttemptRecord | undefined>;
-  removeExpired(now: number): Promise<void>;
+  /** Removes up to `limit` attempts expired at `now`; how many it removed. */
+  removeExpired(now: number, limit: number): Promise<number>;
+  /** A source's attempts not expired at `now`, and when the first of them expires. */
+  pending(now: number, source: string): Promise<{ count: number; firstExpiry: number | null }>;
+  /** Every attempt stored, expired or not. */
+  count(): Promise<number>;
+  /** Removes the `count` attempts that started first. */
+  removeOldest(count: number): Promise<void>;
 }
 
 export interface Stores {

@@ -171,12 +171,17 @@ export interface AuditEventsTable {
   request_id: string | null;
   subject: string | null;
   details: string;
+  /** How many events the row stands for: more than one when it coalesces a flood. */
+  count: number;
+  last_at: number | null;
+  coalesce_key: string | null;
 }
 
 export interface AuthThrottleTable {
   key: string;
   window_start: number;
   failures: number;
+  expires_at: number;
 }
 
 export interface ApiTokensTable {
@@ -317,4 +322,5 @@ export interface SsoAttemptsTable {
   redirect_uri: string;
   created_at: number;
   expires_at: number;
+  source: string;
 }

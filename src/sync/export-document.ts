@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '../shared/canonical-json.js';
 import { DomainError } from '../shared/errors.js';
+import { assertAcceptedJson, isAcceptedText, mayHoldRefusedField, refusedInputError, textProblem } from '../shared/refused-input.js';
 import type { PackedChange, TransferChange } from './transfer.js';
 
 export const EXPORT_FORMAT = 'shiplog.changes';
@@ -149,11 +150,14 @@ export function parseDocument(input: unknown): ExportDocument & { changes: Trans
   if (typeof input === 'string' || Buffer.isBuffer(input)) {
     const text = input.toString();
     if (Buffer.byteLength(text) > EXPORT_MAX_BYTES) throw new DomainError('PAYLOAD_TOO_LARGE', `An export document may hold at most ${EXPORT_MAX_BYTES} bytes.`);
+    if (!isAcceptedText(text)) throw refusedInputError('body', textProblem('', text));
     try {
       value = JSON.parse(text) as unknown;
     } catch {
       throw invalid('malformed', 'The document is not valid JSON: it is malformed or truncated.');
     }
+    // A document given as JSON was checked by the body parser; pasted text and files are checked here, as strictly.
+    if (mayHoldRefusedField(text)) assertAcceptedJson(value);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid('not-a-document', 'The document must be a JSON object.');
   const record = value as Record<string, unknown>;

@@ -27,7 +27,7 @@ export function tempDir(): string {
 /** The environment a user would have, without the variables these tests set on purpose. */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const name of ['SHIPLOG_ADMIN_TOKEN', 'SHIPLOG_ADMIN_PASSWORD', 'SHIPLOG_SECRET_KEY', 'SHIPLOG_URL', 'SHIPLOG_TOKEN', 'SHIPLOG_PROGRESS']) delete env[name];
+  for (const name of ['SHIPLOG_ADMIN_TOKEN', 'SHIPLOG_ADMIN_PASSWORD', 'SHIPLOG_SECRET_KEY', 'SHIPLOG_URL', 'SHIPLOG_TOKEN', 'SHIPLOG_PROGRESS', 'SHIPLOG_RATE_LIMIT']) delete env[name];
   return { ...env, ...extra };
 }
 

@@ -69,6 +69,18 @@ export async function startDownstreamOf(source: LiveInstance, options: LiveInsta
   return instance;
 }
 
+/** Development and staging sharing a secret key, development linked to staging; with `source`, staging takes development as its source. */
+export async function startPair(engine: EngineName, options: { source?: boolean } = {}): Promise<{ dev: LiveInstance; staging: LiveInstance }> {
+  const secretKey = randomBytes(32);
+  const [dev, staging] = await Promise.all([
+    startLiveInstance(engine, { name: 'dev', kind: 'development', secretKey }),
+    startLiveInstance(engine, { name: 'staging', kind: 'staging', secretKey }),
+  ]);
+  await link(dev, staging);
+  if (options.source) await link(staging, dev, { source: true });
+  return { dev, staging };
+}
+
 export interface Pipeline {
   dev: LiveInstance;
   staging: LiveInstance;

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { DEFAULT_RATE_LIMIT } from '../../http/rate-limit.js';
 import { parsePublicUrl } from '../../shared/public-url.js';
 import { instanceKinds, type InstanceKind } from '../../tracking/instance-identity.js';
 import { serving, stopOnSignals } from '../server-process.js';
@@ -13,6 +14,7 @@ interface ServeValues {
   database?: string;
   keyFile?: string;
   publicUrl?: string;
+  rateLimit?: string;
   quiet?: boolean;
 }
 
@@ -20,7 +22,7 @@ export function serveCommand(): Command {
   return new Command('serve')
     .summary('serve one instance')
     .description(
-      `Serves one Shiplog instance. KIND is one of: ${instanceKinds.join(', ')}. Environment: SHIPLOG_SECRET_KEY (32-byte key(s), base64 or hex, comma-separated, first one active), SHIPLOG_ADMIN_TOKEN and SHIPLOG_ADMIN_PASSWORD (the bootstrap administrator's API token and console password at first start), SHIPLOG_PUBLIC_URL (instead of --public-url).`,
+      `Serves one Shiplog instance. KIND is one of: ${instanceKinds.join(', ')}. Environment: SHIPLOG_SECRET_KEY (32-byte key(s), base64 or hex, comma-separated, first one active), SHIPLOG_ADMIN_TOKEN and SHIPLOG_ADMIN_PASSWORD (the bootstrap administrator's API token and console password at first start), SHIPLOG_PUBLIC_URL (instead of --public-url), SHIPLOG_RATE_LIMIT (instead of --rate-limit).`,
     )
     .usage('--name NAME --kind KIND [options]')
     .option('--name <NAME>', "the instance's name: lowercase letters, digits and dashes")
@@ -30,6 +32,7 @@ export function serveCommand(): Command {
     .option('--database <DATABASE>', 'a SQLite file or a postgres:// URL (default: ./data/NAME.sqlite)')
     .option('--key-file <FILE>', 'the file of the secret key, made at first start (default: DATABASE.key, or ./data/NAME.key with PostgreSQL)')
     .option('--public-url <URL>', 'the address people and identity providers reach the instance at (https://desk.example.com, a path allowed); single sign-on needs it for its redirect URI, and without it cannot start')
+    .option('--rate-limit <N>', `requests a minute per agent, application or unauthenticated address, in this process; 0 for none (default ${DEFAULT_RATE_LIMIT})`)
     .option('--quiet', 'log nothing')
     .action(serving(serveInstance));
 }
@@ -49,6 +52,8 @@ async function serveInstance(values: ServeValues): Promise<void> {
       throw new UsageError(`${values.publicUrl === undefined ? 'SHIPLOG_PUBLIC_URL' : '--public-url'}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
+  const rateLimit = Number(values.rateLimit ?? process.env.SHIPLOG_RATE_LIMIT ?? DEFAULT_RATE_LIMIT);
+  if (!Number.isSafeInteger(rateLimit) || rateLimit < 0) throw new UsageError('--rate-limit (or SHIPLOG_RATE_LIMIT) must be a whole number of requests a minute, 0 for none');
 
   // Loaded here: the client commands start without the server's modules.
   const { startInstance } = await import('../../main.js');
@@ -60,6 +65,7 @@ async function serveInstance(values: ServeValues): Promise<void> {
     database: values.database ?? `./data/${name}.sqlite`,
     ...(values.keyFile ? { keyFile: values.keyFile } : {}),
     ...(publicUrl !== undefined ? { publicUrl } : {}),
+    rateLimit,
     ...(process.env.SHIPLOG_SECRET_KEY ? { secretKey: process.env.SHIPLOG_SECRET_KEY } : {}),
     ...(process.env.SHIPLOG_ADMIN_TOKEN ? { adminToken: process.env.SHIPLOG_ADMIN_TOKEN } : {}),
     ...(process.env.SHIPLOG_ADMIN_PASSWORD ? { adminPassword: process.env.SHIPLOG_ADMIN_PASSWORD } : {}),

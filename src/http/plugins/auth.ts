@@ -45,7 +45,13 @@ export function readCookie(request: FastifyRequest, name: string): string | null
   if (!header) return null;
   for (const part of header.split(';')) {
     const [key, ...rest] = part.trim().split('=');
-    if (key === name) return decodeURIComponent(rest.join('='));
+    if (key !== name) continue;
+    try {
+      return decodeURIComponent(rest.join('='));
+    } catch {
+      // Not a cookie this instance set (they are percent-encoded UTF-8): no session.
+      return null;
+    }
   }
   return null;
 }
@@ -116,9 +122,10 @@ export function writeContext(request: FastifyRequest): WriteContext {
 
 /**
  * Authentication on every request and authorisation declared beside each route. A route without a declared
- * permission fails at start-up: access is denied by default. Cookie-authenticated writes need the CSRF token.
+ * permission fails at start-up: access is denied by default. Cookie-authenticated writes need the CSRF token. `limit`
+ * counts each request against its caller (rate-limit.ts).
  */
-export function registerAuth(app: FastifyInstance, services: Services, routeTable: RouteEntry[]): void {
+export function registerAuth(app: FastifyInstance, services: Services, routeTable: RouteEntry[], limit?: (request: FastifyRequest) => void): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('sessionHash', null);
 
@@ -134,7 +141,10 @@ export function registerAuth(app: FastifyInstance, services: Services, routeTabl
   app.addHook('onRequest', async (request) => {
     const permission = request.routeOptions.config?.permission ?? (request.url.startsWith('/v1') ? 'authenticated' : 'public');
     // Public routes ignore credentials: a stale cookie must never stand between a caller and signing in again.
-    if (permission === 'public') return;
+    if (permission === 'public') {
+      limit?.(request);
+      return;
+    }
     const header = request.headers.authorization;
     if (header) {
       const match = /^Bearer\s+(\S+)$/i.exec(header);
@@ -153,6 +163,8 @@ export function registerAuth(app: FastifyInstance, services: Services, routeTabl
         request.sessionHash = session.sessionHash;
       }
     }
+    // Counted once the caller is known (or known to be nobody), before anything else is done for it.
+    limit?.(request);
     if (!request.principal) {
       const why = header ? 'The bearer token is not valid.' : 'Send a bearer token in the Authorization header, or sign in.';
       throw new DomainError('UNAUTHENTICATED', why);

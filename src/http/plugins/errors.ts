@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { isDomainError, type FieldProblem } from '../../shared/errors.js';
 import { problemFromDomainError, problemOf, type Problem } from '../problem.js';
@@ -24,6 +24,14 @@ function problemFromFastify(error: FastifyError): Problem {
     return problemOf('VALIDATION_FAILED', `The request ${where} is not valid.`, { errors });
   }
   switch (error.code) {
+    case 'FST_ERR_BAD_URL':
+      return problemOf('VALIDATION_FAILED', 'The request path is not valid.', { errors: [{ path: '', code: 'malformed-url', message: 'The path is not percent-encoded UTF-8.', in: 'params' }] });
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return problemOf('VALIDATION_FAILED', 'The request path is not valid.', { errors: [{ path: '', code: 'too-long', message: 'A path parameter is longer than any this API takes.', in: 'params' }] });
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return problemOf('VALIDATION_FAILED', 'The request body is not as long as its Content-Length says.', {
+        errors: [{ path: 'Content-Length', code: 'invalid-length', message: 'Not the length of the body sent.', in: 'headers' }],
+      });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return problemOf('PAYLOAD_TOO_LARGE', 'The request body is larger than this endpoint accepts.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -36,20 +44,26 @@ function problemFromFastify(error: FastifyError): Problem {
   }
 }
 
+function sendProblem(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const problem = isDomainError(error) ? problemFromDomainError(error) : problemFromFastify(error);
+  if (problem.status >= 500) {
+    const serialization = isResponseSerializationError(error);
+    request.log.error({ err: { message: error.message, code: error.code, stack: error.stack }, serialization }, 'request failed');
+  }
+  if (problem.code === 'UNAUTHENTICATED') void reply.header('www-authenticate', 'Bearer realm="shiplog"');
+  if (typeof problem.retryAfterSeconds === 'number') void reply.header('retry-after', String(problem.retryAfterSeconds));
+  void reply
+    .status(problem.status)
+    .type('application/problem+json')
+    .send({ ...problem, instance: request.url.split('?')[0], requestId: request.id });
+}
+
+/** Fastify's `frameworkErrors`: what goes wrong before a route is found (a URL that cannot be decoded) is a problem too. */
+export const frameworkErrors = (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => sendProblem(error, request, reply);
+
 /** The one place errors become HTTP problem responses. */
 export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const problem = isDomainError(error) ? problemFromDomainError(error) : problemFromFastify(error);
-    if (problem.status >= 500) {
-      const serialization = isResponseSerializationError(error);
-      request.log.error({ err: { message: error.message, code: error.code, stack: error.stack }, serialization }, 'request failed');
-    }
-    if (problem.code === 'UNAUTHENTICATED') void reply.header('www-authenticate', 'Bearer realm="shiplog"');
-    void reply
-      .status(problem.status)
-      .type('application/problem+json')
-      .send({ ...problem, instance: request.url.split('?')[0], requestId: request.id });
-  });
+  app.setErrorHandler(sendProblem);
 
   app.setNotFoundHandler((request, reply) => {
     void reply

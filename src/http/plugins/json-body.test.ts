@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../shared/errors.js';
-import { jsonDepth, MAX_JSON_DEPTH, parseJsonBody } from './json-body.js';
+import { PROTOTYPE_KEYS } from '../../shared/refused-input.js';
+import { jsonDepth, MAX_JSON_DEPTH, parseJsonBody, utf8Text } from './json-body.js';
 
 /** Nesting depth of a parsed value, computed by recursion (the reference for the scanner). */
 function depthOf(value: unknown): number {
@@ -111,32 +112,76 @@ describe('parseJsonBody', () => {
     expect(errorOf(() => parseJsonBody('{'))?.details.errors).toEqual([{ path: '', code: 'malformed-json', message: 'Not valid JSON.' }]);
   });
 
-  it('drops __proto__ keys at every level and pollutes no prototype', () => {
-    const parsed = parseJsonBody('{"name":"x","__proto__":{"polluted":true},"nested":{"__proto__":{"polluted":true},"k":1},"list":[{"__proto__":{"polluted":true}}]}') as Record<string, unknown>;
-    expect(parsed).toEqual({ name: 'x', nested: { k: 1 }, list: [{}] });
-    expect(Object.getPrototypeOf(parsed)).toBe(Object.prototype);
-    expect(Object.hasOwn(parsed, '__proto__')).toBe(false);
-    expect((parsed as { polluted?: unknown }).polluted).toBeUndefined();
+  it('refuses __proto__, constructor and prototype keys at every level, naming the field, and pollutes no prototype', () => {
+    const cases: [string, string][] = [
+      ['{"name":"x","__proto__":{"polluted":true}}', '__proto__'],
+      ['{"name":"x","nested":{"k":1,"constructor":{"prototype":{"polluted":true}}}}', 'nested.constructor'],
+      ['{"list":[{"a":1},{"prototype":1}]}', 'list[1].prototype'],
+      ['[{"__proto__":{"polluted":true}}]', '[0].__proto__'],
+    ];
+    for (const [text, path] of cases) {
+      const error = errorOf(() => parseJsonBody(text));
+      expect(error?.code, text).toBe('VALIDATION_FAILED');
+      expect(error?.details.errors, text).toEqual([{ path, code: 'unknown-field', message: expect.stringContaining('Unknown field') }]);
+    }
     expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
   });
 
-  it('drops __proto__ keys written with escapes', () => {
-    const parsed = parseJsonBody(String.raw`{"name":"x","\u005f_proto__":{"polluted":true},"nested":{"__pr\u006fto__":{"polluted":true}}}`) as Record<string, unknown>;
-    expect(parsed).toEqual({ name: 'x', nested: {} });
-    expect((parsed as { polluted?: unknown }).polluted).toBeUndefined();
+  it('refuses prototype keys written with escapes', () => {
+    expect(errorOf(() => parseJsonBody(String.raw`{"name":"x","\u005f_proto__":{"polluted":true}}`))?.details.errors?.[0]?.path).toBe('__proto__');
+    expect(errorOf(() => parseJsonBody(String.raw`{"nested":{"constr\u0075ctor":1}}`))?.details.errors?.[0]?.path).toBe('nested.constructor');
   });
 
-  it('parses every JSON text as JSON.parse does, minus __proto__ keys', () => {
-    const reference = (text: string): unknown => JSON.parse(text, (key, value: unknown) => (key === '__proto__' ? undefined : value));
+  it('refuses a lone surrogate in a string or a key, and takes a pair', () => {
+    const cases: [string, string][] = [
+      [String.raw`{"name":"\ud800"}`, 'name'],
+      [String.raw`{"a":["ok","x\udfffy"]}`, 'a[1]'],
+      [String.raw`{"a":{"\udc00":1}}`, 'a.\udc00'],
+      [String.raw`{"a":"\ud83d\ud83d"}`, 'a'],
+    ];
+    for (const [text, path] of cases) {
+      expect(errorOf(() => parseJsonBody(text))?.details.errors, text).toEqual([{ path, code: 'ill-formed-unicode', message: expect.any(String) }]);
+    }
+    expect(parseJsonBody(String.raw`{"name":"\ud83d\ude00 and 😀"}`)).toEqual({ name: '😀 and 😀' });
+  });
+
+  it('refuses NUL, which PostgreSQL cannot store, in a string or a key', () => {
+    expect(errorOf(() => parseJsonBody(String.raw`{"name":"a\u0000"}`))?.details.errors).toEqual([{ path: 'name', code: 'nul-character', message: expect.any(String) }]);
+    expect(errorOf(() => parseJsonBody(String.raw`{"a":{"\u0000":1}}`))?.details.errors?.[0]?.code).toBe('nul-character');
+  });
+
+  it('parses every JSON text as JSON.parse does, or refuses it naming a prototype key or ill-formed text', () => {
+    const refused = (text: string) => /[\ud800-\udfff]/u.test(text) || text.includes('\u0000');
+    const key = fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom('__proto__', 'constructor', 'prototype', 'name', '\ud800'));
+    const text = fc.oneof(fc.string({ unit: 'binary', maxLength: 6 }), fc.string({ maxLength: 6 }), fc.constantFrom('\udc00', '\ud800x', '😀'));
+    const { node } = fc.letrec<{ node: unknown }>((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, text, fc.integer(), fc.boolean(), fc.constant(null), fc.array(tie('node'), { maxLength: 3 }), fc.dictionary(key, tie('node'), { maxKeys: 3 })),
+    }));
+    const hostile = (v: unknown): boolean =>
+      typeof v === 'string'
+        ? refused(v)
+        : Array.isArray(v)
+          ? v.some(hostile)
+          : typeof v === 'object' && v !== null && Object.entries(v).some(([k, x]) => PROTOTYPE_KEYS.has(k) || refused(k) || hostile(x));
     fc.assert(
-      fc.property(fc.jsonValue({ maxDepth: 6 }), fc.boolean(), (value, escape) => {
+      fc.property(node, fc.boolean(), (value, escape) => {
         const plain = JSON.stringify(value);
         // Underscores and characters outside printable ASCII, escaped, take the path for texts with \u escapes.
-        const text = escape ? plain.replace(/[^\x20-\x7e]|_/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : plain;
-        expect(parseJsonBody(text)).toEqual(reference(text));
+        const t = escape ? plain.replace(/[^\x20-\x7e]|_/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : plain;
+        if (hostile(value)) expect(codeOf(() => parseJsonBody(t))).toBe('VALIDATION_FAILED');
+        else expect(parseJsonBody(t)).toEqual(JSON.parse(t));
       }),
-      { numRuns: 200 },
+      { numRuns: 300 },
     );
+  });
+
+  it('takes only bytes that are well-formed UTF-8', () => {
+    expect(utf8Text(Buffer.from('{"name":"é 😀"}'))).toBe('{"name":"é 😀"}');
+    for (const bytes of [[0xff], [0xed, 0xa0, 0x80], [0xc3], [0xe2, 0x28, 0xa1]]) {
+      const error = errorOf(() => utf8Text(Buffer.from([0x22, ...bytes, 0x22])));
+      expect(error?.code).toBe('VALIDATION_FAILED');
+      expect(error?.details.errors?.[0]?.code).toBe('ill-formed-unicode');
+    }
   });
 
   it('parses scalars and arrays as they are (the route schema decides what it accepts)', () => {

@@ -1,5 +1,7 @@
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../shared/errors.js';
+import { assertAcceptedJson, illFormedProblem, mayHoldRefusedField, refusedInputError } from '../../shared/refused-input.js';
 
 /** Deepest nesting of arrays and objects a request body may have (documented in docs/api.md). */
 export const MAX_JSON_DEPTH = 32;
@@ -30,35 +32,45 @@ export function jsonDepth(text: string): number {
 /** Batches of changes wrap entity bodies (themselves up to MAX_JSON_DEPTH deep) in a few levels of their own. */
 export const MAX_BATCH_JSON_DEPTH = MAX_JSON_DEPTH + 8;
 
-export function parseJsonBody(text: string, maxDepth = MAX_JSON_DEPTH): unknown {
-  if (text.trim() === '') return undefined;
+/** Refuses a JSON text nested more than `maxDepth` levels deep (JSON_TOO_DEEP), before anything parses or recurses. */
+export function assertDepth(text: string, maxDepth: number): void {
   if (jsonDepth(text) > maxDepth) {
     throw new DomainError('JSON_TOO_DEEP', `The JSON body is nested more than ${maxDepth} levels deep.`, {
       errors: [{ path: '', code: 'too-deep', message: `At most ${maxDepth} levels of nesting.` }],
       maxDepth,
     });
   }
+}
+
+/** A body's bytes as text, refused (VALIDATION_FAILED) unless they are well-formed UTF-8: nothing is replaced silently. */
+export function utf8Text(bytes: Buffer, path = ''): string {
+  if (!isUtf8(bytes)) throw refusedInputError('body', illFormedProblem(path));
+  return bytes.toString('utf8');
+}
+
+/**
+ * Parses a JSON text, refusing what no route takes: nesting past `maxDepth`, malformed JSON, and keys or strings that
+ * `refusedField` refuses (prototype keys, lone surrogates), each with the field at fault.
+ */
+export function parseJsonBody(text: string, maxDepth = MAX_JSON_DEPTH): unknown {
+  if (text.trim() === '') return undefined;
+  assertDepth(text, maxDepth);
+  let value: unknown;
   try {
-    // A key can spell __proto__ only literally or with a \u escape; without either the reviver (several times slower on
-    // large batches) has nothing to drop.
-    if (!text.includes('__proto__') && !text.includes('\\u')) return JSON.parse(text);
-    // Prototype-polluting keys are dropped, not interpreted.
-    return JSON.parse(text, (key, value: unknown) => (key === '__proto__' ? undefined : value));
+    value = JSON.parse(text);
   } catch (error) {
     throw new DomainError('MALFORMED_JSON', `The body is not valid JSON: ${(error as Error).message}`, {
       errors: [{ path: '', code: 'malformed-json', message: 'Not valid JSON.' }],
     });
   }
+  // JSON.parse makes a "__proto__" key an own member, never the prototype; the walk then refuses it.
+  if (mayHoldRefusedField(text)) assertAcceptedJson(value);
+  return value;
 }
 
 export function registerJsonBody(app: FastifyInstance, maxDepth = MAX_JSON_DEPTH): void {
   // Fastify's built-in text/plain parser would let a non-JSON body reach validation instead of getting 415.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(/^application\/([\w.+-]+\+)?json$/, { parseAs: 'string' }, (_request, body, done) => {
-    try {
-      done(null, parseJsonBody(body as string, maxDepth));
-    } catch (error) {
-      done(error as Error, undefined);
-    }
-  });
+  // Fastify answers a parser that throws with the error it threw.
+  app.addContentTypeParser(/^application\/([\w.+-]+\+)?json$/, { parseAs: 'buffer' }, (_request, body, done) => done(null, parseJsonBody(utf8Text(body as Buffer), maxDepth)));
 }

@@ -26,6 +26,8 @@ const auditEventSchema = z.object({
   requestId: z.string().nullable(),
   subject: z.string().nullable().describe('What it was about: an email, a setting, a route, an application.'),
   details: z.record(z.string(), z.unknown()),
+  count: z.number().int().optional().describe('On an event that stands for a flood of refusals from one source: how many it counts.'),
+  lastAt: z.string().optional().describe('On such an event: when the last one came.'),
 });
 
 export const auditRoutes =
@@ -55,7 +57,7 @@ export const auditRoutes =
         const page = rows.slice(0, limit);
         const last = page.at(-1);
         return {
-          items: page.map((event) => ({ ...event, at: new Date(event.at).toISOString() })),
+          items: page.map(({ lastAt, ...event }) => ({ ...event, at: new Date(event.at).toISOString(), ...(lastAt === undefined ? {} : { lastAt: new Date(lastAt).toISOString() }) })),
           nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null,
         };
       },

@@ -5,7 +5,7 @@ import type { Services } from '../../services.js';
 import { DomainError } from '../../shared/errors.js';
 import { EXPORT_MAX_BYTES } from '../../sync/export-document.js';
 import { scopeOf, writeContext } from '../plugins/auth.js';
-import { MAX_BATCH_JSON_DEPTH, registerJsonBody } from '../plugins/json-body.js';
+import { assertDepth, MAX_BATCH_JSON_DEPTH, registerJsonBody, utf8Text } from '../plugins/json-body.js';
 import { actorSchema, changeOpSchema, problemResponses } from '../schemas.js';
 
 const tags = ['instances'];
@@ -364,7 +364,11 @@ export const instanceSyncRoutes =
     await app.register(async (plain) => {
       const upload = plain.withTypeProvider<ZodTypeProvider>();
       // Pasted text and uploaded files arrive as they are; the document is parsed and checked by the import itself.
-      upload.addContentTypeParser(['text/plain', 'application/octet-stream'], { parseAs: 'string', bodyLimit: EXPORT_MAX_BYTES }, (_request, body, done) => done(null, body));
+      upload.addContentTypeParser(['text/plain', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit: EXPORT_MAX_BYTES }, (_request, body, done) => {
+        const text = utf8Text(body as Buffer);
+        assertDepth(text, MAX_BATCH_JSON_DEPTH);
+        done(null, text);
+      });
       upload.post(
         '/v1/changes/import',
         {

@@ -1,9 +1,11 @@
+import { isUtf8 } from 'node:buffer';
 import type { FastifyError, FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { oauthErrors, type TokenRequest } from '../../access/token-service.js';
 import type { Services } from '../../services.js';
-import { errorCodes, isDomainError } from '../../shared/errors.js';
+import { DomainError, errorCodes, isDomainError } from '../../shared/errors.js';
+import { PROTOTYPE_KEYS } from '../../shared/refused-input.js';
 import { requestOrigin } from '../plugins/auth.js';
 
 /** Largest token request body accepted. */
@@ -47,11 +49,38 @@ export function basicCredentials(header: string | undefined): TokenRequest['basi
   }
 }
 
+/**
+ * A form body decoded strictly: bytes that are not UTF-8, an escape that is not percent-encoded UTF-8, or a prototype
+ * key as a name is an invalid_request, never replaced or dropped silently.
+ */
+export function parseForm(bytes: Buffer): URLSearchParams {
+  const invalid = (description: string) => new DomainError('OAUTH_INVALID_REQUEST', description);
+  if (!isUtf8(bytes)) throw invalid('The body is not UTF-8.');
+  const form = new URLSearchParams();
+  for (const pair of bytes.toString('utf8').split('&')) {
+    if (pair === '') continue;
+    const equals = pair.indexOf('=');
+    let name: string;
+    let value: string;
+    try {
+      name = formDecode(equals < 0 ? pair : pair.slice(0, equals));
+      value = equals < 0 ? '' : formDecode(pair.slice(equals + 1));
+    } catch {
+      throw invalid('A parameter is not percent-encoded UTF-8.');
+    }
+    if (PROTOTYPE_KEYS.has(name)) throw invalid(`Unknown parameter "${name}".`);
+    form.append(name, value);
+  }
+  return form;
+}
+
 function groupParams(form: URLSearchParams): Map<string, string[]> {
   const params = new Map<string, string[]>();
   for (const [name, value] of form) params.set(name, [...(params.get(name) ?? []), value]);
   return params;
 }
+
+const byStatus: Record<number, string> = { 400: 'invalid_request', 429: 'slow_down' };
 
 function noStore(reply: FastifyReply): void {
   void reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
@@ -63,12 +92,14 @@ export const oauthRoutes =
   async (app) => {
     // Only form bodies here (this plugin's scope): anything else is an OAuth invalid_request.
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => done(null, new URLSearchParams(body as string)));
+    // Fastify answers a parser that throws with the error it threw.
+    app.addContentTypeParser(FORM, { parseAs: 'buffer' }, (_request, body, done) => done(null, parseForm(body as Buffer)));
 
     app.setErrorHandler((error: FastifyError, request, reply) => {
       const domain = isDomainError(error);
       const code = domain ? error.code : error.code?.startsWith('FST_ERR_CTP_') ? 'OAUTH_INVALID_REQUEST' : undefined;
-      const oauth = code ? oauthErrors[code] : undefined;
+      // Refusals made before the token service looks (a query or header refused, too many requests) speak OAuth too.
+      const oauth = code ? (oauthErrors[code] ?? byStatus[errorCodes[code]]) : undefined;
       // Anything else (a failed CSRF check, an internal error) goes to the app's problem handler.
       if (!code || !oauth) throw error;
       noStore(reply);

@@ -4,6 +4,7 @@ import type { FastifySchemaCompiler } from 'fastify';
 import { z } from 'zod';
 import type { Services } from '../../services.js';
 import { isPackedChange, packedChangeSchema } from '../../sync/export-document.js';
+import { FANOUT, TOP_LEVEL } from '../../sync/summary.js';
 import { packBatch, packOutcome, unpackBatch, UnpackError } from '../../sync/transfer.js';
 import { DomainError } from '../../shared/errors.js';
 import { BATCH_BYTES_MAX, BATCH_STREAM_TYPE, registerBatchStream, storedLines } from '../batch-stream.js';
@@ -14,7 +15,8 @@ import { problemResponses } from '../schemas.js';
 /** Largest batch a peer may send in one request. */
 export const SYNC_BODY_LIMIT = BATCH_BYTES_MAX;
 
-const nodeSchema = z.object({ origin: z.string().max(100), level: z.number().int().min(0).max(12), index: z.number().int().min(0) });
+// A node past the summary's top level, or past the buckets it can hold, is not a node of any summary this version keeps.
+const nodeSchema = z.object({ origin: z.string().max(100), level: z.number().int().min(0).max(TOP_LEVEL), index: z.number().int().min(0).max(FANOUT ** TOP_LEVEL) });
 const cellSchema = z.tuple([z.number().int().min(0), z.number().int().min(0)]);
 const spanSchema = z.object({ origin: z.string().max(100), from: z.number().int().min(0), to: z.number().int().min(0) });
 const keyRangesSchema = z.record(z.string().max(100), z.array(z.tuple([z.number().int().min(0), z.number().int().min(0)])));
@@ -124,7 +126,7 @@ export const syncRoutes =
             origins: z.strictObject({ withRoots: z.boolean().optional() }).optional(),
             nodes: z.array(nodeSchema).max(20_000).optional(),
             descend: z
-              .array(z.strictObject({ node: nodeSchema.extend({ level: z.number().int().min(1).max(12) }), children: z.array(cellSchema).max(16) }))
+              .array(z.strictObject({ node: nodeSchema.extend({ level: z.number().int().min(1).max(TOP_LEVEL) }), children: z.array(cellSchema).max(16) }))
               .max(20_000)
               .optional(),
           }),

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { AgentsTable, ApplicationsTable, AuditEventsTable, Database } from '../schema.js';
 import type {
   AccessTokenStore,
@@ -204,9 +204,7 @@ export function createAccessTokenStore(db: Kysely<Database>): AccessTokenStore {
     async removeForApplication(applicationId) {
       await db.deleteFrom('access_tokens').where('application_id', '=', applicationId).execute();
     },
-    async removeExpired(now) {
-      await db.deleteFrom('access_tokens').where('expires_at', '<=', now).execute();
-    },
+    removeExpired: (now, limit) => removeExpiredRows(db, 'access_tokens', 'token_hash', '<=', now, limit),
   };
 }
 
@@ -236,6 +234,7 @@ export function createSessionStore(db: Kysely<Database>): SessionStore {
     async removeForAgent(agentId) {
       await db.deleteFrom('sessions').where('agent_id', '=', agentId).execute();
     },
+    removeExpired: (now, limit) => removeExpiredRows(db, 'sessions', 'token_hash', '<=', now, limit),
   };
 }
 
@@ -250,27 +249,39 @@ function toAuditEvent(row: Selectable<AuditEventsTable>): AuditEvent {
     requestId: row.request_id,
     subject: row.subject,
     details: JSON.parse(row.details) as Record<string, unknown>,
+    ...(row.coalesce_key === null ? {} : { count: Number(row.count), lastAt: Number(row.last_at ?? row.at) }),
+  };
+}
+
+function auditRow(event: AuditEvent, coalesceKey: string | null): Selectable<AuditEventsTable> {
+  return {
+    id: event.id,
+    at: event.at,
+    kind: event.kind,
+    outcome: event.outcome,
+    actor_kind: event.actor?.kind ?? null,
+    actor_id: event.actor?.id ?? null,
+    actor_name: event.actor?.name ?? null,
+    remote_address: event.remoteAddress,
+    request_id: event.requestId,
+    subject: event.subject,
+    details: JSON.stringify(event.details),
+    count: 1,
+    last_at: coalesceKey === null ? null : event.at,
+    coalesce_key: coalesceKey,
   };
 }
 
 export function createAuditStore(db: Kysely<Database>): AuditStore {
   return {
     async append(event) {
+      await db.insertInto('audit_events').values(auditRow(event, null)).execute();
+    },
+    async coalesce(event, key) {
       await db
         .insertInto('audit_events')
-        .values({
-          id: event.id,
-          at: event.at,
-          kind: event.kind,
-          outcome: event.outcome,
-          actor_kind: event.actor?.kind ?? null,
-          actor_id: event.actor?.id ?? null,
-          actor_name: event.actor?.name ?? null,
-          remote_address: event.remoteAddress,
-          request_id: event.requestId,
-          subject: event.subject,
-          details: JSON.stringify(event.details),
-        })
+        .values(auditRow(event, key))
+        .onConflict((oc) => oc.column('coalesce_key').doUpdateSet((eb) => ({ count: eb('audit_events.count', '+', 1), last_at: event.at })))
         .execute();
     },
     async list(query) {
@@ -292,16 +303,17 @@ export function createThrottleStore(db: Kysely<Database>): ThrottleStore {
       const row = await db.selectFrom('auth_throttle').selectAll().where('key', '=', key).executeTakeFirst();
       return row ? { windowStart: Number(row.window_start), failures: Number(row.failures) } : undefined;
     },
-    async put(key, windowStart, failures) {
+    async put(key, windowStart, failures, expiresAt) {
       await db
         .insertInto('auth_throttle')
-        .values({ key, window_start: windowStart, failures })
-        .onConflict((oc) => oc.column('key').doUpdateSet({ window_start: windowStart, failures }))
+        .values({ key, window_start: windowStart, failures, expires_at: expiresAt })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ window_start: windowStart, failures, expires_at: expiresAt }))
         .execute();
     },
     async clear(key) {
       await db.deleteFrom('auth_throttle').where('key', '=', key).execute();
     },
+    removeExpired: (now, limit) => removeExpiredRows(db, 'auth_throttle', 'key', '<=', now, limit),
   };
 }
 
@@ -310,7 +322,16 @@ export function createSsoAttemptStore(db: Kysely<Database>): SsoAttemptStore {
     async insert(a) {
       await db
         .insertInto('sso_attempts')
-        .values({ state_hash: a.stateHash, connection_id: a.connectionId, verifier: a.verifier, nonce: a.nonce, redirect_uri: a.redirectUri, created_at: a.createdAt, expires_at: a.expiresAt })
+        .values({
+          state_hash: a.stateHash,
+          connection_id: a.connectionId,
+          verifier: a.verifier,
+          nonce: a.nonce,
+          redirect_uri: a.redirectUri,
+          created_at: a.createdAt,
+          expires_at: a.expiresAt,
+          source: a.source,
+        })
         .execute();
     },
     async take(stateHash) {
@@ -327,10 +348,38 @@ export function createSsoAttemptStore(db: Kysely<Database>): SsoAttemptStore {
         redirectUri: row.redirect_uri,
         createdAt: Number(row.created_at),
         expiresAt: Number(row.expires_at),
+        source: row.source,
       };
     },
-    async removeExpired(now) {
-      await db.deleteFrom('sso_attempts').where('expires_at', '<', now).execute();
+    removeExpired: (now, limit) => removeExpiredRows(db, 'sso_attempts', 'state_hash', '<', now, limit),
+    async pending(now, source) {
+      const row = await db
+        .selectFrom('sso_attempts')
+        .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('expires_at').as('first')])
+        .where('source', '=', source)
+        .where('expires_at', '>=', now)
+        .executeTakeFirst();
+      return { count: Number(row?.n ?? 0), firstExpiry: row?.first === null || row?.first === undefined ? null : Number(row.first) };
+    },
+    async count() {
+      const row = await db.selectFrom('sso_attempts').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+      return Number(row?.n ?? 0);
+    },
+    async removeOldest(count) {
+      if (count <= 0) return;
+      await db
+        .deleteFrom('sso_attempts')
+        .where('state_hash', 'in', (eb) => eb.selectFrom('sso_attempts').select('state_hash').orderBy('created_at').orderBy('state_hash').limit(count))
+        .execute();
     },
   };
+}
+
+type Expiring = 'access_tokens' | 'sessions' | 'auth_throttle' | 'sso_attempts';
+
+/** Deletes up to `limit` rows of `table` expired at `now`, chosen by key in one statement both engines take. */
+async function removeExpiredRows<T extends Expiring>(db: Kysely<Database>, table: T, key: string, op: '<' | '<=', now: number, limit: number): Promise<number> {
+  const expired = db.selectFrom(table as Expiring).select(sql.ref<string>(key).as('k')).where('expires_at', op, now).limit(limit);
+  const result = await db.deleteFrom(table as Expiring).where(sql.ref(key), 'in', expired).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
