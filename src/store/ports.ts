@@ -434,6 +434,8 @@ export interface SyncRequestStore {
 export interface CustomerRecord {
   id: string;
   name: string;
+  /** The customer's id in another system, for linking configuration across instances (unique when set). */
+  thirdPartyId: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -579,6 +581,7 @@ export interface DeskStore {
   removeUser(id: string): Promise<void>;
   userHolds(id: string): Promise<{ tickets: number }>;
   findUserByThirdPartyId(thirdPartyId: string): Promise<DeskUserRecord | undefined>;
+  findCustomerByThirdPartyId(thirdPartyId: string): Promise<CustomerRecord | undefined>;
   /** Which of these third-party ids some user holds. */
   userThirdPartyIds(ids: string[]): Promise<Set<string>>;
   nextTicketNumber(): Promise<number>;

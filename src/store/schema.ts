@@ -31,6 +31,7 @@ export interface Database {
 export interface CustomersTable {
   id: string;
   name: string;
+  third_party_id: string | null;
   created_at: number;
   updated_at: number;
 }
