@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { EntityTypeDefinition, ReferenceDeclaration, TrackingRule } from './entity-type.js';
+import type { EntityTypeDefinition, RecordReferenceDeclaration, ReferenceDeclaration, TrackingRule } from './entity-type.js';
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -53,9 +53,7 @@ export interface TypeOptions {
   secretRules?: EntityTypeDefinition['secretRules'];
   instanceScoped?: string[];
   instanceLocal?: Record<string, unknown>;
-  agentLinks?: string[];
-  userLinks?: string[];
-  personLinks?: string[];
+  records?: RecordReferenceDeclaration[];
   nameField?: string;
   description?: string;
 }
@@ -72,9 +70,7 @@ export function defineType(options: TypeOptions): EntityTypeDefinition {
     secretRules: options.secretRules ?? (() => ({})),
     instanceScoped: options.instanceScoped ?? [],
     instanceLocal: options.instanceLocal ?? {},
-    agentLinks: options.agentLinks ?? [],
-    userLinks: options.userLinks ?? [],
-    personLinks: options.personLinks ?? [],
+    records: options.records ?? [],
     nameField: options.nameField ?? 'name',
     ...(options.description ? { description: options.description } : {}),
   };

@@ -6,6 +6,7 @@ import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { CustomerRecord, DeskUserRecord, Stores, Transactor } from '../store/ports.js';
 import { decodeCursor, encodeCursor } from '../tracking/cursor.js';
+import { refuseWhileNamed } from '../tracking/record-references.js';
 import { deskCaller, scopedCustomerIds, type DeskCaller } from './desk-caller.js';
 
 const name = () => z.string().trim().min(1).max(200);
@@ -158,7 +159,10 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock }): C
     async updateCustomer(principal, id, patch) {
       return db.write(async (stores) => {
         const customer = await visibleCustomer(stores, await deskCaller(stores, principal), id, 'id');
-        if (patch.thirdPartyId !== undefined && patch.thirdPartyId !== customer.thirdPartyId) await refuseTakenThirdPartyId(stores, 'customer', patch.thirdPartyId, customer.id);
+        if (patch.thirdPartyId !== undefined && patch.thirdPartyId !== customer.thirdPartyId) {
+          await refuseTakenThirdPartyId(stores, 'customer', patch.thirdPartyId, customer.id);
+          await refuseWhileNamed(stores, { kind: 'customer', ...customer }, 'third-party-id');
+        }
         const next: CustomerRecord = {
           ...customer,
           ...(patch.name !== undefined ? { name: patch.name } : {}),
@@ -171,11 +175,12 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock }): C
     },
     async removeCustomer(principal, id) {
       await db.write(async (stores) => {
-        await visibleCustomer(stores, await deskCaller(stores, principal), id, 'id');
+        const customer = await visibleCustomer(stores, await deskCaller(stores, principal), id, 'id');
         const holds = await stores.desk.customerHolds(id);
         if (holds.users > 0 || holds.tickets > 0) {
           throw new DomainError('CUSTOMER_IN_USE', `The customer still has ${holds.users} user(s) and ${holds.tickets} ticket(s).`, holds);
         }
+        await refuseWhileNamed(stores, { kind: 'customer', ...customer });
         await stores.desk.removeCustomer(id);
       });
     },
@@ -219,7 +224,10 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock }): C
         const caller = await deskCaller(stores, principal);
         const user = await visibleUser(stores, caller, id);
         if (patch.customerId !== undefined && patch.customerId !== user.customerId) await visibleCustomer(stores, caller, patch.customerId);
-        if (patch.thirdPartyId !== undefined && patch.thirdPartyId !== user.thirdPartyId) await refuseTakenThirdPartyId(stores, 'user', patch.thirdPartyId, user.id);
+        if (patch.thirdPartyId !== undefined && patch.thirdPartyId !== user.thirdPartyId) {
+          await refuseTakenThirdPartyId(stores, 'user', patch.thirdPartyId, user.id);
+          await refuseWhileNamed(stores, { kind: 'user', ...user }, 'third-party-id');
+        }
         const next: DeskUserRecord = {
           ...user,
           ...(patch.customerId !== undefined ? { customerId: patch.customerId } : {}),
@@ -234,9 +242,10 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock }): C
     },
     async removeUser(principal, id) {
       await db.write(async (stores) => {
-        await visibleUser(stores, await deskCaller(stores, principal), id);
+        const user = await visibleUser(stores, await deskCaller(stores, principal), id);
         const holds = await stores.desk.userHolds(id);
         if (holds.tickets > 0) throw new DomainError('USER_IN_USE', `The user still has ${holds.tickets} ticket(s).`, holds);
+        await refuseWhileNamed(stores, { kind: 'user', ...user });
         await stores.desk.removeUser(id);
       });
     },

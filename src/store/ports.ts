@@ -1,4 +1,5 @@
 import type { Actor, RequestInfo } from '../shared/actor.js';
+import type { RecordKind, RecordSummary } from '../shared/records.js';
 
 /** A stored entity of any catalog type. */
 export interface EntityRecord {
@@ -582,8 +583,6 @@ export interface DeskStore {
   userHolds(id: string): Promise<{ tickets: number }>;
   findUserByThirdPartyId(thirdPartyId: string): Promise<DeskUserRecord | undefined>;
   findCustomerByThirdPartyId(thirdPartyId: string): Promise<CustomerRecord | undefined>;
-  /** Which of these third-party ids some user holds. */
-  userThirdPartyIds(ids: string[]): Promise<Set<string>>;
   nextTicketNumber(): Promise<number>;
   findTicket(id: string): Promise<TicketRecord | undefined>;
   listTickets(filter: TicketFilter): Promise<TicketRecord[]>;
@@ -668,6 +667,14 @@ export interface SsoAttemptStore {
   removeExpired(now: number): Promise<void>;
 }
 
+/** Customers, users and agents as configuration names them. */
+export interface RecordStore {
+  /** The records of a kind with these ids. */
+  byIds(kind: RecordKind, ids: string[]): Promise<RecordSummary[]>;
+  /** The records of a kind holding these third-party ids. */
+  byThirdPartyIds(kind: RecordKind, thirdPartyIds: string[]): Promise<RecordSummary[]>;
+}
+
 export interface Stores {
   entities: EntityStore;
   changes: ChangeStore;
@@ -688,6 +695,7 @@ export interface Stores {
   desk: DeskStore;
   deliveries: WebhookDeliveryStore;
   ssoAttempts: SsoAttemptStore;
+  records: RecordStore;
 }
 
 /**

@@ -1,9 +1,10 @@
 import type { Catalog } from '../catalog/catalog.js';
 import { isTrackableType, withInstanceLocal, type EntityTypeDefinition } from '../catalog/entity-type.js';
-import { stringsAtPath } from '../shared/field-path.js';
+import { recordReferencesIn } from '../catalog/record-references.js';
 import type { ChangeRecord, EntityRecord, Stores } from '../store/ports.js';
 import { chainHash } from '../tracking/change-chain.js';
-import { nameOf, referencesIn } from '../tracking/change-writer.js';
+import { nameOf, referencesIn, storedReferencesIn } from '../tracking/change-writer.js';
+import { lookUpRecords } from '../tracking/record-references.js';
 import type { SecretBox } from '../tracking/secret-box.js';
 import { keyIdsIn } from '../tracking/secret-box.js';
 import { maskSecrets } from '../tracking/secrets.js';
@@ -66,21 +67,13 @@ export async function applyBatch(
   });
   const loaded = await loadEntities(stores, wanted);
   // Agents and users linked by third-party id must be agents and users of this instance (when linking by third-party
-  // id is on): each link with the holders that may resolve it.
-  type Link = { value: string; location: string; holders: 'agent' | 'user' | 'person' };
-  const linksOf = batch.map((change): Link[] => {
+  // id is on).
+  const linksOf = batch.map((change) => {
     const def = catalog.find(change.type);
-    if (!def || !change.after) return [];
-    const at = (paths: string[], holders: Link['holders']) => paths.flatMap((path) => stringsAtPath(change.after!, path).map((hit) => ({ ...hit, holders })));
-    return [...at(def.agentLinks, 'agent'), ...at(def.userLinks, 'user'), ...at(def.personLinks, 'person')];
+    return def && change.after ? recordReferencesIn(def, change.after).filter((hit) => hit.by === 'third-party-id') : [];
   });
   const linkByThirdParty = linksOf.some((links) => links.length > 0) && (await readSettings(stores)).useThirdPartyIds;
-  const agentThirdPartyIds = linkByThirdParty
-    ? new Set((await stores.agents.list({ limit: 1_000_000 })).flatMap((a) => (a.thirdPartyId && !a.disabled ? [a.thirdPartyId] : [])))
-    : new Set<string>();
-  const userThirdPartyIds = linkByThirdParty ? await stores.desk.userThirdPartyIds(linksOf.flat().filter((l) => l.holders !== 'agent').map((l) => l.value)) : new Set<string>();
-  const resolves = (link: Link) =>
-    (link.holders !== 'user' && agentThirdPartyIds.has(link.value)) || (link.holders !== 'agent' && userThirdPartyIds.has(link.value));
+  const linked = linkByThirdParty ? await lookUpRecords(stores, linksOf.flat()) : undefined;
   const states = new Map<string, EntityState>();
   const stateOf = (id: string): EntityState => {
     let state = states.get(id);
@@ -154,12 +147,12 @@ export async function applyBatch(
         });
       }
     }
-    const unlinked = linkByThirdParty ? linksOf[index]!.filter((link) => !resolves(link)) : [];
+    const unlinked = linked ? linksOf[index]!.filter((link) => !linked.named(link)) : [];
     if (unlinked.length > 0) {
-      const holders = { agent: 'enabled agent', user: 'user', person: 'enabled agent or user' };
+      const holders = { customer: 'customer', agent: 'agent', user: 'user', 'agent-or-user': 'agent or user' };
       refuse({
         kind: 'reference-missing',
-        message: `Change ${change.id} links by third-party id ${unlinked.map((l) => `"${l.value}" (${l.location}; no ${holders[l.holders]} of this instance has it)`).join(', ')}.`,
+        message: `Change ${change.id} links by third-party id ${unlinked.map((l) => `"${l.value}" (${l.path}; no ${holders[l.target]} of this instance has it)`).join(', ')}.`,
         missing: unlinked.map((l) => l.value),
       });
     }
@@ -178,8 +171,8 @@ export async function applyBatch(
     applied.add(change.id);
     const state = stateOf(change.entityId);
     state.touched = true;
-    state.refs = refs.map((r) => ({ toId: r.toId, path: r.path }));
     const body = withInstanceLocal(def, change.after, state.record?.body ?? null);
+    state.refs = body ? storedReferencesIn(def, body, refs) : [];
     state.record = body
       ? {
           id: change.entityId,

@@ -7,7 +7,7 @@ import type { ChangeRecord, ChangeSummary, EntityRecord, PeerRecord, Stores } fr
 import { withInstanceLocal, withoutInstanceLocal } from '../catalog/entity-type.js';
 import { diffBodies, type FieldDiff } from '../tracking/body-diff.js';
 import { chainHash } from '../tracking/change-chain.js';
-import { referencesIn } from '../tracking/change-writer.js';
+import { storedReferencesIn } from '../tracking/change-writer.js';
 import { maskSecrets } from '../tracking/secrets.js';
 import { readSettings } from '../tracking/settings-service.js';
 import { buildDocument, parseDocument, type ExportDocument } from './export-document.js';
@@ -845,7 +845,7 @@ export function createSyncService(
               const def = catalog.find(copied.type);
               const entity = def ? { ...copied, body: withInstanceLocal(def, copied.body, kept.get(copied.id) ?? null)! } : copied;
               await stores.entities.insert(entity);
-              if (def) await stores.entities.replaceReferences(entity.id, entity.type, referencesIn(def, entity.body).map((r) => ({ toId: r.toId, path: r.path })));
+              if (def) await stores.entities.replaceReferences(entity.id, entity.type, storedReferencesIn(def, entity.body));
             }
             await stores.summary.reset();
             for (const p of await stores.peers.list()) await stores.peers.update({ ...p, lastPushSeq: 0, lastPullSeq: 0, updatedAt: clock.now() });

@@ -68,7 +68,7 @@ describe.each(engines)('linking agents by third-party id across instances on %s'
     const refused = await dev.call('POST', '/v1/instances/staging/push', {});
     expect(refused.status).toBe(409);
     expect(refused.body.problems).toEqual([
-      expect.objectContaining({ kind: 'reference-missing', entity: expect.objectContaining({ id: ruleId }), missing: ['EMP-2002'], message: expect.stringContaining('"EMP-2002" (outcomes[0].agentThirdPartyId; no enabled agent') }),
+      expect.objectContaining({ kind: 'reference-missing', entity: expect.objectContaining({ id: ruleId }), missing: ['EMP-2002'], message: expect.stringContaining('"EMP-2002" (outcomes[0].agentThirdPartyId; no agent of this instance has it)') }),
     ]);
     expect(await ok(staging, 'GET', `/v1/config/ticket-rules/${ruleId}`)).toEqual(before);
 
@@ -80,6 +80,9 @@ describe.each(engines)('linking agents by third-party id across instances on %s'
   it('links an asset’s users and owners by third-party id too: a user the receiver lacks refuses the push until it exists', async () => {
     for (const i of [dev, staging]) await ok(i, 'PATCH', '/v1/settings', { trackServices: true });
     const assetType = (await ok(dev, 'POST', '/v1/config/asset-types', { name: 'Business service' })).entity.id;
+    // An asset names people who exist where it is written.
+    const payrollOnDev = await ok(dev, 'POST', '/v1/customers', { name: 'Payroll customer' });
+    await ok(dev, 'POST', '/v1/users', { customerId: payrollOnDev.id, name: 'Pat', thirdPartyId: 'USR-0007' });
     const asset = await ok(dev, 'POST', '/v1/config/assets', {
       name: 'Payroll',
       assetTypeId: assetType,

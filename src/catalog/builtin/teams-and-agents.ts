@@ -92,7 +92,11 @@ export const roles = defineType({
     { path: 'ticketGroupRestrictions.ticketGroupIds[]', target: 'ticket-groups' },
   ],
   instanceLocal: { agentIds: [] },
-  agentLinks: ['agentThirdPartyIds[]'],
+  records: [
+    { path: 'customerRestrictions.customerIds[]', target: 'customer', by: 'id' },
+    { path: 'agentIds[]', target: 'agent', by: 'id' },
+    { path: 'agentThirdPartyIds[]', target: 'agent', by: 'third-party-id' },
+  ],
 });
 
 export const agentStatuses = defineType({

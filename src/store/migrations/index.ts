@@ -9,6 +9,7 @@ import * as sso from './0007-sso.js';
 import * as inboundMail from './0008-inbound-mail.js';
 import * as ticketLists from './0009-ticket-lists.js';
 import * as customerThirdPartyId from './0011-customer-third-party-id.js';
+import * as recordReferences from './0011b-record-references.js';
 
 /** The one migration list for both engines. Never edit a migration that has landed; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0008-inbound-mail': inboundMail,
   '0009-ticket-lists': ticketLists,
   '0011-customer-third-party-id': customerThirdPartyId,
+  '0011b-record-references': recordReferences,
 };

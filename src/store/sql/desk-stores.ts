@@ -184,15 +184,6 @@ export function createDeskStore(db: Kysely<Database>): DeskStore {
       const row = await db.selectFrom('customers').selectAll().where('third_party_id', '=', thirdPartyId).executeTakeFirst();
       return row ? toCustomer(row) : undefined;
     },
-    async userThirdPartyIds(ids) {
-      const found = new Set<string>();
-      const unique = [...new Set(ids)];
-      for (let i = 0; i < unique.length; i += 500) {
-        const rows = await db.selectFrom('desk_users').select('third_party_id').where('third_party_id', 'in', unique.slice(i, i + 500)).execute();
-        for (const row of rows) if (row.third_party_id !== null) found.add(row.third_party_id);
-      }
-      return found;
-    },
     async nextTicketNumber() {
       const row = await db.selectFrom('tickets').select((eb) => eb.fn.max<number>('number').as('n')).executeTakeFirst();
       return Number(row?.n ?? 0) + 1;
