@@ -667,12 +667,23 @@ export interface SsoAttemptStore {
   removeExpired(now: number): Promise<void>;
 }
 
-/** Customers, users and agents as configuration names them. */
+/** Which local record an id of another instance's record resolved to. */
+export interface RecordLink {
+  kind: RecordKind;
+  foreignId: string;
+  localId: string;
+}
+
+/** Customers, users and agents as configuration names them, and the links a receiver made to its own. */
 export interface RecordStore {
   /** The records of a kind with these ids. */
   byIds(kind: RecordKind, ids: string[]): Promise<RecordSummary[]>;
   /** The records of a kind holding these third-party ids. */
   byThirdPartyIds(kind: RecordKind, thirdPartyIds: string[]): Promise<RecordSummary[]>;
+  /** The local ids that these ids of other instances' records were resolved to, by foreign id. */
+  links(kind: RecordKind, foreignIds: string[]): Promise<Map<string, string>>;
+  /** Records links, replacing any earlier link of the same foreign id. */
+  saveLinks(links: RecordLink[]): Promise<void>;
 }
 
 export interface Stores {

@@ -1,14 +1,13 @@
 import type { Catalog } from '../catalog/catalog.js';
 import { isTrackableType, withInstanceLocal, type EntityTypeDefinition } from '../catalog/entity-type.js';
-import { recordReferencesIn } from '../catalog/record-references.js';
 import type { ChangeRecord, EntityRecord, Stores } from '../store/ports.js';
 import { chainHash } from '../tracking/change-chain.js';
 import { nameOf, referencesIn, storedReferencesIn } from '../tracking/change-writer.js';
-import { lookUpRecords } from '../tracking/record-references.js';
 import type { SecretBox } from '../tracking/secret-box.js';
 import { keyIdsIn } from '../tracking/secret-box.js';
 import { maskSecrets } from '../tracking/secrets.js';
-import { readSettings } from '../tracking/settings-service.js';
+import type { RecordDescription } from './record-descriptions.js';
+import { resolveRecords } from './record-resolution.js';
 import { digestMatches, fromTransfer, plannedOf, type BatchOutcome, type PlannedChange, type PlannedEntity, type SyncProblem, type TransferChange } from './transfer.js';
 
 const LOAD_CHUNK = 500;
@@ -27,6 +26,8 @@ export interface ApplyOptions {
   appliedFrom: string;
   /** Change ids the caller accepts as absent: a parent or requirement among them does not refuse a change. */
   allowMissing: ReadonlySet<string>;
+  /** The sender's descriptions of the records the changes name (see record-resolution.ts). */
+  records?: readonly RecordDescription[];
 }
 
 async function loadEntities(stores: Stores, ids: string[]): Promise<Map<string, EntityRecord>> {
@@ -66,14 +67,8 @@ export async function applyBatch(
     return refs;
   });
   const loaded = await loadEntities(stores, wanted);
-  // Agents and users linked by third-party id must be agents and users of this instance (when linking by third-party
-  // id is on).
-  const linksOf = batch.map((change) => {
-    const def = catalog.find(change.type);
-    return def && change.after ? recordReferencesIn(def, change.after).filter((hit) => hit.by === 'third-party-id') : [];
-  });
-  const linkByThirdParty = linksOf.some((links) => links.length > 0) && (await readSettings(stores)).useThirdPartyIds;
-  const linked = linkByThirdParty ? await lookUpRecords(stores, linksOf.flat()) : undefined;
+  // Records (customers, users, agents) the changes name, resolved to this instance's own.
+  const named = await resolveRecords(stores, catalog, batch, options.records ?? []);
   const states = new Map<string, EntityState>();
   const stateOf = (id: string): EntityState => {
     let state = states.get(id);
@@ -147,15 +142,8 @@ export async function applyBatch(
         });
       }
     }
-    const unlinked = linked ? linksOf[index]!.filter((link) => !linked.named(link)) : [];
-    if (unlinked.length > 0) {
-      const holders = { customer: 'customer', agent: 'agent', user: 'user', 'agent-or-user': 'agent or user' };
-      refuse({
-        kind: 'reference-missing',
-        message: `Change ${change.id} links by third-party id ${unlinked.map((l) => `"${l.value}" (${l.path}; no ${holders[l.target]} of this instance has it)`).join(', ')}.`,
-        missing: unlinked.map((l) => l.value),
-      });
-    }
+    const unresolved = named.problemOf(index);
+    if (unresolved) refuse(unresolved);
     if (change.op === 'delete') {
       const referrers = await referrersOf(stores, states, change.entityId);
       if (referrers.length > 0) {
@@ -171,7 +159,7 @@ export async function applyBatch(
     applied.add(change.id);
     const state = stateOf(change.entityId);
     state.touched = true;
-    const body = withInstanceLocal(def, change.after, state.record?.body ?? null);
+    const body = withInstanceLocal(def, named.localAfter(index), state.record?.body ?? null);
     state.refs = body ? storedReferencesIn(def, body, refs) : [];
     state.record = body
       ? {
@@ -212,6 +200,7 @@ export async function applyBatch(
     }
     await stores.entities.saveMany(saved);
     await stores.entities.replaceReferencesMany(references);
+    await named.save(stores, applied);
     await stores.changes.saveHead();
   }
 

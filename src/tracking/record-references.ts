@@ -1,4 +1,4 @@
-import { kindsOf, keysNaming, recordReferencesIn, type RecordReferenceHit } from '../catalog/record-references.js';
+import { kindsOf, keysNaming, mapRecordIds, recordReferencesIn, type RecordReferenceHit } from '../catalog/record-references.js';
 import type { EntityTypeDefinition, RecordTarget } from '../catalog/entity-type.js';
 import { DomainError, type FieldProblem } from '../shared/errors.js';
 import type { RecordKind, RecordSummary } from '../shared/records.js';
@@ -71,6 +71,41 @@ export async function missingRecordReferences(stores: Stores, def: EntityTypeDef
       code: 'reference-not-found',
       message: hit.by === 'id' ? `No ${label[hit.target]} here has id ${hit.value}.` : `No ${label[hit.target]} here has third-party id ${hit.value}.`,
     }));
+}
+
+/**
+ * `body` (a change's snapshot) with the ids of other instances' records it names replaced by the ids of the records
+ * they were resolved to here when the change arrived: the body as this instance holds it. Ids of this instance's own
+ * records, and ids it never resolved, stay as they are.
+ */
+export async function localRecordIds<T extends Record<string, unknown> | null>(stores: Stores, def: EntityTypeDefinition, body: T): Promise<T> {
+  if (body === null) return body;
+  const hits = recordReferencesIn(def, body, 'travelling');
+  if (hits.length === 0) return body;
+  const links = new Map<string, string>();
+  for (const kind of ['customer', 'user', 'agent'] as const) {
+    const ids = hits.filter((h) => kindsOf(h.target).includes(kind)).map((h) => h.value);
+    if (ids.length === 0) continue;
+    for (const [foreign, local] of await stores.records.links(kind, ids)) links.set(`${kind}:${foreign}`, local);
+  }
+  return mapRecordIds(def, body, (id, target) => kindsOf(target).map((kind) => links.get(`${kind}:${id}`)).find((local) => local !== undefined) ?? id);
+}
+
+/** How a record reference reads on any instance: by the record's third-party id, else by its global id. */
+export function portableName(target: RecordTarget, record: RecordSummary | undefined, id: string): string {
+  if (!record) return `${target}:id:${id}`;
+  return record.thirdPartyId === null ? `${record.kind}:id:${record.id}` : `${record.kind}:third-party-id:${record.thirdPartyId}`;
+}
+
+/**
+ * Entity bodies of one type as instances compare them: each record id that travels replaced by its portable name, so
+ * two instances that hold the same configuration over their own records compare equal.
+ */
+export async function portableBodies(stores: Stores, def: EntityTypeDefinition, bodies: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
+  const hits = bodies.flatMap((body) => recordReferencesIn(def, body, 'travelling'));
+  if (hits.length === 0) return bodies;
+  const index = await lookUpRecords(stores, hits);
+  return bodies.map((body) => mapRecordIds(def, body, (id, target) => portableName(target, index.named({ target, by: 'id', value: id }), id)));
 }
 
 /** The tracked entities that name `record` (by id or by third-party id; with `by`, only so), at most `limit`, with where. */

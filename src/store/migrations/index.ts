@@ -10,6 +10,7 @@ import * as inboundMail from './0008-inbound-mail.js';
 import * as ticketLists from './0009-ticket-lists.js';
 import * as customerThirdPartyId from './0011-customer-third-party-id.js';
 import * as recordReferences from './0011b-record-references.js';
+import * as recordLinks from './0011c-record-links.js';
 
 /** The one migration list for both engines. Never edit a migration that has landed; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0009-ticket-lists': ticketLists,
   '0011-customer-third-party-id': customerThirdPartyId,
   '0011b-record-references': recordReferences,
+  '0011c-record-links': recordLinks,
 };

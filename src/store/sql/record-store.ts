@@ -28,5 +28,24 @@ export function createRecordStore(db: Kysely<Database>): RecordStore {
   return {
     byIds: (kind, ids) => select(kind, 'id', ids),
     byThirdPartyIds: (kind, thirdPartyIds) => select(kind, 'third_party_id', thirdPartyIds),
+    async links(kind, foreignIds) {
+      const found = new Map<string, string>();
+      for (const part of chunks(foreignIds)) {
+        const rows = await db.selectFrom('record_links').select(['foreign_id', 'local_id']).where('kind', '=', kind).where('foreign_id', 'in', part).execute();
+        for (const row of rows) found.set(row.foreign_id, row.local_id);
+      }
+      return found;
+    },
+    async saveLinks(links) {
+      const unique = new Map(links.map((l) => [`${l.kind}\u0000${l.foreignId}`, l]));
+      const rows = [...unique.values()].map((l) => ({ kind: l.kind, foreign_id: l.foreignId, local_id: l.localId }));
+      for (let i = 0; i < rows.length; i += CHUNK) {
+        await db
+          .insertInto('record_links')
+          .values(rows.slice(i, i + CHUNK))
+          .onConflict((oc) => oc.columns(['kind', 'foreign_id']).doUpdateSet((eb) => ({ local_id: eb.ref('excluded.local_id') })))
+          .execute();
+      }
+    },
   };
 }
