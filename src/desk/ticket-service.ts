@@ -291,9 +291,9 @@ export function createTicketService(deps: {
   }
 
   /**
-   * A rule's agent outcome as an agent of this instance: its agent id, which names an agent here (received rules are
-   * stored with this instance's own ids); failing that, with linking by third-party id on, the agent holding its
-   * `agentThirdPartyId`.
+   * A rule's agent outcome as an enabled agent of this instance: its agent id (received rules are stored with this
+   * instance's own ids); failing that — a rule an older version received still names another instance's agent — with
+   * linking by third-party id on, the agent holding its `agentThirdPartyId`.
    */
   async function ruleAgents(stores: Stores, rules: TicketRule[], settings: Settings): Promise<(o: { agentId: string; agentThirdPartyId?: string }) => string | null> {
     const wanted = rules.flatMap((r) => r.outcomes.flatMap((o) => (o.field === 'agent' ? [o] : [])));
