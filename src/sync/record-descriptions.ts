@@ -47,6 +47,13 @@ export interface RecordDescriber {
   describe(stores: Stores): Promise<RecordDescription[]>;
 }
 
+/** The descriptions of the records these changes name (see RecordDescriber.describe). */
+export function describeRecords(stores: Stores, catalog: Catalog, changes: Iterable<{ type: string; before: Body; after: Body }>): Promise<RecordDescription[]> {
+  const describer = createRecordDescriber(catalog);
+  for (const change of changes) describer.note(change);
+  return describer.describe(stores);
+}
+
 export function createRecordDescriber(catalog: Catalog): RecordDescriber {
   const noted = new Map<string, { target: RecordTarget; id: string }>();
   const travels = new Map<string, boolean>();

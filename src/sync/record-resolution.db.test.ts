@@ -5,7 +5,7 @@ import { insertAgent } from '../../test/support/principals.js';
 import { receive, tablesOf, transferOf } from '../../test/support/sync.js';
 import { newId } from '../shared/ids.js';
 import type { CustomerRecord, DeskUserRecord } from '../store/ports.js';
-import { createRecordDescriber, type RecordDescription } from './record-descriptions.js';
+import { describeRecords, type RecordDescription } from './record-descriptions.js';
 import type { TransferChange } from './transfer.js';
 
 /**
@@ -36,12 +36,9 @@ describe.each(engines)('resolving the records a batch names on %s', (engine) => 
     return record.id;
   }
   const rule = (customerIds: string[]) => ({ name: 'Route', criteria: [{ field: 'customer', operator: 'includes', customerIds }], outcomes: [{ field: 'priority', level: 2 }] });
-  /** The descriptions `from` sends with `changes`, made as a push makes them. */
-  async function describe_(from: TestInstance, changes: TransferChange[]): Promise<RecordDescription[]> {
-    const describer = createRecordDescriber(from.services.catalog);
-    for (const change of changes) describer.note(change);
-    return from.db.read((stores) => describer.describe(stores));
-  }
+  /** The descriptions `from` sends with `changes`, made as an export makes them. */
+  const describe_ = (from: TestInstance, changes: TransferChange[]): Promise<RecordDescription[]> =>
+    from.db.read((stores) => describeRecords(stores, from.services.catalog, changes));
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read into bodies freely
   const bodyOn = async (on: TestInstance, id: string): Promise<any> => (await on.db.read((stores) => stores.entities.find(id)))!.body;
 

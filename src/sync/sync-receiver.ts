@@ -8,7 +8,7 @@ import type { SecretBox } from '../tracking/secret-box.js';
 import { readSettings } from '../tracking/settings-service.js';
 import { applyBatch } from './apply-batch.js';
 import { chooseOutgoing, readChosen, selectOutgoing, type Selection } from './outgoing.js';
-import { createRecordDescriber } from './record-descriptions.js';
+import { createRecordDescriber, describeRecords } from './record-descriptions.js';
 import type { EntityDigest, OutgoingTransfer, PeerExchange, PeerExchangeAnswer, PeerHello, ReceiveRequest, ReceiveResult, StreamedOutgoing, TypeDigest } from './peer-client.js';
 import type { SeqSpan } from './reconcile.js';
 import {
@@ -170,9 +170,7 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
     async outgoing(lacking, selection) {
       return db.read(async (stores) => {
         const out = await selectOutgoing(stores, lacking, selection);
-        const describer = createRecordDescriber(catalog);
-        for (const change of out.changes) describer.note(change);
-        return { ...out, changes: out.changes.map((c) => ({ ...toTransfer(c), seq: c.seq })), records: await describer.describe(stores) };
+        return { ...out, changes: out.changes.map((c) => ({ ...toTransfer(c), seq: c.seq })), records: await describeRecords(stores, catalog, out.changes) };
       });
     },
     async outgoingStream(lacking, selection) {

@@ -13,7 +13,7 @@ import { buildDocument, parseDocument, type ExportDocument } from './export-docu
 import { chooseOutgoing, readChosen, selectOutgoing, type Selection } from './outgoing.js';
 import type { OutgoingTransfer, PeerConnection, PeerConnector, PeerHello, ReceiveResult } from './peer-client.js';
 import { reconcile, type Reconciliation, type SummarySource } from './reconcile.js';
-import { createRecordDescriber } from './record-descriptions.js';
+import { createRecordDescriber, describeRecords } from './record-descriptions.js';
 import { countOf, SUMMARY_FORMAT, type KeyRanges } from './summary.js';
 import { comparableEntities, entityDigests, trackableTypes, typeDigests } from './state.js';
 import { pipelinePosition, type SyncDeps, type SyncReceiver } from './sync-receiver.js';
@@ -748,9 +748,7 @@ export function createSyncService(
       }
       const included = new Set(changes.map((c) => c.id));
       const dependencies = [...new Set(changes.flatMap((c) => [...(c.parent ? [c.parent] : []), ...c.requires]))].filter((id) => !included.has(id));
-      const describer = createRecordDescriber(catalog);
-      for (const change of changes) describer.note(change);
-      const records = await db.read((stores) => describer.describe(stores));
+      const records = await db.read((stores) => describeRecords(stores, catalog, changes));
       return buildDocument({
         exportedAt: isoTime(clock.now()),
         from: { instanceId: instance.id, name: instance.name, kind: instance.kind, version },
