@@ -10,6 +10,7 @@ import { parseOrThrow } from '../shared/validation.js';
 import { withStores, type AgentRecord, type ClientRestrictions, type EntityRecord, type Stores, type Transactor } from '../store/ports.js';
 import type { ChangeWriter } from '../tracking/change-writer.js';
 import { decodeCursor, encodeCursor } from '../tracking/cursor.js';
+import { refuseWhileNamed } from '../tracking/record-references.js';
 import { readSettings } from '../tracking/settings-service.js';
 import { ADMINISTRATOR_ROLE_ID, ROLES_TYPE } from './administrator-role.js';
 import { agentAccess, holdsRole, type AgentAccess, type Principal, type TeamMembership } from './agent-access.js';
@@ -439,6 +440,7 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
 
         if (next.email !== current.email) await refuseTakenEmail(stores, next.email, id);
         if (next.thirdPartyId !== null && next.thirdPartyId !== current.thirdPartyId) await refuseTakenThirdPartyId(stores, next.thirdPartyId, id);
+        if (next.thirdPartyId !== current.thirdPartyId) await refuseWhileNamed(stores, { kind: 'agent', ...current }, 'third-party-id');
 
         const changed = (['name', 'email', 'apiOnly', 'disabled', 'thirdPartyId', 'coManagedCustomerId', 'customerGroupOverrideId'] as const).filter(
           (key) => next[key] !== current[key],
@@ -494,6 +496,7 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
         }
         if ((await isEnabledAdministrator(stores, agent)) && (await enabledAdministrators(stores)).length === 1) throw administratorProtected();
         const { removed } = await assignRoles(stores, ctx, await readSettings(stores), agent, []);
+        await refuseWhileNamed(stores, { kind: 'agent', ...agent });
         // Also removes the agent's personal tokens and sessions.
         await stores.agents.remove(id);
         await audit.recordIn(stores, {

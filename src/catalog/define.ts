@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CustomerRecordFields, EntityTypeDefinition, ReferenceDeclaration, TrackingRule } from './entity-type.js';
+import type { CustomerRecordFields, EntityTypeDefinition, RecordReferenceDeclaration, ReferenceDeclaration, TrackingRule } from './entity-type.js';
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -54,9 +54,7 @@ export interface TypeOptions {
   instanceScoped?: string[];
   instanceLocal?: Record<string, unknown>;
   entityLocal?: Record<string, Record<string, unknown>>;
-  agentLinks?: string[];
-  userLinks?: string[];
-  personLinks?: string[];
+  records?: RecordReferenceDeclaration[];
   customerRecord?: CustomerRecordFields;
   accessManagement?: boolean;
   nameField?: string;
@@ -76,9 +74,7 @@ export function defineType(options: TypeOptions): EntityTypeDefinition {
     instanceScoped: options.instanceScoped ?? [],
     instanceLocal: options.instanceLocal ?? {},
     entityLocal: options.entityLocal ?? {},
-    agentLinks: options.agentLinks ?? [],
-    userLinks: options.userLinks ?? [],
-    personLinks: options.personLinks ?? [],
+    records: options.records ?? [],
     accessManagement: options.accessManagement ?? false,
     nameField: options.nameField ?? 'name',
     ...(options.customerRecord ? { customerRecord: options.customerRecord } : {}),

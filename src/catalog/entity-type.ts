@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { RecordKind } from '../shared/records.js';
 import type { SettingKey, Settings } from '../shared/settings.js';
 
 /** When writes of a type are captured as changes (and so travel between instances). */
@@ -31,6 +32,25 @@ export interface ReferenceDeclaration {
   target: string;
   /** Whether the reference may link by third-party relational id when that setting is on. */
   thirdParty?: boolean;
+}
+
+/** What a record reference may name: an asset's owner is an agent or a user. */
+export type RecordTarget = RecordKind | 'agent-or-user';
+
+/**
+ * A field that names a record each instance keeps for itself (a customer, a user of a customer, an agent). Records have
+ * ids of their own on each instance, so such a field is never taken as it arrived: see record-references.ts.
+ */
+export interface RecordReferenceDeclaration {
+  /** Field path, `[]` marking arrays: `criteria[].customerIds[]`. */
+  path: string;
+  target: RecordTarget;
+  /**
+   * `id`: the record's id on the instance that wrote the body, which a receiver resolves to its own record (by global
+   * id, else by third-party id) and stores as that record's id. `third-party-id`: the record's third-party id itself,
+   * the same on every instance, naming the record that holds it here.
+   */
+  by: 'id' | 'third-party-id';
 }
 
 export interface SecretRules {
@@ -71,16 +91,8 @@ export interface EntityTypeDefinition {
    * to each instance, whoever holds it elsewhere.
    */
   entityLocal: Record<string, Record<string, unknown>>;
-  /**
-   * Field paths holding third-party ids of agents (local records, whose own ids differ between instances). With the
-   * setting "use third-party ids for linking" on, each must name an agent of the receiving instance, or the change is
-   * refused there: never linked to nobody, or to somebody else.
-   */
-  agentLinks: string[];
-  /** Field paths holding third-party ids of users of customers (desk records), resolved the same way. */
-  userLinks: string[];
-  /** Field paths holding third-party ids of an agent or a user (asset owners): either resolves. */
-  personLinks: string[];
+  /** Every field that names a record each instance keeps for itself (customers, users, agents). */
+  records: RecordReferenceDeclaration[];
   /**
    * The customer whose record an entity is (an asset): a caller confined to other customers sees neither the entity
    * nor its changes, and the users and owners it names must be that customer's.
@@ -120,6 +132,12 @@ export function withInstanceLocal(
   const merged = { ...incoming };
   for (const key of keys) merged[key] = current && key in current ? current[key] : structuredClone(local[key]);
   return merged;
+}
+
+/** Whether `path` lies in one of the type's instance-local fields (those never travel). */
+export function isInstanceLocalPath(def: EntityTypeDefinition, path: string): boolean {
+  const top = path.split('.')[0]!.replace(/\[\]$/, '');
+  return Object.hasOwn(def.instanceLocal, top);
 }
 
 /** `body` without its instance-local fields: what two instances compare. */

@@ -6,29 +6,37 @@ import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { CustomerRecord, DeskUserRecord, Stores, Transactor } from '../store/ports.js';
 import { decodeCursor, encodeCursor } from '../tracking/cursor.js';
+import { refuseWhileNamed } from '../tracking/record-references.js';
 import { deskCaller, scopedCustomerIds, type DeskCaller } from './desk-caller.js';
 
 const name = () => z.string().trim().min(1).max(200);
 const recordId = () => z.string().trim().min(1).max(100);
+const thirdPartyId = () => z.string().trim().min(1).max(200).nullable();
 
-export const customerInputSchema = z.strictObject({ name: name() });
-export const customerPatchSchema = z.strictObject({ name: name().optional() });
+export const customerInputSchema = z.strictObject({
+  name: name(),
+  thirdPartyId: thirdPartyId()
+    .default(null)
+    .describe('The customer’s id in another system (a CRM, the PSA); unique when set. Configuration promoted from another instance names the customer by it.'),
+});
+export const customerPatchSchema = z.strictObject({ name: name().optional(), thirdPartyId: thirdPartyId().optional() });
 export const userInputSchema = z.strictObject({
   customerId: recordId(),
   name: name(),
   email: z.string().trim().toLowerCase().email().max(320).nullable().default(null),
-  thirdPartyId: z.string().trim().min(1).max(200).nullable().default(null).describe('The user’s id in the identity system; unique when set.'),
+  thirdPartyId: thirdPartyId().default(null).describe('The user’s id in the identity system; unique when set.'),
 });
 export const userPatchSchema = z.strictObject({
   customerId: recordId().optional(),
   name: name().optional(),
   email: z.string().trim().toLowerCase().email().max(320).nullable().optional(),
-  thirdPartyId: z.string().trim().min(1).max(200).nullable().optional(),
+  thirdPartyId: thirdPartyId().optional(),
 });
 
 export interface CustomerView {
   id: string;
   name: string;
+  thirdPartyId: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -49,7 +57,7 @@ export interface Page<T> {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const customerView = (c: CustomerRecord): CustomerView => ({ id: c.id, name: c.name, createdAt: iso(c.createdAt), updatedAt: iso(c.updatedAt) });
+const customerView = (c: CustomerRecord): CustomerView => ({ id: c.id, name: c.name, thirdPartyId: c.thirdPartyId, createdAt: iso(c.createdAt), updatedAt: iso(c.updatedAt) });
 const userView = (u: DeskUserRecord): DeskUserView => ({
   id: u.id,
   customerId: u.customerId,
@@ -89,15 +97,16 @@ async function visibleUser(stores: Stores, caller: DeskCaller, id: string): Prom
   return user;
 }
 
-async function refuseTakenThirdPartyId(stores: Stores, thirdPartyId: string | null, selfId: string | null): Promise<void> {
+async function refuseTakenThirdPartyId(stores: Stores, kind: 'customer' | 'user', thirdPartyId: string | null, selfId: string | null): Promise<void> {
   if (thirdPartyId === null) return;
-  const holder = await stores.desk.findUserByThirdPartyId(thirdPartyId);
+  const holder = kind === 'user' ? await stores.desk.findUserByThirdPartyId(thirdPartyId) : await stores.desk.findCustomerByThirdPartyId(thirdPartyId);
   if (holder && holder.id !== selfId) {
-    throw new DomainError('THIRD_PARTY_ID_TAKEN', `Another user has third-party id ${thirdPartyId}.`, {
-      errors: [{ path: 'thirdPartyId', code: 'taken', message: 'Another user has this third-party id.' }],
+    throw new DomainError('THIRD_PARTY_ID_TAKEN', `Another ${kind} has third-party id ${thirdPartyId}.`, {
+      errors: [{ path: 'thirdPartyId', code: 'taken', message: `Another ${kind} has this third-party id.` }],
     });
   }
 }
+
 
 function refuseIfRestricted(caller: DeskCaller): void {
   if (caller.scope.kind === 'all') return;
@@ -140,8 +149,9 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock }): C
     async createCustomer(principal, input) {
       return db.write(async (stores) => {
         refuseIfRestricted(await deskCaller(stores, principal));
+        await refuseTakenThirdPartyId(stores, 'customer', input.thirdPartyId, null);
         const now = clock.now();
-        const customer: CustomerRecord = { id: newId(now), name: input.name, createdAt: now, updatedAt: now };
+        const customer: CustomerRecord = { id: newId(now), name: input.name, thirdPartyId: input.thirdPartyId, createdAt: now, updatedAt: now };
         await stores.desk.insertCustomer(customer);
         return customerView(customer);
       });
@@ -149,18 +159,28 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock }): C
     async updateCustomer(principal, id, patch) {
       return db.write(async (stores) => {
         const customer = await visibleCustomer(stores, await deskCaller(stores, principal), id, 'id');
-        const next = { ...customer, ...(patch.name !== undefined ? { name: patch.name } : {}), updatedAt: clock.now() };
+        if (patch.thirdPartyId !== undefined && patch.thirdPartyId !== customer.thirdPartyId) {
+          await refuseTakenThirdPartyId(stores, 'customer', patch.thirdPartyId, customer.id);
+          await refuseWhileNamed(stores, { kind: 'customer', ...customer }, 'third-party-id');
+        }
+        const next: CustomerRecord = {
+          ...customer,
+          ...(patch.name !== undefined ? { name: patch.name } : {}),
+          ...(patch.thirdPartyId !== undefined ? { thirdPartyId: patch.thirdPartyId } : {}),
+          updatedAt: clock.now(),
+        };
         await stores.desk.updateCustomer(next);
         return customerView(next);
       });
     },
     async removeCustomer(principal, id) {
       await db.write(async (stores) => {
-        await visibleCustomer(stores, await deskCaller(stores, principal), id, 'id');
+        const customer = await visibleCustomer(stores, await deskCaller(stores, principal), id, 'id');
         const holds = await stores.desk.customerHolds(id);
         if (holds.users > 0 || holds.tickets > 0) {
           throw new DomainError('CUSTOMER_IN_USE', `The customer still has ${holds.users} user(s) and ${holds.tickets} ticket(s).`, holds);
         }
+        await refuseWhileNamed(stores, { kind: 'customer', ...customer });
         await stores.desk.removeCustomer(id);
       });
     },
@@ -185,7 +205,7 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock }): C
       return db.write(async (stores) => {
         await visibleCustomer(stores, await deskCaller(stores, principal), input.customerId);
         const now = clock.now();
-        await refuseTakenThirdPartyId(stores, input.thirdPartyId, null);
+        await refuseTakenThirdPartyId(stores, 'user', input.thirdPartyId, null);
         const user: DeskUserRecord = {
           id: newId(now),
           customerId: input.customerId,
@@ -204,7 +224,10 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock }): C
         const caller = await deskCaller(stores, principal);
         const user = await visibleUser(stores, caller, id);
         if (patch.customerId !== undefined && patch.customerId !== user.customerId) await visibleCustomer(stores, caller, patch.customerId);
-        if (patch.thirdPartyId !== undefined) await refuseTakenThirdPartyId(stores, patch.thirdPartyId, user.id);
+        if (patch.thirdPartyId !== undefined && patch.thirdPartyId !== user.thirdPartyId) {
+          await refuseTakenThirdPartyId(stores, 'user', patch.thirdPartyId, user.id);
+          await refuseWhileNamed(stores, { kind: 'user', ...user }, 'third-party-id');
+        }
         const next: DeskUserRecord = {
           ...user,
           ...(patch.customerId !== undefined ? { customerId: patch.customerId } : {}),
@@ -219,9 +242,10 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock }): C
     },
     async removeUser(principal, id) {
       await db.write(async (stores) => {
-        await visibleUser(stores, await deskCaller(stores, principal), id);
+        const user = await visibleUser(stores, await deskCaller(stores, principal), id);
         const holds = await stores.desk.userHolds(id);
         if (holds.tickets > 0) throw new DomainError('USER_IN_USE', `The user still has ${holds.tickets} ticket(s).`, holds);
+        await refuseWhileNamed(stores, { kind: 'user', ...user });
         await stores.desk.removeUser(id);
       });
     },

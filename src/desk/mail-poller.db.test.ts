@@ -52,7 +52,7 @@ describe.each(engines)('the mail poller on %s', (engine) => {
     });
     const customer = await instance.db.write(async (stores) => {
       const now = Date.now();
-      await stores.desk.insertCustomer({ id: 'c1', name: 'Acme', createdAt: now, updatedAt: now });
+      await stores.desk.insertCustomer({ id: 'c1', name: 'Acme', thirdPartyId: null, createdAt: now, updatedAt: now });
       await stores.desk.insertUser({ id: 'u1', customerId: 'c1', name: 'Alice', email: 'alice@acme.test', thirdPartyId: null, createdAt: now, updatedAt: now });
       return 'c1';
     });

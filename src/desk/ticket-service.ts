@@ -290,7 +290,11 @@ export function createTicketService(deps: {
     return (await stores.entities.listAll('ticket-rules')).map((r) => ({ id: r.id, name: r.name, ...(r.body as Omit<TicketRule, 'id' | 'name'>) }));
   }
 
-  /** Resolves a rule's agent outcome to an agent of this instance: by id, else by third-party id when linking by it. */
+  /**
+   * A rule's agent outcome as an enabled agent of this instance: its agent id (received rules are stored with this
+   * instance's own ids); failing that — a rule an older version received still names another instance's agent — with
+   * linking by third-party id on, the agent holding its `agentThirdPartyId`.
+   */
   async function ruleAgents(stores: Stores, rules: TicketRule[], settings: Settings): Promise<(o: { agentId: string; agentThirdPartyId?: string }) => string | null> {
     const wanted = rules.flatMap((r) => r.outcomes.flatMap((o) => (o.field === 'agent' ? [o] : [])));
     if (wanted.length === 0) return () => null;
@@ -300,8 +304,7 @@ export function createTicketService(deps: {
     if (linking) {
       for (const agent of await stores.agents.list({ limit: 1_000_000 })) if (agent.thirdPartyId && !agent.disabled) byThirdParty.set(agent.thirdPartyId, agent.id);
     }
-    // Linking by third-party id, an outcome that names one goes to the agent holding it here, whatever its own id says.
-    return (o) => (linking && o.agentThirdPartyId ? (byThirdParty.get(o.agentThirdPartyId) ?? null) : byId.has(o.agentId) ? o.agentId : null);
+    return (o) => (byId.has(o.agentId) ? o.agentId : linking && o.agentThirdPartyId ? (byThirdParty.get(o.agentThirdPartyId) ?? null) : null);
   }
 
   /**

@@ -152,6 +152,25 @@ describe('readBatchStream', () => {
     expect(cut.details.errors).toEqual([expect.objectContaining({ path: 'changes[3]', code: 'malformed-json' })]);
   });
 
+  it('takes the records the changes name from the line after them, and refuses any line after that', async () => {
+    const records = [{ kind: 'customer' as const, id: '01CUSTOMER0000000000000000', thirdPartyId: 'CRM-1', name: 'Acme' }];
+    const text = await batchText({ ...request(chain(8)), records });
+    const lines = text.split('\n').filter(Boolean);
+    expect(JSON.parse(lines.at(-1)!)).toEqual({ records });
+    expect(lines).toHaveLength(10);
+    const body = (await read(text, [17, 300])) as unknown as ReceiveRequest;
+    expect(body.records).toEqual(records);
+    expect(body.changes).toEqual(chain(8));
+    // Without records, no such line: the batch is as before.
+    expect(await batchText(request(chain(8)))).toBe(`${lines.slice(0, -1).join('\n')}\n`);
+
+    const added = await refusal(`${text}${lines.at(-1)!}\n`);
+    expect(added.details.errors).toEqual([expect.objectContaining({ path: 'changes', code: 'count-mismatch' })]);
+    // Among the changes, a line of records is no change: the count says so.
+    const early = await refusal(`${lines.slice(0, 4).join('\n')}\n${lines.at(-1)!}\n${lines.slice(4, -1).join('\n')}\n`);
+    expect(early.details.errors).toEqual([expect.objectContaining({ path: 'changes', code: 'count-mismatch' })]);
+  });
+
   it('refuses a header that is missing, not an object or without a count', async () => {
     for (const [text, path] of [
       ['', ''],

@@ -9,7 +9,8 @@ import { parseJsonBody, utf8Text } from './plugins/json-body.js';
 
 /**
  * A batch of changes streamed as NDJSON: a header line (the request without its changes, plus `count`, how many
- * follow), then one packed change per line. The peer client sends pushes this way.
+ * follow), then one packed change per line, then a trailer line `{ "records": [...] }` describing the records the
+ * changes name (made once the changes are read, so it comes last). The peer client sends pushes this way.
  */
 export const BATCH_STREAM_TYPE = 'application/x-ndjson';
 
@@ -59,10 +60,15 @@ export async function* storedLines(header: object, changes: ChangeStream, sent: 
     yield piece;
   }
   if (sent.length !== changes.count) throw new Error(`the batch announced ${changes.count} changes and ${sent.length} could be read`);
+  if (changes.records) yield `${JSON.stringify({ records: await changes.records() })}\n`;
 }
 
 /** A path inside the value at `base`. */
 const within = (base: string, path: string): string => (!base || !path ? base + path : path.startsWith('[') ? base + path : `${base}.${path}`);
+
+/** Whether a line after the announced changes is the trailer (see BATCH_STREAM_TYPE). */
+const isTrailer = (value: unknown): value is { records: unknown } =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && Object.hasOwn(value, 'records');
 
 function tooLarge(limit: number): DomainError {
   return new DomainError('PAYLOAD_TOO_LARGE', `A batch may hold at most ${limit} bytes.`, { limit });
@@ -80,6 +86,7 @@ function invalid(path: string, code: string, message: string): DomainError {
  */
 export async function readBatchStream(stream: AsyncIterable<Buffer>, limit: number, maxDepth: number): Promise<Record<string, unknown>> {
   let header: Record<string, unknown> | undefined;
+  let trailer: { records: unknown } | undefined;
   const changes: unknown[] = [];
   const unpack = createUnpacker();
   let checking = true;
@@ -99,6 +106,10 @@ export async function readBatchStream(stream: AsyncIterable<Buffer>, limit: numb
     if (header === undefined) {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('', 'invalid-type', 'The first line must be the batch header, a JSON object.');
       header = value as Record<string, unknown>;
+      return;
+    }
+    if (trailer === undefined && changes.length === header.count && isTrailer(value)) {
+      trailer = value;
       return;
     }
     if (checking && isPackedChange(value)) {
@@ -134,7 +145,7 @@ export async function readBatchStream(stream: AsyncIterable<Buffer>, limit: numb
   if (count !== changes.length) {
     throw invalid('changes', 'count-mismatch', `The header announced ${String(count)} changes and ${changes.length} came: the batch was cut off or added to.`);
   }
-  return { ...request, changes };
+  return { ...request, ...trailer, changes };
 }
 
 /** Lets `routes` (and only them) take a streamed batch, of up to `limit` bytes. */

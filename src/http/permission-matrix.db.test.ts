@@ -160,6 +160,8 @@ describe.each(engines)('permission matrix on %s', (engine) => {
   beforeAll(async () => {
     t = await createTestApp(engine);
     const customerId = newId();
+    // Configuration names only records this instance has: the co-managed customer exists.
+    await t.db.write((stores) => stores.desk.insertCustomer({ id: customerId, name: 'Partner customer', thirdPartyId: null, createdAt: 0, updatedAt: 0 }));
     const coManagedTeam = await createTeam(t, { name: 'Partner desk', isCoManaged: true });
 
     const readOnly = await createAgent(t, {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { collectPath, formatLocation, isRecord, setAt, stringsAtPath } from './field-path.js';
+import { collectPath, formatLocation, isRecord, mapStringsAtPath, setAt, stringsAtPath } from './field-path.js';
 
 const workflow = {
   name: 'Incident',
@@ -143,5 +143,27 @@ describe('stringsAtPath', () => {
     const sparse: unknown[] = [];
     sparse[1] = 'T9';
     expect(stringsAtPath({ ids: sparse }, 'ids[]')).toEqual([{ value: 'T9', location: 'ids[1]' }]);
+  });
+});
+
+describe('mapStringsAtPath', () => {
+  const paths = ['name', 'steps[].id', 'steps[].actions[].teamIds[]', 'a.b[].c', 'a.b[]', 'x[].y[]'];
+
+  it('replaces exactly the strings at the path, as setAt would one by one, leaving the input as it was', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 5 }), fc.constantFrom(...paths), (root, path) => {
+        const copy = structuredClone(root);
+        const mapped = mapStringsAtPath(root, path, (value) => `<${value}>`);
+        const expected = collectPath(root, path)
+          .filter((hit) => typeof hit.value === 'string')
+          .reduce<unknown>((acc, hit) => setAt(acc, hit.location, `<${String(hit.value)}>`), root);
+        expect(mapped).toEqual(expected);
+        expect(root).toEqual(copy);
+        // Nothing to replace, or replaced by itself: the very same object.
+        expect(mapStringsAtPath(root, path, (value) => value)).toBe(root);
+      }),
+      { numRuns: 500 },
+    );
+    expect(stringsAtPath(mapStringsAtPath(workflow, 'steps[].actions[].teamIds[]', (v) => v.toLowerCase()), 'steps[].actions[].teamIds[]').map((hit) => hit.value)).toEqual(['t1', 't2', 't3']);
   });
 });

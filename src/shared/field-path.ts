@@ -86,6 +86,28 @@ export function stringsAtPath(root: unknown, path: string): { value: string; loc
   return hits;
 }
 
+/**
+ * `root` with every string at `path` replaced by `map(value)`: a copy along the paths that change, the rest shared;
+ * `root` itself when nothing changes.
+ */
+export function mapStringsAtPath<T>(root: T, path: string, map: (value: string) => string): T {
+  const segments = parse(path);
+  const walk = (node: unknown, at: number): unknown => {
+    if (at === segments.length) return typeof node === 'string' ? map(node) : node;
+    if (!isRecord(node)) return node;
+    const { key, each } = segments[at]!;
+    const child = node[key];
+    let next: unknown;
+    if (!each) next = walk(child, at + 1);
+    else if (Array.isArray(child)) {
+      const items = child.map((item) => walk(item, at + 1));
+      next = items.some((item, i) => item !== child[i]) ? items : child;
+    } else next = child;
+    return next === child ? node : { ...node, [key]: next };
+  };
+  return walk(root, 0) as T;
+}
+
 /** Human-readable form of a location: `steps[0].actions[2].teamIds[1]`. */
 export function formatLocation(location: Location): string {
   return location.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');

@@ -1,4 +1,5 @@
 import type { Actor, RequestInfo } from '../shared/actor.js';
+import type { RecordKind, RecordSummary } from '../shared/records.js';
 
 /** A stored entity of any catalog type. */
 export interface EntityRecord {
@@ -445,6 +446,8 @@ export interface SyncRequestStore {
 export interface CustomerRecord {
   id: string;
   name: string;
+  /** The customer's id in another system, for linking configuration across instances (unique when set). */
+  thirdPartyId: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -590,8 +593,7 @@ export interface DeskStore {
   removeUser(id: string): Promise<void>;
   userHolds(id: string): Promise<{ tickets: number }>;
   findUserByThirdPartyId(thirdPartyId: string): Promise<DeskUserRecord | undefined>;
-  /** Which of these third-party ids some user holds. */
-  userThirdPartyIds(ids: string[]): Promise<Set<string>>;
+  findCustomerByThirdPartyId(thirdPartyId: string): Promise<CustomerRecord | undefined>;
   nextTicketNumber(): Promise<number>;
   findTicket(id: string): Promise<TicketRecord | undefined>;
   listTickets(filter: TicketFilter): Promise<TicketRecord[]>;
@@ -685,6 +687,25 @@ export interface SsoAttemptStore {
   removeOldest(count: number): Promise<void>;
 }
 
+/** Which local record an id of another instance's record resolved to. */
+export interface RecordLink {
+  kind: RecordKind;
+  foreignId: string;
+  localId: string;
+}
+
+/** Customers, users and agents as configuration names them, and the links a receiver made to its own. */
+export interface RecordStore {
+  /** The records of a kind with these ids. */
+  byIds(kind: RecordKind, ids: string[]): Promise<RecordSummary[]>;
+  /** The records of a kind holding these third-party ids. */
+  byThirdPartyIds(kind: RecordKind, thirdPartyIds: string[]): Promise<RecordSummary[]>;
+  /** The local ids that these ids of other instances' records were resolved to, by foreign id. */
+  links(kind: RecordKind, foreignIds: string[]): Promise<Map<string, string>>;
+  /** Records links, replacing any earlier link of the same foreign id. */
+  saveLinks(links: RecordLink[]): Promise<void>;
+}
+
 export interface Stores {
   entities: EntityStore;
   changes: ChangeStore;
@@ -705,6 +726,7 @@ export interface Stores {
   desk: DeskStore;
   deliveries: WebhookDeliveryStore;
   ssoAttempts: SsoAttemptStore;
+  records: RecordStore;
 }
 
 /**

@@ -19,6 +19,7 @@ export interface Database {
   change_buckets_mark: ChangeBucketsMarkTable;
   sync_requests: SyncRequestsTable;
   customers: CustomersTable;
+  record_links: RecordLinksTable;
   desk_users: DeskUsersTable;
   tickets: TicketsTable;
   ticket_actions: TicketActionsTable;
@@ -31,8 +32,16 @@ export interface Database {
 export interface CustomersTable {
   id: string;
   name: string;
+  third_party_id: string | null;
   created_at: number;
   updated_at: number;
+}
+
+/** Which local record an id of another instance's record was resolved to, per kind. */
+export interface RecordLinksTable {
+  kind: string;
+  foreign_id: string;
+  local_id: string;
 }
 
 export interface DeskUsersTable {

@@ -1,16 +1,16 @@
 import type { Catalog } from '../catalog/catalog.js';
-import { isTrackableType, withInstanceLocal, withoutInstanceLocal, type EntityTypeDefinition } from '../catalog/entity-type.js';
+import { isTrackableType, withInstanceLocal, type EntityTypeDefinition } from '../catalog/entity-type.js';
 import type { WriteContext } from '../shared/actor.js';
 import { isDomainError } from '../shared/errors.js';
-import { stringsAtPath } from '../shared/field-path.js';
 import type { ChangeRecord, EntityRecord, Stores } from '../store/ports.js';
 import { chainHash } from '../tracking/change-chain.js';
-import { nameOf, referencesIn, type WriteGuard } from '../tracking/change-writer.js';
+import { nameOf, referencesIn, storedReferencesIn, type WriteGuard } from '../tracking/change-writer.js';
 import type { SecretBox } from '../tracking/secret-box.js';
 import { keyIdsIn } from '../tracking/secret-box.js';
 import { customerRecordProblems } from '../tracking/customer-records.js';
 import { maskSecrets } from '../tracking/secrets.js';
-import { readSettings } from '../tracking/settings-service.js';
+import type { RecordDescription } from './record-descriptions.js';
+import { resolveRecords } from './record-resolution.js';
 import {
   digestMatches,
   fromTransfer,
@@ -41,6 +41,8 @@ export interface ApplyOptions {
   allowMissing: ReadonlySet<string>;
   /** Who applies the batch here (for a push, the application the sender logs in as): the guards judge its authority. */
   ctx: WriteContext;
+  /** The sender's descriptions of the records the changes name (see record-resolution.ts). */
+  records?: readonly RecordDescription[];
 }
 
 /** The problem a guard's refusal of a received change is: a refusal for want of authority unless named here. */
@@ -85,24 +87,8 @@ export async function applyBatch(
     return refs;
   });
   const loaded = await loadEntities(stores, wanted);
-  // Agents and users linked by third-party id must be agents and users of this instance (when linking by third-party
-  // id is on): each link with the holders that may resolve it.
-  type Link = { value: string; location: string; holders: 'agent' | 'user' | 'person' };
-  const linksOf = batch.map((change): Link[] => {
-    const def = catalog.find(change.type);
-    if (!def || !change.after) return [];
-    // Instance-local fields stay the receiver's own: what the sender holds there is never linked here.
-    const after = withoutInstanceLocal(def, change.entityId, change.after);
-    const at = (paths: string[], holders: Link['holders']) => paths.flatMap((path) => stringsAtPath(after, path).map((hit) => ({ ...hit, holders })));
-    return [...at(def.agentLinks, 'agent'), ...at(def.userLinks, 'user'), ...at(def.personLinks, 'person')];
-  });
-  const linkByThirdParty = linksOf.some((links) => links.length > 0) && (await readSettings(stores)).useThirdPartyIds;
-  const agentThirdPartyIds = linkByThirdParty
-    ? new Set((await stores.agents.list({ limit: 1_000_000 })).flatMap((a) => (a.thirdPartyId && !a.disabled ? [a.thirdPartyId] : [])))
-    : new Set<string>();
-  const userThirdPartyIds = linkByThirdParty ? await stores.desk.userThirdPartyIds(linksOf.flat().filter((l) => l.holders !== 'agent').map((l) => l.value)) : new Set<string>();
-  const resolves = (link: Link) =>
-    (link.holders !== 'user' && agentThirdPartyIds.has(link.value)) || (link.holders !== 'agent' && userThirdPartyIds.has(link.value));
+  // Records (customers, users, agents) the changes name, resolved to this instance's own.
+  const named = await resolveRecords(stores, catalog, batch, options.records ?? []);
   const states = new Map<string, EntityState>();
   const stateOf = (id: string): EntityState => {
     let state = states.get(id);
@@ -183,19 +169,12 @@ export async function applyBatch(
         });
       }
     }
-    const unlinked = linkByThirdParty ? linksOf[index]!.filter((link) => !resolves(link)) : [];
-    if (unlinked.length > 0) {
-      const holders = { agent: 'enabled agent', user: 'user', person: 'enabled agent or user' };
-      refuse({
-        kind: 'reference-missing',
-        message: `Change ${change.id} links by third-party id ${unlinked.map((l) => `"${l.value}" (${l.location}; no ${holders[l.holders]} of this instance has it)`).join(', ')}.`,
-        missing: unlinked.map((l) => l.value),
-      });
-    }
+    const unresolved = named.problemOf(index);
+    if (unresolved) refuse(unresolved);
     const state = stateOf(change.entityId);
-    const body = withInstanceLocal(def, change.entityId, change.after, state.record?.body ?? null);
+    const body = withInstanceLocal(def, change.entityId, named.localAfter(index), state.record?.body ?? null);
     // A customer's record names that customer's people here too: received changes are held to the rule local writes are.
-    const strangers = body ? await customerRecordProblems(stores, def, body) : [];
+    const strangers = body && !unresolved ? await customerRecordProblems(stores, def, body) : [];
     if (strangers.length > 0) {
       refuse({ kind: 'invalid', message: `Change ${change.id} names people who are not its customer's here: ${strangers.map((p) => `${p.path} (${p.message})`).join('; ')}` });
     }
@@ -224,7 +203,7 @@ export async function applyBatch(
     planned.push(plannedOf(change, 'apply'));
     applied.add(change.id);
     state.touched = true;
-    state.refs = refs.map((r) => ({ toId: r.toId, path: r.path }));
+    state.refs = body ? storedReferencesIn(def, body, refs) : [];
     state.record = body
       ? {
           id: change.entityId,
@@ -264,6 +243,7 @@ export async function applyBatch(
     }
     await stores.entities.saveMany(saved);
     await stores.entities.replaceReferencesMany(references);
+    await named.save(stores, applied);
     await stores.changes.saveHead();
   }
 

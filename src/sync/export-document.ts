@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { canonicalJson, sha256Hex } from '../shared/canonical-json.js';
 import { DomainError } from '../shared/errors.js';
 import { assertAcceptedJson, isAcceptedText, mayHoldRefusedField, refusedInputError, textProblem } from '../shared/refused-input.js';
+import { recordDescriptionsSchema } from './record-descriptions.js';
 import type { PackedChange, TransferChange } from './transfer.js';
 
 export const EXPORT_FORMAT = 'shiplog.changes';
@@ -126,6 +127,8 @@ const documentSchema = z.strictObject({
   /** Changes the exported ones depend on that the document does not carry: the importer must have them. */
   dependencies: z.array(z.string()),
   changes: z.array(transferChangeSchema),
+  /** The exporter's descriptions of the records (customers, users, agents) the changes name by id. */
+  records: recordDescriptionsSchema.optional(),
   checksum: z.string().regex(/^sha256:[0-9a-f]{64}$/),
 });
 

@@ -1,5 +1,6 @@
 import type { ChangeRecord, EntityRecord, StoredChange } from '../store/ports.js';
 import type { Selection } from './outgoing.js';
+import type { RecordDescription } from './record-descriptions.js';
 import type { SummarySource } from './reconcile.js';
 import type { KeyRanges, SummaryExchange, SummaryExchangeAnswer } from './summary.js';
 import type { AddedChange, BatchOutcome, SenderInfo, SyncProblem, TransferChange } from './transfer.js';
@@ -29,6 +30,8 @@ export interface ReceiveRequest {
   dryRun: boolean;
   idempotencyKey?: string | undefined;
   allowMissing: string[];
+  /** The sender's descriptions of the records (customers, users, agents) the changes name by id; none when absent. */
+  records?: RecordDescription[] | undefined;
 }
 
 /**
@@ -38,10 +41,12 @@ export interface ReceiveRequest {
 export interface ChangeStream {
   count: number;
   pages(): AsyncIterable<StoredChange[]>;
+  /** The records the changes name, described once every page was read: they follow the changes (none when absent). */
+  records?(): Promise<RecordDescription[]>;
 }
 
 /** A batch sent as it is read (see ChangeStream). */
-export interface StreamedReceiveRequest extends Omit<ReceiveRequest, 'changes'> {
+export interface StreamedReceiveRequest extends Omit<ReceiveRequest, 'changes' | 'records'> {
   changes: ChangeStream;
 }
 
@@ -62,10 +67,12 @@ export interface OutgoingTransfer {
   leftOut: string[];
   heldBackByCutoff: number;
   problems: SyncProblem[];
+  /** The sender's descriptions of the records the changes name by id (none when absent). */
+  records?: RecordDescription[];
 }
 
 /** What a sender chose for a receiver, the changes to be read as they are sent (see ChangeStream). */
-export interface StreamedOutgoing extends Omit<OutgoingTransfer, 'changes'> {
+export interface StreamedOutgoing extends Omit<OutgoingTransfer, 'changes' | 'records'> {
   /** The sender's log positions of the changes, in order. */
   seqs: number[];
   changes: ChangeStream;

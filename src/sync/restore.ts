@@ -4,11 +4,11 @@ import { canonicalJson, sha256Hex } from '../shared/canonical-json.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
 import type { ChangeRecord, EntityRecord, LogHead, PeerRecord, Stores } from '../store/ports.js';
 import { chainHash } from '../tracking/change-chain.js';
-import { referencesIn } from '../tracking/change-writer.js';
+import { storedReferencesIn } from '../tracking/change-writer.js';
 import type { PeerConnection, PeerHello, TypeDigest } from './peer-client.js';
 import { reconcile } from './reconcile.js';
 import type { KeyRanges } from './summary.js';
-import { trackableTypes, typeDigests, typeDigestsOf } from './state.js';
+import { trackableTypes, typeDigests } from './state.js';
 import { pipelinePosition, type SyncDeps, type SyncReceiver } from './sync-receiver.js';
 import type { ChangeBrief } from './sync-service.js';
 import { refuse } from './transfer.js';
@@ -195,7 +195,8 @@ export function createRestore(
   /** Restores this instance in one write transaction, only if its part of the plan still holds: else nothing is written. */
   async function restoreHere(production: Production, part: InstanceRestore, plan: RestorePlan): Promise<InstanceRestore> {
     const copy = await copyFrom(production);
-    const copied = { instanceId: production.hello.instanceId, headSeq: copy.changes.at(-1)?.seq ?? 0, types: typeDigestsOf(catalog, copy.entities) };
+    // Production's configuration as it describes it after the copy: had it moved since the plan, this differs.
+    const copied = { instanceId: production.hello.instanceId, headSeq: copy.changes.at(-1)?.seq ?? 0, types: await production.conn.stateDigests() };
     await db.write(async (stores) => {
       const old = await stores.changes.head();
       if (fingerprintOf(instance.id, old, await typeDigests(stores, catalog), copied) !== part.fingerprint) throw planChanged(plan, [instance.name]);
@@ -219,7 +220,7 @@ export function createRestore(
         const def = catalog.find(entity.type);
         const restored = def ? { ...entity, body: withInstanceLocal(def, entity.id, entity.body, kept.get(entity.id) ?? null)! } : entity;
         await stores.entities.insert(restored);
-        if (def) await stores.entities.replaceReferences(restored.id, restored.type, referencesIn(def, restored.body).map((r) => ({ toId: r.toId, path: r.path })));
+        if (def) await stores.entities.replaceReferences(restored.id, restored.type, storedReferencesIn(def, restored.body));
       }
       await stores.summary.reset();
       for (const p of await stores.peers.list()) await stores.peers.update({ ...p, lastPushSeq: 0, lastPullSeq: 0, updatedAt: clock.now() });

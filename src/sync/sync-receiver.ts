@@ -6,10 +6,10 @@ import type { WriteContext } from '../shared/actor.js';
 import type { ChangeRecord, EntityRecord, InstanceIdentity, Stores, Transactor } from '../store/ports.js';
 import type { WriteGuard } from '../tracking/change-writer.js';
 import type { SecretBox } from '../tracking/secret-box.js';
-import { maskSecrets } from '../tracking/secrets.js';
 import { readSettings } from '../tracking/settings-service.js';
 import { applyBatch } from './apply-batch.js';
 import { chooseOutgoing, readChosen, selectOutgoing, type Selection } from './outgoing.js';
+import { createRecordDescriber, describeRecords } from './record-descriptions.js';
 import type { EntityDigest, OutgoingTransfer, PeerExchange, PeerExchangeAnswer, PeerHello, ReceiveRequest, ReceiveResult, StreamedOutgoing, TypeDigest } from './peer-client.js';
 import type { SeqSpan } from './reconcile.js';
 import {
@@ -20,7 +20,7 @@ import {
   rangesOf,
   type KeyRanges,
 } from './summary.js';
-import { entityDigests, trackableTypes, typeDigests } from './state.js';
+import { comparableEntities, entityDigests, trackableTypes, typeDigests } from './state.js';
 import { toTransfer, type BatchOutcome, type SenderInfo, type SyncProblem } from './transfer.js';
 
 /** The serving side of the sync protocol: what an instance answers its peers. */
@@ -171,12 +171,20 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
       });
     },
     async outgoing(lacking, selection) {
-      const out = await db.read((stores) => selectOutgoing(stores, lacking, selection));
-      return { ...out, changes: out.changes.map((c) => ({ ...toTransfer(c), seq: c.seq })) };
+      return db.read(async (stores) => {
+        const out = await selectOutgoing(stores, lacking, selection);
+        return { ...out, changes: out.changes.map((c) => ({ ...toTransfer(c), seq: c.seq })), records: await describeRecords(stores, catalog, out.changes) };
+      });
     },
     async outgoingStream(lacking, selection) {
       const { changes, ...chosen } = await db.read((stores) => chooseOutgoing(stores, lacking, selection));
-      return { ...chosen, seqs: changes.map((c) => c.seq), changes: { count: changes.length, pages: () => readChosen(db, changes) } };
+      // The records the changes name are noted as their pages go out, and described after the last.
+      const describer = createRecordDescriber(catalog);
+      return {
+        ...chosen,
+        seqs: changes.map((c) => c.seq),
+        changes: { count: changes.length, pages: () => describer.watch(readChosen(db, changes)), records: () => db.read((stores) => describer.describe(stores)) },
+      };
     },
     async receive(ctx, request) {
       // Keys are the sender's: two senders (or operations) never answer each other's retries.
@@ -191,6 +199,7 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
           appliedFrom: request.sender.instanceId,
           allowMissing: new Set(request.allowMissing),
           ctx,
+          records: request.records ?? [],
         });
         outcome.problems = [...gate, ...outcome.problems];
         outcome.counts.problems = outcome.problems.length;
@@ -262,9 +271,6 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
     },
     stateDigests: () => db.read((stores) => typeDigests(stores, catalog)),
     stateEntities: (types) => db.read((stores) => entityDigests(stores, catalog, types)),
-    async entitiesById(ids) {
-      const found = await db.read((stores) => stores.entities.findMany(ids.slice(0, LOG_PAGE_MAX)));
-      return found.filter((e) => trackableTypes(catalog).includes(e.type)).map((e) => ({ ...e, body: maskSecrets(catalog.get(e.type), e.body) }));
-    },
+    entitiesById: (ids) => db.read((stores) => comparableEntities(stores, catalog, ids.slice(0, LOG_PAGE_MAX))),
   };
 }

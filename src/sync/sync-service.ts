@@ -7,15 +7,15 @@ import { parseOrThrow } from '../shared/validation.js';
 import type { ChangeRecord, ChangeSummary, PeerRecord } from '../store/ports.js';
 import { withoutInstanceLocal } from '../catalog/entity-type.js';
 import { diffBodies, type FieldDiff } from '../tracking/body-diff.js';
-import { maskSecrets } from '../tracking/secrets.js';
 import { readSettings } from '../tracking/settings-service.js';
 import { buildDocument, parseDocument, type ExportDocument } from './export-document.js';
 import { chooseOutgoing, readChosen, selectOutgoing, type Selection } from './outgoing.js';
 import type { OutgoingTransfer, PeerConnection, PeerConnector, PeerHello, ReceiveResult } from './peer-client.js';
 import { reconcile, type Reconciliation, type SummarySource } from './reconcile.js';
 import { createRestore, type DeskDataReset, type RestoreOptions, type RestorePlan } from './restore.js';
+import { createRecordDescriber, describeRecords } from './record-descriptions.js';
 import { countOf, SUMMARY_FORMAT, type KeyRanges } from './summary.js';
-import { entityDigests, typeDigests } from './state.js';
+import { comparableEntities, entityDigests, typeDigests } from './state.js';
 import { pipelinePosition, type SyncDeps, type SyncReceiver } from './sync-receiver.js';
 import { plannedOf, refuse, toTransfer, type AddedChange, type BatchOutcome, type SenderInfo, type SyncProblem } from './transfer.js';
 
@@ -361,11 +361,17 @@ export function createSyncService(
           // changes while the rest are read.
           const chosen = await db.read((stores) => chooseOutgoing(stores, lacking, selectionOf(options)));
           out = chosen;
+          // The records the changes name are noted as they stream out, and described after them.
+          const describer = createRecordDescriber(catalog);
           try {
             outcome = await conn.receiveStreamed({
               sender: await senderInfo(),
               operation,
-              changes: { count: chosen.changes.length, pages: () => readChosen(db, chosen.changes) },
+              changes: {
+                count: chosen.changes.length,
+                pages: () => describer.watch(readChosen(db, chosen.changes)),
+                records: () => db.read((stores) => describer.describe(stores)),
+              },
               dryRun: options.dryRun === true || chosen.problems.length > 0,
               idempotencyKey: options.idempotencyKey,
               allowMissing: allowMissing(chosen.leftOut),
@@ -385,6 +391,7 @@ export function createSyncService(
             // As they arrived (their sender seqs are left out of digests and never stored): the digests checked as they
             // streamed in are remembered per change object.
             changes: selected.changes,
+            records: selected.records ?? [],
             dryRun: options.dryRun === true || selected.problems.length > 0,
             idempotencyKey: options.idempotencyKey,
             allowMissing: allowMissing(selected.leftOut),
@@ -606,7 +613,7 @@ export function createSyncService(
       const hereById = new Map(here.map((e) => [e.id, e]));
       const changedIds = here.filter((e) => thereById.has(e.id) && thereById.get(e.id)!.digest !== e.digest).map((e) => e.id);
       const [localBodies, remoteBodies] = await Promise.all([
-        db.read((stores) => stores.entities.findMany(changedIds)),
+        db.read((stores) => comparableEntities(stores, catalog, changedIds)),
         changedIds.length > 0 ? conn.entitiesById(changedIds) : Promise.resolve([]),
       ]);
       const remoteById = new Map(remoteBodies.map((e) => [e.id, e]));
@@ -625,7 +632,7 @@ export function createSyncService(
             name: e.name,
             headHere: e.head,
             headThere: thereById.get(e.id)?.head ?? null,
-            fields: diffBodies(withoutInstanceLocal(def, e.id, maskSecrets(def, e.body)), remote ? withoutInstanceLocal(def, e.id, remote.body) : null),
+            fields: diffBodies(withoutInstanceLocal(def, e.id, e.body), remote ? withoutInstanceLocal(def, e.id, remote.body) : null),
           };
         }),
       };
@@ -679,12 +686,14 @@ export function createSyncService(
       }
       const included = new Set(changes.map((c) => c.id));
       const dependencies = [...new Set(changes.flatMap((c) => [...(c.parent ? [c.parent] : []), ...c.requires]))].filter((id) => !included.has(id));
+      const records = await db.read((stores) => describeRecords(stores, catalog, changes));
       return buildDocument({
         exportedAt: isoTime(clock.now()),
         from: { instanceId: instance.id, name: instance.name, kind: instance.kind, version },
         selection: { ...Object.fromEntries(Object.entries(selection).filter(([, v]) => v !== undefined)), added },
         dependencies,
         changes: changes.map(toTransfer),
+        ...(records.length > 0 ? { records } : {}),
       });
     },
 
@@ -699,6 +708,7 @@ export function createSyncService(
             sender: { ...document.from, inPipeline: false },
             operation: 'import',
             changes: document.changes,
+            records: document.records ?? [],
             dryRun: options.dryRun,
             idempotencyKey: options.idempotencyKey,
             allowMissing: options.allowMissing,

@@ -225,10 +225,23 @@ export type SyncProblemKind =
   | 'tampered'
   | 'unknown-type'
   | 'reference-missing'
+  | 'record-missing'
   | 'still-referenced'
   | 'secret-key-unknown'
   | 'unknown-change'
   | 'invalid';
+
+/** A record a change names that the receiver cannot resolve to one of its own (record-missing). */
+export interface UnresolvedRecord {
+  /** Where the change names it: `criteria[0].customerIds[0]`. */
+  path: string;
+  kind: 'customer' | 'user' | 'agent' | 'agent-or-user';
+  /** The id the change names it by (null when it names it by third-party id). */
+  id: string | null;
+  /** Its name on the sender, as the sender described it (null when it did not). */
+  name: string | null;
+  thirdPartyId: string | null;
+}
 
 /** One reason a batch cannot be applied. */
 export interface SyncProblem {
@@ -238,6 +251,8 @@ export interface SyncProblem {
   entity?: { type: string; id: string; name: string };
   /** Missing changes (missing-dependency). */
   missing?: string[];
+  /** Records the receiver cannot resolve (record-missing). */
+  records?: UnresolvedRecord[];
   /** Conflict: the receiver's current version and the incoming one (secrets masked). */
   receiver?: { head: string | null; body: Record<string, unknown> | null };
   incoming?: { parent: string | null; before: Record<string, unknown> | null; after: Record<string, unknown> | null };
@@ -293,6 +308,7 @@ const problemCodes = {
   'pushes-refused': 'PUSHES_REFUSED',
   locked: 'CONFIG_LOCKED',
   forbidden: 'FORBIDDEN',
+  'record-missing': 'RECORD_MISSING',
 } as const;
 
 /** The problem code of a refusal: the kind's own code when every problem is of one kind. */

@@ -1,6 +1,7 @@
 import type { Catalog } from '../catalog/catalog.js';
 import type { EntityTypeDefinition } from '../catalog/entity-type.js';
 import { isTrackedWrite } from '../catalog/entity-type.js';
+import { recordReferenceKey, recordReferencesIn } from '../catalog/record-references.js';
 import type { WriteContext } from '../shared/actor.js';
 import { canonicalOf } from '../shared/body-text.js';
 import { sameJson } from '../shared/canonical-json.js';
@@ -11,6 +12,7 @@ import { newId } from '../shared/ids.js';
 import type { Settings } from '../shared/settings.js';
 import type { ChangeOp, ChangeRecord, EntityRecord, InstanceIdentity, Stores } from '../store/ports.js';
 import { chainHash, contentDigestOf } from './change-chain.js';
+import { missingRecordReferences } from './record-references.js';
 
 /** One write of one entity: from `current` (absent for a create) to `next` (null for a delete). */
 export interface EntityWrite {
@@ -66,6 +68,20 @@ export function referencesIn(def: EntityTypeDefinition, body: Record<string, unk
   return found;
 }
 
+/**
+ * The outgoing references an entity with this body keeps (`entity_refs`): those to entities, and those to records each
+ * instance keeps for itself under their keys (see recordReferenceKey), so that neither is deleted while named.
+ */
+export function storedReferencesIn(
+  def: EntityTypeDefinition,
+  body: Record<string, unknown>,
+  entityRefs: { toId: string; path: string }[] = referencesIn(def, body),
+): { toId: string; path: string }[] {
+  const refs = entityRefs.map((r) => ({ toId: r.toId, path: r.path }));
+  for (const hit of recordReferencesIn(def, body)) refs.push({ toId: recordReferenceKey(hit), path: hit.path });
+  return refs;
+}
+
 // Bodies are immutable snapshots: each is canonicalised once for the no-op check, the digest and its version.
 export { canonicalOf } from '../shared/body-text.js';
 
@@ -80,9 +96,9 @@ export function createChangeWriter(deps: { catalog: Catalog; clock: Clock; insta
 
   async function resolveReferences(stores: Stores, def: EntityTypeDefinition, body: Record<string, unknown>): Promise<ResolvedReference[]> {
     const wanted = referencesIn(def, body);
-    if (wanted.length === 0) return [];
+    const problems: FieldProblem[] = def.records.length > 0 ? await missingRecordReferences(stores, def, body) : [];
+    if (wanted.length === 0 && problems.length === 0) return [];
     const found = new Map((await stores.entities.findMany([...new Set(wanted.map((w) => w.toId))])).map((e) => [e.id, e]));
-    const problems: FieldProblem[] = [];
     for (const w of wanted) {
       const target = found.get(w.toId);
       if (!target || target.type !== w.target) {
@@ -91,7 +107,7 @@ export function createChangeWriter(deps: { catalog: Catalog; clock: Clock; insta
       }
     }
     if (problems.length > 0) {
-      throw new DomainError('REFERENCE_NOT_FOUND', 'The body references entities that do not exist on this instance.', { errors: problems });
+      throw new DomainError('REFERENCE_NOT_FOUND', 'The body references entities or records that do not exist on this instance.', { errors: problems });
     }
     return wanted.map((w) => ({ toId: w.toId, path: w.path, head: found.get(w.toId)?.head ?? null }));
   }
@@ -164,8 +180,8 @@ export function createChangeWriter(deps: { catalog: Catalog; clock: Clock; insta
       };
       if (current) await stores.entities.update(entity);
       else await stores.entities.insert(entity);
-      const outgoing = refs.map((r) => ({ toId: r.toId, path: r.path }));
-      const previous = current ? referencesIn(def, current.body).map((r) => ({ toId: r.toId, path: r.path })) : [];
+      const outgoing = storedReferencesIn(def, next);
+      const previous = current ? storedReferencesIn(def, current.body) : [];
       if (!sameJson(outgoing, previous)) await stores.entities.replaceReferences(entityId, def.key, outgoing);
       return { entity, change, changed: true };
     },

@@ -18,7 +18,7 @@ describe.each(engines)('received customer records on %s', (engine) => {
   async function desk(on: TestInstance, patAt: string): Promise<void> {
     const now = Date.now();
     await on.db.write(async (stores) => {
-      for (const [id, name] of [[ids.acme, 'Acme'], [ids.globex, 'Globex']] as const) await stores.desk.insertCustomer({ id, name, createdAt: now, updatedAt: now });
+      for (const [id, name] of [[ids.acme, 'Acme'], [ids.globex, 'Globex']] as const) await stores.desk.insertCustomer({ id, name, thirdPartyId: null, createdAt: now, updatedAt: now });
       const pat: DeskUserRecord = { id: ids.pat, customerId: patAt, name: 'Pat', email: null, thirdPartyId: null, createdAt: now, updatedAt: now };
       await stores.desk.insertUser(pat);
     });

@@ -4,13 +4,12 @@ import { DomainError, type FieldProblem } from '../shared/errors.js';
 import { stringsAtPath } from '../shared/field-path.js';
 import type { Stores } from '../store/ports.js';
 import type { WriteGuard } from './change-writer.js';
-import { readSettings } from './settings-service.js';
 
 /**
  * What is wrong with the people a customer's record names (an asset's users and owners): each user must be a user of
- * its customer, each person an agent or a user of that customer — by record id, and by third-party id where linking by
- * third-party id is on. A record that names no customer is no customer's, and names whom it likes. The problems never
- * say whether a user belongs to another customer or to none.
+ * its customer, each person an agent or a user of that customer — by record id, and by third-party id. A record that
+ * names no customer is no customer's, and names whom it likes. The problems never say whether a user belongs to
+ * another customer or to none.
  */
 export async function customerRecordProblems(stores: Stores, def: EntityTypeDefinition, body: Record<string, unknown>): Promise<FieldProblem[]> {
   const fields = def.customerRecord;
@@ -28,10 +27,12 @@ export async function customerRecordProblems(stores: Stores, def: EntityTypeDefi
     if ((await stores.agents.find(hit.value)) || (await ofCustomer(hit.value))) continue;
     problems.push({ path: hit.location, code: 'reference-not-found', message: `No agent, and no user of customer ${customerId}, has id ${hit.value}.` });
   }
-  const userLinks = at(def.userLinks);
-  const personLinks = at(def.personLinks);
-  if (userLinks.length + personLinks.length === 0 || !(await readSettings(stores)).useThirdPartyIds) return problems;
-  // A third-party id links whoever holds it here: a user of another customer is refused, one held by nobody is left to sync.
+  const byThirdParty = (target: 'user' | 'agent-or-user') =>
+    at(def.records.filter((r) => r.by === 'third-party-id' && r.target === target).map((r) => r.path));
+  const userLinks = byThirdParty('user');
+  const personLinks = byThirdParty('agent-or-user');
+  if (userLinks.length + personLinks.length === 0) return problems;
+  // A third-party id links whoever holds it here: a user of another customer is refused.
   const otherCustomers = async (thirdPartyId: string) => {
     const user = await stores.desk.findUserByThirdPartyId(thirdPartyId);
     return user !== undefined && user.customerId !== customerId;

@@ -6,6 +6,7 @@ import type { WriteContext } from '../shared/actor.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
 import { withStores, type ChangeOp, type ChangeRecord, type EntityRecord, type EntityStore, type Stores, type Transactor } from '../store/ports.js';
 import type { ChangeWriter } from './change-writer.js';
+import { localRecordIds } from './record-references.js';
 import { maskSecrets } from './secrets.js';
 import { readSettings } from './settings-service.js';
 
@@ -195,13 +196,15 @@ export function createRollbackService(deps: { db: Transactor; catalog: Catalog; 
       });
     }
     const current = states.has(change.entityId) ? (states.get(change.entityId) ?? undefined) : await stores.entities.find(change.entityId);
+    // The records a change made elsewhere names are this instance's own once resolved: the state to go back to names them.
+    const before = await localRecordIds(stores, def, change.before);
     try {
       const result = await writer.write(stores, {
         def,
         entityId: change.entityId,
         current,
         // A change made elsewhere never set this instance's own fields (a role's agents), so reverting keeps them.
-        next: change.origin === deps.instanceId ? change.before : withInstanceLocal(def, change.entityId, change.before, current?.body ?? null),
+        next: change.origin === deps.instanceId ? before : withInstanceLocal(def, change.entityId, before, current?.body ?? null),
         ctx,
         settings,
         revertOf: change.id,

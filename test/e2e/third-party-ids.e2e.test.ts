@@ -4,9 +4,9 @@ import { engines } from '../support/databases.js';
 import { link, ok, startLiveInstance, type LiveInstance } from '../support/pipeline.js';
 
 /**
- * Linking by third-party ids: agents are local records with ids of their own on each instance; with the setting on,
- * the configuration that names them (ticket rule outcomes, role holders, CAB members) links them by the id they have in
- * the identity system, resolved on the receiving instance — and a third-party id nobody holds there refuses the sync.
+ * Linking by third-party ids: agents are local records with ids of their own on each instance; the configuration that
+ * names them (ticket rule outcomes, role holders, CAB members) links them by the id they have in the identity system,
+ * resolved on the receiving instance — and a third-party id nobody holds there refuses the sync.
  */
 describe.each(engines)('linking agents by third-party id across instances on %s', (engine) => {
   let dev: LiveInstance;
@@ -68,7 +68,15 @@ describe.each(engines)('linking agents by third-party id across instances on %s'
     const refused = await dev.call('POST', '/v1/instances/staging/push', {});
     expect(refused.status).toBe(409);
     expect(refused.body.problems).toEqual([
-      expect.objectContaining({ kind: 'reference-missing', entity: expect.objectContaining({ id: ruleId }), missing: ['EMP-2002'], message: expect.stringContaining('"EMP-2002" (outcomes[0].agentThirdPartyId; no enabled agent') }),
+      expect.objectContaining({
+        kind: 'record-missing',
+        entity: expect.objectContaining({ id: ruleId }),
+        records: [
+          { path: 'outcomes[0].agentId', kind: 'agent', id: agents.devBob, name: 'Bob on dev', thirdPartyId: 'EMP-2002' },
+          { path: 'outcomes[0].agentThirdPartyId', kind: 'agent', id: null, name: null, thirdPartyId: 'EMP-2002' },
+        ],
+        message: expect.stringContaining('agent "Bob on dev" (third-party id EMP-2002) at outcomes[0].agentId, which no agent here holds'),
+      }),
     ]);
     expect(await ok(staging, 'GET', `/v1/config/ticket-rules/${ruleId}`)).toEqual(before);
 
@@ -80,6 +88,9 @@ describe.each(engines)('linking agents by third-party id across instances on %s'
   it('links an asset’s users and owners by third-party id too: a user the receiver lacks refuses the push until it exists', async () => {
     for (const i of [dev, staging]) await ok(i, 'PATCH', '/v1/settings', { trackServices: true });
     const assetType = (await ok(dev, 'POST', '/v1/config/asset-types', { name: 'Business service' })).entity.id;
+    // An asset names people who exist where it is written.
+    const payrollOnDev = await ok(dev, 'POST', '/v1/customers', { name: 'Payroll customer' });
+    await ok(dev, 'POST', '/v1/users', { customerId: payrollOnDev.id, name: 'Pat', thirdPartyId: 'USR-0007' });
     const asset = await ok(dev, 'POST', '/v1/config/assets', {
       name: 'Payroll',
       assetTypeId: assetType,
@@ -91,7 +102,16 @@ describe.each(engines)('linking agents by third-party id across instances on %s'
     expect(asset.changeId).not.toBeNull();
     const refused = await dev.call('POST', '/v1/instances/staging/push', {});
     expect(refused.status).toBe(409);
-    expect(refused.body.problems).toEqual([expect.objectContaining({ kind: 'reference-missing', entity: expect.objectContaining({ id: asset.entity.id }), missing: ['USR-0007', 'USR-0007'] })]);
+    expect(refused.body.problems).toEqual([
+      expect.objectContaining({
+        kind: 'record-missing',
+        entity: expect.objectContaining({ id: asset.entity.id }),
+        records: [
+          { path: 'userThirdPartyIds[0]', kind: 'user', id: null, name: null, thirdPartyId: 'USR-0007' },
+          { path: 'technicalOwnerThirdPartyId', kind: 'agent-or-user', id: null, name: null, thirdPartyId: 'USR-0007' },
+        ],
+      }),
+    ]);
 
     const customer = await ok(staging, 'POST', '/v1/customers', { name: 'Payroll customer' });
     await ok(staging, 'POST', '/v1/users', { customerId: customer.id, name: 'Pat', thirdPartyId: 'USR-0007' });
@@ -108,7 +128,12 @@ describe.each(engines)('linking agents by third-party id across instances on %s'
     const refused = await dev.call('POST', '/v1/instances/staging/push', {});
     expect(refused.status).toBe(409);
     expect(refused.body.problems).toEqual([
-      expect.objectContaining({ kind: 'reference-missing', entity: expect.objectContaining({ id: role.entity.id }), missing: ['USR-0042'], message: expect.stringContaining('userThirdPartyIds[0]') }),
+      expect.objectContaining({
+        kind: 'record-missing',
+        entity: expect.objectContaining({ id: role.entity.id }),
+        records: [{ path: 'userThirdPartyIds[0]', kind: 'user', id: null, name: null, thirdPartyId: 'USR-0042' }],
+        message: expect.stringContaining('userThirdPartyIds[0]'),
+      }),
     ]);
     expect((await staging.call('GET', `/v1/config/user-roles/${role.entity.id}`)).status).toBe(404);
 

@@ -185,12 +185,13 @@ export function storedOf(changes: TransferChange[]): StoredChange[] {
 
 /** The whole text a push streams for `request` (streamedBatchLines), as one string. */
 export async function batchText(request: ReceiveRequest): Promise<string> {
-  const { changes, ...header } = request;
+  const { changes, records, ...header } = request;
   const stored = storedOf(changes);
   let text = '';
   const pages = async function* () {
     yield stored;
   };
-  for await (const piece of streamedBatchLines({ ...header, changes: { count: stored.length, pages } }, [])) text += piece;
+  const described = records ? { records: async () => records } : {};
+  for await (const piece of streamedBatchLines({ ...header, changes: { count: stored.length, pages, ...described } }, [])) text += piece;
   return text;
 }

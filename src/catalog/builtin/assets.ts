@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { EntityTypeDefinition } from '../entity-type.js';
 import { defineType, displayName, entityId, genericType } from '../define.js';
-import { description, entityIds, itemId, recordIds, refuseDuplicates, sequence, thirdPartyId, thirdPartyIds } from './fields.js';
+import { description, entityIds, itemId, recordId, recordIds, refuseDuplicates, sequence, thirdPartyId, thirdPartyIds } from './fields.js';
 
 const area = 'assets';
 
@@ -24,21 +24,28 @@ export const assets = defineType({
       .enum(['none', 'service', 'business-application'])
       .default('none')
       .describe('Services and business applications are change-tracked when the services setting is on.'),
-    customerId: z.string().trim().min(1).max(100).optional().describe('Customer record id.'),
+    customerId: recordId().optional().describe('Customer record id.'),
     fields: z
       .record(z.string().max(100), z.union([z.string().max(10_000), z.number(), z.boolean(), z.null()]))
       .default({})
       .describe('Values of asset fields, by field.'),
     userIds: recordIds().describe('User record ids linked to the asset.'),
     userThirdPartyIds: thirdPartyIds(1000).describe('Third-party ids of the users linked to the asset, for linking by third-party id.'),
-    businessOwnerId: z.string().trim().min(1).max(100).optional().describe('Agent or user record id.'),
+    businessOwnerId: recordId().optional().describe('Agent or user record id.'),
     businessOwnerThirdPartyId: thirdPartyId().optional().describe('Third-party id of the business owner (an agent or a user).'),
-    technicalOwnerId: z.string().trim().min(1).max(100).optional().describe('Agent or user record id.'),
+    technicalOwnerId: recordId().optional().describe('Agent or user record id.'),
     technicalOwnerThirdPartyId: thirdPartyId().optional().describe('Third-party id of the technical owner (an agent or a user).'),
   }),
   references: [{ path: 'assetTypeId', target: 'asset-types' }],
-  userLinks: ['userThirdPartyIds[]'],
-  personLinks: ['businessOwnerThirdPartyId', 'technicalOwnerThirdPartyId'],
+  records: [
+    { path: 'customerId', target: 'customer', by: 'id' },
+    { path: 'userIds[]', target: 'user', by: 'id' },
+    { path: 'userThirdPartyIds[]', target: 'user', by: 'third-party-id' },
+    { path: 'businessOwnerId', target: 'agent-or-user', by: 'id' },
+    { path: 'businessOwnerThirdPartyId', target: 'agent-or-user', by: 'third-party-id' },
+    { path: 'technicalOwnerId', target: 'agent-or-user', by: 'id' },
+    { path: 'technicalOwnerThirdPartyId', target: 'agent-or-user', by: 'third-party-id' },
+  ],
   customerRecord: { customer: 'customerId', users: ['userIds[]'], people: ['businessOwnerId', 'technicalOwnerId'] },
 });
 

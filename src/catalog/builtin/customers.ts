@@ -19,7 +19,10 @@ export const userRoles = defineType({
     userThirdPartyIds: thirdPartyIds(10_000).describe('Third-party ids of the users holding this role, for linking by third-party id.'),
   }),
   instanceLocal: { userIds: [] },
-  userLinks: ['userThirdPartyIds[]'],
+  records: [
+    { path: 'userIds[]', target: 'user', by: 'id' },
+    { path: 'userThirdPartyIds[]', target: 'user', by: 'third-party-id' },
+  ],
 });
 
 export const customersTypes: EntityTypeDefinition[] = [

@@ -29,8 +29,14 @@ export const thirdPartyId = () => z.string().trim().min(1).max(200);
 /** Third-party ids of agents or users (at most `max`), for linking by third-party id. */
 export const thirdPartyIds = (max: number) => z.array(thirdPartyId()).max(max).default([]);
 
-/** A list of plain string ids of records outside the catalog (customers, agents). */
-export const recordIds = () => z.array(z.string().trim().min(1).max(100)).max(1000).default([]);
+/**
+ * The id of a record each instance keeps for itself (a customer, a user, an agent), as the instance writing the body
+ * knows it. Every field holding one is declared in its type's `records`, which says how it travels.
+ */
+export const recordId = () => z.string().trim().min(1).max(100);
+
+/** A list of record ids (see recordId). */
+export const recordIds = () => z.array(recordId()).max(1000).default([]);
 
 /** Adds an issue at `[...path, index, key]` for every item whose `key` repeats an earlier item's. */
 export function refuseDuplicates<T>(

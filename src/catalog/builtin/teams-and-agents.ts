@@ -100,7 +100,11 @@ export const roles = defineType({
   instanceLocal: { agentIds: [] },
   // Who administers an instance is that instance's alone: the Administrator role's holders never travel.
   entityLocal: { [ADMINISTRATOR_ROLE_ID]: { agentThirdPartyIds: [] } },
-  agentLinks: ['agentThirdPartyIds[]'],
+  records: [
+    { path: 'customerRestrictions.customerIds[]', target: 'customer', by: 'id' },
+    { path: 'agentIds[]', target: 'agent', by: 'id' },
+    { path: 'agentThirdPartyIds[]', target: 'agent', by: 'third-party-id' },
+  ],
 });
 
 export const agentStatuses = defineType({

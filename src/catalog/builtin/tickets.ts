@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { EntityTypeDefinition } from '../entity-type.js';
 import { defineType, displayName, entityId, genericType } from '../define.js';
-import { colour, description, entityIds, sequence, thirdPartyId } from './fields.js';
+import { colour, description, entityIds, recordId, sequence, thirdPartyId } from './fields.js';
 
 const area = 'tickets';
 
@@ -86,7 +86,7 @@ const ruleCriterion = z.discriminatedUnion('field', [
     field: z.literal('customer'),
     operator: z.enum(['includes', 'excludes']),
     customerIds: z
-      .array(z.string().trim().min(1).max(100))
+      .array(recordId())
       .min(1)
       .max(1000)
       .describe('Customer record ids (desk records, not configuration).'),
@@ -117,8 +117,8 @@ const ruleOutcome = z.discriminatedUnion('field', [
   z.strictObject({ field: z.literal('team'), teamId: entityId() }),
   z.strictObject({
     field: z.literal('agent'),
-    agentId: z.string().trim().min(1).max(100).describe('Agent record id (agents are local access records).'),
-    agentThirdPartyId: thirdPartyId().optional().describe('Used to find the agent when linking by third-party id.'),
+    agentId: recordId().describe('Agent record id (agents are local access records).'),
+    agentThirdPartyId: thirdPartyId().optional().describe('Third-party id of the agent; when given, an agent here must hold it.'),
   }),
   z.strictObject({ field: z.literal('priority'), level: priorityLevel() }),
   z.strictObject({ field: z.literal('status'), statusId: entityId() }),
@@ -145,7 +145,11 @@ export const ticketRules = defineType({
     { path: 'outcomes[].statusId', target: 'statuses' },
     { path: 'outcomes[].ticketTypeId', target: 'ticket-types' },
   ],
-  agentLinks: ['outcomes[].agentThirdPartyId'],
+  records: [
+    { path: 'criteria[].customerIds[]', target: 'customer', by: 'id' },
+    { path: 'outcomes[].agentId', target: 'agent', by: 'id' },
+    { path: 'outcomes[].agentThirdPartyId', target: 'agent', by: 'third-party-id' },
+  ],
 });
 
 export const ticketTemplates = defineType({

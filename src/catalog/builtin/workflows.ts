@@ -89,7 +89,10 @@ export const approvalGroups = defineType({
         ctx.addIssue({ code: 'custom', message: `quorum ${group.quorum} exceeds the ${members} members`, path: ['quorum'] });
       }
     }),
-  agentLinks: ['memberThirdPartyIds[]'],
+  records: [
+    { path: 'memberAgentIds[]', target: 'agent', by: 'id' },
+    { path: 'memberThirdPartyIds[]', target: 'agent', by: 'third-party-id' },
+  ],
 });
 
 const approverRequirement = {
@@ -141,7 +144,10 @@ export const approvalProcesses = defineType({
     { path: 'steps[].cabId', target: 'approval-groups', thirdParty: true },
     { path: 'steps[].roleId', target: 'roles', thirdParty: true },
   ],
-  agentLinks: ['steps[].agentThirdPartyIds[]'],
+  records: [
+    { path: 'steps[].agentIds[]', target: 'agent', by: 'id' },
+    { path: 'steps[].agentThirdPartyIds[]', target: 'agent', by: 'third-party-id' },
+  ],
 });
 
 export const approvalProcessRules = defineType({

@@ -425,7 +425,10 @@ export const recordCommands: RecordCommand[] = [
     name: 'customers',
     summary: 'customers (desk records, never synced)',
     verbs: [
-      listVerb(at('/v1/customers'), [field('ID', 'id'), field('NAME', 'name')], { filterNames: 'q (name)', summary: 'Lists the customers the token’s agent may see.' }),
+      listVerb(at('/v1/customers'), [field('ID', 'id'), field('NAME', 'name'), field('THIRD-PARTY ID', 'thirdPartyId')], {
+        filterNames: 'q (name)',
+        summary: 'Lists the customers the token’s agent may see.',
+      }),
       showVerb(at('/v1/customers'), ['ID'], 'Shows a customer.'),
       createVerb(at('/v1/customers'), [], 'Creates a customer.'),
       writeVerb('update', 'PATCH', at('/v1/customers'), ['ID'], 'Changes the fields given.'),

@@ -15,6 +15,9 @@ const catalogEntrySchema = z.object({
     description: z.string().optional(),
   }),
   references: z.array(z.object({ path: z.string(), target: z.string(), thirdParty: z.boolean() })),
+  records: z
+    .array(z.object({ path: z.string(), target: z.enum(['customer', 'user', 'agent', 'agent-or-user']), by: z.enum(['id', 'third-party-id']) }))
+    .describe('Fields naming records each instance keeps for itself (customers, users, agents), and whether by id or by third-party id'),
   sensitive: z.array(z.string()),
   instanceScoped: z.array(z.string()),
   schema: z.record(z.string(), z.unknown()).describe('JSON Schema of the body'),
@@ -33,6 +36,7 @@ export const catalogRoutes =
           ? { kind: def.tracking.kind, setting: def.tracking.setting, description: def.tracking.description }
           : { kind: def.tracking.kind },
       references: def.references.map((r) => ({ path: r.path, target: r.target, thirdParty: r.thirdParty ?? false })),
+      records: def.records.map((r) => ({ path: r.path, target: r.target, by: r.by })),
       sensitive: def.sensitive,
       instanceScoped: def.instanceScoped,
       schema: services.catalog.jsonSchema(def.key),

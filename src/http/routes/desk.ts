@@ -12,7 +12,7 @@ const idParams = z.object({ id: z.string().max(100) });
 const text = z.string().max(200).optional();
 const timestamps = { createdAt: z.string(), updatedAt: z.string() };
 
-const customerSchema = z.object({ id: z.string(), name: z.string(), ...timestamps });
+const customerSchema = z.object({ id: z.string(), name: z.string(), thirdPartyId: z.string().nullable(), ...timestamps });
 const userSchema = z.object({ id: z.string(), customerId: z.string(), name: z.string(), email: z.string().nullable(), thirdPartyId: z.string().nullable(), ...timestamps });
 const ticketSchema = z.object({
   id: z.string(),

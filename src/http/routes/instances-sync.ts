@@ -67,6 +67,18 @@ const problemSchema = z.object({
   changeId: z.string().optional(),
   entity: z.object({ type: z.string(), id: z.string(), name: z.string() }).optional(),
   missing: z.array(z.string()).optional(),
+  records: z
+    .array(
+      z.object({
+        path: z.string(),
+        kind: z.enum(['customer', 'user', 'agent', 'agent-or-user']),
+        id: z.string().nullable(),
+        name: z.string().nullable(),
+        thirdPartyId: z.string().nullable(),
+      }),
+    )
+    .optional()
+    .describe('record-missing: the records this instance cannot resolve to its own, with where the change names them'),
   receiver: z.object({ head: z.string().nullable(), body: bodyOrNull }).optional().describe('Conflict: the version here (secrets masked)'),
   incoming: z.object({ parent: z.string().nullable(), before: bodyOrNull, after: bodyOrNull }).optional().describe('Conflict: the incoming version'),
 });

@@ -4,6 +4,7 @@ import type { FastifySchemaCompiler } from 'fastify';
 import { z } from 'zod';
 import type { Services } from '../../services.js';
 import { isPackedChange, packedChangeSchema } from '../../sync/export-document.js';
+import { recordDescriptionsSchema } from '../../sync/record-descriptions.js';
 import { FANOUT, TOP_LEVEL } from '../../sync/summary.js';
 import { packBatch, packOutcome, unpackBatch, UnpackError } from '../../sync/transfer.js';
 import { DomainError } from '../../shared/errors.js';
@@ -42,6 +43,7 @@ const receiveSchema = z.strictObject({
   dryRun: z.boolean(),
   idempotencyKey: z.string().min(1).max(200).optional(),
   allowMissing: z.array(z.string().max(100)),
+  records: recordDescriptionsSchema.optional().describe('The sender’s descriptions of the records the changes name by id'),
 });
 
 const isShortString = (v: unknown, max: number) => typeof v === 'string' && v.length <= max;
@@ -52,8 +54,10 @@ function isPlainReceiveBody(body: unknown): boolean {
   const b = body as Record<string, unknown>;
   const sender = b.sender as Record<string, unknown> | null;
   const key = b.idempotencyKey;
+  const records = b.records;
   return (
-    Object.keys(b).length === (key === undefined ? 5 : 6) &&
+    Object.keys(b).length === 5 + (key === undefined ? 0 : 1) + (records === undefined ? 0 : 1) &&
+    (records === undefined || recordDescriptionsSchema.safeParse(records).success) &&
     (key === undefined || (typeof key === 'string' && key.length >= 1 && key.length <= 200)) &&
     b.operation === 'push' &&
     typeof b.dryRun === 'boolean' &&

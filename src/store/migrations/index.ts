@@ -8,6 +8,9 @@ import * as desk from './0006-desk.js';
 import * as sso from './0007-sso.js';
 import * as inboundMail from './0008-inbound-mail.js';
 import * as ticketLists from './0009-ticket-lists.js';
+import * as customerThirdPartyId from './0011-customer-third-party-id.js';
+import * as recordReferences from './0011b-record-references.js';
+import * as recordLinks from './0011c-record-links.js';
 import * as anonymousBounds from './0013-anonymous-bounds.js';
 
 /** The one migration list for both engines. Never edit a migration that has landed; add a new one. */
@@ -21,5 +24,8 @@ export const migrations: Record<string, Migration> = {
   '0007-sso': sso,
   '0008-inbound-mail': inboundMail,
   '0009-ticket-lists': ticketLists,
+  '0011-customer-third-party-id': customerThirdPartyId,
+  '0011b-record-references': recordReferences,
+  '0011c-record-links': recordLinks,
   '0013-anonymous-bounds': anonymousBounds,
 };

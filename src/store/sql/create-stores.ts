@@ -16,6 +16,7 @@ import {
   createTokenStore,
 } from './access-stores.js';
 import { createInstanceStore, createSettingsStore } from './instance-stores.js';
+import { createRecordStore } from './record-store.js';
 import { createChangeSummaryStore, createDownstreamStore, createPeerStore, createSyncHistoryStore, createSyncRequestStore } from './sync-stores.js';
 
 /**
@@ -105,6 +106,10 @@ class LazyStores implements Stores {
 
   get deliveries(): Stores['deliveries'] {
     return (this.made.deliveries ??= createWebhookDeliveryStore(this.db));
+  }
+
+  get records(): Stores['records'] {
+    return (this.made.records ??= createRecordStore(this.db));
   }
 }
 

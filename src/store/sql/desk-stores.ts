@@ -16,7 +16,7 @@ import type {
 import { likeContains } from './like.js';
 
 function toCustomer(row: Selectable<CustomersTable>): CustomerRecord {
-  return { id: row.id, name: row.name, createdAt: Number(row.created_at), updatedAt: Number(row.updated_at) };
+  return { id: row.id, name: row.name, thirdPartyId: row.third_party_id, createdAt: Number(row.created_at), updatedAt: Number(row.updated_at) };
 }
 
 function toUser(row: Selectable<DeskUsersTable>): DeskUserRecord {
@@ -130,10 +130,10 @@ export function createDeskStore(db: Kysely<Database>): DeskStore {
       return (await query.orderBy('id').limit(limit).execute()).map(toCustomer);
     },
     async insertCustomer(c) {
-      await db.insertInto('customers').values({ id: c.id, name: c.name, created_at: c.createdAt, updated_at: c.updatedAt }).execute();
+      await db.insertInto('customers').values({ id: c.id, name: c.name, third_party_id: c.thirdPartyId, created_at: c.createdAt, updated_at: c.updatedAt }).execute();
     },
     async updateCustomer(c) {
-      await db.updateTable('customers').set({ name: c.name, updated_at: c.updatedAt }).where('id', '=', c.id).execute();
+      await db.updateTable('customers').set({ name: c.name, third_party_id: c.thirdPartyId, updated_at: c.updatedAt }).where('id', '=', c.id).execute();
     },
     async removeCustomer(id) {
       await db.deleteFrom('customers').where('id', '=', id).execute();
@@ -180,14 +180,9 @@ export function createDeskStore(db: Kysely<Database>): DeskStore {
       const row = await db.selectFrom('desk_users').selectAll().where('third_party_id', '=', thirdPartyId).executeTakeFirst();
       return row ? toUser(row) : undefined;
     },
-    async userThirdPartyIds(ids) {
-      const found = new Set<string>();
-      const unique = [...new Set(ids)];
-      for (let i = 0; i < unique.length; i += 500) {
-        const rows = await db.selectFrom('desk_users').select('third_party_id').where('third_party_id', 'in', unique.slice(i, i + 500)).execute();
-        for (const row of rows) if (row.third_party_id !== null) found.add(row.third_party_id);
-      }
-      return found;
+    async findCustomerByThirdPartyId(thirdPartyId) {
+      const row = await db.selectFrom('customers').selectAll().where('third_party_id', '=', thirdPartyId).executeTakeFirst();
+      return row ? toCustomer(row) : undefined;
     },
     async nextTicketNumber() {
       const row = await db.selectFrom('tickets').select((eb) => eb.fn.max<number>('number').as('n')).executeTakeFirst();
