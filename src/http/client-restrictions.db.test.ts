@@ -73,9 +73,9 @@ describe.each(engines)('client restrictions beyond the desk routes on %s', (engi
     expect((await asAndy<Problem>('PUT', `/v1/config/assets/${ids.globexAsset}`, asset('Mine now', ids.acme))).body.code).toBe('ENTITY_NOT_FOUND');
     expect((await asAndy<Problem>('DELETE', `/v1/config/assets/${ids.globexAsset}`)).body.code).toBe('ENTITY_NOT_FOUND');
     const created = await asAndy<Problem>('POST', '/v1/config/assets', asset('Payroll for Globex', ids.globex));
-    expect(created).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED', errors: [{ path: 'customerId', code: 'reference-not-found' }] } });
+    expect(created).toMatchObject({ status: 422, body: { code: 'REFERENCE_NOT_FOUND', errors: [{ path: 'customerId', code: 'reference-not-found' }] } });
     const moved = await asAndy<Problem>('PUT', `/v1/config/assets/${ids.acmeAsset}`, asset('Payroll at Acme', ids.globex));
-    expect(moved).toMatchObject({ status: 400, body: { errors: [{ path: 'customerId' }] } });
+    expect(moved).toMatchObject({ status: 422, body: { errors: [{ path: 'customerId' }] } });
     const unnamed = await asAndy<Problem>('POST', '/v1/config/assets', { name: 'Nobody’s', assetTypeId: ids.assetType });
     expect(unnamed).toMatchObject({ status: 400, body: { errors: [{ path: 'customerId', code: 'required' }] } });
     expect((await admin('GET', `/v1/config/assets/${ids.globexAsset}`)).body).toEqual(before);
@@ -220,8 +220,12 @@ describe.each(engines)('the people an asset names on %s', (engine) => {
       status: 422,
       body: { errors: [{ path: 'userThirdPartyIds[1]' }, { path: 'technicalOwnerThirdPartyId' }] },
     });
-    // A third-party id nobody holds here is left to resolve where the asset travels.
-    expect((await admin('POST', '/v1/assets', asset({ userThirdPartyIds: ['USR-ADA', 'USR-ELSEWHERE'] }))).status).toBe(201);
+    // A third-party id nobody holds here names no record of this instance: refused like any other missing record.
+    expect(await admin<Problem>('POST', '/v1/assets', asset({ userThirdPartyIds: ['USR-ADA', 'USR-ELSEWHERE'] }))).toMatchObject({
+      status: 422,
+      body: { errors: [{ path: 'userThirdPartyIds[1]' }] },
+    });
+    expect((await admin('POST', '/v1/assets', asset({ userThirdPartyIds: ['USR-ADA'] }))).status).toBe(201);
   });
 });
 

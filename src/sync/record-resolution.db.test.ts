@@ -78,7 +78,7 @@ describe.each(engines)('resolving the records a batch names on %s', (engine) => 
   it('refuses the batch, naming each record it cannot resolve and writing nothing; without a description, a global id or an earlier link', async () => {
     const devAcme = await customer(dev, 'Acme', 'CRM-ACME');
     const nameless = await customer(dev, 'Nameless', null);
-    const pat = await user(dev, devAcme, 'Pat', 'USR-PAT');
+    const pat = await user(dev, nameless, 'Pat', 'USR-PAT');
     const ada = await insertAgent(dev, { name: 'Ada', thirdPartyId: 'EMP-ADA' });
     await dev.db.write((stores) => stores.settings.put('trackServices', true, Date.now()));
     const assetType = await dev.services.config.create(dev.ctx, 'asset-types', { name: 'Service' });
@@ -119,18 +119,24 @@ describe.each(engines)('resolving the records a batch names on %s', (engine) => 
     // found as the kind the sender said it is.
     const prodAcme = await customer(prod, 'Acme', 'CRM-ACME');
     await customer(prod, 'Nameless', null, nameless);
-    const prodPat = await user(prod, prodAcme, 'Pat', 'USR-PAT');
+    const prodPat = await user(prod, nameless, 'Pat', 'USR-PAT');
     const prodAda = await insertAgent(prod, { name: 'Ada', thirdPartyId: 'EMP-ADA' });
     await insertAgent(prod, { name: 'Not Pat', thirdPartyId: 'USR-PAT' });
     expect((await receive(prod, dev, changes, { records })).problems).toEqual([]);
     expect(await bodyOn(prod, asset.entity!.id)).toMatchObject({ customerId: nameless, userIds: [prodPat], businessOwnerId: prodPat, technicalOwnerId: prodAda.id });
 
-    // Sent without descriptions, a later change finds Pat by the link the first batch made; Acme it never named.
-    await dev.services.config.replace(dev.ctx, 'assets', asset.entity!.id, { name: 'CRM', assetTypeId: assetType.entity!.id, serviceClass: 'service', customerId: devAcme, userIds: [pat] });
-    const later = (await transferOf(dev)).slice(-1);
+    // Sent without descriptions, a later change finds Pat by the link the first batch made.
+    const service = { assetTypeId: assetType.entity!.id, serviceClass: 'service' };
+    await dev.services.config.replace(dev.ctx, 'assets', asset.entity!.id, { name: 'CRM 2', ...service, customerId: nameless, userIds: [pat] });
+    let later = (await transferOf(dev)).slice(-1);
+    expect((await receive(prod, dev, later)).problems).toEqual([]);
+    expect(await bodyOn(prod, asset.entity!.id)).toMatchObject({ customerId: nameless, userIds: [prodPat] });
+    // Acme it never named: without a description the batch names it, with one it resolves to production's.
+    await dev.services.config.replace(dev.ctx, 'assets', asset.entity!.id, { name: 'CRM', ...service, customerId: devAcme });
+    later = (await transferOf(dev)).slice(-1);
     expect((await receive(prod, dev, later)).problems).toEqual([expect.objectContaining({ kind: 'record-missing', records: [expect.objectContaining({ path: 'customerId' })] })]);
     expect((await receive(prod, dev, later, { records: await describe_(dev, later) })).problems).toEqual([]);
-    expect(await bodyOn(prod, asset.entity!.id)).toMatchObject({ customerId: prodAcme, userIds: [prodPat] });
+    expect(await bodyOn(prod, asset.entity!.id)).toMatchObject({ customerId: prodAcme, userIds: [] });
   });
 
   it('asks only the state a batch leaves to resolve, and leaves instance-local fields to the receiver', async () => {

@@ -120,12 +120,14 @@ export function createConfigService(deps: { db: Transactor; catalog: Catalog; bo
     const field = def.customerRecord.customer;
     const customerId = customerOfBody(def, body);
     if (customerId === null ? scope.kind === 'all' : inScope(scope, customerId) && (await stores.desk.findCustomer(customerId))) return;
+    // A customer outside the caller's scope is one it cannot know: missing, as one that does not exist.
+    if (customerId !== null) {
+      throw new DomainError('REFERENCE_NOT_FOUND', 'The body references a customer that does not exist on this instance.', {
+        errors: [{ path: field, code: 'reference-not-found', message: `No customer has id ${customerId}.` }],
+      });
+    }
     throw new DomainError('VALIDATION_FAILED', `The ${def.label} body is not valid.`, {
-      errors: [
-        customerId === null
-          ? { path: field, code: 'required', message: 'An agent restricted to some customers must name one of them.' }
-          : { path: field, code: 'reference-not-found', message: `No customer has id ${customerId}.` },
-      ],
+      errors: [{ path: field, code: 'required', message: 'An agent restricted to some customers must name one of them.' }],
     });
   }
 

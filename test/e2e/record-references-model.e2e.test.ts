@@ -237,7 +237,8 @@ function bodyFor(type: Type, seed: number[], records: LiveRecord[], assetTypeId:
     case 'assets': {
       const customer = pick(of('customer'), a);
       const users = some('user', b).filter((u) => u.customerId === customer?.id);
-      const owner = pick([...of('agent'), ...of('user')], c);
+      // An owner is an agent or, where the asset has a customer, one of that customer's users.
+      const owner = pick([...of('agent'), ...of('user').filter((u) => !customer || u.customerId === customer.id)], c);
       return {
         body: {
           name: `Service ${counter}`,
