@@ -16,6 +16,7 @@ import { createChangeWriter } from './tracking/change-writer.js';
 import { createConfigService, type ConfigService } from './tracking/config-service.js';
 import { createRollbackService, type RollbackService } from './tracking/rollback.js';
 import type { SecretBox } from './tracking/secret-box.js';
+import { historyKeysOf } from './tracking/history-keys.js';
 import { createHttpPeerConnector } from './http/peer-client.js';
 import type { PeerConnector } from './sync/peer-client.js';
 import { createSyncReceiver, type SyncReceiver } from './sync/sync-receiver.js';
@@ -88,7 +89,8 @@ export interface Services {
 
 export function createServices(db: Transactor, config: ServiceConfig): Services {
   const { catalog, clock, box, instance } = config;
-  const writer = createChangeWriter({ catalog, clock, instance, guards: [roleWriteGuard, createMailboxWriteGuard(instance.name)] });
+  const keys = historyKeysOf(box);
+  const writer = createChangeWriter({ catalog, clock, instance, keys, guards: [roleWriteGuard, createMailboxWriteGuard(instance.name)] });
   const audit = createAuditLog({ db, clock });
   const syncReceiver = createSyncReceiver({ db, catalog, box, clock, instance, version: config.version, audit });
   const sync = createSyncService({
@@ -100,7 +102,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     version: config.version,
     audit,
     receiver: syncReceiver,
-    connector: config.connector ?? createHttpPeerConnector(),
+    connector: config.connector ?? createHttpPeerConnector({ check: (change) => syncReceiver.precheck(change) }),
     // A restore clears the desk's records (tickets, customers, users), as the guide warns, and whatever else asks to be.
     deskDataResets: [(stores) => stores.desk.clear(), (stores) => stores.deliveries.clear(), ...(config.deskDataResets ?? [])],
   });
@@ -131,7 +133,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     catalog,
     clock,
     config: configService,
-    changeLog: createChangeLog({ db, catalog }),
+    changeLog: createChangeLog({ db, catalog, keys }),
     rollback: createRollbackService({ db, catalog, writer, instanceId: instance.id }),
     settings: createSettingsService({ db, clock, audit }),
     authenticator: createAuthenticator({ db, clock }),

@@ -1,14 +1,16 @@
 import type { Catalog } from '../catalog/catalog.js';
 import { isTrackableType, withInstanceLocal, type EntityTypeDefinition } from '../catalog/entity-type.js';
 import { stringsAtPath } from '../shared/field-path.js';
-import type { ChangeRecord, EntityRecord, Stores } from '../store/ports.js';
+import type { ChangeReceipt, ChangeRecord, EntityRecord, Stores } from '../store/ports.js';
 import { chainHash } from '../tracking/change-chain.js';
+import { historyKeysOf } from '../tracking/history-keys.js';
 import { nameOf, referencesIn } from '../tracking/change-writer.js';
 import type { SecretBox } from '../tracking/secret-box.js';
 import { keyIdsIn } from '../tracking/secret-box.js';
 import { maskSecrets } from '../tracking/secrets.js';
 import { readSettings } from '../tracking/settings-service.js';
-import { digestMatches, fromTransfer, plannedOf, type BatchOutcome, type PlannedChange, type PlannedEntity, type SyncProblem, type TransferChange } from './transfer.js';
+import { digestRefusal } from './received-change.js';
+import { fromTransfer, plannedOf, type BatchOutcome, type PlannedChange, type PlannedEntity, type SyncProblem, type TransferChange } from './transfer.js';
 
 const LOAD_CHUNK = 500;
 
@@ -24,6 +26,8 @@ interface EntityState {
 export interface ApplyOptions {
   /** The instance the batch came from, recorded on every applied change. */
   appliedFrom: string;
+  /** Who brought the batch here, how and when, recorded on every applied change. */
+  receipt: ChangeReceipt;
   /** Change ids the caller accepts as absent: a parent or requirement among them does not refuse a change. */
   allowMissing: ReadonlySet<string>;
 }
@@ -49,6 +53,7 @@ export async function applyBatch(
   options: ApplyOptions,
 ): Promise<BatchOutcome> {
   const { catalog, box } = deps;
+  const keys = historyKeysOf(box);
   const problems: SyncProblem[] = [];
   const planned: PlannedChange[] = [];
   const skippedDependencies = new Set<string>();
@@ -116,8 +121,9 @@ export async function applyBatch(
       planned.push(plannedOf(change, 'refused'));
       continue;
     }
-    if (!digestMatches(change)) {
-      refuse({ kind: 'tampered', message: `Change ${change.id} does not match its digest: it was altered after it was made.` });
+    const forged = digestRefusal(change, keys);
+    if (forged) {
+      refuse(forged);
       planned.push(plannedOf(change, 'refused'));
       continue;
     }
@@ -198,7 +204,8 @@ export async function applyBatch(
 
     if (problems.length === 0) {
       const seq = head.seq + 1;
-      const record = fromTransfer(change, seq, options.appliedFrom, chainHash(head.hash, seq, change.digest, options.appliedFrom));
+      const record = fromTransfer(change, seq, options.appliedFrom, options.receipt);
+      record.hash = chainHash(keys, head.hash, record);
       records.push(record);
       head = { seq: record.seq, hash: record.hash, originOffset: head.originOffset };
     }

@@ -29,6 +29,8 @@ export interface ReceiveRequest {
   dryRun: boolean;
   idempotencyKey?: string | undefined;
   allowMissing: string[];
+  /** What the changes came through, recorded on each (ChangeReceipt.via): the sender's name unless said (an import's checksum). */
+  via?: string | undefined;
 }
 
 /**

@@ -20,7 +20,8 @@ import {
   type KeyRanges,
 } from './summary.js';
 import { entityDigests, trackableTypes, typeDigests } from './state.js';
-import { toTransfer, type BatchOutcome, type SenderInfo, type SyncProblem } from './transfer.js';
+import { digestCheck, toTransfer, type BatchOutcome, type SenderInfo, type SyncProblem, type TransferChange } from './transfer.js';
+import { historyKeysOf } from '../tracking/history-keys.js';
 
 /** The serving side of the sync protocol: what an instance answers its peers. */
 export interface SyncReceiver {
@@ -34,6 +35,8 @@ export interface SyncReceiver {
   outgoingStream(lacking: KeyRanges, selection: Selection): Promise<StreamedOutgoing>;
   /** Checks and (unless a dry run or refused) applies a batch in one transaction; never throws for sync problems. */
   receive(ctx: WriteContext, request: ReceiveRequest): Promise<ReceiveResult>;
+  /** The checks of one change that need nothing but the change, made as it arrives; their answers are remembered with it. */
+  precheck(change: TransferChange): void;
   registerDownstream(ctx: WriteContext, downstream: { instanceId: string; name: string }): Promise<void>;
   unregisterDownstream(ctx: WriteContext, instanceId: string): Promise<void>;
   log(afterSeq: number, limit: number): Promise<ChangeRecord[]>;
@@ -97,6 +100,7 @@ export interface SyncDeps {
 
 export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
   const { db, catalog, box, instance, version, audit } = deps;
+  const keys = historyKeysOf(box);
 
   async function gateProblems(stores: Stores, request: ReceiveRequest): Promise<SyncProblem[]> {
     const problems: SyncProblem[] = [];
@@ -186,6 +190,7 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
         const gate = await gateProblems(stores, request);
         const outcome = await applyBatch(stores, { catalog, box }, request.changes, {
           appliedFrom: request.sender.instanceId,
+          receipt: { actor: ctx.actor, operation: request.operation, via: request.via ?? request.sender.name, at: deps.clock.now() },
           allowMissing: new Set(request.allowMissing),
         });
         outcome.problems = [...gate, ...outcome.problems];
@@ -224,6 +229,9 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
         }
         return { ...error.outcome, replayed: false };
       }
+    },
+    precheck(change) {
+      digestCheck(change, keys);
     },
     async registerDownstream(ctx, downstream) {
       await db.write(async (stores) => {

@@ -3,10 +3,11 @@ import type { WriteContext } from '../shared/actor.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
 import { isoTime } from '../shared/iso-time.js';
 import { parseOrThrow } from '../shared/validation.js';
-import type { ChangeRecord, ChangeSummary, EntityRecord, PeerRecord, Stores } from '../store/ports.js';
+import type { ChangeReceipt, ChangeRecord, ChangeSummary, EntityRecord, PeerRecord, Stores } from '../store/ports.js';
 import { withInstanceLocal, withoutInstanceLocal } from '../catalog/entity-type.js';
 import { diffBodies, type FieldDiff } from '../tracking/body-diff.js';
-import { chainHash } from '../tracking/change-chain.js';
+import { chainHash, GENESIS_HASH } from '../tracking/change-chain.js';
+import { historyKeysOf } from '../tracking/history-keys.js';
 import { referencesIn } from '../tracking/change-writer.js';
 import { maskSecrets } from '../tracking/secrets.js';
 import { readSettings } from '../tracking/settings-service.js';
@@ -16,8 +17,9 @@ import type { OutgoingTransfer, PeerConnection, PeerConnector, PeerHello, Receiv
 import { reconcile, type Reconciliation, type SummarySource } from './reconcile.js';
 import { countOf, SUMMARY_FORMAT, type KeyRanges } from './summary.js';
 import { entityDigests, trackableTypes, typeDigests } from './state.js';
+import { copiedHistoryProblems } from './received-change.js';
 import { pipelinePosition, type SyncDeps, type SyncReceiver } from './sync-receiver.js';
-import { plannedOf, refusalCode, toTransfer, type AddedChange, type BatchOutcome, type SenderInfo, type SyncProblem } from './transfer.js';
+import { fromTransfer, plannedOf, refusalCode, toTransfer, type AddedChange, type BatchOutcome, type SenderInfo, type SyncProblem } from './transfer.js';
 
 const peerNameSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
 const urlSchema = z.url({ protocol: /^https?$/ }).max(500);
@@ -146,7 +148,7 @@ const EXPORT_MAX_CHANGES = 50_000;
 const LIST_CAP = 500;
 const PAGE = 2_000;
 
-function brief(c: ChangeSummary | ChangeRecord): ChangeBrief {
+function brief(c: Pick<ChangeSummary, 'id' | 'type' | 'entityId' | 'entityName' | 'op' | 'at' | 'changeSet' | 'origin'>): ChangeBrief {
   return { id: c.id, type: c.type, entityId: c.entityId, entityName: c.entityName, op: c.op, at: isoTime(c.at), changeSet: c.changeSet, origin: c.origin };
 }
 
@@ -176,6 +178,7 @@ export function createSyncService(
 },
 ): SyncService {
   const { db, catalog, box, clock, instance, version, audit, receiver, connector } = deps;
+  const keys = historyKeysOf(box);
   const secretSlot = (name: string) => `peer:${name}:clientSecret`;
 
   function known(peer: PeerRecord | undefined, name: string): PeerRecord {
@@ -633,7 +636,7 @@ export function createSyncService(
           lists = {
             ...lists,
             aheadChanges: await briefsOfLocal(rec.aheadKeys ?? {}, LIST_CAP),
-            behindChanges: (theirs?.changes ?? []).slice(0, LIST_CAP).map((c) => brief({ ...c, appliedFrom: null, hash: '' })),
+            behindChanges: (theirs?.changes ?? []).slice(0, LIST_CAP).map(brief),
           };
         }
       }
@@ -747,11 +750,11 @@ export function createSyncService(
         selection: { ...Object.fromEntries(Object.entries(selection).filter(([, v]) => v !== undefined)), added },
         dependencies,
         changes: changes.map(toTransfer),
-      });
+      }, keys);
     },
 
     async importChanges(ctx, input, options) {
-      const document = parseDocument(input);
+      const document = parseDocument(input, keys);
       return audited(
         ctx,
         options.dryRun ? 'sync.import-planned' : 'sync.import',
@@ -764,6 +767,7 @@ export function createSyncService(
             dryRun: options.dryRun,
             idempotencyKey: options.idempotencyKey,
             allowMissing: options.allowMissing,
+            via: document.checksum,
           });
           const plan = planOf('import', { instanceId: document.from.instanceId, name: document.from.name }, { instanceId: instance.id, name: instance.name }, outcome, {
             options: { dryRun: options.dryRun },
@@ -821,8 +825,11 @@ export function createSyncService(
         'sync.restore',
         peer.name,
         async () => {
-          for (const peer of downstream) await connect(peer).restore({ confirm: true, dryRun: false });
           const copy = await copyFrom(conn, hello);
+          // Production's history is held to the pipeline's key before anything here (or downstream) is replaced.
+          const forged = copiedHistoryProblems(copy, catalog, keys);
+          if (forged.length > 0) throw refuse(forged, null);
+          for (const peer of downstream) await connect(peer).restore({ confirm: true, dryRun: false });
           await db.write(async (stores) => {
             // Instance-local fields (a role's agents) stay this instance's own through the restore.
             const kept = new Map<string, Record<string, unknown>>();
@@ -833,12 +840,13 @@ export function createSyncService(
             const old = await stores.changes.head();
             await stores.changes.reset(Math.max(old.originOffset, old.seq + old.originOffset - copy.changes.length));
             await stores.history.clearEntities(trackableTypes(catalog));
-            let head = { seq: 0, hash: '0'.repeat(64) };
+            let head = { seq: 0, hash: GENESIS_HASH };
+            const receipt: ChangeReceipt = { actor: ctx.actor, operation: 'restore', via: peer.name, at: clock.now() };
             for (const change of copy.changes) {
-              const seq = head.seq + 1;
-              const record: ChangeRecord = { ...change, seq, appliedFrom: hello.instanceId, hash: chainHash(head.hash, seq, change.digest, hello.instanceId) };
+              const record = fromTransfer(toTransfer(change), head.seq + 1, hello.instanceId, receipt);
+              record.hash = chainHash(keys, head.hash, record);
               await stores.changes.appendDeferred(record);
-              head = { seq, hash: record.hash };
+              head = record;
             }
             await stores.changes.saveHead();
             for (const copied of copy.entities) {

@@ -1,7 +1,8 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import { DomainError } from '../shared/errors.js';
 
 const PREFIX = 'enc:v1:';
+const HKDF_SALT = Buffer.from('shiplog', 'utf8');
 
 export interface SecretKey {
   id: string;
@@ -15,6 +16,14 @@ export interface SecretBox {
   keyIds: string[];
   seal(plaintext: string, associatedData: string): string;
   open(envelope: string, associatedData: string): string;
+  /** A subkey of every key for one purpose (HKDF-SHA256, the purpose as its info), under the key's own id. */
+  derive(purpose: string): DerivedKeys;
+}
+
+/** Subkeys of a secret box's keys for one purpose: `keys[activeKeyId]` makes new values, every key checks its own. */
+export interface DerivedKeys {
+  activeKeyId: string;
+  keys: ReadonlyMap<string, KeyObject>;
 }
 
 export function isSealed(value: unknown): value is string {
@@ -48,8 +57,19 @@ export function createSecretBox(keys: Buffer[]): SecretBox {
   }
   const active = keys[0]!;
   const activeKeyId = keyIdOf(active);
+  const derived = new Map<string, DerivedKeys>();
   return {
     activeKeyId,
+    derive(purpose) {
+      let out = derived.get(purpose);
+      if (!out) {
+        const subkeys = new Map<string, KeyObject>();
+        for (const [id, key] of ring) subkeys.set(id, createSecretKey(Buffer.from(hkdfSync('sha256', key, HKDF_SALT, purpose, 32))));
+        out = { activeKeyId, keys: subkeys };
+        derived.set(purpose, out);
+      }
+      return out;
+    },
     hasKey: (keyId) => ring.has(keyId),
     keyIds: [...ring.keys()],
     seal(plaintext, associatedData) {

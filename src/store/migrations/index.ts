@@ -8,6 +8,7 @@ import * as desk from './0006-desk.js';
 import * as sso from './0007-sso.js';
 import * as inboundMail from './0008-inbound-mail.js';
 import * as ticketLists from './0009-ticket-lists.js';
+import * as keyedHistory from './0012-keyed-history.js';
 
 /** The one migration list for both engines. Never edit a migration that has landed; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0007-sso': sso,
   '0008-inbound-mail': inboundMail,
   '0009-ticket-lists': ticketLists,
+  '0012-keyed-history': keyedHistory,
 };
