@@ -23,3 +23,6 @@ export interface WriteContext {
 }
 
 export const systemActor: Actor = { kind: 'system', id: 'system', name: 'Shiplog' };
+
+/** A change-set label: 1–100 characters, letters, digits and . _ : / # -, starting with a letter or digit. */
+export const CHANGE_SET_LABEL = /^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,99}$/;

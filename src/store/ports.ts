@@ -428,6 +428,10 @@ export interface ChangeLink {
 export interface SyncHistoryStore {
   /** Which of `ids` this log holds. */
   presentIds(ids: string[]): Promise<Set<string>>;
+  /** The digest of each of `ids` this log holds. */
+  heldDigests(ids: string[]): Promise<Map<string, string>>;
+  /** The ids of the changes of one origin this log holds at these origin sequences, by origin sequence. */
+  keyHolders(origin: string, originSeqs: number[]): Promise<Map<number, string>>;
   /** Full changes by id, in log order. */
   findByIds(ids: string[]): Promise<ChangeRecord[]>;
   /** Keys and fingerprint input of changes after `afterSeq`, ascending. */

@@ -20,8 +20,8 @@ import {
   type KeyRanges,
 } from './summary.js';
 import { entityDigests, trackableTypes, typeDigests } from './state.js';
-import { digestCheck, toTransfer, type BatchOutcome, type SenderInfo, type SyncProblem, type TransferChange } from './transfer.js';
-import { historyKeysOf } from '../tracking/history-keys.js';
+import { createReceivedChecks } from './received-change.js';
+import { toTransfer, type BatchOutcome, type SenderInfo, type SyncProblem, type TransferChange } from './transfer.js';
 
 /** The serving side of the sync protocol: what an instance answers its peers. */
 export interface SyncReceiver {
@@ -100,7 +100,7 @@ export interface SyncDeps {
 
 export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
   const { db, catalog, box, instance, version, audit } = deps;
-  const keys = historyKeysOf(box);
+  const checks = createReceivedChecks({ catalog, box, instanceId: instance.id, clock: deps.clock });
 
   async function gateProblems(stores: Stores, request: ReceiveRequest): Promise<SyncProblem[]> {
     const problems: SyncProblem[] = [];
@@ -188,7 +188,7 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
           if (prior) return { ...(prior.result as BatchOutcome), replayed: true };
         }
         const gate = await gateProblems(stores, request);
-        const outcome = await applyBatch(stores, { catalog, box }, request.changes, {
+        const outcome = await applyBatch(stores, { catalog, checks, instanceId: instance.id }, request.changes, {
           appliedFrom: request.sender.instanceId,
           receipt: { actor: ctx.actor, operation: request.operation, via: request.via ?? request.sender.name, at: deps.clock.now() },
           allowMissing: new Set(request.allowMissing),
@@ -231,7 +231,7 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
       }
     },
     precheck(change) {
-      digestCheck(change, keys);
+      checks.problemsOf(change);
     },
     async registerDownstream(ctx, downstream) {
       await db.write(async (stores) => {

@@ -1,4 +1,5 @@
 import type { Actor } from '../shared/actor.js';
+import type { FieldProblem } from '../shared/errors.js';
 import { canonicalTextOf, jsonTextOf } from '../shared/body-text.js';
 import { contentDigestOf, contentTextOf } from '../tracking/change-chain.js';
 import type { HistoryKeys, MarkCheck } from '../tracking/history-keys.js';
@@ -236,6 +237,9 @@ export type SyncProblemKind =
   | 'still-referenced'
   | 'secret-key-unknown'
   | 'unkeyed-digest'
+  | 'invalid'
+  | 'own-origin'
+  | 'content-mismatch'
   | 'unknown-change';
 
 /** One reason a batch cannot be applied. */
@@ -246,6 +250,8 @@ export interface SyncProblem {
   entity?: { type: string; id: string; name: string };
   /** Missing changes (missing-dependency). */
   missing?: string[];
+  /** The fields at fault (invalid): each with its path in the change, a stable code and why. */
+  errors?: FieldProblem[];
   /** Conflict: the receiver's current version and the incoming one (secrets masked). */
   receiver?: { head: string | null; body: Record<string, unknown> | null };
   incoming?: { parent: string | null; before: Record<string, unknown> | null; after: Record<string, unknown> | null };

@@ -67,6 +67,7 @@ const problemSchema = z.object({
   changeId: z.string().optional(),
   entity: z.object({ type: z.string(), id: z.string(), name: z.string() }).optional(),
   missing: z.array(z.string()).optional(),
+  errors: z.array(z.object({ path: z.string(), code: z.string(), message: z.string() })).optional().describe('Invalid: the fields of the change at fault'),
   receiver: z.object({ head: z.string().nullable(), body: bodyOrNull }).optional().describe('Conflict: the version here (secrets masked)'),
   incoming: z.object({ parent: z.string().nullable(), before: bodyOrNull, after: bodyOrNull }).optional().describe('Conflict: the incoming version'),
 });
