@@ -28,6 +28,7 @@ export const CLOCK_SKEW_MS = 5 * 60_000;
 const ACTOR_ID_MAX = 100;
 const ACTOR_NAME_MAX = 300;
 const REQUEST_MAX = { method: 16, path: 2000, requestId: 200, remoteAddress: 100, userAgent: 1000, clientApplication: 500 } as const;
+const REQUEST_FIELDS = Object.keys(REQUEST_MAX) as (keyof typeof REQUEST_MAX)[];
 
 /**
  * The checks a change brought from elsewhere passes before it is applied: as strict as a local write (ADR 12). Push,
@@ -73,6 +74,7 @@ export function createReceivedChecks(deps: { catalog: Catalog; box: SecretBox; i
       const snapshot = change[at];
       if (snapshot === null) continue;
       errors.push(...bodyProblems(def, snapshot, at));
+      if (def.sensitive.length === 0) continue;
       const secrets = receivedSecretProblems(def, box, change.entityId, snapshot);
       for (const keyId of secrets.unknownKeys) unknownKeys.add(keyId);
       errors.push(...secrets.errors.map((p) => ({ ...p, path: `${at}.${p.path}` })));
@@ -170,22 +172,24 @@ const tooLong = (value: string | null, max: number) => value !== null && value.l
 /** Ids, actor, request and label as a write here records them. */
 function fieldProblems(change: TransferChange): FieldProblem[] {
   const errors: FieldProblem[] = [];
-  const ids: [string, string | null][] = [
-    ['id', change.id],
-    ['origin', change.origin],
-    ['entityId', change.entityId],
-    ['parent', change.parent],
-    ['revertOf', change.revertOf],
-    ...change.requires.map((id, i): [string, string] => [`requires[${i}]`, id]),
-  ];
-  for (const [path, id] of ids) if (id !== null && !isId(id)) errors.push({ path, code: 'invalid-id', message: 'Expected a global id (ULID).' });
-  if (new Set(change.requires).size !== change.requires.length) errors.push({ path: 'requires', code: 'duplicate', message: 'Each required change is named once.' });
+  const id = (path: string, value: string | null) => {
+    if (value !== null && !isId(value)) errors.push({ path, code: 'invalid-id', message: 'Expected a global id (ULID).' });
+  };
+  id('id', change.id);
+  id('origin', change.origin);
+  id('entityId', change.entityId);
+  id('parent', change.parent);
+  id('revertOf', change.revertOf);
+  change.requires.forEach((required, i) => id(`requires[${i}]`, required));
+  if (change.requires.length > 1 && new Set(change.requires).size !== change.requires.length) {
+    errors.push({ path: 'requires', code: 'duplicate', message: 'Each required change is named once.' });
+  }
   const { actor, request } = change;
   if (actor.id.length === 0 || tooLong(actor.id, ACTOR_ID_MAX)) errors.push({ path: 'actor.id', code: 'invalid-length', message: `1 to ${ACTOR_ID_MAX} characters.` });
   if (actor.name.length === 0 || tooLong(actor.name, ACTOR_NAME_MAX)) errors.push({ path: 'actor.name', code: 'invalid-length', message: `1 to ${ACTOR_NAME_MAX} characters.` });
   if (request) {
-    for (const [field, max] of Object.entries(REQUEST_MAX) as [keyof typeof REQUEST_MAX, number][]) {
-      if (tooLong(request[field], max)) errors.push({ path: `request.${field}`, code: 'too-long', message: `At most ${max} characters.` });
+    for (const field of REQUEST_FIELDS) {
+      if (tooLong(request[field], REQUEST_MAX[field])) errors.push({ path: `request.${field}`, code: 'too-long', message: `At most ${REQUEST_MAX[field]} characters.` });
     }
   }
   if (change.changeSet !== null && !CHANGE_SET_LABEL.test(change.changeSet)) {
@@ -199,10 +203,23 @@ function timeProblems(change: TransferChange, now: number): FieldProblem[] {
   if (change.at > now + CLOCK_SKEW_MS) {
     return [{ path: 'at', code: 'in-the-future', message: `Dated ${timeText(change.at)}, later than this instance's clock allows.` }];
   }
-  if (isId(change.origin) && change.at < timeOfId(change.origin) - CLOCK_SKEW_MS) {
+  if (change.at < originTime(change.origin) - CLOCK_SKEW_MS) {
     return [{ path: 'at', code: 'before-origin', message: `Dated ${timeText(change.at)}, before its origin instance was made.` }];
   }
   return [];
+}
+
+// When each origin instance was made (its id's time): a batch names few origins, each for thousands of changes.
+const originTimes = new Map<string, number>();
+
+function originTime(origin: string): number {
+  let time = originTimes.get(origin);
+  if (time === undefined) {
+    time = isId(origin) ? timeOfId(origin) : -Infinity;
+    if (originTimes.size >= 10_000) originTimes.clear();
+    originTimes.set(origin, time);
+  }
+  return time;
 }
 
 // Beyond ±8.64e15 ms a time has no date (toISOString would throw): it is named in milliseconds.

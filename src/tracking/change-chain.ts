@@ -1,3 +1,4 @@
+import { canonicalOf } from '../shared/body-text.js';
 import { canonicalJson, sha256Hex } from '../shared/canonical-json.js';
 import type { ChangeReceipt, ChangeRecord } from '../store/ports.js';
 import type { HistoryKeys } from './history-keys.js';
@@ -54,7 +55,8 @@ export function legacyDigestOf(change: object, snapshotText: (body: Record<strin
 
 /** What a chain link covers: the previous row's hash, this row's place and digest, and its local fields. */
 function linkText(previousHash: string, seq: number, digest: string, appliedFrom: string | null, received: ChangeReceipt | null): string {
-  return `${previousHash}|${seq}|${digest}|${JSON.stringify(appliedFrom)}|${received === null ? 'null' : canonicalJson(received)}`;
+  // A batch's changes share one receipt: its canonical text is made once (canonicalOf remembers it per object).
+  return `${previousHash}|${seq}|${digest}|${JSON.stringify(appliedFrom)}|${received === null ? 'null' : canonicalOf(received as unknown as Record<string, unknown>)}`;
 }
 
 /** Link of the tamper-evident chain, keyed: this row's digest and local fields, bound to the previous row's hash. */
