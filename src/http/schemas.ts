@@ -110,7 +110,6 @@ const chainFailureSchema = z.object({
     'key-unknown',
     'legacy-seal-mismatch',
     'legacy-unsealed',
-    'unreadable',
     'state-mismatch',
     'head-missing',
     'head-not-latest',

@@ -84,7 +84,6 @@ export type ChainFailureReason =
   | 'key-unknown'
   | 'legacy-seal-mismatch'
   | 'legacy-unsealed'
-  | 'unreadable'
   | 'state-mismatch'
   | 'head-missing'
   | 'head-not-latest';
