@@ -72,9 +72,10 @@ const COLUMNS = ['seq', 'id', 'origin', 'origin_seq', 'type', 'entity_id', 'enti
 
 /** Appends rows to a log, in order, with their chain hashes; indexes are rebuilt after the load. */
 class LogWriter {
-  static async open(engine, url) {
+  static async open(engine, url, keys) {
     const w = new LogWriter();
     w.engine = engine;
+    w.keys = keys;
     w.pending = [];
     if (engine === 'sqlite') {
       w.raw = new BetterSqlite3(url);
@@ -107,7 +108,7 @@ class LogWriter {
 
   async add(row) {
     this.seq += 1;
-    this.hash = chainHash(this.hash, this.seq, row.digest, null);
+    this.hash = chainHash(this.keys, this.hash, { seq: this.seq, digest: row.digest, appliedFrom: null, received: null });
     this.pending.push([
       this.seq, row.id, row.origin, row.originSeq, row.type, row.entityId, row.name, row.op, null, row.after, row.parent, '[]',
       row.actor.kind, row.actor.id, row.actor.name, row.at, null, null, null, null, row.digest, this.hash,
@@ -159,8 +160,8 @@ class LogWriter {
 
 /** Two logs of TOTAL changes: A's own, and B's holding all of A's but ONLY_A of them, plus ONLY_B changes of its own. */
 async function generate(engine, a, b) {
-  const wa = await LogWriter.open(engine, a.url);
-  const wb = await LogWriter.open(engine, b.url);
+  const wa = await LogWriter.open(engine, a.url, a.keys);
+  const wb = await LogWriter.open(engine, b.url, b.keys);
   const bootA = wa.existing;
   const originA = a.identity.id;
   const originB = b.identity.id;

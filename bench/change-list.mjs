@@ -1,5 +1,4 @@
 // Figure 2: first page of the change list (type filter + time range) over 1,000,000 changes on SQLite, beside raw SQL.
-import { createHash } from 'node:crypto';
 import { loadavg } from 'node:os';
 import BetterSqlite3 from 'better-sqlite3';
 import { configureSqliteConnection } from '../dist/store/dialects/sqlite.js';
@@ -19,7 +18,6 @@ const DAY = 86_400_000;
 const START = Date.parse('2025-11-23T00:00:00Z');
 const SPAN = 365 * DAY;
 
-const sha256 = (text) => createHash('sha256').update(text).digest('hex');
 
 /** Deterministic pseudo-random numbers, so every run builds the same log. */
 function prng(seed) {
@@ -33,7 +31,7 @@ function prng(seed) {
   };
 }
 
-function generate(file, origin, types, actor) {
+function generate(file, origin, types, actor, keys) {
   const raw = new BetterSqlite3(file);
   raw.pragma('journal_mode = WAL');
   // Generation only: durability does not matter for set-up rows.
@@ -61,8 +59,8 @@ function generate(file, origin, types, actor) {
       const name = `${types[t]} ${e}`;
       const before = parent === null ? null : JSON.stringify({ name, description: `${filler} ${seq - 1}`, enabled: true });
       const after = JSON.stringify({ name, description: `${filler} ${seq}`, enabled: true });
-      const digest = sha256(`${id}|${after}`);
-      hash = chainHash(hash, seq, digest, null);
+      const digest = keys.digest.sign(`${id}|${after}`);
+      hash = chainHash(keys, hash, { seq, digest, appliedFrom: null, received: null });
       insert.run(seq, id, origin, seq, types[t], entityId, name, parent === null ? 'create' : 'update', before, after, parent, actor.kind, actor.id, actor.name, at, digest, hash);
       lastChange.set(entityId, id);
     }
@@ -110,7 +108,7 @@ try {
   note(`change-list: inserting ${TOTAL} changes over ${trackedTypes.length} types (one year, ${BATCH} per transaction)`);
   const genStart = now();
   let indexNames;
-  ({ raw, indexNames } = generate(db.url, instance.identity.id, trackedTypes, instance.ctx.actor));
+  ({ raw, indexNames } = generate(db.url, instance.identity.id, trackedTypes, instance.ctx.actor, instance.keys));
   const generateMs = msSince(genStart);
   note(`change-list: generated in ${(generateMs / 1000).toFixed(1)} s`);
 

@@ -15,6 +15,7 @@ import { systemClock } from '../dist/shared/clock.js';
 import { migrateToLatest, openDialect } from '../dist/store/open-database.js';
 import { createTransactor } from '../dist/store/sql/create-stores.js';
 import { ensureInstanceIdentity } from '../dist/tracking/instance-identity.js';
+import { historyKeysOf } from '../dist/tracking/history-keys.js';
 import { createSecretBox } from '../dist/tracking/secret-box.js';
 
 export const adminUrl = process.env.SHIPLOG_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -163,16 +164,17 @@ export async function prepareInstance(url, { name, kind, secretKey, adminToken, 
   await migrateToLatest(dialect);
   const db = createTransactor(dialect);
   const identity = await ensureInstanceIdentity(db, systemClock, { name, kind });
+  const box = createSecretBox([Buffer.from(secretKey, 'base64')]);
   const services = createServices(db, {
     instance: identity,
     version: '0.0.0-bench',
     catalog: createBuiltinCatalog(),
-    box: createSecretBox([Buffer.from(secretKey, 'base64')]),
+    box,
     clock: systemClock,
   });
   const boot = await services.bootstrapper.bootstrap({ adminToken, adminPassword: randomBytes(18).toString('base64url') });
   const actor = boot ? { kind: 'agent', id: boot.agent.id, name: boot.agent.name } : knownActor;
-  return { dialect, db, identity, services, actor, ctx: { actor, request: null, changeSet: null, authority: administratorAuthority } };
+  return { dialect, db, identity, services, keys: historyKeysOf(box), actor, ctx: { actor, request: null, changeSet: null, authority: administratorAuthority } };
 }
 
 /** The composition root as src/main.ts builds it: dialect → migrations → transactor → identity → services. */
@@ -181,11 +183,12 @@ export async function openInstance(url) {
   await migrateToLatest(dialect);
   const db = createTransactor(dialect);
   const identity = await ensureInstanceIdentity(db, systemClock, { name: 'bench', kind: 'development' });
+  const box = createSecretBox([randomBytes(32)]);
   const services = createServices(db, {
     instance: identity,
     version: '0.0.0-bench',
     catalog: createBuiltinCatalog(),
-    box: createSecretBox([randomBytes(32)]),
+    box,
     clock: systemClock,
   });
   const boot = await services.bootstrapper.bootstrap({
@@ -194,7 +197,7 @@ export async function openInstance(url) {
   });
   const agent = boot.agent;
   const ctx = { actor: { kind: 'agent', id: agent.id, name: agent.name }, request: null, changeSet: null, authority: administratorAuthority };
-  return { dialect, db, identity, services, ctx, close: () => dialect.close() };
+  return { dialect, db, identity, services, keys: historyKeysOf(box), ctx, close: () => dialect.close() };
 }
 
 const LOREM =

@@ -1,5 +1,5 @@
 // Figure 1: tracked writes per second through the service layer beside a hand-written raw-driver tracked write.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { monotonicFactory } from 'ulid';
@@ -14,7 +14,10 @@ const ROUNDS = 6;
 const BLOCK = { maxCount: 1000, maxMs: 3000 };
 const TARGET = { ratio: 0.6, p99Ms: 2 };
 
-const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+// Digest and chain link keyed as ours are (HMAC-SHA256 under derived keys), so both sides do the same hashing.
+const digestKey = createSecretKey(randomBytes(32));
+const chainKey = createSecretKey(randomBytes(32));
+const hmac = (key, text) => `hmac:000000000000:${createHmac('sha256', key).update(text).digest('hex')}`;
 // The raw side mints ULIDs from a pooled crypto buffer: the cheapest sound way, so the baseline is not slowed by id minting.
 let pool = randomBytes(4096);
 let taken = 0;
@@ -47,7 +50,7 @@ function changeRow(seq, origin, entityId, name, before, after, parent, now) {
     revert_of: null,
     applied_from: null,
   };
-  return { seq, ...content, digest: sha256(JSON.stringify(content)) };
+  return { seq, ...content, digest: hmac(digestKey, JSON.stringify(content)) };
 }
 
 const insertChangeSql = (p) =>
@@ -79,7 +82,7 @@ function rawSqliteWriter(file, origin) {
     const now = Date.now();
     const after = JSON.stringify(body);
     const c = changeRow(head.seq + 1, origin, id, body.name, row.body, after, row.head, now);
-    const hash = sha256(`${head.hash}|${c.seq}|${c.digest}|`);
+    const hash = hmac(chainKey, `${head.hash}|${c.seq}|${c.digest}|null|null`);
     insertChange.run(...changeValues(c, hash));
     moveHead.run(c.seq, hash);
     updateEntity.run(body.name, after, c.id, now, id);
@@ -125,7 +128,7 @@ async function rawPostgresWriter(url, origin) {
         const now = Date.now();
         const after = JSON.stringify(body);
         const c = changeRow(Number(head.seq) + 1, origin, id, body.name, row.body, after, row.head, now);
-        const hash = sha256(`${head.hash}|${c.seq}|${c.digest}|`);
+        const hash = hmac(chainKey, `${head.hash}|${c.seq}|${c.digest}|null|null`);
         await q('ins_change', insertChangeSql((n) => `$${n}`), changeValues(c, hash));
         await q('move_head', 'update change_log_head set seq = $1, hash = $2 where singleton = 1', [c.seq, hash]);
         await q('upd_entity', 'update entities set name = $1, body = $2, head = $3, updated_at = $4 where id = $5', [body.name, after, c.id, now, id]);

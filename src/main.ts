@@ -12,6 +12,9 @@ import { openDialect, migrateToLatest } from './store/open-database.js';
 import { createTransactor } from './store/sql/create-stores.js';
 import { ensureInstanceIdentity, type InstanceKind } from './tracking/instance-identity.js';
 import { createSecretBox, parseSecretKeys } from './tracking/secret-box.js';
+import { historyKeysOf } from './tracking/history-keys.js';
+import { upgradeHistory } from './tracking/history-upgrade.js';
+import { systemActor } from './shared/actor.js';
 import { shiplogVersion } from './version.js';
 import type { BootstrapResult } from './access/bootstrap.js';
 
@@ -66,14 +69,20 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     await migrateToLatest(dialect);
     const db = createTransactor(dialect);
     const identity = await ensureInstanceIdentity(db, systemClock, { name: options.name, kind: options.kind });
+    const box = createSecretBox(loadSecretKeys(options));
     const services = createServices(db, {
       instance: identity,
       version: options.version ?? shiplogVersion,
       catalog: createBuiltinCatalog(),
-      box: createSecretBox(loadSecretKeys(options)),
+      box,
       clock: systemClock,
       ...(publicUrl ? { publicUrl } : {}),
     });
+    // A log written by a version before keyed digests is carried forward once, under this instance's key (ADR 12).
+    const upgrade = await upgradeHistory(db, historyKeysOf(box));
+    if (upgrade.outcome !== 'none') {
+      await services.audit.record({ kind: 'history.keyed', outcome: upgrade.outcome === 'rekeyed' ? 'success' : 'failure', actor: systemActor, request: null, details: { ...upgrade } });
+    }
     const bootstrap = await services.bootstrapper.bootstrap({
       ...(options.adminToken ? { adminToken: options.adminToken } : {}),
       ...(options.adminPassword ? { adminPassword: options.adminPassword } : {}),

@@ -19,6 +19,7 @@ import { createConfigService, type ConfigService } from './tracking/config-servi
 import { customerRecordGuard } from './tracking/customer-records.js';
 import { createRollbackService, type RollbackService } from './tracking/rollback.js';
 import type { SecretBox } from './tracking/secret-box.js';
+import { historyKeysOf } from './tracking/history-keys.js';
 import { createHttpPeerConnector } from './http/peer-client.js';
 import type { PeerConnector } from './sync/peer-client.js';
 import { createSyncReceiver, type SyncReceiver } from './sync/sync-receiver.js';
@@ -100,7 +101,8 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
   const { catalog, clock, box, instance } = config;
   // Access rules guard local writes and received changes alike: who may grant a role, who may change sign-in.
   const accessGuards = [roleWriteGuard, accessManagementGuard];
-  const writer = createChangeWriter({ catalog, clock, instance, guards: [...accessGuards, createMailboxWriteGuard(instance.name), customerRecordGuard] });
+  const keys = historyKeysOf(box);
+  const writer = createChangeWriter({ catalog, clock, instance, keys, guards: [...accessGuards, createMailboxWriteGuard(instance.name), customerRecordGuard] });
   const audit = createAuditLog({ db, clock });
   const syncReceiver = createSyncReceiver({ db, catalog, box, clock, instance, version: config.version, audit, guards: accessGuards });
   const sync = createSyncService({
@@ -112,7 +114,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     version: config.version,
     audit,
     receiver: syncReceiver,
-    connector: config.connector ?? createHttpPeerConnector(),
+    connector: config.connector ?? createHttpPeerConnector({ check: (change) => syncReceiver.precheck(change) }),
     // A restore clears the desk's records (tickets, customers, users), as the guide warns, and whatever else asks to be.
     deskDataResets: [(stores) => stores.desk.clear(), (stores) => stores.deliveries.clear(), ...(config.deskDataResets ?? [])],
   });
@@ -144,7 +146,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     catalog,
     clock,
     config: configService,
-    changeLog: createChangeLog({ db, catalog }),
+    changeLog: createChangeLog({ db, catalog, keys }),
     rollback: createRollbackService({ db, catalog, writer, instanceId: instance.id, audit }),
     settings: createSettingsService({ db, clock, audit }),
     authenticator: createAuthenticator({ db, clock }),

@@ -44,6 +44,7 @@ export function renderProblems(problems: SyncProblem[]): string {
     lines.push(`  ✗ ${p.kind}${where}${p.changeId ? `, change ${p.changeId}` : ''}`);
     lines.push(`      ${p.message}`);
     if (p.missing && p.missing.length > 0) lines.push(`      missing: ${p.missing.join(', ')}`);
+    for (const e of p.errors ?? []) lines.push(`      ${e.path}: ${e.message} (${e.code})`);
     if (p.receiver) lines.push(`      here:     head ${p.receiver.head ?? '(none)'}  ${snapshot(p.receiver.body)}`);
     if (p.incoming) lines.push(`      incoming: after ${p.incoming.parent ?? '(creation)'}  ${snapshot(p.incoming.after)}`);
   }

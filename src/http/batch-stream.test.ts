@@ -1,16 +1,21 @@
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../shared/errors.js';
 import type { StoredChange } from '../store/ports.js';
 import type { ReceiveRequest } from '../sync/peer-client.js';
-import { digestMatches, transferDigestOf, type TransferChange } from '../sync/transfer.js';
+import { digestCheck, digestMatches, transferDigestOf, type TransferChange } from '../sync/transfer.js';
+import { historyKeysOf } from '../tracking/history-keys.js';
+import { createSecretBox } from '../tracking/secret-box.js';
 import { batchText, storedOf } from '../../test/support/sync.js';
 import { packBatch } from '../sync/transfer.js';
 import { readBatchStream, streamedBatchLines } from './batch-stream.js';
 import { MAX_BATCH_JSON_DEPTH } from './plugins/json-body.js';
 
 const LIMIT = 64 * 1024 * 1024;
+const keys = historyKeysOf(createSecretBox([randomBytes(32)]));
+const matches = (change: TransferChange) => digestMatches(change, keys);
 
 /** A chain of changes on a few teams, each with its true digest: creates, then updates whose before is the last after. */
 function chain(length: number, teams = 3): TransferChange[] {
@@ -38,7 +43,7 @@ function chain(length: number, teams = 3): TransferChange[] {
       revertOf: null,
       digest: '',
     };
-    change.digest = transferDigestOf(change);
+    change.digest = transferDigestOf(change, keys);
     last.set(team, change);
     changes.push(change);
   }
@@ -66,7 +71,7 @@ function chunked(text: string, cuts: number[] = []): Readable {
   return Readable.from(chunks);
 }
 
-const read = (text: string, cuts?: number[], limit = LIMIT) => readBatchStream(chunked(text, cuts), limit, MAX_BATCH_JSON_DEPTH);
+const read = (text: string, cuts?: number[], limit = LIMIT) => readBatchStream(chunked(text, cuts), limit, MAX_BATCH_JSON_DEPTH, (change) => digestCheck(change, keys));
 
 async function refusal(text: string, limit = LIMIT): Promise<DomainError> {
   const error = await read(text, [], limit).then(
@@ -99,7 +104,7 @@ describe('streamedBatchLines', () => {
     expect(lines.map((line) => 'before' in (JSON.parse(line) as object))).toEqual(packBatch(changes).map((c) => c.before !== undefined));
     const body = (await read(text)) as unknown as ReceiveRequest;
     expect(body.changes).toEqual(changes);
-    for (const change of body.changes) expect(digestMatches(change)).toBe(true);
+    for (const change of body.changes) expect(matches(change)).toBe(true);
     // A stored text that spans lines is put on one.
     const spread = storedOf(chain(4, 4)).map((c) => ({ ...c, afterText: JSON.stringify(JSON.parse(c.afterText!), null, 2) }));
     const again = (await read((await streamed(spread)).text)) as unknown as ReceiveRequest;
@@ -127,7 +132,7 @@ describe('readBatchStream', () => {
         expect(body.changes).toEqual(changes);
         // Each before is the very after its parent arrived with.
         expect(body.changes[5]!.before).toBe(body.changes[2]!.after);
-        for (const change of body.changes) expect(digestMatches(change)).toBe(true);
+        for (const change of body.changes) expect(matches(change)).toBe(true);
       }),
       { numRuns: 25 },
     );
@@ -136,7 +141,7 @@ describe('readBatchStream', () => {
   it('finds an altered change as it arrives, and leaves refusing it to the check of the batch', async () => {
     const text = (await batchText(request(chain(10)))).replace('Revision 7', 'Revision seven');
     const body = (await read(text)) as unknown as ReceiveRequest;
-    expect(body.changes.map(digestMatches)).toEqual([true, true, true, true, true, true, true, false, true, true]);
+    expect(body.changes.map(matches)).toEqual([true, true, true, true, true, true, true, false, true, true]);
   });
 
   it('refuses a batch cut off or added to: the header says how many changes come', async () => {

@@ -4,7 +4,7 @@ import { DomainError } from '../shared/errors.js';
 import { isPackedChange } from '../sync/export-document.js';
 import type { StoredChange } from '../store/ports.js';
 import type { ChangeStream, StreamedReceiveRequest } from '../sync/peer-client.js';
-import { createPackRule, createUnpacker, digestMatches, headOf, UnpackError } from '../sync/transfer.js';
+import { createPackRule, createUnpacker, headOf, UnpackError, type TransferChange } from '../sync/transfer.js';
 import { parseJsonBody, utf8Text } from './plugins/json-body.js';
 
 /**
@@ -78,13 +78,16 @@ function invalid(path: string, code: string, message: string): DomainError {
   return new DomainError('VALIDATION_FAILED', 'The request body is not valid.', { errors: [{ path, code, message }] });
 }
 
+/** What a reader does with each change as it arrives, unpacked: the receiver's checks, which remember their answers. */
+export type ArrivalCheck = (change: TransferChange) => unknown;
+
 /**
- * Reads a streamed batch as it arrives. Each change is parsed, unpacked and checked against its digest (digestMatches
- * remembers the answer) while the sender is still sending the rest, so the check of the whole batch finds that work
- * done. The result is the request a JSON body would have given, for the route's own validation: checking stops at
- * the first change that is not well formed, and validation then names it.
+ * Reads a streamed batch as it arrives. Each change is parsed, unpacked and checked (`check`, which remembers its
+ * answers: its digest, its shape) while the sender is still sending the rest, so the check of the whole batch finds
+ * that work done. The result is the request a JSON body would have given, for the route's own validation: checking
+ * stops at the first change that is not well formed, and validation then names it.
  */
-export async function readBatchStream(stream: AsyncIterable<Buffer>, limit: number, maxDepth: number): Promise<Record<string, unknown>> {
+export async function readBatchStream(stream: AsyncIterable<Buffer>, limit: number, maxDepth: number, check?: ArrivalCheck): Promise<Record<string, unknown>> {
   let header: Record<string, unknown> | undefined;
   let trailer: { records: unknown } | undefined;
   const changes: unknown[] = [];
@@ -114,7 +117,8 @@ export async function readBatchStream(stream: AsyncIterable<Buffer>, limit: numb
     }
     if (checking && isPackedChange(value)) {
       try {
-        digestMatches(unpack(value, changes.length));
+        const change = unpack(value, changes.length);
+        check?.(change);
       } catch (error) {
         if (!(error instanceof UnpackError)) throw error;
         checking = false;
@@ -148,12 +152,12 @@ export async function readBatchStream(stream: AsyncIterable<Buffer>, limit: numb
   return { ...request, ...trailer, changes };
 }
 
-/** Lets `routes` (and only them) take a streamed batch, of up to `limit` bytes. */
-export function registerBatchStream(app: FastifyInstance, options: { limit: number; maxDepth: number; routes: string[] }): void {
+/** Lets `routes` (and only them) take a streamed batch, of up to `limit` bytes, each change checked as it arrives. */
+export function registerBatchStream(app: FastifyInstance, options: { limit: number; maxDepth: number; routes: string[]; check?: ArrivalCheck }): void {
   app.addContentTypeParser(BATCH_STREAM_TYPE, async (request: FastifyRequest, payload: IncomingMessage) => {
     if (!options.routes.includes(request.routeOptions.url ?? '')) {
       throw new DomainError('UNSUPPORTED_MEDIA_TYPE', `Only ${options.routes.join(', ')} take a body of type ${BATCH_STREAM_TYPE}.`);
     }
-    return readBatchStream(payload, options.limit, options.maxDepth);
+    return readBatchStream(payload, options.limit, options.maxDepth, options.check);
   });
 }

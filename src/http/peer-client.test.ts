@@ -112,6 +112,7 @@ describe('the peer client over HTTP', () => {
         changeSet: null,
         revertOf: null,
         appliedFrom: null,
+        received: null,
         digest: 'a'.repeat(64),
         hash: 'b'.repeat(64),
       }));

@@ -4,7 +4,7 @@ import { DomainError } from '../shared/errors.js';
 import type { OutgoingTransfer, PeerAddress, PeerConnection, PeerConnector, ReceiveResult } from '../sync/peer-client.js';
 import type { StoredChange } from '../store/ports.js';
 import { unpackBatch, unpackOutcome, type PackedChange, type PackedOutcome, type PlannedChange } from '../sync/transfer.js';
-import { BATCH_BYTES_MAX, BATCH_STREAM_TYPE, readBatchStream, streamedBatchLines } from './batch-stream.js';
+import { BATCH_BYTES_MAX, BATCH_STREAM_TYPE, readBatchStream, streamedBatchLines, type ArrivalCheck } from './batch-stream.js';
 import { MAX_BATCH_JSON_DEPTH } from './plugins/json-body.js';
 
 /** How long a peer may take to answer: calls that move whole batches get longer. */
@@ -99,9 +99,9 @@ function exchange(url: URL, method: string, headers: Record<string, string>, bod
 }
 
 /** Reads a streamed batch as it arrives (see readBatchStream); a batch that cannot be read fails the exchange. */
-const readStreamedBatch: StreamReader = async (response) => {
+const streamedBatchReader = (check?: ArrivalCheck): StreamReader => async (response) => {
   try {
-    return await readBatchStream(response, BATCH_BYTES_MAX, MAX_BATCH_JSON_DEPTH);
+    return await readBatchStream(response, BATCH_BYTES_MAX, MAX_BATCH_JSON_DEPTH, check);
   } catch (error) {
     const detail = error instanceof DomainError ? ((error.details.errors as { message: string }[] | undefined)?.[0]?.message ?? error.message) : (error as Error).message;
     throw new Error(`the batch it sent could not be read (${detail})`);
@@ -152,8 +152,10 @@ function problemOf(answer: Answer): Problem {
 }
 
 /** The sync protocol over HTTP: OAuth client credentials against the peer's token endpoint, then `/v1/sync/*`. */
-export function createHttpPeerConnector(options: { timeouts?: Partial<PeerTimeouts> } = {}): PeerConnector {
+/** `check`: what this instance checks of each change a peer streams to it, as it arrives (see readBatchStream). */
+export function createHttpPeerConnector(options: { timeouts?: Partial<PeerTimeouts>; check?: ArrivalCheck } = {}): PeerConnector {
   const timeouts = { ...defaultTimeouts, ...options.timeouts };
+  const readStreamedBatch = streamedBatchReader(options.check);
   const tokens = new Map<string, { token: string; expiresAt: number }>();
 
   return {

@@ -85,24 +85,51 @@ export const changeDetailSchema = changeListItemSchema.extend({
       clientApplication: z.string().nullable(),
     })
     .nullable(),
-  digest: z.string(),
-  hash: z.string(),
+  received: z
+    .object({
+      actor: actorSchema,
+      operation: z.enum(['push', 'pull', 'import', 'restore']),
+      via: z.string().describe('The instance it came through, or the imported file’s checksum'),
+      at: z.string().describe('When it arrived here'),
+    })
+    .nullable()
+    .describe('Who brought the change here from another instance or a file (actor and at above are as made at its origin); null for a change made here'),
+  digest: z.string().describe('Keyed content digest: hmac:<key id>:<HMAC-SHA256>'),
+  hash: z.string().describe('Keyed chain link of this row'),
   rollbackScript: z.array(z.object({ op: changeOpSchema, type: z.string(), entityId: z.string(), body: bodySchema, fields: z.array(fieldDiffSchema) })),
   dependents: z.object({ items: z.array(changeListItemSchema), more: z.boolean() }),
 });
 
+const chainFailureSchema = z.object({
+  seq: z.number().int().nullable(),
+  changeId: z.string().nullable(),
+  entity: z.object({ type: z.string(), id: z.string(), name: z.string() }).optional().describe('The entity whose stored state fails its head change'),
+  reason: z.enum([
+    'digest-mismatch',
+    'hash-mismatch',
+    'sequence-gap',
+    'head-mismatch',
+    'key-unknown',
+    'legacy-seal-mismatch',
+    'legacy-unsealed',
+    'state-mismatch',
+    'head-missing',
+    'head-not-latest',
+  ]),
+  message: z.string(),
+});
+
 export const verifySchema = z.object({
   ok: z.boolean(),
-  checked: z.number().int(),
+  checked: z.number().int().describe('Rows of the log read'),
   headSeq: z.number().int(),
-  failure: z
-    .object({
-      seq: z.number().int(),
-      changeId: z.string().nullable(),
-      reason: z.enum(['digest-mismatch', 'hash-mismatch', 'sequence-gap', 'head-mismatch']),
-      message: z.string(),
-    })
-    .nullable(),
+  failure: chainFailureSchema.nullable().describe('The first failure'),
+  failures: z.array(chainFailureSchema).describe('Every failure, up to 100: rows in log order, then entities'),
+  failureCount: z.number().int().describe('How many failures there are in all'),
+  entities: z.object({
+    checked: z.number().int().describe('Tracked entities compared with their head change'),
+    untracked: z.number().int().describe('Entities whose current state was written while tracking was off'),
+  }),
 });
 
 export const rollbackResultSchema = z.object({

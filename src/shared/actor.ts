@@ -45,3 +45,6 @@ export const administratorAuthority: Authority = { permissions: new Set(), ticke
 
 /** A caller that may grant nothing (mail turned into tickets). */
 export const noAuthority: Authority = { permissions: new Set(), ticketPermissions: new Set(), isAdministrator: false, viaApplication: false };
+
+/** A change-set label: 1–100 characters, letters, digits and . _ : / # -, starting with a letter or digit. */
+export const CHANGE_SET_LABEL = /^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,99}$/;

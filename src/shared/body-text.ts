@@ -1,4 +1,4 @@
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson, isWellFormedText } from './canonical-json.js';
 
 /**
  * The texts of entity bodies. Bodies are immutable snapshots, so each one's JSON text (`JSON.stringify`, as stored)
@@ -26,14 +26,14 @@ let jsonOut = '';
 
 /**
  * The canonical text of plain JSON data, with its `JSON.stringify` text left in `jsonOut`; undefined for anything
- * else (functions, symbols, sparse arrays, class instances, `toJSON`, non-finite numbers), which the callers then
- * serialise the usual way.
+ * else (functions, symbols, sparse arrays, class instances, `toJSON`, non-finite numbers, text that is not well-formed
+ * Unicode), which the callers then serialise the usual way (canonicalJson refuses what JSON cannot carry exactly).
  */
 function bothTexts(value: unknown): string | undefined {
   if (value === null) return (jsonOut = 'null');
   switch (typeof value) {
     case 'string':
-      return (jsonOut = JSON.stringify(value));
+      return isWellFormedText(value) ? (jsonOut = JSON.stringify(value)) : undefined;
     case 'boolean':
       return (jsonOut = value ? 'true' : 'false');
     case 'number':
@@ -77,7 +77,7 @@ function objectTexts(record: Record<string, unknown>): string | undefined {
     const item = record[key];
     if (item === undefined) continue;
     const text = bothTexts(item);
-    if (text === undefined) return undefined;
+    if (text === undefined || !isWellFormedText(key)) return undefined;
     const name = JSON.stringify(key);
     if (keys.length > 0 && keys[keys.length - 1]! > key) sorted = false;
     keys.push(key);

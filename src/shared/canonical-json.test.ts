@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { DomainError } from './errors.js';
 import { canonicalJson } from './canonical-json.js';
 
 const reference = createRequire(import.meta.url)('canonicalize') as (value: unknown) => string;
@@ -28,5 +29,12 @@ describe('canonicalJson', () => {
   it('refuses values JSON cannot carry', () => {
     expect(() => canonicalJson(Number.NaN)).toThrow(TypeError);
     expect(() => canonicalJson(10n)).toThrow(TypeError);
+  });
+
+  it('refuses text that is not well-formed Unicode, in values and in keys, and keeps paired surrogates', () => {
+    for (const value of ['\ud800', 'a\udc00b', { name: 'x\ud83d' }, ['\udfff'], { ['\ud800']: 1 }]) {
+      expect(() => canonicalJson(value)).toThrow(DomainError);
+    }
+    expect(canonicalJson({ name: 'clef \ud834\udd1e' })).toBe(reference({ name: 'clef \ud834\udd1e' }));
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { monotonicFactory } from 'ulid';
+import { decodeTime, monotonicFactory } from 'ulid';
 
 // Cryptographic bytes drawn 4 KiB at a time: the default PRNG makes one crypto call per character.
 const POOL_SIZE = 4096;
@@ -25,4 +25,9 @@ const ULID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 export function isId(value: string): boolean {
   return ULID_PATTERN.test(value);
+}
+
+/** The time a global id was minted at (ms); ids minted in the same millisecond or later by one process may carry a later one. */
+export function timeOfId(id: string): number {
+  return decodeTime(id);
 }

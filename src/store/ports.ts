@@ -68,12 +68,25 @@ export interface ChangeRecord {
   changeSet: string | null;
   revertOf: string | null;
   appliedFrom: string | null;
+  /** Who brought the change here from another instance or a file, and when; null for a change made here. */
+  received: ChangeReceipt | null;
   digest: string;
   hash: string;
 }
 
+/** How a change made elsewhere came into this log: local to this instance, covered by its chain, never by the digest. */
+export interface ChangeReceipt {
+  /** Who pushed, pulled, imported or restored it, as this instance authenticated them. */
+  actor: Actor;
+  operation: 'push' | 'pull' | 'import' | 'restore';
+  /** The instance it came through (the sender of a push, the peer pulled or restored from), or the imported file's checksum. */
+  via: string;
+  /** When it arrived, by this instance's clock. */
+  at: number;
+}
+
 /** The columns a list screen shows: no snapshots. */
-export type ChangeSummary = Omit<ChangeRecord, 'before' | 'after' | 'request' | 'digest' | 'hash' | 'requires'>;
+export type ChangeSummary = Omit<ChangeRecord, 'before' | 'after' | 'request' | 'digest' | 'hash' | 'requires' | 'received'>;
 
 export interface ChangeFilter {
   type?: string;
@@ -83,10 +96,21 @@ export interface ChangeFilter {
   origin?: string;
   changeSet?: string;
   nameContains?: string;
+  /** Changes received from elsewhere by this actor (id or name). */
+  receivedBy?: string;
   from?: number;
   to?: number;
   beforeSeq?: number;
   limit: number;
+}
+
+/**
+ * The rows of a log written before digests were keyed, kept in that format (ADR 12): rows up to `until`, pinned by
+ * `seal`, a chain mark of the row `until`'s hash. `until` 0: every row is keyed.
+ */
+export interface LegacySegment {
+  until: number;
+  seal: string | null;
 }
 
 export interface LogHead {
@@ -108,6 +132,10 @@ export interface ChangeStore {
   saveHead(): Promise<void>;
   /** Removes the whole log; the head goes back to genesis with the given origin offset (restore). */
   reset(originOffset: number): Promise<void>;
+  legacySegment(): Promise<LegacySegment>;
+  saveLegacySegment(segment: LegacySegment): Promise<void>;
+  /** Rewrites the digest and hash of the row at `seq`, and the head's hash when it is the head (keying a legacy log). */
+  rekey(seq: number, digest: string, hash: string): Promise<void>;
   findById(id: string): Promise<ChangeRecord | undefined>;
   /** Newest first. */
   list(filter: ChangeFilter): Promise<ChangeSummary[]>;
@@ -412,6 +440,10 @@ export interface ChangeLink {
 export interface SyncHistoryStore {
   /** Which of `ids` this log holds. */
   presentIds(ids: string[]): Promise<Set<string>>;
+  /** The digest of each of `ids` this log holds. */
+  heldDigests(ids: string[]): Promise<Map<string, string>>;
+  /** The ids of the changes of one origin this log holds at these origin sequences, by origin sequence. */
+  keyHolders(origin: string, originSeqs: number[]): Promise<Map<number, string>>;
   /** Full changes by id, in log order. */
   findByIds(ids: string[]): Promise<ChangeRecord[]>;
   /** Keys and fingerprint input of changes after `afterSeq`, ascending. */

@@ -239,6 +239,12 @@ export interface ChangesTable {
   change_set: string | null;
   revert_of: string | null;
   applied_from: string | null;
+  received_by_kind: string | null;
+  received_by_id: string | null;
+  received_by_name: string | null;
+  received_operation: string | null;
+  received_via: string | null;
+  received_at: number | null;
   digest: string;
   hash: string;
 }
@@ -248,6 +254,8 @@ export interface ChangeLogHeadTable {
   seq: number;
   hash: string;
   origin_offset: number;
+  legacy_until: number;
+  legacy_seal: string | null;
 }
 
 export interface PeersTable {

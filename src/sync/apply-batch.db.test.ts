@@ -5,13 +5,18 @@ import { engines } from '../../test/support/databases.js';
 import { createTestInstance, type TestInstance } from '../../test/support/instance.js';
 import { logOf, receive, senderOf, tablesOf, transferOf } from '../../test/support/sync.js';
 import { digestOf } from '../tracking/change-chain.js';
+import { historyKeysOf } from '../tracking/history-keys.js';
+import { createSecretBox } from '../tracking/secret-box.js';
 import type { ReceiveResult } from './peer-client.js';
 import { toTransfer, type TransferChange } from './transfer.js';
 
-/** Recomputes the digest, as a sender that made the change this way would have. */
+/** The pipeline key of dev and staging. */
+const key = randomBytes(32);
+
+/** Recomputes the digest under the pipeline's key, as a sender that made the change this way would have. */
 function resealed(change: TransferChange): TransferChange {
   const { digest: _digest, ...content } = change;
-  return { ...content, digest: digestOf({ ...content, seq: 0, appliedFrom: null }) };
+  return { ...content, digest: digestOf({ ...content, seq: 0, appliedFrom: null, received: null }, historyKeysOf(createSecretBox([key]))) };
 }
 
 const kindsOf = (result: ReceiveResult) => result.problems.map((p) => [p.kind, p.changeId ?? null]);
@@ -23,7 +28,6 @@ describe.each(engines)('applying a batch (Invariants 3, 4, 6) on %s', (engine) =
   let stranger: TestInstance;
 
   beforeAll(async () => {
-    const key = randomBytes(32);
     [source, target, stranger] = await Promise.all([
       createTestInstance(engine, { name: 'dev', secretKey: key }),
       createTestInstance(engine, { name: 'staging', kind: 'staging', secretKey: key }),

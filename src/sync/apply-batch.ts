@@ -2,17 +2,15 @@ import type { Catalog } from '../catalog/catalog.js';
 import { isTrackableType, withInstanceLocal, type EntityTypeDefinition } from '../catalog/entity-type.js';
 import type { WriteContext } from '../shared/actor.js';
 import { isDomainError } from '../shared/errors.js';
-import type { ChangeRecord, EntityRecord, Stores } from '../store/ports.js';
+import type { ChangeReceipt, ChangeRecord, EntityRecord, Stores } from '../store/ports.js';
 import { chainHash } from '../tracking/change-chain.js';
 import { nameOf, referencesIn, storedReferencesIn, type WriteGuard } from '../tracking/change-writer.js';
-import type { SecretBox } from '../tracking/secret-box.js';
-import { keyIdsIn } from '../tracking/secret-box.js';
 import { customerRecordProblems } from '../tracking/customer-records.js';
 import { maskSecrets } from '../tracking/secrets.js';
 import type { RecordDescription } from './record-descriptions.js';
 import { resolveRecords } from './record-resolution.js';
+import { copyRefusal, digestRefusal, ownOriginRefusal, stateRefusal, takenKeyRefusal, takenKeys, type ReceivedChecks } from './received-change.js';
 import {
-  digestMatches,
   fromTransfer,
   plannedOf,
   type BatchOutcome,
@@ -37,6 +35,8 @@ interface EntityState {
 export interface ApplyOptions {
   /** The instance the batch came from, recorded on every applied change. */
   appliedFrom: string;
+  /** Who brought the batch here, how and when, recorded on every applied change. */
+  receipt: ChangeReceipt;
   /** Change ids the caller accepts as absent: a parent or requirement among them does not refuse a change. */
   allowMissing: ReadonlySet<string>;
   /** Who applies the batch here (for a push, the application the sender logs in as): the guards judge its authority. */
@@ -66,15 +66,17 @@ async function loadEntities(stores: Stores, ids: string[]): Promise<Map<string, 
  */
 export async function applyBatch(
   stores: Stores,
-  deps: { catalog: Catalog; box: SecretBox; guards?: readonly WriteGuard[] },
+  deps: { catalog: Catalog; checks: ReceivedChecks; instanceId: string; guards?: readonly WriteGuard[] },
   batch: TransferChange[],
   options: ApplyOptions,
 ): Promise<BatchOutcome> {
-  const { catalog, box } = deps;
+  const { catalog, checks } = deps;
   const problems: SyncProblem[] = [];
   const planned: PlannedChange[] = [];
   const skippedDependencies = new Set<string>();
-  const present = await stores.history.presentIds([...batch.map((c) => c.id), ...batch.flatMap((c) => (c.parent ? [c.parent, ...c.requires] : c.requires))]);
+  const held = await stores.history.heldDigests([...batch.map((c) => c.id), ...batch.flatMap((c) => (c.parent ? [c.parent, ...c.requires] : c.requires))]);
+  const present = new Set(held.keys());
+  const taken = await takenKeys(stores, batch, present);
   const inBatch = new Map(batch.map((c, i) => [c.id, i]));
 
   const wanted: string[] = [];
@@ -108,22 +110,24 @@ export async function applyBatch(
   };
 
   const applied = new Set<string>();
-  const seen = new Set<string>();
+  const seen = new Map<string, TransferChange>();
   const perEntity = new Map<string, PlannedEntity>();
   // Changes to append, chained from the log head as they are accepted; written only if the whole batch passes.
   const records: ChangeRecord[] = [];
   let head = await stores.changes.head();
 
   for (const [index, change] of batch.entries()) {
-    if (present.has(change.id) || seen.has(change.id)) {
-      planned.push(plannedOf(change, 'present'));
-      continue;
-    }
-    seen.add(change.id);
-    const before = problems.length;
     const refuse = (problem: Omit<SyncProblem, 'changeId' | 'entity'>): void => {
       problems.push({ ...problem, changeId: change.id, entity: { type: change.type, id: change.entityId, name: change.entityName } });
     };
+    if (present.has(change.id) || seen.has(change.id)) {
+      const other = await copyRefusal(stores, change, { earlier: seen.get(change.id), heldDigest: held.get(change.id) }, checks.keys);
+      if (other) refuse(other);
+      planned.push(plannedOf(change, other ? 'refused' : 'present'));
+      continue;
+    }
+    seen.set(change.id, change);
+    const before = problems.length;
 
     const def = catalog.find(change.type);
     if (!def || !isTrackableType(def)) {
@@ -131,17 +135,18 @@ export async function applyBatch(
       planned.push(plannedOf(change, 'refused'));
       continue;
     }
-    if (!digestMatches(change)) {
-      refuse({ kind: 'tampered', message: `Change ${change.id} does not match its digest: it was altered after it was made.` });
+    // Received changes are held to what a write here could have recorded (ADR 12); a forged one is refused for that alone.
+    const forged = digestRefusal(change, checks.keys);
+    if (forged) {
+      refuse(forged);
       planned.push(plannedOf(change, 'refused'));
       continue;
     }
-    const unknownKeys = change.after ? keyIdsIn(change.after).filter((kid) => !box.hasKey(kid)) : [];
-    if (unknownKeys.length > 0) {
-      refuse({ kind: 'secret-key-unknown', message: `Change ${change.id} holds secrets sealed with key ${unknownKeys.join(', ')}, which this instance does not have.` });
-    }
+    for (const refusal of [ownOriginRefusal(change, deps.instanceId), takenKeyRefusal(change, taken), ...checks.problemsOf(change)]) if (refusal) refuse(refusal);
 
     checkParent(change, def, stateOf(change.entityId), { present, applied, inBatch, index, allowMissing: options.allowMissing, skippedDependencies, refuse });
+    const stale = stateRefusal(def, change, stateOf(change.entityId).record, named.localBefore(index));
+    if (stale) refuse(stale);
     const missing = change.requires.filter((id) => !present.has(id) && !applied.has(id) && !options.allowMissing.has(id));
     for (const id of change.requires) if (options.allowMissing.has(id) && !present.has(id) && !applied.has(id)) skippedDependencies.add(id);
     if (missing.length > 0) {
@@ -222,7 +227,8 @@ export async function applyBatch(
 
     if (problems.length === 0) {
       const seq = head.seq + 1;
-      const record = fromTransfer(change, seq, options.appliedFrom, chainHash(head.hash, seq, change.digest, options.appliedFrom));
+      const record = fromTransfer(change, seq, options.appliedFrom, options.receipt);
+      record.hash = chainHash(checks.keys, head.hash, record);
       records.push(record);
       head = { seq: record.seq, hash: record.hash, originOffset: head.originOffset };
     }

@@ -3,10 +3,13 @@ import { canonicalJson, sha256Hex } from '../shared/canonical-json.js';
 import { DomainError } from '../shared/errors.js';
 import { assertAcceptedJson, isAcceptedText, mayHoldRefusedField, refusedInputError, textProblem } from '../shared/refused-input.js';
 import { recordDescriptionsSchema } from './record-descriptions.js';
+import { MARK_PATTERN, type HistoryKeys } from '../tracking/history-keys.js';
 import type { PackedChange, TransferChange } from './transfer.js';
 
 export const EXPORT_FORMAT = 'shiplog.changes';
-export const EXPORT_FORMAT_VERSION = 1;
+/** 2: keyed digests and a keyed checksum (ADR 12). 1, the format before, is still read: its checksum is a SHA-256. */
+export const EXPORT_FORMAT_VERSION = 2;
+const READ_VERSIONS: readonly number[] = [1, 2];
 /** Largest document an import accepts (bytes of JSON). */
 export const EXPORT_MAX_BYTES = 32 * 1024 * 1024;
 
@@ -40,7 +43,7 @@ export const transferChangeSchema = z.strictObject({
   request: requestSchema,
   changeSet: z.string().max(100).nullable(),
   revertOf: z.string().max(100).nullable(),
-  digest: z.string().regex(/^[0-9a-f]{64}$/),
+  digest: z.string().regex(MARK_PATTERN),
 });
 
 /** A change as a batch carries it between instances: `before` may be left out (see packBatch). */
@@ -59,7 +62,6 @@ const hasExactly = (v: unknown, keys: number): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype && Object.keys(v).length === keys;
 const ACTOR_KINDS = new Set(['agent', 'application', 'sync', 'system']);
 const OPS = new Set(['create', 'update', 'delete']);
-const DIGEST = /^[0-9a-f]{64}$/;
 
 /**
  * Whether `transferChangeSchema` accepts the value as it is (its output would equal it), checked by hand: batches of
@@ -112,7 +114,7 @@ function isChange(v: unknown, beforeOptional: boolean): boolean {
     isNullableString(change.changeSet, 100) &&
     isNullableString(change.revertOf, 100) &&
     typeof change.digest === 'string' &&
-    DIGEST.test(change.digest)
+    MARK_PATTERN.test(change.digest)
   );
 }
 
@@ -129,26 +131,31 @@ const documentSchema = z.strictObject({
   changes: z.array(transferChangeSchema),
   /** The exporter's descriptions of the records (customers, users, agents) the changes name by id. */
   records: recordDescriptionsSchema.optional(),
-  checksum: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  checksum: z.string().regex(/^(?:sha256:[0-9a-f]{64}|hmac:[0-9a-f]{12}:[0-9a-f]{64})$/),
 });
 
 export type ExportDocument = z.infer<typeof documentSchema>;
 
-export function checksumOf(document: Omit<ExportDocument, 'checksum'>): string {
+/** The checksum of format 1: a SHA-256 anyone can recompute, kept to read documents made before. */
+export function legacyChecksumOf(document: Omit<ExportDocument, 'checksum'>): string {
   return `sha256:${sha256Hex(canonicalJson(document))}`;
 }
 
-export function buildDocument(content: Omit<ExportDocument, 'checksum' | 'format' | 'formatVersion'>): ExportDocument {
+/** A document of the current format: its checksum is a mark under the pipeline's key, so no edit of it can be re-sealed. */
+export function buildDocument(content: Omit<ExportDocument, 'checksum' | 'format' | 'formatVersion'>, keys: HistoryKeys): ExportDocument {
   const unsigned = { format: EXPORT_FORMAT, formatVersion: EXPORT_FORMAT_VERSION, ...content } as Omit<ExportDocument, 'checksum'>;
-  return { ...unsigned, checksum: checksumOf(unsigned) };
+  return { ...unsigned, checksum: keys.document.sign(canonicalJson(unsigned)) };
 }
 
 function invalid(code: string, message: string, path = ''): DomainError {
   return new DomainError('IMPORT_INVALID', message, { errors: [{ path, code, message }] });
 }
 
-/** Parses and checks an export document (object or pasted text): format, version, shape and checksum. */
-export function parseDocument(input: unknown): ExportDocument & { changes: TransferChange[] } {
+/**
+ * Parses and checks an export document (object or pasted text): format, version, shape and checksum (keyed for format
+ * 2; format 1's SHA-256 only shows that the file is whole, and its changes' unkeyed digests are judged change by change).
+ */
+export function parseDocument(input: unknown, keys: HistoryKeys): ExportDocument & { changes: TransferChange[] } {
   let value = input;
   if (typeof input === 'string' || Buffer.isBuffer(input)) {
     const text = input.toString();
@@ -165,8 +172,8 @@ export function parseDocument(input: unknown): ExportDocument & { changes: Trans
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid('not-a-document', 'The document must be a JSON object.');
   const record = value as Record<string, unknown>;
   if (record.format !== EXPORT_FORMAT) throw invalid('wrong-format', `This is not a Shiplog change export (format "${EXPORT_FORMAT}").`, 'format');
-  if (record.formatVersion !== EXPORT_FORMAT_VERSION) {
-    throw invalid('unsupported-version', `Export format version ${String(record.formatVersion)} is not supported; this instance reads version ${EXPORT_FORMAT_VERSION}.`, 'formatVersion');
+  if (!READ_VERSIONS.includes(record.formatVersion as number)) {
+    throw invalid('unsupported-version', `Export format version ${String(record.formatVersion)} is not supported; this instance reads versions ${READ_VERSIONS.join(' and ')}.`, 'formatVersion');
   }
   const parsed = documentSchema.safeParse(value);
   if (!parsed.success) {
@@ -177,8 +184,10 @@ export function parseDocument(input: unknown): ExportDocument & { changes: Trans
     });
   }
   const { checksum, ...unsigned } = parsed.data;
-  if (checksumOf(unsigned) !== checksum) {
-    throw invalid('checksum-mismatch', 'The document does not match its checksum: it was altered or truncated after export.', 'checksum');
+  const check = unsigned.formatVersion === 1 ? (legacyChecksumOf(unsigned) === checksum ? 'ok' : 'mismatch') : keys.document.check(checksum, canonicalJson(unsigned));
+  if (check === 'key-unknown') {
+    throw invalid('key-unknown', 'The document was exported by an instance whose key this instance does not have: instances of a pipeline share one key.', 'checksum');
   }
+  if (check !== 'ok') throw invalid('checksum-mismatch', 'The document does not match its checksum: it was altered or truncated after export.', 'checksum');
   return parsed.data as ExportDocument & { changes: TransferChange[] };
 }

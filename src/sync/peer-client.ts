@@ -32,6 +32,8 @@ export interface ReceiveRequest {
   allowMissing: string[];
   /** The sender's descriptions of the records (customers, users, agents) the changes name by id; none when absent. */
   records?: RecordDescription[] | undefined;
+  /** What the changes came through, recorded on each (ChangeReceipt.via): the sender's name unless said (an import's checksum). */
+  via?: string | undefined;
 }
 
 /**

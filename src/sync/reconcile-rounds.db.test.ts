@@ -38,6 +38,7 @@ function changeOf(k: ChangeKey, seq: number): ChangeRecord {
     changeSet: null,
     revertOf: null,
     appliedFrom: null,
+    received: null,
     digest: '0'.repeat(64),
     hash: '0'.repeat(64),
   };

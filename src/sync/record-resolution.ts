@@ -13,6 +13,8 @@ type Body = Record<string, unknown> | null;
 export interface RecordResolution {
   /** The change's `after` as this instance stores it: each record id it names replaced by the id of the record here. */
   localAfter(index: number): Body;
+  /** The change's `before` in this instance's terms, as `localAfter`: what the receiver's state must equal. */
+  localBefore(index: number): Body;
   /**
    * The problem of a change whose `after` becomes its entity's state (the last change of the entity in the batch) and
    * names records this instance cannot resolve; null when there is none.
@@ -50,7 +52,7 @@ export async function resolveRecords(stores: Stores, catalog: Catalog, batch: re
   const afterHits = batch.map((change) => hitsOf(catalog.find(change.type), change.after, 'shared'));
   const beforeHits = batch.map((change) => hitsOf(catalog.find(change.type), change.before, 'travelling'));
   const everyHit = [...afterHits.flat(), ...beforeHits.flat()];
-  if (everyHit.length === 0) return { localAfter: (index) => batch[index]!.after, problemOf: () => null, save: async () => undefined };
+  if (everyHit.length === 0) return { localAfter: (index) => batch[index]!.after, localBefore: (index) => batch[index]!.before, problemOf: () => null, save: async () => undefined };
 
   // Ids the sender did not describe may have been resolved by an earlier batch.
   const links = new Map<string, string>();
@@ -103,6 +105,12 @@ export async function resolveRecords(stores: Stores, catalog: Catalog, batch: re
       const def = catalog.find(change.type);
       if (!def || afterResolved[i]!.length === 0) return change.after;
       return mapRecordIds(def, change.after, (id, target) => resolutions.get(`id:${target}:${id}`)?.record?.id ?? id);
+    },
+    localBefore(i) {
+      const change = batch[i]!;
+      const def = catalog.find(change.type);
+      if (!def || beforeResolved[i]!.length === 0) return change.before;
+      return mapRecordIds(def, change.before, (id, target) => resolutions.get(`id:${target}:${id}`)?.record?.id ?? id);
     },
     problemOf(i) {
       if (lastOfEntity.get(batch[i]!.entityId) !== i) return null;

@@ -2,8 +2,9 @@ import { hasLocalFields, withInstanceLocal } from '../catalog/entity-type.js';
 import type { WriteContext } from '../shared/actor.js';
 import { canonicalJson, sha256Hex } from '../shared/canonical-json.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
-import type { ChangeRecord, EntityRecord, LogHead, PeerRecord, Stores } from '../store/ports.js';
-import { chainHash } from '../tracking/change-chain.js';
+import type { ChangeReceipt, ChangeRecord, EntityRecord, LogHead, PeerRecord, Stores } from '../store/ports.js';
+import { chainHash, GENESIS_HASH } from '../tracking/change-chain.js';
+import { historyKeysOf } from '../tracking/history-keys.js';
 import { storedReferencesIn } from '../tracking/change-writer.js';
 import type { PeerConnection, PeerHello, TypeDigest } from './peer-client.js';
 import { reconcile } from './reconcile.js';
@@ -11,7 +12,8 @@ import type { KeyRanges } from './summary.js';
 import { trackableTypes, typeDigests } from './state.js';
 import { pipelinePosition, type SyncDeps, type SyncReceiver } from './sync-receiver.js';
 import type { ChangeBrief } from './sync-service.js';
-import { refuse } from './transfer.js';
+import { copiedHistoryProblems } from './received-change.js';
+import { fromTransfer, refuse, toTransfer } from './transfer.js';
 
 /** One instance's part of a restore: what it loses, what it gets, and the state the part was planned on. */
 export interface InstanceRestore {
@@ -105,6 +107,7 @@ export function createRestore(
   const { db, catalog, clock, instance, version, receiver } = deps;
   const { connect, findPeer, audited, briefsOfLocal } = tools;
   const deskDataCleared = (deps.deskDataResets ?? []).length > 0;
+  const keys = historyKeysOf(deps.box);
 
   async function findProduction(options: RestoreOptions): Promise<Production> {
     const peers = options.from ? [await findPeer(options.from)] : await db.read((stores) => stores.peers.list());
@@ -193,8 +196,11 @@ export function createRestore(
   }
 
   /** Restores this instance in one write transaction, only if its part of the plan still holds: else nothing is written. */
-  async function restoreHere(production: Production, part: InstanceRestore, plan: RestorePlan): Promise<InstanceRestore> {
+  async function restoreHere(ctx: WriteContext, production: Production, part: InstanceRestore, plan: RestorePlan): Promise<InstanceRestore> {
     const copy = await copyFrom(production);
+    // Production's history is held to the pipeline's key before anything here is replaced.
+    const forged = copiedHistoryProblems(copy, catalog, keys);
+    if (forged.length > 0) throw refuse(forged, null);
     // Production's configuration as it describes it after the copy: had it moved since the plan, this differs.
     const copied = { instanceId: production.hello.instanceId, headSeq: copy.changes.at(-1)?.seq ?? 0, types: await production.conn.stateDigests() };
     await db.write(async (stores) => {
@@ -208,12 +214,13 @@ export function createRestore(
       // Origin sequences this instance gave out stay given out: changes lost here may live on elsewhere.
       await stores.changes.reset(Math.max(old.originOffset, old.seq + old.originOffset - copy.changes.length));
       await stores.history.clearEntities(trackableTypes(catalog));
-      let head = { seq: 0, hash: '0'.repeat(64) };
+      let head = { seq: 0, hash: GENESIS_HASH };
+      const receipt: ChangeReceipt = { actor: ctx.actor, operation: 'restore', via: production.peer.name, at: clock.now() };
       for (const change of copy.changes) {
-        const seq = head.seq + 1;
-        const record: ChangeRecord = { ...change, seq, appliedFrom: production.hello.instanceId, hash: chainHash(head.hash, seq, change.digest, production.hello.instanceId) };
+        const record = fromTransfer(toTransfer(change), head.seq + 1, production.hello.instanceId, receipt);
+        record.hash = chainHash(keys, head.hash, record);
         await stores.changes.appendDeferred(record);
-        head = { seq, hash: record.hash };
+        head = record;
       }
       await stores.changes.saveHead();
       for (const entity of copy.entities) {
@@ -266,7 +273,7 @@ export function createRestore(
         // Those nearest production first, each passing it on, each checking its own part as it restores.
         const restored: InstanceRestore[] = [];
         for (const [i, peer] of downstream.entries()) restored.push(...(await passOn(peer, production, { confirm: true, dryRun: false, fingerprint: further[i]!.fingerprint })).instances);
-        return { ...plan, instances: [await restoreHere(production, mine, plan), ...restored], restored: true };
+        return { ...plan, instances: [await restoreHere(ctx, production, mine, plan), ...restored], restored: true };
       },
       (result) => ({ copied: mine.copied, lost: mine.lost.count, scope: result.scope, instances: result.instances.map((i) => i.name), fingerprint: result.fingerprint }),
     );

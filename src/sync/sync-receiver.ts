@@ -21,7 +21,8 @@ import {
   type KeyRanges,
 } from './summary.js';
 import { comparableEntities, entityDigests, trackableTypes, typeDigests } from './state.js';
-import { toTransfer, type BatchOutcome, type SenderInfo, type SyncProblem } from './transfer.js';
+import { createReceivedChecks } from './received-change.js';
+import { toTransfer, type BatchOutcome, type SenderInfo, type SyncProblem, type TransferChange } from './transfer.js';
 
 /** The serving side of the sync protocol: what an instance answers its peers. */
 export interface SyncReceiver {
@@ -35,6 +36,8 @@ export interface SyncReceiver {
   outgoingStream(lacking: KeyRanges, selection: Selection): Promise<StreamedOutgoing>;
   /** Checks and (unless a dry run or refused) applies a batch in one transaction; never throws for sync problems. */
   receive(ctx: WriteContext, request: ReceiveRequest): Promise<ReceiveResult>;
+  /** The checks of one change that need nothing but the change, made as it arrives; their answers are remembered with it. */
+  precheck(change: TransferChange): void;
   registerDownstream(ctx: WriteContext, downstream: { instanceId: string; name: string }): Promise<void>;
   unregisterDownstream(ctx: WriteContext, instanceId: string): Promise<void>;
   log(afterSeq: number, limit: number): Promise<ChangeRecord[]>;
@@ -100,6 +103,7 @@ export interface SyncDeps {
 
 export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
   const { db, catalog, box, instance, version, audit } = deps;
+  const checks = createReceivedChecks({ catalog, box, instanceId: instance.id, clock: deps.clock });
 
   async function gateProblems(stores: Stores, request: ReceiveRequest): Promise<SyncProblem[]> {
     const problems: SyncProblem[] = [];
@@ -195,8 +199,9 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
           if (prior) return { ...(prior.result as BatchOutcome), replayed: true };
         }
         const gate = await gateProblems(stores, request);
-        const outcome = await applyBatch(stores, { catalog, box, guards: deps.guards ?? [] }, request.changes, {
+        const outcome = await applyBatch(stores, { catalog, checks, instanceId: instance.id, guards: deps.guards ?? [] }, request.changes, {
           appliedFrom: request.sender.instanceId,
+          receipt: { actor: ctx.actor, operation: request.operation, via: request.via ?? request.sender.name, at: deps.clock.now() },
           allowMissing: new Set(request.allowMissing),
           ctx,
           records: request.records ?? [],
@@ -249,6 +254,9 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
         }
         return { ...error.outcome, replayed: false };
       }
+    },
+    precheck(change) {
+      checks.problemsOf(change);
     },
     async registerDownstream(ctx, downstream) {
       await db.write(async (stores) => {

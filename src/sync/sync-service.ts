@@ -7,6 +7,7 @@ import { parseOrThrow } from '../shared/validation.js';
 import type { ChangeRecord, ChangeSummary, PeerRecord } from '../store/ports.js';
 import { withoutInstanceLocal } from '../catalog/entity-type.js';
 import { diffBodies, type FieldDiff } from '../tracking/body-diff.js';
+import { historyKeysOf } from '../tracking/history-keys.js';
 import { readSettings } from '../tracking/settings-service.js';
 import { buildDocument, parseDocument, type ExportDocument } from './export-document.js';
 import { chooseOutgoing, readChosen, selectOutgoing, type Selection } from './outgoing.js';
@@ -132,7 +133,7 @@ export interface SyncService {
 const EXPORT_MAX_CHANGES = 50_000;
 const LIST_CAP = 500;
 
-function brief(c: ChangeSummary | ChangeRecord): ChangeBrief {
+function brief(c: Pick<ChangeSummary, 'id' | 'type' | 'entityId' | 'entityName' | 'op' | 'at' | 'changeSet' | 'origin'>): ChangeBrief {
   return { id: c.id, type: c.type, entityId: c.entityId, entityName: c.entityName, op: c.op, at: isoTime(c.at), changeSet: c.changeSet, origin: c.origin };
 }
 
@@ -156,6 +157,7 @@ export function createSyncService(
 },
 ): SyncService {
   const { db, catalog, box, clock, instance, version, audit, receiver, connector } = deps;
+  const keys = historyKeysOf(box);
   const secretSlot = (name: string) => `peer:${name}:clientSecret`;
 
   function known(peer: PeerRecord | undefined, name: string): PeerRecord {
@@ -572,7 +574,7 @@ export function createSyncService(
           lists = {
             ...lists,
             aheadChanges: await briefsOfLocal(rec.aheadKeys ?? {}, LIST_CAP),
-            behindChanges: (theirs?.changes ?? []).slice(0, LIST_CAP).map((c) => brief({ ...c, appliedFrom: null, hash: '' })),
+            behindChanges: (theirs?.changes ?? []).slice(0, LIST_CAP).map(brief),
           };
         }
       }
@@ -694,11 +696,11 @@ export function createSyncService(
         dependencies,
         changes: changes.map(toTransfer),
         ...(records.length > 0 ? { records } : {}),
-      });
+      }, keys);
     },
 
     async importChanges(ctx, input, options) {
-      const document = parseDocument(input);
+      const document = parseDocument(input, keys);
       return audited(
         ctx,
         options.dryRun ? 'sync.import-planned' : 'sync.import',
@@ -712,6 +714,7 @@ export function createSyncService(
             dryRun: options.dryRun,
             idempotencyKey: options.idempotencyKey,
             allowMissing: options.allowMissing,
+            via: document.checksum,
           });
           const plan = planOf('import', { instanceId: document.from.instanceId, name: document.from.name }, { instanceId: instance.id, name: instance.name }, outcome, {
             options: { dryRun: options.dryRun },

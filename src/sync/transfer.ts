@@ -1,11 +1,12 @@
 import type { Actor } from '../shared/actor.js';
-import { DomainError } from '../shared/errors.js';
+import { DomainError, type FieldProblem } from '../shared/errors.js';
 import { canonicalTextOf, jsonTextOf } from '../shared/body-text.js';
-import { contentDigestOf } from '../tracking/change-chain.js';
-import type { ChangeOp, ChangeRecord } from '../store/ports.js';
+import { contentDigestOf, contentTextOf } from '../tracking/change-chain.js';
+import type { HistoryKeys, MarkCheck } from '../tracking/history-keys.js';
+import type { ChangeOp, ChangeReceipt, ChangeRecord } from '../store/ports.js';
 
 /** A change as it travels between instances and in export files: the portable fields and their digest. */
-export type TransferChange = Omit<ChangeRecord, 'seq' | 'appliedFrom' | 'hash'>;
+export type TransferChange = Omit<ChangeRecord, 'seq' | 'appliedFrom' | 'received' | 'hash'>;
 
 /** A change as it travels, but its `before` and `after`. */
 export type TransferHead = Omit<TransferChange, 'before' | 'after'>;
@@ -39,12 +40,13 @@ export function toTransfer(change: TransferChange): TransferChange {
   return transfer;
 }
 
-/** The change as this log stores it, at `seq`, arrived from `appliedFrom`, chained with `hash`. */
-export function fromTransfer(change: TransferChange, seq: number, appliedFrom: string | null, hash: string): ChangeRecord {
+/** The change as this log stores it, at `seq`, arrived from `appliedFrom` as `received` says; its hash is filled in by the caller. */
+export function fromTransfer(change: TransferChange, seq: number, appliedFrom: string | null, received: ChangeReceipt | null): ChangeRecord {
   const record = toTransfer(change) as ChangeRecord;
   record.seq = seq;
   record.appliedFrom = appliedFrom;
-  record.hash = hash;
+  record.received = received;
+  record.hash = '';
   return record;
 }
 
@@ -53,8 +55,8 @@ export function fromTransfer(change: TransferChange, seq: number, appliedFrom: s
  * The snapshots' canonical texts are remembered with them (`canonicalTextOf`): the receiver stores those bodies next,
  * and their JSON texts are then made natively instead of by a second walk that builds the canonical text again.
  */
-export function transferDigestOf(change: TransferChange): string {
-  return contentDigestOf(change, canonicalTextOf);
+export function transferDigestOf(change: TransferChange, keys: HistoryKeys): string {
+  return contentDigestOf(change, canonicalTextOf, keys);
 }
 
 /**
@@ -138,22 +140,29 @@ export function unpackBatch<T extends PackedChange>(changes: T[]): Unpacked<T>[]
   return changes.map((change, index) => unpack(change, index));
 }
 
-// What digestMatches found of each change it looked at: a received change is not altered after it arrives.
-const digestChecks = new WeakMap<TransferChange, boolean>();
+// What digestCheck found of each change it looked at, under which keys: a received change is not altered after it arrives.
+const digestChecks = new WeakMap<TransferChange, { keys: HistoryKeys; check: MarkCheck }>();
 
 /**
- * Whether the change matches its digest, remembered per change object: a batch read as it streams in has its
- * changes checked as they arrive, while the sender is still sending, and the check of the whole batch then finds the
- * answers ready.
+ * Whether the change matches its digest under the key the digest names, remembered per change object: a batch read as
+ * it streams in has its changes checked as they arrive, while the sender is still sending, and the check of the whole
+ * batch then finds the answers ready. Text that canonical JSON refuses (not well-formed Unicode) is a mismatch.
  */
-export function digestMatches(change: TransferChange): boolean {
-  let matches = digestChecks.get(change);
-  if (matches === undefined) {
-    matches = transferDigestOf(change) === change.digest;
-    digestChecks.set(change, matches);
+export function digestCheck(change: TransferChange, keys: HistoryKeys): MarkCheck {
+  const known = digestChecks.get(change);
+  if (known?.keys === keys) return known.check;
+  let check: MarkCheck;
+  try {
+    check = keys.digest.check(change.digest, contentTextOf(change, canonicalTextOf));
+  } catch {
+    check = 'mismatch';
   }
-  return matches;
+  digestChecks.set(change, { keys, check });
+  return check;
 }
+
+/** Whether the change matches its digest (see digestCheck). */
+export const digestMatches = (change: TransferChange, keys: HistoryKeys): boolean => digestCheck(change, keys) === 'ok';
 
 /** A planned change made from the change it plans. */
 export function plannedOf(change: Omit<PlannedChange, 'action'>, action: PlannedChange['action']): PlannedChange {
@@ -229,7 +238,10 @@ export type SyncProblemKind =
   | 'still-referenced'
   | 'secret-key-unknown'
   | 'unknown-change'
-  | 'invalid';
+  | 'invalid'
+  | 'unkeyed-digest'
+  | 'own-origin'
+  | 'content-mismatch';
 
 /** A record a change names that the receiver cannot resolve to one of its own (record-missing). */
 export interface UnresolvedRecord {
@@ -253,6 +265,8 @@ export interface SyncProblem {
   missing?: string[];
   /** Records the receiver cannot resolve (record-missing). */
   records?: UnresolvedRecord[];
+  /** The fields at fault (invalid): each with its path in the change, a stable code and why. */
+  errors?: FieldProblem[];
   /** Conflict: the receiver's current version and the incoming one (secrets masked). */
   receiver?: { head: string | null; body: Record<string, unknown> | null };
   incoming?: { parent: string | null; before: Record<string, unknown> | null; after: Record<string, unknown> | null };

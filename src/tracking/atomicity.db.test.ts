@@ -138,7 +138,7 @@ async function checkAtomic(
   expect(after.changes.slice(0, -1)).toEqual(before.changes);
   const change = after.changes.at(-1)!;
   expect(change.id).toBe(result!.changeId);
-  expect(after.head).toEqual([{ singleton: 1, seq: change.seq, hash: change.hash, origin_offset: 0 }]);
+  expect(after.head).toEqual([{ singleton: 1, seq: change.seq, hash: change.hash, origin_offset: 0, legacy_until: 0, legacy_seal: null }]);
   const stored = after.entities.find((e) => e.id === change.entity_id);
   if (change.op === 'delete') {
     expect(stored).toBeUndefined();

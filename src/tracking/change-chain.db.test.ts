@@ -121,7 +121,7 @@ describe.each(engines)('hash chain on %s', (engine) => {
   it('verifies an untampered history', async () => {
     expect(original.map((r) => Number(r.seq))).toEqual(original.map((_, i) => i + 1));
     expect(original.some((r) => r.revert_of !== null)).toBe(true);
-    expect(await instance.services.changeLog.verify()).toEqual({ ok: true, checked: original.length, headSeq: original.length, failure: null });
+    expect(await instance.services.changeLog.verify()).toMatchObject({ ok: true, checked: original.length, headSeq: original.length, failure: null, failures: [], failureCount: 0 });
   });
 
   it('detects an edit of any column at that row', async () => {
@@ -133,7 +133,7 @@ describe.each(engines)('hash chain on %s', (engine) => {
       expect(result.ok, column).toBe(false);
       expect(result.failure?.seq, column).toBe(expected.seq);
       expect(result.failure?.changeId, column).toBe(column === 'id' ? `${original[row]!.id}X` : original[row]!.id);
-      expect(result.checked, column).toBe(row);
+      expect(result.checked, column).toBe(original.length);
     }
     expect((await instance.services.changeLog.verify()).ok).toBe(true);
   });

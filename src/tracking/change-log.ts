@@ -3,11 +3,14 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { EntityTypeDefinition } from '../catalog/entity-type.js';
 import { DomainError } from '../shared/errors.js';
 import { isoTime } from '../shared/iso-time.js';
-import type { ChangeFilter, ChangeOp, ChangeRecord, ChangeSummary, Transactor } from '../store/ports.js';
+import type { ChangeFilter, ChangeOp, ChangeReceipt, ChangeRecord, ChangeSummary, Transactor } from '../store/ports.js';
 import { diffBodies, type FieldDiff } from './body-diff.js';
-import { checkLink, type ChainFailure } from './change-chain.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import type { HistoryKeys } from './history-keys.js';
+import { verifyHistory, type VerifyResult } from './history-verify.js';
 import { changedSecrets, maskSecrets } from './secrets.js';
+
+export type { VerifyResult } from './history-verify.js';
 
 /** A row of the change list. */
 export interface ChangeListItem extends Omit<ChangeSummary, 'at'> {
@@ -38,17 +41,12 @@ export interface ChangeDetail extends ChangeListItem {
   secretsChanged: string[];
   requires: string[];
   request: ChangeRecord['request'];
+  /** Who brought the change here from another instance or a file, how and when (its `actor` and `at` are the origin's). */
+  received: (Omit<ChangeReceipt, 'at'> & { at: string }) | null;
   digest: string;
   hash: string;
   rollbackScript: RollbackStep[];
   dependents: { items: ChangeListItem[]; more: boolean };
-}
-
-export interface VerifyResult {
-  ok: boolean;
-  checked: number;
-  headSeq: number;
-  failure: ChainFailure | null;
 }
 
 export interface ChangeLog {
@@ -78,10 +76,9 @@ function parseTime(value: string | undefined, field: string): number | undefined
 const DEPENDENTS_SHOWN = 100;
 /** Rows read per step while filling a page for a caller who sees only some customers' records. */
 const SCAN_STEP = 200;
-const VERIFY_BATCH = 2000;
 
-export function createChangeLog(deps: { db: Transactor; catalog: Catalog }): ChangeLog {
-  const { db, catalog } = deps;
+export function createChangeLog(deps: { db: Transactor; catalog: Catalog; keys: HistoryKeys }): ChangeLog {
+  const { db, catalog, keys } = deps;
   const mask = (def: EntityTypeDefinition | undefined, body: Record<string, unknown> | null) => (def ? maskSecrets(def, body) : body);
 
   return {
@@ -125,7 +122,7 @@ export function createChangeLog(deps: { db: Transactor; catalog: Catalog }): Cha
         found.push(...(await stores.changes.requiring(change.id, change.seq, DEPENDENTS_SHOWN)));
         const hidden = await hiddenChanges(stores, catalog, scope, found);
         const dependents = found.filter((d) => !hidden.has(d.id)).sort((a, b) => a.seq - b.seq);
-        const { before: _b, after: _a, requires, request, digest, hash, ...summary } = change;
+        const { before: _b, after: _a, requires, request, digest, hash, received, ...summary } = change;
         return {
           ...toListItem(summary),
           before,
@@ -134,6 +131,7 @@ export function createChangeLog(deps: { db: Transactor; catalog: Catalog }): Cha
           secretsChanged: def ? changedSecrets(def, change.before, change.after) : [],
           requires,
           request,
+          received: received === null ? null : { ...received, at: isoTime(received.at) },
           digest,
           hash,
           rollbackScript: [{ op: inverseOp[change.op], type: change.type, entityId: change.entityId, body: before, fields: diffBodies(after, before) }],
@@ -142,35 +140,6 @@ export function createChangeLog(deps: { db: Transactor; catalog: Catalog }): Cha
       });
     },
 
-    async verify() {
-      return db.read(async (stores) => {
-        const head = await stores.changes.head();
-        let previous = { seq: 0, hash: '0'.repeat(64) };
-        let checked = 0;
-        for (;;) {
-          const batch = await stores.changes.scan(previous.seq, VERIFY_BATCH);
-          for (const row of batch) {
-            const failure = checkLink(previous, row);
-            if (failure) return { ok: false, checked, headSeq: head.seq, failure };
-            previous = { seq: row.seq, hash: row.hash };
-            checked += 1;
-          }
-          if (batch.length < VERIFY_BATCH) break;
-        }
-        if (previous.seq !== head.seq || previous.hash !== head.hash) {
-          const truncated = previous.seq < head.seq;
-          const failure: ChainFailure = {
-            seq: truncated ? previous.seq + 1 : previous.seq,
-            changeId: null,
-            reason: 'head-mismatch',
-            message: truncated
-              ? `Rows ${previous.seq + 1} to ${head.seq} are missing: the recorded head is row ${head.seq} but the log ends at row ${previous.seq}.`
-              : `The recorded head does not match row ${previous.seq}: the head or the last row was altered.`,
-          };
-          return { ok: false, checked, headSeq: head.seq, failure };
-        }
-        return { ok: true, checked, headSeq: head.seq, failure: null };
-      });
-    },
+    verify: () => db.read((stores) => verifyHistory(stores, { catalog, keys })),
   };
 }

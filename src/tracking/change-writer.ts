@@ -13,6 +13,8 @@ import type { Settings } from '../shared/settings.js';
 import type { ChangeOp, ChangeRecord, EntityRecord, InstanceIdentity, Stores } from '../store/ports.js';
 import { chainHash, contentDigestOf } from './change-chain.js';
 import { missingRecordReferences } from './record-references.js';
+import { sameEntityState } from './entity-state.js';
+import type { HistoryKeys } from './history-keys.js';
 
 /** One write of one entity: from `current` (absent for a create) to `next` (null for a delete). */
 export interface EntityWrite {
@@ -85,13 +87,22 @@ export function storedReferencesIn(
 // Bodies are immutable snapshots: each is canonicalised once for the no-op check, the digest and its version.
 export { canonicalOf } from '../shared/body-text.js';
 
+/**
+ * An entity written without a change keeps its head only while its state is still what the head change recorded (up to
+ * instance-local fields): otherwise its state has no change behind it, and verify could not tell the write from an edit.
+ */
+function headAfterUntrackedWrite(def: EntityTypeDefinition, current: EntityRecord | undefined, next: Record<string, unknown>): string | null {
+  if (!current?.head) return null;
+  return sameEntityState(def, current.id, current.body, next) ? current.head : null;
+}
+
 export function nameOf(def: EntityTypeDefinition, id: string, body: Record<string, unknown> | null): string {
   const value = body?.[def.nameField];
   return typeof value === 'string' && value.length > 0 ? value : id;
 }
 
-export function createChangeWriter(deps: { catalog: Catalog; clock: Clock; instance: InstanceIdentity; guards?: WriteGuard[] }): ChangeWriter {
-  const { catalog, clock, instance } = deps;
+export function createChangeWriter(deps: { catalog: Catalog; clock: Clock; instance: InstanceIdentity; keys: HistoryKeys; guards?: WriteGuard[] }): ChangeWriter {
+  const { catalog, clock, instance, keys } = deps;
   const guards = deps.guards ?? [];
 
   async function resolveReferences(stores: Stores, def: EntityTypeDefinition, body: Record<string, unknown>): Promise<ResolvedReference[]> {
@@ -157,11 +168,12 @@ export function createChangeWriter(deps: { catalog: Catalog; clock: Clock; insta
           changeSet: ctx.changeSet,
           revertOf: w.revertOf ?? null,
           appliedFrom: null,
+          received: null,
           digest: '',
           hash: '',
         };
-        change.digest = contentDigestOf(change, canonicalOf);
-        change.hash = chainHash(logHead.hash, seq, change.digest, null);
+        change.digest = contentDigestOf(change, canonicalOf, keys);
+        change.hash = chainHash(keys, logHead.hash, change);
         await stores.changes.append(change);
       }
 
@@ -174,7 +186,7 @@ export function createChangeWriter(deps: { catalog: Catalog; clock: Clock; insta
         type: def.key,
         name: nameOf(def, entityId, next),
         body: next,
-        head: change ? change.id : (current?.head ?? null),
+        head: change ? change.id : headAfterUntrackedWrite(def, current, next),
         createdAt: current?.createdAt ?? now,
         updatedAt: now,
       };

@@ -46,6 +46,14 @@ describe.each(engines)('config service on %s', (engine) => {
   afterAll(async () => instance?.close());
   beforeEach(async () => clearConfiguration(instance));
 
+  it('refuses a name that is not well-formed Unicode, writing nothing: its digest could not match what is stored', async () => {
+    const before = await tables(instance);
+    const refused = await refusal(instance.services.config.create(instance.ctx, 'teams', { name: 'Lone \ud800 surrogate' }));
+    expect(refused).toMatchObject({ code: 'VALIDATION_FAILED', details: { errors: [{ code: 'invalid-unicode' }] } });
+    expect(await tables(instance)).toEqual(before);
+    expect(await instance.services.changeLog.verify()).toMatchObject({ ok: true });
+  });
+
   it('records one change per tracked write and none for a save that changes nothing', async () => {
     const { services, ctx } = instance;
     const created = await services.config.create(ctx, 'teams', { name: 'Service Desk' });

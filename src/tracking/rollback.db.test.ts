@@ -11,6 +11,7 @@ import { isDomainError, type DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { ChangeOp } from '../store/ports.js';
 import { checkLink } from './change-chain.js';
+import { historyKeysOf } from './history-keys.js';
 import { maskSecrets } from './secrets.js';
 
 type Kind = 'teams' | 'statuses' | 'ticket-types' | 'ticket-rules' | 'webhooks';
@@ -257,7 +258,7 @@ describe.each(engines)('rollback (Invariant 2) on %s', (engine) => {
           expect(appended.map((c) => c.id)).toEqual(writtenIds);
           let previous: { seq: number; hash: string } = headBefore;
           for (const row of appended) {
-            expect(checkLink(previous, row)).toBeNull();
+            expect(checkLink(historyKeysOf(instance.box), previous, row)).toBeNull();
             previous = row;
           }
           expect(await logHead(instance)).toMatchObject({ seq: appended.at(-1)!.seq, hash: appended.at(-1)!.hash, count: headBefore.count + writtenIds.length });

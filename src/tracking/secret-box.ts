@@ -1,7 +1,8 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { DomainError } from '../shared/errors.js';
 
 const PREFIX = 'enc:v1:';
+const HKDF_SALT = Buffer.from('shiplog', 'utf8');
 
 export interface SecretKey {
   id: string;
@@ -15,6 +16,17 @@ export interface SecretBox {
   keyIds: string[];
   seal(plaintext: string, associatedData: string): string;
   open(envelope: string, associatedData: string): string;
+  /**
+   * A 64-byte subkey of every key for one purpose, under the key's own id: HKDF-SHA256 (salt "shiplog", the purpose as
+   * its info), each byte's top bit cleared (448 bits of key; a pad of such a key is ASCII).
+   */
+  derive(purpose: string): DerivedKeys;
+}
+
+/** Subkeys of a secret box's keys for one purpose: `keys[activeKeyId]` makes new values, every key checks its own. */
+export interface DerivedKeys {
+  activeKeyId: string;
+  keys: ReadonlyMap<string, Buffer>;
 }
 
 export function isSealed(value: unknown): value is string {
@@ -48,8 +60,19 @@ export function createSecretBox(keys: Buffer[]): SecretBox {
   }
   const active = keys[0]!;
   const activeKeyId = keyIdOf(active);
+  const derived = new Map<string, DerivedKeys>();
   return {
     activeKeyId,
+    derive(purpose) {
+      let out = derived.get(purpose);
+      if (!out) {
+        const subkeys = new Map<string, Buffer>();
+        for (const [id, key] of ring) subkeys.set(id, Buffer.from(new Uint8Array(hkdfSync('sha256', key, HKDF_SALT, purpose, 64)).map((b) => b & 0x7f)));
+        out = { activeKeyId, keys: subkeys };
+        derived.set(purpose, out);
+      }
+      return out;
+    },
     hasKey: (keyId) => ring.has(keyId),
     keyIds: [...ring.keys()],
     seal(plaintext, associatedData) {

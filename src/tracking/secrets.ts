@@ -1,9 +1,9 @@
 import { SECRET_CLEAR, SECRET_KEEP } from '../catalog/define.js';
 import type { EntityTypeDefinition } from '../catalog/entity-type.js';
-import { DomainError } from '../shared/errors.js';
-import { collectPath, isRecord, setAt } from '../shared/field-path.js';
+import { DomainError, type FieldProblem } from '../shared/errors.js';
+import { collectPath, formatLocation, isRecord, setAt } from '../shared/field-path.js';
 import type { SecretBox } from './secret-box.js';
-import { isSealed } from './secret-box.js';
+import { isSealed, keyIdsIn } from './secret-box.js';
 
 /** What the API shows in place of a secret that is set. */
 export const SECRET_SET = Object.freeze({ set: true });
@@ -65,13 +65,13 @@ function opensTo(box: SecretBox, envelope: string, entityId: string, slot: strin
 }
 
 /**
- * VALIDATION_FAILED naming each secret the type requires of this body as it would be stored and it does not hold,
- * and each it holds that does not apply to it (a kept value included: clearing it takes null).
+ * Each secret the type requires of this body as it would be stored and it does not hold, and each it holds that does
+ * not apply to it (a kept value included: clearing it takes null).
  */
-export function refuseMisplacedSecrets(def: EntityTypeDefinition, body: Record<string, unknown>, what: string): void {
+export function misplacedSecrets(def: EntityTypeDefinition, body: Record<string, unknown>): FieldProblem[] {
   const rules = def.secretRules(body);
   const isSet = (path: string) => collectPath(body, path).some((hit) => isSealed(hit.value));
-  const errors = [
+  return [
     ...(rules.required ?? [])
       .filter((path) => !isSet(path))
       .map((path) => ({ path, code: 'required', message: 'Required: set it (a secret kept by { "set": true } or left out must already be set).' })),
@@ -79,7 +79,46 @@ export function refuseMisplacedSecrets(def: EntityTypeDefinition, body: Record<s
       .filter(({ path }) => isSet(path))
       .map(({ path, why }) => ({ path, code: 'not-applicable', message: `Not applicable: ${why}. Send null to clear a stored value.` })),
   ];
+}
+
+/** VALIDATION_FAILED naming each misplaced secret (see misplacedSecrets). */
+export function refuseMisplacedSecrets(def: EntityTypeDefinition, body: Record<string, unknown>, what: string): void {
+  const errors = misplacedSecrets(def, body);
   if (errors.length > 0) throw new DomainError('VALIDATION_FAILED', `The ${what} is not valid.`, { errors });
+}
+
+/**
+ * What is wrong with the secrets of a body made elsewhere (ADR 12): each must be an envelope this instance opens for
+ * this very entity and field, never clear text. Envelopes naming keys this instance lacks are listed apart.
+ */
+export function receivedSecretProblems(
+  def: EntityTypeDefinition,
+  box: SecretBox,
+  entityId: string,
+  body: Record<string, unknown>,
+): { unknownKeys: string[]; errors: FieldProblem[] } {
+  const unknownKeys = new Set<string>();
+  const errors: FieldProblem[] = [];
+  for (const path of def.sensitive) {
+    for (const hit of collectPath(body, path)) {
+      const at = formatLocation(hit.location);
+      if (!isSealed(hit.value)) {
+        errors.push({ path: at, code: 'secret-in-clear', message: 'A secret travels sealed, never as clear text.' });
+        continue;
+      }
+      const [keyId] = keyIdsIn(hit.value);
+      if (keyId === undefined || !box.hasKey(keyId)) {
+        unknownKeys.add(keyId ?? '');
+        continue;
+      }
+      try {
+        box.open(hit.value, associatedData(entityId, hit.stableName));
+      } catch {
+        errors.push({ path: at, code: 'secret-unreadable', message: 'The sealed secret does not open here: it was altered, or sealed for another entity or field.' });
+      }
+    }
+  }
+  return { unknownKeys: [...unknownKeys], errors };
 }
 
 /** The body as the API shows it: every set secret replaced by `{ "set": true }`. */

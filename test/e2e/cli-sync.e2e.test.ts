@@ -122,7 +122,7 @@ describe.each(engines)('shiplog sync commands against live instances on %s', (en
     const exported = await shiplogWithProgress(p.dev, 'export', '--change-set', 'export-me');
     expect(exported.code, exported.stderr).toBe(0);
     expect(exported.stderr).toMatch(/^Exporting \[#{24}\] 100% ([\d,]+)\/\1 bytes$/m);
-    expect(exported.stderr).toMatch(/Exported 1 change\(s\) from dev \(shiplog\.changes v1, sha256:[0-9a-f]{64}\)/);
+    expect(exported.stderr).toMatch(/Exported 1 change\(s\) from dev \(shiplog\.changes v2, hmac:[0-9a-f]{12}:[0-9a-f]{64}\)/);
     const file = join(dir, 'changes.json');
     writeFileSync(file, exported.stdout);
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checksumOf, EXPORT_MAX_BYTES } from '../../src/sync/export-document.js';
+import { canonicalJson } from '../../src/shared/canonical-json.js';
+import { EXPORT_MAX_BYTES } from '../../src/sync/export-document.js';
+import { historyKeysOf } from '../../src/tracking/history-keys.js';
 import { engines } from '../support/databases.js';
 import { changeLog, create, ok, pipelineForEachTest, replace, trackedState, type Answer, type LiveInstance } from '../support/pipeline.js';
 
@@ -7,9 +9,10 @@ const ids = (changes: Answer[]) => changes.map((c) => c.id);
 const text = { 'content-type': 'text/plain' };
 /** A plan without the fields that only say whether it was a dry run. */
 const planOnly = ({ dryRun: _dryRun, applied: _applied, ...plan }: Answer) => plan;
-const resigned = (document: Answer) => {
+/** The document with its checksum made again under `by`'s key, as only a holder of the pipeline's key can. */
+const resigned = (document: Answer, by: LiveInstance) => {
   const { checksum: _checksum, ...unsigned } = document;
-  return { ...unsigned, checksum: checksumOf(unsigned) };
+  return { ...unsigned, checksum: historyKeysOf(by.box).document.sign(canonicalJson(unsigned)) };
 };
 
 describe.each(engines)('export, import, idempotency and plans on %s', (engine) => {
@@ -28,8 +31,8 @@ describe.each(engines)('export, import, idempotency and plans on %s', (engine) =
   it('exports selected changes as a checksummed document that imports as one transaction, as JSON or pasted text', async () => {
     const { department, team, document } = await release();
     await create(p.dev, 'teams', { name: 'Not in the release' });
-    expect(document).toMatchObject({ format: 'shiplog.changes', formatVersion: 1, from: { instanceId: idOf(p.dev), name: 'dev' }, dependencies: [] });
-    expect(document.checksum).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(document).toMatchObject({ format: 'shiplog.changes', formatVersion: 2, from: { instanceId: idOf(p.dev), name: 'dev' }, dependencies: [] });
+    expect(document.checksum).toMatch(/^hmac:[0-9a-f]{12}:[0-9a-f]{64}$/);
     expect(ids(document.changes)).toEqual([department.changeId, team.changeId]);
 
     const planned = await ok(p.staging, 'POST', '/v1/changes/import?dryRun=true', document);
@@ -76,8 +79,8 @@ describe.each(engines)('export, import, idempotency and plans on %s', (engine) =
       ['truncated JSON', whole.slice(0, Math.floor(whole.length / 2)), undefined, 400, { code: 'MALFORMED_JSON' }],
       ['dropped change', { ...document, changes: document.changes.slice(0, 1) }, undefined, 400, { code: 'IMPORT_INVALID', errors: [{ code: 'checksum-mismatch' }] }],
       ['edited, old checksum', tamperedBody, undefined, 400, { code: 'IMPORT_INVALID', errors: [{ code: 'checksum-mismatch' }] }],
-      ['edited, new checksum', resigned(tamperedBody), undefined, 409, { code: 'SYNC_REFUSED', problems: [{ kind: 'tampered', changeId: document.changes[1].id }] }],
-      ['wrong version', { ...document, formatVersion: 2 }, undefined, 400, { code: 'IMPORT_INVALID', errors: [{ code: 'unsupported-version' }] }],
+      ['edited, new checksum', resigned(tamperedBody, p.dev), undefined, 409, { code: 'SYNC_REFUSED', problems: [{ kind: 'tampered', changeId: document.changes[1].id }] }],
+      ['wrong version', { ...document, formatVersion: 3 }, undefined, 400, { code: 'IMPORT_INVALID', errors: [{ code: 'unsupported-version' }] }],
       ['not an export', { ...document, format: 'other.tool' }, undefined, 400, { code: 'IMPORT_INVALID', errors: [{ code: 'wrong-format' }] }],
       ['oversized', `{"format":"shiplog.changes","padding":"${'x'.repeat(EXPORT_MAX_BYTES)}"}`, text, 413, { code: 'PAYLOAD_TOO_LARGE' }],
     ];
@@ -110,7 +113,7 @@ describe.each(engines)('export, import, idempotency and plans on %s', (engine) =
     const batch = {
       sender: { instanceId: idOf(p.dev), name: 'dev', kind: 'development', version: p.dev.services.instance.version, inPipeline: true },
       operation: 'push',
-      changes: log.map(({ seq: _seq, appliedFrom: _from, hash: _hash, ...change }: Answer) => change),
+      changes: log.map(({ seq: _seq, appliedFrom: _from, received: _received, hash: _hash, ...change }: Answer) => change),
       dryRun: false,
       allowMissing: [],
     };

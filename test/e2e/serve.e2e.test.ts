@@ -76,7 +76,7 @@ describe.each(engines)('shiplog serve on %s', (engine) => {
     expect(changes.items.map((c) => c.type)).toEqual(['webhooks', 'teams']);
     expect(changes.items[1]).toMatchObject({ id: changeId, changeSet: 'e2e' });
     const verify = await api(second.url, '/v1/changes/verify', token);
-    expect(await verify.json()).toEqual({ ok: true, checked: 2, headSeq: 2, failure: null });
+    expect(await verify.json()).toMatchObject({ ok: true, checked: 2, headSeq: 2, failure: null, failures: [], failureCount: 0 });
     const hooks = (await (await api(second.url, '/v1/config/webhooks', token)).json()) as { items: { body: Record<string, unknown> }[] };
     expect(hooks.items[0]!.body.signingSecret).toEqual({ set: true });
     expect(await stop(second)).toBe(0);

@@ -13,6 +13,8 @@ import type { EngineName } from '../../src/store/dialects/dialect.js';
 import { openDialect } from '../../src/store/open-database.js';
 import { createTransactor } from '../../src/store/sql/create-stores.js';
 import { createChangeLog } from '../../src/tracking/change-log.js';
+import { historyKeysOf } from '../../src/tracking/history-keys.js';
+import { createSecretBox, parseSecretKeys } from '../../src/tracking/secret-box.js';
 import { shiplogVersion } from '../../src/version.js';
 import { createTestDatabase, engines } from '../support/databases.js';
 import { createTestInstance, type TestInstance } from '../support/instance.js';
@@ -171,7 +173,8 @@ async function inspect(database: string): Promise<{ tables: Tables; log: string[
   try {
     const db = createTransactor(dialect);
     const log = (await logOf(db)).map((c) => c.id);
-    const verify = await createChangeLog({ db, catalog: createBuiltinCatalog() }).verify();
+    const keys = historyKeysOf(createSecretBox(parseSecretKeys(secretKey)));
+    const verify = await createChangeLog({ db, catalog: createBuiltinCatalog(), keys }).verify();
     return { tables: await tablesOf({ dialect }), log, entities: await entityStates(db, tracked), verified: verify.ok && verify.checked === log.length };
   } finally {
     await dialect.close();
@@ -196,7 +199,8 @@ beforeAll(async () => {
   expect(existsSync(join(buildDir, 'cli/main.js'))).toBe(true);
 
   // One batch for both engines: what is under test is the receiver, whatever the sender's engine.
-  source = await createTestInstance('sqlite', { name: 'dev' });
+  // The receivers' key: instances of a pipeline share one, and it vouches for the history sent.
+  source = await createTestInstance('sqlite', { name: 'dev', secretKey: Buffer.from(secretKey, 'base64') });
   await writeManyChanges(source, CHANGES);
   const changes = await transferOf(source);
   expect(changes).toHaveLength(CHANGES);

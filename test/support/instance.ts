@@ -47,6 +47,9 @@ export interface TestInstanceOptions {
   publicUrl?: string;
 }
 
+/** The secret key test instances share unless a test gives one: they sync as instances of one pipeline do (ADR 8, 12). */
+const TEST_PIPELINE_KEY = randomBytes(32);
+
 /** A migrated database with the composition root built on it, as main.ts does, without listening. */
 export async function createTestInstance(engine: EngineName, options: TestInstanceOptions = {}): Promise<TestInstance> {
   const database = await createTestDatabase(engine);
@@ -54,7 +57,7 @@ export async function createTestInstance(engine: EngineName, options: TestInstan
   const db = options.wrap ? options.wrap(raw) : raw;
   const clock = options.clock ?? systemClock;
   const identity = await ensureInstanceIdentity(raw, clock, { name: options.name ?? 'dev', kind: options.kind ?? 'development' });
-  const box = createSecretBox([options.secretKey ?? randomBytes(32)]);
+  const box = createSecretBox([options.secretKey ?? TEST_PIPELINE_KEY]);
   const services = createServices(db, {
     instance: identity,
     version: options.version ?? '0.0.0-test',

@@ -3,6 +3,7 @@ import { newId } from '../../src/shared/ids.js';
 import type { ChangeRecord, EntityRecord, StoredChange, Transactor } from '../../src/store/ports.js';
 import { streamedBatchLines } from '../../src/http/batch-stream.js';
 import { createChangeWriter } from '../../src/tracking/change-writer.js';
+import { historyKeysOf } from '../../src/tracking/history-keys.js';
 import type { ReceiveRequest, ReceiveResult } from '../../src/sync/peer-client.js';
 import { toTransfer, type SenderInfo, type TransferChange } from '../../src/sync/transfer.js';
 import type { TestDatabase } from './databases.js';
@@ -109,6 +110,7 @@ export function keyRow(key: { origin: string; originSeq: number; id: string }, s
     changeSet: null,
     revertOf: null,
     appliedFrom: 'test',
+    received: null,
     digest: '0'.repeat(64),
     hash: '0'.repeat(64),
   };
@@ -137,7 +139,7 @@ export async function clearLog(db: Transactor): Promise<void> {
  */
 export async function writeManyChanges(instance: TestInstance, count: number): Promise<void> {
   const { catalog, clock } = instance.services;
-  const writer = createChangeWriter({ catalog, clock, instance: instance.services.instance });
+  const writer = createChangeWriter({ catalog, clock, instance: instance.services.instance, keys: historyKeysOf(instance.box) });
   const live: EntityRecord[] = [];
   const teams: string[] = [];
   let written = 0;
@@ -177,6 +179,7 @@ export function storedOf(changes: TransferChange[]): StoredChange[] {
     ...change,
     seq: i + 1,
     appliedFrom: null,
+    received: null,
     hash: 'f'.repeat(64),
     beforeText: before === null ? null : JSON.stringify(before),
     afterText: after === null ? null : JSON.stringify(after),

@@ -310,10 +310,10 @@ export const recordCommands: RecordCommand[] = [
           { header: 'ACTOR', cell: (c) => text((c.actor as Item | null)?.name) },
           field('CHANGE SET', 'changeSet'),
         ],
-        { filterNames: 'type, entityId, op, actor, origin, changeSet, q, from, to', summary: 'Lists changes, newest first.' },
+        { filterNames: 'type, entityId, op, actor, receivedBy, origin, changeSet, q, from, to', summary: 'Lists changes, newest first.' },
       ),
-      showVerb(at('/v1/changes'), ['ID'], 'Shows a change: before, after, diff, secrets changed, requires, request, rollback script.'),
-      callVerb('verify', [], 'Recomputes every digest and the hash chain; says where the log was altered, if it was.', 'GET', at('/v1/changes/verify')),
+      showVerb(at('/v1/changes'), ['ID'], 'Shows a change: before, after, diff, secrets changed, requires, request, who brought it here, rollback script.'),
+      callVerb('verify', [], 'Checks every keyed digest and link, and every tracked entity against its head change; lists every failure (up to 100) and counts them.', 'GET', at('/v1/changes/verify')),
       callVerb('rollback', ['ID'], 'Reverts change ID and every later one in one transaction (--dry-run: the same work, discarded).', 'POST', (args) => `/v1/changes/${encodeURIComponent(args[0]!)}/rollback-before`, {
         flags: '[--dry-run]',
         options: { 'dry-run': { type: 'boolean', default: false } },

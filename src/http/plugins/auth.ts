@@ -3,7 +3,7 @@ import type { Principal } from '../../access/agent-access.js';
 import type { CustomerScope } from '../../access/customer-scope.js';
 import type { Permission } from '../../access/permissions.js';
 import { hashCredential, sameHash } from '../../access/secrets.js';
-import type { Authority, WriteContext } from '../../shared/actor.js';
+import { CHANGE_SET_LABEL, type Authority, type WriteContext } from '../../shared/actor.js';
 import { DomainError } from '../../shared/errors.js';
 import type { Services } from '../../services.js';
 
@@ -37,7 +37,6 @@ export interface RouteEntry {
 export const SESSION_COOKIE = 'shiplog_session';
 export const CSRF_HEADER = 'x-csrf-token';
 
-const CHANGE_SET = /^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,99}$/;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function readCookie(request: FastifyRequest, name: string): string | null {
@@ -99,7 +98,7 @@ export function writeContext(request: FastifyRequest): WriteContext {
   if (!principal) throw new DomainError('UNAUTHENTICATED', 'Sign in or send a bearer token.');
   const header = request.headers['x-change-set'];
   const label = Array.isArray(header) ? header[0] : header;
-  if (label !== undefined && !CHANGE_SET.test(label)) {
+  if (label !== undefined && !CHANGE_SET_LABEL.test(label)) {
     throw new DomainError('VALIDATION_FAILED', 'The X-Change-Set header is not a valid change-set label.', {
       errors: [{ path: 'X-Change-Set', code: 'invalid-format', message: '1–100 characters: letters, digits and . _ : / # -, starting with a letter or digit.' }],
     });

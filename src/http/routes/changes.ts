@@ -10,6 +10,7 @@ const listQuery = z.object({
   entityId: z.string().max(100).optional(),
   op: changeOpSchema.optional(),
   actor: z.string().max(200).optional().describe('Actor id or name'),
+  receivedBy: z.string().max(300).optional().describe('Changes brought here from another instance or a file by this actor (id or name)'),
   origin: z.string().max(100).optional().describe('Origin instance id'),
   changeSet: z.string().max(100).optional(),
   q: z.string().max(200).optional().describe("Text in the entity's name"),
@@ -42,7 +43,11 @@ export const changeRoutes =
       '/v1/changes/verify',
       {
         config: { permission: 'config:read' },
-        schema: { tags: ['changes'], summary: 'Check the hash chain; names the first row that fails', response: { 200: verifySchema, ...problemResponses } },
+        schema: {
+          tags: ['changes'],
+          summary: 'Check the keyed digests and chain, and every tracked entity against its head change; lists every failure (up to 100) with their count',
+          response: { 200: verifySchema, ...problemResponses },
+        },
       },
       async () => services.changeLog.verify(),
     );

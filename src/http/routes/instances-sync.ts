@@ -79,6 +79,7 @@ const problemSchema = z.object({
     )
     .optional()
     .describe('record-missing: the records this instance cannot resolve to its own, with where the change names them'),
+  errors: z.array(z.object({ path: z.string(), code: z.string(), message: z.string() })).optional().describe('Invalid: the fields of the change at fault'),
   receiver: z.object({ head: z.string().nullable(), body: bodyOrNull }).optional().describe('Conflict: the version here (secrets masked)'),
   incoming: z.object({ parent: z.string().nullable(), before: bodyOrNull, after: bodyOrNull }).optional().describe('Conflict: the incoming version'),
 });

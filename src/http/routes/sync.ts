@@ -108,8 +108,8 @@ export const syncRoutes =
   (services: Services): FastifyPluginAsyncZod =>
   async (app) => {
     registerJsonBody(app, MAX_BATCH_JSON_DEPTH);
-    registerBatchStream(app, { limit: SYNC_BODY_LIMIT, maxDepth: MAX_BATCH_JSON_DEPTH, routes: ['/v1/sync/receive'] });
     const receiver = services.syncReceiver;
+    registerBatchStream(app, { limit: SYNC_BODY_LIMIT, maxDepth: MAX_BATCH_JSON_DEPTH, routes: ['/v1/sync/receive'], check: (change) => receiver.precheck(change) });
 
     app.get(
       '/v1/sync/hello',

@@ -11,6 +11,7 @@ import * as ticketLists from './0009-ticket-lists.js';
 import * as customerThirdPartyId from './0011-customer-third-party-id.js';
 import * as recordReferences from './0011b-record-references.js';
 import * as recordLinks from './0011c-record-links.js';
+import * as keyedHistory from './0012-keyed-history.js';
 import * as anonymousBounds from './0013-anonymous-bounds.js';
 
 /** The one migration list for both engines. Never edit a migration that has landed; add a new one. */
@@ -27,5 +28,6 @@ export const migrations: Record<string, Migration> = {
   '0011-customer-third-party-id': customerThirdPartyId,
   '0011b-record-references': recordReferences,
   '0011c-record-links': recordLinks,
+  '0012-keyed-history': keyedHistory,
   '0013-anonymous-bounds': anonymousBounds,
 };

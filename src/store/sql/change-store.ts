@@ -1,5 +1,5 @@
 import type { Database, ChangesTable } from '../schema.js';
-import type { ChangeFilter, ChangeOp, ChangeRecord, ChangeStore, ChangeSummary, LogHead, StoredChange } from '../ports.js';
+import type { ChangeFilter, ChangeOp, ChangeReceipt, ChangeRecord, ChangeStore, ChangeSummary, LogHead, StoredChange } from '../ports.js';
 import { sql, type Insertable, type Kysely, type QueryResult, type Selectable, type SelectQueryBuilder } from 'kysely';
 import { jsonTextOf, parseBody } from '../../shared/body-text.js';
 import { prepared, preparedRows } from './prepared.js';
@@ -50,6 +50,16 @@ function parseJson<T>(text: string | null): T | null {
   return text === null ? null : (JSON.parse(text) as T);
 }
 
+function toReceipt(row: Selectable<ChangesTable>): ChangeReceipt | null {
+  if (row.received_operation === null) return null;
+  return {
+    actor: { kind: row.received_by_kind as ChangeReceipt['actor']['kind'], id: row.received_by_id ?? '', name: row.received_by_name ?? '' },
+    operation: row.received_operation as ChangeReceipt['operation'],
+    via: row.received_via ?? '',
+    at: Number(row.received_at),
+  };
+}
+
 /** The change of a row, its bodies left as their stored JSON texts. */
 export function toStoredChange(row: Selectable<ChangesTable>): StoredChange {
   const change = toSummary(row) as StoredChange;
@@ -57,6 +67,7 @@ export function toStoredChange(row: Selectable<ChangesTable>): StoredChange {
   change.afterText = row.after;
   change.requires = JSON.parse(row.requires) as string[];
   change.request = parseJson(row.request);
+  change.received = toReceipt(row);
   change.digest = row.digest;
   change.hash = row.hash;
   return change;
@@ -69,6 +80,7 @@ export function toChangeRecord(row: Selectable<ChangesTable>): ChangeRecord {
   record.after = row.after === null ? null : parseBody(row.after);
   record.requires = JSON.parse(row.requires) as string[];
   record.request = parseJson(row.request);
+  record.received = toReceipt(row);
   record.digest = row.digest;
   record.hash = row.hash;
   return record;
@@ -97,13 +109,33 @@ function changeValues(change: ChangeRecord): unknown[] {
     change.after === null ? null : jsonTextOf(change.after),
     JSON.stringify(change.requires),
     change.request === null ? null : JSON.stringify(change.request),
+    change.received?.actor.kind ?? null,
+    change.received?.actor.id ?? null,
+    change.received?.actor.name ?? null,
+    change.received?.operation ?? null,
+    change.received?.via ?? null,
+    change.received?.at ?? null,
     change.digest,
     change.hash,
   ];
 }
 
-// Every column: the list columns plus the snapshots and the chain.
-const changeColumns = [...summaryColumns, 'before', 'after', 'requires', 'request', 'digest', 'hash'] as const satisfies readonly (keyof ChangesTable)[];
+// Every column: the list columns plus the snapshots, the receipt and the chain.
+const changeColumns = [
+  ...summaryColumns,
+  'before',
+  'after',
+  'requires',
+  'request',
+  'received_by_kind',
+  'received_by_id',
+  'received_by_name',
+  'received_operation',
+  'received_via',
+  'received_at',
+  'digest',
+  'hash',
+] as const satisfies readonly (keyof ChangesTable)[];
 
 // Every tracked write runs these; compiling them once keeps query building off the write path.
 const insertChange = prepared((db, ...values: unknown[]) =>
@@ -114,9 +146,10 @@ const insertChanges = preparedRows(changeColumns.length, (db, rows) =>
 );
 const readHead = prepared((db) => db.selectFrom('change_log_head').select(['seq', 'hash', 'origin_offset']).where('singleton', '=', 1));
 const moveHead = prepared((db, seq: number, hash: string) => db.updateTable('change_log_head').set({ seq, hash }).where('singleton', '=', 1));
+const rekeyRow = prepared((db, digest: string, hash: string, seq: number) => db.updateTable('changes').set({ digest, hash }).where('seq', '=', seq));
 
 // The list's filters in the order their arguments are bound; each combination is compiled once per plan.
-const listFilters = ['type', 'entityId', 'op', 'origin', 'changeSet', 'actor', 'nameContains', 'from', 'to', 'beforeSeq'] as const;
+const listFilters = ['type', 'entityId', 'op', 'origin', 'changeSet', 'actor', 'receivedBy', 'nameContains', 'from', 'to', 'beforeSeq'] as const;
 type ListFilterName = (typeof listFilters)[number];
 type ListQuery = SelectQueryBuilder<Database, 'changes', SummaryRow>;
 
@@ -134,6 +167,7 @@ const listConditions: Record<ListFilterName, (query: ListQuery, value: never, pl
   origin: (query, value) => query.where('origin', '=', value),
   changeSet: (query, value) => query.where('change_set', '=', value),
   actor: (query, value) => query.where((eb) => eb.or([eb('actor_id', '=', value), eb('actor_name', '=', value)])),
+  receivedBy: (query, value) => query.where((eb) => eb.or([eb('received_by_id', '=', value), eb('received_by_name', '=', value)])),
   nameContains: (query, value) => query.where(sql<string>`lower(${sql.ref('entity_name')})`, 'like', sql<string>`${value} escape '\\'`),
   from: (query, value, plan) => query.where(plan === 'seq' ? hiddenAt.from : plainAt, '>=', value),
   to: (query, value, plan) => query.where(plan === 'seq' ? hiddenAt.to : plainAt, '<=', value),
@@ -215,7 +249,7 @@ async function probe(db: Kysely<Database>, filter: ChangeFilter, cap: number, th
 // Reading by time costs the range's rows; walking seq costs the newer rows, plus an unknown share when other filters thin out matches.
 async function chooseListPlan(db: Kysely<Database>, filter: ChangeFilter): Promise<ListPlan> {
   if ((filter.from === undefined && filter.to === undefined) || filter.entityId || filter.changeSet) return 'seq';
-  const residual = Boolean(filter.op || filter.origin || filter.actor || filter.nameContains);
+  const residual = Boolean(filter.op || filter.origin || filter.actor || filter.receivedBy || filter.nameContains);
   // Up to twice a page, reading the range costs less than counting what is newer.
   const first = await probe(db, filter, PROBE_CAP, filter.limit * 2);
   if (first.newer === null) return 'time';
@@ -251,7 +285,9 @@ export function createChangeStore(db: Kysely<Database>): ChangeStore {
     if (!cachedHead) return;
     const { seq, hash } = cachedHead;
     const moved = await moveHead(db, seq, hash);
-    if (!moved.numAffectedRows) await db.insertInto('change_log_head').values({ singleton: 1, seq, hash, origin_offset: cachedHead.originOffset }).execute();
+    if (!moved.numAffectedRows) {
+      await db.insertInto('change_log_head').values({ singleton: 1, seq, hash, origin_offset: cachedHead.originOffset, legacy_until: 0, legacy_seal: null }).execute();
+    }
   }
   return {
     head,
@@ -265,8 +301,22 @@ export function createChangeStore(db: Kysely<Database>): ChangeStore {
     async reset(originOffset) {
       await db.deleteFrom('changes').execute();
       await db.deleteFrom('change_log_head').execute();
-      await db.insertInto('change_log_head').values({ singleton: 1, seq: 0, hash: GENESIS_HASH, origin_offset: originOffset }).execute();
+      await db.insertInto('change_log_head').values({ singleton: 1, seq: 0, hash: GENESIS_HASH, origin_offset: originOffset, legacy_until: 0, legacy_seal: null }).execute();
       cachedHead = { seq: 0, hash: GENESIS_HASH, originOffset };
+    },
+    async legacySegment() {
+      const row = await db.selectFrom('change_log_head').select(['legacy_until', 'legacy_seal']).where('singleton', '=', 1).executeTakeFirst();
+      return { until: Number(row?.legacy_until ?? 0), seal: row?.legacy_seal ?? null };
+    },
+    async saveLegacySegment(segment) {
+      await db.updateTable('change_log_head').set({ legacy_until: segment.until, legacy_seal: segment.seal }).where('singleton', '=', 1).execute();
+    },
+    async rekey(seq, digest, hash) {
+      await rekeyRow(db, digest, hash, seq);
+      const current = await head();
+      if (current.seq !== seq) return;
+      cachedHead = { ...current, hash };
+      await moveHead(db, seq, hash);
     },
     async findById(id) {
       const row = await db.selectFrom('changes').selectAll().where('id', '=', id).executeTakeFirst();

@@ -287,6 +287,28 @@ export function createSyncHistoryStore(db: Kysely<Database>): SyncHistoryStore {
       }
       return present;
     },
+    async heldDigests(ids) {
+      const held = new Map<string, string>();
+      for (const part of chunks([...new Set(ids)])) {
+        for (const r of await db.selectFrom('changes').select(['id', 'digest']).where('id', 'in', part).execute()) held.set(r.id, r.digest);
+      }
+      return held;
+    },
+    async keyHolders(origin, originSeqs) {
+      const held = new Map<number, string>();
+      const seqs = [...new Set(originSeqs)];
+      if (seqs.length === 0) return held;
+      const from = seqs.reduce((a, b) => Math.min(a, b));
+      const to = seqs.reduce((a, b) => Math.max(a, b));
+      // A dense run is one range of the unique index (a fresh receiver finds nothing in it); scattered keys are listed.
+      const parts = to - from < 4 * seqs.length ? [null] : chunks(seqs);
+      for (const part of parts) {
+        const query = db.selectFrom('changes').select(['id', 'origin_seq']).where('origin', '=', origin);
+        const rows = await (part === null ? query.where('origin_seq', '>=', from).where('origin_seq', '<=', to) : query.where('origin_seq', 'in', part)).execute();
+        for (const r of rows) held.set(Number(r.origin_seq), r.id);
+      }
+      return held;
+    },
     async findByIds(ids) {
       const found: ChangeRecord[] = [];
       for (const part of chunks([...new Set(ids)])) {
