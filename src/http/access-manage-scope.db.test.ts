@@ -105,14 +105,19 @@ describe.each(engines)('the reach of access:manage on %s', (engine) => {
 
   it('cannot make an agent hold the Administrator role through a third-party id the role names, linking on or off', async () => {
     const admin = (await call('GET', `/v1/config/roles/${ADMINISTRATOR_ROLE_ID}`, undefined, t.auth)).json<{ body: Record<string, unknown> }>().body;
+    // The role can name only a third-party id an agent here holds.
+    const boss = await createAgent(t, { name: 'Boss', email: email('boss'), thirdPartyId: 'EMP-BOSS' });
     expect((await call('PUT', `/v1/config/roles/${ADMINISTRATOR_ROLE_ID}`, { ...admin, agentThirdPartyIds: ['EMP-BOSS'] }, t.auth)).statusCode).toBe(200);
     try {
-      // Off, the id links nobody yet; turning linking on (a configuration setting) would make the agent administrator.
-      await refused(call('POST', '/v1/agents', { name: 'Boss?', email: email('boss'), thirdPartyId: 'EMP-BOSS', password: 'boss password 123' }, manager));
+      // Off, the id makes nobody administrator yet; turning linking on (a configuration setting) would: Boss is one.
+      await refused(call('PATCH', `/v1/agents/${boss.agent.id}`, { password: 'taken over 12345' }, manager));
       expect((await call('PATCH', '/v1/settings', { useThirdPartyIds: true }, t.auth)).statusCode).toBe(200);
-      await refused(call('POST', '/v1/agents', { name: 'Boss?', email: email('boss'), thirdPartyId: 'EMP-BOSS', password: 'boss password 123' }, manager));
+      await refused(call('PATCH', `/v1/agents/${boss.agent.id}`, { password: 'taken over 12345' }, manager));
+      // Nobody else can take the id: it is one agent's, and the role naming it keeps it there.
       const plain = await createAgent(t, { name: 'Plain again', email: email('plain') });
-      await refused(call('PATCH', `/v1/agents/${plain.agent.id}`, { thirdPartyId: 'EMP-BOSS' }, manager));
+      const taken = await call('PATCH', `/v1/agents/${plain.agent.id}`, { thirdPartyId: 'EMP-BOSS' }, t.auth);
+      expect(taken.statusCode, taken.body).toBe(409);
+      expect((await call('PATCH', `/v1/agents/${boss.agent.id}`, { thirdPartyId: null }, t.auth)).statusCode).toBe(409);
     } finally {
       await call('PATCH', '/v1/settings', { useThirdPartyIds: false }, t.auth);
       await call('PUT', `/v1/config/roles/${ADMINISTRATOR_ROLE_ID}`, admin, t.auth);

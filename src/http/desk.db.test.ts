@@ -297,7 +297,7 @@ describe.each(engines)('the desk of a co-managed support setup on %s', (engine) 
     expect((await call<{ items: { id: string }[] }>(carl.headers, 'GET', '/v1/assets')).body.items.map((a) => a.id)).toEqual([acmeAsset.body.entity.id]);
     expect((await call<Problem>(carl.headers, 'GET', `/v1/assets/${globexAsset.body.entity.id}`)).body.code).toBe('ASSET_NOT_FOUND');
     const moved = await call<Problem>(carl.headers, 'PUT', `/v1/assets/${acmeAsset.body.entity.id}`, { name: 'ACME-LT-01', assetTypeId: assetType, customerId: ids.globex });
-    expect(moved).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED', errors: [{ path: 'customerId' }] } });
+    expect(moved).toMatchObject({ status: 422, body: { code: 'REFERENCE_NOT_FOUND', errors: [{ path: 'customerId' }] } });
     expect((await admin<{ body: { customerId: string } }>('GET', `/v1/assets/${acmeAsset.body.entity.id}`)).body.body.customerId).toBe(ids.acme);
   });
 

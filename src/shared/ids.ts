@@ -26,8 +26,3 @@ const ULID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 export function isId(value: string): boolean {
   return ULID_PATTERN.test(value);
 }
-
-/** The time a global id was minted at (ms); ids minted in the same millisecond or later by one process may carry a later one. */
-export function timeOfId(id: string): number {
-  return decodeTime(id);
-}

@@ -7,7 +7,7 @@ import { isWellFormedText } from '../shared/canonical-json.js';
 import type { Clock } from '../shared/clock.js';
 import type { FieldProblem } from '../shared/errors.js';
 import { collectPath, setAt } from '../shared/field-path.js';
-import { isId, timeOfId } from '../shared/ids.js';
+import { isId } from '../shared/ids.js';
 import { toFieldProblems } from '../shared/validation.js';
 import type { ChangeRecord, EntityRecord, Stores } from '../store/ports.js';
 import { contentTextOf } from '../tracking/change-chain.js';
@@ -198,29 +198,23 @@ function fieldProblems(change: TransferChange): FieldProblem[] {
   return errors;
 }
 
-/** A change is made after its origin instance and not after now (by this instance's clock), give or take CLOCK_SKEW_MS. */
+/**
+ * A change is not dated after now (by this instance's clock, give or take CLOCK_SKEW_MS), nor before Shiplog could have
+ * made it. A lower bound from the origin instance's creation would turn one wrong clock at an instance's first start
+ * into changes refused everywhere for good; who brought a change, and when, is recorded on arrival instead.
+ */
 function timeProblems(change: TransferChange, now: number): FieldProblem[] {
   if (change.at > now + CLOCK_SKEW_MS) {
     return [{ path: 'at', code: 'in-the-future', message: `Dated ${timeText(change.at)}, later than this instance's clock allows.` }];
   }
-  if (change.at < originTime(change.origin) - CLOCK_SKEW_MS) {
-    return [{ path: 'at', code: 'before-origin', message: `Dated ${timeText(change.at)}, before its origin instance was made.` }];
+  if (change.at < EARLIEST_CHANGE) {
+    return [{ path: 'at', code: 'out-of-range', message: `Dated ${timeText(change.at)}, before any change could have been made.` }];
   }
   return [];
 }
 
-// When each origin instance was made (its id's time): a batch names few origins, each for thousands of changes.
-const originTimes = new Map<string, number>();
-
-function originTime(origin: string): number {
-  let time = originTimes.get(origin);
-  if (time === undefined) {
-    time = isId(origin) ? timeOfId(origin) : -Infinity;
-    if (originTimes.size >= 10_000) originTimes.clear();
-    originTimes.set(origin, time);
-  }
-  return time;
-}
+/** 2000-01-01: no change is older. */
+const EARLIEST_CHANGE = Date.UTC(2000, 0, 1);
 
 // Beyond ±8.64e15 ms a time has no date (toISOString would throw): it is named in milliseconds.
 const timeText = (ms: number): string => (Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : `${ms} ms`);

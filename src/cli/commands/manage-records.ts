@@ -130,6 +130,23 @@ const headersOf = (values: Values): Record<string, string> => ({
   ...(values['change-set'] ? { 'x-change-set': values['change-set'] as string } : {}),
 });
 
+interface VerifyAnswer {
+  ok: boolean;
+  checked: number;
+  headSeq: number;
+  failureCount: number;
+  failures: { seq: number | null; changeId: string | null; reason: string; message: string; entity?: { type: string; name: string } }[];
+  entities: { checked: number; untracked: number };
+}
+
+function renderVerify(answer: VerifyAnswer): string {
+  const summary = `${answer.checked} change(s) checked up to ${answer.headSeq}; ${answer.entities.checked} entities against their head change (${answer.entities.untracked} written while tracking was off).`;
+  if (answer.ok) return `The history verifies. ${summary}`;
+  const rows = answer.failures.map((f) => `  ${f.seq === null ? '-' : String(f.seq)}  ${f.reason}  ${f.message}`);
+  const more = answer.failureCount > answer.failures.length ? [`  … and ${answer.failureCount - answer.failures.length} more`] : [];
+  return [`The history does not verify: ${answer.failureCount} failure(s). ${summary}`, ...rows, ...more].join('\n');
+}
+
 const printJson = (answer: unknown): number => {
   print(JSON.stringify(answer, null, 2));
   return 0;
@@ -313,7 +330,16 @@ export const recordCommands: RecordCommand[] = [
         { filterNames: 'type, entityId, op, actor, receivedBy, origin, changeSet, q, from, to', summary: 'Lists changes, newest first.' },
       ),
       showVerb(at('/v1/changes'), ['ID'], 'Shows a change: before, after, diff, secrets changed, requires, request, who brought it here, rollback script.'),
-      callVerb('verify', [], 'Checks every keyed digest and link, and every tracked entity against its head change; lists every failure (up to 100) and counts them.', 'GET', at('/v1/changes/verify')),
+      {
+        name: 'verify',
+        args: [],
+        summary: 'Checks every keyed digest and link, and every tracked entity against its head change; lists every failure (up to 100) and counts them. Exits 1 when anything fails.',
+        async run({ target, json }) {
+          const answer = await callApi<VerifyAnswer>(target, 'GET', '/v1/changes/verify');
+          print(json ? JSON.stringify(answer, null, 2) : renderVerify(answer));
+          return answer.ok ? 0 : 1;
+        },
+      },
       callVerb('rollback', ['ID'], 'Reverts change ID and every later one in one transaction (--dry-run: the same work, discarded).', 'POST', (args) => `/v1/changes/${encodeURIComponent(args[0]!)}/rollback-before`, {
         flags: '[--dry-run]',
         options: { 'dry-run': { type: 'boolean', default: false } },

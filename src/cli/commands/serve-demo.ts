@@ -208,6 +208,8 @@ async function serveDemo(values: DemoValues): Promise<void> {
         database,
         port: basePort + offset,
         host: values.host,
+        // Each instance's own address, for single sign-on's redirect URI.
+        publicUrl: `http://${browserHost(values.host)}:${basePort + offset}`,
         keyFile,
         ...(process.env.SHIPLOG_SECRET_KEY ? { secretKey: process.env.SHIPLOG_SECRET_KEY } : {}),
         ...(process.env.SHIPLOG_ADMIN_TOKEN ? { adminToken: process.env.SHIPLOG_ADMIN_TOKEN } : {}),
@@ -229,4 +231,10 @@ async function serveDemo(values: DemoValues): Promise<void> {
     process.exit(0);
   };
   stopOnSignals(stop);
+}
+
+/** The host a browser on this machine reaches a listening address by. */
+function browserHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
 }
