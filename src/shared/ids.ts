@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { decodeTime, monotonicFactory } from 'ulid';
+import { monotonicFactory } from 'ulid';
 
 // Cryptographic bytes drawn 4 KiB at a time: the default PRNG makes one crypto call per character.
 const POOL_SIZE = 4096;
