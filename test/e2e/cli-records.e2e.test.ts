@@ -67,7 +67,10 @@ describe.each(engines)('shiplog record commands against a live instance on %s', 
     expect(row).toMatch(/\steams\s+Service desk\s+create\s+.+\s+desk$/);
     const changeId = row.split(/\s+/)[0]!;
     expect(await answer('changes', 'show', changeId)).toMatchObject({ id: changeId, op: 'create', after: { name: 'Service desk' } });
-    expect(await answer('changes', 'verify')).toMatchObject({ ok: true });
+    const verified = await shiplog('changes', 'verify');
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/^The history verifies\. \d+ change\(s\) checked up to \d+;/);
+    expect(await answer('changes', 'verify', '--json')).toMatchObject({ ok: true, failureCount: 0 });
 
     const preview = await answer('changes', 'rollback', changeId, '--dry-run');
     expect(preview.reverted.map((r: Answer) => r.revertedBy)).toEqual([null]);
