@@ -1,3 +1,4 @@
+import { customersNamedBy } from '../access/agent-customers.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { isInstanceLocalPath, isTrackableType, type EntityTypeDefinition, type RecordTarget } from '../catalog/entity-type.js';
 import { mapRecordIds, recordReferencesIn, type RecordReferenceHit } from '../catalog/record-references.js';
@@ -84,13 +85,6 @@ const byThirdParty = <R extends { thirdPartyId: string | null }>(records: readon
 
 const contradicts = (a: { thirdPartyId: string | null }, b: { thirdPartyId: string | null }) => a.thirdPartyId !== null && b.thirdPartyId !== null && a.thirdPartyId !== b.thirdPartyId;
 
-/** The agent fields that name customers of this instance. */
-const agentCustomerFields = (agent: AgentRecord): { path: string; id: string }[] => [
-  ...(agent.coManagedCustomerId === null ? [] : [{ path: 'coManagedCustomerId', id: agent.coManagedCustomerId }]),
-  ...(agent.customerGroupOverrideId === null ? [] : [{ path: 'customerGroupOverrideId', id: agent.customerGroupOverrideId }]),
-  ...agent.clientRestrictions.customerIds.map((id, i) => ({ path: `clientRestrictions.customerIds[${i}]`, id })),
-];
-
 /**
  * Plans what a restore does with records, on this instance's state (`stores`) and production's records and entities
  * (those of typesNamingRecords). Production's customers and users replace this instance's, ids and third-party ids
@@ -161,7 +155,7 @@ export async function planRecords(stores: Stores, catalog: Catalog, production: 
   }
 
   // This instance's agents name its customers, which production's replace.
-  const named = localAgents.flatMap((agent) => agentCustomerFields(agent).map((field) => ({ agent, ...field })));
+  const named = localAgents.flatMap((agent) => customersNamedBy(agent).map((field) => ({ agent, ...field })));
   const ownCustomers = new Map((await stores.records.byIds('customer', named.map((n) => n.id))).map((c) => [c.id, c]));
   const customerIds = new Map<string, string>();
   for (const { agent, path, id } of named) {
@@ -171,7 +165,7 @@ export async function planRecords(stores: Stores, catalog: Catalog, production: 
     else unresolved.push({ in: { type: 'agent', id: agent.id, name: agent.name }, path, record: { kind: 'customer', id, name: own?.name ?? null, thirdPartyId: own?.thirdPartyId ?? null } });
   }
   const agentUpdates = localAgents.flatMap((agent): AgentRecord[] => {
-    if (agentCustomerFields(agent).length === 0) return [];
+    if (customersNamedBy(agent).length === 0) return [];
     const to = (id: string | null) => (id === null ? null : (customerIds.get(id) ?? id));
     const next: AgentRecord = {
       ...agent,
