@@ -126,6 +126,12 @@ export const syncPlanSchema = z.object({
   }),
 });
 
+const restoreRecordReferenceSchema = z.object({
+  in: z.object({ type: z.string(), id: z.string(), name: z.string() }).describe('What names the record: a tracked entity (its type) or an agent of this instance (type "agent")'),
+  path: z.string(),
+  record: z.object({ kind: z.enum(['customer', 'user', 'agent']), id: z.string().nullable(), name: z.string().nullable(), thirdPartyId: z.string().nullable() }),
+});
+
 const restorePlanSchema = z.object({
   dryRun: z.boolean(),
   scope: z.enum(['instance', 'pipeline']),
@@ -140,6 +146,15 @@ const restorePlanSchema = z.object({
         lost: z.object({ count: z.number(), changes: z.array(changeBriefSchema) }).describe('Changes this instance has that production lacks (up to 500 listed)'),
         copied: z.object({ changes: z.number(), entities: z.number() }),
         replaced: z.object({ changes: z.number(), entities: z.number() }),
+        records: z
+          .object({
+            copied: z.object({ customers: z.number(), users: z.number() }).describe('Production’s customers and users, copied with their ids and third-party ids'),
+            replaced: z.object({ customers: z.number(), users: z.number() }).describe('This instance’s customers and users, which they replace'),
+            agentsResolved: z.number().describe('Production’s agents its configuration names, each found here by id, else by third-party id'),
+            unresolved: z.array(restoreRecordReferenceSchema).describe('References that would name no record here: a confirmed restore is refused while there is one'),
+            dropped: z.array(restoreRecordReferenceSchema).describe('This instance’s own holders (a user role’s users) production lacks: they stop holding it'),
+          })
+          .describe('The records each instance keeps for itself: customers and users are production’s, agents stay this instance’s'),
         deskDataCleared: z.boolean(),
         restored: z.boolean(),
       }),

@@ -253,6 +253,39 @@ export const syncRoutes =
       async (request) => ({ entities: await receiver.entities(request.query.type, request.query.afterId ?? null, request.query.limit) }),
     );
 
+    const recordPage = z.object({
+      kind: z.enum(['customer', 'user', 'agent']),
+      afterId: z.string().max(100).optional(),
+      limit: z.coerce.number().int().min(1).max(5000).default(1000),
+    });
+    app.get(
+      '/v1/sync/records',
+      {
+        config: { permission: 'config:push', customers: 'every' },
+        schema: {
+          tags,
+          summary: 'Customers and users (whole) or agents (id, name, third-party id) by id, for a restore',
+          querystring: recordPage,
+          response: answers,
+        },
+      },
+      async (request) => ({ records: await receiver.records(request.query.kind, request.query.afterId ?? null, request.query.limit) }),
+    );
+
+    app.get(
+      '/v1/sync/record-links',
+      {
+        config: { permission: 'config:push', customers: 'every' },
+        schema: {
+          tags,
+          summary: 'Which record here each id of another instance’s record resolved to, by foreign id, for a restore',
+          querystring: recordPage,
+          response: answers,
+        },
+      },
+      async (request) => ({ links: await receiver.recordLinks(request.query.kind, request.query.afterId ?? null, request.query.limit) }),
+    );
+
     app.post(
       '/v1/sync/state',
       {
