@@ -20,7 +20,7 @@ export interface DocumentSettings {
 }
 
 /** What the document keeps of a route until the whole document is put together (then it is removed). */
-interface RouteFacts {
+export interface RouteFacts {
   permission: RoutePermission;
   method: string;
   /** Problem statuses the route declares itself (a handler's domain errors). */
