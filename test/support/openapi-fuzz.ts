@@ -107,6 +107,8 @@ export function operationsOf(document: unknown): Operation[] {
  */
 export function operationFor(operations: Operation[], method: string, url: string): Operation | undefined {
   const segments = (url.split('?')[0] ?? '').split('/');
+  // A dot segment (`..`, `%2e%2e`) is resolved away before routing: the path is not the one written.
+  if (segments.some((segment) => /^(\.|%2e){1,2}$/i.test(segment))) return undefined;
   let best: { operation: Operation; statics: number } | undefined;
   for (const operation of operations) {
     if (operation.method !== method) continue;

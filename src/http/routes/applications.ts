@@ -61,7 +61,7 @@ export const applicationRoutes =
           summary: 'Create an API application',
           description: 'Creates an application that logs in as an agent with the permissions granted; the client secret is in this response only.',
           body: applicationCreateBody,
-          response: { 201: withSecretSchema, ...problems(404, 409) },
+          response: { 201: withSecretSchema, ...problems(422) },
         },
       },
       async (request, reply) => {
@@ -98,7 +98,7 @@ export const applicationRoutes =
           description: 'Only the fields sent change; disabling the application or changing its agent revokes its access tokens.',
           params: idParams,
           body: applicationPatchBody,
-          response: { 200: applicationViewSchema, ...problems(404) },
+          response: { 200: applicationViewSchema, ...problems(404, 422) },
         },
       },
       async (request) => services.applications.update(writeContext(request), request.params.id, request.body),

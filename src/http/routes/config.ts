@@ -67,7 +67,7 @@ export const configRoutes =
           params: typeParams,
           headers: changeSetHeaders,
           body: inputBody,
-          response: { 201: writeOutcomeSchema, ...problems(404, 409, 422, 423) },
+          response: { 201: writeOutcomeSchema, ...problems(404, 422, 423) },
         },
       },
       async (request, reply) => {
@@ -109,7 +109,7 @@ export const configRoutes =
           params: entityParams,
           headers: ifMatchHeaders,
           body: inputBody,
-          response: { 200: writeOutcomeSchema, ...problems(404, 409, 422, 423) },
+          response: { 200: writeOutcomeSchema, ...problems(404, 422, 423) },
         },
       },
       async (request, reply) => {

@@ -195,7 +195,7 @@ export const deskRoutes =
       '/v1/users',
       {
         config: { permission: 'users:edit' },
-        schema: { tags: ['desk'], operationId: 'createUser', summary: 'Add a user', description: 'Adds a user to a customer the caller may see.', body: userBody, response: { 201: userSchema, ...problems(404, 409, 422) } },
+        schema: { tags: ['desk'], operationId: 'createUser', summary: 'Add a user', description: 'Adds a user to a customer the caller may see.', body: userBody, response: { 201: userSchema, ...problems(404, 409) } },
       },
       async (request, reply) => {
         const view = await customers.createUser(request.principal!, request.body);
@@ -212,7 +212,7 @@ export const deskRoutes =
       '/v1/users/:id',
       {
         config: { permission: 'users:edit' },
-        schema: { tags: ['desk'], operationId: 'updateUser', summary: 'Change a user', description: 'Only the fields sent change.', params: idParams, body: userPatchBody, response: { 200: userSchema, ...problems(404, 409, 422) } },
+        schema: { tags: ['desk'], operationId: 'updateUser', summary: 'Change a user', description: 'Only the fields sent change.', params: idParams, body: userPatchBody, response: { 200: userSchema, ...problems(404, 409) } },
       },
       async (request) => customers.updateUser(request.principal!, request.params.id, request.body),
     );
@@ -276,7 +276,7 @@ export const deskRoutes =
           tags: ['desk'],
           operationId: 'createTicket', summary: 'Log a ticket', description: 'Logs a ticket: the ticket type’s defaults apply, then the ticket rules for new tickets, in order; the answer names the rules that matched.',
           body: ticketBody,
-          response: { 201: z.object({ ticket: ticketDetailSchema, matchedRules: z.array(z.object({ id: z.string(), name: z.string() })) }), ...problems(404, 409, 422) },
+          response: { 201: z.object({ ticket: ticketDetailSchema, matchedRules: z.array(z.object({ id: z.string(), name: z.string() })) }), ...problems(404, 422) },
         },
       },
       async (request, reply) => {
@@ -299,7 +299,7 @@ export const deskRoutes =
           operationId: 'updateTicket', summary: 'Change a ticket', description: 'Changes fields, type, team, agent or status; ticket permissions apply to each.',
           params: idParams,
           body: ticketPatchBody,
-          response: { 200: ticketDetailSchema, ...problems(404, 409, 422) },
+          response: { 200: ticketDetailSchema, ...problems(404, 422) },
         },
       },
       async (request) => tickets.update(writeContext(request), request.principal!, request.params.id, request.body),
@@ -347,7 +347,7 @@ export const deskRoutes =
           tags: ['desk'],
           operationId: 'createTicketList', summary: 'Save a ticket list', description: 'Saves a ticket list of filters, private or shared; not for agents using co-managed functionality.',
           body: ticketListBody,
-          response: { 201: ticketListSchema },
+          response: { 201: ticketListSchema, ...problems(422) },
         },
       },
       async (request, reply) => {
@@ -365,7 +365,7 @@ export const deskRoutes =
       '/v1/ticket-lists/:id',
       {
         config: { permission: 'tickets:edit' },
-        schema: { tags: ['desk'], operationId: 'updateTicketList', summary: 'Change a saved ticket list', description: 'Changes a saved ticket list: its owner, or an administrator.', params: idParams, body: ticketListPatchBody, response: { 200: ticketListSchema, ...problems(404) } },
+        schema: { tags: ['desk'], operationId: 'updateTicketList', summary: 'Change a saved ticket list', description: 'Changes a saved ticket list: its owner, or an administrator.', params: idParams, body: ticketListPatchBody, response: { 200: ticketListSchema, ...problems(404, 422) } },
       },
       async (request) => ticketLists.update(request.principal!, request.params.id, request.body),
     );
@@ -541,7 +541,7 @@ export const deskRoutes =
           operationId: 'createAsset', summary: 'Add an asset', description: 'Adds an asset; a change is recorded for services and business applications when their tracking is on.',
           headers: changeSetHeaders,
           body: assetBody,
-          response: { 201: writeOutcomeSchema, ...problems(409, 422, 423) },
+          response: { 201: writeOutcomeSchema, ...problems(422, 423) },
         },
       },
       async (request, reply) => {
@@ -569,7 +569,7 @@ export const deskRoutes =
           params: idParams,
           headers: ifMatchHeaders,
           body: assetBody,
-          response: { 200: writeOutcomeSchema, ...problems(404, 409, 422, 423) },
+          response: { 200: writeOutcomeSchema, ...problems(404, 422, 423) },
         },
       },
       async (request, reply) => {

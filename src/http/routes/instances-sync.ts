@@ -280,7 +280,7 @@ export const instanceSyncRoutes =
           body: z
             .strictObject({ url: z.string().max(500).optional(), clientId: z.string().max(200).optional(), clientSecret: z.string().max(500).optional(), source: z.boolean().optional() })
             .meta({ id: 'LinkedInstancePatch' }),
-          response: { 200: linkedInstanceSchema, ...problems(404, 409, 502) },
+          response: { 200: linkedInstanceSchema, ...problems(404, 502) },
         },
       },
       async (request) => sync.update(writeContext(request), request.params.name, request.body),
@@ -465,7 +465,7 @@ export const instanceSyncRoutes =
             headers: idempotencyHeaders,
             consumes: ['application/json', 'text/plain', 'application/octet-stream'],
             body: z.unknown().describe('An export document (POST /v1/changes/export), as JSON or as its text.'),
-            response: { 200: syncPlanSchema, ...problems(409, 423) },
+            response: { 200: syncPlanSchema, ...problems(409) },
           },
           serializerCompiler: planSerializer,
         },

@@ -293,7 +293,7 @@ export const syncRoutes =
           summary: 'Peer: tracked entities of a type',
           description: 'Tracked entities of one type, paged by id, for a restore (secrets stay sealed).',
           querystring: z.object({ type: z.string().max(100), afterId: z.string().max(100).optional(), limit: z.coerce.number().int().min(1).max(5000).default(1000) }),
-          response: answers,
+          response: { ...answers, ...problems(404) },
         },
       },
       async (request) => ({ entities: await receiver.entities(request.query.type, request.query.afterId ?? null, request.query.limit) }),
