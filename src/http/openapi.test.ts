@@ -166,6 +166,7 @@ describe('the API document', () => {
     expect(responseHeaders('POST', '/v1/instances', '201')).toEqual(['Location']);
     expect(responseHeaders('POST', '/v1/tickets/:id/actions', '201')).toEqual([]);
     expect(responseHeaders('GET', '/auth/sso/:id/start', '302')).toEqual(['Location']);
+    expect(responseHeaders('POST', '/auth/token', '429')).toEqual(['Retry-After']);
     expect(doc.servers).toEqual([expect.objectContaining({ url: 'https://desk.example.test/shiplog' })]);
     expect(doc.info).toMatchObject({ title: 'Shiplog API', version: '0.0.0-test', description: expect.any(String) });
   });

@@ -255,6 +255,8 @@ function finishOperation(operation: Json, path: string, paths: Record<string, Js
       headers.Location = ref('headers', 'Location');
     }
     if (status === '302') headers.Location = ref('headers', 'Redirect');
+    // The token endpoint's own slow_down carries it as every 429 does.
+    if (status === '429') headers['Retry-After'] = ref('headers', 'RetryAfter');
     if (named === 'Entity' && facts.method === 'GET') headers.ETag = ref('headers', 'ETag');
     if (named === 'WriteOutcome') {
       if (facts.method !== 'DELETE') headers.ETag = ref('headers', 'WrittenETag');
