@@ -419,7 +419,7 @@ export const instanceSyncRoutes =
             to: isoTime.optional(),
             peer: z.string().max(100).optional().describe('Add the dependency closure this linked peer lacks'),
           }).meta({ id: 'ExportRequest' }),
-          response: { 200: z.unknown().describe('The export document (format shiplog.changes, version 2).'), ...problems(404, 502) },
+          response: { 200: z.unknown().describe('The export document (format shiplog.changes, version 2).'), ...problems(404, 409, 502) },
         },
       },
       async (request, reply) => {
