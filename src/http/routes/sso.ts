@@ -3,10 +3,8 @@ import { z } from 'zod';
 import { SSO_CALLBACK_PATH } from '../../access/sso-service.js';
 import type { Services } from '../../services.js';
 import { overHttps, requestOrigin, setSessionCookie } from '../plugins/auth.js';
-import { problemResponses, problemSchema } from '../schemas.js';
-
-/** A provider that fails answers 502; an instance without a public URL cannot start a sign-in, 503. */
-const providerProblems = { 502: problemSchema, 503: problemSchema };
+import { problems } from '../schemas.js';
+import { signedInSchema } from './session.js';
 
 /** Single sign-on with OpenID Connect: the connections offered here, the redirect to the provider, and its callback. */
 export const ssoRoutes =
@@ -18,8 +16,10 @@ export const ssoRoutes =
         config: { permission: 'public' },
         schema: {
           tags: ['session'],
-          summary: 'Single sign-on connections this instance offers (enabled, and naming this instance)',
-          response: { 200: z.object({ items: z.array(z.object({ id: z.string(), name: z.string(), startUrl: z.string() })) }), ...problemResponses },
+          operationId: 'listSsoConnections',
+          summary: 'List single sign-on connections',
+          description: 'The single sign-on connections this instance offers (enabled, and naming this instance), each with the URL that starts signing in with it.',
+          response: { 200: z.object({ items: z.array(z.object({ id: z.string(), name: z.string(), startUrl: z.string() })) }) },
         },
       },
       async () => ({ items: (await services.sso.available()).map((c) => ({ ...c, startUrl: `/auth/sso/${c.id}/start` })) }),
@@ -31,9 +31,12 @@ export const ssoRoutes =
         config: { permission: 'public' },
         schema: {
           tags: ['session'],
-          summary: 'Start signing in with a connection: redirects to the identity provider (code flow with PKCE, state and nonce)',
+          operationId: 'startSsoSignIn',
+          summary: 'Start signing in with single sign-on',
+          description:
+            'Redirects to the identity provider’s authorization endpoint: the authorization code flow with PKCE (S256), a fresh state and nonce. 502 when the provider cannot be reached; 503 when the instance has no public URL.',
           params: z.object({ id: z.string().max(100) }),
-          response: { 302: z.null().describe('Location: the provider’s authorization URL.'), ...problemResponses, ...providerProblems },
+          response: { 302: z.null().describe('Found: Location is the provider’s authorization URL.'), ...problems(401, 502, 503) },
         },
       },
       async (request, reply) => {
@@ -48,13 +51,12 @@ export const ssoRoutes =
         config: { permission: 'public' },
         schema: {
           tags: ['session'],
-          summary: 'The identity provider’s callback: a console session cookie and the CSRF token, or 401 SIGN_IN_REFUSED',
+          operationId: 'finishSsoSignIn',
+          summary: 'Single sign-on callback',
+          description:
+            'The identity provider’s redirect: the state and code are checked, the ID token verified and the claims validated; then the session cookie and the CSRF token, as POST /v1/session answers. Every refusal is 401 SIGN_IN_REFUSED (the audit log says why); a provider that fails is 502.',
           querystring: z.object({ code: z.string().max(4096).optional(), state: z.string().max(512).optional(), error: z.string().max(512).optional() }).loose(),
-          response: {
-            200: z.object({ agent: z.object({ id: z.string(), name: z.string(), email: z.string() }), csrfToken: z.string(), expiresAt: z.string() }),
-            ...problemResponses,
-            ...providerProblems,
-          },
+          response: { 200: signedInSchema, ...problems(401, 502, 503) },
         },
       },
       async (request, reply) => {
