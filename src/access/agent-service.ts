@@ -15,7 +15,8 @@ import { readSettings } from '../tracking/settings-service.js';
 import { ADMINISTRATOR_ROLE_ID, ROLES_TYPE } from './administrator-role.js';
 import { agentAccess, holdsRole, type AgentAccess, type Principal, type TeamMembership } from './agent-access.js';
 import type { AuditLog } from './audit-log.js';
-import { inScope } from './customer-scope.js';
+import { refuseUnknownCustomers } from './agent-customers.js';
+import { everyCustomer, inScope } from './customer-scope.js';
 import { hashPassword } from './passwords.js';
 import type { Permission } from './permissions.js';
 
@@ -112,7 +113,8 @@ export interface AgentService {
   list(viewer: AgentViewer, query: { cursor?: string; limit: number; q?: string }): Promise<AgentPage>;
   get(viewer: AgentViewer, id: string): Promise<AgentView>;
   me(principal: Principal): Promise<OwnAgentView>;
-  create(ctx: WriteContext, input: unknown): Promise<AgentView>;
+  /** `viewer`: whose customers the agent may name; without one (Shiplog itself), any customer of this instance. */
+  create(ctx: WriteContext, input: unknown, viewer?: AgentViewer): Promise<AgentView>;
   update(ctx: WriteContext, viewer: AgentViewer, id: string, input: unknown): Promise<AgentView>;
   remove(ctx: WriteContext, viewer: AgentViewer, id: string): Promise<void>;
 }
@@ -379,7 +381,7 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
       });
     },
 
-    async create(ctx, input) {
+    async create(ctx, input, viewer) {
       const values = parseOrThrow(agentCreateSchema, input, 'agent');
       refusePasswordForApiOnly(values.apiOnly, values.password !== undefined);
       // Hashing is slow by design; do it before taking the write lock.
@@ -388,6 +390,7 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
         const email = values.email.toLowerCase();
         await refuseTakenEmail(stores, email, null);
         if (values.thirdPartyId !== null) await refuseTakenThirdPartyId(stores, values.thirdPartyId, null);
+        await refuseUnknownCustomers(stores, values, null, viewer?.access?.customers ?? everyCustomer);
         const now = clock.now();
         const agent: AgentRecord = {
           id: newId(now),
@@ -441,6 +444,7 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
         if (next.email !== current.email) await refuseTakenEmail(stores, next.email, id);
         if (next.thirdPartyId !== null && next.thirdPartyId !== current.thirdPartyId) await refuseTakenThirdPartyId(stores, next.thirdPartyId, id);
         if (next.thirdPartyId !== current.thirdPartyId) await refuseWhileNamed(stores, { kind: 'agent', ...current }, 'third-party-id');
+        await refuseUnknownCustomers(stores, next, current, viewer.access?.customers ?? everyCustomer);
 
         const changed = (['name', 'email', 'apiOnly', 'disabled', 'thirdPartyId', 'coManagedCustomerId', 'customerGroupOverrideId'] as const).filter(
           (key) => next[key] !== current[key],
