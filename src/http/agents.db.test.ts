@@ -143,6 +143,25 @@ describe.each(engines)('/v1/agents on %s', (engine) => {
     expect((await call('DELETE', `/v1/agents/${agent.id}`)).statusCode).toBe(404);
   });
 
+  it('answers 422 REFERENCE_NOT_FOUND at the field for customers this instance lacks, and writes nothing', async () => {
+    const customer = await createCustomer('Referenced customer');
+    const address = email('dangling');
+    const refused = await call('POST', '/v1/agents', {
+      name: 'Dangling',
+      email: address,
+      clientRestrictions: { allowAllCustomers: false, customerIds: [customer, 'no-such-customer'] },
+      customerGroupOverrideId: 'no-such-group',
+    });
+    expect(refused.statusCode).toBe(422);
+    expect(refused.headers['content-type']).toContain('application/problem+json');
+    expect(refused.json<Problem>()).toMatchObject({ code: 'REFERENCE_NOT_FOUND', errors: [{ path: 'customerGroupOverrideId' }, { path: 'clientRestrictions.customerIds[1]' }] });
+    expect((await call('GET', `/v1/agents?q=${address}`)).json<{ items: unknown[] }>().items).toEqual([]);
+    const agent = await createAgent({ name: 'Referencing', email: email('referencing') });
+    const patched = await call('PATCH', `/v1/agents/${agent.id}`, { coManagedCustomerId: 'no-such-customer' });
+    expect(patched.json<Problem>()).toMatchObject({ status: 422, code: 'REFERENCE_NOT_FOUND', errors: [{ path: 'coManagedCustomerId' }] });
+    expect((await call('GET', `/v1/agents/${agent.id}`)).json<AgentView>().coManagedCustomerId).toBeNull();
+  });
+
   it('pages the list with a cursor, every agent once', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await createAgent({ name: `Pager ${i}`, email: email('pager') })).id);
