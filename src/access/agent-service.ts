@@ -26,7 +26,7 @@ const password = () => z.string().min(12).max(1024).describe('Write-only: at lea
 export const clientRestrictionsSchema = z
   .strictObject({
     allowAllCustomers: z.boolean().default(true),
-    customerIds: z.array(recordId()).max(1000).default([]).describe('The only customers the agent may see when allowAllCustomers is false.'),
+    customerIds: z.array(recordId()).max(1000).default([]).describe('The only customers the agent may see when allowAllCustomers is false; each a customer of this instance.'),
   })
   .describe('Client restrictions: all customers, or only those listed.');
 
@@ -36,8 +36,8 @@ const fields = {
   apiOnly: z.boolean().describe('An API-only agent cannot sign in to the console and has no password.'),
   disabled: z.boolean().describe('A disabled agent has no rights: its sessions end and its tokens stop working.'),
   thirdPartyId: z.string().trim().min(1).max(200).nullable().describe('Third-party relational id; unique when set.'),
-  coManagedCustomerId: recordId().nullable().describe('The co-managed IT customer this agent works for.'),
-  customerGroupOverrideId: recordId().nullable().describe('Customer group override: the agent sees only agents of the same group.'),
+  coManagedCustomerId: recordId().nullable().describe('The co-managed IT customer this agent works for: a customer of this instance.'),
+  customerGroupOverrideId: recordId().nullable().describe('Customer group override, a customer of this instance: the agent sees only agents of the same group.'),
   roleIds: z.array(z.string().max(100)).max(100).describe('Roles the agent holds; each change is recorded on the role.'),
 };
 
