@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Principal } from '../access/agent-access.js';
 import { customersNamedBy } from '../access/agent-customers.js';
-import { assertInScope, customerOfBody } from '../access/customer-scope.js';
+import { assertInScope, customerOfBody, customerReferenceNotFound, inScope } from '../access/customer-scope.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
@@ -80,16 +80,27 @@ const customerNotFound = (id: string) => new DomainError('CUSTOMER_NOT_FOUND', `
 const userNotFound = (id: string) => new DomainError('USER_NOT_FOUND', `There is no user with id ${id}.`, { id });
 
 /** A customer the caller may see, or "not found" (never "forbidden": another customer's existence does not leak). */
-export async function visibleCustomer(stores: Stores, caller: DeskCaller, id: string, path = 'customerId'): Promise<CustomerRecord> {
+async function visibleCustomer(stores: Stores, caller: DeskCaller, id: string): Promise<CustomerRecord> {
   const customer = await stores.desk.findCustomer(id);
   const notFound = () => {
     const error = customerNotFound(id);
-    error.details.errors = [{ path, code: 'not-found', message: 'No such customer.' }];
+    error.details.errors = [{ path: 'id', code: 'not-found', message: 'No such customer.' }];
     return error;
   };
   if (!customer) throw notFound();
   assertInScope(caller.scope, customer.id, notFound);
   return customer;
+}
+
+/** Whether a body may name this customer: it exists here and is one of the caller's customers. */
+export async function mayNameCustomer(stores: Stores, caller: DeskCaller, id: string): Promise<boolean> {
+  const customer = await stores.desk.findCustomer(id);
+  return customer !== undefined && inScope(caller.scope, customer.id);
+}
+
+/** Refuses a body naming a customer it may not name, at `customerId`, as configuration writes do. */
+async function refuseUnnamableCustomer(stores: Stores, caller: DeskCaller, id: string): Promise<void> {
+  if (!(await mayNameCustomer(stores, caller, id))) throw customerReferenceNotFound('customerId', id);
 }
 
 async function visibleUser(stores: Stores, caller: DeskCaller, id: string): Promise<DeskUserRecord> {
@@ -173,7 +184,7 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock; cata
       return pageOf(rows, limit, customerView);
     },
     async getCustomer(principal, id) {
-      return customerView(await db.read(async (stores) => visibleCustomer(stores, await deskCaller(stores, principal), id, 'id')));
+      return customerView(await db.read(async (stores) => visibleCustomer(stores, await deskCaller(stores, principal), id)));
     },
     async createCustomer(principal, input) {
       return db.write(async (stores) => {
@@ -187,7 +198,7 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock; cata
     },
     async updateCustomer(principal, id, patch) {
       return db.write(async (stores) => {
-        const customer = await visibleCustomer(stores, await deskCaller(stores, principal), id, 'id');
+        const customer = await visibleCustomer(stores, await deskCaller(stores, principal), id);
         if (patch.thirdPartyId !== undefined && patch.thirdPartyId !== customer.thirdPartyId) {
           await refuseTakenThirdPartyId(stores, 'customer', patch.thirdPartyId, customer.id);
           await refuseWhileNamed(stores, { kind: 'customer', ...customer }, 'third-party-id');
@@ -204,7 +215,7 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock; cata
     },
     async removeCustomer(principal, id) {
       await db.write(async (stores) => {
-        const customer = await visibleCustomer(stores, await deskCaller(stores, principal), id, 'id');
+        const customer = await visibleCustomer(stores, await deskCaller(stores, principal), id);
         const holds = await stores.desk.customerHolds(id);
         if (holds.users > 0 || holds.tickets > 0) {
           throw new DomainError('CUSTOMER_IN_USE', `The customer still has ${holds.users} user(s) and ${holds.tickets} ticket(s).`, holds);
@@ -233,7 +244,7 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock; cata
     },
     async createUser(principal, input) {
       return db.write(async (stores) => {
-        await visibleCustomer(stores, await deskCaller(stores, principal), input.customerId);
+        await refuseUnnamableCustomer(stores, await deskCaller(stores, principal), input.customerId);
         const now = clock.now();
         await refuseTakenThirdPartyId(stores, 'user', input.thirdPartyId, null);
         const user: DeskUserRecord = {
@@ -254,7 +265,7 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock; cata
         const caller = await deskCaller(stores, principal);
         const user = await visibleUser(stores, caller, id);
         if (patch.customerId !== undefined && patch.customerId !== user.customerId) {
-          await visibleCustomer(stores, caller, patch.customerId);
+          await refuseUnnamableCustomer(stores, caller, patch.customerId);
           await refuseWhileCustomerRecordsName(stores, catalog, user);
         }
         if (patch.thirdPartyId !== undefined && patch.thirdPartyId !== user.thirdPartyId) {

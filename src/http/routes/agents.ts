@@ -79,7 +79,7 @@ export const agentRoutes =
         },
       },
       async (request, reply) => {
-        const view = await services.agents.create(writeContext(request), request.body);
+        const view = await services.agents.create(writeContext(request), request.body, request.principal!);
         void reply.status(201).header('location', `/v1/agents/${view.id}`);
         return view;
       },
