@@ -195,7 +195,7 @@ export const deskRoutes =
       '/v1/users',
       {
         config: { permission: 'users:edit' },
-        schema: { tags: ['desk'], operationId: 'createUser', summary: 'Add a user', description: 'Adds a user to a customer the caller may see.', body: userBody, response: { 201: userSchema, ...problems(404, 409) } },
+        schema: { tags: ['desk'], operationId: 'createUser', summary: 'Add a user', description: 'Adds a user to a customer the caller may see.', body: userBody, response: { 201: userSchema, ...problems(409, 422) } },
       },
       async (request, reply) => {
         const view = await customers.createUser(request.principal!, request.body);
@@ -212,7 +212,7 @@ export const deskRoutes =
       '/v1/users/:id',
       {
         config: { permission: 'users:edit' },
-        schema: { tags: ['desk'], operationId: 'updateUser', summary: 'Change a user', description: 'Only the fields sent change.', params: idParams, body: userPatchBody, response: { 200: userSchema, ...problems(404, 409) } },
+        schema: { tags: ['desk'], operationId: 'updateUser', summary: 'Change a user', description: 'Only the fields sent change.', params: idParams, body: userPatchBody, response: { 200: userSchema, ...problems(404, 409, 422) } },
       },
       async (request) => customers.updateUser(request.principal!, request.params.id, request.body),
     );

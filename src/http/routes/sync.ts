@@ -310,7 +310,9 @@ export const syncRoutes =
         config: { permission: 'config:push', customers: 'every' },
         schema: {
           tags,
-          summary: 'Customers and users (whole) or agents (id, name, third-party id) by id, for a restore',
+          operationId: 'syncRecords',
+          summary: 'Peer: customers, users or agents',
+          description: 'Customers and users (whole) or agents (id, name, third-party id only), paged by id, for a restore.',
           querystring: recordPage,
           response: answers,
         },
@@ -324,7 +326,9 @@ export const syncRoutes =
         config: { permission: 'config:push', customers: 'every' },
         schema: {
           tags,
-          summary: 'Which record here each id of another instance’s record resolved to, by foreign id, for a restore',
+          operationId: 'syncRecordLinks',
+          summary: 'Peer: record links',
+          description: 'Which record here each id of another instance’s record resolved to, by foreign id, paged, for a restore.',
           querystring: recordPage,
           response: answers,
         },
