@@ -16,7 +16,7 @@ import { ADMINISTRATOR_ROLE_ID, ROLES_TYPE } from './administrator-role.js';
 import { agentAccess, holdsRole, type AgentAccess, type Principal, type TeamMembership } from './agent-access.js';
 import type { AuditLog } from './audit-log.js';
 import { refuseUnknownCustomers } from './agent-customers.js';
-import { everyCustomer, inScope } from './customer-scope.js';
+import { everyCustomer, inScope, type CustomerScope } from './customer-scope.js';
 import { hashPassword } from './passwords.js';
 import type { Permission } from './permissions.js';
 
@@ -168,7 +168,18 @@ export interface CredentialChange {
  * through an application). Otherwise the caller must hold whatever the agent gains, and, when it could now act as the
  * agent, everything the agent holds.
  */
-function refuseUnlessGrantable(ctx: WriteContext, agent: AgentRecord, before: AgentAccess | null, after: AgentAccess, change: CredentialChange): void {
+/** Customers the agent would see beyond the caller's own: `every customer`, or each customer id newly out of the caller's reach. */
+function customersBeyond(caller: CustomerScope, before: AgentAccess | null, after: AgentAccess, takeover: boolean): string[] {
+  // An agent with no permission sees nothing, whatever its restrictions say.
+  if (caller.kind === 'all' || after.permissions.size === 0) return [];
+  const had = takeover || before === null || before.permissions.size === 0 ? null : before.customers;
+  if (after.customers.kind === 'all') return had?.kind === 'all' ? [] : ['every customer'];
+  return [...after.customers.customerIds]
+    .filter((id) => !caller.customerIds.has(id) && !(had !== null && inScope(had, id)))
+    .map((id) => `customer ${id}`);
+}
+
+function refuseUnlessGrantable(ctx: WriteContext, agent: AgentRecord, before: AgentAccess | null, after: AgentAccess, change: CredentialChange, caller: CustomerScope): void {
   const { authority } = ctx;
   if (authority.isAdministrator && !authority.viaApplication) return;
   const administrator = (before?.isAdministrator ?? false) || after.isAdministrator;
@@ -184,6 +195,7 @@ function refuseUnlessGrantable(ctx: WriteContext, agent: AgentRecord, before: Ag
   const missing = [
     ...[...after.permissions].filter((p) => !held(p) && (change.takeover || !had.permissions.has(p))),
     ...[...after.ticketPermissions].filter((flag) => !authority.ticketPermissions.has(flag) && (change.takeover || !had.ticketPermissions.has(flag))).map((flag) => `ticket permission ${flag}`),
+    ...customersBeyond(caller, before, after, change.takeover).map((what) => `access to ${what}`),
   ];
   if (missing.length > 0) {
     throw new DomainError('FORBIDDEN', `Agent ${agent.name} would hold ${missing.join(', ')}${change.takeover ? ' under credentials the caller sets' : ''}, which the caller does not hold.`, {
@@ -410,7 +422,7 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
         const settings = await readSettings(stores);
         const { added } = await assignRoles(stores, ctx, settings, agent, values.roleIds);
         // Its roles, and any role that names its third-party id: everything it holds is the caller's to give.
-        refuseUnlessGrantable(ctx, agent, null, await agentAccess(stores, agent, linked(settings)), { fields: [], takeover: true });
+        refuseUnlessGrantable(ctx, agent, null, await agentAccess(stores, agent, linked(settings)), { fields: [], takeover: true }, viewer?.access?.customers ?? everyCustomer);
         await audit.recordIn(stores, {
           kind: 'agent.created',
           outcome: 'success',
@@ -463,7 +475,7 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
         if (wasAdministrator && (await enabledAdministrators(stores)).length === 0) throw administratorProtected();
         const credentials = [...(['email', 'thirdPartyId', 'apiOnly', 'disabled'] as const).filter((key) => changed.includes(key)), ...(passwordChanged ? ['password'] : [])];
         const takeover = newHash !== undefined || changed.includes('email') || changed.includes('thirdPartyId');
-        refuseUnlessGrantable(ctx, next, accessBefore, await agentAccess(stores, next, linked(settings)), { fields: credentials, takeover });
+        refuseUnlessGrantable(ctx, next, accessBefore, await agentAccess(stores, next, linked(settings)), { fields: credentials, takeover }, viewer.access?.customers ?? everyCustomer);
 
         // Ending sessions: a disabled agent has none; a new password or API-only status invalidates console sign-ins.
         if ((next.disabled && !current.disabled) || passwordChanged || (next.apiOnly && !current.apiOnly)) await stores.sessions.removeForAgent(id);

@@ -134,6 +134,26 @@ describe.each(engines)('the reach of access:manage on %s', (engine) => {
     await refused(call('PATCH', `/v1/applications/${application.id}`, { enabled: true }, manager));
   });
 
+  it('cannot give an agent access to customers beyond those its own agent may see', async () => {
+    const customer = async (name: string) => (await call('POST', '/v1/customers', { name }, session)).json<{ id: string }>().id;
+    const acme = await customer('Acme for access');
+    const restrictedAdmin = await createAgent(t, { name: 'Acme administrator', email: email('acme-admin'), clientRestrictions: { allowAllCustomers: false, customerIds: [acme] } });
+    await t.services.agents.update(t.ctx, { agent: restrictedAdmin.agent }, restrictedAdmin.agent.id, { roleIds: [ADMINISTRATOR_ROLE_ID] });
+    const { application } = await createApplication(t, { agentId: restrictedAdmin.agent.id, permissions: ['access:manage', 'config:read'] });
+    const acmeManager = bearer(await issueAccessToken(t, application, { scopes: ['access:manage', 'config:read'] }));
+    const readers = await createRole(t, [], { name: 'Readers for access', configAccess: 'read' });
+
+    const everyone = await refused(call('POST', '/v1/agents', { name: 'Everyone', email: email('everyone'), roleIds: [readers] }, acmeManager));
+    expect(everyone.detail).toContain('access to every customer');
+    const created = await call('POST', '/v1/agents', { name: 'Acme reader', email: email('acme-reader'), roleIds: [readers], clientRestrictions: { allowAllCustomers: false, customerIds: [acme] } }, acmeManager);
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json<{ id: string }>().id;
+    await refused(call('PATCH', `/v1/agents/${id}`, { clientRestrictions: { allowAllCustomers: true, customerIds: [] } }, acmeManager));
+    // An agent without any permission sees nothing, so its restrictions are no grant.
+    const idle = await call('POST', '/v1/agents', { name: 'Idle', email: email('idle') }, acmeManager);
+    expect(idle.statusCode, idle.body).toBe(201);
+  });
+
   it('lets a signed-in administrator do all of it', async () => {
     const created = await call('POST', '/v1/agents', { name: 'Third administrator', email: email('admin3'), password: 'third admin password', roleIds: [ADMINISTRATOR_ROLE_ID] }, session);
     expect(created.statusCode, created.body).toBe(201);
