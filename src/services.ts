@@ -38,6 +38,7 @@ import { createSmtpTransport } from './mail/smtp-transport.js';
 import { createImapReader } from './mail/imap-reader.js';
 import type { MailReader } from './desk/inbound-mail.js';
 import { createMailPoller, type MailPoller, type MailPollerOptions } from './desk/mail-poller.js';
+import { createIdAliases, type IdAliases } from './halo/id-aliases.js';
 
 export interface ServiceConfig {
   instance: InstanceIdentity;
@@ -95,6 +96,10 @@ export interface Services {
   mail: MailPoller;
   /** Removes expired sessions, tokens, throttle counts and sign-in attempts; `start` it where the instance serves. */
   purger: Purger;
+  /** Integer aliases of global ids, for the Halo dialect. */
+  aliases: IdAliases;
+  /** Runs `fn` so that every use case it calls commits in one transaction, or none does. */
+  batch<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 export function createServices(db: Transactor, config: ServiceConfig): Services {
@@ -167,5 +172,10 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     mailboxes: () => db.read((stores) => mailboxProcessing(stores, instance.name, mail.lastChecks())),
     mail,
     purger: createPurger({ db, clock }),
+    aliases: createIdAliases({ db, clock }),
+    batch: (fn) => {
+      if (!db.batch) throw new Error('this transactor cannot run a batch');
+      return db.batch(fn);
+    },
   };
 }

@@ -738,6 +738,16 @@ export interface RecordStore {
   saveLinks(links: RecordLink[]): Promise<void>;
 }
 
+/** Per-instance integer aliases of global ids (the Halo dialect's ids): assigned once, never reused. */
+export interface IdAliasStore {
+  /** The aliases these global ids already have. */
+  aliasesOf(globalIds: string[]): Promise<Map<string, number>>;
+  /** The global id an alias stands for. */
+  globalIdOf(alias: number): Promise<string | undefined>;
+  /** Gives each of these global ids without an alias the next free one; run in a write transaction. */
+  assign(globalIds: string[], at: number): Promise<Map<string, number>>;
+}
+
 export interface Stores {
   entities: EntityStore;
   changes: ChangeStore;
@@ -759,6 +769,7 @@ export interface Stores {
   deliveries: WebhookDeliveryStore;
   ssoAttempts: SsoAttemptStore;
   records: RecordStore;
+  aliases: IdAliasStore;
 }
 
 /**
@@ -777,4 +788,9 @@ export interface Transactor {
   write<T>(fn: (stores: Stores) => Promise<T>): Promise<T>;
   /** A consistent read-only snapshot. */
   read<T>(fn: (stores: Stores) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one write transaction that every `write` and `read` made through this transactor inside it joins: the
+   * use cases it calls commit together or not at all (an array of records saved in one request).
+   */
+  batch?<T>(fn: () => Promise<T>): Promise<T>;
 }

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Kysely } from 'kysely';
 import type { StoreDialect } from '../dialects/dialect.js';
 import type { Database } from '../schema.js';
@@ -17,6 +18,7 @@ import {
 } from './access-stores.js';
 import { createInstanceStore, createSettingsStore } from './instance-stores.js';
 import { createRecordStore } from './record-store.js';
+import { createIdAliasStore } from './alias-store.js';
 import { createChangeSummaryStore, createDownstreamStore, createPeerStore, createSyncHistoryStore, createSyncRequestStore } from './sync-stores.js';
 
 /**
@@ -111,6 +113,10 @@ class LazyStores implements Stores {
   get records(): Stores['records'] {
     return (this.made.records ??= createRecordStore(this.db));
   }
+
+  get aliases(): Stores['aliases'] {
+    return (this.made.aliases ??= createIdAliasStore(this.db));
+  }
 }
 
 export function createStores(db: Kysely<Database>): Stores {
@@ -118,8 +124,20 @@ export function createStores(db: Kysely<Database>): Stores {
 }
 
 export function createTransactor(dialect: StoreDialect): Transactor {
+  // The stores of an open batch: writes and reads made inside it join its transaction instead of starting their own.
+  const batches = new AsyncLocalStorage<Stores>();
   return {
-    write: (fn) => dialect.writeTransaction((trx) => fn(createStores(trx))),
-    read: (fn) => dialect.readTransaction((trx) => fn(createStores(trx))),
+    write: (fn) => {
+      const open = batches.getStore();
+      return open ? fn(open) : dialect.writeTransaction((trx) => fn(createStores(trx)));
+    },
+    read: (fn) => {
+      const open = batches.getStore();
+      return open ? fn(open) : dialect.readTransaction((trx) => fn(createStores(trx)));
+    },
+    batch: (fn) => {
+      if (batches.getStore()) return fn();
+      return dialect.writeTransaction((trx) => batches.run(createStores(trx), fn));
+    },
   };
 }
