@@ -188,7 +188,7 @@ export function haloResource<V>(services: Services, spec: ResourceSpec<V>): Fast
         return record!;
       },
     );
-    const save = spec.save;
+    const save = spec.save?.bind(spec);
     if (save && spec.edit) {
       const input = (spec.input ?? z.object({})).extend({ id: z.number().int().optional().describe('Absent, 0 or negative: create; else the record to update') }).loose();
       app.post(
@@ -222,7 +222,7 @@ export function haloResource<V>(services: Services, spec: ResourceSpec<V>): Fast
         },
       );
     }
-    const remove = spec.remove;
+    const remove = spec.remove?.bind(spec);
     if (remove && spec.edit) {
       app.delete(
         `${base}/:id`,
