@@ -28,7 +28,17 @@ const PAGE_SIZE = 50;
 
 export const haloBoolean = z.union([z.boolean(), z.stringbool()]);
 export const haloId = z.coerce.number().int().min(1).max(2_147_483_647);
-const idParams = z.object({ id: haloId.describe('The record’s integer id on this instance') });
+/** An integer id as a UUID, for the records whose id Halo declares a UUID (Policy): the integer is its last group. */
+export const uuidOfId = (id: number) => `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`;
+const idParams = z.object({
+  id: z
+    .string()
+    .max(40)
+    .regex(/^(\d{1,10}|00000000-0000-4000-8000-\d{12})$/, 'must be an integer id')
+    .transform((value) => Number(value.slice(-12)))
+    .pipe(z.number().int().min(1).max(2_147_483_647))
+    .describe('The record’s integer id on this instance'),
+});
 export const idField = z.number().int().describe('Integer id: this instance’s alias of the record’s global id');
 export const globalIdField = z.string().describe('The record’s global id (the same on every instance it travels to)');
 
@@ -200,25 +210,25 @@ export function haloResource<V>(services: Services, spec: ResourceSpec<V>): Fast
             operationId: `haloSave${spec.path}`,
             summary: `Create or update ${spec.noun}`,
             description: `${spec.description} Takes an array of records: one without an id is created, one with an id updated (only the fields sent change). All are saved in one transaction, or none. Answers the saved record, or the records when several were posted.`,
-            body: z.union([z.array(input).min(1).max(MAX_RECORDS), input]),
+            // Halo posts arrays; a lone record is taken as an array of one.
+            body: z.preprocess((value) => (Array.isArray(value) ? value : [value]), z.array(input).min(1).max(MAX_RECORDS)),
             response: { 200: z.union([spec.record, z.array(spec.record)]), ...problemResponses },
           },
         },
         async (request) => {
-          const posted = (Array.isArray(request.body) ? request.body : [request.body]) as HaloRecord[];
-          const indexed = Array.isArray(request.body) ? (i: number) => i : () => null;
+          const posted = request.body as HaloRecord[];
           const saved = await services.batch(async () => {
             const out: V[] = [];
             for (const [i, record] of posted.entries()) {
               const alias = typeof record.id === 'number' && record.id > 0 ? record.id : null;
-              const id = alias === null ? null : await inHaloTerms(indexed(i), {}, () => referenceOf(services, alias, 'id'));
-              out.push(await inHaloTerms(indexed(i), {}, () => save(request, record, id)));
+              const id = alias === null ? null : await inHaloTerms(i, {}, () => referenceOf(services, alias, 'id'));
+              out.push(await inHaloTerms(i, {}, () => save(request, record, id)));
             }
             return out;
           });
           services.webhooks.nudge();
           const records = await recordsOf(services, spec, saved);
-          return posted.length === 1 && !Array.isArray(request.body) ? records[0]! : records.length === 1 ? records[0]! : records;
+          return records.length === 1 ? records[0]! : records;
         },
       );
     }

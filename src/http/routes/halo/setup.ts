@@ -6,7 +6,7 @@ import { newId } from '../../../shared/ids.js';
 import type { EntityView } from '../../../tracking/config-service.js';
 import { scopeOf, writeContext } from '../../plugins/auth.js';
 import { configResource } from './config-resource.js';
-import { globalIdField, haloResource, idField, inHaloTerms, referenceOf, type HaloRecord } from './resource.js';
+import { globalIdField, haloResource, idField, inHaloTerms, referenceOf, uuidOfId, type HaloRecord } from './resource.js';
 
 const nullableId = idField.nullable();
 const present = (values: Record<string, unknown>) => Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
@@ -67,7 +67,7 @@ export const haloSetupRoutes =
     );
 
     const policyRecord = z.object({
-      id: z.string().describe('The priority’s integer id, as a string (Halo’s Policy id is a string)'),
+      id: z.string().describe('The priority’s integer id in UUID form (Halo’s Policy id is a UUID): 00000000-0000-4000-8000- and the integer in 12 digits'),
       slaid: idField,
       priorityid: z.number().int().describe('The level: 1 is the most urgent'),
       name: z.string(),
@@ -78,7 +78,7 @@ export const haloSetupRoutes =
     });
     const policyOf = (sla: EntityView, alias: (id: string) => number | null) =>
       ((sla.body.priorities as PriorityView['item'][] | undefined) ?? []).map((p) => ({
-        id: String(alias(`${sla.id}/${p.id}`)),
+        id: uuidOfId(alias(`${sla.id}/${p.id}`)!),
         slaid: alias(sla.id),
         priorityid: p.level,
         name: p.name,
@@ -172,7 +172,7 @@ export const haloSetupRoutes =
         },
         ids: (p) => [p.key, p.sla.id],
         toHalo: (p, alias) => ({
-          id: String(alias(p.key)),
+          id: uuidOfId(alias(p.key)!),
           slaid: alias(p.sla.id),
           priorityid: p.item.level,
           name: p.item.name,
