@@ -26,7 +26,8 @@ export const ALL_SCOPE = 'all';
  * maps to, a Shiplog permission itself. Null when the token names nothing the application has, or nothing at all.
  */
 export function permissionsOfScope(token: string, own: readonly Permission[]): Permission[] | null {
-  const asked: readonly string[] = token === ALL_SCOPE ? own : (haloScopes[token] ?? [token]);
+  // Own keys only: a scope named like an Object member ("constructor") is a scope nobody has.
+  const asked: readonly string[] = token === ALL_SCOPE ? own : Object.hasOwn(haloScopes, token) ? haloScopes[token]! : [token];
   const granted = own.filter((p) => asked.includes(p));
   return granted.length > 0 ? granted : null;
 }
