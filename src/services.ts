@@ -12,7 +12,7 @@ import { createOpenIdClient } from './http/oidc-client.js';
 import { createTokenService, type TokenService } from './access/token-service.js';
 import type { Catalog } from './catalog/catalog.js';
 import type { Clock } from './shared/clock.js';
-import type { InstanceIdentity, Transactor } from './store/ports.js';
+import { joinedTransactor, type InstanceIdentity, type Transactor } from './store/ports.js';
 import { createChangeLog, type ChangeLog } from './tracking/change-log.js';
 import { createChangeWriter } from './tracking/change-writer.js';
 import { createConfigService, type ConfigService } from './tracking/config-service.js';
@@ -98,8 +98,8 @@ export interface Services {
   purger: Purger;
   /** Integer aliases of global ids, for the Halo dialect. */
   aliases: IdAliases;
-  /** Runs `fn` so that every use case it calls commits in one transaction, or none does. */
-  batch<T>(fn: () => Promise<T>): Promise<T>;
+  /** Runs `fn` with these services made over one write transaction: every use case it calls commits together, or none does. */
+  batch<T>(fn: (services: Services) => Promise<T>): Promise<T>;
 }
 
 export function createServices(db: Transactor, config: ServiceConfig): Services {
@@ -173,9 +173,6 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     mail,
     purger: createPurger({ db, clock }),
     aliases: createIdAliases({ db, clock }),
-    batch: (fn) => {
-      if (!db.batch) throw new Error('this transactor cannot run a batch');
-      return db.batch(fn);
-    },
+    batch: (fn) => db.write((stores) => fn(createServices(joinedTransactor(stores), config))),
   };
 }

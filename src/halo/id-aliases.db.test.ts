@@ -36,8 +36,8 @@ describe.each(engines)('id aliases on %s', (engine) => {
     const committed = await t.services.aliases.aliasesOf([newId()]);
     const top = Math.max(...committed.values());
     await expect(
-      t.services.batch(async () => {
-        await t.services.aliases.aliasesOf([newId(), newId()]);
+      t.services.batch(async (joined) => {
+        await joined.aliases.aliasesOf([newId(), newId()]);
         throw new Error('refused');
       }),
     ).rejects.toThrow('refused');

@@ -783,14 +783,14 @@ export function withStores(stores: Stores, overrides: Partial<Stores>): Stores {
 }
 
 /** Where use cases start transactions. Stores never start their own. */
+/** A transactor whose writes and reads all run in one transaction already open (`stores`): use cases made over it commit together. */
+export function joinedTransactor(stores: Stores): Transactor {
+  return { write: (fn) => fn(stores), read: (fn) => fn(stores) };
+}
+
 export interface Transactor {
   /** A transaction holding the instance's write lock: change-log appends are serialised. */
   write<T>(fn: (stores: Stores) => Promise<T>): Promise<T>;
   /** A consistent read-only snapshot. */
   read<T>(fn: (stores: Stores) => Promise<T>): Promise<T>;
-  /**
-   * Runs `fn` in one write transaction that every `write` and `read` made through this transactor inside it joins: the
-   * use cases it calls commit together or not at all (an array of records saved in one request).
-   */
-  batch?<T>(fn: () => Promise<T>): Promise<T>;
 }

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Kysely } from 'kysely';
 import type { StoreDialect } from '../dialects/dialect.js';
 import type { Database } from '../schema.js';
@@ -124,20 +123,8 @@ export function createStores(db: Kysely<Database>): Stores {
 }
 
 export function createTransactor(dialect: StoreDialect): Transactor {
-  // The stores of an open batch: writes and reads made inside it join its transaction instead of starting their own.
-  const batches = new AsyncLocalStorage<Stores>();
   return {
-    write: (fn) => {
-      const open = batches.getStore();
-      return open ? fn(open) : dialect.writeTransaction((trx) => fn(createStores(trx)));
-    },
-    read: (fn) => {
-      const open = batches.getStore();
-      return open ? fn(open) : dialect.readTransaction((trx) => fn(createStores(trx)));
-    },
-    batch: (fn) => {
-      if (batches.getStore()) return fn();
-      return dialect.writeTransaction((trx) => batches.run(createStores(trx), fn));
-    },
+    write: (fn) => dialect.writeTransaction((trx) => fn(createStores(trx))),
+    read: (fn) => dialect.readTransaction((trx) => fn(createStores(trx))),
   };
 }

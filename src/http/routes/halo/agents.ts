@@ -69,16 +69,16 @@ export const haloAgentRoutes =
         edit: 'access:manage',
         list: (request, { limit, cursor, search }) => agents.list(request.principal!, { limit, ...(cursor ? { cursor } : {}), ...(search ? { q: search } : {}) }),
         get: (request, id) => agents.get(request.principal!, id),
-        async save(request, record, id) {
+        async save(request, record, id, svc) {
           const input = present({ name: record.name, email: record.email, apiOnly: record.isapiagent, disabled: record.isdisabled });
-          return inHaloTerms(null, agentFields, () => (id === null ? agents.create(writeContext(request), input) : agents.update(writeContext(request), request.principal!, id, input)));
+          return inHaloTerms(null, agentFields, () => (id === null ? svc.agents.create(writeContext(request), input) : svc.agents.update(writeContext(request), request.principal!, id, input)));
         },
         remove: (request, id) => agents.remove(writeContext(request), request.principal!, id),
         ...agentSpec,
       }),
     );
 
-    const ref = (record: HaloRecord, field: string) => (record[field] === undefined ? Promise.resolve(undefined) : referenceOf(services, record[field], field));
+    const ref = (record: HaloRecord, field: string, svc: Services) => (record[field] === undefined ? Promise.resolve(undefined) : referenceOf(svc, record[field], field));
 
     await app.register(
       configResource(services, {
@@ -91,7 +91,7 @@ export const haloAgentRoutes =
         record: z.object({ id: idField, shiplog_id: globalIdField, name: z.string(), department_id: idField.nullable(), inactive: z.boolean() }),
         input: z.object({ name: z.string().optional(), department_id: z.number().int().nullable().optional() }),
         fields: { departmentId: 'department_id' },
-        toBody: async (r) => present({ name: r.name, departmentId: await ref(r, 'department_id') }),
+        toBody: async (r, svc) => present({ name: r.name, departmentId: await ref(r, 'department_id', svc) }),
         ids: (v) => [v.id, str(v.body.departmentId)],
         toHalo: (v, alias) => ({ id: alias(v.id), shiplog_id: v.id, name: v.name, department_id: alias(str(v.body.departmentId)), inactive: false }),
       }),

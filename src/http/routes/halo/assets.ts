@@ -47,18 +47,18 @@ export const haloAssetRoutes =
   (services: Services): FastifyPluginAsyncZod =>
   async (app) => {
     const { assets } = services;
-    const ref = (record: HaloRecord, field: string) => (record[field] === undefined ? Promise.resolve(undefined) : referenceOf(services, record[field], field));
-    const withTypes = async (views: EntityView[]): Promise<AssetWithType[]> => {
-      const names = await entityNames(services, 'asset-types', views.map((v) => str(v.body.assetTypeId)));
+    const ref = (record: HaloRecord, field: string, svc: Services) => (record[field] === undefined ? Promise.resolve(undefined) : referenceOf(svc, record[field], field));
+    const withTypes = async (views: EntityView[], svc = services): Promise<AssetWithType[]> => {
+      const names = await entityNames(svc, 'asset-types', views.map((v) => str(v.body.assetTypeId)));
       return views.map((v) => ({ ...v, typeName: names.get(str(v.body.assetTypeId) ?? '') ?? null }));
     };
 
-    async function bodyOf(record: HaloRecord, current: Record<string, unknown> | null): Promise<Record<string, unknown>> {
+    async function bodyOf(svc: Services, record: HaloRecord, current: Record<string, unknown> | null): Promise<Record<string, unknown>> {
       const posted = record.fields as { name: string; value: unknown }[] | undefined;
       const users = record.users as { id: number }[] | undefined;
-      const userIds = users ? await Promise.all(users.map((u, i) => referenceOf(services, u.id, `users[${i}].id`))) : undefined;
+      const userIds = users ? await Promise.all(users.map((u, i) => referenceOf(svc, u.id, `users[${i}].id`))) : undefined;
       const owner = async (field: string) => {
-        const id = await ref(record, field);
+        const id = await ref(record, field, svc);
         return id === undefined ? undefined : (id ?? undefined);
       };
       const name = record.inventory_number ?? record.key_field;
@@ -66,8 +66,8 @@ export const haloAssetRoutes =
         ...current,
         ...present({
           name,
-          assetTypeId: (await ref(record, 'assettype_id')) ?? undefined,
-          customerId: await ref(record, 'client_id'),
+          assetTypeId: (await ref(record, 'assettype_id', svc)) ?? undefined,
+          customerId: await ref(record, 'client_id', svc),
           userIds: userIds?.filter((id): id is string => id !== null),
           businessOwnerId: await owner('business_owner_id'),
           technicalOwnerId: await owner('technical_owner_id'),
@@ -79,12 +79,12 @@ export const haloAssetRoutes =
       return body;
     }
 
-    async function saveAsset(request: FastifyRequest, record: HaloRecord, id: string | null): Promise<EntityView> {
+    async function saveAsset(svc: Services, request: FastifyRequest, record: HaloRecord, id: string | null): Promise<EntityView> {
       const principal = request.principal!;
       const ctx = writeContext(request);
-      const current = id === null ? null : await assets.get(principal, id);
-      const body = await bodyOf(record, current?.body ?? null);
-      const outcome = await inHaloTerms(null, assetFields, () => (id === null ? assets.create(ctx, principal, body) : assets.replace(ctx, principal, id, body)));
+      const current = id === null ? null : await svc.assets.get(principal, id);
+      const body = await bodyOf(svc, record, current?.body ?? null);
+      const outcome = await inHaloTerms(null, assetFields, () => (id === null ? svc.assets.create(ctx, principal, body) : svc.assets.replace(ctx, principal, id, body)));
       if (!outcome.entity) throw new DomainError('ASSET_NOT_FOUND', 'The asset was not saved.', { id });
       return outcome.entity;
     }
@@ -107,7 +107,7 @@ export const haloAssetRoutes =
           return { items: await withTypes(page.items), nextCursor: page.nextCursor };
         },
         get: async (request, id) => (await withTypes([await assets.get(request.principal!, id)]))[0]!,
-        save: async (request, record, id) => (await withTypes([await saveAsset(request, record, id)]))[0]!,
+        save: async (request, record, id, svc) => (await withTypes([await saveAsset(svc, request, record, id)], svc))[0]!,
         async remove(request, id) {
           await assets.remove(writeContext(request), request.principal!, id);
         },
@@ -140,7 +140,7 @@ export const haloAssetRoutes =
         record: z.object({ id: idField, shiplog_id: globalIdField, name: z.string(), assetgroup_id: nullableId, memo: z.string().nullable() }),
         input: z.object({ name: z.string().optional(), assetgroup_id: z.number().int().nullable().optional(), memo: z.string().nullable().optional() }),
         fields: { assetGroupId: 'assetgroup_id', description: 'memo' },
-        toBody: async (r) => present({ name: r.name, assetGroupId: await ref(r, 'assetgroup_id'), description: r.memo }),
+        toBody: async (r, svc) => present({ name: r.name, assetGroupId: await ref(r, 'assetgroup_id', svc), description: r.memo }),
         ids: (v) => [v.id, str(v.body.assetGroupId)],
         toHalo: (v, alias) => ({ id: alias(v.id), shiplog_id: v.id, name: v.name, assetgroup_id: alias(str(v.body.assetGroupId)), memo: str(v.body.description) }),
       }),

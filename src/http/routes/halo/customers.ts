@@ -50,10 +50,10 @@ export const haloCustomerRoutes =
         edit: 'customers:edit',
         list: (request, { limit, cursor, search }) => customers.listCustomers(request.principal!, { limit, ...(cursor ? { cursor } : {}), ...(search ? { q: search } : {}) }),
         get: (request, id) => customers.getCustomer(request.principal!, id),
-        async save(request, record, id) {
+        async save(request, record, id, svc) {
           const fields = present({ name: record.name });
-          if (id === null) return customers.createCustomer(request.principal!, parseOrThrow(customerInputSchema, fields, 'client'));
-          return customers.updateCustomer(request.principal!, id, parseOrThrow(customerPatchSchema, fields, 'client'));
+          if (id === null) return svc.customers.createCustomer(request.principal!, parseOrThrow(customerInputSchema, fields, 'client'));
+          return svc.customers.updateCustomer(request.principal!, id, parseOrThrow(customerPatchSchema, fields, 'client'));
         },
         remove: (request, id) => customers.removeCustomer(request.principal!, id),
         ids: (c) => [c.id],
@@ -61,17 +61,17 @@ export const haloCustomerRoutes =
       }),
     );
 
-    const withClients = async (request: Parameters<typeof customers.getCustomer>[0], users: DeskUserView[]): Promise<UserWithClient[]> => {
+    const withClients = async (request: Parameters<typeof customers.getCustomer>[0], users: DeskUserView[], svc = services): Promise<UserWithClient[]> => {
       const names = new Map<string, string>();
-      for (const id of new Set(users.map((u) => u.customerId))) names.set(id, (await customers.getCustomer(request, id)).name);
+      for (const id of new Set(users.map((u) => u.customerId))) names.set(id, (await svc.customers.getCustomer(request, id)).name);
       return users.map((u) => ({ ...u, customerName: names.get(u.customerId) ?? null }));
     };
 
-    async function saveUser(principal: Parameters<typeof customers.getCustomer>[0], record: HaloRecord, id: string | null): Promise<DeskUserView> {
-      const customerId = record.client_id === undefined ? undefined : await referenceOf(services, record.client_id, 'client_id');
+    async function saveUser(svc: Services, principal: Parameters<typeof customers.getCustomer>[0], record: HaloRecord, id: string | null): Promise<DeskUserView> {
+      const customerId = record.client_id === undefined ? undefined : await referenceOf(svc, record.client_id, 'client_id');
       const fields = present({ name: record.name, customerId: customerId ?? undefined, email: record.emailaddress, thirdPartyId: record.third_party_id });
       return inHaloTerms(null, userFields, () =>
-        id === null ? customers.createUser(principal, parseOrThrow(userInputSchema, fields, 'user')) : customers.updateUser(principal, id, parseOrThrow(userPatchSchema, fields, 'user')),
+        id === null ? svc.customers.createUser(principal, parseOrThrow(userInputSchema, fields, 'user')) : svc.customers.updateUser(principal, id, parseOrThrow(userPatchSchema, fields, 'user')),
       );
     }
 
@@ -93,7 +93,7 @@ export const haloCustomerRoutes =
           return { items: await withClients(request.principal!, page.items), nextCursor: page.nextCursor };
         },
         get: async (request, id) => (await withClients(request.principal!, [await customers.getUser(request.principal!, id)]))[0]!,
-        save: async (request, record, id) => (await withClients(request.principal!, [await saveUser(request.principal!, record, id)]))[0]!,
+        save: async (request, record, id, svc) => (await withClients(request.principal!, [await saveUser(svc, request.principal!, record, id)], svc))[0]!,
         remove: (request, id) => customers.removeUser(request.principal!, id),
         ids: (u) => [u.id, u.customerId],
         toHalo: (u, alias) => ({

@@ -72,8 +72,13 @@ export interface ResourceSpec<V> {
   description: string;
   list(request: FastifyRequest, args: ListArgs): Promise<Page<V>>;
   get(request: FastifyRequest, id: string, query: Record<string, unknown>): Promise<V>;
-  /** Creates (id null) or updates one posted record; runs inside the request's one transaction. */
-  save?(request: FastifyRequest, record: HaloRecord, id: string | null): Promise<V>;
+  /**
+   * Act on each posted record in its own transaction(s) instead of all in one: for operations that span instances (a
+   * push, a link, a restore), which no one local transaction can hold.
+   */
+  separately?: true;
+  /** Creates (id null) or updates one posted record, through `services`: those of the request's one transaction. */
+  save?(request: FastifyRequest, record: HaloRecord, id: string | null, services: Services): Promise<V>;
   remove?(request: FastifyRequest, id: string): Promise<void>;
   /** The global ids a record shows as integer ids. */
   ids(view: V): (string | null | undefined)[];
@@ -209,7 +214,7 @@ export function haloResource<V>(services: Services, spec: ResourceSpec<V>): Fast
             tags,
             operationId: `haloSave${spec.path}`,
             summary: `Create or update ${spec.noun}`,
-            description: `${spec.description} Takes an array of records: one without an id is created, one with an id updated (only the fields sent change). All are saved in one transaction, or none. Answers the saved record, or the records when several were posted.`,
+            description: `${spec.description} Takes an array of records: one without an id is created, one with an id updated (only the fields sent change). ${spec.separately ? 'Each record is acted on in turn, each operation in its own transaction(s), as it spans instances.' : 'All are saved in one transaction, or none.'} Answers the saved record, or the records when several were posted.`,
             // Halo posts arrays; a lone record is taken as an array of one.
             body: z.preprocess((value) => (Array.isArray(value) ? value : [value]), z.array(input).min(1).max(MAX_RECORDS)),
             response: { 200: z.union([spec.record, z.array(spec.record)]), ...problemResponses },
@@ -217,12 +222,13 @@ export function haloResource<V>(services: Services, spec: ResourceSpec<V>): Fast
         },
         async (request) => {
           const posted = request.body as HaloRecord[];
-          const saved = await services.batch(async () => {
+          const run = spec.separately ? <T>(fn: (s: Services) => Promise<T>) => fn(services) : <T>(fn: (s: Services) => Promise<T>) => services.batch(fn);
+          const saved = await run(async (joined) => {
             const out: V[] = [];
             for (const [i, record] of posted.entries()) {
               const alias = typeof record.id === 'number' && record.id > 0 ? record.id : null;
-              const id = alias === null ? null : await inHaloTerms(i, {}, () => referenceOf(services, alias, 'id'));
-              out.push(await inHaloTerms(i, {}, () => save(request, record, id)));
+              const id = alias === null ? null : await inHaloTerms(i, {}, () => referenceOf(joined, alias, 'id'));
+              out.push(await inHaloTerms(i, {}, () => save(request, record, id, joined)));
             }
             return out;
           });

@@ -28,7 +28,7 @@ interface PriorityView {
 export const haloSetupRoutes =
   (services: Services): FastifyPluginAsyncZod =>
   async (app) => {
-    const ref = (record: HaloRecord, field: string) => (record[field] === undefined ? Promise.resolve(undefined) : referenceOf(services, record[field], field));
+    const ref = (record: HaloRecord, field: string, svc: Services) => (record[field] === undefined ? Promise.resolve(undefined) : referenceOf(svc, record[field], field));
 
     await app.register(
       configResource(services, {
@@ -60,7 +60,7 @@ export const haloSetupRoutes =
         record: z.object({ id: idField, shiplog_id: globalIdField, name: z.string(), workflow_id: nullableId, initial_status: nullableId }),
         input: z.object({ name: z.string().optional(), workflow_id: z.number().int().nullable().optional(), initial_status: z.number().int().nullable().optional() }),
         fields: { workflowId: 'workflow_id', defaultStatusId: 'initial_status' },
-        toBody: async (r) => present({ name: r.name, workflowId: await ref(r, 'workflow_id'), defaultStatusId: await ref(r, 'initial_status') }),
+        toBody: async (r, svc) => present({ name: r.name, workflowId: await ref(r, 'workflow_id', svc), defaultStatusId: await ref(r, 'initial_status', svc) }),
         ids: (v) => [v.id, str(v.body.workflowId), str(v.body.defaultStatusId)],
         toHalo: (v, alias) => ({ id: alias(v.id), shiplog_id: v.id, name: v.name, workflow_id: alias(str(v.body.workflowId)), initial_status: alias(str(v.body.defaultStatusId)) }),
       }),
@@ -99,13 +99,18 @@ export const haloSetupRoutes =
         record: z.object({ id: idField, shiplog_id: globalIdField, name: z.string(), workday_id: nullableId, priorities: z.array(policyRecord) }),
         input: z.object({ name: z.string().optional(), workday_id: z.number().int().nullable().optional() }),
         fields: { workdayId: 'workday_id' },
-        toBody: async (r) => present({ name: r.name, workdayId: await ref(r, 'workday_id') }),
+        toBody: async (r, svc) => present({ name: r.name, workdayId: await ref(r, 'workday_id', svc) }),
         ids: (v) => [v.id, str(v.body.workdayId), ...((v.body.priorities as { id: string }[] | undefined) ?? []).map((p) => `${v.id}/${p.id}`)],
         toHalo: (v, alias) => ({ id: alias(v.id), shiplog_id: v.id, name: v.name, workday_id: alias(str(v.body.workdayId)), priorities: policyOf(v, alias) }),
       }),
     );
 
-    const slas = async (request: Parameters<typeof scopeOf>[0]) => (await services.config.list('slas', { limit: 1000, scope: scopeOf(request) })).items;
+    const slas = async (request: Parameters<typeof scopeOf>[0], svc = services) => (await svc.config.list('slas', { limit: 1000, scope: scopeOf(request) })).items;
+    const priorityOf = async (request: Parameters<typeof scopeOf>[0], key: string, svc = services) => {
+      const found = (await slas(request, svc)).flatMap(priorities).find((p) => p.key === key);
+      if (!found) throw new DomainError('RECORD_NOT_FOUND', 'There is no such priority.', { id: key });
+      return found;
+    };
     const priorities = (sla: EntityView): PriorityView[] => ((sla.body.priorities as PriorityView['item'][] | undefined) ?? []).map((item) => ({ key: `${sla.id}/${item.id}`, sla, item }));
     const minutes = (value: unknown, units: unknown, field: string): number | undefined => {
       if (value === undefined) return undefined;
@@ -138,17 +143,13 @@ export const haloSetupRoutes =
           const start = cursor ? Number(cursor) : 0;
           return { items: all.slice(start, start + limit), nextCursor: start + limit < all.length ? String(start + limit) : null };
         },
-        async get(request, key) {
-          const found = (await slas(request)).flatMap(priorities).find((p) => p.key === key);
-          if (!found) throw new DomainError('RECORD_NOT_FOUND', 'There is no such priority.', { id: key });
-          return found;
-        },
-        async save(request, record, key) {
+        get: (request, key) => priorityOf(request, key),
+        async save(request, record, key, svc) {
           const scope = scopeOf(request);
-          const current = key === null ? null : await this.get(request, key, {});
-          const slaId = current?.sla.id ?? (await referenceOf(services, record.slaid, 'slaid'));
+          const current = key === null ? null : await priorityOf(request, key, svc);
+          const slaId = current?.sla.id ?? (await referenceOf(svc, record.slaid, 'slaid'));
           if (!slaId) throw new DomainError('VALIDATION_FAILED', 'Name the SLA of a new priority.', { errors: [{ path: 'slaid', code: 'required', message: 'The SLA’s integer id is required.' }] });
-          const sla = current?.sla ?? (await services.config.get('slas', slaId, { scope }));
+          const sla = current?.sla ?? (await svc.config.get('slas', slaId, { scope }));
           const item = {
             id: current?.item.id ?? newId(),
             ...current?.item,
@@ -162,11 +163,11 @@ export const haloSetupRoutes =
           const list = (sla.body.priorities as PriorityView['item'][] | undefined) ?? [];
           const next = current ? list.map((p) => (p.id === item.id ? item : p)) : [...list, item];
           const fields = { priorities: 'priorityid', level: 'priorityid', name: 'name', responseMinutes: 'responsetime', resolutionMinutes: 'fixtime' };
-          const saved = await inHaloTerms(null, fields, () => services.config.replace(writeContext(request), 'slas', sla.id, { ...sla.body, priorities: next }, { scope }));
+          const saved = await inHaloTerms(null, fields, () => svc.config.replace(writeContext(request), 'slas', sla.id, { ...sla.body, priorities: next }, { scope }));
           return { key: `${sla.id}/${item.id}`, sla: saved.entity!, item };
         },
         async remove(request, key) {
-          const { sla, item } = await this.get(request, key, {});
+          const { sla, item } = await priorityOf(request, key);
           const next = ((sla.body.priorities as PriorityView['item'][] | undefined) ?? []).filter((p) => p.id !== item.id);
           await inHaloTerms(null, { priorities: 'id' }, () => services.config.replace(writeContext(request), 'slas', sla.id, { ...sla.body, priorities: next }, { scope: scopeOf(request) }));
         },

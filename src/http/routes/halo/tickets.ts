@@ -70,21 +70,21 @@ export const haloTicketRoutes =
   (services: Services): FastifyPluginAsyncZod =>
   async (app) => {
     const { tickets } = services;
-    const withNames = async (views: (TicketView | TicketDetailView)[]): Promise<TicketWithNames[]> => {
-      const names = await teamNames(services, views.map((t) => t.teamId));
+    const withNames = async (views: (TicketView | TicketDetailView)[], svc = services): Promise<TicketWithNames[]> => {
+      const names = await teamNames(svc, views.map((t) => t.teamId));
       return views.map((t) => ({ ...t, teamName: t.teamId ? (names.get(t.teamId) ?? null) : null }));
     };
-    const ref = (value: unknown, field: string) => referenceOf(services, value, field);
-    const optionalRef = async (record: HaloRecord, field: string) => (record[field] === undefined ? undefined : ref(record[field], field));
+    const ref = (value: unknown, field: string, svc = services) => referenceOf(svc, value, field);
 
-    async function teamOf(record: HaloRecord): Promise<string | null | undefined> {
-      if (record.team_id !== undefined) return ref(record.team_id, 'team_id');
+    async function teamOf(svc: Services, record: HaloRecord): Promise<string | null | undefined> {
+      if (record.team_id !== undefined) return ref(record.team_id, 'team_id', svc);
       if (record.team === undefined) return undefined;
       if (record.team === null || record.team === '') return null;
-      return teamIdByName(services, record.team as string, 'team');
+      return teamIdByName(svc, record.team as string, 'team');
     }
 
-    async function saveTicket(request: FastifyRequest, record: HaloRecord, id: string | null): Promise<TicketDetailView> {
+    async function saveTicket(svc: Services, request: FastifyRequest, record: HaloRecord, id: string | null): Promise<TicketDetailView> {
+      const optionalRef = async (field: string) => (record[field] === undefined ? undefined : ref(record[field], field, svc));
       const ctx = writeContext(request);
       const principal = request.principal!;
       const fields = {
@@ -93,16 +93,16 @@ export const haloTicketRoutes =
         ...(record.priority_id !== undefined ? { priority: record.priority_id } : {}),
       };
       const refs = {
-        customerId: await optionalRef(record, 'client_id'),
-        userId: await optionalRef(record, 'user_id'),
-        ticketTypeId: await optionalRef(record, 'tickettype_id'),
-        statusId: await optionalRef(record, 'status_id'),
-        agentId: await optionalRef(record, 'agent_id'),
-        teamId: await teamOf(record),
+        customerId: await optionalRef('client_id'),
+        userId: await optionalRef('user_id'),
+        ticketTypeId: await optionalRef('tickettype_id'),
+        statusId: await optionalRef('status_id'),
+        agentId: await optionalRef('agent_id'),
+        teamId: await teamOf(svc, record),
       };
       const given = Object.fromEntries(Object.entries(refs).filter(([, v]) => v !== undefined));
       if (id === null) {
-        return inHaloTerms(null, ticketFields, async () => (await tickets.create(ctx, principal, parseOrThrow(ticketInputSchema, { ...fields, ...given }, 'ticket'))).ticket);
+        return inHaloTerms(null, ticketFields, async () => (await svc.tickets.create(ctx, principal, parseOrThrow(ticketInputSchema, { ...fields, ...given }, 'ticket'))).ticket);
       }
       if (refs.customerId !== undefined || refs.userId !== undefined) {
         throw new DomainError('VALIDATION_FAILED', 'A ticket’s client and user are set when it is logged.', {
@@ -110,7 +110,7 @@ export const haloTicketRoutes =
         });
       }
       const { customerId: _c, userId: _u, ...patch } = given;
-      return inHaloTerms(null, ticketFields, () => tickets.update(ctx, principal, id, parseOrThrow(ticketPatchSchema, { ...fields, ...patch }, 'ticket')));
+      return inHaloTerms(null, ticketFields, () => svc.tickets.update(ctx, principal, id, parseOrThrow(ticketPatchSchema, { ...fields, ...patch }, 'ticket')));
     }
 
     await app.register(
@@ -154,7 +154,7 @@ export const haloTicketRoutes =
           return { items: await withNames(page.items), nextCursor: page.nextCursor };
         },
         get: async (request, id) => (await withNames([await tickets.get(request.principal!, id)]))[0]!,
-        save: async (request, record, id) => (await withNames([await saveTicket(request, record, id)]))[0]!,
+        save: async (request, record, id, svc) => (await withNames([await saveTicket(svc, request, record, id)], svc))[0]!,
         ids: (t) => [t.id, t.customerId, t.userId, t.ticketTypeId, t.statusId, t.agentId, t.workflowId],
         toHalo: (t, alias) => ({
           id: alias(t.id),
@@ -179,8 +179,8 @@ export const haloTicketRoutes =
 
     const actionsOf = async (request: FastifyRequest, ticketId: string): Promise<ActionOfTicket[]> =>
       (await tickets.actions(request.principal!, ticketId)).map((a) => ({ ...a, ticketId }));
-    const ticketParam = async (value: unknown): Promise<string> => {
-      const id = await ref(value, 'ticket_id');
+    const ticketParam = async (value: unknown, svc = services): Promise<string> => {
+      const id = await ref(value, 'ticket_id', svc);
       if (!id) throw new DomainError('VALIDATION_FAILED', 'Name the ticket.', { errors: [{ path: 'ticket_id', code: 'required', message: 'The ticket’s integer id is required.' }] });
       return id;
     };
@@ -209,10 +209,10 @@ export const haloTicketRoutes =
           if (!action) throw new DomainError('RECORD_NOT_FOUND', 'The ticket has no such action.', { id });
           return action;
         },
-        async save(request, record, id) {
+        async save(request, record, id, svc) {
           if (id !== null) throw new DomainError('VALIDATION_FAILED', 'Actions are history: they are added, never changed.', { errors: [{ path: 'id', code: 'read-only', message: 'Post an action without an id.' }] });
-          const ticketId = await ticketParam(record.ticket_id);
-          const ticket = await tickets.get(request.principal!, ticketId);
+          const ticketId = await ticketParam(record.ticket_id, svc);
+          const ticket = await svc.tickets.get(request.principal!, ticketId);
           const outcome = typeof record.outcome === 'string' ? record.outcome.trim() : '';
           const chosen = outcome && outcome.toLowerCase() !== 'note' ? ticket.availableActions.find((a) => a.id === outcome || a.name.toLowerCase() === outcome.toLowerCase()) : undefined;
           if (outcome && outcome.toLowerCase() !== 'note' && !chosen) {
@@ -222,7 +222,7 @@ export const haloTicketRoutes =
           }
           const input = chosen ? { kind: 'workflow-action', actionId: chosen.id, note: record.note ?? '' } : { kind: 'note', note: record.note };
           const done = await inHaloTerms(null, { note: 'note', actionId: 'outcome' }, () =>
-            tickets.act(writeContext(request), request.principal!, ticketId, parseOrThrow(ticketActionInputSchema, input, 'action')),
+            svc.tickets.act(writeContext(request), request.principal!, ticketId, parseOrThrow(ticketActionInputSchema, input, 'action')),
           );
           return { ...done.action, ticketId };
         },

@@ -148,6 +148,7 @@ export const haloTrackingRoutes =
           'The change list, newest first. notin_instance_id: the changes this instance has that that linked instance lacks (what a push sends); instance_id: the changes that instance has that this one lacks (what a pull brings), or with this instance’s id the whole list.',
         record: commitRecord,
         input: commitInput,
+        separately: true,
         read: 'config:read',
         edit: 'config:read',
         filters: { instance_id: haloId.optional(), notin_instance_id: haloId.optional(), includedetails: haloBoolean.optional() },
@@ -219,6 +220,7 @@ export const haloTrackingRoutes =
         description: 'This instance (isself) and the instances linked to it, with behind/ahead counts and whether they are in sync. _restore_from_prod restores this instance from the linked production instance.',
         record: instanceRecord,
         input: z.object({ _restore_from_prod: z.boolean().optional() }),
+        separately: true,
         read: 'config:read',
         edit: 'config:push',
         everyCustomer: true,
@@ -301,6 +303,7 @@ export const haloTrackingRoutes =
         description: 'Links to other instances, made with the client id and secret of an API application there (the secret is stored encrypted, never returned). _test checks the link.',
         record: connectedRecord,
         input: connectedInput,
+        separately: true,
         read: 'config:read',
         edit: 'config:push',
         async list(_request, { limit, cursor }) {
