@@ -49,7 +49,7 @@ export const haloAssetRoutes =
     const { assets } = services;
     const ref = (record: HaloRecord, field: string, svc: Services) => (record[field] === undefined ? Promise.resolve(undefined) : referenceOf(svc, record[field], field));
     const withTypes = async (views: EntityView[], svc = services): Promise<AssetWithType[]> => {
-      const names = await entityNames(svc, 'asset-types', views.map((v) => str(v.body.assetTypeId)));
+      const names = await entityNames(svc, 'asset-types', views.map((v) => str(v.body.assetTypeId)), { batch: svc !== services });
       return views.map((v) => ({ ...v, typeName: names.get(str(v.body.assetTypeId) ?? '') ?? null }));
     };
 

@@ -92,13 +92,23 @@ export async function globalIdOf(services: Services, alias: number, noun: string
   return id;
 }
 
+/**
+ * Global ids of integer ids already looked up, per services object (a batch's own, or the instance's). An alias never
+ * changes what it stands for once given, so only the size is bounded.
+ */
+const resolved = new WeakMap<Services, Map<number, string>>();
+const RESOLVED_MAX = 10_000;
+
 /** A posted integer reference turned into a global id; a wrong one is refused naming its field. */
 export async function referenceOf(services: Services, value: unknown, field: string): Promise<string | null> {
   if (value === undefined || value === null || value === 0 || value === -1) return null;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     throw new DomainError('VALIDATION_FAILED', `${field} must be an integer id.`, { errors: [{ path: field, code: 'invalid-type', message: 'Expected an integer id.' }] });
   }
-  const id = await services.aliases.globalIdOf(value);
+  let known = resolved.get(services);
+  if (!known || known.size > RESOLVED_MAX) resolved.set(services, (known = new Map()));
+  const id = known.get(value) ?? (await services.aliases.globalIdOf(value));
+  if (id) known.set(value, id);
   if (!id) throw new DomainError('REFERENCE_NOT_FOUND', `${field} names no record on this instance.`, { errors: [{ path: field, code: 'reference-not-found', message: `No record has id ${value}.` }] });
   return id;
 }

@@ -71,7 +71,7 @@ export const haloTicketRoutes =
   async (app) => {
     const { tickets } = services;
     const withNames = async (views: (TicketView | TicketDetailView)[], svc = services): Promise<TicketWithNames[]> => {
-      const names = await teamNames(svc, views.map((t) => t.teamId));
+      const names = await teamNames(svc, views.map((t) => t.teamId), { batch: svc !== services });
       return views.map((t) => ({ ...t, teamName: t.teamId ? (names.get(t.teamId) ?? null) : null }));
     };
     const ref = (value: unknown, field: string, svc = services) => referenceOf(svc, value, field);
