@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../../test/support/databases.js';
 import { contractProblems, haloSubset, schemaOf } from '../../test/support/halo-contract.js';
 import { createTestApp, type TestApp } from '../../test/support/instance.js';
+import { createAgent } from '../../test/support/principals.js';
 
 type Json = Record<string, unknown> & { id: number };
 const listKeys: Record<string, string> = {
@@ -174,6 +175,28 @@ describe.each(engines)('the Halo API on %s', (engine) => {
     expect(new Set([...one.body.clients, ...two.body.clients].map((c) => c.id)).size).toBe(4);
     const sorted = (await call<{ clients: Json[] }>('GET', '/api/Client?order=name&orderdesc=true')).body.clients.map((c) => c.name);
     expect(sorted).toEqual(['Delta', 'Charlie', 'Bravo', 'Acme']);
+  });
+
+  it('keeps an agent confined to some customers to their records, and refuses it what spans every customer', async () => {
+    const globex = await post('Client', [{ name: 'Globex' }]);
+    const acme = (await call('GET', `/api/Client/${ids.client}`)).body;
+    const confined = await createAgent(t, {
+      name: 'Acme partner',
+      clientRestrictions: { allowAllCustomers: false, customerIds: [acme.shiplog_id as string] },
+      roles: [{ name: 'Acme partner', configAccess: 'read', customerAccess: 'modify', customerRestrictions: { allowAllCustomers: false, customerIds: [acme.shiplog_id as string] } }],
+    });
+    const as = async (method: InjectOptions['method'], url: string, payload?: unknown) => {
+      const res = await t.app.inject({ method, url, headers: confined.headers, ...(payload === undefined ? {} : { payload: payload as InjectOptions['payload'] }) });
+      return { status: res.statusCode, body: res.json<Record<string, unknown>>() };
+    };
+    expect(((await as('GET', '/api/Client')).body.clients as Json[]).map((c) => c.id)).toEqual([ids.client]);
+    expect((await as('GET', `/api/Client/${globex.id}`)).status).toBe(404);
+    expect(((await as('GET', '/api/Asset')).body.assets as Json[]).every((a) => a.client_id === ids.client)).toBe(true);
+    const before = (await call<{ assets: Json[] }>('GET', '/api/Asset')).body.assets.length;
+    const refused = await as('POST', '/api/Asset', [{ inventory_number: 'GX-1', assettype_id: ids.assettype, client_id: ids.client }, { inventory_number: 'GX-2', assettype_id: ids.assettype, client_id: globex.id }]);
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect((await call<{ assets: Json[] }>('GET', '/api/Asset')).body.assets.length).toBe(before);
+    expect((await as('GET', '/api/Instance')).body).toMatchObject({ code: 'FORBIDDEN', reason: 'client-restrictions' });
   });
 
   it('lists every /api operation in the OpenAPI document with an operation id, summary, description and tag', async () => {

@@ -90,6 +90,13 @@ const connectedInput = z.object({
 type InstanceView = { self: true; status: null; peer: null; restored?: string } | { self: false; status: PeerStatus; peer: PeerView; restored?: string };
 type ConnectedView = PeerView & { test?: { ok: boolean; result: string } };
 
+/** Refuses a caller confined to some customers an operation over every customer's records, as the /v1 routes flagged so do. */
+function everyCustomer(request: FastifyRequest): void {
+  if (request.principal!.access.customers.kind !== 'all') {
+    throw new DomainError('FORBIDDEN', 'This shows or moves records of every customer: an agent restricted to some customers cannot use it.', { reason: 'client-restrictions' });
+  }
+}
+
 /** The alias key of a linked instance: its instance id once known. */
 const peerKey = (peer: Pick<PeerView, 'instanceId' | 'name'>) => peer.instanceId ?? `peer:${peer.name}`;
 
@@ -157,6 +164,8 @@ export const haloTrackingRoutes =
           const against = query.notin_instance_id ?? query.instance_id;
           const peer = against === undefined ? null : await peerOf(against, query.notin_instance_id !== undefined ? 'notin_instance_id' : 'instance_id');
           if (peer) {
+            // What another instance has or lacks spans every customer's records, as /v1/instances/{name}/status does.
+            everyCustomer(request);
             const status = await sync.status(peer.name, { list: true });
             const briefs = (query.notin_instance_id !== undefined ? status.aheadChanges : status.behindChanges) ?? [];
             const start = cursor ? Number(cursor) : 0;
@@ -186,7 +195,7 @@ export const haloTrackingRoutes =
           }
           if (record._push_to_instance_id !== undefined) {
             need('config:push');
-            if (principal.access.customers.kind !== 'all') throw new DomainError('FORBIDDEN', 'A push moves records of every customer: an agent restricted to some customers cannot use it.', { reason: 'client-restrictions' });
+            everyCustomer(request);
             const peer = await peerOf(record._push_to_instance_id, '_push_to_instance_id');
             if (!peer) throw new DomainError('VALIDATION_FAILED', 'An instance cannot push to itself.', { errors: [{ path: '_push_to_instance_id', code: 'self', message: 'Name a linked instance.' }] });
             const plan = await sync.push(writeContext(request), peer.name, { changeIds: [id] });
