@@ -84,4 +84,12 @@ describe.each(engines)('Halo configuration tracking across three instances on %s
     // Staging, read through its own /api: it has what was pushed and none of what was not.
     expect((await ok(p.staging, 'GET', '/api/Team')).teams.map((t: HaloJson) => t.name)).toEqual(['Blue team']);
   });
+
+  it('restores this instance from production with _restore_from_prod, after which they are in sync', async () => {
+    const restored = await halo.save('Instance', { id: instanceId.dev, _restore_from_prod: true });
+    expect(restored).toMatchObject({ isself: true, _restore_from_prod_result: 'Restored from production.' });
+    const after = await instances();
+    expect(after.production).toMatchObject({ commits_ahead: 0, commits_behind: 0, insync: true });
+    expect((await halo.get('Team')).teams).toEqual([]);
+  });
 });
