@@ -197,6 +197,13 @@ describe.each(engines)('the Halo API on %s', (engine) => {
     expect(refused.status).toBeGreaterThanOrEqual(400);
     expect((await call<{ assets: Json[] }>('GET', '/api/Asset')).body.assets.length).toBe(before);
     expect((await as('GET', '/api/Instance')).body).toMatchObject({ code: 'FORBIDDEN', reason: 'client-restrictions' });
+    // Reading the change list is config:read; rolling back through it needs changes:rollback, refused and audited.
+    const commit = ((await as('GET', '/api/ConfigCommit')).body.configcommits as Json[])[0]!;
+    const head = (await call<{ configcommits: Json[] }>('GET', '/api/ConfigCommit')).body.configcommits[0]!.id;
+    expect((await as('POST', '/api/ConfigCommit', [{ id: commit.id, _rollback: true }])).body).toMatchObject({ code: 'FORBIDDEN', permission: 'changes:rollback' });
+    expect((await call<{ configcommits: Json[] }>('GET', '/api/ConfigCommit')).body.configcommits[0]!.id).toBe(head);
+    const denied = await t.services.audit.list({ kind: 'access.denied', actorId: confined.agent.id, limit: 10 });
+    expect(denied.map((e) => e.details)).toContainEqual(expect.objectContaining({ permission: 'changes:rollback' }));
   });
 
   it('lists every /api operation in the OpenAPI document with an operation id, summary, description and tag', async () => {

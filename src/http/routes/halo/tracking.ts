@@ -6,7 +6,7 @@ import type { Actor } from '../../../shared/actor.js';
 import { DomainError } from '../../../shared/errors.js';
 import type { PeerStatus, PeerView } from '../../../sync/sync-service.js';
 import type { ChangeDetail } from '../../../tracking/change-log.js';
-import { scopeOf, writeContext } from '../../plugins/auth.js';
+import { requestOrigin, scopeOf, writeContext } from '../../plugins/auth.js';
 import { globalIdField, globalIdOf, haloBoolean, haloId, haloResource, idField, inHaloTerms, type AliasOf, type HaloRecord } from './resource.js';
 
 const nullableId = idField.nullable();
@@ -185,16 +185,26 @@ export const haloTrackingRoutes =
           const principal = request.principal!;
           if (id === null) throw new DomainError('VALIDATION_FAILED', 'Changes are recorded by saving configuration, never posted.', { errors: [{ path: 'id', code: 'required', message: 'Name the change to roll back or push.' }] });
           const detail = await changeLog.detail(id, scopeOf(request));
-          const need = (permission: 'changes:rollback' | 'config:push') => {
-            if (!principal.permissions.has(permission)) throw new DomainError('FORBIDDEN', `This needs the "${permission}" permission.`, { permission });
+          // The action, not the route, says which permission it needs: refusals are audited as the route's are.
+          const need = async (permission: 'changes:rollback' | 'config:push') => {
+            if (principal.permissions.has(permission)) return;
+            await services.audit.record({
+              kind: 'access.denied',
+              outcome: 'denied',
+              actor: principal.actor,
+              request: requestOrigin(request),
+              subject: `${request.method} ${request.routeOptions.url ?? request.url}`,
+              details: { permission, agentId: principal.agent.id, application: principal.application?.clientId ?? null },
+            });
+            throw new DomainError('FORBIDDEN', `This needs the "${permission}" permission.`, { permission });
           };
           if (record._rollback === true) {
-            need('changes:rollback');
+            await need('changes:rollback');
             const result = await services.rollback.rollbackBefore(writeContext(request), id, { dryRun: false, scope: scopeOf(request) });
             return { ...fromDetail(detail), warning: `Rolled back ${result.counts.changes} change(s) on ${result.counts.entities} entit(ies).` };
           }
           if (record._push_to_instance_id !== undefined) {
-            need('config:push');
+            await need('config:push');
             everyCustomer(request);
             const peer = await peerOf(record._push_to_instance_id, '_push_to_instance_id');
             if (!peer) throw new DomainError('VALIDATION_FAILED', 'An instance cannot push to itself.', { errors: [{ path: '_push_to_instance_id', code: 'self', message: 'Name a linked instance.' }] });
