@@ -5,10 +5,8 @@ import type { Services } from '../../../services.js';
 import { writeContext } from '../../plugins/auth.js';
 import { problemResponses } from '../../schemas.js';
 import { configResource } from './config-resource.js';
-import { globalIdField, haloResource, idField, inHaloTerms, recordsOf, referenceOf, type AliasOf, type HaloRecord } from './resource.js';
+import { globalIdField, haloResource, idField, inHaloTerms, present, recordsOf, referenceOf, str, type AliasOf, type HaloRecord } from './resource.js';
 
-const present = (values: Record<string, unknown>) => Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
-const str = (v: unknown) => (typeof v === 'string' ? v : null);
 
 const agentRecord = z.object({
   id: idField,

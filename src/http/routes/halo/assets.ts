@@ -7,11 +7,8 @@ import type { EntityView } from '../../../tracking/config-service.js';
 import { writeContext } from '../../plugins/auth.js';
 import { configResource } from './config-resource.js';
 import { entityNames } from './names.js';
-import { globalIdField, haloId, haloResource, idField, inHaloTerms, referenceOf, type HaloRecord } from './resource.js';
+import { globalIdField, haloId, haloResource, idField, inHaloTerms, nullableId, present, referenceOf, str, type HaloRecord } from './resource.js';
 
-const present = (values: Record<string, unknown>) => Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
-const str = (v: unknown) => (typeof v === 'string' ? v : null);
-const nullableId = idField.nullable();
 
 const fieldValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const assetRecord = z.object({

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { customerInputSchema, customerPatchSchema, userInputSchema, userPatchSchema, type CustomerView, type DeskUserView } from '../../../desk/customer-service.js';
 import type { Services } from '../../../services.js';
 import { parseOrThrow } from '../../../shared/validation.js';
-import { globalIdField, haloId, haloResource, idField, inHaloTerms, referenceOf, type HaloRecord } from './resource.js';
+import { globalIdField, haloId, haloResource, idField, inHaloTerms, present, referenceOf, type HaloRecord } from './resource.js';
 
 const clientRecord = z.object({ id: idField, shiplog_id: globalIdField, name: z.string(), inactive: z.boolean(), datecreated: z.string() });
 const clientInput = z.object({ name: z.string().optional() });
@@ -29,7 +29,6 @@ const userFields = { customerId: 'client_id', email: 'emailaddress', thirdPartyI
 
 type UserWithClient = DeskUserView & { customerName: string | null };
 
-const present = <T extends Record<string, unknown>>(values: T) => Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
 
 /** `Client` (customers) and `Users` (their users), through the customer service within the caller's client restrictions. */
 export const haloCustomerRoutes =

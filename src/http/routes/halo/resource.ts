@@ -40,6 +40,11 @@ const idParams = z.object({
     .describe('The record’s integer id on this instance'),
 });
 export const idField = z.number().int().describe('Integer id: this instance’s alias of the record’s global id');
+export const nullableId = idField.nullable();
+/** The fields of a mapped record that were given: absent ones stay absent. */
+export const present = (values: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
+/** A body field that holds a string (an id), or null. */
+export const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 export const globalIdField = z.string().describe('The record’s global id (the same on every instance it travels to)');
 
 export const listQuery = {

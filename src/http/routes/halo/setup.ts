@@ -6,11 +6,8 @@ import { newId } from '../../../shared/ids.js';
 import type { EntityView } from '../../../tracking/config-service.js';
 import { scopeOf, writeContext } from '../../plugins/auth.js';
 import { configResource } from './config-resource.js';
-import { globalIdField, haloResource, idField, inHaloTerms, referenceOf, uuidOfId, type HaloRecord } from './resource.js';
+import { globalIdField, haloResource, idField, inHaloTerms, nullableId, present, referenceOf, str, uuidOfId, type HaloRecord } from './resource.js';
 
-const nullableId = idField.nullable();
-const present = (values: Record<string, unknown>) => Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
-const str = (v: unknown) => (typeof v === 'string' ? v : null);
 const num = (v: unknown) => (typeof v === 'number' ? v : null);
 
 /** Halo's category type_id and the kind of Shiplog category it stands for. */

@@ -6,10 +6,9 @@ import { parseOrThrow } from '../../../shared/validation.js';
 import type { Services } from '../../../services.js';
 import { DomainError } from '../../../shared/errors.js';
 import { writeContext } from '../../plugins/auth.js';
-import { globalIdField, haloBoolean, haloId, haloResource, idField, inHaloTerms, referenceOf, type HaloRecord } from './resource.js';
+import { globalIdField, haloBoolean, haloId, haloResource, idField, inHaloTerms, nullableId, referenceOf, type HaloRecord } from './resource.js';
 import { teamIdByName, teamNames } from './names.js';
 
-const nullableId = idField.nullable();
 const ticketRecord = z.object({
   id: idField,
   shiplog_id: globalIdField,

@@ -7,9 +7,8 @@ import { DomainError } from '../../../shared/errors.js';
 import type { PeerStatus, PeerView } from '../../../sync/sync-service.js';
 import type { ChangeDetail } from '../../../tracking/change-log.js';
 import { requestOrigin, scopeOf, writeContext } from '../../plugins/auth.js';
-import { globalIdField, globalIdOf, haloBoolean, haloId, haloResource, idField, inHaloTerms, type AliasOf, type HaloRecord } from './resource.js';
+import { globalIdField, globalIdOf, haloBoolean, haloId, haloResource, idField, inHaloTerms, nullableId, present, type AliasOf, type HaloRecord } from './resource.js';
 
-const nullableId = idField.nullable();
 
 /** A change as ConfigCommit shows it: from the change list, or from a peer's behind/ahead list. */
 interface CommitView {
@@ -100,7 +99,6 @@ function everyCustomer(request: FastifyRequest): void {
 /** The alias key of a linked instance: its instance id once known. */
 const peerKey = (peer: Pick<PeerView, 'instanceId' | 'name'>) => peer.instanceId ?? `peer:${peer.name}`;
 
-const present = (values: Record<string, unknown>) => Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
 
 /** `ConfigCommit`, `Instance` and `ConnectedInstance`: Halo's configuration tracking over Shiplog's change log and sync. */
 export const haloTrackingRoutes =
