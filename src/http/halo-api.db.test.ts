@@ -158,6 +158,9 @@ describe.each(engines)('the Halo API on %s', (engine) => {
 
   it('answers 404 for an unknown id, 401 without a token, and deletes by integer id', async () => {
     expect((await call('GET', '/api/Tickets/999999')).status).toBe(404);
+    const huge = await call<{ errors: { path: string }[] }>('POST', '/api/Users', [{ name: 'Out of range', client_id: 99_999_999_999 }]);
+    expect(huge.status).toBe(422);
+    expect(huge.body.errors[0]!.path).toBe('[0].client_id');
     expect((await t.app.inject({ method: 'GET', url: '/api/Tickets' })).statusCode).toBe(401);
     const category = await post('Category', [{ value: 'Temporary' }]);
     expect((await call('DELETE', `/api/Category/${category.id}`)).status).toBe(200);

@@ -3,6 +3,8 @@ import type { IdAliasStore } from '../ports.js';
 import type { Database } from '../schema.js';
 
 const CHUNK = 500;
+/** The largest alias: Halo's ids are 32-bit. */
+const MAX_ALIAS = 2 ** 31 - 1;
 
 export function createIdAliasStore(db: Kysely<Database>): IdAliasStore {
   async function aliasesOf(globalIds: string[]): Promise<Map<string, number>> {
@@ -18,6 +20,8 @@ export function createIdAliasStore(db: Kysely<Database>): IdAliasStore {
   return {
     aliasesOf,
     async globalIdOf(alias) {
+      // Beyond the column's range no alias was ever given (and PostgreSQL would refuse to compare).
+      if (!Number.isSafeInteger(alias) || alias < 1 || alias > MAX_ALIAS) return undefined;
       const row = await db.selectFrom('id_aliases').select('global_id').where('alias', '=', alias).executeTakeFirst();
       return row?.global_id;
     },
