@@ -1,7 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const domainFolders = ['shared', 'catalog', 'tracking', 'sync', 'access', 'desk'];
+const domainFolders = ['shared', 'catalog', 'tracking', 'sync', 'access', 'desk', 'halo'];
 const forbiddenInDomain = {
   patterns: [
     { group: ['**/http/**', '**/cli/**', '**/web/**', '**/store/dialects/**', '**/store/sql/**', '**/store/migrations/**', '**/store/open-database*'], message: 'Domain code never imports http, cli, web or database dialects.' },

@@ -8,7 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { pgVersion, postgresAnswers } from './support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const figures = ['tracked-writes.mjs', 'change-list.mjs', 'rollback.mjs', 'behind-ahead.mjs', 'push.mjs'];
+const figures = ['tracked-writes.mjs', 'change-list.mjs', 'rollback.mjs', 'behind-ahead.mjs', 'push.mjs', 'halo-api.mjs'];
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const outArg = process.argv.find((a) => a.startsWith('--out='));
 
@@ -75,6 +75,12 @@ for (const r of results) {
       summary.push({ figure: r.figure, row: `rollback of ${e.changes}, ${e.bodies} bodies`, value: `${e.rollbackMs} ms`, target: `≤ ${r.target.ms} ms`, pass: e.pass ? 'yes' : 'NO' });
       summary.push({ figure: r.figure, row: `dry run, ${e.bodies} bodies`, value: `${e.dryRunMs} ms`, target: '—', pass: '—' });
     }
+  } else if (r.figure === 'halo-api') {
+    for (const e of r.results) {
+      summary.push({ figure: r.figure, row: `${e.engine} /api/Tickets page ÷ /v1 (p95)`, value: `${e.ticketsPage.ratioP95} (${e.ticketsPage.haloP95Ms} vs ${e.ticketsPage.v1P95Ms} ms)`, target: `≤ ${r.target.ratioP95}`, pass: e.pass.ratio ? 'yes' : 'NO' });
+      summary.push({ figure: r.figure, row: `${e.engine} POST /api/Asset of ${e.assetPost.records} (p95)`, value: `${e.assetPost.p95Ms} ms`, target: e.engine === 'sqlite' ? `≤ ${r.target.assetPostP95Ms} ms` : '—', pass: e.pass.assetPost ? 'yes' : 'NO' });
+    }
+    for (const s of r.skipped) summary.push({ figure: r.figure, row: s.engine, value: s.reason, target: '—', pass: 'skipped' });
   } else if (r.figure === 'behind-ahead') {
     for (const e of r.results) {
       summary.push({ figure: r.figure, row: `${e.engine} status, exact (p50)`, value: `${e.status.p50Ms} ms (naive ${e.naive.p50Ms} ms)`, target: `≤ ${r.target.ms} ms`, pass: e.pass.ms ? 'yes' : 'NO' });

@@ -12,7 +12,7 @@ import { createOpenIdClient } from './http/oidc-client.js';
 import { createTokenService, type TokenService } from './access/token-service.js';
 import type { Catalog } from './catalog/catalog.js';
 import type { Clock } from './shared/clock.js';
-import type { InstanceIdentity, Transactor } from './store/ports.js';
+import { joinedTransactor, type InstanceIdentity, type Transactor } from './store/ports.js';
 import { createChangeLog, type ChangeLog } from './tracking/change-log.js';
 import { createChangeWriter } from './tracking/change-writer.js';
 import { createConfigService, type ConfigService } from './tracking/config-service.js';
@@ -38,6 +38,7 @@ import { createSmtpTransport } from './mail/smtp-transport.js';
 import { createImapReader } from './mail/imap-reader.js';
 import type { MailReader } from './desk/inbound-mail.js';
 import { createMailPoller, type MailPoller, type MailPollerOptions } from './desk/mail-poller.js';
+import { createIdAliases, type IdAliases } from './halo/id-aliases.js';
 
 export interface ServiceConfig {
   instance: InstanceIdentity;
@@ -95,6 +96,10 @@ export interface Services {
   mail: MailPoller;
   /** Removes expired sessions, tokens, throttle counts and sign-in attempts; `start` it where the instance serves. */
   purger: Purger;
+  /** Integer aliases of global ids, for the Halo dialect. */
+  aliases: IdAliases;
+  /** Runs `fn` with these services made over one write transaction: every use case it calls commits together, or none does. */
+  batch<T>(fn: (services: Services) => Promise<T>): Promise<T>;
 }
 
 export function createServices(db: Transactor, config: ServiceConfig): Services {
@@ -167,5 +172,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     mailboxes: () => db.read((stores) => mailboxProcessing(stores, instance.name, mail.lastChecks())),
     mail,
     purger: createPurger({ db, clock }),
+    aliases: createIdAliases({ db, clock }),
+    batch: (fn) => db.write((stores) => fn(createServices(joinedTransactor(stores), config))),
   };
 }

@@ -4,6 +4,7 @@ import { DomainError, type ErrorCode } from '../shared/errors.js';
 import type { ApplicationRecord, Stores, Transactor } from '../store/ports.js';
 import { reserveAttempt } from './attempt-throttle.js';
 import type { AuditEntry, AuditLog } from './audit-log.js';
+import { permissionsOfScope } from '../halo/scopes.js';
 import { isPermission, type Permission } from './permissions.js';
 import { credentialPrefixes, hashCredential, mintCredential, sameHash } from './secrets.js';
 import { recordAnonymousRefusal, refusedForFlooding, sourceOf } from './source-budget.js';
@@ -135,13 +136,21 @@ function checkShape(request: TokenRequest): Checked {
   return { ok: true, presented, scope: single(params, 'scope') };
 }
 
-/** Space-separated scope tokens (RFC 6749 §3.3); null or blank means every permission of the application. */
+/**
+ * Space-separated scope tokens (RFC 6749 §3.3): Shiplog permissions, `all` or Halo's scopes (src/halo/scopes.ts); null or
+ * blank means every permission of the application.
+ */
 function grantedScope(scope: string | null, app: ApplicationRecord): Permission[] | 'invalid-scope' | 'no-permissions' {
   const own = app.permissions.filter(isPermission);
   const asked = scope === null ? [] : scope.split(' ').filter(Boolean);
   if (asked.length === 0) return own.length > 0 ? own : 'no-permissions';
-  if (!asked.every((s) => (own as string[]).includes(s))) return 'invalid-scope';
-  return own.filter((p) => asked.includes(p));
+  const granted = new Set<Permission>();
+  for (const token of asked) {
+    const permissions = permissionsOfScope(token, own);
+    if (!permissions) return 'invalid-scope';
+    for (const p of permissions) granted.add(p);
+  }
+  return own.filter((p) => granted.has(p));
 }
 
 export function createTokenService(deps: { db: Transactor; clock: Clock; audit: AuditLog; policy?: TokenPolicy }): TokenService {

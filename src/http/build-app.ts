@@ -23,6 +23,7 @@ import { instanceSyncRoutes } from './routes/instances-sync.js';
 import { syncRoutes } from './routes/sync.js';
 import { deskRoutes } from './routes/desk.js';
 import { ssoRoutes } from './routes/sso.js';
+import { haloRoutes } from './routes/halo/index.js';
 
 /** Largest request body accepted (documented in docs/api.md). */
 export const BODY_LIMIT = 1024 * 1024;
@@ -109,6 +110,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(syncRoutes(services));
   await app.register(deskRoutes(services));
   await app.register(ssoRoutes(services));
+  await app.register(haloRoutes(services));
   await app.ready();
   return { app, routeTable };
 }

@@ -75,6 +75,7 @@ const tags: OpenAPIV3.TagObject[] = [
   { name: 'audit', description: 'The instance’s audit log.' },
   { name: 'desk', description: 'Customers, users, tickets, ticket lists, assets, mailboxes and webhook deliveries.' },
   { name: 'meta', description: 'The API document and the health check.' },
+  { name: 'Halo API', description: 'Halo’s REST API (v2) under /api: snake_case records, integer id aliases, list envelopes and array saves, over the same services as /v1.' },
 ];
 
 const permissionDescriptions: Record<Permission, string> = {

@@ -72,6 +72,7 @@ export const errorCodes = {
   VIEW_LIST_NOT_FOUND: 404,
   DELIVERY_NOT_FOUND: 404,
   DELIVERY_NOT_FAILED: 409,
+  RECORD_NOT_FOUND: 404,
   INTERNAL: 500,
 } as const;
 

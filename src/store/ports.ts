@@ -742,6 +742,16 @@ export interface RecordStore {
   clearLinks(): Promise<void>;
 }
 
+/** Per-instance integer aliases of global ids (the Halo dialect's ids): assigned once, never reused. */
+export interface IdAliasStore {
+  /** The aliases these global ids already have. */
+  aliasesOf(globalIds: string[]): Promise<Map<string, number>>;
+  /** The global id an alias stands for. */
+  globalIdOf(alias: number): Promise<string | undefined>;
+  /** Gives each of these global ids without an alias the next free one; run in a write transaction. */
+  assign(globalIds: string[], at: number): Promise<Map<string, number>>;
+}
+
 export interface Stores {
   entities: EntityStore;
   changes: ChangeStore;
@@ -763,6 +773,7 @@ export interface Stores {
   deliveries: WebhookDeliveryStore;
   ssoAttempts: SsoAttemptStore;
   records: RecordStore;
+  aliases: IdAliasStore;
 }
 
 /**
@@ -776,6 +787,11 @@ export function withStores(stores: Stores, overrides: Partial<Stores>): Stores {
 }
 
 /** Where use cases start transactions. Stores never start their own. */
+/** A transactor whose writes and reads all run in one transaction already open (`stores`): use cases made over it commit together. */
+export function joinedTransactor(stores: Stores): Transactor {
+  return { write: (fn) => fn(stores), read: (fn) => fn(stores) };
+}
+
 export interface Transactor {
   /** A transaction holding the instance's write lock: change-log appends are serialised. */
   write<T>(fn: (stores: Stores) => Promise<T>): Promise<T>;

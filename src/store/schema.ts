@@ -27,6 +27,7 @@ export interface Database {
   ticket_lists: TicketListsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   sso_attempts: SsoAttemptsTable;
+  id_aliases: IdAliasesTable;
 }
 
 export interface CustomersTable {
@@ -340,4 +341,10 @@ export interface SsoAttemptsTable {
   created_at: number;
   expires_at: number;
   source: string;
+}
+
+export interface IdAliasesTable {
+  alias: number;
+  global_id: string;
+  created_at: number;
 }

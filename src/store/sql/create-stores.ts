@@ -17,6 +17,7 @@ import {
 } from './access-stores.js';
 import { createInstanceStore, createSettingsStore } from './instance-stores.js';
 import { createRecordStore } from './record-store.js';
+import { createIdAliasStore } from './alias-store.js';
 import { createChangeSummaryStore, createDownstreamStore, createPeerStore, createSyncHistoryStore, createSyncRequestStore } from './sync-stores.js';
 
 /**
@@ -110,6 +111,10 @@ class LazyStores implements Stores {
 
   get records(): Stores['records'] {
     return (this.made.records ??= createRecordStore(this.db));
+  }
+
+  get aliases(): Stores['aliases'] {
+    return (this.made.aliases ??= createIdAliasStore(this.db));
   }
 }
 
