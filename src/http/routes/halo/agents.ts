@@ -68,7 +68,7 @@ export const haloAgentRoutes =
         get: (request, id) => agents.get(request.principal!, id),
         async save(request, record, id, svc) {
           const input = present({ name: record.name, email: record.email, apiOnly: record.isapiagent, disabled: record.isdisabled });
-          return inHaloTerms(null, agentFields, () => (id === null ? svc.agents.create(writeContext(request), input) : svc.agents.update(writeContext(request), request.principal!, id, input)));
+          return inHaloTerms(null, agentFields, () => (id === null ? svc.agents.create(writeContext(request), input, request.principal!) : svc.agents.update(writeContext(request), request.principal!, id, input)));
         },
         remove: (request, id) => agents.remove(writeContext(request), request.principal!, id),
         ...agentSpec,
