@@ -18,6 +18,7 @@ import { oauthRoutes } from './routes/oauth.js';
 import { sessionRoutes } from './routes/session.js';
 import { auditRoutes } from './routes/audit.js';
 import { instanceSyncRoutes } from './routes/instances-sync.js';
+import { webConsole } from './web-console.js';
 import { syncRoutes } from './routes/sync.js';
 import { deskRoutes } from './routes/desk.js';
 import { ssoRoutes } from './routes/sso.js';
@@ -30,6 +31,8 @@ export interface AppOptions {
   bodyLimit?: number;
   /** Requests a minute per principal (rate-limit.ts); absent or 0: no limit. */
   rateLimit?: number;
+  /** Where the built console lives (default dist/web); false serves none. */
+  consoleDir?: string | false;
 }
 
 export interface ShiplogApp {
@@ -55,7 +58,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.setSerializerCompiler(serializerCompiler);
   registerJsonBody(app);
   registerRequestTextChecks(app);
-  registerErrorHandling(app);
+  registerErrorHandling(app, options.consoleDir === false ? null : webConsole(options.consoleDir));
 
   const routeTable: RouteEntry[] = [];
   registerAuth(app, services, routeTable, options.rateLimit ? rateLimit(options.rateLimit, services.clock) : undefined);

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isDomainError } from '../../shared/errors.js';
 import type { Services } from '../../services.js';
-import { clearSessionCookie, overHttps, requestOrigin, setSessionCookie } from '../plugins/auth.js';
+import { clearSessionCookie, csrfCookieName, overHttps, requestOrigin, setSessionCookie } from '../plugins/auth.js';
 import { problemResponses, problemSchema } from '../schemas.js';
 
 const agentSummary = z.object({ id: z.string(), name: z.string(), email: z.string() });
@@ -15,6 +15,26 @@ const signInBody = z.strictObject({
 export const sessionRoutes =
   (services: Services): FastifyPluginAsyncZod =>
   async (app) => {
+    app.get(
+      '/auth/instance',
+      {
+        config: { permission: 'public' },
+        schema: {
+          tags: ['session'],
+          summary: 'What the sign-in screen shows: this instance’s name, kind and version, and the cookie the console reads its CSRF token from',
+          security: [],
+          response: {
+            200: z.object({ id: z.string(), name: z.string(), kind: z.string(), version: z.string(), csrfCookie: z.string() }),
+            ...problemResponses,
+          },
+        },
+      },
+      async () => {
+        const { id, name, kind, version } = services.instance;
+        return { id, name, kind, version, csrfCookie: csrfCookieName(id) };
+      },
+    );
+
     app.post(
       '/v1/session',
       {
@@ -24,7 +44,7 @@ export const sessionRoutes =
           summary: 'Sign in to the console: sets an httpOnly session cookie and returns the CSRF token (shown only here)',
           description:
             'Every refusal answers 401 SIGN_IN_REFUSED, whatever the reason; repeated failures for one email from one address answer 429 with Retry-After. ' +
-            'Keep `csrfToken`: cookie-authenticated writes must send it in X-CSRF-Token, and it cannot be read again.',
+            'Cookie-authenticated writes must send `csrfToken` in X-CSRF-Token; the console reads it from the CSRF cookie named by GET /auth/instance.',
           security: [],
           body: signInBody,
           response: {
@@ -39,7 +59,7 @@ export const sessionRoutes =
         try {
           const signedIn = await services.sessions.signIn(request.body, requestOrigin(request));
           const maxAge = Math.floor(services.sessions.policy.lifetimeMs / 1000);
-          setSessionCookie(reply, signedIn.sessionToken, maxAge, overHttps(request, services.publicUrl));
+          setSessionCookie(reply, services.instance.id, { session: signedIn.sessionToken, csrf: signedIn.csrfToken }, maxAge, overHttps(request, services.publicUrl));
           return { agent: signedIn.agent, csrfToken: signedIn.csrfToken, expiresAt: new Date(signedIn.expiresAt).toISOString() };
         } catch (error) {
           if (isDomainError(error) && typeof error.details.retryAfterSeconds === 'number') void reply.header('retry-after', String(error.details.retryAfterSeconds));
@@ -85,7 +105,7 @@ export const sessionRoutes =
       },
       async (request, reply) => {
         if (request.sessionHash) await services.sessions.signOut(request.sessionHash, request.principal!.actor, requestOrigin(request));
-        clearSessionCookie(reply, overHttps(request, services.publicUrl));
+        clearSessionCookie(reply, services.instance.id, overHttps(request, services.publicUrl));
         return reply.status(204).send(null);
       },
     );
