@@ -1,5 +1,5 @@
 import { useQuery, useSuspenseQuery } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
+import { useEffect, useId, useState } from 'react';
 import { catalogQuery, identityQuery, peersQuery } from '../../api/queries';
 import type { ChangeSearch } from './change-search';
 import { fromLocalInput, since, timeframes, toLocalInput } from './timeframe';
@@ -99,18 +99,37 @@ export function useOrigins(): Map<string, string> {
 /** Presets and a from–to range; the range is what goes to the server. */
 export function TimeframeFilter({ search, set }: { search: ChangeSearch; set: SetFilter }) {
   const [preset, setPreset] = useState<string>(search.from || search.to ? 'custom' : 'any');
-  const choose = (id: string) => {
-    setPreset(id);
-    const frame = timeframes.find((t) => t.id === id);
-    if (!frame) return;
-    set({ to: undefined, from: frame.hours === null ? undefined : since(frame.hours) });
+  const id = useId();
+  const choose = (value: string) => {
+    setPreset(value);
+    const frame = timeframes.find((t) => t.id === value);
+    if (frame) set({ to: undefined, from: frame.hours === null ? undefined : since(frame.hours) });
   };
+  const edge = (key: 'from' | 'to', label: string) => (
+    <div className="flex flex-col gap-0.5">
+      <label htmlFor={`${id}-${key}`} className="font-medium">
+        {label}
+      </label>
+      <input
+        id={`${id}-${key}`}
+        type="datetime-local"
+        className={control}
+        value={toLocalInput(search[key])}
+        onChange={(e) => {
+          setPreset('custom');
+          set({ [key]: fromLocalInput(e.target.value) });
+        }}
+      />
+    </div>
+  );
   return (
     <fieldset className="flex flex-wrap items-end gap-3 text-sm">
-      <legend className="sr-only">Timeframe</legend>
-      <label className="flex flex-col gap-0.5">
-        <span className="font-medium">Timeframe</span>
-        <select className={control} value={preset} onChange={(e) => choose(e.target.value)}>
+      <legend className="sr-only">Timeframe of the changes</legend>
+      <div className="flex flex-col gap-0.5">
+        <label htmlFor={`${id}-frame`} className="font-medium">
+          Timeframe
+        </label>
+        <select id={`${id}-frame`} className={control} value={preset} onChange={(e) => choose(e.target.value)}>
           {timeframes.map((t) => (
             <option key={t.id} value={t.id}>
               {t.label}
@@ -118,31 +137,9 @@ export function TimeframeFilter({ search, set }: { search: ChangeSearch; set: Se
           ))}
           <option value="custom">Custom range</option>
         </select>
-      </label>
-      <label className="flex flex-col gap-0.5">
-        <span className="font-medium">From</span>
-        <input
-          type="datetime-local"
-          className={control}
-          value={toLocalInput(search.from)}
-          onChange={(e) => {
-            setPreset('custom');
-            set({ from: fromLocalInput(e.target.value) });
-          }}
-        />
-      </label>
-      <label className="flex flex-col gap-0.5">
-        <span className="font-medium">To</span>
-        <input
-          type="datetime-local"
-          className={control}
-          value={toLocalInput(search.to)}
-          onChange={(e) => {
-            setPreset('custom');
-            set({ to: fromLocalInput(e.target.value) });
-          }}
-        />
-      </label>
+      </div>
+      {edge('from', 'From')}
+      {edge('to', 'To')}
     </fieldset>
   );
 }

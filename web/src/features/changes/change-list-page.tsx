@@ -100,7 +100,7 @@ export function ChangeListPage() {
           </div>
           <ColumnFilters search={search} set={set} />
         </div>
-        <div ref={scroller} role="rowgroup" className="h-[calc(100vh-20rem)] min-h-64 overflow-y-auto" data-testid="change-rows">
+        <div ref={scroller} className="h-[calc(100vh-20rem)] min-h-64 overflow-y-auto" data-testid="change-rows">
           {changes.isPending && <p className="p-4 text-sm text-slate-600">Loading changes…</p>}
           {changes.isError && (
             <div className="p-3">
@@ -108,7 +108,7 @@ export function ChangeListPage() {
             </div>
           )}
           {changes.isSuccess && rows.length === 0 && <p className="p-4 text-sm text-slate-600">{filtered ? 'No change matches these filters.' : 'No changes yet.'}</p>}
-          <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+          <div role={rows.length > 0 ? 'rowgroup' : undefined} style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
             {items.map((item) => (
               <ChangeRow
                 key={item.key}
