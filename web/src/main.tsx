@@ -15,7 +15,8 @@ const router = createConsoleRouter(queryClient);
 // A session that ended or expired: sign in again, then come back to where the person was.
 onUnauthenticated(() => {
   const here = router.state.location;
-  if (here.pathname === '/sign-in') return;
+  // Nobody was signed in yet: the route's own check sends the person to sign in, without "your session ended".
+  if (here.pathname === '/sign-in' || !queryClient.getQueryData(['instance'])) return;
   queryClient.removeQueries({ queryKey: ['instance'] });
   void router.navigate({ to: '/sign-in', search: { redirect: here.href, expired: true } });
 });

@@ -13,9 +13,9 @@ import { RollbackDialog } from './rollback-dialog';
 
 const route = getRouteApi('/app/changes/$changeId');
 
-function Fact({ label, children }: { label: string; children: React.ReactNode }) {
+function Fact({ label, wide = false, children }: { label: string; wide?: boolean; children: React.ReactNode }) {
   return (
-    <div>
+    <div className={wide ? 'col-span-2' : ''}>
       <dt className="text-xs font-medium tracking-wide text-slate-600 uppercase">{label}</dt>
       <dd className="text-sm break-words">{children}</dd>
     </div>
@@ -76,7 +76,7 @@ export function ChangeDetailPage() {
           {c.actor.name} <span className="text-slate-600">({c.actor.kind})</span>
         </Fact>
         <Fact label="When">{formatTime(c.at)}</Fact>
-        <Fact label="Origin">{origins.get(c.origin) ?? c.origin} · #{c.originSeq}</Fact>
+        <Fact label="Origin">{origins.get(c.origin) ?? `instance ${c.origin}`} · #{c.originSeq}</Fact>
         <Fact label="Change set">
           {c.changeSet ? (
             <Link to="/changes" search={{ changeSet: c.changeSet }} className="text-blue-800 underline">
@@ -86,7 +86,7 @@ export function ChangeDetailPage() {
             'none'
           )}
         </Fact>
-        <Fact label="From where">
+        <Fact label="From where" wide>
           {request ? (
             <>
               {request.method} {request.path}

@@ -92,6 +92,10 @@ export function useOrigins(): Map<string, string> {
   const { data: identity } = useSuspenseQuery(identityQuery);
   const peers = useQuery(peersQuery);
   const names = new Map<string, string>([[identity.id, `${identity.name} (this instance)`]]);
+  for (const peer of peers.data ?? []) {
+    // A peer's source is named too: changes often come from two stages up the pipeline.
+    if (peer.source && !names.has(peer.source.instanceId)) names.set(peer.source.instanceId, peer.source.name);
+  }
   for (const peer of peers.data ?? []) if (peer.instanceId) names.set(peer.instanceId, peer.name);
   return names;
 }

@@ -115,7 +115,7 @@ export function ChangeListPage() {
                 change={rows[item.index]!}
                 top={item.start}
                 index={item.index}
-                origin={origins.get(rows[item.index]!.origin) ?? rows[item.index]!.origin}
+                origin={origins.get(rows[item.index]!.origin) ?? `instance ${rows[item.index]!.origin}`}
                 selected={selected.has(rows[item.index]!.id)}
                 onToggle={toggle}
               />

@@ -58,35 +58,37 @@ export function DependencyGraph({ change }: { change: ChangeDetail }) {
           )}
         </div>
       </div>
-      <svg role="img" aria-label={`Graph: ${left.length} required, ${right.length} dependent changes`} viewBox={`0 0 ${width} ${height}`} className="mt-3 h-auto w-full max-w-2xl">
-        {left.map((n, i) => (
-          <g key={n.id}>
-            <line x1={NODE_W} y1={y(i, left.length) + NODE_H / 2} x2={midX} y2={centreY} stroke="#667085" markerEnd="url(#arrow)" />
-            <rect x={0} y={y(i, left.length)} width={NODE_W} height={NODE_H} rx={4} fill="#eef4ff" stroke="#175cd3" />
-            <text x={NODE_W / 2} y={y(i, left.length) + 18} textAnchor="middle" fontSize="12" fontFamily="monospace" fill="#1d2939">
-              {n.label}
-            </text>
-          </g>
-        ))}
-        {right.map((n, i) => (
-          <g key={n.id}>
-            <line x1={midX + NODE_W} y1={centreY} x2={width - NODE_W} y2={y(i, right.length) + NODE_H / 2} stroke="#667085" markerEnd="url(#arrow)" />
-            <rect x={width - NODE_W} y={y(i, right.length)} width={NODE_W} height={NODE_H} rx={4} fill="#fef6ee" stroke="#b54708" />
-            <text x={width - NODE_W / 2} y={y(i, right.length) + 18} textAnchor="middle" fontSize="12" fill="#1d2939">
-              {n.label}
-            </text>
-          </g>
-        ))}
-        <rect x={midX} y={centreY - NODE_H / 2} width={NODE_W} height={NODE_H} rx={4} fill="#1e3a5f" />
-        <text x={midX + NODE_W / 2} y={centreY + 4} textAnchor="middle" fontSize="12" fill="#fff">
-          {(change.entityName || change.type).slice(0, 20)}
-        </text>
-        <defs>
-          <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
-            <path d="M0 0 10 5 0 10z" fill="#667085" />
-          </marker>
-        </defs>
-      </svg>
+      {(left.length > 0 || right.length > 0) && (
+        <svg role="img" aria-label={`Graph: ${left.length} required, ${right.length} dependent changes`} viewBox={`0 0 ${width} ${height}`} className="mt-3 h-auto w-full max-w-2xl">
+          {left.map((n, i) => (
+            <g key={n.id}>
+              <line x1={NODE_W} y1={y(i, left.length) + NODE_H / 2} x2={midX} y2={centreY} stroke="#667085" markerEnd="url(#arrow)" />
+              <rect x={0} y={y(i, left.length)} width={NODE_W} height={NODE_H} rx={4} fill="#eef4ff" stroke="#175cd3" />
+              <text x={NODE_W / 2} y={y(i, left.length) + 18} textAnchor="middle" fontSize="12" fontFamily="monospace" fill="#1d2939">
+                {n.label}
+              </text>
+            </g>
+          ))}
+          {right.map((n, i) => (
+            <g key={n.id}>
+              <line x1={midX + NODE_W} y1={centreY} x2={width - NODE_W} y2={y(i, right.length) + NODE_H / 2} stroke="#667085" markerEnd="url(#arrow)" />
+              <rect x={width - NODE_W} y={y(i, right.length)} width={NODE_W} height={NODE_H} rx={4} fill="#fef6ee" stroke="#b54708" />
+              <text x={width - NODE_W / 2} y={y(i, right.length) + 18} textAnchor="middle" fontSize="12" fill="#1d2939">
+                {n.label}
+              </text>
+            </g>
+          ))}
+          <rect x={midX} y={centreY - NODE_H / 2} width={NODE_W} height={NODE_H} rx={4} fill="#1e3a5f" />
+          <text x={midX + NODE_W / 2} y={centreY + 4} textAnchor="middle" fontSize="12" fill="#fff">
+            {(change.entityName || change.type).slice(0, 20)}
+          </text>
+          <defs>
+            <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
+              <path d="M0 0 10 5 0 10z" fill="#667085" />
+            </marker>
+          </defs>
+        </svg>
+      )}
     </section>
   );
 }

@@ -51,12 +51,12 @@ export function SignInPage() {
       <Form onSubmit={submit} className="mt-4 space-y-4" validationErrors={{ email: fieldProblem(attempt.error, 'email') ?? [], password: fieldProblem(attempt.error, 'password') ?? [] }}>
         <TextField name="email" type="email" isRequired value={email} onChange={setEmail} autoComplete="username" className="flex flex-col gap-1">
           <Label className="text-sm font-medium">Email</Label>
-          <Input className="rounded border border-slate-400 px-2 py-1.5 invalid:border-red-700" />
+          <Input className="rounded border border-slate-400 px-2 py-1.5 data-[invalid]:border-red-700" />
           <FieldError className="text-sm text-red-800" />
         </TextField>
         <TextField name="password" type="password" isRequired value={password} onChange={setPassword} autoComplete="current-password" className="flex flex-col gap-1">
           <Label className="text-sm font-medium">Password</Label>
-          <Input className="rounded border border-slate-400 px-2 py-1.5 invalid:border-red-700" />
+          <Input className="rounded border border-slate-400 px-2 py-1.5 data-[invalid]:border-red-700" />
           <FieldError className="text-sm text-red-800" />
         </TextField>
         <ProblemNotice error={attempt.error} />
