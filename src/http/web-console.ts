@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /** Where `npm run build` puts the console: dist/web, two levels above both src/http and dist/http. */
@@ -49,6 +50,16 @@ function wantsHtml(request: FastifyRequest): boolean {
   return typeof accept === 'string' && accept.includes('text/html');
 }
 
+const COMPRESSIBLE = new Set(['.js', '.css', '.svg', '.json', '.txt', '.html']);
+
+/** The encoding the client accepts that Shiplog offers: brotli, else gzip, else none. */
+function encodingFor(request: FastifyRequest): 'br' | 'gzip' | null {
+  const accept = request.headers['accept-encoding'];
+  if (typeof accept !== 'string') return null;
+  if (/\bbr\b/.test(accept)) return 'br';
+  return /\bgzip\b/.test(accept) ? 'gzip' : null;
+}
+
 function secure(reply: FastifyReply): FastifyReply {
   return reply
     .header('content-security-policy', CONSOLE_CSP)
@@ -67,6 +78,24 @@ export function webConsole(dir: string = DEFAULT_CONSOLE_DIR): WebConsole | null
   if (!existsSync(indexFile)) return null;
   const index = readFileSync(indexFile);
   const root = normalize(dir + sep);
+  // Each file compressed once, on first request: the build's files never change while the process runs.
+  const compressed = new Map<string, Buffer>();
+
+  async function send(request: FastifyRequest, reply: FastifyReply, key: string, body: Buffer, type: string): Promise<void> {
+    const encoding = COMPRESSIBLE.has(extname(key) || '.html') ? encodingFor(request) : null;
+    void reply.type(type).header('vary', 'accept-encoding');
+    if (!encoding) {
+      await reply.send(body);
+      return;
+    }
+    const cacheKey = `${encoding}:${key}`;
+    let packed = compressed.get(cacheKey);
+    if (!packed) {
+      packed = encoding === 'br' ? brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }) : gzipSync(body, { level: 9 });
+      compressed.set(cacheKey, packed);
+    }
+    await reply.header('content-encoding', encoding).send(packed);
+  }
 
   async function file(path: string): Promise<Buffer | null> {
     const full = normalize(join(root, decodeURIComponent(path)));
@@ -93,11 +122,11 @@ export function webConsole(dir: string = DEFAULT_CONSOLE_DIR): WebConsole | null
       }
       if (body) {
         const cache = path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'public, max-age=300';
-        await secure(reply).header('cache-control', cache).type(TYPES[extname(path)]!).send(body);
+        await send(request, secure(reply).header('cache-control', cache), path, body, TYPES[extname(path)]!);
         return true;
       }
       if (path.startsWith('/assets/') || !wantsHtml(request)) return false;
-      await secure(reply).header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(index);
+      await send(request, secure(reply).header('cache-control', 'no-cache'), '/index.html', index, 'text/html; charset=utf-8');
       return true;
     },
   };
