@@ -134,6 +134,7 @@ function ChangeRow({ change, top, index, origin, selected, onToggle }: { change:
       role="row"
       aria-rowindex={index + 3}
       data-change-id={change.id}
+      data-type={change.type}
       className={`absolute inset-x-0 grid grid-cols-[var(--change-columns)] items-center gap-2 border-b border-slate-100 px-2 text-sm ${selected ? 'bg-blue-50' : 'hover:bg-slate-50'}`}
       style={{ height: ROW_HEIGHT, transform: `translateY(${top}px)` }}
     >
