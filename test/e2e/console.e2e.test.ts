@@ -119,8 +119,11 @@ describe.each(engines)('the console in Chromium, as an administrator walks it, o
     await expect.poll(() => new URL(page.url()).searchParams.get('type')).toBe('teams');
     await expect.poll(async () => (await rowTexts()).every((t) => / teams /.test(t)) && (await rows().count()) > 0).toBe(true);
 
-    await page.getByLabel("Filter by text in the entity's name").fill('Field');
-    await page.getByLabel("Filter by text in the entity's name").press('Enter');
+    // A pause while typing applies the filter and leaves the cursor in the field.
+    await page.getByLabel("Filter by text in the entity's name").pressSequentially('Fie');
+    await expect.poll(() => new URL(page.url()).searchParams.get('q')).toBe('Fie');
+    await page.keyboard.type('ld');
+    await expect.poll(() => new URL(page.url()).searchParams.get('q')).toBe('Field');
     await expect.poll(rowTexts).toEqual([expect.stringMatching(/Field Services Created/)]);
     await page.getByLabel('Filter by operation').selectOption('update');
     await page.getByText('No change matches these filters.').waitFor();

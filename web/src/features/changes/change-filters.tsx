@@ -6,13 +6,15 @@ import { fromLocalInput, since, timeframes, toLocalInput } from './timeframe';
 
 const control = 'w-full rounded border border-slate-400 bg-white px-1.5 py-1 text-sm';
 
-/** A text filter that reaches the URL when the person pauses typing, presses Enter or leaves the field; a new URL value remounts it. */
-function TextFilter(props: { label: string; value: string | undefined; onCommit: (value: string | undefined) => void }) {
-  return <TextInput key={props.value ?? ''} {...props} />;
-}
-
-function TextInput({ label, value, onCommit }: { label: string; value: string | undefined; onCommit: (value: string | undefined) => void }) {
+/** A text filter that reaches the URL when the person pauses typing, presses Enter or leaves the field. */
+function TextFilter({ label, value, onCommit }: { label: string; value: string | undefined; onCommit: (value: string | undefined) => void }) {
   const [text, setText] = useState(value ?? '');
+  // The URL changed from elsewhere (cleared, back, a link): show its value; focus stays where it is.
+  const [shown, setShown] = useState(value);
+  if (value !== shown) {
+    setShown(value);
+    setText(value ?? '');
+  }
   useEffect(() => {
     if (text === (value ?? '')) return;
     const timer = setTimeout(() => onCommit(text.trim() || undefined), 400);

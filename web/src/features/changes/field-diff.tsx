@@ -19,6 +19,9 @@ export function FieldDiff({ change }: { change: ChangeDetail }) {
   const unchanged = Object.keys({ ...before, ...after })
     .filter((key) => !changedTop.has(key) && !secrets.has(key))
     .sort();
+  // A created entity had no before, a deleted one has no after: say so rather than show null.
+  const beforeOf = (value: unknown) => (before === null ? '—' : show(value));
+  const afterOf = (value: unknown) => (after === null ? '—' : show(value));
   const secretWord = (path: string) => (before && path in before && after && path in after ? 'changed' : after && path in after ? 'set' : 'cleared');
 
   return (
@@ -33,10 +36,10 @@ export function FieldDiff({ change }: { change: ChangeDetail }) {
               Field
             </th>
             <th scope="col" className="border border-slate-300 px-2 py-1">
-              Before
+              Before{before === null ? ' (did not exist)' : ''}
             </th>
             <th scope="col" className="border border-slate-300 px-2 py-1">
-              After
+              After{after === null ? ' (deleted)' : ''}
             </th>
           </tr>
         </thead>
@@ -49,10 +52,10 @@ export function FieldDiff({ change }: { change: ChangeDetail }) {
                   {d.path}
                 </th>
                 <td className="border border-slate-300 bg-red-50 px-2 py-1">
-                  <pre className="font-mono break-words whitespace-pre-wrap">{show(d.before)}</pre>
+                  <pre className="font-mono break-words whitespace-pre-wrap">{beforeOf(d.before)}</pre>
                 </td>
                 <td className="border border-slate-300 bg-green-50 px-2 py-1">
-                  <pre className="font-mono break-words whitespace-pre-wrap">{show(d.after)}</pre>
+                  <pre className="font-mono break-words whitespace-pre-wrap">{afterOf(d.after)}</pre>
                 </td>
               </tr>
             ))}
