@@ -159,7 +159,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     accessTokens: createTokenService({ db, clock, audit }),
     syncReceiver,
     sync,
-    customers: createCustomerService({ db, clock }),
+    customers: createCustomerService({ db, clock, catalog }),
     tickets,
     ticketLists: createTicketListService({ db, clock, tickets }),
     assets: createAssetService({ db, catalog, config: configService }),

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultSettings } from '../shared/settings.js';
 import type { DomainError } from '../shared/errors.js';
@@ -38,6 +39,13 @@ describe.each(engines)('agent service on %s', (engine) => {
   const viewer = () => ({ agent: admin });
   const stored = (id: string) => t.db.read((s) => s.agents.find(id));
   const headSeq = () => t.db.read(async (s) => (await s.changes.head()).seq);
+
+  /** A customer of this instance, for the fields of an agent that name one. */
+  async function customer(name: string): Promise<string> {
+    const id = newId();
+    await t.db.write((s) => s.desk.insertCustomer({ id, name, thirdPartyId: null, createdAt: 0, updatedAt: 0 }));
+    return id;
+  }
 
   async function createRole(name: string): Promise<string> {
     return (await t.services.config.create(t.ctx, 'roles', { name, configAccess: 'read' })).entity!.id;
@@ -143,6 +151,83 @@ describe.each(engines)('agent service on %s', (engine) => {
     expect(await t.db.read((s) => s.agents.findByEmail('ghost@example.test'))).toBeUndefined();
   });
 
+  describe('customers an agent names', () => {
+    const fields = [
+      ['coManagedCustomerId', (id: string) => ({ coManagedCustomerId: id })],
+      ['customerGroupOverrideId', (id: string) => ({ customerGroupOverrideId: id })],
+      ['clientRestrictions.customerIds[1]', (id: string, other: string) => ({ clientRestrictions: { allowAllCustomers: false, customerIds: [other, id] } })],
+    ] as const;
+    let acme: string;
+    beforeAll(async () => {
+      acme = await customer('Named Acme');
+    });
+
+    it.each(fields)('refuses a missing customer at %s on create and on update, writing nothing', async (path, naming) => {
+      const missing = newId();
+      const seq = await headSeq();
+      const address = email('dangling');
+      const created = await failure(agents().create(t.ctx, { name: 'Dangling', email: address, ...naming(missing, acme) }));
+      expect(created.code).toBe('REFERENCE_NOT_FOUND');
+      expect(created.details.errors).toEqual([{ path, code: 'reference-not-found', message: `No customer has id ${missing}.` }]);
+      expect(await t.db.read((s) => s.agents.findByEmail(address))).toBeUndefined();
+
+      const agent = await agents().create(t.ctx, { name: 'Well named', email: email('named'), ...naming(acme, acme) });
+      const before = await stored(agent.id);
+      const updated = await failure(agents().update(t.ctx, viewer(), agent.id, { name: 'Renamed', ...naming(missing, acme) }));
+      expect(updated.code).toBe('REFERENCE_NOT_FOUND');
+      expect(updated.details.errors).toEqual([expect.objectContaining({ path, code: 'reference-not-found' })]);
+      expect(await stored(agent.id)).toEqual(before);
+      expect(await headSeq()).toBe(seq);
+      expect((await t.services.audit.list({ kind: 'agent.updated', limit: 1 }))[0]?.subject).not.toBe(agent.id);
+    });
+
+    it('refuses a customer outside the caller’s client restrictions as one that does not exist', async () => {
+      const globex = await customer('Named Globex');
+      const restricted = { agent: admin, access: { customers: { kind: 'only' as const, customerIds: new Set([acme]) } } };
+      const outside = await failure(agents().create(t.ctx, { name: 'Globex partner', email: email('outside'), coManagedCustomerId: globex }, restricted));
+      expect(outside).toMatchObject({ code: 'REFERENCE_NOT_FOUND', details: { errors: [{ path: 'coManagedCustomerId', message: `No customer has id ${globex}.` }] } });
+      const inside = await agents().create(t.ctx, { name: 'Acme partner', email: email('inside'), coManagedCustomerId: acme }, restricted);
+      const moved = await failure(agents().update(t.ctx, restricted, inside.id, { customerGroupOverrideId: globex }));
+      expect(moved).toMatchObject({ code: 'REFERENCE_NOT_FOUND', details: { errors: [{ path: 'customerGroupOverrideId' }] } });
+      expect((await stored(inside.id))!.customerGroupOverrideId).toBeNull();
+    });
+
+    it('still disables an agent whose customer was named before it was checked', async () => {
+      const gone = newId();
+      const legacy = (await agents().create(t.ctx, { name: 'Legacy partner', email: email('legacy') })).id;
+      // Agents saved before customers were checked may name one this instance lacks.
+      await t.db.write(async (s) => s.agents.update({ ...(await s.agents.find(legacy))!, coManagedCustomerId: gone }));
+      expect(await agents().update(t.ctx, viewer(), legacy, { disabled: true })).toMatchObject({ disabled: true, coManagedCustomerId: gone });
+      expect((await failure(agents().update(t.ctx, viewer(), legacy, { customerGroupOverrideId: newId() }))).code).toBe('REFERENCE_NOT_FOUND');
+      expect((await agents().update(t.ctx, viewer(), legacy, { coManagedCustomerId: acme })).coManagedCustomerId).toBe(acme);
+    });
+
+    it('refuses a save exactly when it names a missing customer, listing each such field', async () => {
+      const missing = [newId(), newId()];
+      const id = fc.constantFrom(acme, ...missing);
+      await fc.assert(
+        fc.asyncProperty(fc.option(id), fc.option(id), fc.array(id, { maxLength: 4 }), async (coManaged, override, restricted) => {
+          const body = { coManagedCustomerId: coManaged, customerGroupOverrideId: override, clientRestrictions: { allowAllCustomers: restricted.length === 0, customerIds: restricted } };
+          const expected = [
+            ...(coManaged !== null && coManaged !== acme ? ['coManagedCustomerId'] : []),
+            ...(override !== null && override !== acme ? ['customerGroupOverrideId'] : []),
+            ...restricted.flatMap((c, i) => (c === acme ? [] : [`clientRestrictions.customerIds[${i}]`])),
+          ];
+          const address = email('prop');
+          const outcome = await agents()
+            .create(t.ctx, { name: 'Property agent', email: address, ...body })
+            .then(
+              () => [] as string[],
+              (error: DomainError) => (error.details.errors as { path: string }[]).map((e) => e.path),
+            );
+          expect(outcome).toEqual(expected);
+          expect(await t.db.read((s) => s.agents.findByEmail(address))).toEqual(expected.length === 0 ? expect.objectContaining(body) : undefined);
+        }),
+        { numRuns: 30 },
+      );
+    });
+  });
+
   it('refuses role changes under the production lock and changes nothing', async () => {
     const role = await createRole('Locked role');
     const agent = await agents().create(t.ctx, { name: 'Locked out', email: email('lock') });
@@ -203,11 +288,12 @@ describe.each(engines)('agent service on %s', (engine) => {
       const make = async (key: string, extra: Record<string, unknown>) => {
         views[key] = await agents().create(t.ctx, { name: `Visibility ${key}`, email: email(`vis-${key}`), ...extra });
       };
-      await make('a1', { customerGroupOverrideId: 'cust-1' });
-      await make('a2', { customerGroupOverrideId: 'cust-1' });
-      await make('c1', { coManagedCustomerId: 'cust-1' });
-      await make('mixed', { coManagedCustomerId: 'cust-1', customerGroupOverrideId: 'cust-2' });
-      await make('b1', { customerGroupOverrideId: 'cust-2' });
+      const [one, two] = [await customer('Visibility customer 1'), await customer('Visibility customer 2')];
+      await make('a1', { customerGroupOverrideId: one });
+      await make('a2', { customerGroupOverrideId: one });
+      await make('c1', { coManagedCustomerId: one });
+      await make('mixed', { coManagedCustomerId: one, customerGroupOverrideId: two });
+      await make('b1', { customerGroupOverrideId: two });
       await make('plain', {});
     });
     const as = async (key: string) => ({ agent: (await stored(views[key]!.id))! });

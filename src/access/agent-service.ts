@@ -15,7 +15,8 @@ import { readSettings } from '../tracking/settings-service.js';
 import { ADMINISTRATOR_ROLE_ID, ROLES_TYPE } from './administrator-role.js';
 import { agentAccess, holdsRole, type AgentAccess, type Principal, type TeamMembership } from './agent-access.js';
 import type { AuditLog } from './audit-log.js';
-import { inScope } from './customer-scope.js';
+import { refuseUnknownCustomers } from './agent-customers.js';
+import { everyCustomer, inScope } from './customer-scope.js';
 import { hashPassword } from './passwords.js';
 import type { Permission } from './permissions.js';
 
@@ -25,7 +26,7 @@ const password = () => z.string().min(12).max(1024).describe('Write-only: at lea
 export const clientRestrictionsSchema = z
   .strictObject({
     allowAllCustomers: z.boolean().default(true),
-    customerIds: z.array(recordId()).max(1000).default([]).describe('The only customers the agent may see when allowAllCustomers is false.'),
+    customerIds: z.array(recordId()).max(1000).default([]).describe('The only customers the agent may see when allowAllCustomers is false; each a customer of this instance.'),
   })
   .describe('Client restrictions: all customers, or only those listed.');
 
@@ -35,8 +36,8 @@ const fields = {
   apiOnly: z.boolean().describe('An API-only agent cannot sign in to the console and has no password.'),
   disabled: z.boolean().describe('A disabled agent has no rights: its sessions end and its tokens stop working.'),
   thirdPartyId: z.string().trim().min(1).max(200).nullable().describe('Third-party relational id; unique when set.'),
-  coManagedCustomerId: recordId().nullable().describe('The co-managed IT customer this agent works for.'),
-  customerGroupOverrideId: recordId().nullable().describe('Customer group override: the agent sees only agents of the same group.'),
+  coManagedCustomerId: recordId().nullable().describe('The co-managed IT customer this agent works for: a customer of this instance.'),
+  customerGroupOverrideId: recordId().nullable().describe('Customer group override, a customer of this instance: the agent sees only agents of the same group.'),
   roleIds: z.array(z.string().max(100)).max(100).describe('Roles the agent holds; each change is recorded on the role.'),
 };
 
@@ -112,7 +113,8 @@ export interface AgentService {
   list(viewer: AgentViewer, query: { cursor?: string; limit: number; q?: string }): Promise<AgentPage>;
   get(viewer: AgentViewer, id: string): Promise<AgentView>;
   me(principal: Principal): Promise<OwnAgentView>;
-  create(ctx: WriteContext, input: unknown): Promise<AgentView>;
+  /** `viewer`: whose customers the agent may name; without one (Shiplog itself), any customer of this instance. */
+  create(ctx: WriteContext, input: unknown, viewer?: AgentViewer): Promise<AgentView>;
   update(ctx: WriteContext, viewer: AgentViewer, id: string, input: unknown): Promise<AgentView>;
   remove(ctx: WriteContext, viewer: AgentViewer, id: string): Promise<void>;
 }
@@ -379,7 +381,7 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
       });
     },
 
-    async create(ctx, input) {
+    async create(ctx, input, viewer) {
       const values = parseOrThrow(agentCreateSchema, input, 'agent');
       refusePasswordForApiOnly(values.apiOnly, values.password !== undefined);
       // Hashing is slow by design; do it before taking the write lock.
@@ -388,6 +390,7 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
         const email = values.email.toLowerCase();
         await refuseTakenEmail(stores, email, null);
         if (values.thirdPartyId !== null) await refuseTakenThirdPartyId(stores, values.thirdPartyId, null);
+        await refuseUnknownCustomers(stores, values, null, viewer?.access?.customers ?? everyCustomer);
         const now = clock.now();
         const agent: AgentRecord = {
           id: newId(now),
@@ -441,6 +444,7 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
         if (next.email !== current.email) await refuseTakenEmail(stores, next.email, id);
         if (next.thirdPartyId !== null && next.thirdPartyId !== current.thirdPartyId) await refuseTakenThirdPartyId(stores, next.thirdPartyId, id);
         if (next.thirdPartyId !== current.thirdPartyId) await refuseWhileNamed(stores, { kind: 'agent', ...current }, 'third-party-id');
+        await refuseUnknownCustomers(stores, next, current, viewer.access?.customers ?? everyCustomer);
 
         const changed = (['name', 'email', 'apiOnly', 'disabled', 'thirdPartyId', 'coManagedCustomerId', 'customerGroupOverrideId'] as const).filter(
           (key) => next[key] !== current[key],

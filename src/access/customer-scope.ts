@@ -1,6 +1,6 @@
 import type { Catalog } from '../catalog/catalog.js';
 import type { EntityTypeDefinition } from '../catalog/entity-type.js';
-import type { DomainError } from '../shared/errors.js';
+import { DomainError, type FieldProblem } from '../shared/errors.js';
 import type { AgentRecord, ChangeRecord, ChangeSummary, EntityRecord, Stores } from '../store/ports.js';
 import { intersect } from './permissions.js';
 
@@ -44,6 +44,16 @@ export function inScope(scope: CustomerScope, customerId: string | null): boolea
  */
 export function assertInScope(scope: CustomerScope, customerId: string | null, notFound: () => DomainError): void {
   if (!inScope(scope, customerId)) throw notFound();
+}
+
+/** The problem of a body naming at `path` a customer this instance lacks, or one outside the caller's customers: the same for both. */
+export function customerReferenceProblem(path: string, customerId: string): FieldProblem {
+  return { path, code: 'reference-not-found', message: `No customer has id ${customerId}.` };
+}
+
+/** The refusal of a body naming a customer the caller cannot name, at `path`: another customer's existence does not leak. */
+export function customerReferenceNotFound(path: string, customerId: string): DomainError {
+  return new DomainError('REFERENCE_NOT_FOUND', 'The body references a customer that does not exist on this instance.', { errors: [customerReferenceProblem(path, customerId)] });
 }
 
 /** The customer a body of a customer's record names; null when it names none. */

@@ -147,9 +147,19 @@ export function renderRestorePlan(plan: RestorePlan): string {
       `  Copied from ${plan.from.name}: ${plural(part.copied.changes, 'change')}, ${plural(part.copied.entities, 'entity', 'entities')}`,
       `  Replaced here: ${plural(part.replaced.changes, 'change')}, ${plural(part.replaced.entities, 'entity', 'entities')}`,
       `  Desk data (tickets and the like) cleared: ${part.deskDataCleared ? 'yes' : 'no'}`,
+      `  Customers and users: ${plural(part.records.copied.customers, 'customer')} and ${plural(part.records.copied.users, 'user')} from ${plan.from.name} replace ${plural(part.records.replaced.customers, 'customer')} and ${plural(part.records.replaced.users, 'user')} here`,
+      `  Agents ${plan.from.name}'s configuration names, found here: ${part.records.agentsResolved}`,
       `  Lost (changes ${plan.from.name} lacks): ${part.lost.count}`,
     );
     if (part.lost.changes.length > 0) lines.push(changeTable(part.lost.changes).replace(/^/gm, '  '));
+    for (const [title, references] of [
+      ['Unresolved (the restore is refused while any remain)', part.records.unresolved],
+      ['Holders dropped (not among production’s users)', part.records.dropped],
+    ] as const) {
+      if (references.length === 0) continue;
+      lines.push(`  ${title}:`);
+      for (const r of references) lines.push(`    - ${r.in.type} "${r.in.name}" at ${r.path}: ${r.record.kind}${r.record.name === null ? '' : ` "${r.record.name}"`} ${r.record.thirdPartyId === null ? `(id ${r.record.id})` : `(third-party id ${r.record.thirdPartyId})`}`);
+    }
   }
   const names = plan.instances.map((i) => i.name).join(' and ');
   lines.push('', plan.restored ? `Restored: ${names} now match ${plan.from.name}.` : `Not restored. To restore exactly this plan, confirm it: --confirm --fingerprint ${plan.fingerprint}`);

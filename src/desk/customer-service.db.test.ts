@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../../test/support/databases.js';
 import { createTestApp, type TestApp } from '../../test/support/instance.js';
+import { insertAgent } from '../../test/support/principals.js';
 
 /** Customers carry a third-party id, as users and agents do: the id another system gives them, unique per instance. */
 describe.each(engines)('customers’ third-party ids on %s', (engine) => {
@@ -10,9 +11,9 @@ describe.each(engines)('customers’ third-party ids on %s', (engine) => {
   });
   afterAll(async () => t?.close());
 
-  const call = async (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: unknown) => {
+  const call = async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown) => {
     const res = await t.app.inject({ method, url, headers: t.auth, ...(payload === undefined ? {} : { payload: payload as object }) });
-    return { status: res.statusCode, body: res.json() };
+    return { status: res.statusCode, body: res.body === '' ? null : res.json() };
   };
 
   it('keeps a customer’s third-party id, unique when set, changed or cleared like any field', async () => {
@@ -33,5 +34,39 @@ describe.each(engines)('customers’ third-party ids on %s', (engine) => {
     expect(await call('GET', `/v1/customers/${plain.body.id}`)).toMatchObject({ status: 200, body: { thirdPartyId: 'CRM-1' } });
     expect((await call('GET', '/v1/customers')).body.items.map((c: { thirdPartyId: string | null }) => c.thirdPartyId)).toEqual([null, 'CRM-1', null]);
     expect(await call('POST', '/v1/customers', { name: 'Blank', thirdPartyId: '' })).toMatchObject({ status: 400, body: { errors: [{ path: 'thirdPartyId' }] } });
+  });
+
+  it('keeps a customer while an agent names it (co-managed customer, group override, client restrictions)', async () => {
+    for (const [path, fields] of [
+      ['coManagedCustomerId', (id: string) => ({ coManagedCustomerId: id })],
+      ['customerGroupOverrideId', (id: string) => ({ customerGroupOverrideId: id })],
+      ['clientRestrictions.customerIds[0]', (id: string) => ({ clientRestrictions: { allowAllCustomers: false, customerIds: [id] } })],
+    ] as const) {
+      const customer = (await call('POST', '/v1/customers', { name: `Partner for ${path}` })).body;
+      const agent = await insertAgent(t, { name: `Partner agent ${path}`, ...fields(customer.id) });
+      const refused = await call('DELETE', `/v1/customers/${customer.id}`);
+      expect(refused).toMatchObject({ status: 409, body: { code: 'CUSTOMER_IN_USE', referencedBy: [{ type: 'agent', id: agent.id, name: agent.name, path }] } });
+      expect((await call('GET', `/v1/customers/${customer.id}`)).status).toBe(200);
+      await t.db.write((stores) => stores.agents.remove(agent.id));
+      expect((await call('DELETE', `/v1/customers/${customer.id}`)).status).toBe(204);
+    }
+  });
+
+  it('keeps a user with its customer while an asset of that customer names the user', async () => {
+    const [a, b] = [(await call('POST', '/v1/customers', { name: 'Asset owner A' })).body, (await call('POST', '/v1/customers', { name: 'Asset owner B' })).body];
+    const user = (await call('POST', '/v1/users', { customerId: a.id, name: 'Uma User', thirdPartyId: 'IDP-UMA' })).body;
+    const assetTypeId = (await call('POST', '/v1/config/asset-types', { name: 'Laptop' })).body.entity.id;
+    const loose = (await call('POST', '/v1/config/assets', { name: 'Nobody’s laptop', assetTypeId, userIds: [user.id] })).body.entity;
+    for (const naming of [{ userIds: [user.id] }, { technicalOwnerId: user.id }, { userThirdPartyIds: ['IDP-UMA'] }]) {
+      const asset = await call('POST', '/v1/config/assets', { name: 'Uma’s laptop', assetTypeId, customerId: a.id, ...naming });
+      expect(asset.status, JSON.stringify(asset.body)).toBe(201);
+      const moved = await call('PATCH', `/v1/users/${user.id}`, { customerId: b.id });
+      expect(moved).toMatchObject({ status: 409, body: { code: 'USER_IN_USE', referencedBy: [{ type: 'assets', id: asset.body.entity.id }], errors: [{ path: 'customerId' }] } });
+      expect((await call('GET', `/v1/users/${user.id}`)).body.customerId).toBe(a.id);
+      expect((await call('DELETE', `/v1/config/assets/${asset.body.entity.id}`)).status).toBe(200);
+    }
+    // An asset of no customer names whom it likes: it does not hold the user back.
+    expect(loose.body.userIds).toEqual([user.id]);
+    expect(await call('PATCH', `/v1/users/${user.id}`, { customerId: b.id })).toMatchObject({ status: 200, body: { customerId: b.id } });
   });
 });

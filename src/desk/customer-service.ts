@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import type { Principal } from '../access/agent-access.js';
-import { assertInScope } from '../access/customer-scope.js';
+import { customersNamedBy } from '../access/agent-customers.js';
+import { assertInScope, customerOfBody, customerReferenceNotFound, inScope } from '../access/customer-scope.js';
+import type { Catalog } from '../catalog/catalog.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { CustomerRecord, DeskUserRecord, Stores, Transactor } from '../store/ports.js';
 import { decodeCursor, encodeCursor } from '../tracking/cursor.js';
-import { refuseWhileNamed } from '../tracking/record-references.js';
+import { entitiesNaming, refuseWhileNamed } from '../tracking/record-references.js';
 import { deskCaller, scopedCustomerIds, type DeskCaller } from './desk-caller.js';
 
 const name = () => z.string().trim().min(1).max(200);
@@ -78,16 +80,27 @@ const customerNotFound = (id: string) => new DomainError('CUSTOMER_NOT_FOUND', `
 const userNotFound = (id: string) => new DomainError('USER_NOT_FOUND', `There is no user with id ${id}.`, { id });
 
 /** A customer the caller may see, or "not found" (never "forbidden": another customer's existence does not leak). */
-export async function visibleCustomer(stores: Stores, caller: DeskCaller, id: string, path = 'customerId'): Promise<CustomerRecord> {
+async function visibleCustomer(stores: Stores, caller: DeskCaller, id: string): Promise<CustomerRecord> {
   const customer = await stores.desk.findCustomer(id);
   const notFound = () => {
     const error = customerNotFound(id);
-    error.details.errors = [{ path, code: 'not-found', message: 'No such customer.' }];
+    error.details.errors = [{ path: 'id', code: 'not-found', message: 'No such customer.' }];
     return error;
   };
   if (!customer) throw notFound();
   assertInScope(caller.scope, customer.id, notFound);
   return customer;
+}
+
+/** Whether a body may name this customer: it exists here and is one of the caller's customers. */
+export async function mayNameCustomer(stores: Stores, caller: DeskCaller, id: string): Promise<boolean> {
+  const customer = await stores.desk.findCustomer(id);
+  return customer !== undefined && inScope(caller.scope, customer.id);
+}
+
+/** Refuses a body naming a customer it may not name, at `customerId`, as configuration writes do. */
+async function refuseUnnamableCustomer(stores: Stores, caller: DeskCaller, id: string): Promise<void> {
+  if (!(await mayNameCustomer(stores, caller, id))) throw customerReferenceNotFound('customerId', id);
 }
 
 async function visibleUser(stores: Stores, caller: DeskCaller, id: string): Promise<DeskUserRecord> {
@@ -108,6 +121,33 @@ async function refuseTakenThirdPartyId(stores: Stores, kind: 'customer' | 'user'
 }
 
 
+/** Refuses to delete a customer while an agent names it: agents are not configuration, but they must not name a customer that is gone. */
+async function refuseWhileAgentsName(stores: Stores, customer: CustomerRecord): Promise<void> {
+  const agents = await stores.agents.list({ limit: Number.MAX_SAFE_INTEGER });
+  const referencedBy = agents.flatMap((agent) => customersNamedBy(agent).flatMap((field) => (field.id === customer.id ? [{ type: 'agent', id: agent.id, name: agent.name, path: field.path }] : [])));
+  if (referencedBy.length === 0) return;
+  const names = [...new Set(referencedBy.map((r) => `agent "${r.name}"`))].join(', ');
+  throw new DomainError('CUSTOMER_IN_USE', `Agents name this customer: ${names}; change them first.`, { referencedBy });
+}
+
+/** Refuses to move a user to another customer while a record of its customer (an asset's users or owners) names the user. */
+async function refuseWhileCustomerRecordsName(stores: Stores, catalog: Catalog, user: DeskUserRecord): Promise<void> {
+  const naming = await entitiesNaming(stores, { kind: 'user', id: user.id, thirdPartyId: user.thirdPartyId }, { limit: 1_000 });
+  const ofCustomer = naming.filter((r) => catalog.find(r.type)?.customerRecord !== undefined);
+  if (ofCustomer.length === 0) return;
+  const bodies = new Map((await stores.entities.findMany([...new Set(ofCustomer.map((r) => r.id))])).map((e) => [e.id, e]));
+  const referencedBy = ofCustomer.filter((r) => {
+    const entity = bodies.get(r.id);
+    return entity !== undefined && customerOfBody(catalog.get(entity.type), entity.body) === user.customerId;
+  });
+  if (referencedBy.length === 0) return;
+  const names = [...new Set(referencedBy.map((r) => `${r.type} "${r.name}"`))].join(', ');
+  throw new DomainError('USER_IN_USE', `Records of the user's customer name this user: ${names}; change them before moving the user to another customer.`, {
+    referencedBy,
+    errors: [{ path: 'customerId', code: 'in-use', message: 'Records of the user’s current customer name this user.' }],
+  });
+}
+
 function refuseIfRestricted(caller: DeskCaller): void {
   if (caller.scope.kind === 'all') return;
   throw new DomainError('FORBIDDEN', 'An agent restricted to some customers cannot add customers.', { reason: 'client-restrictions' });
@@ -127,8 +167,8 @@ export interface CustomerService {
 }
 
 /** Customers and their users: desk records, local to this instance, seen only within the caller's client restrictions. */
-export function createCustomerService(deps: { db: Transactor; clock: Clock }): CustomerService {
-  const { db, clock } = deps;
+export function createCustomerService(deps: { db: Transactor; clock: Clock; catalog: Catalog }): CustomerService {
+  const { db, clock, catalog } = deps;
   return {
     async listCustomers(principal, { limit, cursor, q }) {
       const rows = await db.read(async (stores) => {
@@ -144,7 +184,7 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock }): C
       return pageOf(rows, limit, customerView);
     },
     async getCustomer(principal, id) {
-      return customerView(await db.read(async (stores) => visibleCustomer(stores, await deskCaller(stores, principal), id, 'id')));
+      return customerView(await db.read(async (stores) => visibleCustomer(stores, await deskCaller(stores, principal), id)));
     },
     async createCustomer(principal, input) {
       return db.write(async (stores) => {
@@ -158,7 +198,7 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock }): C
     },
     async updateCustomer(principal, id, patch) {
       return db.write(async (stores) => {
-        const customer = await visibleCustomer(stores, await deskCaller(stores, principal), id, 'id');
+        const customer = await visibleCustomer(stores, await deskCaller(stores, principal), id);
         if (patch.thirdPartyId !== undefined && patch.thirdPartyId !== customer.thirdPartyId) {
           await refuseTakenThirdPartyId(stores, 'customer', patch.thirdPartyId, customer.id);
           await refuseWhileNamed(stores, { kind: 'customer', ...customer }, 'third-party-id');
@@ -175,12 +215,13 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock }): C
     },
     async removeCustomer(principal, id) {
       await db.write(async (stores) => {
-        const customer = await visibleCustomer(stores, await deskCaller(stores, principal), id, 'id');
+        const customer = await visibleCustomer(stores, await deskCaller(stores, principal), id);
         const holds = await stores.desk.customerHolds(id);
         if (holds.users > 0 || holds.tickets > 0) {
           throw new DomainError('CUSTOMER_IN_USE', `The customer still has ${holds.users} user(s) and ${holds.tickets} ticket(s).`, holds);
         }
         await refuseWhileNamed(stores, { kind: 'customer', ...customer });
+        await refuseWhileAgentsName(stores, customer);
         await stores.desk.removeCustomer(id);
       });
     },
@@ -203,7 +244,7 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock }): C
     },
     async createUser(principal, input) {
       return db.write(async (stores) => {
-        await visibleCustomer(stores, await deskCaller(stores, principal), input.customerId);
+        await refuseUnnamableCustomer(stores, await deskCaller(stores, principal), input.customerId);
         const now = clock.now();
         await refuseTakenThirdPartyId(stores, 'user', input.thirdPartyId, null);
         const user: DeskUserRecord = {
@@ -223,7 +264,10 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock }): C
       return db.write(async (stores) => {
         const caller = await deskCaller(stores, principal);
         const user = await visibleUser(stores, caller, id);
-        if (patch.customerId !== undefined && patch.customerId !== user.customerId) await visibleCustomer(stores, caller, patch.customerId);
+        if (patch.customerId !== undefined && patch.customerId !== user.customerId) {
+          await refuseUnnamableCustomer(stores, caller, patch.customerId);
+          await refuseWhileCustomerRecordsName(stores, catalog, user);
+        }
         if (patch.thirdPartyId !== undefined && patch.thirdPartyId !== user.thirdPartyId) {
           await refuseTakenThirdPartyId(stores, 'user', patch.thirdPartyId, user.id);
           await refuseWhileNamed(stores, { kind: 'user', ...user }, 'third-party-id');

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Principal } from '../access/agent-access.js';
 import { agentAccess } from '../access/agent-access.js';
+import { customerReferenceProblem } from '../access/customer-scope.js';
 import { canSeeAgent } from '../access/agent-service.js';
 import { noAuthority, type Actor, type WriteContext } from '../shared/actor.js';
 import type { Clock } from '../shared/clock.js';
@@ -10,7 +11,7 @@ import type { Settings } from '../shared/settings.js';
 import type { EntityRecord, InboundMailRecord, Stores, TicketActionRecord, TicketFilter, TicketListFilters, TicketRecord, Transactor } from '../store/ports.js';
 import { decodeCursor } from '../tracking/cursor.js';
 import { readSettings } from '../tracking/settings-service.js';
-import { pageOf, visibleCustomer, type Page } from './customer-service.js';
+import { mayNameCustomer, pageOf, type Page } from './customer-service.js';
 import {
   deskCaller,
   isCoManagedAgent,
@@ -477,8 +478,8 @@ export function createTicketService(deps: {
       return writing(async (stores, raise) => {
         const caller = await deskCaller(stores, principal);
         requireTicketPermission(caller, 'addTickets', 'Logging a ticket');
-        await visibleCustomer(stores, caller, input.customerId);
         const problems: FieldProblem[] = [];
+        if (!(await mayNameCustomer(stores, caller, input.customerId))) problems.push(customerReferenceProblem('customerId', input.customerId));
         if (input.userId) {
           const user = await stores.desk.findUser(input.userId);
           if (!user || user.customerId !== input.customerId) problems.push({ path: 'userId', code: 'reference-not-found', message: `The customer has no user with id ${input.userId}.` });

@@ -82,13 +82,20 @@ describe.each(engines)('/v1/agents on %s', (engine) => {
 
   const headSeq = () => t.db.read(async (s) => (await s.changes.head()).seq);
 
+  async function createCustomer(name: string): Promise<string> {
+    const res = await call('POST', '/v1/customers', { name });
+    expect(res.statusCode, res.body).toBe(201);
+    return res.json<{ id: string }>().id;
+  }
+
   it('creates, reads, lists, updates and deletes an agent', async () => {
+    const customer = await createCustomer('Field customer');
     const created = await call('POST', '/v1/agents', {
       name: 'Jamie Field',
       email: 'Jamie.Field@Example.test',
       thirdPartyId: 'HR-1001',
-      clientRestrictions: { allowAllCustomers: false, customerIds: ['cust-1'] },
-      coManagedCustomerId: 'cust-1',
+      clientRestrictions: { allowAllCustomers: false, customerIds: [customer] },
+      coManagedCustomerId: customer,
     });
     expect(created.statusCode, created.body).toBe(201);
     const agent = created.json<AgentView>();
@@ -100,8 +107,8 @@ describe.each(engines)('/v1/agents on %s', (engine) => {
       disabled: false,
       thirdPartyId: 'HR-1001',
       hasPassword: false,
-      clientRestrictions: { allowAllCustomers: false, customerIds: ['cust-1'] },
-      coManagedCustomerId: 'cust-1',
+      clientRestrictions: { allowAllCustomers: false, customerIds: [customer] },
+      coManagedCustomerId: customer,
       customerGroupOverrideId: null,
       roles: [],
       permissions: [],
@@ -122,7 +129,7 @@ describe.each(engines)('/v1/agents on %s', (engine) => {
     const patched = await call('PATCH', `/v1/agents/${agent.id}`, { name: 'Jamie F.', clientRestrictions: { allowAllCustomers: true } });
     expect(patched.statusCode, patched.body).toBe(200);
     // Only the fields sent change.
-    expect(patched.json()).toMatchObject({ name: 'Jamie F.', email: 'jamie.field@example.test', thirdPartyId: 'HR-1001', coManagedCustomerId: 'cust-1', clientRestrictions: { allowAllCustomers: true, customerIds: [] } });
+    expect(patched.json()).toMatchObject({ name: 'Jamie F.', email: 'jamie.field@example.test', thirdPartyId: 'HR-1001', coManagedCustomerId: customer, clientRestrictions: { allowAllCustomers: true, customerIds: [] } });
     const [updated] = await t.services.audit.list({ kind: 'agent.updated', limit: 1 });
     expect(updated).toMatchObject({ subject: agent.id, actor: { kind: 'agent', id: t.ctx.actor.id }, details: { fields: ['name', 'clientRestrictions'] } });
 
@@ -134,6 +141,25 @@ describe.each(engines)('/v1/agents on %s', (engine) => {
     expect(gone.json<Problem>().code).toBe('AGENT_NOT_FOUND');
     expect((await call('PATCH', `/v1/agents/${agent.id}`, { name: 'x' })).statusCode).toBe(404);
     expect((await call('DELETE', `/v1/agents/${agent.id}`)).statusCode).toBe(404);
+  });
+
+  it('answers 422 REFERENCE_NOT_FOUND at the field for customers this instance lacks, and writes nothing', async () => {
+    const customer = await createCustomer('Referenced customer');
+    const address = email('dangling');
+    const refused = await call('POST', '/v1/agents', {
+      name: 'Dangling',
+      email: address,
+      clientRestrictions: { allowAllCustomers: false, customerIds: [customer, 'no-such-customer'] },
+      customerGroupOverrideId: 'no-such-group',
+    });
+    expect(refused.statusCode).toBe(422);
+    expect(refused.headers['content-type']).toContain('application/problem+json');
+    expect(refused.json<Problem>()).toMatchObject({ code: 'REFERENCE_NOT_FOUND', errors: [{ path: 'customerGroupOverrideId' }, { path: 'clientRestrictions.customerIds[1]' }] });
+    expect((await call('GET', `/v1/agents?q=${address}`)).json<{ items: unknown[] }>().items).toEqual([]);
+    const agent = await createAgent({ name: 'Referencing', email: email('referencing') });
+    const patched = await call('PATCH', `/v1/agents/${agent.id}`, { coManagedCustomerId: 'no-such-customer' });
+    expect(patched.json<Problem>()).toMatchObject({ status: 422, code: 'REFERENCE_NOT_FOUND', errors: [{ path: 'coManagedCustomerId' }] });
+    expect((await call('GET', `/v1/agents/${agent.id}`)).json<AgentView>().coManagedCustomerId).toBeNull();
   });
 
   it('pages the list with a cursor, every agent once', async () => {
@@ -329,9 +355,10 @@ describe.each(engines)('/v1/agents on %s', (engine) => {
   });
 
   it('applies co-managed visibility to an administrator with a customer group', async () => {
-    const inside = await createAgent({ name: 'Group agent', email: email('group'), customerGroupOverrideId: 'msp-9' });
+    const group = await createCustomer('Managed service provider');
+    const inside = await createAgent({ name: 'Group agent', email: email('group'), customerGroupOverrideId: group });
     const outside = await createAgent({ name: 'Group outsider', email: email('group') });
-    const groupAdmin = await createAgent({ name: 'Group admin', email: email('group'), customerGroupOverrideId: 'msp-9', roleIds: [ADMINISTRATOR_ROLE_ID] });
+    const groupAdmin = await createAgent({ name: 'Group admin', email: email('group'), customerGroupOverrideId: group, roleIds: [ADMINISTRATOR_ROLE_ID] });
     const asGroupAdmin = await tokenFor(groupAdmin.id);
     const listed = (await call('GET', '/v1/agents?q=group&limit=200', undefined, asGroupAdmin)).json<{ items: AgentView[] }>().items.map((a) => a.id);
     expect(listed).toEqual([inside.id, groupAdmin.id]);

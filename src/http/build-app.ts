@@ -1,12 +1,14 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { newId } from '../shared/ids.js';
 import type { Services } from '../services.js';
 import { registerAuth, type RouteEntry } from './plugins/auth.js';
 import { frameworkErrors, registerErrorHandling } from './plugins/errors.js';
 import { registerJsonBody } from './plugins/json-body.js';
 import { registerRequestTextChecks } from './plugins/request-text.js';
+import { openApiOptions } from './openapi.js';
 import { rateLimit } from './rate-limit.js';
 import { agentRoutes } from './routes/agents.js';
 import { applicationRoutes } from './routes/applications.js';
@@ -66,17 +68,36 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     void reply.header('x-request-id', request.id);
   });
 
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Shiplog API', version: services.instance.version, description: 'Version-controlled service-desk configuration.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-    transform: jsonSchemaTransform,
-  });
+  await app.register(swagger, openApiOptions({ version: services.instance.version, publicUrl: services.publicUrl, instanceId: services.instance.id }));
 
-  app.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () => app.swagger());
-  app.get('/healthz', { config: { permission: 'public' }, schema: { hide: true } }, async () => ({ ok: true }));
+  app.get(
+    '/openapi.json',
+    {
+      config: { permission: 'public' },
+      schema: {
+        operationId: 'getOpenApiDocument',
+        tags: ['meta'],
+        summary: 'This API document',
+        description: 'The OpenAPI 3.0 document of this instance’s API, generated from the schemas the server validates with; typed clients are generated from it (docs/api.md).',
+        response: { 200: z.record(z.string(), z.unknown()).describe('An OpenAPI 3.0 document.') },
+      },
+    },
+    async () => app.swagger() as unknown as Record<string, unknown>,
+  );
+  app.get(
+    '/healthz',
+    {
+      config: { permission: 'public' },
+      schema: {
+        operationId: 'getHealth',
+        tags: ['meta'],
+        summary: 'Health check',
+        description: 'Answers 200 while the process serves requests; it does not touch the database.',
+        response: { 200: z.object({ ok: z.literal(true) }) },
+      },
+    },
+    async () => ({ ok: true as const }),
+  );
 
   await app.register(instanceRoutes(services));
   await app.register(catalogRoutes(services));

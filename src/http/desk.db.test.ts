@@ -284,8 +284,8 @@ describe.each(engines)('the desk of a co-managed support setup on %s', (engine) 
     expect(await admin('GET', `/v1/tickets/${globexTicket}/actions`)).toEqual(before);
 
     const logged = await call<Problem>(carl.headers, 'POST', '/v1/tickets', { customerId: ids.globex, ticketTypeId: ids.incident, summary: 'Sneaky' });
-    expect(logged.status).toBe(404);
-    expect(logged.body).toMatchObject({ code: 'CUSTOMER_NOT_FOUND', errors: [{ path: 'customerId' }] });
+    // Another customer is refused as one that does not exist.
+    expect(logged).toMatchObject({ status: 422, body: { code: 'REFERENCE_NOT_FOUND', errors: [{ path: 'customerId', code: 'reference-not-found' }] } });
     expect((await admin<{ items: { summary: string }[] }>('GET', '/v1/tickets?q=sneaky')).body.items).toEqual([]);
   });
 
@@ -370,15 +370,40 @@ describe.each(engines)('the desk of a co-managed support setup on %s', (engine) 
       [{ customerId: ids.acme, ticketTypeId: ids.statusNew, summary: 'Wrong type' }, 422, 'ticketTypeId'],
       [{ customerId: ids.acme, userId: ids.globexUser, ticketTypeId: ids.incident, summary: 'Wrong user' }, 422, 'userId'],
       [{ customerId: ids.acme, ticketTypeId: ids.incident, summary: 'Bad status', statusId: ids.firstLine }, 422, 'statusId'],
+      [{ customerId: 'no-such-customer', ticketTypeId: ids.incident, summary: 'Nobody’s' }, 422, 'customerId'],
+      [{ customerId: ids.acme, userId: 'no-such-user', ticketTypeId: ids.incident, summary: 'Nobody asked' }, 422, 'userId'],
+      [{ customerId: ids.acme, ticketTypeId: ids.incident, summary: 'Nobody works it', agentId: 'no-such-agent' }, 422, 'agentId'],
     ];
     for (const [payload, status, path] of cases) {
       const res = await admin<Problem>('POST', '/v1/tickets', payload);
       expect(res.status, JSON.stringify(payload)).toBe(status);
+      if (status === 422) expect(res.body.code, JSON.stringify(payload)).toBe('REFERENCE_NOT_FOUND');
       if (path) expect(res.body.errors?.map((e) => e.path)).toContain(path);
     }
     expect((await admin<{ items: unknown[] }>('GET', '/v1/tickets?limit=200')).body.items).toHaveLength(before);
+    const ticket = (await admin<{ ticket: { id: string; agentId: string | null; updatedAt: string } }>('POST', '/v1/tickets', { customerId: ids.acme, ticketTypeId: ids.incident, summary: 'Kept' })).body.ticket;
+    const reassigned = await admin<Problem>('PATCH', `/v1/tickets/${ticket.id}`, { agentId: 'no-such-agent' });
+    expect(reassigned).toMatchObject({ status: 422, body: { code: 'REFERENCE_NOT_FOUND', errors: [{ path: 'agentId' }] } });
+    expect((await admin<{ agentId: string | null; updatedAt: string }>('GET', `/v1/tickets/${ticket.id}`)).body).toMatchObject({ agentId: ticket.agentId, updatedAt: ticket.updatedAt });
     const inUse = await admin<Problem>('DELETE', `/v1/customers/${ids.acme}`);
     expect(inUse).toMatchObject({ status: 409, body: { code: 'CUSTOMER_IN_USE' } });
+  });
+
+  it('refuses a user or an asset naming a customer this instance lacks, at the field, and writes nothing', async () => {
+    const count = async (url: string) => (await admin<{ items: unknown[] }>('GET', `${url}?limit=200`)).body.items.length;
+    const [users, assets] = [await count('/v1/users'), await count('/v1/assets')];
+    const assetTypeId = await config('asset-types', { name: 'Phone' });
+    const refusals: [InjectOptions['method'], string, unknown][] = [
+      ['POST', '/v1/users', { customerId: 'no-such-customer', name: 'Nobody’s user' }],
+      ['PATCH', `/v1/users/${ids.acmeUser}`, { customerId: 'no-such-customer', name: 'Moved away' }],
+      ['POST', '/v1/assets', { name: 'Nobody’s phone', assetTypeId, customerId: 'no-such-customer' }],
+    ];
+    for (const [method, url, payload] of refusals) {
+      const res = await admin<Problem>(method, url, payload);
+      expect(res, `${method} ${url}`).toMatchObject({ status: 422, body: { code: 'REFERENCE_NOT_FOUND', errors: [{ path: 'customerId', code: 'reference-not-found' }] } });
+    }
+    expect((await admin<{ customerId: string; name: string }>('GET', `/v1/users/${ids.acmeUser}`)).body).toMatchObject({ customerId: ids.acme, name: 'Ada at Acme' });
+    expect([await count('/v1/users'), await count('/v1/assets')]).toEqual([users, assets]);
   });
 
   it('exports the tickets the caller sees as CSV, only with the export permission, defusing formulas', async () => {

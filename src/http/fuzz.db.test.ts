@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../../test/support/databases.js';
-import { headerText, hostileText, hostileValue, operationsOf, percentEncode, rawBodies, shapedValue, withKey, type Operation, type Vocabulary } from '../../test/support/openapi-fuzz.js';
+import { headerText, hostileText, hostileValue, operationFor, operationsOf, percentEncode, rawBodies, shapedValue, withKey, type Operation, type Vocabulary } from '../../test/support/openapi-fuzz.js';
 import { ok, startPair, type LiveInstance } from '../../test/support/pipeline.js';
 import { bearer, createAgent, createApplication, issueAccessToken } from '../../test/support/principals.js';
 import { stateFingerprint } from '../../test/support/state.js';
@@ -52,6 +52,8 @@ describe.each(engines)('every route of the OpenAPI document, fuzzed, on %s', (en
   let words: Vocabulary;
   let principals: Record<string, string>[];
   const tried = { requests: 0, byStatus: {} as Record<string, number> };
+  /** Answers the document does not declare, each kind once: `METHOD path → status code (what is wrong)`. */
+  const undeclared = new Set<string>();
 
   beforeAll(async () => {
     ({ dev, staging } = await startPair(engine, { source: true }));
@@ -183,6 +185,23 @@ describe.each(engines)('every route of the OpenAPI document, fuzzed, on %s', (en
     });
   }
 
+  /** Holds the answer to what the document declares for the operation the request reached: status, media type, required headers. */
+  function checkDeclared(request: FuzzRequest, res: LightMyRequestResponse): void {
+    const operation = operationFor(operations, request.method, request.url);
+    const type = String(res.headers['content-type'] ?? '').split(';')[0]!;
+    const code = type === 'application/problem+json' ? res.json<{ code: string }>().code : '';
+    // A path the router does not take (an empty or dot segment) reaches no operation of the document.
+    if (!operation || code === 'ROUTE_NOT_FOUND') return;
+    const where = `${operation.method} ${operation.path} → ${res.statusCode}`;
+    const declared = operation.responses[String(res.statusCode)];
+    if (!declared) {
+      undeclared.add(`${where} ${code}`);
+      return;
+    }
+    if (res.body.length > 0 && !declared.mediaTypes.includes(type)) undeclared.add(`${where} as ${type}`);
+    for (const header of declared.requiredHeaders) if (res.headers[header] === undefined) undeclared.add(`${where} without ${header}`);
+  }
+
   function expectAnswer(request: FuzzRequest, res: LightMyRequestResponse): void {
     const what = `${request.method} ${request.url.slice(0, 200)} → ${res.statusCode} ${res.body.slice(0, 300)}`;
     if (res.statusCode >= 500) {
@@ -212,6 +231,7 @@ describe.each(engines)('every route of the OpenAPI document, fuzzed, on %s', (en
         const bucket = String(res.statusCode);
         tried.byStatus[bucket] = (tried.byStatus[bucket] ?? 0) + 1;
         expectAnswer(request, res);
+        checkDeclared(request, res);
         const after = await state();
         if (res.statusCode >= 400) expect(after, `${request.method} ${request.url.slice(0, 200)} → ${res.statusCode} changed the state`).toBe(current);
         current = after;
@@ -219,5 +239,7 @@ describe.each(engines)('every route of the OpenAPI document, fuzzed, on %s', (en
       { numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: false },
     );
     expect(tried.requests).toBeGreaterThanOrEqual(Math.min(RUNS, 300));
+    // Every answer is one the document declares for its operation, so a client generated from it knows each.
+    expect([...undeclared].sort()).toEqual([]);
   }, TIME_LIMIT_MS + 60_000);
 });

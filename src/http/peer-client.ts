@@ -278,6 +278,10 @@ export function createHttpPeerConnector(options: { timeouts?: Partial<PeerTimeou
         log: async (afterSeq, limit) => (await call<{ changes: never }>('GET', `/v1/sync/log?${query({ afterSeq, limit })}`, undefined, timeouts.batch)).changes,
         entities: async (type, afterId, limit) =>
           (await call<{ entities: never }>('GET', `/v1/sync/entities?${query({ type, afterId, limit })}`, undefined, timeouts.batch)).entities,
+        records: async (kind, afterId, limit) =>
+          (await call<{ records: never }>('GET', `/v1/sync/records?${query({ kind, afterId, limit })}`, undefined, timeouts.batch)).records,
+        recordLinks: async (kind, afterId, limit) =>
+          (await call<{ links: never }>('GET', `/v1/sync/record-links?${query({ kind, afterId, limit })}`, undefined, timeouts.batch)).links,
         stateDigests: async () => (await call<{ types: never }>('POST', '/v1/sync/state', {})).types,
         stateEntities: async (types) => (await call<{ entities: never }>('POST', '/v1/sync/state', { types })).entities,
         entitiesById: async (ids) => (await call<{ entities: never }>('POST', '/v1/sync/entities-by-id', { ids })).entities,

@@ -736,6 +736,10 @@ export interface RecordStore {
   links(kind: RecordKind, foreignIds: string[]): Promise<Map<string, string>>;
   /** Records links, replacing any earlier link of the same foreign id. */
   saveLinks(links: RecordLink[]): Promise<void>;
+  /** Every link of a kind, by foreign id, a page after `afterForeignId`. */
+  linksAfter(kind: RecordKind, afterForeignId: string | null, limit: number): Promise<RecordLink[]>;
+  /** Forgets every link (a restore from production takes production's). */
+  clearLinks(): Promise<void>;
 }
 
 export interface Stores {

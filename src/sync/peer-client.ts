@@ -1,4 +1,5 @@
-import type { ChangeRecord, EntityRecord, StoredChange } from '../store/ports.js';
+import type { RecordKind, RecordSummary } from '../shared/records.js';
+import type { ChangeRecord, CustomerRecord, DeskUserRecord, EntityRecord, RecordLink, StoredChange } from '../store/ports.js';
 import type { Selection } from './outgoing.js';
 import type { RecordDescription } from './record-descriptions.js';
 import type { SummarySource } from './reconcile.js';
@@ -102,6 +103,10 @@ export interface PeerConnection extends SummarySource {
   log(afterSeq: number, limit: number): Promise<LoggedChange[]>;
   /** The peer's entities of one tracked type (bodies as stored, secrets sealed), a page after `afterId`. */
   entities(type: string, afterId: string | null, limit: number): Promise<EntityRecord[]>;
+  /** The peer's records of one kind by id, a page after `afterId`: customers and users whole, agents described (see PeerRecordKinds). */
+  records<K extends RecordKind>(kind: K, afterId: string | null, limit: number): Promise<PeerRecordKinds[K][]>;
+  /** The peer's links from other instances' records of one kind to its own, by foreign id, a page after `afterForeignId`. */
+  recordLinks(kind: RecordKind, afterForeignId: string | null, limit: number): Promise<RecordLink[]>;
   /** Per tracked type: how many entities and a digest of their ids and bodies. */
   stateDigests(): Promise<TypeDigest[]>;
   /** Per entity of the given types: id, name, head and body digest. */
@@ -110,6 +115,13 @@ export interface PeerConnection extends SummarySource {
   entitiesById(ids: string[]): Promise<EntityRecord[]>;
   /** Asks the peer to plan or carry out its part of a pipeline restore from the production instance `productionId`. */
   restore(request: { confirm: boolean; dryRun: boolean; fingerprint?: string; productionId: string }): Promise<unknown>;
+}
+
+/** Records as a restore copies them from production: customers and users whole; agents only described, as they stay each instance's own. */
+export interface PeerRecordKinds {
+  customer: CustomerRecord;
+  user: DeskUserRecord;
+  agent: RecordSummary;
 }
 
 export interface TypeDigest {

@@ -13,6 +13,7 @@ import { trackableTypes, typeDigests } from './state.js';
 import { pipelinePosition, type SyncDeps, type SyncReceiver } from './sync-receiver.js';
 import type { ChangeBrief } from './sync-service.js';
 import { copiedHistoryProblems } from './received-change.js';
+import { fetchProductionRecords, planRecords, typesNamingRecords, type ProductionRecords, type RecordsRestore, type RecordsRestorePlan, type RestoreRecordReference } from './restore-records.js';
 import { fromTransfer, refuse, toTransfer } from './transfer.js';
 
 /** One instance's part of a restore: what it loses, what it gets, and the state the part was planned on. */
@@ -25,6 +26,8 @@ export interface InstanceRestore {
   lost: { count: number; changes: ChangeBrief[] };
   copied: { changes: number; entities: number };
   replaced: { changes: number; entities: number };
+  /** Production's customers and users replace this instance's; its agents stay, and what names them is resolved here. */
+  records: RecordsRestorePlan;
   /** Whether desk records (tickets and the like) are cleared: true wherever the desk keeps any. */
   deskDataCleared: boolean;
   restored: boolean;
@@ -77,9 +80,31 @@ const PAGE = 2_000;
 
 const countOf = (types: TypeDigest[]) => types.reduce((n, t) => n + t.count, 0);
 
-/** A part's fingerprint: 64 bits of a digest over both sides' logs and configurations, to tell a moved side. */
-function fingerprintOf(instanceId: string, head: LogHead, types: TypeDigest[], production: { instanceId: string; headSeq: number; types: TypeDigest[] }): string {
-  return sha256Hex(canonicalJson({ instanceId, log: { seq: head.seq, hash: head.hash }, types, production })).slice(0, 16);
+/** A part's fingerprint: 64 bits of a digest over both sides' logs, configurations and records, to tell a moved side. */
+function fingerprintOf(
+  instanceId: string,
+  head: LogHead,
+  types: TypeDigest[],
+  records: RecordsRestore,
+  production: { instanceId: string; headSeq: number; types: TypeDigest[] },
+): string {
+  return sha256Hex(canonicalJson({ instanceId, log: { seq: head.seq, hash: head.hash }, types, records: records.digest, production })).slice(0, 16);
+}
+
+function recordsMissing(plan: RestorePlan): DomainError {
+  const unresolved = plan.instances.flatMap((i) => i.records.unresolved.map((reference) => ({ instance: i.name, ...reference })));
+  const named = unresolved.slice(0, 5).map((u) => `${u.instance}: ${u.in.type} "${u.in.name}" at ${u.path} names ${describe(u.record)}`);
+  return new DomainError(
+    'RESTORE_RECORD_MISSING',
+    `Nothing was written: after the restore ${unresolved.length} reference(s) would name a record missing there (${named.join('; ')}${unresolved.length > 5 ? '; …' : ''}). Give the agent or customer the third-party id production's has, or change what names it, then plan again.`,
+    { unresolved, plan },
+  );
+}
+
+function describe(record: RestoreRecordReference['record']): string {
+  const name = record.name === null ? '' : ` "${record.name}"`;
+  const which = record.thirdPartyId === null ? `with id ${record.id}` : `with third-party id ${record.thirdPartyId}`;
+  return `the ${record.kind}${name} ${which}, which no ${record.kind} there matches`;
 }
 
 function joined(instances: InstanceRestore[]): string {
@@ -156,24 +181,43 @@ export function createRestore(
   }
 
   async function ownPart(production: Production): Promise<InstanceRestore> {
+    const [records, entities] = await Promise.all([fetchProductionRecords(production.conn), entitiesOf(production, typesNamingRecords(catalog))]);
     const [here, rec] = await Promise.all([
-      db.read(async (stores) => ({ head: await stores.changes.head(), types: await typeDigests(stores, catalog) })),
+      db.read(async (stores) => ({
+        head: await stores.changes.head(),
+        types: await typeDigests(stores, catalog),
+        records: await planRecords(stores, catalog, records, entities),
+      })),
       reconcile(receiver, production.conn, { list: true }),
     ]);
     const { hello, types } = production;
     return {
       name: instance.name,
       instanceId: instance.id,
-      fingerprint: fingerprintOf(instance.id, here.head, here.types, { instanceId: hello.instanceId, headSeq: hello.headSeq, types }),
+      fingerprint: fingerprintOf(instance.id, here.head, here.types, here.records, { instanceId: hello.instanceId, headSeq: hello.headSeq, types }),
       lost: { count: rec.ahead, changes: await briefsOfLocal(rec.aheadKeys ?? {}, LIST_CAP) },
       copied: { changes: hello.headSeq, entities: countOf(types) },
       replaced: { changes: here.head.seq, entities: countOf(here.types) },
+      records: here.records.plan,
       deskDataCleared,
       restored: false,
     };
   }
 
-  async function copyFrom(production: Production): Promise<{ changes: ChangeRecord[]; entities: EntityRecord[] }> {
+  async function entitiesOf(production: Production, types: string[]): Promise<EntityRecord[]> {
+    const entities: EntityRecord[] = [];
+    for (const type of types) {
+      for (let afterId: string | null = null; ; ) {
+        const page = await production.conn.entities(type, afterId, PAGE);
+        entities.push(...page);
+        if (page.length < PAGE) break;
+        afterId = page[page.length - 1]!.id;
+      }
+    }
+    return entities;
+  }
+
+  async function copyFrom(production: Production): Promise<{ changes: ChangeRecord[]; entities: EntityRecord[]; records: ProductionRecords }> {
     const { conn, hello } = production;
     const changes: ChangeRecord[] = [];
     for (let after = 0; ; ) {
@@ -183,16 +227,7 @@ export function createRestore(
       after = page[page.length - 1]!.seq;
       if (after >= hello.headSeq && page.length < PAGE) break;
     }
-    const entities: EntityRecord[] = [];
-    for (const type of trackableTypes(catalog)) {
-      for (let afterId: string | null = null; ; ) {
-        const page = await conn.entities(type, afterId, PAGE);
-        entities.push(...page);
-        if (page.length < PAGE) break;
-        afterId = page[page.length - 1]!.id;
-      }
-    }
-    return { changes, entities };
+    return { changes, entities: await entitiesOf(production, trackableTypes(catalog)), records: await fetchProductionRecords(conn) };
   }
 
   /** Restores this instance in one write transaction, only if its part of the plan still holds: else nothing is written. */
@@ -203,9 +238,12 @@ export function createRestore(
     if (forged.length > 0) throw refuse(forged, null);
     // Production's configuration as it describes it after the copy: had it moved since the plan, this differs.
     const copied = { instanceId: production.hello.instanceId, headSeq: copy.changes.at(-1)?.seq ?? 0, types: await production.conn.stateDigests() };
+    const named = new Set(typesNamingRecords(catalog));
     await db.write(async (stores) => {
       const old = await stores.changes.head();
-      if (fingerprintOf(instance.id, old, await typeDigests(stores, catalog), copied) !== part.fingerprint) throw planChanged(plan, [instance.name]);
+      const records = await planRecords(stores, catalog, copy.records, copy.entities.filter((e) => named.has(e.type)));
+      if (fingerprintOf(instance.id, old, await typeDigests(stores, catalog), records, copied) !== part.fingerprint) throw planChanged(plan, [instance.name]);
+      if (records.plan.unresolved.length > 0) throw recordsMissing({ ...plan, instances: [{ ...part, records: records.plan }] });
       // Instance-local fields (a role's agents) stay this instance's own through the restore.
       const kept = new Map<string, Record<string, unknown>>();
       for (const def of catalog.list().filter(hasLocalFields)) {
@@ -223,15 +261,17 @@ export function createRestore(
         head = record;
       }
       await stores.changes.saveHead();
+      // Desk records go first: production's customers and users take the place of this instance's.
+      for (const reset of deps.deskDataResets ?? []) await reset(stores);
+      await records.apply(stores);
       for (const entity of copy.entities) {
         const def = catalog.find(entity.type);
-        const restored = def ? { ...entity, body: withInstanceLocal(def, entity.id, entity.body, kept.get(entity.id) ?? null)! } : entity;
+        const restored = def ? { ...entity, body: records.bodyOf(def, withInstanceLocal(def, entity.id, entity.body, kept.get(entity.id) ?? null)!) } : entity;
         await stores.entities.insert(restored);
         if (def) await stores.entities.replaceReferences(restored.id, restored.type, storedReferencesIn(def, restored.body));
       }
       await stores.summary.reset();
       for (const p of await stores.peers.list()) await stores.peers.update({ ...p, lastPushSeq: 0, lastPullSeq: 0, updatedAt: clock.now() });
-      for (const reset of deps.deskDataResets ?? []) await reset(stores);
     });
     return { ...part, restored: true };
   }
@@ -270,12 +310,14 @@ export function createRestore(
           const parts = new Set(shown.split('-'));
           throw planChanged(plan, instances.filter((i) => !parts.has(i.fingerprint)).map((i) => i.name));
         }
+        // No instance is restored while any of them would be left naming a record it lacks.
+        if (instances.some((i) => i.records.unresolved.length > 0)) throw recordsMissing(plan);
         // Those nearest production first, each passing it on, each checking its own part as it restores.
         const restored: InstanceRestore[] = [];
         for (const [i, peer] of downstream.entries()) restored.push(...(await passOn(peer, production, { confirm: true, dryRun: false, fingerprint: further[i]!.fingerprint })).instances);
         return { ...plan, instances: [await restoreHere(ctx, production, mine, plan), ...restored], restored: true };
       },
-      (result) => ({ copied: mine.copied, lost: mine.lost.count, scope: result.scope, instances: result.instances.map((i) => i.name), fingerprint: result.fingerprint }),
+      (result) => ({ copied: { ...mine.copied, customers: mine.records.copied.customers, users: mine.records.copied.users }, lost: mine.lost.count, scope: result.scope, instances: result.instances.map((i) => i.name), fingerprint: result.fingerprint }),
     );
   };
 }

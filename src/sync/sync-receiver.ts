@@ -3,14 +3,26 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import type { WriteContext } from '../shared/actor.js';
-import type { ChangeRecord, EntityRecord, InstanceIdentity, Stores, Transactor } from '../store/ports.js';
+import type { RecordKind } from '../shared/records.js';
+import type { ChangeRecord, EntityRecord, InstanceIdentity, RecordLink, Stores, Transactor } from '../store/ports.js';
 import type { WriteGuard } from '../tracking/change-writer.js';
 import type { SecretBox } from '../tracking/secret-box.js';
 import { readSettings } from '../tracking/settings-service.js';
 import { applyBatch } from './apply-batch.js';
 import { chooseOutgoing, readChosen, selectOutgoing, type Selection } from './outgoing.js';
 import { createRecordDescriber, describeRecords } from './record-descriptions.js';
-import type { EntityDigest, OutgoingTransfer, PeerExchange, PeerExchangeAnswer, PeerHello, ReceiveRequest, ReceiveResult, StreamedOutgoing, TypeDigest } from './peer-client.js';
+import type {
+  EntityDigest,
+  OutgoingTransfer,
+  PeerExchange,
+  PeerExchangeAnswer,
+  PeerHello,
+  PeerRecordKinds,
+  ReceiveRequest,
+  ReceiveResult,
+  StreamedOutgoing,
+  TypeDigest,
+} from './peer-client.js';
 import type { SeqSpan } from './reconcile.js';
 import {
   exchangeContents,
@@ -42,6 +54,8 @@ export interface SyncReceiver {
   unregisterDownstream(ctx: WriteContext, instanceId: string): Promise<void>;
   log(afterSeq: number, limit: number): Promise<ChangeRecord[]>;
   entities(type: string, afterId: string | null, limit: number): Promise<EntityRecord[]>;
+  records<K extends RecordKind>(kind: K, afterId: string | null, limit: number): Promise<PeerRecordKinds[K][]>;
+  recordLinks(kind: RecordKind, afterForeignId: string | null, limit: number): Promise<RecordLink[]>;
   stateDigests(): Promise<TypeDigest[]>;
   stateEntities(types: string[]): Promise<EntityDigest[]>;
   entitiesById(ids: string[]): Promise<EntityRecord[]>;
@@ -277,8 +291,22 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
       if (!trackableTypes(catalog).includes(type)) throw new DomainError('UNKNOWN_TYPE', `"${type}" is not a tracked type.`);
       return db.read((stores) => stores.entities.list({ type, ...(afterId ? { afterId } : {}), limit: Math.min(limit, LOG_PAGE_MAX) }));
     },
+    records: (kind, afterId, limit) => db.read((stores) => recordsPage(stores, kind, afterId, Math.min(limit, LOG_PAGE_MAX))),
+    recordLinks: (kind, afterForeignId, limit) => db.read((stores) => stores.records.linksAfter(kind, afterForeignId, Math.min(limit, LOG_PAGE_MAX))),
     stateDigests: () => db.read((stores) => typeDigests(stores, catalog)),
     stateEntities: (types) => db.read((stores) => entityDigests(stores, catalog, types)),
     entitiesById: (ids) => db.read((stores) => comparableEntities(stores, catalog, ids.slice(0, LOG_PAGE_MAX))),
   };
+}
+
+/** A page of this instance's records of one kind, as a restore copies them (see PeerRecordKinds). */
+async function recordsPage<K extends RecordKind>(stores: Stores, kind: K, afterId: string | null, limit: number): Promise<PeerRecordKinds[K][]> {
+  const page = { limit, ...(afterId ? { afterId } : {}) };
+  const records: PeerRecordKinds[RecordKind][] =
+    kind === 'customer'
+      ? await stores.desk.listCustomers(page)
+      : kind === 'user'
+        ? await stores.desk.listUsers(page)
+        : (await stores.agents.list(page)).map((a) => ({ kind: 'agent' as const, id: a.id, name: a.name, thirdPartyId: a.thirdPartyId }));
+  return records as PeerRecordKinds[K][];
 }

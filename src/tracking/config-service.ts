@@ -1,4 +1,4 @@
-import { customerOfBody, everyCustomer, inScope, seesBody, type CustomerScope } from '../access/customer-scope.js';
+import { customerOfBody, customerReferenceNotFound, everyCustomer, inScope, seesBody, type CustomerScope } from '../access/customer-scope.js';
 import type { AuditLog } from '../access/audit-log.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { EntityTypeDefinition } from '../catalog/entity-type.js';
@@ -121,11 +121,7 @@ export function createConfigService(deps: { db: Transactor; catalog: Catalog; bo
     const customerId = customerOfBody(def, body);
     if (customerId === null ? scope.kind === 'all' : inScope(scope, customerId) && (await stores.desk.findCustomer(customerId))) return;
     // A customer outside the caller's scope is one it cannot know: missing, as one that does not exist.
-    if (customerId !== null) {
-      throw new DomainError('REFERENCE_NOT_FOUND', 'The body references a customer that does not exist on this instance.', {
-        errors: [{ path: field, code: 'reference-not-found', message: `No customer has id ${customerId}.` }],
-      });
-    }
+    if (customerId !== null) throw customerReferenceNotFound(field, customerId);
     throw new DomainError('VALIDATION_FAILED', `The ${def.label} body is not valid.`, {
       errors: [{ path: field, code: 'required', message: 'An agent restricted to some customers must name one of them.' }],
     });

@@ -7,7 +7,8 @@ import { ok, startPipeline, type Answer, type LiveInstance, type Pipeline } from
 // ids), random configuration naming them, and random pushes, pulls, imports and rollbacks. Whatever happens:
 // - no tracked entity on any instance names a record that instance lacks (Invariant 10);
 // - every sync that goes through names, on the receiver, the record with the third-party id the sender's record has;
-// - every record a refusal names is one the receiver indeed cannot resolve.
+// - every record a refusal names is one the receiver indeed cannot resolve;
+// - a restore from production goes through exactly when its plan lists no unresolved reference.
 
 type Name = 'dev' | 'staging' | 'production';
 type Kind = 'customer' | 'user' | 'agent';
@@ -18,7 +19,7 @@ const types = ['ticket-rules', 'approval-groups', 'assets', 'roles'] as const;
 type Type = (typeof types)[number];
 
 /** What the runs exercised: a property that held only because nothing travelled would prove nothing. */
-const seen = { resolved: 0, refusedForRecords: 0, refused: 0, applied: 0 };
+const seen = { resolved: 0, refusedForRecords: 0, refused: 0, applied: 0, restored: 0, restoreRefused: 0 };
 
 /** Every record ever made on any instance, by id: third-party ids never change here, so this is what each id stood for. */
 const made = new Map<string, { on: Name; kind: Kind; thirdPartyId: string | null }>();
@@ -358,6 +359,27 @@ class Rollback implements fc.AsyncCommand<object, Real> {
   toString = () => `${this.on}: roll back from #${this.back}`;
 }
 
+/** Restores dev or staging (or dev's pipeline) from production, as a person would: the plan, then its confirmation. */
+class Restore implements fc.AsyncCommand<object, Real> {
+  constructor(
+    readonly on: 'dev' | 'staging',
+    readonly scope: 'instance' | 'pipeline',
+  ) {}
+  check = () => true;
+  async run(_m: object, real: Real): Promise<void> {
+    const plan = await ok(real[this.on], 'POST', '/v1/instances/production/restore?dryRun=true', { scope: this.scope });
+    const answer = await real[this.on].call('POST', '/v1/instances/production/restore', { scope: this.scope, confirm: true, fingerprint: plan.fingerprint });
+    if (plan.instances.every((i: Answer) => i.records.unresolved.length === 0)) {
+      expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+      seen.restored += 1;
+    } else {
+      expect(answer.body.code, JSON.stringify(answer.body)).toBe('RESTORE_RECORD_MISSING');
+      seen.restoreRefused += 1;
+    }
+  }
+  toString = () => `${this.on}: restore from production (${this.scope})`;
+}
+
 /** Runs after every command. */
 class Invariant implements fc.AsyncCommand<object, Real> {
   check = () => true;
@@ -389,6 +411,7 @@ const commandArbs: fc.Arbitrary<fc.AsyncCommand<object, Real>>[] = [
     .filter(([from, to]) => from !== to)
     .map(([from, to, back]) => new ExportImport(from, to, back)),
   fc.tuple(fc.constantFrom<Name>('dev', 'dev', 'staging', 'production'), fc.nat()).map(([on, back]) => new Rollback(on, back)),
+  fc.tuple(fc.constantFrom<'dev' | 'staging'>('dev', 'staging'), fc.constantFrom<'instance' | 'pipeline'>('instance', 'pipeline')).map(([on, scope]) => new Restore(on, scope)),
 ];
 
 describe.each(engines)('records named by configuration, along random pipelines on %s', (engine) => {

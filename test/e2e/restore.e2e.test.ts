@@ -42,11 +42,6 @@ describe.each(engines)('restore from production on %s', (engine) => {
   it('plans, refuses without confirmation, then replaces staging’s configuration and history with production’s', async () => {
     const { team, fromDev, onStaging } = await diverge();
 
-    const plan = await ok(p.staging, 'POST', '/v1/instances/production/restore?dryRun=true', { scope: 'instance' });
-    expect(plan).toMatchObject({ dryRun: true, restored: false, scope: 'instance', from: { name: 'production' }, fingerprint: expect.any(String) });
-    expect(plan.instances).toEqual([expect.objectContaining({ name: 'staging', restored: false, lost: expect.objectContaining({ count: 2 }) })]);
-    expect(ids(plan.instances[0].lost.changes).sort()).toEqual([fromDev, onStaging].sort());
-
     // Desk records of staging: kept by a refused restore, cleared by the restore.
     const customer = await ok(p.staging, 'POST', '/v1/customers', { name: 'Staging test customer' });
     await ok(p.staging, 'POST', '/v1/users', { customerId: customer.id, name: 'Tess Tester' });
@@ -64,7 +59,11 @@ describe.each(engines)('restore from production on %s', (engine) => {
         receivedAt: Date.now(),
       }),
     );
-    expect(plan.instances[0]).toMatchObject({ deskDataCleared: true });
+    const plan = await ok(p.staging, 'POST', '/v1/instances/production/restore?dryRun=true', { scope: 'instance' });
+    expect(plan).toMatchObject({ dryRun: true, restored: false, scope: 'instance', from: { name: 'production' }, fingerprint: expect.any(String) });
+    expect(plan.instances).toEqual([expect.objectContaining({ name: 'staging', restored: false, lost: expect.objectContaining({ count: 2 }) })]);
+    expect(ids(plan.instances[0].lost.changes).sort()).toEqual([fromDev, onStaging].sort());
+    expect(plan.instances[0]).toMatchObject({ deskDataCleared: true, records: { copied: { customers: 0, users: 0 }, replaced: { customers: 1, users: 1 }, unresolved: [] } });
 
     const before = await trackedState(p.staging);
     const unconfirmed = await p.staging.call('POST', '/v1/instances/production/restore', { scope: 'instance' });

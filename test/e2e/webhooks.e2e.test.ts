@@ -133,7 +133,7 @@ describe.each(engines)('webhooks on ticket events on %s', (engine) => {
   it('queues nothing for a ticket write that is refused, and fires only for the events it listens to', async () => {
     const count = (await ok(dev, 'GET', '/v1/webhooks/deliveries?limit=200')).items.length;
     const refused = await dev.call('POST', '/v1/tickets', { customerId: 'no-such-customer', ticketTypeId, summary: 'Nope' });
-    expect(refused.status).toBe(404);
+    expect(refused).toMatchObject({ status: 422, body: { code: 'REFERENCE_NOT_FOUND', errors: [{ path: 'customerId' }] } });
     const customer = await ok(dev, 'POST', '/v1/customers', { name: 'Quiet customer' });
     const ticket = (await ok(dev, 'POST', '/v1/tickets', { customerId: customer.id, ticketTypeId, summary: 'Quiet' })).ticket;
     await ok(dev, 'PATCH', `/v1/tickets/${ticket.id}`, { summary: 'Still quiet' }); // ticket.updated: not listened to

@@ -2,7 +2,9 @@ import fc from 'fast-check';
 
 /** The part of JSON Schema (as the served OpenAPI document spells it) that requests are generated from. */
 export interface Schema {
-  type?: string;
+  /** OpenAPI 3.1: a type or a list of types (`["string", "null"]`). */
+  type?: string | string[];
+  const?: unknown;
   properties?: Record<string, Schema>;
   required?: string[];
   additionalProperties?: boolean | Schema;
@@ -29,6 +31,13 @@ export interface Parameter {
   schema?: Schema;
 }
 
+/** What the document declares an answer of an operation to be. */
+export interface DeclaredResponse {
+  mediaTypes: string[];
+  /** Headers every such answer carries. */
+  requiredHeaders: string[];
+}
+
 /** One operation of the served document. */
 export interface Operation {
   method: string;
@@ -37,23 +46,79 @@ export interface Operation {
   parameters: Parameter[];
   /** Media type → schema of the request body, when the operation declares one. */
   body: Record<string, Schema>;
+  /** Status → what the document declares the answer to be. */
+  responses: Record<string, DeclaredResponse>;
+}
+
+interface DocumentResponse {
+  content?: Record<string, unknown>;
+  headers?: Record<string, { required?: boolean }>;
 }
 
 interface OpenApiDocument {
-  paths: Record<string, Record<string, { parameters?: Parameter[]; requestBody?: { content?: Record<string, { schema?: Schema }> } }>>;
+  paths: Record<string, Record<string, { parameters?: Parameter[]; requestBody?: { content?: Record<string, { schema?: Schema }> }; responses?: Record<string, DocumentResponse> }>>;
 }
 
-/** Every operation of an OpenAPI document: a route added to the API is in it, and so is fuzzed. */
+/** The value with every `$ref` into the document replaced by what it names (the document has no cycles). */
+export function dereference<T>(value: T, document: unknown, depth = 0): T {
+  if (depth > 50) throw new Error('$ref chain too deep: a cycle?');
+  if (Array.isArray(value)) return value.map((item) => dereference(item, document, depth)) as T;
+  if (!value || typeof value !== 'object') return value;
+  const ref = (value as { $ref?: unknown }).$ref;
+  if (typeof ref === 'string' && ref.startsWith('#/')) {
+    const target = ref
+      .slice(2)
+      .split('/')
+      .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], document);
+    if (target === undefined) throw new Error(`${ref} names nothing in the document`);
+    return dereference(target as T, document, depth + 1);
+  }
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, dereference(item, document, depth)])) as T;
+}
+
+/** Every operation of an OpenAPI document, its refs resolved: a route added to the API is in it, and so is fuzzed. */
 export function operationsOf(document: unknown): Operation[] {
   const out: Operation[] = [];
   for (const [path, operations] of Object.entries((document as OpenApiDocument).paths)) {
-    for (const [method, operation] of Object.entries(operations)) {
+    for (const [method, raw] of Object.entries(operations)) {
+      const operation = dereference(raw, document);
       const body: Record<string, Schema> = {};
       for (const [type, media] of Object.entries(operation.requestBody?.content ?? {})) body[type] = media.schema ?? {};
-      out.push({ method: method.toUpperCase(), path, parameters: operation.parameters ?? [], body });
+      const responses = Object.fromEntries(
+        Object.entries(operation.responses ?? {}).map(([status, response]) => [
+          status,
+          {
+            mediaTypes: Object.keys(response.content ?? {}),
+            requiredHeaders: Object.entries(response.headers ?? {})
+              .filter(([, header]) => header.required)
+              .map(([name]) => name.toLowerCase()),
+          },
+        ]),
+      );
+      out.push({ method: method.toUpperCase(), path, parameters: operation.parameters ?? [], body, responses });
     }
   }
   return out;
+}
+
+/**
+ * The operation a request reaches, as the router picks it: same method and number of segments, each static segment
+ * equal, and of several, the one with the most static segments. Undefined when none does.
+ */
+export function operationFor(operations: Operation[], method: string, url: string): Operation | undefined {
+  const segments = (url.split('?')[0] ?? '').split('/');
+  // A dot segment (`..`, `%2e%2e`) is resolved away before routing: the path is not the one written.
+  if (segments.some((segment) => /^(\.|%2e){1,2}$/i.test(segment))) return undefined;
+  let best: { operation: Operation; statics: number } | undefined;
+  for (const operation of operations) {
+    if (operation.method !== method) continue;
+    const pattern = operation.path.split('/');
+    if (pattern.length !== segments.length) continue;
+    if (!pattern.every((part, i) => part.startsWith('{') || part === segments[i])) continue;
+    const statics = pattern.filter((part) => !part.startsWith('{')).length;
+    if (!best || statics > best.statics) best = { operation, statics };
+  }
+  return best?.operation;
 }
 
 /** What schema-shaped strings are drawn from beside random text: ids and names the instance knows, URLs it can reach. */
@@ -67,6 +132,7 @@ const MAX_ITEMS = 4;
 
 /** A value of the schema's shape: what a well-behaved client sends, so that requests reach deep into the routes. */
 export function shapedValue(schema: Schema, words: Vocabulary, key = '', depth = 0): fc.Arbitrary<unknown> {
+  if (Array.isArray(schema.type)) return fc.oneof(...schema.type.map((type) => shapedValue({ ...schema, type }, words, key, depth)));
   const choices = schema.anyOf ?? schema.oneOf;
   const base = choices ? fc.oneof(...choices.map((s) => shapedValue(s, words, key, depth))) : shapedByType(schema, words, key, depth);
   return schema.nullable ? fc.oneof(fc.constant(null), base) : base;
@@ -74,6 +140,7 @@ export function shapedValue(schema: Schema, words: Vocabulary, key = '', depth =
 
 function shapedByType(schema: Schema, words: Vocabulary, key: string, depth: number): fc.Arbitrary<unknown> {
   if (schema.enum) return fc.constantFrom(...schema.enum);
+  if ('const' in schema) return fc.constant(schema.const);
   switch (schema.type) {
     case 'object': {
       const properties = Object.entries(schema.properties ?? {});
@@ -98,6 +165,8 @@ function shapedByType(schema: Schema, words: Vocabulary, key: string, depth: num
     }
     case 'boolean':
       return fc.boolean();
+    case 'null':
+      return fc.constant(null);
     case 'string':
       return shapedText(schema, words, key);
     default:

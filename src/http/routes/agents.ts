@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { agentCreateSchema, agentPatchSchema } from '../../access/agent-service.js';
 import type { Services } from '../../services.js';
 import { writeContext } from '../plugins/auth.js';
-import { pageQuery, problemResponses } from '../schemas.js';
+import { pageOf, pageQuery, problems } from '../schemas.js';
+import { changeSetHeaders } from './config.js';
 
 const idParams = z.object({ id: z.string().max(100) });
 
@@ -23,7 +24,10 @@ const agentViewSchema = z.object({
   isAdministrator: z.boolean(),
   createdAt: z.string(),
   updatedAt: z.string(),
-});
+}).meta({ id: 'Agent', description: 'An agent: who it is, the roles that hold it and its effective permissions (never its password).' });
+
+const agentCreateBody = agentCreateSchema.meta({ id: 'AgentCreate' });
+const agentPatchBody = agentPatchSchema.meta({ id: 'AgentPatch' });
 
 const ownAgentViewSchema = agentViewSchema.extend({
   ticketPermissions: z.array(z.string()),
@@ -36,7 +40,7 @@ const ownAgentViewSchema = agentViewSchema.extend({
       isAdministrator: z.boolean(),
     })
     .describe("What this request may do: the agent's rights, intersected with the application's when one acts for it."),
-});
+}).meta({ id: 'OwnAgent' });
 
 export const agentRoutes =
   (services: Services): FastifyPluginAsyncZod =>
@@ -47,9 +51,11 @@ export const agentRoutes =
         config: { permission: 'access:manage' },
         schema: {
           tags: ['access'],
+          operationId: 'listAgents',
           summary: 'List agents',
+          description: 'Agents by name, with their roles and effective permissions; `q` finds text in the name or email. Page with `cursor`.',
           querystring: z.object({ ...pageQuery, q: z.string().max(200).optional().describe('Text in the name or email') }),
-          response: { 200: z.object({ items: z.array(agentViewSchema), nextCursor: z.string().nullable() }), ...problemResponses },
+          response: { 200: pageOf(agentViewSchema) },
         },
       },
       async (request) => {
@@ -64,13 +70,16 @@ export const agentRoutes =
         config: { permission: 'access:manage' },
         schema: {
           tags: ['access'],
-          summary: 'Create an agent; role assignments are recorded as changes of the roles',
-          body: agentCreateSchema,
-          response: { 201: agentViewSchema, ...problemResponses },
+          operationId: 'createAgent',
+          summary: 'Create an agent',
+          description: 'Creates an agent; the roles it is given are recorded as changes of those roles (who holds a role is access management).',
+          headers: changeSetHeaders,
+          body: agentCreateBody,
+          response: { 201: agentViewSchema, ...problems(409, 422, 423) },
         },
       },
       async (request, reply) => {
-        const view = await services.agents.create(writeContext(request), request.body);
+        const view = await services.agents.create(writeContext(request), request.body, request.principal!);
         void reply.status(201).header('location', `/v1/agents/${view.id}`);
         return view;
       },
@@ -82,8 +91,10 @@ export const agentRoutes =
         config: { permission: 'authenticated' },
         schema: {
           tags: ['access'],
-          summary: 'The calling agent: roles, permissions, team memberships and ticket permissions',
-          response: { 200: ownAgentViewSchema, ...problemResponses },
+          operationId: 'getOwnAgent',
+          summary: 'The calling agent',
+          description: 'The agent the caller acts as: its roles, permissions, team memberships and ticket permissions, and what this very request may do.',
+          response: { 200: ownAgentViewSchema },
         },
       },
       async (request) => services.agents.me(request.principal!),
@@ -93,7 +104,14 @@ export const agentRoutes =
       '/v1/agents/:id',
       {
         config: { permission: 'access:manage' },
-        schema: { tags: ['access'], summary: 'Read an agent', params: idParams, response: { 200: agentViewSchema, ...problemResponses } },
+        schema: {
+          tags: ['access'],
+          operationId: 'getAgent',
+          summary: 'Read an agent',
+          description: 'One agent with its roles and effective permissions.',
+          params: idParams,
+          response: { 200: agentViewSchema, ...problems(404) },
+        },
       },
       async (request) => services.agents.get(request.principal!, request.params.id),
     );
@@ -104,10 +122,13 @@ export const agentRoutes =
         config: { permission: 'access:manage' },
         schema: {
           tags: ['access'],
-          summary: 'Change an agent: only the fields sent change; roleIds replaces the set of roles; password null clears it',
+          operationId: 'updateAgent',
+          summary: 'Change an agent',
+          description: 'Only the fields sent change; `roleIds` replaces the set of roles (recorded as changes of the roles); `password: null` clears the password.',
           params: idParams,
-          body: agentPatchSchema,
-          response: { 200: agentViewSchema, ...problemResponses },
+          headers: changeSetHeaders,
+          body: agentPatchBody,
+          response: { 200: agentViewSchema, ...problems(404, 409, 422, 423) },
         },
       },
       async (request) => services.agents.update(writeContext(request), request.principal!, request.params.id, request.body),
@@ -119,9 +140,12 @@ export const agentRoutes =
         config: { permission: 'access:manage' },
         schema: {
           tags: ['access'],
-          summary: 'Delete an agent (refused while an API application logs in as it); removes it from every role',
+          operationId: 'deleteAgent',
+          summary: 'Delete an agent',
+          description: 'Deletes the agent and removes it from every role; refused while an API application logs in as it.',
           params: idParams,
-          response: { 204: z.null().describe('Deleted.'), ...problemResponses },
+          headers: changeSetHeaders,
+          response: { 204: z.null().describe('Deleted.'), ...problems(404, 409, 423) },
         },
       },
       async (request, reply) => {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { applicationCreateSchema, applicationPatchSchema } from '../../access/application-service.js';
 import type { Services } from '../../services.js';
 import { writeContext } from '../plugins/auth.js';
-import { pageQuery, problemResponses } from '../schemas.js';
+import { pageOf, pageQuery, problems } from '../schemas.js';
 
 const idParams = z.object({ id: z.string().max(100) });
 
@@ -19,12 +19,15 @@ const applicationViewSchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   secretRotatedAt: z.string(),
-});
+}).meta({ id: 'Application', description: 'An API application: it logs in as an agent with the client credentials grant.' });
+
+const applicationCreateBody = applicationCreateSchema.meta({ id: 'ApplicationCreate' });
+const applicationPatchBody = applicationPatchSchema.meta({ id: 'ApplicationPatch' });
 
 const withSecretSchema = z.object({
   application: applicationViewSchema,
   clientSecret: z.string().describe('Shown this once: only a hash is kept. Rotate the secret if it is lost.'),
-});
+}).meta({ id: 'ApplicationWithSecret' });
 
 export const applicationRoutes =
   (services: Services): FastifyPluginAsyncZod =>
@@ -35,9 +38,11 @@ export const applicationRoutes =
         config: { permission: 'access:manage' },
         schema: {
           tags: ['access'],
+          operationId: 'listApplications',
           summary: 'List API applications',
+          description: 'API applications by name, with the agent each logs in as and its permissions (never a secret). Page with `cursor`.',
           querystring: z.object({ ...pageQuery, q: z.string().max(200).optional().describe('Text in the name') }),
-          response: { 200: z.object({ items: z.array(applicationViewSchema), nextCursor: z.string().nullable() }), ...problemResponses },
+          response: { 200: pageOf(applicationViewSchema) },
         },
       },
       async (request) => {
@@ -52,9 +57,11 @@ export const applicationRoutes =
         config: { permission: 'access:manage' },
         schema: {
           tags: ['access'],
-          summary: 'Create an API application; the client secret is in this response only',
-          body: applicationCreateSchema,
-          response: { 201: withSecretSchema, ...problemResponses },
+          operationId: 'createApplication',
+          summary: 'Create an API application',
+          description: 'Creates an application that logs in as an agent with the permissions granted; the client secret is in this response only.',
+          body: applicationCreateBody,
+          response: { 201: withSecretSchema, ...problems(422) },
         },
       },
       async (request, reply) => {
@@ -68,7 +75,14 @@ export const applicationRoutes =
       '/v1/applications/:id',
       {
         config: { permission: 'access:manage' },
-        schema: { tags: ['access'], summary: 'Read an API application', params: idParams, response: { 200: applicationViewSchema, ...problemResponses } },
+        schema: {
+          tags: ['access'],
+          operationId: 'getApplication',
+          summary: 'Read an API application',
+          description: 'One API application (never its secret).',
+          params: idParams,
+          response: { 200: applicationViewSchema, ...problems(404) },
+        },
       },
       async (request) => services.applications.get(request.params.id),
     );
@@ -79,10 +93,12 @@ export const applicationRoutes =
         config: { permission: 'access:manage' },
         schema: {
           tags: ['access'],
-          summary: 'Change an API application; disabling it or changing its agent revokes its access tokens',
+          operationId: 'updateApplication',
+          summary: 'Change an API application',
+          description: 'Only the fields sent change; disabling the application or changing its agent revokes its access tokens.',
           params: idParams,
-          body: applicationPatchSchema,
-          response: { 200: applicationViewSchema, ...problemResponses },
+          body: applicationPatchBody,
+          response: { 200: applicationViewSchema, ...problems(404, 422) },
         },
       },
       async (request) => services.applications.update(writeContext(request), request.params.id, request.body),
@@ -92,7 +108,14 @@ export const applicationRoutes =
       '/v1/applications/:id',
       {
         config: { permission: 'access:manage' },
-        schema: { tags: ['access'], summary: 'Delete an API application and revoke its access tokens', params: idParams, response: { 204: z.null(), ...problemResponses } },
+        schema: {
+          tags: ['access'],
+          operationId: 'deleteApplication',
+          summary: 'Delete an API application',
+          description: 'Deletes the application and revokes its access tokens at once.',
+          params: idParams,
+          response: { 204: z.null().describe('Deleted.'), ...problems(404) },
+        },
       },
       async (request, reply) => {
         await services.applications.remove(writeContext(request), request.params.id);
@@ -106,9 +129,11 @@ export const applicationRoutes =
         config: { permission: 'access:manage' },
         schema: {
           tags: ['access'],
-          summary: 'Issue a new client secret (shown once); the old one and every access token of the application stop working at once',
+          operationId: 'rotateApplicationSecret',
+          summary: 'Rotate an application’s secret',
+          description: 'Issues a new client secret, shown in this response only; the old one and every access token of the application stop working at once.',
           params: idParams,
-          response: { 200: withSecretSchema, ...problemResponses },
+          response: { 200: withSecretSchema, ...problems(404) },
         },
       },
       async (request, reply) => {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Services } from '../../services.js';
 import type { AuditQuery } from '../../store/ports.js';
 import { decodeCursor, encodeCursor } from '../../tracking/cursor.js';
-import { actorSchema, pageQuery, problemResponses } from '../schemas.js';
+import { actorSchema, pageOf, pageQuery } from '../schemas.js';
 
 const outcomeSchema = z.enum(['success', 'failure', 'denied']);
 
@@ -28,7 +28,7 @@ const auditEventSchema = z.object({
   details: z.record(z.string(), z.unknown()),
   count: z.number().int().optional().describe('On an event that stands for a flood of refusals from one source: how many it counts.'),
   lastAt: z.string().optional().describe('On such an event: when the last one came.'),
-});
+}).meta({ id: 'AuditEvent' });
 
 export const auditRoutes =
   (services: Services): FastifyPluginAsyncZod =>
@@ -39,9 +39,11 @@ export const auditRoutes =
         config: { permission: 'audit:read' },
         schema: {
           tags: ['audit'],
-          summary: 'Instance events, newest first: sign-ins, tokens, applications, settings, permission denials',
+          operationId: 'listAuditEvents',
+          summary: 'List audit events',
+          description: 'Instance events, newest first: sign-ins, tokens, applications, settings, the production lock, permission denials and sync; filtered by kind, outcome, actor and time. Page with `cursor`.',
           querystring: listQuery,
-          response: { 200: z.object({ items: z.array(auditEventSchema), nextCursor: z.string().nullable() }), ...problemResponses },
+          response: { 200: pageOf(auditEventSchema) },
         },
       },
       async (request) => {

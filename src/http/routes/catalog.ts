@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { EntityTypeDefinition } from '../../catalog/entity-type.js';
 import type { Services } from '../../services.js';
-import { problemResponses } from '../schemas.js';
+import { problems } from '../schemas.js';
 
 const catalogEntrySchema = z.object({
   key: z.string(),
@@ -21,7 +21,7 @@ const catalogEntrySchema = z.object({
   sensitive: z.array(z.string()),
   instanceScoped: z.array(z.string()),
   schema: z.record(z.string(), z.unknown()).describe('JSON Schema of the body'),
-});
+}).meta({ id: 'CatalogType', description: 'A configuration type: its tracking rule, references, secrets and JSON Schema.' });
 
 export const catalogRoutes =
   (services: Services): FastifyPluginAsyncZod =>
@@ -46,7 +46,13 @@ export const catalogRoutes =
       '/v1/catalog',
       {
         config: { permission: 'config:read' },
-        schema: { tags: ['catalog'], summary: 'Every configuration type, its tracking rule and its JSON Schema', response: { 200: z.object({ types: z.array(catalogEntrySchema) }), ...problemResponses } },
+        schema: {
+          tags: ['catalog'],
+          operationId: 'listCatalogTypes',
+          summary: 'List configuration types',
+          description: 'Every configuration type of the catalog with its tracking rule, references, sensitive and instance-scoped fields, and its JSON Schema.',
+          response: { 200: z.object({ types: z.array(catalogEntrySchema) }) },
+        },
       },
       async () => ({ types: services.catalog.list().map(entryOf) }),
     );
@@ -55,7 +61,14 @@ export const catalogRoutes =
       '/v1/catalog/:type',
       {
         config: { permission: 'config:read' },
-        schema: { tags: ['catalog'], summary: 'One configuration type', params: z.object({ type: z.string() }), response: { 200: catalogEntrySchema, ...problemResponses } },
+        schema: {
+          tags: ['catalog'],
+          operationId: 'getCatalogType',
+          summary: 'Read a configuration type',
+          description: 'One configuration type, with the JSON Schema its entities are validated against.',
+          params: z.object({ type: z.string() }),
+          response: { 200: catalogEntrySchema, ...problems(404) },
+        },
       },
       async (request) => entryOf(services.catalog.get(request.params.type)),
     );

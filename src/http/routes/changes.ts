@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.js';
 import { scopeOf, writeContext } from '../plugins/auth.js';
-import { changeDetailSchema, changeListItemSchema, changeOpSchema, pageQuery, problemResponses, rollbackResultSchema, verifySchema } from '../schemas.js';
+import { changeDetailSchema, changeListItemSchema, changeOpSchema, pageOf, pageQuery, problems, rollbackResultSchema, verifySchema } from '../schemas.js';
+import { changeSetHeaders } from './config.js';
 
 const listQuery = z.object({
   ...pageQuery,
@@ -27,9 +28,12 @@ export const changeRoutes =
         config: { permission: 'config:read' },
         schema: {
           tags: ['changes'],
-          summary: 'The change list, newest first',
+          operationId: 'listChanges',
+          summary: 'List changes',
+          description:
+            'The change list, newest first, filtered by any column (type, entity, operation, actor, origin, change set, text in the entity’s name) and a time range; only changes of records the caller’s client restrictions let it see. Page with `cursor`.',
           querystring: listQuery,
-          response: { 200: z.object({ items: z.array(changeListItemSchema), nextCursor: z.string().nullable() }), ...problemResponses },
+          response: { 200: pageOf(changeListItemSchema).meta({ id: 'ChangePage' }) },
         },
       },
       async (request) => {
@@ -45,8 +49,11 @@ export const changeRoutes =
         config: { permission: 'config:read' },
         schema: {
           tags: ['changes'],
-          summary: 'Check the keyed digests and chain, and every tracked entity against its head change; lists every failure (up to 100) with their count',
-          response: { 200: verifySchema, ...problemResponses },
+          operationId: 'verifyChanges',
+          summary: 'Verify the change log',
+          description:
+            'Checks the keyed digests and chain of every row of the log, and every tracked entity against its head change; lists every failure (up to 100) with their count.',
+          response: { 200: verifySchema },
         },
       },
       async () => services.changeLog.verify(),
@@ -58,9 +65,11 @@ export const changeRoutes =
         config: { permission: 'config:read' },
         schema: {
           tags: ['changes'],
-          summary: 'One change: before and after (secrets masked), its rollback script and the later changes that depend on it',
+          operationId: 'getChange',
+          summary: 'Read a change',
+          description: 'One change: before and after (secrets masked), the field diff, who made it and from where, its rollback script, the changes it requires and the later changes that depend on it.',
           params: z.object({ id: z.string().max(100) }),
-          response: { 200: changeDetailSchema, ...problemResponses },
+          response: { 200: changeDetailSchema, ...problems(404) },
         },
       },
       async (request) => services.changeLog.detail(request.params.id, scopeOf(request)),
@@ -72,10 +81,14 @@ export const changeRoutes =
         config: { permission: 'changes:rollback' },
         schema: {
           tags: ['changes'],
-          summary: 'Revert this change and every later one, in one transaction (dryRun=true previews)',
+          operationId: 'rollbackBeforeChange',
+          summary: 'Roll back before a change',
+          description:
+            'Reverts this change and every later one, newest first, by writing new changes (`revertOf`) in one transaction, so every tracked entity is as it was just before the change. `dryRun=true` previews the same plan without writing. Refused while the production lock is on.',
           params: z.object({ id: z.string().max(100) }),
-          querystring: z.object({ dryRun: z.stringbool().default(false) }),
-          response: { 200: rollbackResultSchema, ...problemResponses },
+          querystring: z.object({ dryRun: z.stringbool().default(false).describe('Plan only: answer what would be reverted, write nothing') }),
+          headers: changeSetHeaders,
+          response: { 200: rollbackResultSchema, ...problems(404, 409, 423) },
         },
       },
       async (request) => services.rollback.rollbackBefore(writeContext(request), request.params.id, { dryRun: request.query.dryRun, scope: scopeOf(request) }),

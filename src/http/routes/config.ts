@@ -3,13 +3,26 @@ import { z } from 'zod';
 import type { Services } from '../../services.js';
 import type { WriteOutcome } from '../../tracking/config-service.js';
 import { scopeOf, writeContext } from '../plugins/auth.js';
-import { entityViewSchema, pageQuery, problemResponses, writeOutcomeSchema } from '../schemas.js';
+import { CHANGE_SET_LABEL } from '../../shared/actor.js';
+import { entityViewSchema, pageOf, pageQuery, problems, writeOutcomeSchema } from '../schemas.js';
 import type { FastifyReply } from 'fastify';
 
 const typeParams = z.object({ type: z.string().max(100) });
 const entityParams = typeParams.extend({ id: z.string().max(100) });
 const inputBody = z.record(z.string(), z.unknown()).describe("The type's fields; GET /v1/catalog/{type} has its JSON Schema.");
-export const ifMatchHeaders = z.object({ 'if-match': z.string().max(200).optional() }).loose();
+export const entityPage = pageOf(entityViewSchema).meta({ id: 'EntityPage' });
+/** Writes that record changes take a change-set label; writeContext checks it (its pattern is shown, not enforced, here). */
+export const changeSetHeaders = z
+  .object({
+    'x-change-set': z
+      .string()
+      .optional()
+      .meta({ description: 'Label the changes this request records with a change set (a change set whose closure is complete can be pushed alone).', pattern: CHANGE_SET_LABEL.source }),
+  })
+  .loose();
+export const ifMatchHeaders = changeSetHeaders.extend({
+  'if-match': z.string().max(200).optional().describe('The ETag of the version this write replaces: the write is refused with 412 if the entity has changed since.'),
+});
 
 export function sendOutcome(reply: FastifyReply, outcome: WriteOutcome, status = 200): WriteOutcome {
   if (outcome.changeId) void reply.header('x-change-id', outcome.changeId);
@@ -27,10 +40,12 @@ export const configRoutes =
         config: { permission: 'config:read' },
         schema: {
           tags: ['config'],
+          operationId: 'listConfigEntities',
           summary: 'List entities of a type',
+          description: 'Entities of one catalog type, by name, secrets masked; `q` finds text in the name. Page with `cursor`.',
           params: typeParams,
           querystring: z.object({ ...pageQuery, q: z.string().max(200).optional().describe('Text in the name') }),
-          response: { 200: z.object({ items: z.array(entityViewSchema), nextCursor: z.string().nullable() }), ...problemResponses },
+          response: { 200: entityPage, ...problems(404) },
         },
       },
       async (request) => {
@@ -45,10 +60,14 @@ export const configRoutes =
         config: { permission: 'config:edit' },
         schema: {
           tags: ['config'],
-          summary: 'Create an entity (records a change when the type is tracked)',
+          operationId: 'createConfigEntity',
+          summary: 'Create an entity',
+          description:
+            'Creates an entity of the type, validated against the type’s JSON Schema (GET /v1/catalog/{type}); records a change when the type is tracked. Secrets are stored encrypted and never returned.',
           params: typeParams,
+          headers: changeSetHeaders,
           body: inputBody,
-          response: { 201: writeOutcomeSchema, ...problemResponses },
+          response: { 201: writeOutcomeSchema, ...problems(404, 422, 423) },
         },
       },
       async (request, reply) => {
@@ -62,7 +81,14 @@ export const configRoutes =
       '/v1/config/:type/:id',
       {
         config: { permission: 'config:read' },
-        schema: { tags: ['config'], summary: 'Read an entity', params: entityParams, response: { 200: entityViewSchema, ...problemResponses } },
+        schema: {
+          tags: ['config'],
+          operationId: 'getConfigEntity',
+          summary: 'Read an entity',
+          description: 'One entity, secrets masked; its ETag is the version to send back in If-Match.',
+          params: entityParams,
+          response: { 200: entityViewSchema, ...problems(404) },
+        },
       },
       async (request, reply) => {
         const view = await services.config.get(request.params.type, request.params.id, { scope: scopeOf(request) });
@@ -77,11 +103,13 @@ export const configRoutes =
         config: { permission: 'config:edit' },
         schema: {
           tags: ['config'],
-          summary: 'Replace an entity; omitted secrets are kept',
+          operationId: 'replaceConfigEntity',
+          summary: 'Replace an entity',
+          description: 'Replaces the entity’s fields; omitted secrets are kept. Records a change when the type is tracked and something changed. With If-Match, refused if the entity changed since.',
           params: entityParams,
           headers: ifMatchHeaders,
           body: inputBody,
-          response: { 200: writeOutcomeSchema, ...problemResponses },
+          response: { 200: writeOutcomeSchema, ...problems(404, 422, 423) },
         },
       },
       async (request, reply) => {
@@ -95,7 +123,15 @@ export const configRoutes =
       '/v1/config/:type/:id',
       {
         config: { permission: 'config:edit' },
-        schema: { tags: ['config'], summary: 'Delete an entity', params: entityParams, headers: ifMatchHeaders, response: { 200: writeOutcomeSchema, ...problemResponses } },
+        schema: {
+          tags: ['config'],
+          operationId: 'deleteConfigEntity',
+          summary: 'Delete an entity',
+          description: 'Deletes the entity (refused while another entity references it); records a change when the type is tracked.',
+          params: entityParams,
+          headers: ifMatchHeaders,
+          response: { 200: writeOutcomeSchema, ...problems(404, 409, 423) },
+        },
       },
       async (request, reply) => {
         const ifMatch = request.headers['if-match'];

@@ -5,15 +5,15 @@ import { ticketActionInputSchema, ticketInputSchema, ticketPatchSchema } from '.
 import { ticketListFiltersSchema, ticketListInputSchema, ticketListPatchSchema } from '../../desk/ticket-lists.js';
 import type { Services } from '../../services.js';
 import { writeContext } from '../plugins/auth.js';
-import { actorSchema, entityViewSchema, pageQuery, problemResponses, writeOutcomeSchema } from '../schemas.js';
-import { ifMatchHeaders, sendOutcome } from './config.js';
+import { actorSchema, entityViewSchema, pageOf, pageQuery, problems, writeOutcomeSchema } from '../schemas.js';
+import { changeSetHeaders, entityPage, ifMatchHeaders, sendOutcome } from './config.js';
 
 const idParams = z.object({ id: z.string().max(100) });
 const text = z.string().max(200).optional();
 const timestamps = { createdAt: z.string(), updatedAt: z.string() };
 
-const customerSchema = z.object({ id: z.string(), name: z.string(), thirdPartyId: z.string().nullable(), ...timestamps });
-const userSchema = z.object({ id: z.string(), customerId: z.string(), name: z.string(), email: z.string().nullable(), thirdPartyId: z.string().nullable(), ...timestamps });
+const customerSchema = z.object({ id: z.string(), name: z.string(), thirdPartyId: z.string().nullable(), ...timestamps }).meta({ id: 'Customer' });
+const userSchema = z.object({ id: z.string(), customerId: z.string(), name: z.string(), email: z.string().nullable(), thirdPartyId: z.string().nullable(), ...timestamps }).meta({ id: 'User' });
 const ticketSchema = z.object({
   id: z.string(),
   number: z.number().int(),
@@ -30,10 +30,10 @@ const ticketSchema = z.object({
   workflowId: z.string().nullable(),
   stepId: z.string().nullable().describe('Current step of the ticket’s workflow.'),
   ...timestamps,
-});
+}).meta({ id: 'Ticket' });
 const ticketDetailSchema = ticketSchema.extend({
   availableActions: z.array(z.object({ id: z.string(), name: z.string() })).describe('Workflow actions of the current step this caller may use.'),
-});
+}).meta({ id: 'TicketDetail' });
 const ticketActionSchema = z.object({
   id: z.string(),
   kind: z.enum(['created', 'note', 'workflow-action', 'updated']),
@@ -42,7 +42,7 @@ const ticketActionSchema = z.object({
   actor: actorSchema,
   details: z.record(z.string(), z.unknown()),
   at: z.string(),
-});
+}).meta({ id: 'TicketAction' });
 const ticketListSchema = z.object({
   id: z.string(),
   agentId: z.string().describe('The agent who made the list.'),
@@ -50,7 +50,7 @@ const ticketListSchema = z.object({
   shared: z.boolean(),
   filters: ticketListFiltersSchema,
   ...timestamps,
-});
+}).meta({ id: 'TicketList' });
 const viewListSchema = z.object({
   id: z.string(),
   name: z.string(),
@@ -61,14 +61,14 @@ const viewListSchema = z.object({
   closed: z.boolean().optional(),
   summaryContains: z.string().optional(),
   visibleToTeamIds: z.array(z.string()),
-});
+}).meta({ id: 'ViewList' });
 const mailCheckSchema = z.object({
   at: z.string(),
   ok: z.boolean(),
   read: z.number().int().describe('Messages read and acted on.'),
   skipped: z.number().int().describe('Messages left unread: larger than Shiplog takes.'),
   error: z.string().nullable().describe('Why the mailbox could not be read (never a password).'),
-});
+}).meta({ id: 'MailCheck' });
 const inboundMailSchema = z.object({
   id: z.string(),
   mailboxId: z.string(),
@@ -80,7 +80,7 @@ const inboundMailSchema = z.object({
   ticketId: z.string().nullable(),
   reason: z.string().nullable().describe('Why the message was ignored, or how a reply was matched to its ticket.'),
   receivedAt: z.string(),
-});
+}).meta({ id: 'InboundMail' });
 const deliverySchema = z.object({
   id: z.string(),
   kind: z.enum(['webhook', 'runbook', 'notification']),
@@ -96,13 +96,24 @@ const deliverySchema = z.object({
   responseStatus: z.number().int().nullable(),
   lastError: z.string().nullable(),
   ...timestamps,
-});
+}).meta({ id: 'Delivery', description: 'One delivery of a webhook, runbook or notification (never its payload or a secret).' });
+
+const customerBody = customerInputSchema.meta({ id: 'CustomerCreate' });
+const customerPatchBody = customerPatchSchema.meta({ id: 'CustomerPatch' });
+const userBody = userInputSchema.meta({ id: 'UserCreate' });
+const userPatchBody = userPatchSchema.meta({ id: 'UserPatch' });
+const ticketBody = ticketInputSchema.meta({ id: 'TicketCreate' });
+const ticketPatchBody = ticketPatchSchema.meta({ id: 'TicketPatch' });
+const ticketActionBody = ticketActionInputSchema.meta({ id: 'TicketActionCreate' });
+const ticketListBody = ticketListInputSchema.meta({ id: 'TicketListCreate' });
+const ticketListPatchBody = ticketListPatchSchema.meta({ id: 'TicketListPatch' });
+const assetBody = z.record(z.string(), z.unknown()).describe('The asset’s fields; GET /v1/catalog/assets has its JSON Schema.');
 /** A query's parameters that were given (present and not empty): absent ones stay absent, not undefined. */
 function given<T extends Record<string, unknown>>(query: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(query).filter(([, value]) => value !== undefined && value !== '')) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
-const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+const page = pageOf;
 const booleanQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 /** Customers, users, tickets and assets: the desk, within each caller's client restrictions and ticket permissions. */
@@ -117,9 +128,9 @@ export const deskRoutes =
         config: { permission: 'customers:read' },
         schema: {
           tags: ['desk'],
-          summary: 'List customers (only those of the caller’s client restrictions)',
+          operationId: 'listCustomers', summary: 'List customers', description: 'Customers by name, only those of the caller’s client restrictions; `q` finds text in the name. Page with `cursor`.',
           querystring: z.object({ ...pageQuery, q: text.describe('Text in the name') }),
-          response: { 200: page(customerSchema), ...problemResponses },
+          response: { 200: page(customerSchema) },
         },
       },
       async (request) => {
@@ -131,7 +142,7 @@ export const deskRoutes =
       '/v1/customers',
       {
         config: { permission: 'customers:edit' },
-        schema: { tags: ['desk'], summary: 'Add a customer', body: customerInputSchema, response: { 201: customerSchema, ...problemResponses } },
+        schema: { tags: ['desk'], operationId: 'createCustomer', summary: 'Add a customer', description: 'Adds a customer; its third-party id must be unique.', body: customerBody, response: { 201: customerSchema, ...problems(409) } },
       },
       async (request, reply) => {
         const view = await customers.createCustomer(request.principal!, request.body);
@@ -141,14 +152,14 @@ export const deskRoutes =
     );
     app.get(
       '/v1/customers/:id',
-      { config: { permission: 'customers:read' }, schema: { tags: ['desk'], summary: 'Read a customer', params: idParams, response: { 200: customerSchema, ...problemResponses } } },
+      { config: { permission: 'customers:read' }, schema: { tags: ['desk'], operationId: 'getCustomer', summary: 'Read a customer', description: 'One customer, if the caller’s client restrictions let it see it.', params: idParams, response: { 200: customerSchema, ...problems(404) } } },
       async (request) => customers.getCustomer(request.principal!, request.params.id),
     );
     app.patch(
       '/v1/customers/:id',
       {
         config: { permission: 'customers:edit' },
-        schema: { tags: ['desk'], summary: 'Change a customer', params: idParams, body: customerPatchSchema, response: { 200: customerSchema, ...problemResponses } },
+        schema: { tags: ['desk'], operationId: 'updateCustomer', summary: 'Change a customer', description: 'Only the fields sent change.', params: idParams, body: customerPatchBody, response: { 200: customerSchema, ...problems(404, 409) } },
       },
       async (request) => customers.updateCustomer(request.principal!, request.params.id, request.body),
     );
@@ -156,7 +167,7 @@ export const deskRoutes =
       '/v1/customers/:id',
       {
         config: { permission: 'customers:edit' },
-        schema: { tags: ['desk'], summary: 'Delete a customer without users or tickets', params: idParams, response: { 204: z.null(), ...problemResponses } },
+        schema: { tags: ['desk'], operationId: 'deleteCustomer', summary: 'Delete a customer', description: 'Deletes a customer; refused while it has users or tickets.', params: idParams, response: { 204: z.null(), ...problems(404, 409) } },
       },
       async (request, reply) => {
         await customers.removeCustomer(request.principal!, request.params.id);
@@ -170,9 +181,9 @@ export const deskRoutes =
         config: { permission: 'users:read' },
         schema: {
           tags: ['desk'],
-          summary: 'List users of customers (only those of the caller’s client restrictions)',
+          operationId: 'listUsers', summary: 'List users', description: 'Users of customers, only those of the caller’s client restrictions; `q` finds text in the name or email. Page with `cursor`.',
           querystring: z.object({ ...pageQuery, q: text.describe('Text in the name or email'), customerId: text }),
-          response: { 200: page(userSchema), ...problemResponses },
+          response: { 200: page(userSchema) },
         },
       },
       async (request) => {
@@ -184,7 +195,7 @@ export const deskRoutes =
       '/v1/users',
       {
         config: { permission: 'users:edit' },
-        schema: { tags: ['desk'], summary: 'Add a user to a customer', body: userInputSchema, response: { 201: userSchema, ...problemResponses } },
+        schema: { tags: ['desk'], operationId: 'createUser', summary: 'Add a user', description: 'Adds a user to a customer the caller may see.', body: userBody, response: { 201: userSchema, ...problems(404, 409) } },
       },
       async (request, reply) => {
         const view = await customers.createUser(request.principal!, request.body);
@@ -194,14 +205,14 @@ export const deskRoutes =
     );
     app.get(
       '/v1/users/:id',
-      { config: { permission: 'users:read' }, schema: { tags: ['desk'], summary: 'Read a user', params: idParams, response: { 200: userSchema, ...problemResponses } } },
+      { config: { permission: 'users:read' }, schema: { tags: ['desk'], operationId: 'getUser', summary: 'Read a user', description: 'One user, if the caller’s client restrictions let it see the user’s customer.', params: idParams, response: { 200: userSchema, ...problems(404) } } },
       async (request) => customers.getUser(request.principal!, request.params.id),
     );
     app.patch(
       '/v1/users/:id',
       {
         config: { permission: 'users:edit' },
-        schema: { tags: ['desk'], summary: 'Change a user', params: idParams, body: userPatchSchema, response: { 200: userSchema, ...problemResponses } },
+        schema: { tags: ['desk'], operationId: 'updateUser', summary: 'Change a user', description: 'Only the fields sent change.', params: idParams, body: userPatchBody, response: { 200: userSchema, ...problems(404, 409) } },
       },
       async (request) => customers.updateUser(request.principal!, request.params.id, request.body),
     );
@@ -209,7 +220,7 @@ export const deskRoutes =
       '/v1/users/:id',
       {
         config: { permission: 'users:edit' },
-        schema: { tags: ['desk'], summary: 'Delete a user without tickets', params: idParams, response: { 204: z.null(), ...problemResponses } },
+        schema: { tags: ['desk'], operationId: 'deleteUser', summary: 'Delete a user', description: 'Deletes a user; refused while the user has tickets.', params: idParams, response: { 204: z.null(), ...problems(404, 409) } },
       },
       async (request, reply) => {
         await customers.removeUser(request.principal!, request.params.id);
@@ -223,7 +234,7 @@ export const deskRoutes =
         config: { permission: 'tickets:read' },
         schema: {
           tags: ['desk'],
-          summary: 'List tickets the caller may see, newest first',
+          operationId: 'listTickets', summary: 'List tickets', description: 'The tickets the caller may see (client restrictions, team access and ticket permissions), newest first, filtered by text, customer, team, agent, status and whether closed. Page with `cursor`.',
           querystring: z.object({
             ...pageQuery,
             q: text.describe('Text in the summary'),
@@ -233,7 +244,7 @@ export const deskRoutes =
             statusId: text,
             closed: booleanQuery.optional(),
           }),
-          response: { 200: page(ticketSchema), ...problemResponses },
+          response: { 200: page(ticketSchema) },
         },
       },
       async (request) => {
@@ -246,9 +257,10 @@ export const deskRoutes =
         config: { permission: 'tickets:read' },
         schema: {
           tags: ['desk'],
-          summary: 'The tickets the caller sees that match the filters, as CSV (needs the "export tickets" ticket permission)',
+          operationId: 'exportTickets', summary: 'Export tickets as CSV', description: 'The tickets the caller sees that match the filters, as a CSV file download; needs the “export tickets” ticket permission.',
           querystring: z.object({ q: text, customerId: text, teamId: text, agentId: text, statusId: text, closed: booleanQuery.optional() }),
-          response: { 200: z.string().describe('text/csv'), ...problemResponses },
+          produces: ['text/csv'],
+          response: { 200: z.string().describe('The tickets as CSV (text/csv), a file download.') },
         },
       },
       async (request, reply) => {
@@ -262,9 +274,9 @@ export const deskRoutes =
         config: { permission: 'tickets:edit' },
         schema: {
           tags: ['desk'],
-          summary: 'Log a ticket: the ticket type’s defaults, then the ticket rules for new tickets, in order',
-          body: ticketInputSchema,
-          response: { 201: z.object({ ticket: ticketDetailSchema, matchedRules: z.array(z.object({ id: z.string(), name: z.string() })) }), ...problemResponses },
+          operationId: 'createTicket', summary: 'Log a ticket', description: 'Logs a ticket: the ticket type’s defaults apply, then the ticket rules for new tickets, in order; the answer names the rules that matched.',
+          body: ticketBody,
+          response: { 201: z.object({ ticket: ticketDetailSchema, matchedRules: z.array(z.object({ id: z.string(), name: z.string() })) }), ...problems(404, 422) },
         },
       },
       async (request, reply) => {
@@ -275,7 +287,7 @@ export const deskRoutes =
     );
     app.get(
       '/v1/tickets/:id',
-      { config: { permission: 'tickets:read' }, schema: { tags: ['desk'], summary: 'Read a ticket', params: idParams, response: { 200: ticketDetailSchema, ...problemResponses } } },
+      { config: { permission: 'tickets:read' }, schema: { tags: ['desk'], operationId: 'getTicket', summary: 'Read a ticket', description: 'One ticket the caller may see, with the workflow actions of its current step the caller may use.', params: idParams, response: { 200: ticketDetailSchema, ...problems(404) } } },
       async (request) => tickets.get(request.principal!, request.params.id),
     );
     app.patch(
@@ -284,10 +296,10 @@ export const deskRoutes =
         config: { permission: 'tickets:edit' },
         schema: {
           tags: ['desk'],
-          summary: 'Change a ticket: fields, type, team, agent, status (ticket permissions apply)',
+          operationId: 'updateTicket', summary: 'Change a ticket', description: 'Changes fields, type, team, agent or status; ticket permissions apply to each.',
           params: idParams,
-          body: ticketPatchSchema,
-          response: { 200: ticketDetailSchema, ...problemResponses },
+          body: ticketPatchBody,
+          response: { 200: ticketDetailSchema, ...problems(404, 422) },
         },
       },
       async (request) => tickets.update(writeContext(request), request.principal!, request.params.id, request.body),
@@ -296,7 +308,7 @@ export const deskRoutes =
       '/v1/tickets/:id/actions',
       {
         config: { permission: 'tickets:read' },
-        schema: { tags: ['desk'], summary: 'The ticket’s actions, oldest first', params: idParams, response: { 200: z.object({ items: z.array(ticketActionSchema) }), ...problemResponses } },
+        schema: { tags: ['desk'], operationId: 'listTicketActions', summary: 'List a ticket’s actions', description: 'The ticket’s actions (creation, notes, workflow actions, updates), oldest first.', params: idParams, response: { 200: z.object({ items: z.array(ticketActionSchema) }), ...problems(404) } },
       },
       async (request) => ({ items: await tickets.actions(request.principal!, request.params.id) }),
     );
@@ -306,10 +318,10 @@ export const deskRoutes =
         config: { permission: 'tickets:edit' },
         schema: {
           tags: ['desk'],
-          summary: 'Add a note, or perform a workflow action of the ticket’s current step',
+          operationId: 'addTicketAction', summary: 'Act on a ticket', description: 'Adds a note, or performs a workflow action of the ticket’s current step (restricted actions need their access).',
           params: idParams,
-          body: ticketActionInputSchema,
-          response: { 201: z.object({ ticket: ticketDetailSchema, action: ticketActionSchema }), ...problemResponses },
+          body: ticketActionBody,
+          response: { 201: z.object({ ticket: ticketDetailSchema, action: ticketActionSchema }), ...problems(404, 409) },
         },
       },
       async (request, reply) => {
@@ -323,7 +335,7 @@ export const deskRoutes =
       '/v1/ticket-lists',
       {
         config: { permission: 'tickets:read' },
-        schema: { tags: ['desk'], summary: 'The caller’s saved ticket lists and those shared with every agent', querystring: z.object(pageQuery), response: { 200: page(ticketListSchema), ...problemResponses } },
+        schema: { tags: ['desk'], operationId: 'listTicketLists', summary: 'List saved ticket lists', description: 'The caller’s saved ticket lists and those shared with every agent. Page with `cursor`.', querystring: z.object(pageQuery), response: { 200: page(ticketListSchema) } },
       },
       async (request) => ticketLists.list(request.principal!, { limit: request.query.limit, ...(request.query.cursor ? { cursor: request.query.cursor } : {}) }),
     );
@@ -333,9 +345,9 @@ export const deskRoutes =
         config: { permission: 'tickets:edit' },
         schema: {
           tags: ['desk'],
-          summary: 'Save a ticket list (not for agents using co-managed functionality)',
-          body: ticketListInputSchema,
-          response: { 201: ticketListSchema, ...problemResponses },
+          operationId: 'createTicketList', summary: 'Save a ticket list', description: 'Saves a ticket list of filters, private or shared; not for agents using co-managed functionality.',
+          body: ticketListBody,
+          response: { 201: ticketListSchema, ...problems(422) },
         },
       },
       async (request, reply) => {
@@ -346,14 +358,14 @@ export const deskRoutes =
     );
     app.get(
       '/v1/ticket-lists/:id',
-      { config: { permission: 'tickets:read' }, schema: { tags: ['desk'], summary: 'Read a saved ticket list', params: idParams, response: { 200: ticketListSchema, ...problemResponses } } },
+      { config: { permission: 'tickets:read' }, schema: { tags: ['desk'], operationId: 'getTicketList', summary: 'Read a saved ticket list', description: 'One saved ticket list the caller owns or that is shared.', params: idParams, response: { 200: ticketListSchema, ...problems(404) } } },
       async (request) => ticketLists.get(request.principal!, request.params.id),
     );
     app.patch(
       '/v1/ticket-lists/:id',
       {
         config: { permission: 'tickets:edit' },
-        schema: { tags: ['desk'], summary: 'Change a saved ticket list (its owner, or an administrator)', params: idParams, body: ticketListPatchSchema, response: { 200: ticketListSchema, ...problemResponses } },
+        schema: { tags: ['desk'], operationId: 'updateTicketList', summary: 'Change a saved ticket list', description: 'Changes a saved ticket list: its owner, or an administrator.', params: idParams, body: ticketListPatchBody, response: { 200: ticketListSchema, ...problems(404, 422) } },
       },
       async (request) => ticketLists.update(request.principal!, request.params.id, request.body),
     );
@@ -361,7 +373,7 @@ export const deskRoutes =
       '/v1/ticket-lists/:id',
       {
         config: { permission: 'tickets:edit' },
-        schema: { tags: ['desk'], summary: 'Delete a saved ticket list (its owner, or an administrator)', params: idParams, response: { 204: z.null(), ...problemResponses } },
+        schema: { tags: ['desk'], operationId: 'deleteTicketList', summary: 'Delete a saved ticket list', description: 'Deletes a saved ticket list: its owner, or an administrator.', params: idParams, response: { 204: z.null(), ...problems(404) } },
       },
       async (request, reply) => {
         await ticketLists.remove(request.principal!, request.params.id);
@@ -374,10 +386,10 @@ export const deskRoutes =
         config: { permission: 'tickets:read' },
         schema: {
           tags: ['desk'],
-          summary: 'Run a saved ticket list: its tickets the caller may see, newest first',
+          operationId: 'runTicketList', summary: 'Run a saved ticket list', description: 'The tickets of a saved ticket list the caller may see, newest first. Page with `cursor`.',
           params: idParams,
           querystring: z.object(pageQuery),
-          response: { 200: page(ticketSchema), ...problemResponses },
+          response: { 200: page(ticketSchema), ...problems(404) },
         },
       },
       async (request) => ticketLists.tickets(request.principal!, request.params.id, { limit: request.query.limit, ...(request.query.cursor ? { cursor: request.query.cursor } : {}) }),
@@ -389,8 +401,8 @@ export const deskRoutes =
         config: { permission: 'tickets:read' },
         schema: {
           tags: ['desk'],
-          summary: 'The view lists of the configuration the caller sees (those for every agent, and for its teams)',
-          response: { 200: z.object({ items: z.array(viewListSchema) }), ...problemResponses },
+          operationId: 'listViewLists', summary: 'List view lists', description: 'The view lists of the configuration the caller sees: those for every agent, and those for its teams.',
+          response: { 200: z.object({ items: z.array(viewListSchema) }) },
         },
       },
       async (request) => ticketLists.views(request.principal!),
@@ -401,10 +413,10 @@ export const deskRoutes =
         config: { permission: 'tickets:read' },
         schema: {
           tags: ['desk'],
-          summary: 'Run a view list: its tickets the caller may see, newest first',
+          operationId: 'runViewList', summary: 'Run a view list', description: 'The tickets of a view list the caller may see, newest first. Page with `cursor`.',
           params: idParams,
           querystring: z.object(pageQuery),
-          response: { 200: page(ticketSchema), ...problemResponses },
+          response: { 200: page(ticketSchema), ...problems(404) },
         },
       },
       async (request) => ticketLists.viewTickets(request.principal!, request.params.id, { limit: request.query.limit, ...(request.query.cursor ? { cursor: request.query.cursor } : {}) }),
@@ -416,7 +428,7 @@ export const deskRoutes =
         config: { permission: 'config:read' },
         schema: {
           tags: ['desk'],
-          summary: 'Which mailboxes this instance reads, and with which of their per-instance credentials (never a secret)',
+          operationId: 'getMailboxProcessing', summary: 'Mailboxes this instance reads', description: 'Which mailboxes this instance reads, with which of their per-instance credentials (never a secret), why not where it does not, and how the last check went.',
           response: {
             200: z.object({
               instance: z.string(),
@@ -445,7 +457,6 @@ export const deskRoutes =
                 }),
               ),
             }),
-            ...problemResponses,
           },
         },
       },
@@ -457,8 +468,8 @@ export const deskRoutes =
         config: { permission: 'config:edit' },
         schema: {
           tags: ['desk'],
-          summary: 'Read every mailbox this instance processes now, and say how each check went',
-          response: { 200: z.object({ items: z.array(mailCheckSchema.extend({ mailboxId: z.string(), name: z.string() })) }), ...problemResponses },
+          operationId: 'checkMailboxes', summary: 'Check mailboxes now', description: 'Reads every mailbox this instance processes now, and says how each check went.',
+          response: { 200: z.object({ items: z.array(mailCheckSchema.extend({ mailboxId: z.string(), name: z.string() })) }) },
         },
       },
       async () => ({ items: await services.mail.checkNow() }),
@@ -469,9 +480,9 @@ export const deskRoutes =
         config: { permission: 'config:read', customers: 'every' },
         schema: {
           tags: ['desk'],
-          summary: 'The mail log, newest first: each message read, and the ticket it logged, the note it added, or why it was ignored',
+          operationId: 'listInboundMail', summary: 'List the mail log', description: 'Each message read, newest first, with the ticket it logged, the note it added, or why it was ignored. Page with `cursor`.',
           querystring: z.object({ ...pageQuery, mailboxId: text, outcome: z.enum(['ticket-logged', 'note-added', 'ignored']).optional() }),
-          response: { 200: page(inboundMailSchema), ...problemResponses },
+          response: { 200: page(inboundMailSchema) },
         },
       },
       async (request) => {
@@ -486,9 +497,9 @@ export const deskRoutes =
         config: { permission: 'config:read', customers: 'every' },
         schema: {
           tags: ['desk'],
-          summary: 'The webhook delivery log, newest first: event, attempts, answer or error (never the payload or a secret)',
+          operationId: 'listWebhookDeliveries', summary: 'List webhook deliveries', description: 'The delivery log of webhooks, runbooks and notifications, newest first: event, attempts, the answer or error (never the payload or a secret). Page with `cursor`.',
           querystring: z.object({ ...pageQuery, webhookId: text, status: z.enum(['pending', 'sending', 'delivered', 'failed']).optional() }),
-          response: { 200: page(deliverySchema), ...problemResponses },
+          response: { 200: page(deliverySchema) },
         },
       },
       async (request) => {
@@ -500,7 +511,7 @@ export const deskRoutes =
       '/v1/webhooks/deliveries/:id/retry',
       {
         config: { permission: 'config:edit', customers: 'every' },
-        schema: { tags: ['desk'], summary: 'Queue a failed delivery again', params: idParams, response: { 200: deliverySchema, ...problemResponses } },
+        schema: { tags: ['desk'], operationId: 'retryWebhookDelivery', summary: 'Retry a failed delivery', description: 'Queues a failed delivery again; a runbook resumes at its next step.', params: idParams, response: { 200: deliverySchema, ...problems(404, 409) } },
       },
       async (request) => services.webhooks.retry(request.params.id),
     );
@@ -511,9 +522,9 @@ export const deskRoutes =
         config: { permission: 'assets:read' },
         schema: {
           tags: ['desk'],
-          summary: 'List assets (only those of the caller’s client restrictions)',
+          operationId: 'listAssets', summary: 'List assets', description: 'Assets, only those of the caller’s client restrictions; filtered by text in the name and customer. Page with `cursor`.',
           querystring: z.object({ ...pageQuery, q: text.describe('Text in the name'), customerId: text }),
-          response: { 200: page(entityViewSchema), ...problemResponses },
+          response: { 200: entityPage },
         },
       },
       async (request) => {
@@ -527,9 +538,10 @@ export const deskRoutes =
         config: { permission: 'assets:edit' },
         schema: {
           tags: ['desk'],
-          summary: 'Add an asset (a change is recorded for services and business applications when their tracking is on)',
-          body: z.record(z.string(), z.unknown()),
-          response: { 201: writeOutcomeSchema, ...problemResponses },
+          operationId: 'createAsset', summary: 'Add an asset', description: 'Adds an asset; a change is recorded for services and business applications when their tracking is on.',
+          headers: changeSetHeaders,
+          body: assetBody,
+          response: { 201: writeOutcomeSchema, ...problems(422, 423) },
         },
       },
       async (request, reply) => {
@@ -540,7 +552,7 @@ export const deskRoutes =
     );
     app.get(
       '/v1/assets/:id',
-      { config: { permission: 'assets:read' }, schema: { tags: ['desk'], summary: 'Read an asset', params: idParams, response: { 200: entityViewSchema, ...problemResponses } } },
+      { config: { permission: 'assets:read' }, schema: { tags: ['desk'], operationId: 'getAsset', summary: 'Read an asset', description: 'One asset the caller may see; its ETag is the version to send back in If-Match.', params: idParams, response: { 200: entityViewSchema, ...problems(404) } } },
       async (request, reply) => {
         const view = await assets.get(request.principal!, request.params.id);
         void reply.header('etag', `"${view.version}"`);
@@ -553,11 +565,11 @@ export const deskRoutes =
         config: { permission: 'assets:edit' },
         schema: {
           tags: ['desk'],
-          summary: 'Replace an asset',
+          operationId: 'replaceAsset', summary: 'Replace an asset', description: 'Replaces the asset’s fields; with If-Match, refused if it changed since.',
           params: idParams,
           headers: ifMatchHeaders,
-          body: z.record(z.string(), z.unknown()),
-          response: { 200: writeOutcomeSchema, ...problemResponses },
+          body: assetBody,
+          response: { 200: writeOutcomeSchema, ...problems(404, 422, 423) },
         },
       },
       async (request, reply) => {
@@ -569,7 +581,7 @@ export const deskRoutes =
       '/v1/assets/:id',
       {
         config: { permission: 'assets:edit' },
-        schema: { tags: ['desk'], summary: 'Delete an asset', params: idParams, headers: ifMatchHeaders, response: { 200: writeOutcomeSchema, ...problemResponses } },
+        schema: { tags: ['desk'], operationId: 'deleteAsset', summary: 'Delete an asset', description: 'Deletes the asset; with If-Match, refused if it changed since.', params: idParams, headers: ifMatchHeaders, response: { 200: writeOutcomeSchema, ...problems(404, 409, 423) } },
       },
       async (request, reply) => {
         const ifMatch = request.headers['if-match'];

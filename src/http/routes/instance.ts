@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../services.js';
-import { settingsPatchSchema } from '../../shared/settings.js';
 import { writeContext } from '../plugins/auth.js';
-import { problemResponses, settingsResponseSchema } from '../schemas.js';
+import { settingsPatchBody, settingsResponseSchema } from '../schemas.js';
 
 export const instanceRoutes =
   (services: Services): FastifyPluginAsyncZod =>
@@ -14,7 +13,10 @@ export const instanceRoutes =
         config: { permission: 'authenticated' },
         schema: {
           tags: ['instance'],
-          summary: 'This instance: identity, version, and banners for the console',
+          operationId: 'getInstance',
+          summary: 'This instance',
+          description:
+            'This instance’s identity, kind and version, whether tracking is on and editing disabled (the production lock), the banners the console shows, and who the caller is with its effective permissions.',
           response: {
             200: z.object({
               id: z.string(),
@@ -34,8 +36,7 @@ export const instanceRoutes =
                 isAdministrator: z.boolean(),
                 permissions: z.array(z.string()),
               }),
-            }),
-            ...problemResponses,
+            }).meta({ id: 'Instance', description: 'This instance, as the caller sees it.' }),
           },
         },
       },
@@ -66,7 +67,16 @@ export const instanceRoutes =
 
     app.get(
       '/v1/settings',
-      { config: { permission: 'config:edit' }, schema: { tags: ['instance'], summary: 'Instance settings', response: { 200: settingsResponseSchema, ...problemResponses } } },
+      {
+        config: { permission: 'config:edit' },
+        schema: {
+          tags: ['instance'],
+          operationId: 'getSettings',
+          summary: 'Read the settings',
+          description: 'The instance-local settings: tracking, the production lock, pull-only, diff checks, third-party ids and tracking for services, reports and dashboards, and mailboxes.',
+          response: { 200: settingsResponseSchema },
+        },
+      },
       async () => services.settings.get(),
     );
 
@@ -74,7 +84,15 @@ export const instanceRoutes =
       '/v1/settings',
       {
         config: { permission: 'config:edit' },
-        schema: { tags: ['instance'], summary: 'Change instance settings', body: settingsPatchSchema, response: { 200: settingsResponseSchema, ...problemResponses } },
+        schema: {
+          tags: ['instance'],
+          operationId: 'updateSettings',
+          summary: 'Change the settings',
+          description:
+            'Changes the settings sent; unknown settings are refused. Anyone with config:edit may turn the production lock on; only an administrator may lift it (403, and nothing of the patch applies). Audited.',
+          body: settingsPatchBody,
+          response: { 200: settingsResponseSchema },
+        },
       },
       async (request) => (await services.settings.update(writeContext(request), request.body, { isAdministrator: request.principal!.isAdministrator })).settings,
     );

@@ -6,11 +6,11 @@ import { DomainError } from '../../shared/errors.js';
 import { EXPORT_MAX_BYTES } from '../../sync/export-document.js';
 import { scopeOf, writeContext } from '../plugins/auth.js';
 import { assertDepth, MAX_BATCH_JSON_DEPTH, registerJsonBody, utf8Text } from '../plugins/json-body.js';
-import { actorSchema, changeOpSchema, problemResponses } from '../schemas.js';
+import { actorSchema, changeOpSchema, problems } from '../schemas.js';
 
 const tags = ['instances'];
 const nameParams = z.object({ name: z.string().max(100) });
-const dryRunQuery = z.object({ dryRun: z.stringbool().default(false) });
+const dryRunQuery = z.object({ dryRun: z.stringbool().default(false).describe('Plan only: answer the plan, write nothing') });
 const isoTime = z.string().max(40);
 
 function parseTime(value: string | undefined, field: string): number | undefined {
@@ -31,6 +31,7 @@ const peerViewSchema = z.object({
   lastSyncAt: z.string().nullable(),
   createdAt: z.string(),
 });
+const linkedInstanceSchema = peerViewSchema.meta({ id: 'LinkedInstance', description: 'A linked instance (its client secret is stored sealed, never returned).' });
 
 const changeBriefSchema = z.object({
   id: z.string(),
@@ -41,7 +42,7 @@ const changeBriefSchema = z.object({
   at: z.string(),
   changeSet: z.string().nullable(),
   origin: z.string(),
-});
+}).meta({ id: 'ChangeBrief' });
 
 const peerStatusSchema = peerViewSchema.extend({
   reachable: z.boolean(),
@@ -58,7 +59,7 @@ const peerStatusSchema = peerViewSchema.extend({
   behindChanges: z.array(changeBriefSchema).optional(),
   aheadChanges: z.array(changeBriefSchema).optional(),
   reconciliation: z.object({ rounds: z.number() }).optional(),
-});
+}).meta({ id: 'LinkedInstanceStatus', description: 'A linked instance with its reachability, behind/ahead counts, in-sync status and why not.' });
 
 const bodyOrNull = z.record(z.string(), z.unknown()).nullable();
 const problemSchema = z.object({
@@ -82,7 +83,7 @@ const problemSchema = z.object({
   errors: z.array(z.object({ path: z.string(), code: z.string(), message: z.string() })).optional().describe('Invalid: the fields of the change at fault'),
   receiver: z.object({ head: z.string().nullable(), body: bodyOrNull }).optional().describe('Conflict: the version here (secrets masked)'),
   incoming: z.object({ parent: z.string().nullable(), before: bodyOrNull, after: bodyOrNull }).optional().describe('Conflict: the incoming version'),
-});
+}).meta({ id: 'SyncProblem', description: 'One reason a batch cannot apply: conflict, missing-dependency, version-mismatch, not-a-pipeline-edge, pushes-refused, locked, forbidden, record-missing or invalid.' });
 
 export const syncPlanSchema = z.object({
   operation: z.enum(['push', 'pull', 'import']),
@@ -124,6 +125,12 @@ export const syncPlanSchema = z.object({
     entities: z.number(),
     problems: z.number(),
   }),
+}).meta({ id: 'SyncPlan', description: 'The plan of a push, pull or import: every change with what will happen to it, the dependencies added and why, and every problem.' });
+
+const restoreRecordReferenceSchema = z.object({
+  in: z.object({ type: z.string(), id: z.string(), name: z.string() }).describe('What names the record: a tracked entity (its type) or an agent of this instance (type "agent")'),
+  path: z.string(),
+  record: z.object({ kind: z.enum(['customer', 'user', 'agent']), id: z.string().nullable(), name: z.string().nullable(), thirdPartyId: z.string().nullable() }),
 });
 
 const restorePlanSchema = z.object({
@@ -140,13 +147,22 @@ const restorePlanSchema = z.object({
         lost: z.object({ count: z.number(), changes: z.array(changeBriefSchema) }).describe('Changes this instance has that production lacks (up to 500 listed)'),
         copied: z.object({ changes: z.number(), entities: z.number() }),
         replaced: z.object({ changes: z.number(), entities: z.number() }),
+        records: z
+          .object({
+            copied: z.object({ customers: z.number(), users: z.number() }).describe('Production’s customers and users, copied with their ids and third-party ids'),
+            replaced: z.object({ customers: z.number(), users: z.number() }).describe('This instance’s customers and users, which they replace'),
+            agentsResolved: z.number().describe('Production’s agents its configuration names, each found here by id, else by third-party id'),
+            unresolved: z.array(restoreRecordReferenceSchema).describe('References that would name no record here: a confirmed restore is refused while there is one'),
+            dropped: z.array(restoreRecordReferenceSchema).describe('This instance’s own holders (a user role’s users) production lacks: they stop holding it'),
+          })
+          .describe('The records each instance keeps for itself: customers and users are production’s, agents stay this instance’s'),
         deskDataCleared: z.boolean(),
         restored: z.boolean(),
       }),
     )
     .describe('This instance first, then those between it and production'),
   restored: z.boolean(),
-});
+}).meta({ id: 'RestorePlan', description: 'What a restore from production replaces, per instance, and the fingerprint a confirmed restore presents.' });
 
 /**
  * Plans are written as the sync service makes them, in exactly syncPlanSchema's shape (every plan the end-to-end tests
@@ -163,7 +179,17 @@ const syncBody = z.strictObject({
   changeSet: z.string().max(100).optional().describe('Only this change set (its dependency closure is added)'),
   withDependencies: z.boolean().optional().describe('Add the parents and requirements the receiver lacks (default true)'),
   allowMissing: z.array(z.string().max(100)).max(100_000).optional().describe('Changes to leave out although the selection depends on them'),
-});
+}).meta({ id: 'SyncSelection', description: 'What to send: by default every change up to now; a cut-off, changes or a change set narrow it (their dependency closure is added).' });
+
+/** Push, pull and import may be retried safely with the same key: the first answer is replayed. */
+const idempotencyHeaders = z
+  .object({
+    'idempotency-key': z
+      .string()
+      .optional()
+      .meta({ description: 'Retry safely: a repeated request with the same key answers the first one’s result (replayed: true) instead of running again.', pattern: '^[\\w.:-]{1,200}$' }),
+  })
+  .loose();
 
 function syncOptions(body: z.infer<typeof syncBody> | undefined, dryRun: boolean, idempotencyKey: string | undefined) {
   const b = body ?? {};
@@ -200,7 +226,13 @@ export const instanceSyncRoutes =
       '/v1/instances',
       {
         config: { permission: 'config:read' },
-        schema: { tags, summary: 'Linked instances with kind, version, source, reachability, behind/ahead and in-sync status', response: { 200: z.object({ items: z.array(peerStatusSchema) }), ...problemResponses } },
+        schema: {
+          tags,
+          operationId: 'listLinkedInstances',
+          summary: 'List linked instances',
+          description: 'Every linked instance with its kind, version, source, reachability, behind/ahead counts and in-sync status (without the lists of changes).',
+          response: { 200: z.object({ items: z.array(peerStatusSchema) }) },
+        },
       },
       async () => {
         const peers = await sync.list();
@@ -214,23 +246,39 @@ export const instanceSyncRoutes =
         config: { permission: 'config:push' },
         schema: {
           tags,
-          summary: 'Link a peer by name, URL and the client id and secret of an API application on it (stored encrypted)',
+          operationId: 'linkInstance',
+          summary: 'Link an instance',
+          description:
+            'Links a peer by name, URL and the client id and secret of an API application on it (stored encrypted, never returned); `source: true` makes it this instance’s source (pipeline mode). The peer is asked who it is first.',
           body: z.strictObject({
             name: z.string().max(100),
             url: z.string().max(500),
             clientId: z.string().max(200),
             clientSecret: z.string().max(500),
             source: z.boolean().optional(),
-          }),
-          response: { 201: peerViewSchema, ...problemResponses },
+          }).meta({ id: 'LinkInstance' }),
+          response: { 201: linkedInstanceSchema, ...problems(409, 502) },
         },
       },
-      async (request, reply) => reply.code(201).send(await sync.link(writeContext(request), request.body)),
+      async (request, reply) => {
+        const linked = await sync.link(writeContext(request), request.body);
+        return reply.code(201).header('location', `/v1/instances/${encodeURIComponent(linked.name)}`).send(linked);
+      },
     );
 
     app.get(
       '/v1/instances/:name',
-      { config: { permission: 'config:read' }, schema: { tags, summary: 'One linked instance', params: nameParams, response: { 200: peerViewSchema, ...problemResponses } } },
+      {
+        config: { permission: 'config:read' },
+        schema: {
+          tags,
+          operationId: 'getLinkedInstance',
+          summary: 'Read a linked instance',
+          description: 'One linked instance: its URL, client id, instance id, whether it is this instance’s source and when it last synced.',
+          params: nameParams,
+          response: { 200: linkedInstanceSchema, ...problems(404) },
+        },
+      },
       async (request) => sync.get(request.params.name),
     );
 
@@ -240,10 +288,14 @@ export const instanceSyncRoutes =
         config: { permission: 'config:push' },
         schema: {
           tags,
-          summary: 'Change URL or credentials, or make the peer this instance\'s source (source: true) or not',
+          operationId: 'updateLinkedInstance',
+          summary: 'Change a linked instance',
+          description: 'Changes the URL or credentials, or makes the peer this instance’s source (`source: true`) or not; a URL that serves another instance is refused.',
           params: nameParams,
-          body: z.strictObject({ url: z.string().max(500).optional(), clientId: z.string().max(200).optional(), clientSecret: z.string().max(500).optional(), source: z.boolean().optional() }),
-          response: { 200: peerViewSchema, ...problemResponses },
+          body: z
+            .strictObject({ url: z.string().max(500).optional(), clientId: z.string().max(200).optional(), clientSecret: z.string().max(500).optional(), source: z.boolean().optional() })
+            .meta({ id: 'LinkedInstancePatch' }),
+          response: { 200: linkedInstanceSchema, ...problems(404, 502) },
         },
       },
       async (request) => sync.update(writeContext(request), request.params.name, request.body),
@@ -251,7 +303,17 @@ export const instanceSyncRoutes =
 
     app.delete(
       '/v1/instances/:name',
-      { config: { permission: 'config:push' }, schema: { tags, summary: 'Unlink a peer', params: nameParams, response: { 204: z.null(), ...problemResponses } } },
+      {
+        config: { permission: 'config:push' },
+        schema: {
+          tags,
+          operationId: 'unlinkInstance',
+          summary: 'Unlink an instance',
+          description: 'Removes the link and its stored credentials; nothing is changed on the peer.',
+          params: nameParams,
+          response: { 204: z.null().describe('Unlinked.'), ...problems(404) },
+        },
+      },
       async (request, reply) => {
         await sync.remove(writeContext(request), request.params.name);
         return reply.code(204).send(null);
@@ -264,10 +326,13 @@ export const instanceSyncRoutes =
         config: { permission: 'config:read', customers: 'every' },
         schema: {
           tags,
-          summary: 'Behind, ahead, in sync and why not (list=true adds the changes)',
+          operationId: 'getLinkedInstanceStatus',
+          summary: 'Sync status of a linked instance',
+          description:
+            'Reachability, kind and version, relation in the pipeline, changes behind and ahead (exact, at a cost that grows with the difference), in sync and why not; `list=true` adds the changes behind and ahead (up to 500 each).',
           params: nameParams,
-          querystring: z.object({ list: z.stringbool().default(false) }),
-          response: { 200: peerStatusSchema, ...problemResponses },
+          querystring: z.object({ list: z.stringbool().default(false).describe('Add the changes behind and ahead') }),
+          response: { 200: peerStatusSchema, ...problems(404) },
         },
       },
       async (request) => sync.status(request.params.name, { list: request.query.list }),
@@ -277,7 +342,14 @@ export const instanceSyncRoutes =
       '/v1/instances/:name/diff',
       {
         config: { permission: 'config:read', customers: 'every' },
-        schema: { tags, summary: 'Entity-state diff: which tracked entities differ, field by field (secrets masked)', params: nameParams, response: { 200: z.unknown(), ...problemResponses } },
+        schema: {
+          tags,
+          operationId: 'getLinkedInstanceDiff',
+          summary: 'State diff with a linked instance',
+          description: 'Which tracked entities differ between this instance and the peer, field by field (secrets masked): per-type counts, entities only here or only there, and those that differ.',
+          params: nameParams,
+          response: { 200: z.unknown().describe('{ peer, inSync, types, onlyHere, onlyThere, different } (docs/api.md)'), ...problems(404, 502) },
+        },
       },
       async (request) => sync.diffState(request.params.name),
     );
@@ -289,14 +361,18 @@ export const instanceSyncRoutes =
           config: { permission: 'config:push', customers: 'every' },
           schema: {
             tags,
-            summary:
-              operation === 'push'
-                ? 'Send the changes the peer lacks (up to the cut-off, or a selection with its closure) as one transaction there'
-                : 'Fetch the changes this instance lacks from the peer and apply them as one transaction',
+            operationId: operation === 'push' ? 'pushToInstance' : 'pullFromInstance',
+            summary: operation === 'push' ? 'Push changes to a linked instance' : 'Pull changes from a linked instance',
+            description:
+              (operation === 'push'
+                ? 'Sends the changes the peer lacks (up to the cut-off, or a selection with its dependency closure), applied there as one transaction. '
+                : 'Fetches the changes this instance lacks from the peer (up to the cut-off, or a selection with its dependency closure) and applies them here as one transaction. ') +
+              '`dryRun=true` answers the plan and writes nothing (200 even with problems); a real run with problems writes nothing and answers 409 with `problems` and `plan`.',
             params: nameParams,
             querystring: dryRunQuery,
+            headers: idempotencyHeaders,
             body: syncBody.optional(),
-            response: { 200: syncPlanSchema, ...problemResponses },
+            response: { 200: syncPlanSchema, ...problems(404, 409, 502) },
           },
           serializerCompiler: planSerializer,
         },
@@ -314,7 +390,10 @@ export const instanceSyncRoutes =
         config: { permission: 'config:push', customers: 'every' },
         schema: {
           tags,
-          summary: 'Replace this instance\'s tracked configuration and history with production\'s (:name); dryRun=true plans, confirm with the plan\'s fingerprint',
+          operationId: 'restoreFromInstance',
+          summary: 'Restore from production',
+          description:
+            'Replaces this instance’s tracked configuration and history with those of the production instance {name} (and, with `scope: pipeline`, those of every instance between). `dryRun=true` plans, listing the changes each instance would lose; a confirmed restore presents the plan’s fingerprint and is refused if an instance moved since.',
           params: nameParams,
           querystring: dryRunQuery,
           body: z
@@ -323,8 +402,9 @@ export const instanceSyncRoutes =
               confirm: z.boolean().default(false),
               fingerprint: z.string().max(2_000).optional().describe('The fingerprint of the plan confirmed'),
             })
+            .meta({ id: 'RestoreRequest' })
             .optional(),
-          response: { 200: restorePlanSchema, ...problemResponses },
+          response: { 200: restorePlanSchema, ...problems(404, 409, 502) },
         },
       },
       async (request) =>
@@ -343,15 +423,18 @@ export const instanceSyncRoutes =
         config: { permission: 'config:read' },
         schema: {
           tags: ['changes'],
-          summary: 'Export selected changes as a versioned, checksummed JSON document (secrets stay encrypted)',
+          operationId: 'exportChanges',
+          summary: 'Export changes',
+          description:
+            'Selected changes (by id, change set or time range; with `peer`, the dependency closure that peer lacks) as a versioned JSON document with keyed digests and a checksum; secrets stay encrypted. Sent as a file download.',
           body: z.strictObject({
             changeIds: z.array(z.string().max(100)).max(50_000).optional(),
             changeSet: z.string().max(100).optional(),
             from: isoTime.optional(),
             to: isoTime.optional(),
             peer: z.string().max(100).optional().describe('Add the dependency closure this linked peer lacks'),
-          }),
-          response: { 200: z.unknown(), ...problemResponses },
+          }).meta({ id: 'ExportRequest' }),
+          response: { 200: z.unknown().describe('The export document (format shiplog.changes, version 2).'), ...problems(404, 409, 502) },
         },
       },
       async (request, reply) => {
@@ -389,9 +472,15 @@ export const instanceSyncRoutes =
           config: { permission: 'config:push', customers: 'every' },
           schema: {
             tags: ['changes'],
-            summary: 'Import an export document (JSON, pasted text or an uploaded file): same checks and plan as a push, all or nothing',
+            operationId: 'importChanges',
+            summary: 'Import changes',
+            description:
+              'Imports an export document sent as JSON, as pasted text or as an uploaded file (up to 32 MiB): every change is checked as received changes are, and the plan is the same as a push’s, all or nothing. `dryRun=true` plans only.',
             querystring: dryRunQuery.extend({ allowMissing: z.string().max(100_000).optional().describe('Comma-separated change ids to accept as absent') }),
-            response: { 200: syncPlanSchema, ...problemResponses },
+            headers: idempotencyHeaders,
+            consumes: ['application/json', 'text/plain', 'application/octet-stream'],
+            body: z.unknown().describe('An export document (POST /v1/changes/export), as JSON or as its text.'),
+            response: { 200: syncPlanSchema, ...problems(409) },
           },
           serializerCompiler: planSerializer,
         },

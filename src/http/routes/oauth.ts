@@ -24,11 +24,11 @@ const tokenResponse = z.object({
   token_type: z.literal('Bearer'),
   expires_in: z.number().int().describe('Seconds until the token expires.'),
   scope: z.string().describe('The permissions granted, space-separated; each request gets them intersected with the application’s and its agent’s current ones.'),
-});
+}).meta({ id: 'TokenResponse' });
 
 const oauthError = z
   .object({ error: z.string(), error_description: z.string().optional() })
-  .describe('RFC 6749 §5.2: invalid_request, invalid_client, unauthorized_client, unsupported_grant_type, invalid_scope; slow_down with 429.');
+  .meta({ id: 'OAuthError', description: 'RFC 6749 §5.2: invalid_request, invalid_client, unauthorized_client, unsupported_grant_type, invalid_scope; slow_down with 429.' });
 
 function formDecode(value: string): string {
   return decodeURIComponent(value.replace(/\+/g, ' '));
@@ -114,20 +114,27 @@ export const oauthRoutes =
     app.post(
       '/auth/token',
       {
-        config: { permission: 'public' },
+        config: { permission: 'public', errorFormat: 'oauth' },
         bodyLimit: TOKEN_BODY_LIMIT,
         // The form is checked by the token service, which answers in OAuth terms; the schema is for the OpenAPI document.
         validatorCompiler: () => (value) => ({ value }),
         schema: {
           tags: ['oauth'],
-          summary: 'OAuth 2 token endpoint: client credentials grant (RFC 6749 §4.4)',
+          operationId: 'issueToken',
+          summary: 'Issue an access token',
+
           description:
-            'Authenticate with HTTP Basic (client_secret_basic, id and secret form-urlencoded first) or client_id and client_secret in the body (client_secret_post), not both. ' +
+            'The OAuth 2 client credentials grant (RFC 6749 §4.4). Authenticate with HTTP Basic (client_secret_basic, id and secret form-urlencoded first) or client_id and client_secret in the body (client_secret_post), not both. ' +
             'Tokens last 15 minutes; there is no refresh token. Repeated failures for one client id from one address get 429 slow_down with Retry-After.',
           consumes: [FORM],
           security: [],
           body: tokenForm,
-          response: { 200: tokenResponse, 400: oauthError, 401: oauthError, 429: oauthError },
+          response: {
+            200: tokenResponse,
+            400: oauthError.describe('The request is not a valid token request: invalid_request, unauthorized_client, unsupported_grant_type or invalid_scope.'),
+            401: oauthError.describe('invalid_client: unknown client, wrong secret, or a disabled application.'),
+            429: oauthError.describe('slow_down: too many failed requests for this client from this address; wait Retry-After seconds.'),
+          },
         },
       },
       async (request, reply) => {

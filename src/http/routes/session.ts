@@ -3,14 +3,21 @@ import { z } from 'zod';
 import { isDomainError } from '../../shared/errors.js';
 import type { Services } from '../../services.js';
 import { clearSessionCookie, csrfCookieName, overHttps, requestOrigin, setSessionCookie } from '../plugins/auth.js';
-import { problemResponses, problemSchema } from '../schemas.js';
+import { problems } from '../schemas.js';
 
-const agentSummary = z.object({ id: z.string(), name: z.string(), email: z.string() });
+const agentSummary = z.object({ id: z.string(), name: z.string(), email: z.string() }).meta({ id: 'AgentSummary' });
 
-const signInBody = z.strictObject({
-  email: z.string().trim().min(1).max(320),
-  password: z.string().min(1).max(1024),
-});
+/** What a sign-in answers, with a password or single sign-on. */
+export const signedInSchema = z
+  .object({ agent: agentSummary, csrfToken: z.string().describe('Send it in X-CSRF-Token with every cookie-authenticated write; the console reads it again from the CSRF cookie GET /auth/instance names.'), expiresAt: z.string() })
+  .meta({ id: 'SignedIn' });
+
+const signInBody = z
+  .strictObject({
+    email: z.string().trim().min(1).max(320),
+    password: z.string().min(1).max(1024),
+  })
+  .meta({ id: 'SignIn' });
 
 export const sessionRoutes =
   (services: Services): FastifyPluginAsyncZod =>
@@ -21,11 +28,12 @@ export const sessionRoutes =
         config: { permission: 'public' },
         schema: {
           tags: ['session'],
-          summary: 'What the sign-in screen shows: this instance’s name, kind and version, and the cookie the console reads its CSRF token from',
+          operationId: 'getSignInInstance',
+          summary: 'The instance, for the sign-in screen',
+          description: 'This instance’s id, name, kind and version, which the console shows before anyone signs in, and the name of the cookie the console reads its CSRF token from.',
           security: [],
           response: {
-            200: z.object({ id: z.string(), name: z.string(), kind: z.string(), version: z.string(), csrfCookie: z.string() }),
-            ...problemResponses,
+            200: z.object({ id: z.string(), name: z.string(), kind: z.string(), version: z.string(), csrfCookie: z.string() }).meta({ id: 'SignInInstance' }),
           },
         },
       },
@@ -41,17 +49,14 @@ export const sessionRoutes =
         config: { permission: 'public' },
         schema: {
           tags: ['session'],
-          summary: 'Sign in to the console: sets an httpOnly session cookie and returns the CSRF token (shown only here)',
+          operationId: 'signIn',
+          summary: 'Sign in with email and password',
           description:
-            'Every refusal answers 401 SIGN_IN_REFUSED, whatever the reason; repeated failures for one email from one address answer 429 with Retry-After. ' +
+            'Signs in to the console: sets the httpOnly session cookie and the CSRF cookie, and returns the CSRF token. Every refusal answers 401 SIGN_IN_REFUSED, whatever the reason; repeated failures for one email from one address answer 429 with Retry-After. ' +
             'Cookie-authenticated writes must send `csrfToken` in X-CSRF-Token; the console reads it from the CSRF cookie named by GET /auth/instance.',
           security: [],
           body: signInBody,
-          response: {
-            200: z.object({ agent: agentSummary, csrfToken: z.string(), expiresAt: z.string() }),
-            ...problemResponses,
-            429: problemSchema,
-          },
+          response: { 200: signedInSchema, ...problems(401) },
         },
       },
       async (request, reply) => {
@@ -74,14 +79,15 @@ export const sessionRoutes =
         config: { permission: 'authenticated' },
         schema: {
           tags: ['session'],
-          summary: 'Who is signed in, and until when',
+          operationId: 'getSession',
+          summary: 'Who is signed in',
+          description: 'The agent the credentials belong to, how this request was authenticated, and when a console session expires.',
           response: {
             200: z.object({
               agent: agentSummary,
               via: z.enum(['session', 'api-token', 'access-token']).describe('How this request was authenticated.'),
               expiresAt: z.string().nullable().describe("The console session's expiry; null for bearer tokens."),
-            }),
-            ...problemResponses,
+            }).meta({ id: 'Session' }),
           },
         },
       },
@@ -99,8 +105,10 @@ export const sessionRoutes =
         config: { permission: 'authenticated' },
         schema: {
           tags: ['session'],
-          summary: 'Sign out: ends the console session and clears its cookie',
-          response: { 204: z.null().describe('Signed out.'), ...problemResponses },
+          operationId: 'signOut',
+          summary: 'Sign out',
+          description: 'Ends the console session and clears its cookie (audited); with a bearer token it only answers 204.',
+          response: { 204: z.null().describe('Signed out.') },
         },
       },
       async (request, reply) => {

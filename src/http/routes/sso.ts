@@ -5,23 +5,20 @@ import { SSO_CALLBACK_PATH } from '../../access/sso-service.js';
 import type { Services } from '../../services.js';
 import { isDomainError } from '../../shared/errors.js';
 import { cookieHeader, overHttps, readCookie, requestOrigin, setSessionCookie } from '../plugins/auth.js';
-import { problemResponses, problemSchema } from '../schemas.js';
-
-
-function appendCookie(reply: FastifyReply, cookie: string): void {
-  const current = reply.getHeader('set-cookie');
-  const list = current === undefined ? [] : Array.isArray(current) ? current.map(String) : [String(current)];
-  void reply.header('set-cookie', [...list, cookie]);
-}
-
-/** A provider that fails answers 502; an instance without a public URL cannot start a sign-in, 503. */
-const providerProblems = { 502: problemSchema, 503: problemSchema };
+import { problems } from '../schemas.js';
+import { signedInSchema } from './session.js';
 
 /** A console path to return to: same-origin, absolute path only (never `//host` or a scheme). */
 const consolePath = z
   .string()
   .max(2000)
   .regex(/^\/(?![/\\])[^\s]*$/, 'An absolute path on this instance, like /changes.');
+
+function appendCookie(reply: FastifyReply, cookie: string): void {
+  const current = reply.getHeader('set-cookie');
+  const list = current === undefined ? [] : Array.isArray(current) ? current.map(String) : [String(current)];
+  void reply.header('set-cookie', [...list, cookie]);
+}
 
 /** Single sign-on with OpenID Connect: the connections offered here, the redirect to the provider, and its callback. */
 export const ssoRoutes =
@@ -35,8 +32,10 @@ export const ssoRoutes =
         config: { permission: 'public' },
         schema: {
           tags: ['session'],
-          summary: 'Single sign-on connections this instance offers (enabled, and naming this instance)',
-          response: { 200: z.object({ items: z.array(z.object({ id: z.string(), name: z.string(), startUrl: z.string() })) }), ...problemResponses },
+          operationId: 'listSsoConnections',
+          summary: 'List single sign-on connections',
+          description: 'The single sign-on connections this instance offers (enabled, and naming this instance), each with the URL that starts signing in with it.',
+          response: { 200: z.object({ items: z.array(z.object({ id: z.string(), name: z.string(), startUrl: z.string() })) }) },
         },
       },
       async () => ({ items: (await services.sso.available()).map((c) => ({ ...c, startUrl: `/auth/sso/${c.id}/start` })) }),
@@ -48,10 +47,13 @@ export const ssoRoutes =
         config: { permission: 'public' },
         schema: {
           tags: ['session'],
-          summary: 'Start signing in with a connection: redirects to the identity provider (code flow with PKCE, state and nonce)',
+          operationId: 'startSsoSignIn',
+          summary: 'Start signing in with single sign-on',
+          description:
+            'Redirects to the identity provider’s authorization endpoint: the authorization code flow with PKCE (S256), a fresh state and nonce. 502 when the provider cannot be reached; 503 when the instance has no public URL.',
           params: z.object({ id: z.string().max(100) }),
           querystring: z.object({ returnTo: consolePath.optional().describe('Started from the console: the callback redirects here instead of answering JSON.') }),
-          response: { 302: z.null().describe('Location: the provider’s authorization URL.'), ...problemResponses, ...providerProblems },
+          response: { 302: z.null().describe('Found: Location is the provider’s authorization URL.'), ...problems(401, 502, 503) },
         },
       },
       async (request, reply) => {
@@ -69,13 +71,15 @@ export const ssoRoutes =
         config: { permission: 'public' },
         schema: {
           tags: ['session'],
-          summary: 'The identity provider’s callback: a console session cookie and the CSRF token, or 401 SIGN_IN_REFUSED',
+          operationId: 'finishSsoSignIn',
+          summary: 'Single sign-on callback',
+          description:
+            'The identity provider’s redirect: the state and code are checked, the ID token verified and the claims validated; then the session cookie and the CSRF token, as POST /v1/session answers — or, when the sign-in started from the console (returnTo), a 303 back there. Every refusal is 401 SIGN_IN_REFUSED (the audit log says why); a provider that fails is 502.',
           querystring: z.object({ code: z.string().max(4096).optional(), state: z.string().max(512).optional(), error: z.string().max(512).optional() }).loose(),
           response: {
-            303: z.null().describe('Started from the console: Location is where the sign-in began (or the sign-in screen with the problem code).'),
-            200: z.object({ agent: z.object({ id: z.string(), name: z.string(), email: z.string() }), csrfToken: z.string(), expiresAt: z.string() }),
-            ...problemResponses,
-            ...providerProblems,
+            200: signedInSchema,
+            303: z.null().describe('See Other: started from the console, Location is where the sign-in began (or the sign-in screen with the problem code).'),
+            ...problems(401, 502, 503),
           },
         },
       },

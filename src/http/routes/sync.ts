@@ -11,7 +11,7 @@ import { DomainError } from '../../shared/errors.js';
 import { BATCH_BYTES_MAX, BATCH_STREAM_TYPE, registerBatchStream, storedLines } from '../batch-stream.js';
 import { writeContext } from '../plugins/auth.js';
 import { MAX_BATCH_JSON_DEPTH, registerJsonBody } from '../plugins/json-body.js';
-import { problemResponses } from '../schemas.js';
+import { problems } from '../schemas.js';
 
 /** Largest batch a peer may send in one request. */
 export const SYNC_BODY_LIMIT = BATCH_BYTES_MAX;
@@ -101,7 +101,7 @@ function unpacked(changes: z.infer<typeof packedChangeSchema>[]) {
 
 const tags = ['sync protocol'];
 // Shapes of the peer protocol are defined by the sync module's types; the protocol is versioned with the instances.
-const answers = { 200: z.unknown(), ...problemResponses };
+const answers = { 200: z.unknown().describe('Shaped by the sync module’s types (src/sync/peer-client.ts); peers share the version.') };
 
 /** `/v1/sync/*`: what instances ask each other. Callers are peers' API applications. */
 export const syncRoutes =
@@ -113,7 +113,14 @@ export const syncRoutes =
 
     app.get(
       '/v1/sync/hello',
-      { config: { permission: 'config:read', customers: 'every' }, schema: { tags, summary: 'Who this instance is: kind, version, source, settings that matter to peers', response: answers } },
+      { config: { permission: 'config:read', customers: 'every' }, schema: {
+          tags,
+          operationId: 'syncHello',
+          summary: 'Peer: who this instance is',
+          description: 'Id, name, kind, version, source, pipeline membership, the settings that matter to peers, secret key ids, log head and summary format.',
+          response: answers,
+        },
+      },
       async () => receiver.hello(),
     );
 
@@ -123,8 +130,10 @@ export const syncRoutes =
         config: { permission: 'config:read', customers: 'every' },
         schema: {
           tags,
-          summary:
-            'One round of a reconciliation, read at once: per-origin totals (with root children on request), contents of summary nodes, two-level descents, and on request the hello',
+          operationId: 'syncExchange',
+          summary: 'Peer: one round of a reconciliation',
+          description:
+            'One round of a reconciliation, read in one transaction: per-origin totals (with root children on request), contents of summary nodes, two-level descents, and on request the hello.',
           body: z.strictObject({
             hello: z.boolean().optional(),
             origins: z.strictObject({ withRoots: z.boolean().optional() }).optional(),
@@ -144,7 +153,14 @@ export const syncRoutes =
       '/v1/sync/members',
       {
         config: { permission: 'config:read', customers: 'every' },
-        schema: { tags, summary: 'Origin sequences held in spans of the summary', body: z.strictObject({ spans: z.array(spanSchema).max(20_000) }), response: answers },
+        schema: {
+          tags,
+          operationId: 'syncMembers',
+          summary: 'Peer: origin sequences in spans',
+          description: 'The origin sequences this instance holds in the given spans of the summary.',
+          body: z.strictObject({ spans: z.array(spanSchema).max(20_000) }),
+          response: answers,
+        },
       },
       async (request) => ({ keys: await receiver.members(request.body.spans) }),
     );
@@ -153,7 +169,14 @@ export const syncRoutes =
       '/v1/sync/keys-after',
       {
         config: { permission: 'config:read', customers: 'every' },
-        schema: { tags, summary: 'Keys of every change after a log position', body: z.strictObject({ afterSeq: z.number().int().min(0) }), response: answers },
+        schema: {
+          tags,
+          operationId: 'syncKeysAfter',
+          summary: 'Peer: keys after a log position',
+          description: 'The keys of every change after a position of the log (when "don’t check diffs" is on).',
+          body: z.strictObject({ afterSeq: z.number().int().min(0) }),
+          response: answers,
+        },
       },
       async (request) => receiver.keysAfter(request.body.afterSeq),
     );
@@ -164,9 +187,12 @@ export const syncRoutes =
         config: { permission: 'config:push', customers: 'every' },
         schema: {
           tags,
-          summary: 'The changes a receiver lacking the given keys should get: selection, cut-off and dependency closure',
+          operationId: 'syncOutgoing',
+          summary: 'Peer: the changes a receiver should get',
+          description:
+            'The changes a receiver lacking the given keys should get, by selection, cut-off and dependency closure, packed; streamed as application/x-ndjson when the caller accepts it.',
           body: z.strictObject({ lacking: keyRangesSchema, selection: selectionSchema }),
-          response: answers,
+          response: { ...answers, ...problems(404, 409) },
         },
       },
       async (request, reply) => {
@@ -187,7 +213,14 @@ export const syncRoutes =
       {
         bodyLimit: SYNC_BODY_LIMIT,
         config: { permission: 'config:push', customers: 'every' },
-        schema: { tags, summary: 'Check and apply a batch of changes as one transaction (or plan it)', body: receiveSchema, response: answers },
+        schema: {
+          tags,
+          operationId: 'syncReceive',
+          summary: 'Peer: receive a batch',
+          description: 'Checks and applies a batch of changes as one transaction, or plans it; up to 512 MiB, as JSON or streamed as application/x-ndjson.',
+          body: receiveSchema,
+          response: { ...answers, ...problems(409) },
+        },
         validatorCompiler: receiveValidator,
       },
       async (request) => {
@@ -202,9 +235,11 @@ export const syncRoutes =
         config: { permission: 'config:push', customers: 'every' },
         schema: {
           tags,
-          summary: 'An instance announces that it takes this one as its source',
+          operationId: 'syncRegisterDownstream',
+          summary: 'Peer: register a downstream instance',
+          description: 'An instance announces that it takes this one as its source.',
           body: z.strictObject({ instanceId: z.string().min(1).max(100), name: z.string().min(1).max(100) }),
-          response: { 204: z.null(), ...problemResponses },
+          response: { 204: z.null().describe('Registered.'), ...problems(409) },
         },
       },
       async (request, reply) => {
@@ -217,7 +252,14 @@ export const syncRoutes =
       '/v1/sync/downstream/:instanceId',
       {
         config: { permission: 'config:push', customers: 'every' },
-        schema: { tags, summary: 'An instance no longer takes this one as its source', params: z.object({ instanceId: z.string().max(100) }), response: { 204: z.null(), ...problemResponses } },
+        schema: {
+          tags,
+          operationId: 'syncUnregisterDownstream',
+          summary: 'Peer: unregister a downstream instance',
+          description: 'An instance no longer takes this one as its source.',
+          params: z.object({ instanceId: z.string().max(100) }),
+          response: { 204: z.null().describe('Unregistered.') },
+        },
       },
       async (request, reply) => {
         await receiver.unregisterDownstream(writeContext(request), request.params.instanceId);
@@ -231,7 +273,9 @@ export const syncRoutes =
         config: { permission: 'config:push', customers: 'every' },
         schema: {
           tags,
-          summary: 'The change log in order, for a restore (secrets stay sealed)',
+          operationId: 'syncLog',
+          summary: 'Peer: the change log',
+          description: 'The change log in order, paged by position, for a restore (secrets stay sealed).',
           querystring: z.object({ afterSeq: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(5000).default(1000) }),
           response: answers,
         },
@@ -245,12 +289,47 @@ export const syncRoutes =
         config: { permission: 'config:push', customers: 'every' },
         schema: {
           tags,
-          summary: 'Tracked entities of one type, for a restore (secrets stay sealed)',
+          operationId: 'syncEntities',
+          summary: 'Peer: tracked entities of a type',
+          description: 'Tracked entities of one type, paged by id, for a restore (secrets stay sealed).',
           querystring: z.object({ type: z.string().max(100), afterId: z.string().max(100).optional(), limit: z.coerce.number().int().min(1).max(5000).default(1000) }),
-          response: answers,
+          response: { ...answers, ...problems(404) },
         },
       },
       async (request) => ({ entities: await receiver.entities(request.query.type, request.query.afterId ?? null, request.query.limit) }),
+    );
+
+    const recordPage = z.object({
+      kind: z.enum(['customer', 'user', 'agent']),
+      afterId: z.string().max(100).optional(),
+      limit: z.coerce.number().int().min(1).max(5000).default(1000),
+    });
+    app.get(
+      '/v1/sync/records',
+      {
+        config: { permission: 'config:push', customers: 'every' },
+        schema: {
+          tags,
+          summary: 'Customers and users (whole) or agents (id, name, third-party id) by id, for a restore',
+          querystring: recordPage,
+          response: answers,
+        },
+      },
+      async (request) => ({ records: await receiver.records(request.query.kind, request.query.afterId ?? null, request.query.limit) }),
+    );
+
+    app.get(
+      '/v1/sync/record-links',
+      {
+        config: { permission: 'config:push', customers: 'every' },
+        schema: {
+          tags,
+          summary: 'Which record here each id of another instance’s record resolved to, by foreign id, for a restore',
+          querystring: recordPage,
+          response: answers,
+        },
+      },
+      async (request) => ({ links: await receiver.recordLinks(request.query.kind, request.query.afterId ?? null, request.query.limit) }),
     );
 
     app.post(
@@ -259,7 +338,9 @@ export const syncRoutes =
         config: { permission: 'config:read', customers: 'every' },
         schema: {
           tags,
-          summary: 'Entity-state digests: per type, or per entity of the given types',
+          operationId: 'syncState',
+          summary: 'Peer: entity-state digests',
+          description: 'Entity-state digests per type, or per entity of the given types, for the state diff.',
           body: z.strictObject({ types: z.array(z.string().max(100)).max(500).optional() }),
           response: answers,
         },
@@ -271,7 +352,14 @@ export const syncRoutes =
       '/v1/sync/entities-by-id',
       {
         config: { permission: 'config:read', customers: 'every' },
-        schema: { tags, summary: 'Tracked entities by id, secrets masked', body: z.strictObject({ ids: z.array(z.string().max(100)).max(5000) }), response: answers },
+        schema: {
+          tags,
+          operationId: 'syncEntitiesById',
+          summary: 'Peer: tracked entities by id',
+          description: 'Tracked entities by id, secrets masked, for the state diff.',
+          body: z.strictObject({ ids: z.array(z.string().max(100)).max(5000) }),
+          response: answers,
+        },
       },
       async (request) => ({ entities: await receiver.entitiesById(request.body.ids) }),
     );
@@ -283,14 +371,16 @@ export const syncRoutes =
         config: { permission: 'config:push', customers: 'every' },
         schema: {
           tags,
-          summary: 'A downstream instance asks this one to restore itself (and its upstream) from production',
+          operationId: 'syncRestore',
+          summary: 'Peer: restore from production',
+          description: 'The instance whose source this one is asks it to plan (dryRun) or carry out (confirm, fingerprint) its part of a pipeline restore from production.',
           body: z.strictObject({
             confirm: z.boolean(),
             dryRun: z.boolean(),
             fingerprint: z.string().max(2_000).optional(),
             productionId: z.string().min(1).max(100).optional(),
           }),
-          response: answers,
+          response: { ...answers, ...problems(409, 502) },
         },
       },
       async (request) => services.sync.restore(writeContext(request), { scope: 'pipeline', ...request.body }),

@@ -47,5 +47,14 @@ export function createRecordStore(db: Kysely<Database>): RecordStore {
           .execute();
       }
     },
+    async linksAfter(kind, afterForeignId, limit) {
+      let query = db.selectFrom('record_links').select(['foreign_id', 'local_id']).where('kind', '=', kind);
+      if (afterForeignId !== null) query = query.where('foreign_id', '>', afterForeignId);
+      const rows = await query.orderBy('foreign_id').limit(limit).execute();
+      return rows.map((row) => ({ kind, foreignId: row.foreign_id, localId: row.local_id }));
+    },
+    async clearLinks() {
+      await db.deleteFrom('record_links').execute();
+    },
   };
 }
