@@ -1,5 +1,6 @@
 /// <reference lib="dom" />
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible, launchChromium, screenshots } from '../support/browser.js';
@@ -135,6 +136,19 @@ describe.each(engines)('the console in Chromium, as an administrator walks it, o
     await expect.poll(() => Object.fromEntries(new URL(page.url()).searchParams)).toEqual({ type: 'teams', q: 'Field', op: 'create', changeSet: 'walk-1', actor: 'Administrator' });
     await expect.poll(rowTexts).toEqual([expect.stringMatching(/Field Services/)]);
     await shot(page, 'change-list-filtered', { docs: true });
+
+    // Select changes and export them: a file download of the export document.
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.getByLabel('Filter by change set').fill('walk-1');
+    await page.getByLabel('Filter by change set').press('Enter');
+    await expect.poll(async () => rows().count()).toBe(2);
+    for (const box of await rows().getByRole('checkbox').all()) await box.check();
+    await page.getByText('2 selected').waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export selected' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^shiplog-dev-changes-.*\.json$/);
+    const exported = JSON.parse(readFileSync((await download.path())!, 'utf8'));
+    expect(exported.changes.map((c: Answer) => c.entityName).sort()).toEqual(['Field Services', 'Waiting on customer']);
+    expect(new Set(exported.changes.map((c: Answer) => c.changeSet))).toEqual(new Set(['walk-1']));
 
     await page.getByRole('button', { name: 'Clear filters' }).click();
     const devId = (await call('dev', 'GET', '/v1/instance')).id as string;

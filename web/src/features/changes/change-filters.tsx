@@ -43,8 +43,8 @@ export function ColumnFilters({ search, set }: { search: ChangeSearch; set: SetF
   return (
     <div role="row" className="grid grid-cols-[var(--change-columns)] items-center gap-2 border-b border-slate-300 bg-slate-50 px-2 py-1.5">
       <span role="columnheader" aria-label="Select" />
-      <span role="columnheader" aria-label="Filter by time">
-        <span className="text-xs text-slate-600">see timeframe</span>
+      <span role="columnheader" className="text-xs text-slate-600">
+        {search.from || search.to ? 'Timeframe set above' : 'Any time (set above)'}
       </span>
       <span role="columnheader">
         <select aria-label="Filter by type" className={control} value={search.type ?? ''} onChange={(e) => set({ type: e.target.value || undefined })}>
