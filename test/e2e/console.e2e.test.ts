@@ -239,6 +239,9 @@ describe.each(engines)('the console in Chromium, as an administrator walks it, o
     await context.clearCookies({ name: `shiplog_session_${id}` });
     await page.getByLabel('Filter by operation').selectOption('update');
     await page.getByText('Your session ended').waitFor();
+    // Dev offers single sign-on (the connection made above): it starts from here and comes back to the same place.
+    const sso = page.getByRole('link', { name: 'Company login' });
+    expect(await sso.getAttribute('href')).toMatch(new RegExp(`^/auth/sso/\\w+/start\\?returnTo=${encodeURIComponent('/changes?type=teams&op=update')}$`));
     await expectAccessible(page, 'sign-in after expiry');
     await signIn('dev');
     await expect.poll(() => page.url()).toBe(`${urls.dev}/changes?type=teams&op=update`);
