@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import reactHooks from 'eslint-plugin-react-hooks';
 
 const domainFolders = ['shared', 'catalog', 'tracking', 'sync', 'access', 'desk', 'halo'];
 const forbiddenInDomain = {
@@ -10,7 +11,7 @@ const forbiddenInDomain = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', 'web/dist/**', '.shiplog-test/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', 'web/dist/**', 'web/src/api/schema.d.ts', 'test-output/**', '.shiplog-test/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -30,6 +31,19 @@ export default tseslint.config(
       globals: Object.fromEntries(
         ['process', 'console', 'URL', 'Buffer', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance', 'fetch'].map((g) => [g, 'readonly']),
       ),
+    },
+  },
+  {
+    files: ['web/src/**/*.{ts,tsx}'],
+    plugins: { 'react-hooks': reactHooks },
+    languageOptions: { globals: Object.fromEntries(['window', 'document', 'URL', 'Blob', 'setTimeout', 'clearTimeout', 'HTMLDivElement'].map((g) => [g, 'readonly'])) },
+    rules: {
+      ...reactHooks.configs.recommended.rules,
+      // No React Compiler here: the virtualizer's unmemoizable API is fine.
+      'react-hooks/incompatible-library': 'off',
+      // The console talks to the API only through the generated client.
+      'no-restricted-globals': ['error', { name: 'fetch', message: 'Use the generated client in web/src/api.' }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/src/**', '../../../*'], message: 'The console reaches the server only over HTTP.' }] }],
     },
   },
 );

@@ -1,9 +1,7 @@
 // Figure 2: first page of the change list (type filter + time range) over 1,000,000 changes on SQLite, beside raw SQL.
 import { loadavg } from 'node:os';
-import BetterSqlite3 from 'better-sqlite3';
 import { configureSqliteConnection } from '../dist/store/dialects/sqlite.js';
-import { chainHash } from '../dist/tracking/change-chain.js';
-import { fakeUlid, msSince, note, now, openInstance, report, round, summarise, tempSqlite, timeLoop } from './support.mjs';
+import { msSince, note, now, openInstance, report, round, seedChangeLog, summarise, tempSqlite, timeLoop } from './support.mjs';
 
 const TOTAL = Number(process.env.SHIPLOG_BENCH_CHANGES ?? 1_000_000);
 const TYPES = 50;
@@ -18,63 +16,6 @@ const DAY = 86_400_000;
 const START = Date.parse('2025-11-23T00:00:00Z');
 const SPAN = 365 * DAY;
 
-
-/** Deterministic pseudo-random numbers, so every run builds the same log. */
-function prng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function generate(file, origin, types, actor, keys) {
-  const raw = new BetterSqlite3(file);
-  raw.pragma('journal_mode = WAL');
-  // Generation only: durability does not matter for set-up rows.
-  raw.pragma('synchronous = OFF');
-  const insert = raw.prepare(
-    `insert into changes (seq, id, origin, origin_seq, type, entity_id, entity_name, op, before, after, parent, requires, actor_kind, actor_id, actor_name, at, request, change_set, revert_of, applied_from, digest, hash)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, null, null, null, null, ?, ?)`,
-  );
-  const random = prng(42);
-  const entityIds = types.map((_, t) => Array.from({ length: ENTITIES_PER_TYPE }, (_, e) => fakeUlid(START - DAY, t * ENTITIES_PER_TYPE + e)));
-  // The migration's own index definitions, dropped for the bulk load and rebuilt after it (a sorted build is faster).
-  const indexes = raw.prepare("select name, sql from sqlite_master where type = 'index' and tbl_name = 'changes' and sql is not null").all();
-  for (const index of indexes) raw.exec(`drop index ${index.name}`);
-  const lastChange = new Map();
-  const filler = 'x'.repeat(90);
-  let hash = '0'.repeat(64);
-  const insertBatch = raw.transaction((from, to) => {
-    for (let seq = from; seq <= to; seq += 1) {
-      const t = Math.floor(random() * TYPES);
-      const e = Math.floor(random() * ENTITIES_PER_TYPE);
-      const entityId = entityIds[t][e];
-      const at = START + Math.floor(((seq - 1) * SPAN) / TOTAL) + Math.floor(random() * 1000);
-      const id = fakeUlid(at, seq);
-      const parent = lastChange.get(entityId) ?? null;
-      const name = `${types[t]} ${e}`;
-      const before = parent === null ? null : JSON.stringify({ name, description: `${filler} ${seq - 1}`, enabled: true });
-      const after = JSON.stringify({ name, description: `${filler} ${seq}`, enabled: true });
-      const digest = keys.digest.sign(`${id}|${after}`);
-      hash = chainHash(keys, hash, { seq, digest, appliedFrom: null, received: null });
-      insert.run(seq, id, origin, seq, types[t], entityId, name, parent === null ? 'create' : 'update', before, after, parent, actor.kind, actor.id, actor.name, at, digest, hash);
-      lastChange.set(entityId, id);
-    }
-  });
-  for (let from = 1; from <= TOTAL; from += BATCH) {
-    insertBatch.immediate(from, Math.min(TOTAL, from + BATCH - 1));
-    if ((from - 1) % 250_000 === 0 && from > 1) note(`change-list: ${from - 1} rows`);
-  }
-  for (const index of indexes) raw.exec(index.sql);
-  raw.prepare('insert into change_log_head (singleton, seq, hash) values (1, ?, ?) on conflict (singleton) do update set seq = excluded.seq, hash = excluded.hash').run(TOTAL, hash);
-  raw.pragma('wal_checkpoint(TRUNCATE)');
-  raw.pragma('synchronous = NORMAL');
-  return { raw, indexNames: indexes.map((index) => index.name) };
-}
 
 /**
  * Runs `fn`; returns what it resolved to and the reading statements run meanwhile on any connection but `raw`
@@ -108,7 +49,7 @@ try {
   note(`change-list: inserting ${TOTAL} changes over ${trackedTypes.length} types (one year, ${BATCH} per transaction)`);
   const genStart = now();
   let indexNames;
-  ({ raw, indexNames } = generate(db.url, instance.identity.id, trackedTypes, instance.ctx.actor, instance.keys));
+  ({ raw, indexNames } = seedChangeLog(db.url, { origin: instance.identity.id, types: trackedTypes, actor: instance.ctx.actor, keys: instance.keys, total: TOTAL, batch: BATCH, start: START, span: SPAN, entitiesPerType: ENTITIES_PER_TYPE }));
   const generateMs = msSince(genStart);
   note(`change-list: generated in ${(generateMs / 1000).toFixed(1)} s`);
 

@@ -16,6 +16,7 @@ import { migrateToLatest, openDialect } from '../dist/store/open-database.js';
 import { createTransactor } from '../dist/store/sql/create-stores.js';
 import { ensureInstanceIdentity } from '../dist/tracking/instance-identity.js';
 import { historyKeysOf } from '../dist/tracking/history-keys.js';
+import { chainHash } from '../dist/tracking/change-chain.js';
 import { createSecretBox } from '../dist/tracking/secret-box.js';
 
 export const adminUrl = process.env.SHIPLOG_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -32,6 +33,7 @@ export function summarise(latenciesMs, elapsedMs) {
   return {
     count: sorted.length,
     p50Ms: round(rank(50)),
+    p95Ms: round(rank(95)),
     p99Ms: round(rank(99)),
     meanMs: round(mean),
     maxMs: round(sorted[sorted.length - 1]),
@@ -159,7 +161,7 @@ export async function pgVersion() {
  * Opens, migrates and bootstraps an instance's database as `shiplog serve` does on first start, with a known secret key
  * (base64) and administrator token. On a database bootstrapped before, `knownActor` stands for the administrator.
  */
-export async function prepareInstance(url, { name, kind, secretKey, adminToken, knownActor = null }) {
+export async function prepareInstance(url, { name, kind, secretKey, adminToken, adminPassword = randomBytes(18).toString('base64url'), knownActor = null }) {
   const dialect = openDialect(url);
   await migrateToLatest(dialect);
   const db = createTransactor(dialect);
@@ -172,7 +174,7 @@ export async function prepareInstance(url, { name, kind, secretKey, adminToken, 
     box,
     clock: systemClock,
   });
-  const boot = await services.bootstrapper.bootstrap({ adminToken, adminPassword: randomBytes(18).toString('base64url') });
+  const boot = await services.bootstrapper.bootstrap({ adminToken, adminPassword });
   const actor = boot ? { kind: 'agent', id: boot.agent.id, name: boot.agent.name } : knownActor;
   return { dialect, db, identity, services, keys: historyKeysOf(box), actor, ctx: { actor, request: null, changeSet: null, authority: administratorAuthority } };
 }
@@ -294,4 +296,66 @@ export function fakeUlid(time, counter) {
   let tail = '';
   for (let c = counter, i = 0; i < 16; i += 1, c = Math.floor(c / 32)) tail = CROCKFORD[c % 32] + tail;
   return out + tail;
+}
+
+/** Deterministic pseudo-random numbers, so every run builds the same log. */
+export function prng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Writes `total` changes straight into an instance's SQLite log: `types` × `entitiesPerType` entities, creates then
+ * updates, spread evenly over `span` ms from `start`, keyed digests and chain as the instance computes them. Indexes
+ * are dropped for the load and rebuilt after it. Returns the open connection and the index names.
+ */
+export function seedChangeLog(file, { origin, types, actor, keys, total, batch = 50_000, start, span, entitiesPerType = 200 }) {
+  const raw = new BetterSqlite3(file);
+  raw.pragma('journal_mode = WAL');
+  // Generation only: durability does not matter for set-up rows.
+  raw.pragma('synchronous = OFF');
+  const insert = raw.prepare(
+    `insert into changes (seq, id, origin, origin_seq, type, entity_id, entity_name, op, before, after, parent, requires, actor_kind, actor_id, actor_name, at, request, change_set, revert_of, applied_from, digest, hash)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, null, null, null, null, ?, ?)`,
+  );
+  const random = prng(42);
+  const entityIds = types.map((_, t) => Array.from({ length: entitiesPerType }, (_, e) => fakeUlid(start - 86_400_000, t * entitiesPerType + e)));
+  // The migration's own index definitions, dropped for the bulk load and rebuilt after it (a sorted build is faster).
+  const indexes = raw.prepare("select name, sql from sqlite_master where type = 'index' and tbl_name = 'changes' and sql is not null").all();
+  for (const index of indexes) raw.exec(`drop index ${index.name}`);
+  const lastChange = new Map();
+  const filler = 'x'.repeat(90);
+  let hash = '0'.repeat(64);
+  const insertBatch = raw.transaction((from, to) => {
+    for (let seq = from; seq <= to; seq += 1) {
+      const t = Math.floor(random() * types.length);
+      const e = Math.floor(random() * entitiesPerType);
+      const entityId = entityIds[t][e];
+      const at = start + Math.floor(((seq - 1) * span) / total) + Math.floor(random() * 1000);
+      const id = fakeUlid(at, seq);
+      const parent = lastChange.get(entityId) ?? null;
+      const name = `${types[t]} ${e}`;
+      const before = parent === null ? null : JSON.stringify({ name, description: `${filler} ${seq - 1}`, enabled: true });
+      const after = JSON.stringify({ name, description: `${filler} ${seq}`, enabled: true });
+      const digest = keys.digest.sign(`${id}|${after}`);
+      hash = chainHash(keys, hash, { seq, digest, appliedFrom: null, received: null });
+      insert.run(seq, id, origin, seq, types[t], entityId, name, parent === null ? 'create' : 'update', before, after, parent, actor.kind, actor.id, actor.name, at, digest, hash);
+      lastChange.set(entityId, id);
+    }
+  });
+  for (let from = 1; from <= total; from += batch) {
+    insertBatch.immediate(from, Math.min(total, from + batch - 1));
+    if ((from - 1) % 250_000 === 0 && from > 1) note(`seed: ${from - 1} rows`);
+  }
+  for (const index of indexes) raw.exec(index.sql);
+  raw.prepare('insert into change_log_head (singleton, seq, hash) values (1, ?, ?) on conflict (singleton) do update set seq = excluded.seq, hash = excluded.hash').run(total, hash);
+  raw.pragma('wal_checkpoint(TRUNCATE)');
+  raw.pragma('synchronous = NORMAL');
+  return { raw, indexNames: indexes.map((index) => index.name) };
 }

@@ -6,7 +6,7 @@ import { credentialPrefixes, hashCredential, mintCredential } from '../access/se
 import { newId } from '../shared/ids.js';
 import { engines } from '../../test/support/databases.js';
 import { createTestApp, type TestApp } from '../../test/support/instance.js';
-import { SESSION_COOKIE } from './plugins/auth.js';
+import { sessionCookieName } from './plugins/auth.js';
 
 interface AgentView {
   id: string;
@@ -275,7 +275,7 @@ describe.each(engines)('/v1/agents on %s', (engine) => {
     const cookie = `${credentialPrefixes.session}_${newId()}`;
     const now = Date.now();
     await t.db.write((s) => s.sessions.insert({ tokenHash: hashCredential(cookie), agentId: agent.id, csrfHash: hashCredential('csrf'), createdAt: now, expiresAt: now + 3_600_000 }));
-    const bySession = { cookie: `${SESSION_COOKIE}=${cookie}` };
+    const bySession = { cookie: `${sessionCookieName(t.services.instance.id)}=${cookie}` };
     expect((await call('GET', '/v1/agents/me', undefined, bySession)).json<OwnAgentView>().effective.via).toBe('session');
 
     const disabled = await call('PATCH', `/v1/agents/${agent.id}`, { disabled: true });

@@ -5,6 +5,7 @@ import { newId } from '../shared/ids.js';
 import type { AgentRecord } from '../store/ports.js';
 import { engines } from '../../test/support/databases.js';
 import { createTestApp, type TestApp } from '../../test/support/instance.js';
+import { sessionCookieName } from './plugins/auth.js';
 import { agentRecord } from '../../test/support/principals.js';
 
 const ADMIN = { email: 'admin@shiplog.local', password: 'correct horse battery staple' };
@@ -66,7 +67,7 @@ describe.each(engines)('audit log over HTTP on %s', (engine) => {
 
     const signedIn = await call('POST', '/v1/session', { body: ADMIN, headers: { 'x-request-id': 'audit-sign-in' }, from: '198.51.100.7' });
     expect(signedIn.statusCode).toBe(200);
-    const cookie = /shiplog_session=([^;]+)/.exec(String(signedIn.headers['set-cookie']))![1]!;
+    const cookie = /shiplog_session_\w+=([^;]+)/.exec(String(signedIn.headers['set-cookie']))![1]!;
     const csrf = signedIn.json<{ csrfToken: string }>().csrfToken;
     secrets.push(decodeURIComponent(cookie), csrf);
     now += 1000;
@@ -80,7 +81,7 @@ describe.each(engines)('audit log over HTTP on %s', (engine) => {
     now += 1000;
     expect((await call('PATCH', '/v1/settings', { body: { disableConfigEditing: false } })).statusCode).toBe(200);
     now += 1000;
-    const out = await call('DELETE', '/v1/session', { headers: { cookie: `shiplog_session=${cookie}`, 'x-csrf-token': csrf }, from: '198.51.100.7' });
+    const out = await call('DELETE', '/v1/session', { headers: { cookie: `${sessionCookieName(t.services.instance.id)}=${cookie}`, 'x-csrf-token': csrf }, from: '198.51.100.7' });
     expect(out.statusCode).toBe(204);
     now += 1000;
   });

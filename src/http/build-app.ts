@@ -20,6 +20,7 @@ import { oauthRoutes } from './routes/oauth.js';
 import { sessionRoutes } from './routes/session.js';
 import { auditRoutes } from './routes/audit.js';
 import { instanceSyncRoutes } from './routes/instances-sync.js';
+import { webConsole } from './web-console.js';
 import { syncRoutes } from './routes/sync.js';
 import { deskRoutes } from './routes/desk.js';
 import { ssoRoutes } from './routes/sso.js';
@@ -33,6 +34,8 @@ export interface AppOptions {
   bodyLimit?: number;
   /** Requests a minute per principal (rate-limit.ts); absent or 0: no limit. */
   rateLimit?: number;
+  /** Where the built console lives (default dist/web); false serves none. */
+  consoleDir?: string | false;
 }
 
 export interface ShiplogApp {
@@ -58,7 +61,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.setSerializerCompiler(serializerCompiler);
   registerJsonBody(app);
   registerRequestTextChecks(app);
-  registerErrorHandling(app);
+  registerErrorHandling(app, options.consoleDir === false ? null : webConsole(options.consoleDir));
 
   const routeTable: RouteEntry[] = [];
   registerAuth(app, services, routeTable, options.rateLimit ? rateLimit(options.rateLimit, services.clock) : undefined);
@@ -66,7 +69,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     void reply.header('x-request-id', request.id);
   });
 
-  await app.register(swagger, openApiOptions({ version: services.instance.version, publicUrl: services.publicUrl }));
+  await app.register(swagger, openApiOptions({ version: services.instance.version, publicUrl: services.publicUrl, instanceId: services.instance.id }));
 
   app.get(
     '/openapi.json',

@@ -9,7 +9,7 @@ import { stateFingerprint } from '../../test/support/state.js';
 import { errorCodes } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { BATCH_STREAM_TYPE } from './batch-stream.js';
-import { SESSION_COOKIE } from './plugins/auth.js';
+import { sessionCookieName } from './plugins/auth.js';
 
 /** Requests per engine: enough to reach every route with every kind of input many times, in about a minute on two cores. */
 const RUNS = Number(process.env.SHIPLOG_FUZZ_RUNS ?? 1_500);
@@ -148,7 +148,7 @@ describe.each(engines)('every route of the OpenAPI document, fuzzed, on %s', (en
     return fc.oneof(
       { weight: 4, arbitrary: principal },
       { weight: 1, arbitrary: fc.tuple(fc.constantFrom('Bearer ', 'Bearer', 'bearer  ', 'Basic ', 'Token ', ''), headerText).map(([scheme, text]) => ({ authorization: scheme + text })) },
-      { weight: 1, arbitrary: fc.oneof(headerText, fc.constantFrom('%E0%A4%A', '%', 'a=b=c', 'x'.repeat(5000))).map((text) => ({ cookie: `${SESSION_COOKIE}=${text}` })) },
+      { weight: 1, arbitrary: fc.oneof(headerText, fc.constantFrom('%E0%A4%A', '%', 'a=b=c', 'x'.repeat(5000))).map((text) => ({ cookie: `${sessionCookieName(dev.services.instance.id)}=${text}` })) },
     );
   };
 

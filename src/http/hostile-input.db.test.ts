@@ -5,7 +5,7 @@ import { create, ok, startPair, type Answer, type LiveInstance } from '../../tes
 import { stateFingerprint } from '../../test/support/state.js';
 import { createApplication } from '../../test/support/principals.js';
 import { BATCH_STREAM_TYPE } from './batch-stream.js';
-import { SESSION_COOKIE } from './plugins/auth.js';
+import { sessionCookieName } from './plugins/auth.js';
 
 // JSON texts are written out: JSON.stringify would escape a lone surrogate just as these do.
 const LONE = String.raw`\ud800`;
@@ -148,7 +148,7 @@ describe.each(engines)('hostile input on %s', (engine) => {
 
   it('answers a malformed session cookie as no session: 401 on protected routes, and public routes serve', async () => {
     for (const value of ['%E0%A4%A', '%', '%ED%A0%80', '%%41']) {
-      const cookie = `${SESSION_COOKIE}=${value}`;
+      const cookie = `${sessionCookieName(dev.services.instance.id)}=${value}`;
       for (const [method, url] of [['GET', '/v1/instance'], ['POST', '/v1/config/teams'], ['DELETE', '/v1/session']] as const) {
         const res = await dev.app.inject({ method, url, headers: { cookie }, ...(method === 'POST' ? { payload: { name: 'x' } } : {}) });
         expect(res.statusCode, `${method} ${url} ${value}`).toBe(401);

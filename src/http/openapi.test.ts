@@ -99,7 +99,7 @@ describe('the API document', () => {
     expect(schemes.oauth2).toMatchObject({ type: 'oauth2', flows: { clientCredentials: { tokenUrl: 'https://desk.example.test/shiplog/auth/token' } } });
     expect(Object.keys((schemes.oauth2 as OpenAPIV3_1.OAuth2SecurityScheme).flows.clientCredentials!.scopes).sort()).toEqual([...permissions].sort());
     expect(schemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
-    expect(schemes.session).toMatchObject({ type: 'apiKey', in: 'cookie', name: 'shiplog_session' });
+    expect(schemes.session).toMatchObject({ type: 'apiKey', in: 'cookie', name: `shiplog_session_${t.services.instance.id}` });
     expect(schemes.csrf).toMatchObject({ type: 'apiKey', in: 'header', name: 'X-CSRF-Token' });
     for (const route of t.routeTable) {
       const security = operationOf(route.method, route.url).security;

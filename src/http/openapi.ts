@@ -2,7 +2,7 @@ import type { FastifyDynamicSwaggerOptions, SwaggerTransform, SwaggerTransformOb
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import type { OpenAPIV3 } from 'openapi-types';
 import { permissions, type Permission } from '../access/permissions.js';
-import { CSRF_HEADER, SESSION_COOKIE, type RoutePermission } from './plugins/auth.js';
+import { CSRF_HEADER, sessionCookieName, type RoutePermission } from './plugins/auth.js';
 import { problemSchema } from './schemas.js';
 
 declare module 'fastify' {
@@ -17,6 +17,8 @@ export interface DocumentSettings {
   version: string;
   /** The instance's public URL (--public-url); the document's server, else `/`. */
   publicUrl: URL | null;
+  /** The instance's id: its session cookie is named by it. */
+  instanceId: string;
 }
 
 /** What the document keeps of a route until the whole document is put together (then it is removed). */
@@ -298,7 +300,7 @@ function transformObjectFor(settings: DocumentSettings): SwaggerTransformObject 
             flows: { clientCredentials: { tokenUrl, scopes: Object.fromEntries(permissions.map((p) => [p, permissionDescriptions[p]])) } },
           },
           bearer: { type: 'http', scheme: 'bearer', description: 'An agent’s personal API token (`shp_…`), with the permissions of the roles that hold the agent.' },
-          session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'The console session cookie set by POST /v1/session or single sign-on (httpOnly).' },
+          session: { type: 'apiKey', in: 'cookie', name: sessionCookieName(settings.instanceId), description: 'The console session cookie set by POST /v1/session or single sign-on (httpOnly), named for this instance.' },
           csrf: {
             type: 'apiKey',
             in: 'header',

@@ -6,6 +6,7 @@ import type { AgentRecord } from '../store/ports.js';
 import { engines } from '../../test/support/databases.js';
 import { createTestApp, type TestApp } from '../../test/support/instance.js';
 import { insertAgent } from '../../test/support/principals.js';
+import { csrfCookieName, sessionCookieName } from './plugins/auth.js';
 
 const ADMIN = { email: 'admin@shiplog.local', password: 'correct horse battery staple' };
 const PASSWORD = 'another long password';
@@ -24,7 +25,7 @@ function setCookie(res: LightMyRequestResponse): string {
 }
 
 function cookieValue(res: LightMyRequestResponse): string {
-  const match = /^shiplog_session=([^;]*)/.exec(setCookie(res));
+  const match = /^shiplog_session_\w+=([^;]*)/.exec(setCookie(res));
   if (!match?.[1]) throw new Error('no session cookie');
   return decodeURIComponent(match[1]);
 }
@@ -46,7 +47,7 @@ describe.each(engines)('console sessions over HTTP on %s', (engine) => {
   type Method = NonNullable<InjectOptions['method']>;
   function call(method: Method, url: string, options: { body?: unknown; cookie?: string; csrf?: string; headers?: Record<string, string>; from?: string } = {}) {
     const headers: Record<string, string> = { ...options.headers };
-    if (options.cookie !== undefined) headers.cookie = `theme=dark; shiplog_session=${encodeURIComponent(options.cookie)}`;
+    if (options.cookie !== undefined) headers.cookie = `theme=dark; ${sessionCookieName(t.services.instance.id)}=${encodeURIComponent(options.cookie)}`;
     if (options.csrf !== undefined) headers['x-csrf-token'] = options.csrf;
     return t.app.inject({
       method,
@@ -78,8 +79,16 @@ describe.each(engines)('console sessions over HTTP on %s', (engine) => {
     expect(body.expiresAt).toBe(new Date(now + defaultSessionPolicy.lifetimeMs).toISOString());
     expect(body.csrfToken).toMatch(/^csrf_/);
     expect(cookie).toMatch(/^sss_/);
-    const attributes = setCookie(res).split('; ');
+    const [sessionCookie, csrfCookie] = setCookie(res).split('\n');
+    const attributes = sessionCookie!.split('; ');
     expect(attributes).toEqual(expect.arrayContaining(['Path=/', 'HttpOnly', 'SameSite=Strict', `Max-Age=${defaultSessionPolicy.lifetimeMs / 1000}`]));
+    // The console reads the CSRF token from its own cookie: not httpOnly, named by GET /auth/instance.
+    const named = (await call('GET', '/auth/instance')).json<{ csrfCookie: string; name: string; kind: string }>();
+    expect(named).toMatchObject({ name: 'dev', kind: 'development', csrfCookie: csrfCookieName(t.services.instance.id) });
+    const csrfAttributes = csrfCookie!.split('; ');
+    expect(csrfAttributes[0]).toBe(`${named.csrfCookie}=${encodeURIComponent(body.csrfToken)}`);
+    expect(csrfAttributes).toEqual(expect.arrayContaining(['Path=/', 'SameSite=Strict']));
+    expect(csrfAttributes).not.toContain('HttpOnly');
     // Over plain http (as inject is) the cookie cannot be Secure, or the browser would drop it.
     expect(attributes).not.toContain('Secure');
     expect(res.headers['cache-control']).toBe('no-store');
@@ -141,8 +150,10 @@ describe.each(engines)('console sessions over HTTP on %s', (engine) => {
     const out = await call('DELETE', '/v1/session', { cookie, csrf });
     expect(out.statusCode, out.body).toBe(204);
     expect(out.body).toBe('');
-    const cleared = setCookie(out).split('; ');
-    expect(cleared[0]).toBe('shiplog_session=');
+    const [clearedSession, clearedCsrf] = setCookie(out).split('\n');
+    expect(clearedCsrf).toMatch(new RegExp(`^${csrfCookieName(t.services.instance.id)}=; .*Max-Age=0`));
+    const cleared = clearedSession!.split('; ');
+    expect(cleared[0]).toBe(`${sessionCookieName(t.services.instance.id)}=`);
     expect(cleared).toEqual(expect.arrayContaining(['Max-Age=0', 'HttpOnly', 'SameSite=Strict', 'Path=/']));
 
     for (const res of [await call('GET', '/v1/session', { cookie }), await call('POST', '/v1/config/teams', { cookie, csrf, body: { name: 'After sign-out' } })]) {

@@ -44,6 +44,12 @@ describe.each(engines)('npm start: the demo pipeline on %s', (engine) => {
     const first = await startDemo(args);
     expect(first.urls).toEqual({ dev: `http://127.0.0.1:${base}`, staging: `http://127.0.0.1:${base + 1}`, production: `http://127.0.0.1:${base + 2}` });
     expect(first.tokens).toHaveLength(3);
+    // The console URLs come first, one per instance.
+    expect(first.stdout.indexOf('Open the console')).toBeLessThan(first.stdout.indexOf('is serving'));
+    for (const name of stageNames) expect(first.stdout).toMatch(new RegExp(`^  ${name} \\(\\w+\\)\\s+${first.urls[name]}/$`, 'm'));
+    const page = await fetch(`${first.urls.dev}/changes`, { headers: { accept: 'text/html' } });
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(await page.text()).toContain('<div id="root">');
     expect(first.stdout.match(/Console password \(shown once\): \S+/g)).toHaveLength(3);
     expect(first.stdout).toContain('staging is not in sync with dev: 1 change behind dev.');
     expect(first.stdout).toContain('production is in sync with staging.');

@@ -7,6 +7,7 @@ import { engines } from '../support/databases.js';
 import { createTestApp, type TestApp } from '../support/instance.js';
 import { ok, startLiveInstance, type Answer, type LiveInstance } from '../support/pipeline.js';
 import { createAgent } from '../support/principals.js';
+import { sessionCookieName } from '../../src/http/plugins/auth.js';
 
 const CLIENT_ID = 'shiplog-console';
 const CLIENT_SECRET = 'idp-client-secret-9d81c2';
@@ -148,8 +149,8 @@ describe.each(engines)('single sign-on with OpenID Connect on %s', (engine) => {
    * Runs the browser side: Shiplog start → provider → login → callback URL (not yet visited), as the proxy at the public
    * URL forwards it to the instance.
    */
-  async function toCallback(b: ReturnType<typeof browser>, connection = connectionId): Promise<string> {
-    const start = await b.get(`${dev.url}/auth/sso/${connection}/start`);
+  async function toCallback(b: ReturnType<typeof browser>, connection = connectionId, returnTo?: string): Promise<string> {
+    const start = await b.get(`${dev.url}/auth/sso/${connection}/start${returnTo ? `?returnTo=${encodeURIComponent(returnTo)}` : ''}`);
     if (start.status !== 302) throw new Error(`start answered ${start.status}: ${JSON.stringify(start.body)}`);
     let next = start.location!;
     for (let hop = 0; hop < 10; hop += 1) {
@@ -212,8 +213,8 @@ describe.each(engines)('single sign-on with OpenID Connect on %s', (engine) => {
     expect(done.status).toBe(200);
     expect(done.body).toMatchObject({ agent: { email: 'ada@desk.test' } });
     // The instance is reached over https (the public URL), though the proxy talks to it over http: the cookie is Secure.
-    expect(done.cookies.find((c) => c.startsWith('shiplog_session='))).toMatch(/; Secure/);
-    const session = await fetch(`${dev.url}/v1/session`, { headers: { cookie: `shiplog_session=${b.jar.get('shiplog_session')}` } });
+    expect(done.cookies.find((c) => c.startsWith(`${sessionCookieName(dev.services.instance.id)}=`))).toMatch(/; Secure/);
+    const session = await fetch(`${dev.url}/v1/session`, { headers: { cookie: `${sessionCookieName(dev.services.instance.id)}=${b.jar.get(sessionCookieName(dev.services.instance.id))}` } });
     expect(await session.json()).toMatchObject({ agent: { email: 'ada@desk.test' }, via: 'session' });
     expect(await lastSignIn()).toMatchObject({ outcome: 'success', details: { method: 'sso', connectionId } });
 
@@ -266,8 +267,27 @@ describe.each(engines)('single sign-on with OpenID Connect on %s', (engine) => {
     const b = browser();
     const res = await b.get(await toCallback(b));
     expect(res).toMatchObject({ status: 401, body: { code: 'SIGN_IN_REFUSED' } });
-    expect(b.jar.has('shiplog_session')).toBe(false);
+    expect(b.jar.has(sessionCookieName(dev.services.instance.id))).toBe(false);
     expect(await lastSignIn()).toMatchObject({ outcome: 'failure', details: { reason: 'token-rejected' } });
+  });
+
+  it('started from the console, returns into it: signed in, or to the sign-in screen with the problem', async () => {
+    idp.login('ada');
+    const b = browser();
+    const done = await b.get(await toCallback(b, connectionId, '/changes?type=teams'));
+    expect(done).toMatchObject({ status: 303, location: '/changes?type=teams' });
+    expect(b.jar.get(sessionCookieName(dev.services.instance.id))).toMatch(/^sss_/);
+    expect(b.jar.get(`shiplog_sso_return_${dev.services.instance.id}`)).toBe('');
+
+    idp.login('vic');
+    const refused = browser();
+    const back = await refused.get(await toCallback(refused, connectionId, '/changes'));
+    expect(back.status).toBe(303);
+    expect(back.location).toBe('/sign-in?redirect=%2Fchanges&problem=SIGN_IN_REFUSED');
+    expect(refused.jar.get(sessionCookieName(dev.services.instance.id)) ?? '').toBe('');
+
+    const elsewhere = await browser().get(`${dev.url}/auth/sso/${connectionId}/start?returnTo=${encodeURIComponent('//evil.test/')}`);
+    expect(elsewhere).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
   });
 
   it('makes the redirect URI from the public URL alone, whatever Host and forwarding headers say', async () => {
@@ -290,7 +310,7 @@ describe.each(engines)('single sign-on with OpenID Connect on %s', (engine) => {
     const b = browser();
     const res = await b.get(await toCallback(b));
     expect(res).toMatchObject({ status: 401, body: { code: 'SIGN_IN_REFUSED' } });
-    expect(b.jar.has('shiplog_session')).toBe(false);
+    expect(b.jar.has(sessionCookieName(dev.services.instance.id))).toBe(false);
     expect(await lastSignIn()).toMatchObject({ outcome: 'failure', details: { method: 'sso', reason: 'email-not-verified', subject: account, emailVerified: said } });
   });
 
@@ -306,7 +326,7 @@ describe.each(engines)('single sign-on with OpenID Connect on %s', (engine) => {
     try {
       const res = await b.get(callback);
       expect(res).toMatchObject({ status: 502, body: { code: 'SSO_PROVIDER_UNAVAILABLE', connectionId: connection, providerStep: 'token' } });
-      expect(b.jar.has('shiplog_session')).toBe(false);
+      expect(b.jar.has(sessionCookieName(dev.services.instance.id))).toBe(false);
     } finally {
       idp.fail(null);
     }

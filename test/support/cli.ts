@@ -54,13 +54,13 @@ export function exited(child: ChildProcess, ms: number = WAIT_MS): Promise<numbe
 }
 
 /** Waits (bounded) until the output holds what `ready` looks for; fails if the process exits first. */
-export async function waitForOutput(spawned: Spawned, ready: (stdout: string) => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
+export async function waitForOutput(spawned: Spawned, ready: (stdout: string) => boolean, what: string, ms: number = WAIT_MS): Promise<void> {
+  const deadline = Date.now() + ms;
   for (;;) {
     const { stdout, stderr } = spawned.output();
     if (ready(stdout)) return;
     if (spawned.child.exitCode !== null) throw new Error(`shiplog exited with ${spawned.child.exitCode} before ${what}:\n${stdout}\n${stderr}`);
-    if (Date.now() > deadline) throw new Error(`shiplog printed no ${what} within ${WAIT_MS} ms:\n${stdout}\n${stderr}`);
+    if (Date.now() > deadline) throw new Error(`shiplog printed no ${what} within ${ms} ms:\n${stdout}\n${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

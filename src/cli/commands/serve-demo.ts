@@ -160,7 +160,10 @@ async function pipelineStatus(byName: Record<StageName, Stage>): Promise<string[
 }
 
 function banner(byName: Record<StageName, Stage>, dir: string, status: string[]): string {
-  const lines = [`Shiplog demo pipeline: dev → staging → production (data in ${dir})`, ''];
+  const lines = [`Shiplog demo pipeline: dev → staging → production (data in ${dir})`, '', 'Open the console (each instance serves its own):'];
+  const width = Math.max(...stages.map(({ name, kind }) => `${name} (${kind})`.length));
+  for (const { name, kind } of stages) lines.push(`  ${`${name} (${kind})`.padEnd(width)}  ${byName[name].running.url}/`);
+  lines.push('');
   const first = stages.some((s) => byName[s.name].running.bootstrap);
   for (const { name, kind } of stages) {
     const { running, database } = byName[name];

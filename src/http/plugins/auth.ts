@@ -34,8 +34,17 @@ export interface RouteEntry {
   everyCustomer?: true;
 }
 
-export const SESSION_COOKIE = 'shiplog_session';
 export const CSRF_HEADER = 'x-csrf-token';
+
+/** Cookies ignore ports: instances on one host name theirs by instance id, so signing in to one keeps the others' sessions. */
+export function sessionCookieName(instanceId: string): string {
+  return `shiplog_session_${instanceId}`;
+}
+
+/** The CSRF token the console reads (not httpOnly) to send in X-CSRF-Token; the session still holds only its hash. */
+export function csrfCookieName(instanceId: string): string {
+  return `shiplog_csrf_${instanceId}`;
+}
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -55,10 +64,19 @@ export function readCookie(request: FastifyRequest, name: string): string | null
   return null;
 }
 
-export function setSessionCookie(reply: FastifyReply, token: string, maxAgeSeconds: number, secure: boolean): void {
-  const attributes = [`${SESSION_COOKIE}=${encodeURIComponent(token)}`, 'Path=/', 'HttpOnly', 'SameSite=Strict', `Max-Age=${maxAgeSeconds}`];
-  if (secure) attributes.push('Secure');
-  void reply.header('set-cookie', attributes.join('; '));
+export function cookieHeader(name: string, value: string, options: { maxAgeSeconds: number; secure: boolean; httpOnly: boolean; sameSite?: 'Strict' | 'Lax' }): string {
+  const attributes = [`${name}=${encodeURIComponent(value)}`, 'Path=/', `SameSite=${options.sameSite ?? 'Strict'}`, `Max-Age=${options.maxAgeSeconds}`];
+  if (options.httpOnly) attributes.push('HttpOnly');
+  if (options.secure) attributes.push('Secure');
+  return attributes.join('; ');
+}
+
+/** The session cookie (httpOnly) and the CSRF cookie the console reads; an empty token clears both. */
+export function setSessionCookie(reply: FastifyReply, instanceId: string, tokens: { session: string; csrf: string }, maxAgeSeconds: number, secure: boolean): void {
+  void reply.header('set-cookie', [
+    cookieHeader(sessionCookieName(instanceId), tokens.session, { maxAgeSeconds, secure, httpOnly: true }),
+    cookieHeader(csrfCookieName(instanceId), tokens.csrf, { maxAgeSeconds, secure, httpOnly: false }),
+  ]);
 }
 
 /** Whether cookies go out `Secure`: the request came over https, or the instance is reached over https (behind a proxy that ends TLS). */
@@ -66,8 +84,8 @@ export function overHttps(request: FastifyRequest, publicUrl: URL | null): boole
   return request.protocol === 'https' || publicUrl?.protocol === 'https:';
 }
 
-export function clearSessionCookie(reply: FastifyReply, secure: boolean): void {
-  setSessionCookie(reply, '', 0, secure);
+export function clearSessionCookie(reply: FastifyReply, instanceId: string, secure: boolean): void {
+  setSessionCookie(reply, instanceId, { session: '', csrf: '' }, 0, secure);
 }
 
 /** Where a request came from, for the audit log. */
@@ -149,7 +167,7 @@ export function registerAuth(app: FastifyInstance, services: Services, routeTabl
       const match = /^Bearer\s+(\S+)$/i.exec(header);
       request.principal = match?.[1] ? await services.authenticator.bearer(match[1]) : null;
     } else {
-      const cookie = readCookie(request, SESSION_COOKIE);
+      const cookie = readCookie(request, sessionCookieName(services.instance.id));
       const session = cookie ? await services.authenticator.session(cookie) : null;
       if (session) {
         if (!SAFE_METHODS.has(request.method)) {

@@ -1,3 +1,4 @@
+import type { WebConsole } from '../web-console.js';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { isDomainError, type FieldProblem } from '../../shared/errors.js';
@@ -62,11 +63,12 @@ function sendProblem(error: FastifyError, request: FastifyRequest, reply: Fastif
 export const frameworkErrors = (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => sendProblem(error, request, reply);
 
 /** The one place errors become HTTP problem responses. */
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(app: FastifyInstance, webConsole: WebConsole | null = null): void {
   app.setErrorHandler(sendProblem);
 
-  app.setNotFoundHandler((request, reply) => {
-    void reply
+  app.setNotFoundHandler(async (request, reply) => {
+    if (webConsole && (await webConsole.serve(request, reply))) return reply;
+    return reply
       .status(404)
       .type('application/problem+json')
       .send({ ...problemOf('ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`), instance: request.url.split('?')[0], requestId: request.id });

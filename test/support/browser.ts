@@ -1,0 +1,31 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { AxeBuilder } from '@axe-core/playwright';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { root } from './cli.js';
+
+/** Debian's Chromium (`.ci/run` installs it when missing); never a downloaded browser. */
+export const CHROMIUM = '/usr/bin/chromium';
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+}
+
+/** axe-core on the screen as it is: no serious or critical violation. */
+export async function expectAccessible(page: Page, screen: string): Promise<void> {
+  const result = await new AxeBuilder({ page }).analyze();
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), screen).toEqual([]);
+}
+
+/** Screenshots: the main screens into docs/console/ (from one engine, so the docs do not churn), the rest into test-output/. */
+export function screenshots(engine: string): (page: Page, name: string, options?: { docs?: boolean; fullPage?: boolean }) => Promise<void> {
+  const outDir = join(root, 'test-output', 'console', engine);
+  const docsDir = join(root, 'docs', 'console');
+  mkdirSync(outDir, { recursive: true });
+  return async (page, name, options = {}) => {
+    const toDocs = options.docs === true && engine === 'sqlite';
+    await page.screenshot({ path: join(toDocs ? docsDir : outDir, `${name}.png`), fullPage: options.fullPage ?? false });
+  };
+}

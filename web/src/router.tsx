@@ -1,0 +1,84 @@
+import type { QueryClient } from '@tanstack/react-query';
+import { createRootRouteWithContext, createRoute, createRouter, lazyRouteComponent, redirect } from '@tanstack/react-router';
+import { isApiError } from './api/problem';
+import { identityQuery, instanceQuery } from './api/queries';
+import { parseChangeSearch } from './features/changes/change-search';
+import { AppShell } from './features/shell/app-shell';
+import { RootLayout } from './features/shell/root-layout';
+import { NotFound } from './ui/not-found';
+import { RouteError } from './ui/route-error';
+
+interface RouterContext {
+  queryClient: QueryClient;
+}
+
+const rootRoute = createRootRouteWithContext<RouterContext>()({
+  component: RootLayout,
+  notFoundComponent: NotFound,
+  beforeLoad: ({ context }) => context.queryClient.ensureQueryData(identityQuery),
+});
+
+/** A path the console may return to after signing in: on this instance, never another origin. */
+function safeRedirect(value: unknown): string | undefined {
+  return typeof value === 'string' && /^\/(?![/\\])/.test(value) ? value : undefined;
+}
+
+export const signInRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/sign-in',
+  validateSearch: (search: Record<string, unknown>): { redirect?: string; expired?: boolean; problem?: string } => ({
+    ...(safeRedirect(search.redirect) ? { redirect: safeRedirect(search.redirect) } : {}),
+    ...(search.expired === true || search.expired === 'true' ? { expired: true } : {}),
+    ...(typeof search.problem === 'string' ? { problem: search.problem.slice(0, 60) } : {}),
+  }),
+  component: lazyRouteComponent(() => import('./features/session/sign-in-page'), 'SignInPage'),
+});
+
+/** Every screen behind sign-in: the shell with the instance's identity and banners. */
+export const appRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  id: 'app',
+  component: AppShell,
+  errorComponent: RouteError,
+  beforeLoad: async ({ context, location }) => {
+    try {
+      await context.queryClient.ensureQueryData(instanceQuery);
+    } catch (error) {
+      if (isApiError(error) && error.status === 401) throw redirect({ to: '/sign-in', search: { redirect: location.href } });
+      throw error;
+    }
+  },
+});
+
+const indexRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/',
+  beforeLoad: () => {
+    throw redirect({ to: '/changes' });
+  },
+});
+
+export const changesRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/changes',
+  validateSearch: parseChangeSearch,
+  component: lazyRouteComponent(() => import('./features/changes/change-list-page'), 'ChangeListPage'),
+});
+
+export const changeRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/changes/$changeId',
+  component: lazyRouteComponent(() => import('./features/changes/change-detail-page'), 'ChangeDetailPage'),
+});
+
+const routeTree = rootRoute.addChildren([signInRoute, appRoute.addChildren([indexRoute, changesRoute, changeRoute])]);
+
+export function createConsoleRouter(queryClient: QueryClient) {
+  return createRouter({ routeTree, context: { queryClient }, defaultPreload: 'intent', scrollRestoration: true });
+}
+
+declare module '@tanstack/react-router' {
+  interface Register {
+    router: ReturnType<typeof createConsoleRouter>;
+  }
+}
