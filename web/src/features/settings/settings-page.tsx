@@ -82,6 +82,8 @@ export function SettingsPage() {
       await queryClient.invalidateQueries({ queryKey: ['instance'] });
     },
   });
+  // While a change is on its way the box shows what was asked; the answer then decides.
+  const shown = (key: Key, data: Settings) => (save.isPending && save.variables?.[key] !== undefined ? save.variables[key] : data[key]);
   const change = (key: Key, value: boolean) => {
     // Lifting the lock is an emergency step: it asks first.
     if (key === 'disableConfigEditing' && !value) return setLiftPending(true);
@@ -104,7 +106,7 @@ export function SettingsPage() {
       {current.data && (
         <ul className="rounded border border-slate-300 bg-white" aria-label="Settings">
           {settings.map((s) => (
-            <SettingRow key={s.key} setting={s} value={current.data[s.key]} onChange={(v) => change(s.key, v)} pending={save.isPending} error={save.error} />
+            <SettingRow key={s.key} setting={s} value={shown(s.key, current.data)} onChange={(v) => change(s.key, v)} pending={save.isPending} error={save.error} />
           ))}
         </ul>
       )}

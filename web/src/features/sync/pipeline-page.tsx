@@ -45,7 +45,7 @@ function InstanceCard({ peer, here }: { peer?: PeerStatus; here?: Here }) {
   return (
     <li className={`rounded border bg-white p-3 shadow-sm ${p.inSync ? 'border-emerald-400' : 'border-amber-400'}`} data-instance={p.name} aria-label={p.name}>
       <p className="font-semibold">
-        <Link to="/instances/$name" params={{ name: p.name }} className="text-blue-800 hover:underline">
+        <Link to="/instances/$name" params={{ name: p.name }} className="text-blue-800 underline">
           {p.name}
         </Link>
         {p.relation === 'source' && <span className="ml-1.5 rounded bg-violet-100 px-1.5 text-xs font-medium text-violet-900">source of this instance</span>}
