@@ -159,7 +159,7 @@ export async function pgVersion() {
  * Opens, migrates and bootstraps an instance's database as `shiplog serve` does on first start, with a known secret key
  * (base64) and administrator token. On a database bootstrapped before, `knownActor` stands for the administrator.
  */
-export async function prepareInstance(url, { name, kind, secretKey, adminToken, knownActor = null }) {
+export async function prepareInstance(url, { name, kind, secretKey, adminToken, adminPassword = randomBytes(18).toString('base64url'), knownActor = null }) {
   const dialect = openDialect(url);
   await migrateToLatest(dialect);
   const db = createTransactor(dialect);
@@ -172,7 +172,7 @@ export async function prepareInstance(url, { name, kind, secretKey, adminToken, 
     box,
     clock: systemClock,
   });
-  const boot = await services.bootstrapper.bootstrap({ adminToken, adminPassword: randomBytes(18).toString('base64url') });
+  const boot = await services.bootstrapper.bootstrap({ adminToken, adminPassword });
   const actor = boot ? { kind: 'agent', id: boot.agent.id, name: boot.agent.name } : knownActor;
   return { dialect, db, identity, services, keys: historyKeysOf(box), actor, ctx: { actor, request: null, changeSet: null, authority: administratorAuthority } };
 }

@@ -186,8 +186,8 @@ export function InstancePage() {
           ← Instances and pipeline
         </Link>
       </p>
-      <div className="flex flex-wrap items-end gap-2">
-        <div className="mr-auto">
+      <div>
+        <div>
           <h1 className="text-xl font-semibold">{name}</h1>
           {s && (
             <p className="text-sm text-slate-700">
@@ -198,21 +198,28 @@ export function InstancePage() {
             </p>
           )}
         </div>
-        <Button look="primary" onPress={() => setOpen('push')} isDisabled={!s}>
-          Push to {name}…
-        </Button>
-        <Button look="primary" onPress={() => setOpen('pull')} isDisabled={!s}>
-          Pull from {name}…
-        </Button>
-        {s?.kind === 'production' && identity.kind !== 'production' && (
-          <Button look="danger" onPress={() => setOpen('restore')}>
-            Restore from production…
+        <div className="mt-2 flex flex-wrap gap-2">
+          {/* In a pipeline, changes go only from a source to the instances downstream of it. */}
+          {s?.relation !== 'source' && (
+            <Button look="primary" onPress={() => setOpen('push')} isDisabled={!s}>
+              Push to {name}…
+            </Button>
+          )}
+          {s?.relation !== 'downstream' && (
+            <Button look="primary" onPress={() => setOpen('pull')} isDisabled={!s}>
+              Pull from {name}…
+            </Button>
+          )}
+          {s?.kind === 'production' && identity.kind !== 'production' && (
+            <Button look="danger" onPress={() => setOpen('restore')}>
+              Restore from production…
+            </Button>
+          )}
+          <Button onPress={() => setOpen('edit')} isDisabled={!s}>
+            Edit link…
           </Button>
-        )}
-        <Button onPress={() => setOpen('edit')} isDisabled={!s}>
-          Edit link…
-        </Button>
-        <Button onPress={() => setOpen('unlink')}>Unlink…</Button>
+          <Button onPress={() => setOpen('unlink')}>Unlink…</Button>
+        </div>
       </div>
       {status.isPending && <p className="text-sm text-slate-600">Reconciling with {name}…</p>}
       <ProblemNotice error={status.error} />

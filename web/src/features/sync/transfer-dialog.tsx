@@ -230,7 +230,7 @@ export function TransferDialog({ operation, peer, candidates, isOpen, onClose }:
                 Cancel
               </Button>
               <Button look="primary" onPress={() => seen && run.mutate(seen)} isDisabled={!canRun}>
-                {run.isPending ? `${verb}ing…` : `${verb} ${seen?.counts.toApply ?? ''} ${seen?.counts.toApply === 1 ? 'change' : 'changes'}`}
+                {run.isPending ? `${verb}ing…` : canRun ? `${verb} ${seen.counts.toApply} ${seen.counts.toApply === 1 ? 'change' : 'changes'}` : verb}
               </Button>
             </>
           )}
