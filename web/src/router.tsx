@@ -3,6 +3,7 @@ import { createRootRouteWithContext, createRoute, createRouter, lazyRouteCompone
 import { isApiError } from './api/problem';
 import { identityQuery, instanceQuery } from './api/queries';
 import { parseChangeSearch } from './features/changes/change-search';
+import { parseAuditSearch } from './features/settings/audit-search';
 import { AppShell } from './features/shell/app-shell';
 import { RootLayout } from './features/shell/root-layout';
 import { NotFound } from './ui/not-found';
@@ -71,7 +72,41 @@ export const changeRoute = createRoute({
   component: lazyRouteComponent(() => import('./features/changes/change-detail-page'), 'ChangeDetailPage'),
 });
 
-const routeTree = rootRoute.addChildren([signInRoute, appRoute.addChildren([indexRoute, changesRoute, changeRoute])]);
+export const instancesRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/instances',
+  component: lazyRouteComponent(() => import('./features/sync/pipeline-page'), 'PipelinePage'),
+});
+
+export const instanceRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/instances/$name',
+  component: lazyRouteComponent(() => import('./features/sync/instance-page'), 'InstancePage'),
+});
+
+export const exportImportRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/export-import',
+  component: lazyRouteComponent(() => import('./features/sync/export-import-page'), 'ExportImportPage'),
+});
+
+export const settingsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/settings',
+  component: lazyRouteComponent(() => import('./features/settings/settings-page'), 'SettingsPage'),
+});
+
+export const auditRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/audit',
+  validateSearch: parseAuditSearch,
+  component: lazyRouteComponent(() => import('./features/settings/audit-page'), 'AuditPage'),
+});
+
+const routeTree = rootRoute.addChildren([
+  signInRoute,
+  appRoute.addChildren([indexRoute, changesRoute, changeRoute, instancesRoute, instanceRoute, exportImportRoute, settingsRoute, auditRoute]),
+]);
 
 export function createConsoleRouter(queryClient: QueryClient) {
   return createRouter({ routeTree, context: { queryClient }, defaultPreload: 'intent', scrollRestoration: true });

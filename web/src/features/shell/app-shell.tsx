@@ -26,6 +26,18 @@ export function AppShell() {
             <Link to="/changes" className={navLink} activeOptions={{ includeSearch: false }}>
               Changes
             </Link>
+            <Link to="/instances" className={navLink}>
+              Instances
+            </Link>
+            <Link to="/export-import" className={navLink}>
+              Export and import
+            </Link>
+            <Link to="/settings" className={navLink}>
+              Settings
+            </Link>
+            <Link to="/audit" className={navLink} activeOptions={{ includeSearch: false }}>
+              Audit log
+            </Link>
           </nav>
           <div className="ml-auto flex items-center gap-3 text-sm">
             <span>
