@@ -19,13 +19,16 @@ export async function expectAccessible(page: Page, screen: string): Promise<void
   expect(bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), screen).toEqual([]);
 }
 
-/** Screenshots: the main screens into docs/console/ (from one engine, so the docs do not churn), the rest into test-output/. */
+/**
+ * Screenshots into test-output/console/<engine>/; with SHIPLOG_DOCS_SCREENSHOTS=1 the main screens (from one
+ * engine) go to docs/console/ instead, so a test run never changes the committed docs.
+ */
 export function screenshots(engine: string): (page: Page, name: string, options?: { docs?: boolean; fullPage?: boolean }) => Promise<void> {
   const outDir = join(root, 'test-output', 'console', engine);
   const docsDir = join(root, 'docs', 'console');
   mkdirSync(outDir, { recursive: true });
   return async (page, name, options = {}) => {
-    const toDocs = options.docs === true && engine === 'sqlite';
+    const toDocs = options.docs === true && engine === 'sqlite' && process.env.SHIPLOG_DOCS_SCREENSHOTS === '1';
     await page.screenshot({ path: join(toDocs ? docsDir : outDir, `${name}.png`), fullPage: options.fullPage ?? false });
   };
 }
