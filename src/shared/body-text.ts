@@ -1,4 +1,4 @@
-import { canonicalJson, isWellFormedText } from './canonical-json.js';
+import { canonicalJson, illFormedPath } from './canonical-json.js';
 
 /**
  * The texts of entity bodies. Bodies are immutable snapshots, so each one's JSON text (`JSON.stringify`, as stored)
@@ -26,14 +26,14 @@ let jsonOut = '';
 
 /**
  * The canonical text of plain JSON data, with its `JSON.stringify` text left in `jsonOut`; undefined for anything
- * else (functions, symbols, sparse arrays, class instances, `toJSON`, non-finite numbers, text that is not well-formed
- * Unicode), which the callers then serialise the usual way (canonicalJson refuses what JSON cannot carry exactly).
+ * else (functions, symbols, sparse arrays, class instances, `toJSON`, non-finite numbers), which the callers then
+ * serialise the usual way. Whether its text is well-formed Unicode is for the caller to ask (see fillBoth).
  */
 function bothTexts(value: unknown): string | undefined {
   if (value === null) return (jsonOut = 'null');
   switch (typeof value) {
     case 'string':
-      return isWellFormedText(value) ? (jsonOut = JSON.stringify(value)) : undefined;
+      return (jsonOut = JSON.stringify(value));
     case 'boolean':
       return (jsonOut = value ? 'true' : 'false');
     case 'number':
@@ -77,7 +77,7 @@ function objectTexts(record: Record<string, unknown>): string | undefined {
     const item = record[key];
     if (item === undefined) continue;
     const text = bothTexts(item);
-    if (text === undefined || !isWellFormedText(key)) return undefined;
+    if (text === undefined) return undefined;
     const name = JSON.stringify(key);
     if (keys.length > 0 && keys[keys.length - 1]! > key) sorted = false;
     keys.push(key);
@@ -93,7 +93,9 @@ function objectTexts(record: Record<string, unknown>): string | undefined {
 
 function fillBoth(body: Record<string, unknown>, texts: Texts): void {
   const canonical = bothTexts(body);
-  if (canonical === undefined) return;
+  // A lone surrogate comes out as a \u escape: only then are the strings looked at, and such a body is left to
+  // canonicalJson, which refuses it.
+  if (canonical === undefined || (jsonOut.includes('\\u') && illFormedPath(body) !== null)) return;
   texts.canonical ??= canonical;
   texts.json ??= jsonOut;
 }

@@ -11,7 +11,7 @@ const QUOTED_KEYS_KEPT = 10_000;
 function quoted(key: string): string {
   let text = quotedKeys.get(key);
   if (text === undefined) {
-    text = jsonString(key);
+    text = JSON.stringify(key);
     if (quotedKeys.size < QUOTED_KEYS_KEPT) quotedKeys.set(key, text);
   }
   return text;
@@ -31,10 +31,32 @@ export function notWellFormed(path = ''): DomainError {
   return new DomainError('VALIDATION_FAILED', message, { errors: [{ path, code: 'invalid-unicode', message }] });
 }
 
-/** `JSON.stringify` of a string that is well-formed Unicode; refuses any other (see notWellFormed). */
-export function jsonString(text: string): string {
-  if (!isWellFormedText(text)) throw notWellFormed();
-  return JSON.stringify(text);
+/**
+ * The path of the first string or key in a JSON value that is not well-formed Unicode (`[2].name`, `` for the value
+ * itself), or null when every one is.
+ */
+export function illFormedPath(value: unknown, path = ''): string | null {
+  if (typeof value === 'string') return isWellFormedText(value) ? null : path;
+  if (value === null || typeof value !== 'object') return null;
+  const array = Array.isArray(value);
+  for (const [key, item] of Object.entries(value)) {
+    // Members that canonical JSON leaves out are not looked at either.
+    if (!array && (item === undefined || typeof item === 'function')) continue;
+    const at = array ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+    if (!array && !isWellFormedText(key)) return at;
+    const found = illFormedPath(item, at);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+/**
+ * Refuses (notWellFormed) the text of a JSON value made by JSON.stringify of its parts when one of them was not
+ * well-formed: JSON.stringify writes a lone surrogate as a \u escape, so a text without any needs no look at its strings.
+ */
+function checkedText(text: string, value: unknown): string {
+  if (text.includes('\\u') && illFormedPath(value) !== null) throw notWellFormed();
+  return text;
 }
 
 /**
@@ -42,9 +64,13 @@ export function jsonString(text: string): string {
  * no whitespace. The same value always gives the same text. Text that is not well-formed Unicode is refused.
  */
 export function canonicalJson(value: unknown): string {
+  return checkedText(canonicalOfValue(value), value);
+}
+
+function canonicalOfValue(value: unknown): string {
   switch (typeof value) {
     case 'string':
-      return jsonString(value);
+      return JSON.stringify(value);
     case 'number':
       if (!Number.isFinite(value)) throw new TypeError('non-finite number cannot be represented as JSON');
       return JSON.stringify(value);
@@ -57,27 +83,24 @@ export function canonicalJson(value: unknown): string {
         for (let i = 0; i < value.length; i += 1) {
           const item: unknown = value[i];
           if (i > 0) out += ',';
-          out += item === undefined ? 'null' : canonicalJson(item);
+          out += item === undefined ? 'null' : canonicalOfValue(item);
         }
         return `${out}]`;
       }
-      return canonicalJsonWithout(value as Record<string, unknown>, NOTHING);
+      return canonicalOfMembers(value as Record<string, unknown>);
     }
     default:
       throw new TypeError(`${typeof value} cannot be represented as JSON`);
   }
 }
 
-const NOTHING: ReadonlySet<string> = new Set();
-
-/** `canonicalJson` of the object without the members named in `omit` (and without copying it). */
-export function canonicalJsonWithout(record: Record<string, unknown>, omit: ReadonlySet<string>): string {
+function canonicalOfMembers(record: Record<string, unknown>): string {
   let out = '{';
   for (const key of Object.keys(record).sort()) {
     const item = record[key];
-    if (item === undefined || typeof item === 'function' || omit.has(key)) continue;
+    if (item === undefined || typeof item === 'function') continue;
     if (out.length > 1) out += ',';
-    out += `${quoted(key)}:${canonicalJson(item)}`;
+    out += `${quoted(key)}:${canonicalOfValue(item)}`;
   }
   return `${out}}`;
 }

@@ -9,7 +9,7 @@ import { customerRecordProblems } from '../tracking/customer-records.js';
 import { maskSecrets } from '../tracking/secrets.js';
 import type { RecordDescription } from './record-descriptions.js';
 import { resolveRecords } from './record-resolution.js';
-import { copyRefusal, digestRefusal, ownOriginRefusal, stateRefusal, takenKeyRefusal, takenKeys, type ReceivedChecks } from './received-change.js';
+import { copyRefusal, ownOriginRefusal, stateRefusal, takenKeyRefusal, takenKeys, type ReceivedChecks } from './received-change.js';
 import {
   fromTransfer,
   plannedOf,
@@ -121,7 +121,7 @@ export async function applyBatch(
       problems.push({ ...problem, changeId: change.id, entity: { type: change.type, id: change.entityId, name: change.entityName } });
     };
     if (present.has(change.id) || seen.has(change.id)) {
-      const other = await copyRefusal(stores, change, { earlier: seen.get(change.id), heldDigest: held.get(change.id) }, checks.keys);
+      const other = await copyRefusal(stores, change, { earlier: seen.get(change.id), heldDigest: held.get(change.id) }, checks);
       if (other) refuse(other);
       planned.push(plannedOf(change, other ? 'refused' : 'present'));
       continue;
@@ -136,7 +136,7 @@ export async function applyBatch(
       continue;
     }
     // Received changes are held to what a write here could have recorded (ADR 12); a forged one is refused for that alone.
-    const forged = digestRefusal(change, checks.keys);
+    const forged = checks.forgedOf(change);
     if (forged) {
       refuse(forged);
       planned.push(plannedOf(change, 'refused'));
