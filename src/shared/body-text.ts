@@ -1,4 +1,4 @@
-import { canonicalJson, illFormedPath } from './canonical-json.js';
+import { canonicalJson, jsonStringOf } from './canonical-json.js';
 
 /**
  * The texts of entity bodies. Bodies are immutable snapshots, so each one's JSON text (`JSON.stringify`, as stored)
@@ -26,14 +26,17 @@ let jsonOut = '';
 
 /**
  * The canonical text of plain JSON data, with its `JSON.stringify` text left in `jsonOut`; undefined for anything
- * else (functions, symbols, sparse arrays, class instances, `toJSON`, non-finite numbers), which the callers then
- * serialise the usual way. Whether its text is well-formed Unicode is for the caller to ask (see fillBoth).
+ * else (functions, symbols, sparse arrays, class instances, `toJSON`, non-finite numbers, text that is not well-formed
+ * Unicode), which the callers then serialise the usual way (canonicalJson refuses what JSON cannot carry exactly).
  */
 function bothTexts(value: unknown): string | undefined {
   if (value === null) return (jsonOut = 'null');
   switch (typeof value) {
-    case 'string':
-      return (jsonOut = JSON.stringify(value));
+    case 'string': {
+      const text = jsonStringOf(value);
+      if (text !== undefined) jsonOut = text;
+      return text;
+    }
     case 'boolean':
       return (jsonOut = value ? 'true' : 'false');
     case 'number':
@@ -78,7 +81,8 @@ function objectTexts(record: Record<string, unknown>): string | undefined {
     if (item === undefined) continue;
     const text = bothTexts(item);
     if (text === undefined) return undefined;
-    const name = JSON.stringify(key);
+    const name = jsonStringOf(key);
+    if (name === undefined) return undefined;
     if (keys.length > 0 && keys[keys.length - 1]! > key) sorted = false;
     keys.push(key);
     canonical.push(`${name}:${text}`);
@@ -93,9 +97,7 @@ function objectTexts(record: Record<string, unknown>): string | undefined {
 
 function fillBoth(body: Record<string, unknown>, texts: Texts): void {
   const canonical = bothTexts(body);
-  // A lone surrogate comes out as a \u escape: only then are the strings looked at, and such a body is left to
-  // canonicalJson, which refuses it.
-  if (canonical === undefined || (jsonOut.includes('\\u') && illFormedPath(body) !== null)) return;
+  if (canonical === undefined) return;
   texts.canonical ??= canonical;
   texts.json ??= jsonOut;
 }

@@ -8,13 +8,28 @@ const hashOnce = (crypto as Partial<typeof crypto>).hash;
 const quotedKeys = new Map<string, string>();
 const QUOTED_KEYS_KEPT = 10_000;
 
-function quoted(key: string): string {
+/** `JSON.stringify(key)` of a key, refused (notWellFormed) unless well-formed Unicode; remembered for the keys seen. */
+export function quotedKey(key: string): string {
   let text = quotedKeys.get(key);
   if (text === undefined) {
-    text = JSON.stringify(key);
+    text = jsonStringOf(key);
+    if (text === undefined) throw notWellFormed();
     if (quotedKeys.size < QUOTED_KEYS_KEPT) quotedKeys.set(key, text);
   }
   return text;
+}
+
+// JSON.stringify writes a string without a quote, backslash, control character or surrogate as it is, between quotes.
+// eslint-disable-next-line no-control-regex -- the control characters are what JSON.stringify escapes
+const ESCAPED_OR_SURROGATE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/**
+ * `JSON.stringify(text)` of a string that is well-formed Unicode, undefined for any other: the usual string, which
+ * needs no escape, costs one scan and no call into the serialiser.
+ */
+export function jsonStringOf(text: string): string | undefined {
+  if (!ESCAPED_OR_SURROGATE.test(text)) return `"${text}"`;
+  return isWellFormedText(text) ? JSON.stringify(text) : undefined;
 }
 
 /** Whether a string is well-formed Unicode: no lone surrogate (String.prototype.isWellFormed, ES2024). */
@@ -51,26 +66,16 @@ export function illFormedPath(value: unknown, path = ''): string | null {
 }
 
 /**
- * Refuses (notWellFormed) the text of a JSON value made by JSON.stringify of its parts when one of them was not
- * well-formed: JSON.stringify writes a lone surrogate as a \u escape, so a text without any needs no look at its strings.
- */
-function checkedText(text: string, value: unknown): string {
-  if (text.includes('\\u') && illFormedPath(value) !== null) throw notWellFormed();
-  return text;
-}
-
-/**
  * RFC 8785 canonical JSON: keys sorted by UTF-16 code units, ECMAScript number and string forms,
  * no whitespace. The same value always gives the same text. Text that is not well-formed Unicode is refused.
  */
 export function canonicalJson(value: unknown): string {
-  return checkedText(canonicalOfValue(value), value);
-}
-
-function canonicalOfValue(value: unknown): string {
   switch (typeof value) {
-    case 'string':
-      return JSON.stringify(value);
+    case 'string': {
+      const text = jsonStringOf(value);
+      if (text === undefined) throw notWellFormed();
+      return text;
+    }
     case 'number':
       if (!Number.isFinite(value)) throw new TypeError('non-finite number cannot be represented as JSON');
       return JSON.stringify(value);
@@ -83,7 +88,7 @@ function canonicalOfValue(value: unknown): string {
         for (let i = 0; i < value.length; i += 1) {
           const item: unknown = value[i];
           if (i > 0) out += ',';
-          out += item === undefined ? 'null' : canonicalOfValue(item);
+          out += item === undefined ? 'null' : canonicalJson(item);
         }
         return `${out}]`;
       }
@@ -100,7 +105,7 @@ function canonicalOfMembers(record: Record<string, unknown>): string {
     const item = record[key];
     if (item === undefined || typeof item === 'function') continue;
     if (out.length > 1) out += ',';
-    out += `${quoted(key)}:${canonicalOfValue(item)}`;
+    out += `${quotedKey(key)}:${canonicalJson(item)}`;
   }
   return `${out}}`;
 }
