@@ -179,7 +179,7 @@ export async function applyBatch(
     const state = stateOf(change.entityId);
     const body = withInstanceLocal(def, change.entityId, named.localAfter(index), state.record?.body ?? null);
     // A customer's record names that customer's people here too: received changes are held to the rule local writes are.
-    const strangers = body && !unresolved ? await customerRecordProblems(stores, def, body) : [];
+    const strangers = body && !unresolved && def.customerRecord ? await customerRecordProblems(stores, def, body) : [];
     if (strangers.length > 0) {
       refuse({ kind: 'invalid', message: `Change ${change.id} names people who are not its customer's here: ${strangers.map((p) => `${p.path} (${p.message})`).join('; ')}` });
     }

@@ -48,7 +48,7 @@ export interface ReceivedChecks {
 /** What a received change's own checks found so far: its digest's refusal, and its problems once asked for. */
 interface Checked {
   forged: Refusal | null;
-  problems?: Refusal[];
+  problems: Refusal[] | undefined;
 }
 
 export function createReceivedChecks(deps: { catalog: Catalog; box: SecretBox; instanceId: string; clock: Clock }): ReceivedChecks {
@@ -110,7 +110,7 @@ export function createReceivedChecks(deps: { catalog: Catalog; box: SecretBox; i
   function checked(change: TransferChange): Checked {
     let answer = found.get(change);
     if (!answer) {
-      answer = { forged: digestRefusal(change, keys) };
+      answer = { forged: digestRefusal(change, keys), problems: undefined };
       found.set(change, answer);
     }
     return answer;
@@ -231,8 +231,25 @@ function schemaProblems(def: EntityTypeDefinition, body: Record<string, unknown>
   for (const path of def.sensitive) for (const hit of collectPath(input, path)) if (isSealed(hit.value)) input = setAt(input, hit.location, SECRET_KEEP);
   const parsed = def.schema.safeParse(input);
   if (!parsed.success) return toFieldProblems(parsed.error);
-  const differs = changedBy(input, parsed.data, '');
-  return differs === null ? [] : [{ path: differs, code: 'not-normalised', message: 'A write here stores this differently (trimmed, or otherwise made over): the body must be as stored.' }];
+  if (keptByParsing(input, parsed.data)) return [];
+  const differs = changedBy(input, parsed.data, '') ?? '';
+  return [{ path: differs, code: 'not-normalised', message: 'A write here stores this differently (trimmed, or otherwise made over): the body must be as stored.' }];
+}
+
+/** Whether parsing kept every value the body holds (see changedBy), found without naming any path on the way. */
+function keptByParsing(given: unknown, parsed: unknown): boolean {
+  if (given === parsed) return true;
+  if (typeof given !== 'object' || typeof parsed !== 'object' || given === null || parsed === null || Array.isArray(given) !== Array.isArray(parsed)) return false;
+  if (Array.isArray(given)) {
+    const list = parsed as unknown[];
+    if (given.length !== list.length) return false;
+    for (let i = 0; i < given.length; i += 1) if (!keptByParsing(given[i], list[i])) return false;
+    return true;
+  }
+  const out = parsed as Record<string, unknown>;
+  const body = given as Record<string, unknown>;
+  for (const key of Object.keys(body)) if (!Object.hasOwn(out, key) || !keptByParsing(body[key], out[key])) return false;
+  return true;
 }
 
 /** Where parsing changed a value the body holds (a path), or null: members only the parsed value has are defaults it added. */
