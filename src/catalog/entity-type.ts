@@ -114,9 +114,17 @@ export function localFieldsOf(def: EntityTypeDefinition, entityId: string): Reco
   return own ? { ...def.instanceLocal, ...own } : def.instanceLocal;
 }
 
+// Asked for every change of a batch; a type's definition does not change once made.
+const localFieldsOfType = new WeakMap<EntityTypeDefinition, boolean>();
+
 /** Whether any entity of the type has instance-local fields. */
 export function hasLocalFields(def: EntityTypeDefinition): boolean {
-  return Object.keys(def.instanceLocal).length > 0 || Object.keys(def.entityLocal).length > 0;
+  let has = localFieldsOfType.get(def);
+  if (has === undefined) {
+    has = Object.keys(def.instanceLocal).length > 0 || Object.keys(def.entityLocal).length > 0;
+    localFieldsOfType.set(def, has);
+  }
+  return has;
 }
 
 /** `incoming` with the instance-local fields of `current` (or their initial values when there is no current body). */
@@ -126,9 +134,10 @@ export function withInstanceLocal(
   incoming: Record<string, unknown> | null,
   current: Record<string, unknown> | null,
 ): Record<string, unknown> | null {
+  if (incoming === null || !hasLocalFields(def)) return incoming;
   const local = localFieldsOf(def, entityId);
   const keys = Object.keys(local);
-  if (incoming === null || keys.length === 0) return incoming;
+  if (keys.length === 0) return incoming;
   const merged = { ...incoming };
   for (const key of keys) merged[key] = current && key in current ? current[key] : structuredClone(local[key]);
   return merged;
@@ -142,6 +151,7 @@ export function isInstanceLocalPath(def: EntityTypeDefinition, path: string): bo
 
 /** `body` without its instance-local fields: what two instances compare. */
 export function withoutInstanceLocal(def: EntityTypeDefinition, entityId: string, body: Record<string, unknown>): Record<string, unknown> {
+  if (!hasLocalFields(def)) return body;
   const keys = Object.keys(localFieldsOf(def, entityId));
   if (keys.length === 0) return body;
   const shared = { ...body };

@@ -10,7 +10,7 @@ import { historyKeysOf } from '../tracking/history-keys.js';
 import { createSecretBox } from '../tracking/secret-box.js';
 import { batchText, storedOf } from '../../test/support/sync.js';
 import { packBatch } from '../sync/transfer.js';
-import { readBatchStream, streamedBatchLines } from './batch-stream.js';
+import { allPackedChanges, readBatchStream, streamedBatchLines } from './batch-stream.js';
 import { MAX_BATCH_JSON_DEPTH } from './plugins/json-body.js';
 
 const LIMIT = 64 * 1024 * 1024;
@@ -209,5 +209,14 @@ describe('readBatchStream', () => {
     const body = (await read(`${lines.join('\n')}\n`)) as { changes: Record<string, unknown>[] };
     expect(body.changes[3]).toEqual(broken);
     expect(body.changes.map((c) => c.before !== undefined)).toEqual([true, true, true, false, false, false]);
+    expect(allPackedChanges(body.changes)).toBe(false);
+  });
+
+  it('answers whether every change is well formed from the reading when it took them all, and by looking otherwise', async () => {
+    const body = (await read(await batchText(request(chain(12, 2))))) as { changes: unknown[] };
+    expect(allPackedChanges(body.changes)).toBe(true);
+    // A list the reader did not make is looked at change by change.
+    expect(allPackedChanges([...body.changes])).toBe(true);
+    expect(allPackedChanges([...body.changes, { ...(body.changes[0] as object), originSeq: 0 }])).toBe(false);
   });
 });

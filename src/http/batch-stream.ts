@@ -149,8 +149,15 @@ export async function readBatchStream(stream: AsyncIterable<Buffer>, limit: numb
   if (count !== changes.length) {
     throw invalid('changes', 'count-mismatch', `The header announced ${String(count)} changes and ${changes.length} came: the batch was cut off or added to.`);
   }
+  if (checking) wellFormedBatches.add(changes);
   return { ...request, ...trailer, changes };
 }
+
+// Batches whose every change isPackedChange took as it arrived: the route's validation need not look at them again.
+const wellFormedBatches = new WeakSet<unknown[]>();
+
+/** Whether every change of the list is one isPackedChange takes, answered from the reading of a stream when it can be. */
+export const allPackedChanges = (changes: unknown[]): boolean => wellFormedBatches.has(changes) || changes.every(isPackedChange);
 
 /** Lets `routes` (and only them) take a streamed batch, of up to `limit` bytes, each change checked as it arrives. */
 export function registerBatchStream(app: FastifyInstance, options: { limit: number; maxDepth: number; routes: string[]; check?: ArrivalCheck }): void {

@@ -49,6 +49,24 @@ describe('body texts', () => {
     expect(() => canonicalOf({ n: Number.NaN })).toThrow(TypeError);
   });
 
+  it('refuse a canonical text to bodies holding a lone surrogate anywhere, as canonicalJson does; their JSON text stays JSON.stringify\'s', () => {
+    const stringUnit = fc.constantFrom('a', '\\', 'u', 'd800', '\ud800', '\udc00', '\ud83d\ude00');
+    const lone = /[\uD800-\uDFFF]/u;
+    const holdsLone = (value: unknown): boolean =>
+      typeof value === 'string'
+        ? lone.test(value)
+        : typeof value === 'object' && value !== null && Object.entries(value).some(([key, item]) => lone.test(key) || holdsLone(item));
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ unit: stringUnit }), fc.jsonValue({ stringUnit, maxDepth: 3 })), fc.boolean(), (value, jsonFirst) => {
+        if (jsonFirst) expect(jsonTextOf(value)).toBe(JSON.stringify(value));
+        if (holdsLone(value)) expect(() => canonicalOf(value)).toThrow();
+        else expect(canonicalOf(value)).toBe(canonicalJson(value));
+        expect(jsonTextOf(value)).toBe(JSON.stringify(value));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('orders keys by UTF-16 code units, integer-like keys included', () => {
     const value = { b: 1, '10': 2, '2': 3, A: 4, é: 5, '\u{1F600}': 6, '\uFFFF': 7 };
     expect(canonicalOf(value)).toBe(canonicalJson(value));

@@ -1,4 +1,4 @@
-import { canonicalJson, isWellFormedText } from './canonical-json.js';
+import { canonicalJson, jsonStringOf } from './canonical-json.js';
 
 /**
  * The texts of entity bodies. Bodies are immutable snapshots, so each one's JSON text (`JSON.stringify`, as stored)
@@ -32,8 +32,11 @@ let jsonOut = '';
 function bothTexts(value: unknown): string | undefined {
   if (value === null) return (jsonOut = 'null');
   switch (typeof value) {
-    case 'string':
-      return isWellFormedText(value) ? (jsonOut = JSON.stringify(value)) : undefined;
+    case 'string': {
+      const text = jsonStringOf(value);
+      if (text !== undefined) jsonOut = text;
+      return text;
+    }
     case 'boolean':
       return (jsonOut = value ? 'true' : 'false');
     case 'number':
@@ -77,8 +80,9 @@ function objectTexts(record: Record<string, unknown>): string | undefined {
     const item = record[key];
     if (item === undefined) continue;
     const text = bothTexts(item);
-    if (text === undefined || !isWellFormedText(key)) return undefined;
-    const name = JSON.stringify(key);
+    if (text === undefined) return undefined;
+    const name = jsonStringOf(key);
+    if (name === undefined) return undefined;
     if (keys.length > 0 && keys[keys.length - 1]! > key) sorted = false;
     keys.push(key);
     canonical.push(`${name}:${text}`);

@@ -37,4 +37,21 @@ describe('canonicalJson', () => {
     }
     expect(canonicalJson({ name: 'clef \ud834\udd1e' })).toBe(reference({ name: 'clef \ud834\udd1e' }));
   });
+
+  it('refuses exactly the values holding a string or key that is not well-formed, wherever it is', () => {
+    // Lone halves beside the characters that spell an escape in text (a backslash, u, hex digits), never to be taken for one.
+    const stringUnit = fc.constantFrom('a', 'é', '\\', 'u', 'd800', 'DC00', '"', '\u0001', '\ud800', '\udc00', '\ud83d\ude00');
+    const lone = /[\uD800-\uDFFF]/u;
+    const holdsLone = (value: unknown): boolean =>
+      typeof value === 'string'
+        ? lone.test(value)
+        : typeof value === 'object' && value !== null && Object.entries(value).some(([key, item]) => lone.test(key) || holdsLone(item));
+    fc.assert(
+      fc.property(fc.jsonValue({ stringUnit, maxDepth: 4 }), (value) => {
+        if (holdsLone(value)) expect(() => canonicalJson(value)).toThrow(DomainError);
+        else expect(canonicalJson(value)).toBe(reference(value));
+      }),
+      { numRuns: 1000 },
+    );
+  });
 });

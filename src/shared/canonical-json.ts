@@ -8,13 +8,28 @@ const hashOnce = (crypto as Partial<typeof crypto>).hash;
 const quotedKeys = new Map<string, string>();
 const QUOTED_KEYS_KEPT = 10_000;
 
-function quoted(key: string): string {
+/** `JSON.stringify(key)` of a key, refused (notWellFormed) unless well-formed Unicode; remembered for the keys seen. */
+export function quotedKey(key: string): string {
   let text = quotedKeys.get(key);
   if (text === undefined) {
-    text = jsonString(key);
+    text = jsonStringOf(key);
+    if (text === undefined) throw notWellFormed();
     if (quotedKeys.size < QUOTED_KEYS_KEPT) quotedKeys.set(key, text);
   }
   return text;
+}
+
+// JSON.stringify writes a string without a quote, backslash, control character or surrogate as it is, between quotes.
+// eslint-disable-next-line no-control-regex -- the control characters are what JSON.stringify escapes
+const ESCAPED_OR_SURROGATE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/**
+ * `JSON.stringify(text)` of a string that is well-formed Unicode, undefined for any other: the usual string, which
+ * needs no escape, costs one scan and no call into the serialiser.
+ */
+export function jsonStringOf(text: string): string | undefined {
+  if (!ESCAPED_OR_SURROGATE.test(text)) return `"${text}"`;
+  return isWellFormedText(text) ? JSON.stringify(text) : undefined;
 }
 
 /** Whether a string is well-formed Unicode: no lone surrogate (String.prototype.isWellFormed, ES2024). */
@@ -31,10 +46,23 @@ export function notWellFormed(path = ''): DomainError {
   return new DomainError('VALIDATION_FAILED', message, { errors: [{ path, code: 'invalid-unicode', message }] });
 }
 
-/** `JSON.stringify` of a string that is well-formed Unicode; refuses any other (see notWellFormed). */
-export function jsonString(text: string): string {
-  if (!isWellFormedText(text)) throw notWellFormed();
-  return JSON.stringify(text);
+/**
+ * The path of the first string or key in a JSON value that is not well-formed Unicode (`[2].name`, `` for the value
+ * itself), or null when every one is.
+ */
+export function illFormedPath(value: unknown, path = ''): string | null {
+  if (typeof value === 'string') return isWellFormedText(value) ? null : path;
+  if (value === null || typeof value !== 'object') return null;
+  const array = Array.isArray(value);
+  for (const [key, item] of Object.entries(value)) {
+    // Members that canonical JSON leaves out are not looked at either.
+    if (!array && (item === undefined || typeof item === 'function')) continue;
+    const at = array ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+    if (!array && !isWellFormedText(key)) return at;
+    const found = illFormedPath(item, at);
+    if (found !== null) return found;
+  }
+  return null;
 }
 
 /**
@@ -43,8 +71,11 @@ export function jsonString(text: string): string {
  */
 export function canonicalJson(value: unknown): string {
   switch (typeof value) {
-    case 'string':
-      return jsonString(value);
+    case 'string': {
+      const text = jsonStringOf(value);
+      if (text === undefined) throw notWellFormed();
+      return text;
+    }
     case 'number':
       if (!Number.isFinite(value)) throw new TypeError('non-finite number cannot be represented as JSON');
       return JSON.stringify(value);
@@ -61,23 +92,20 @@ export function canonicalJson(value: unknown): string {
         }
         return `${out}]`;
       }
-      return canonicalJsonWithout(value as Record<string, unknown>, NOTHING);
+      return canonicalOfMembers(value as Record<string, unknown>);
     }
     default:
       throw new TypeError(`${typeof value} cannot be represented as JSON`);
   }
 }
 
-const NOTHING: ReadonlySet<string> = new Set();
-
-/** `canonicalJson` of the object without the members named in `omit` (and without copying it). */
-export function canonicalJsonWithout(record: Record<string, unknown>, omit: ReadonlySet<string>): string {
+function canonicalOfMembers(record: Record<string, unknown>): string {
   let out = '{';
   for (const key of Object.keys(record).sort()) {
     const item = record[key];
-    if (item === undefined || typeof item === 'function' || omit.has(key)) continue;
+    if (item === undefined || typeof item === 'function') continue;
     if (out.length > 1) out += ',';
-    out += `${quoted(key)}:${canonicalJson(item)}`;
+    out += `${quotedKey(key)}:${canonicalJson(item)}`;
   }
   return `${out}}`;
 }

@@ -9,7 +9,7 @@ import { customerRecordProblems } from '../tracking/customer-records.js';
 import { maskSecrets } from '../tracking/secrets.js';
 import type { RecordDescription } from './record-descriptions.js';
 import { resolveRecords } from './record-resolution.js';
-import { copyRefusal, digestRefusal, ownOriginRefusal, stateRefusal, takenKeyRefusal, takenKeys, type ReceivedChecks } from './received-change.js';
+import { copyRefusal, ownOriginRefusal, stateRefusal, takenKeyRefusal, takenKeys, type ReceivedChecks } from './received-change.js';
 import {
   fromTransfer,
   plannedOf,
@@ -121,7 +121,7 @@ export async function applyBatch(
       problems.push({ ...problem, changeId: change.id, entity: { type: change.type, id: change.entityId, name: change.entityName } });
     };
     if (present.has(change.id) || seen.has(change.id)) {
-      const other = await copyRefusal(stores, change, { earlier: seen.get(change.id), heldDigest: held.get(change.id) }, checks.keys);
+      const other = await copyRefusal(stores, change, { earlier: seen.get(change.id), heldDigest: held.get(change.id) }, checks);
       if (other) refuse(other);
       planned.push(plannedOf(change, other ? 'refused' : 'present'));
       continue;
@@ -136,7 +136,7 @@ export async function applyBatch(
       continue;
     }
     // Received changes are held to what a write here could have recorded (ADR 12); a forged one is refused for that alone.
-    const forged = digestRefusal(change, checks.keys);
+    const forged = checks.forgedOf(change);
     if (forged) {
       refuse(forged);
       planned.push(plannedOf(change, 'refused'));
@@ -179,7 +179,7 @@ export async function applyBatch(
     const state = stateOf(change.entityId);
     const body = withInstanceLocal(def, change.entityId, named.localAfter(index), state.record?.body ?? null);
     // A customer's record names that customer's people here too: received changes are held to the rule local writes are.
-    const strangers = body && !unresolved ? await customerRecordProblems(stores, def, body) : [];
+    const strangers = body && !unresolved && def.customerRecord ? await customerRecordProblems(stores, def, body) : [];
     if (strangers.length > 0) {
       refuse({ kind: 'invalid', message: `Change ${change.id} names people who are not its customer's here: ${strangers.map((p) => `${p.path} (${p.message})`).join('; ')}` });
     }

@@ -3,7 +3,7 @@ import { SECRET_KEEP } from '../catalog/define.js';
 import { isTrackableType, type EntityTypeDefinition } from '../catalog/entity-type.js';
 import { CHANGE_SET_LABEL } from '../shared/actor.js';
 import { canonicalTextOf } from '../shared/body-text.js';
-import { isWellFormedText } from '../shared/canonical-json.js';
+import { illFormedPath } from '../shared/canonical-json.js';
 import type { Clock } from '../shared/clock.js';
 import type { FieldProblem } from '../shared/errors.js';
 import { collectPath, setAt } from '../shared/field-path.js';
@@ -36,6 +36,8 @@ const REQUEST_FIELDS = Object.keys(REQUEST_MAX) as (keyof typeof REQUEST_MAX)[];
  */
 export interface ReceivedChecks {
   keys: HistoryKeys;
+  /** Why the change does not pass its digest (see digestRefusal), or null: found once per change object, as problemsOf's answer is. */
+  forgedOf(change: TransferChange): Refusal | null;
   /**
    * What is wrong with the change on its own (its digest, its fields, its bodies against the type's schema, its
    * secrets, its time), remembered per change object: a batch streamed in is checked as it arrives.
@@ -43,10 +45,16 @@ export interface ReceivedChecks {
   problemsOf(change: TransferChange): Refusal[];
 }
 
+/** What a received change's own checks found so far: its digest's refusal, and its problems once asked for. */
+interface Checked {
+  forged: Refusal | null;
+  problems: Refusal[] | undefined;
+}
+
 export function createReceivedChecks(deps: { catalog: Catalog; box: SecretBox; instanceId: string; clock: Clock }): ReceivedChecks {
   const { catalog, box, clock } = deps;
   const keys = historyKeysOf(box);
-  const found = new WeakMap<TransferChange, Refusal[]>();
+  const found = new WeakMap<TransferChange, Checked>();
   // Bodies already held to a type's schema (the after of a change, which its child's unpacked before is): by type.
   const schemaChecked = new WeakMap<object, string>();
 
@@ -57,12 +65,11 @@ export function createReceivedChecks(deps: { catalog: Catalog; box: SecretBox; i
     return problems;
   }
 
-  function check(change: TransferChange): Refusal[] {
+  function check(change: TransferChange, forged: Refusal | null): Refusal[] {
+    if (forged) return [forged];
     const def = catalog.find(change.type);
     // An unknown type is the batch's own problem (unknown-type): there is no schema to hold the change to.
     if (!def || !isTrackableType(def)) return [];
-    const forged = digestRefusal(change, keys);
-    if (forged) return [forged];
     const errors = [...fieldProblems(change), ...timeProblems(change, clock.now())];
     if (!opFits(change)) errors.push({ path: 'op', code: 'op-mismatch', message: opMessage(change.op) });
     const body = change.after ?? change.before;
@@ -100,15 +107,22 @@ export function createReceivedChecks(deps: { catalog: Catalog; box: SecretBox; i
     return refusals;
   }
 
+  function checked(change: TransferChange): Checked {
+    let answer = found.get(change);
+    if (!answer) {
+      answer = { forged: digestRefusal(change, keys), problems: undefined };
+      found.set(change, answer);
+    }
+    return answer;
+  }
+
   return {
     keys,
+    forgedOf: (change) => checked(change).forged,
     problemsOf(change) {
-      let problems = found.get(change);
-      if (!problems) {
-        problems = check(change);
-        found.set(change, problems);
-      }
-      return problems;
+      const answer = checked(change);
+      answer.problems ??= check(change, answer.forged);
+      return answer.problems;
     },
   };
 }
@@ -129,24 +143,11 @@ export function digestRefusal(change: TransferChange, keys: HistoryKeys): Refusa
         message: `Change ${change.id} carries an unkeyed digest, made by a version before keyed digests: nothing vouches for its content. Export it again from an instance that holds it.`,
       };
     default: {
-      const text = textProblem(change);
+      const text = illFormedPath(change);
       if (text) return { kind: 'invalid', message: `Change ${change.id} holds text that is not well-formed Unicode (${text}).`, errors: [{ path: text, code: 'invalid-unicode', message: 'Not well-formed Unicode.' }] };
       return { kind: 'tampered', message: `Change ${change.id} does not match its digest: it was altered after it was made, or made without the pipeline's key.` };
     }
   }
-}
-
-/** The path of the first string (or key) in the change that is not well-formed Unicode. */
-function textProblem(value: unknown, path = ''): string | null {
-  if (typeof value === 'string') return isWellFormedText(value) ? null : path;
-  if (value === null || typeof value !== 'object') return null;
-  for (const [key, item] of Object.entries(value)) {
-    const at = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
-    if (!isWellFormedText(key)) return at;
-    const found = textProblem(item, at);
-    if (found !== null) return found;
-  }
-  return null;
 }
 
 /**
@@ -230,8 +231,25 @@ function schemaProblems(def: EntityTypeDefinition, body: Record<string, unknown>
   for (const path of def.sensitive) for (const hit of collectPath(input, path)) if (isSealed(hit.value)) input = setAt(input, hit.location, SECRET_KEEP);
   const parsed = def.schema.safeParse(input);
   if (!parsed.success) return toFieldProblems(parsed.error);
-  const differs = changedBy(input, parsed.data, '');
-  return differs === null ? [] : [{ path: differs, code: 'not-normalised', message: 'A write here stores this differently (trimmed, or otherwise made over): the body must be as stored.' }];
+  if (keptByParsing(input, parsed.data)) return [];
+  const differs = changedBy(input, parsed.data, '') ?? '';
+  return [{ path: differs, code: 'not-normalised', message: 'A write here stores this differently (trimmed, or otherwise made over): the body must be as stored.' }];
+}
+
+/** Whether parsing kept every value the body holds (see changedBy), found without naming any path on the way. */
+function keptByParsing(given: unknown, parsed: unknown): boolean {
+  if (given === parsed) return true;
+  if (typeof given !== 'object' || typeof parsed !== 'object' || given === null || parsed === null || Array.isArray(given) !== Array.isArray(parsed)) return false;
+  if (Array.isArray(given)) {
+    const list = parsed as unknown[];
+    if (given.length !== list.length) return false;
+    for (let i = 0; i < given.length; i += 1) if (!keptByParsing(given[i], list[i])) return false;
+    return true;
+  }
+  const out = parsed as Record<string, unknown>;
+  const body = given as Record<string, unknown>;
+  for (const key of Object.keys(body)) if (!Object.hasOwn(out, key) || !keptByParsing(body[key], out[key])) return false;
+  return true;
 }
 
 /** Where parsing changed a value the body holds (a path), or null: members only the parsed value has are defaults it added. */
@@ -274,14 +292,15 @@ export async function copyRefusal(
   stores: Stores,
   change: TransferChange,
   held: { earlier?: TransferChange | undefined; heldDigest?: string | undefined },
-  keys: HistoryKeys,
+  checks: Pick<ReceivedChecks, 'forgedOf'>,
 ): Promise<Refusal | null> {
   const digest = held.earlier?.digest ?? held.heldDigest;
-  if (digest === change.digest && digestCheck(change, keys) === 'ok') return null;
+  const forged = checks.forgedOf(change);
+  if (digest === change.digest && forged === null) return null;
   // The very content held here under another digest (a file of an earlier version, or a row kept unkeyed): nothing to write.
   const [stored] = held.earlier ? [held.earlier] : await stores.history.findByIds([change.id]);
   if (stored && sameContent(stored, change)) return null;
-  return digestRefusal(change, keys) ?? { kind: 'content-mismatch', message: `Change ${change.id} is held here with other content: one id is one change.` };
+  return forged ?? { kind: 'content-mismatch', message: `Change ${change.id} is held here with other content: one id is one change.` };
 }
 
 function sameContent(a: object, b: object): boolean {

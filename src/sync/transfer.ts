@@ -140,25 +140,16 @@ export function unpackBatch<T extends PackedChange>(changes: T[]): Unpacked<T>[]
   return changes.map((change, index) => unpack(change, index));
 }
 
-// What digestCheck found of each change it looked at, under which keys: a received change is not altered after it arrives.
-const digestChecks = new WeakMap<TransferChange, { keys: HistoryKeys; check: MarkCheck }>();
-
 /**
- * Whether the change matches its digest under the key the digest names, remembered per change object: a batch read as
- * it streams in has its changes checked as they arrive, while the sender is still sending, and the check of the whole
- * batch then finds the answers ready. Text that canonical JSON refuses (not well-formed Unicode) is a mismatch.
+ * Whether the change matches its digest under the key the digest names. Text that canonical JSON refuses (not
+ * well-formed Unicode) is a mismatch. Received changes are checked once, as they arrive (ReceivedChecks remembers it).
  */
 export function digestCheck(change: TransferChange, keys: HistoryKeys): MarkCheck {
-  const known = digestChecks.get(change);
-  if (known?.keys === keys) return known.check;
-  let check: MarkCheck;
   try {
-    check = keys.digest.check(change.digest, contentTextOf(change, canonicalTextOf));
+    return keys.digest.check(change.digest, contentTextOf(change, canonicalTextOf));
   } catch {
-    check = 'mismatch';
+    return 'mismatch';
   }
-  digestChecks.set(change, { keys, check });
-  return check;
 }
 
 /** Whether the change matches its digest (see digestCheck). */

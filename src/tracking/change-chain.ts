@@ -1,5 +1,5 @@
 import { canonicalOf } from '../shared/body-text.js';
-import { canonicalJson, sha256Hex } from '../shared/canonical-json.js';
+import { canonicalJson, quotedKey, sha256Hex } from '../shared/canonical-json.js';
 import type { ChangeReceipt, ChangeRecord } from '../store/ports.js';
 import type { HistoryKeys } from './history-keys.js';
 
@@ -33,7 +33,7 @@ export function contentTextOf(change: object, snapshotText: (body: Record<string
     if (item === undefined || typeof item === 'function' || NOT_DIGESTED.has(key)) continue;
     if (out.length > 1) out += ',';
     const snapshot = (key === 'before' || key === 'after') && typeof item === 'object' && item !== null && !Array.isArray(item);
-    out += `${JSON.stringify(key)}:${snapshot ? snapshotText(item as Record<string, unknown>) : canonicalJson(item)}`;
+    out += `${quotedKey(key)}:${snapshot ? snapshotText(item as Record<string, unknown>) : canonicalJson(item)}`;
   }
   return `${out}}`;
 }

@@ -59,7 +59,8 @@ export function hmacSha256(key: Buffer): (text: string) => string {
   const innerPad = Buffer.from(key.map((b) => b ^ 0x36)).toString('latin1');
   const outerInput = Buffer.concat([Buffer.from(key.map((b) => b ^ 0x5c)), Buffer.alloc(32)]);
   return (text) => {
-    hashOnce('sha256', innerPad + text, 'buffer').copy(outerInput, 64);
+    // The inner hash as 'binary' (latin1: one character a byte) is written back byte for byte: no Buffer is made for it.
+    outerInput.write(hashOnce('sha256', innerPad + text, 'binary'), 64, 'latin1');
     return hashOnce('sha256', outerInput, 'hex');
   };
 }

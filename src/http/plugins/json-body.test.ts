@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../shared/errors.js';
 import { PROTOTYPE_KEYS } from '../../shared/refused-input.js';
-import { jsonDepth, MAX_JSON_DEPTH, parseJsonBody, utf8Text } from './json-body.js';
+import { assertDepth, jsonDepth, MAX_JSON_DEPTH, parseJsonBody, utf8Text } from './json-body.js';
 
 /** Nesting depth of a parsed value, computed by recursion (the reference for the scanner). */
 function depthOf(value: unknown): number {
@@ -80,6 +80,18 @@ describe('jsonDepth', () => {
 
   it('measures a 100,000-deep array without recursion', () => {
     expect(jsonDepth(nestedArrays(100_000))).toBe(100_000);
+  });
+});
+
+describe('assertDepth', () => {
+  it('refuses exactly the texts nested deeper than the limit, however many brackets their strings hold', () => {
+    const text = fc.array(fc.constantFrom('"', '\\', '[', ']', '{', '}', 'a', ':', ','), { maxLength: 60 }).map((chars) => chars.join(''));
+    fc.assert(
+      fc.property(text, fc.integer({ min: 0, max: 6 }), (t, limit) => {
+        expect(codeOf(() => assertDepth(t, limit))).toBe(jsonDepth(t) > limit ? 'JSON_TOO_DEEP' : undefined);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

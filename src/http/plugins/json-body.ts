@@ -32,9 +32,18 @@ export function jsonDepth(text: string): number {
 /** Batches of changes wrap entity bodies (themselves up to MAX_JSON_DEPTH deep) in a few levels of their own. */
 export const MAX_BATCH_JSON_DEPTH = MAX_JSON_DEPTH + 8;
 
+/** How many `{` and `[` the text holds, counted up to `max + 1`: no text is nested deeper than it has openers. */
+function openersUpTo(text: string, max: number): number {
+  let count = 0;
+  for (let i = text.indexOf('{'); i >= 0 && count <= max; i = text.indexOf('{', i + 1)) count++;
+  for (let i = text.indexOf('['); i >= 0 && count <= max; i = text.indexOf('[', i + 1)) count++;
+  return count;
+}
+
 /** Refuses a JSON text nested more than `maxDepth` levels deep (JSON_TOO_DEEP), before anything parses or recurses. */
 export function assertDepth(text: string, maxDepth: number): void {
-  if (jsonDepth(text) > maxDepth) {
+  // The scan that skips strings is needed only for a text with more openers than levels allowed.
+  if (openersUpTo(text, maxDepth) > maxDepth && jsonDepth(text) > maxDepth) {
     throw new DomainError('JSON_TOO_DEEP', `The JSON body is nested more than ${maxDepth} levels deep.`, {
       errors: [{ path: '', code: 'too-deep', message: `At most ${maxDepth} levels of nesting.` }],
       maxDepth,

@@ -3,12 +3,12 @@ import { validatorCompiler, type FastifyPluginAsyncZod } from 'fastify-type-prov
 import type { FastifySchemaCompiler } from 'fastify';
 import { z } from 'zod';
 import type { Services } from '../../services.js';
-import { isPackedChange, packedChangeSchema } from '../../sync/export-document.js';
+import { packedChangeSchema } from '../../sync/export-document.js';
 import { recordDescriptionsSchema } from '../../sync/record-descriptions.js';
 import { FANOUT, TOP_LEVEL } from '../../sync/summary.js';
 import { packBatch, packOutcome, unpackBatch, UnpackError } from '../../sync/transfer.js';
 import { DomainError } from '../../shared/errors.js';
-import { BATCH_BYTES_MAX, BATCH_STREAM_TYPE, registerBatchStream, storedLines } from '../batch-stream.js';
+import { allPackedChanges, BATCH_BYTES_MAX, BATCH_STREAM_TYPE, registerBatchStream, storedLines } from '../batch-stream.js';
 import { writeContext } from '../plugins/auth.js';
 import { MAX_BATCH_JSON_DEPTH, registerJsonBody } from '../plugins/json-body.js';
 import { problems } from '../schemas.js';
@@ -48,7 +48,7 @@ const receiveSchema = z.strictObject({
 
 const isShortString = (v: unknown, max: number) => typeof v === 'string' && v.length <= max;
 
-/** Whether `receiveSchema` accepts the body as it is; then its changes are checked by hand (see isPackedChange). */
+/** Whether `receiveSchema` accepts the body as it is; then its changes are checked by hand (see allPackedChanges). */
 function isPlainReceiveBody(body: unknown): boolean {
   if (typeof body !== 'object' || body === null || Object.getPrototypeOf(body) !== Object.prototype) return false;
   const b = body as Record<string, unknown>;
@@ -73,7 +73,7 @@ function isPlainReceiveBody(body: unknown): boolean {
     isShortString(sender.version, 100) &&
     typeof sender.inPipeline === 'boolean' &&
     Array.isArray(b.changes) &&
-    b.changes.every(isPackedChange)
+    allPackedChanges(b.changes)
   );
 }
 
