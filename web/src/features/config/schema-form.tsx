@@ -153,7 +153,7 @@ function ScalarInput({ id, describedBy, invalid, schema, value, onChange, label 
         onChange={(e) => onChange(e.target.value === '' ? undefined : Number(e.target.value))}
       />
     );
-  if (kind === 'string' && (schema.maxLength ?? 0) > 1000)
+  if (kind === 'string' && !schema.format && (schema.maxLength ?? 0) > 2000)
     return <textarea {...common} rows={3} className={input} value={typeof value === 'string' ? value : ''} onChange={(e) => onChange(e.target.value === '' ? undefined : e.target.value)} />;
   if (kind === 'string' || kind === undefined)
     return (
