@@ -311,6 +311,7 @@ describe.each(engines)('the console in Chromium, as an administrator walks it, o
     await field('description').locator('textarea, input').fill('My edit.');
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await page.getByTestId('stale-edit').getByText('Someone changed this ticket type since you opened it.').waitFor();
+    await page.getByTestId('stale-edit').scrollIntoViewIfNeeded();
     await expectAccessible(page, 'stale edit');
     await shot(page, 'config-stale-edit', { docs: true });
     await page.getByRole('button', { name: 'Reload the current version' }).click();

@@ -90,7 +90,8 @@ function EntityForm({ type, types, entity, saved, reload }: { type: CatalogType;
     onSuccess: async (outcome) => {
       setConfirmDelete(false);
       setDeleted(outcome);
-      await queryClient.invalidateQueries({ queryKey: ['config', type.key] });
+      // The lists and pickers, not this page's entity: its page says it was deleted.
+      await queryClient.invalidateQueries({ predicate: (q) => q.queryKey[0] === 'config' && q.queryKey[1] === type.key && q.queryKey[2] !== 'entity' });
     },
   });
   const refused = save.error ?? remove.error;

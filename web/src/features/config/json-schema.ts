@@ -75,9 +75,9 @@ export function blankOf(schema: JsonSchema): unknown {
   switch (primaryType(schema)) {
     case 'object': {
       const out: Record<string, unknown> = {};
-      for (const key of schema.required ?? []) {
-        const property = schema.properties?.[key];
-        if (property) out[key] = blankOf(property);
+      // Required fields and fields with a default start filled, so the form shows what the server would store.
+      for (const [key, property] of Object.entries(schema.properties ?? {})) {
+        if ((schema.required ?? []).includes(key) || property.default !== undefined) out[key] = blankOf(property);
       }
       for (const [key, property] of Object.entries(schema.properties ?? {})) if (property.const !== undefined) out[key] = property.const;
       return out;

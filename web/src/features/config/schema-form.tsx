@@ -81,7 +81,8 @@ function Field({ name, schema, value, location, required, change }: { name: stri
   const { type, instances, readOnly } = useForm();
   const path = catalogPath(location);
   const label = words(name);
-  const reference = type.references.find((r) => r.path === path);
+  // A list of references is declared on its items: `fieldGroupIds[]`.
+  const reference = type.references.find((r) => r.path === path || r.path === `${path}[]`);
   if (reference) return <ReferenceField label={label} target={reference.target} schema={schema} value={value} location={location} required={required} change={change} />;
   if (type.sensitive.includes(path)) return <SecretField label={label} schema={schema} value={value} location={location} required={required} change={change} />;
   if (type.instanceScoped.includes(path)) return <InstancesField label={label} schema={schema} value={value} location={location} instances={instances} change={change} readOnly={readOnly} />;
