@@ -254,5 +254,99 @@ describe.each(engines)('the console in Chromium, as an administrator walks it, o
     await page.goto(`${urls.dev}/changes`);
     await page.getByText('Signed in as').waitFor();
   });
-});
 
+  it('makes configuration in the console: a team, a ticket type naming it, a field refused, a stale edit, a secret only as set, a delete and its history', async () => {
+    const field = (path: string) => page.locator(`[data-field="${path}"]`);
+    const saved = page.getByTestId('saved-note');
+    await page.goto(`${urls.dev}/config`);
+    // Signed in by the walks before; run alone, it signs in here.
+    await page.getByText('Signed in as').or(page.getByLabel('Password')).first().waitFor();
+    if (await page.getByLabel('Password').isVisible()) await signIn('dev');
+    await page.getByRole('heading', { name: 'Configuration', exact: true }).waitFor();
+    await page.getByText('112 types: 92 tracked, 20 local to this instance.').waitFor();
+    await page.getByRole('heading', { name: 'Local to each instance (never tracked, never synced)' }).waitFor();
+    await page.getByLabel('Change set for this session').fill('config-walk');
+    await page.getByRole('button', { name: 'Use this label' }).click();
+    await page.getByText('Saves are labelled config-walk.').waitFor();
+    await expectAccessible(page, 'configuration areas');
+    await shot(page, 'config-areas', { docs: true });
+
+    await page.getByRole('link', { name: 'Teams', exact: true }).click();
+    await page.getByRole('heading', { name: 'Teams', exact: true }).waitFor();
+    await page.getByRole('link', { name: 'New team' }).click();
+    await field('name').locator('input').fill('Config Walk Team');
+    await page.getByTestId('save-change-set').getByText('config-walk').waitFor();
+    await page.getByRole('button', { name: 'Create team' }).click();
+    await expect.poll(() => saved.innerText()).toMatch(/Saved and recorded as a change in change set config-walk/);
+    await page.getByRole('link', { name: 'Teams', exact: true }).click();
+    await page.getByLabel('Search by name').fill('Walk');
+    await expect.poll(() => new URL(page.url()).searchParams.get('q')).toBe('Walk');
+    await expect.poll(() => page.getByTestId('entity-rows').innerText()).toMatch(/^Config Walk Team/);
+    await expectAccessible(page, 'type list');
+    await shot(page, 'config-list', { docs: true });
+
+    // A ticket type names its default team by a picker; the schema's own limit is shown on the field at fault.
+    await page.goto(`${urls.dev}/config/ticket-types/new`);
+    await field('name').locator('input').fill('Walk Request');
+    await field('defaultTeamId').locator('select').selectOption({ label: 'Config Walk Team' });
+    await field('defaultTeamId').getByRole('link', { name: 'Open Config Walk Team' }).waitFor();
+    await field('maxPriorityLevel').locator('input').fill('42');
+    await page.getByRole('button', { name: 'Create ticket type' }).click();
+    await field('maxPriorityLevel').getByText(/10/).waitFor();
+    await page.getByText('Nothing was written.').waitFor();
+    expect(await field('maxPriorityLevel').locator('input').getAttribute('aria-invalid')).toBe('true');
+    await expectAccessible(page, 'form with a refused field');
+    await shot(page, 'config-field-refused', { docs: true, fullPage: true });
+    await field('maxPriorityLevel').locator('input').fill('3');
+    await page.getByRole('button', { name: 'Create ticket type' }).click();
+    await saved.waitFor();
+    const ticketTypeId = new URL(page.url()).pathname.split('/').pop()!;
+    const stored = await call('dev', 'GET', `/v1/config/ticket-types/${ticketTypeId}`);
+    expect(stored.body).toMatchObject({ name: 'Walk Request', maxPriorityLevel: 3 });
+    const team = (await call('dev', 'GET', '/v1/config/teams?q=Config%20Walk')).items[0];
+    expect(stored.body.defaultTeamId).toBe(team.id);
+
+    // Someone else saves first: the form's version is stale, and the console says so and offers the current one.
+    await call('dev', 'PUT', `/v1/config/ticket-types/${ticketTypeId}`, { ...stored.body, description: 'Changed elsewhere.' });
+    await field('description').locator('textarea, input').fill('My edit.');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByTestId('stale-edit').getByText('Someone changed this ticket type since you opened it.').waitFor();
+    await page.getByTestId('stale-edit').scrollIntoViewIfNeeded();
+    await expectAccessible(page, 'stale edit');
+    await shot(page, 'config-stale-edit', { docs: true });
+    await page.getByRole('button', { name: 'Reload the current version' }).click();
+    await expect.poll(() => field('description').locator('textarea, input').inputValue()).toBe('Changed elsewhere.');
+    await field('description').locator('textarea, input').fill('Changed here too.');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect.poll(async () => (await call('dev', 'GET', `/v1/config/ticket-types/${ticketTypeId}`)).body.description).toBe('Changed here too.');
+
+    // A secret is written once and afterwards only ever shown as set.
+    await page.goto(`${urls.dev}/config/webhooks/new`);
+    await field('name').locator('input').fill('Walk hook');
+    await field('url').locator('input').fill('https://hooks.example.test/walk');
+    await field('events').getByRole('button', { name: 'Add event' }).click();
+    await field('signingSecret').locator('input[type="password"]').fill('walk-signing-secret-value');
+    await field('enabledInstances').getByLabel('staging').check();
+    await page.getByRole('button', { name: 'Create webhook' }).click();
+    await saved.waitFor();
+    await field('signingSecret').getByText('Set — the value is never shown').waitFor();
+    expect(await page.content()).not.toContain('walk-signing-secret-value');
+    const hookId = new URL(page.url()).pathname.split('/').pop()!;
+    expect((await call('dev', 'GET', `/v1/config/webhooks/${hookId}`)).body).toMatchObject({ signingSecret: { set: true }, enabledInstances: ['staging'], events: ['ticket.created'] });
+    await expectAccessible(page, 'secret shown as set');
+    await shot(page, 'config-secret-set', { docs: true, fullPage: true });
+
+    // Delete the ticket type, then find its three changes through its history link.
+    await page.goto(`${urls.dev}/config/ticket-types/${ticketTypeId}`);
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete Walk Request?' });
+    await dialog.getByText('in change set config-walk').waitFor();
+    await expectAccessible(page, 'delete dialog');
+    await dialog.getByRole('button', { name: 'Delete ticket type' }).click();
+    await page.getByRole('heading', { name: 'Deleted Walk Request' }).waitFor();
+    await page.getByRole('link', { name: 'History of this ticket type in the change list' }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('entityId')).toBe(ticketTypeId);
+    await expect.poll(async () => (await rowTexts()).map((t) => / (Created|Updated|Deleted) /.exec(t)?.[1])).toEqual(['Deleted', 'Updated', 'Updated', 'Created']);
+    expect((await rowTexts())[0]).toMatch(/config-walk$/);
+  });
+});

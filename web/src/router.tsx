@@ -103,9 +103,38 @@ export const auditRoute = createRoute({
   component: lazyRouteComponent(() => import('./features/settings/audit-page'), 'AuditPage'),
 });
 
+export const configRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/config',
+  component: lazyRouteComponent(() => import('./features/config/config-home-page'), 'ConfigHomePage'),
+});
+
+export const configTypeRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/config/$type',
+  validateSearch: (search: Record<string, unknown>): { q?: string } => (typeof search.q === 'string' && search.q.trim() ? { q: search.q.slice(0, 200) } : {}),
+  component: lazyRouteComponent(() => import('./features/config/type-page'), 'TypePage'),
+});
+
+export const configNewRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/config/$type/new',
+  component: lazyRouteComponent(() => import('./features/config/entity-page'), 'NewEntityPage'),
+});
+
+export const configEntityRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/config/$type/$id',
+  validateSearch: (search: Record<string, unknown>): { saved?: string; changeSet?: string } => ({
+    ...(typeof search.saved === 'string' ? { saved: search.saved.slice(0, 40) } : {}),
+    ...(typeof search.changeSet === 'string' ? { changeSet: search.changeSet.slice(0, 100) } : {}),
+  }),
+  component: lazyRouteComponent(() => import('./features/config/entity-page'), 'EntityPage'),
+});
+
 const routeTree = rootRoute.addChildren([
   signInRoute,
-  appRoute.addChildren([indexRoute, changesRoute, changeRoute, instancesRoute, instanceRoute, exportImportRoute, settingsRoute, auditRoute]),
+  appRoute.addChildren([indexRoute, changesRoute, changeRoute, instancesRoute, instanceRoute, exportImportRoute, settingsRoute, auditRoute, configRoute, configTypeRoute, configNewRoute, configEntityRoute]),
 ]);
 
 export function createConsoleRouter(queryClient: QueryClient) {

@@ -32,6 +32,11 @@ export function AppShell() {
             <Link to="/export-import" className={navLink}>
               Export and import
             </Link>
+            {instance.you.permissions.includes('config:read') && (
+              <Link to="/config" className={navLink}>
+                Configuration
+              </Link>
+            )}
             <Link to="/settings" className={navLink}>
               Settings
             </Link>
