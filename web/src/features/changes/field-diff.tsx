@@ -29,7 +29,7 @@ export function FieldDiff({ change }: { change: ChangeDetail }) {
       <h2 id="diff-heading" className="mb-2 text-lg font-semibold">
         Before and after
       </h2>
-      <table className="w-full table-fixed border-collapse text-sm">
+      <table className="w-full table-fixed border-collapse text-sm" data-testid="field-diff">
         <thead>
           <tr className="bg-slate-100 text-left">
             <th scope="col" className="w-48 border border-slate-300 px-2 py-1">
