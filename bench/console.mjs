@@ -47,12 +47,12 @@ function bigRunbook(variant) {
   });
   return { name: 'Nightly bulk import', description: variant ? 'Imports the nightly extract, revised.' : 'Imports the nightly extract.', baseUrl: 'https://erp.example.com', steps, enabledInstances: [] };
 }
-const bigCreated = await api(instance.url, adminToken, 'POST', '/v1/config/runbooks', bigRunbook(0));
-await api(instance.url, adminToken, 'PUT', `/v1/config/runbooks/${bigCreated.id}`, bigRunbook(1));
-const bigChange = (await api(instance.url, adminToken, 'GET', `/v1/changes?type=runbooks&limit=1`)).items[0];
-const bigBodyKb = round(JSON.stringify(bigRunbook(1)).length / 1024, 1);
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
 try {
+  const bigCreated = await api(instance.url, adminToken, 'POST', '/v1/config/runbooks', bigRunbook(0));
+  const bigChange = { id: (await api(instance.url, adminToken, 'PUT', `/v1/config/runbooks/${bigCreated.entity.id}`, bigRunbook(1))).changeId };
+  const bigBodyKb = round(JSON.stringify(bigRunbook(1)).length / 1024, 1);
+
   // First screen: a fresh browser (nothing cached) signs in and lands on the change list; every script it fetched.
   const fresh = await browser.newContext({ viewport: VIEWPORT });
   const page = await fresh.newPage();
