@@ -6,5 +6,6 @@ const marker = 'node_modules/.package-lock.json';
 const stale = !existsSync(marker) || statSync(marker).mtimeMs < statSync('package-lock.json').mtimeMs;
 if (stale) {
   console.error('shiplog: installing dependencies (npm ci)…');
-  execSync('npm ci --no-audit --no-fund', { stdio: 'inherit' });
+  // Where no prebuilt better-sqlite3 can be fetched it compiles: SQLite and its binding side by side, on every core.
+  execSync('npm ci --no-audit --no-fund', { stdio: 'inherit', env: { ...process.env, JOBS: process.env.JOBS ?? 'max' } });
 }
