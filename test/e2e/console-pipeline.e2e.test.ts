@@ -198,7 +198,7 @@ describe.each(engines)('the console walks a pipeline in Chromium on %s', (engine
     expect((await call('production', 'GET', `/v1/config/teams/${teamA.id}`)).body.description).toBe('hotfixed in production');
   });
 
-  it('pushes a change set alone, ahead of other work interleaved with it', async () => {
+  it('pushes a change set alone, ahead of other work interleaved with it; pushes a change selected in the change list with what it builds on', async () => {
     const first = await team('dev', 'Charlie Desk', 'team-a');
     const alone = await team('dev', 'Delta Desk', 'team-b');
     const last = await team('dev', 'Echo Desk', 'team-a');
@@ -216,6 +216,26 @@ describe.each(engines)('the console walks a pipeline in Chromium on %s', (engine
     expect(await hasEntity('staging', alone.id)).toBe(true);
     expect(await hasEntity('staging', first.id)).toBe(false);
     expect(await hasEntity('staging', last.id)).toBe(false);
+
+    // From the change list: one selected update, pushed with the create it builds on, each explained in the plan.
+    await call('dev', 'PUT', `/v1/config/teams/${last.id}`, { name: 'Echo Desk', description: 'v2' }, { 'x-change-set': 'team-a' });
+    const update = await lastChangeOf('dev', last.id);
+    await open('dev', '/changes?q=Echo');
+    await page.locator(`[data-change-id="${update.id}"]`).getByRole('checkbox').check();
+    await page.getByRole('button', { name: 'Push selected…' }).click();
+    const selected = planDialog('Push to staging');
+    expect(await selected.getByLabel('Push to', { exact: true }).inputValue()).toBe('staging');
+    expect(await selected.getByLabel('Selected changes').isChecked()).toBe(true);
+    await expect.poll(() => selected.getByTestId('plan-added').innerText()).toMatch(/Echo Desk — the previous version of Echo Desk/);
+    const why = await selected.getByTestId('plan-changes').locator('tbody tr').allInnerTexts();
+    expect(why).toEqual([expect.stringMatching(/to apply\s+Echo Desk\s+teams\s+Created[\s\S]*parent of Echo Desk/), expect.stringMatching(/to apply\s+Echo Desk\s+teams\s+Updated[\s\S]*selected/)]);
+    await expectAccessible(page, 'push selected from the change list');
+    await shot(page, 'push-selected', { docs: true });
+    await selected.getByRole('button', { name: 'Push 2 changes' }).click();
+    await planDialog('Push finished').getByText('2 changes were applied on staging').waitFor();
+    await planDialog('Push finished').getByRole('button', { name: 'Close' }).click();
+    expect((await call('staging', 'GET', `/v1/config/teams/${last.id}`)).body.description).toBe('v2');
+    expect(await hasEntity('staging', first.id)).toBe(false);
   });
 
   it('exports a selected change from production and imports it into development by pasting, the plan first', async () => {

@@ -1,7 +1,7 @@
 import type { QueryClient } from '@tanstack/react-query';
 import { createRootRouteWithContext, createRoute, createRouter, lazyRouteComponent, redirect } from '@tanstack/react-router';
 import { isApiError } from './api/problem';
-import { identityQuery, instanceQuery } from './api/queries';
+import { changeQuery, identityQuery, instanceQuery } from './api/queries';
 import { parseChangeSearch } from './features/changes/change-search';
 import { parseAuditSearch } from './features/settings/audit-search';
 import { AppShell } from './features/shell/app-shell';
@@ -69,6 +69,8 @@ export const changesRoute = createRoute({
 export const changeRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/changes/$changeId',
+  // The change (up to megabytes) is fetched while the page's code loads, not after.
+  loader: ({ context, params }) => void context.queryClient.prefetchQuery(changeQuery(params.changeId)),
   component: lazyRouteComponent(() => import('./features/changes/change-detail-page'), 'ChangeDetailPage'),
 });
 

@@ -10,6 +10,7 @@ import { useOrigins } from './change-filters';
 import { DependencyGraph } from './dependency-graph';
 import { FieldDiff } from './field-diff';
 import { RollbackDialog } from './rollback-dialog';
+import { RollbackScript } from './rollback-script';
 
 const route = getRouteApi('/app/changes/$changeId');
 
@@ -117,9 +118,7 @@ export function ChangeDetailPage() {
           Rollback script
         </h2>
         <p className="mb-1 text-sm text-slate-600">What rolling back this change alone writes (secrets masked).</p>
-        <pre className="max-h-72 overflow-auto rounded bg-slate-900 p-3 text-xs text-slate-100" tabIndex={0}>
-          {JSON.stringify(c.rollbackScript, null, 2)}
-        </pre>
+        <RollbackScript script={c.rollbackScript} />
       </section>
       {canRollBack && <RollbackDialog change={c} isOpen={rollingBack} onClose={() => setRollingBack(false)} />}
     </main>

@@ -1,8 +1,8 @@
 import { useInfiniteQuery, useMutation, useSuspenseQuery } from '@tanstack/react-query';
 import { getRouteApi, Link } from '@tanstack/react-router';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { changesQuery, exportChanges, identityQuery, type ChangeListItem } from '../../api/queries';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { changesQuery, exportChanges, identityQuery, instanceQuery, type ChangeListItem } from '../../api/queries';
 import { Button } from '../../ui/button';
 import { formatTime, operationLabels } from '../../ui/format';
 import { ProblemNotice } from '../../ui/problem-notice';
@@ -10,6 +10,8 @@ import { TrackingIcon } from '../../ui/tracking-icon';
 import { ColumnFilters, TimeframeFilter, useOrigins, type SetFilter } from './change-filters';
 
 const route = getRouteApi('/app/changes');
+// The sync feature's dialog loads only when a person opens it: the first screen stays small.
+const SendChangesDialog = lazy(() => import('../sync/send-changes-dialog').then((m) => ({ default: m.SendChangesDialog })));
 const ROW_HEIGHT = 40;
 const columns = '2rem 11rem 9rem minmax(12rem,1fr) 6rem 10rem 10rem 9rem';
 const headers = ['When', 'Type', 'Entity', 'Operation', 'Actor', 'Origin', 'Change set'];
@@ -27,12 +29,15 @@ export function ChangeListPage() {
   const search = route.useSearch();
   const navigate = route.useNavigate();
   const { data: identity } = useSuspenseQuery(identityQuery);
+  const { data: instance } = useSuspenseQuery(instanceQuery);
   const origins = useOrigins();
   const changes = useInfiniteQuery(changesQuery(search));
   const rows = useMemo(() => changes.data?.pages.flatMap((p) => p.items) ?? [], [changes.data]);
-  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [selected, setSelected] = useState<Map<string, ChangeListItem>>(new Map());
+  const [sending, setSending] = useState<'push' | 'pull' | null>(null);
+  const canSync = instance.you.permissions.includes('config:push');
   const exporting = useMutation({
-    mutationFn: () => exportChanges([...selected]),
+    mutationFn: () => exportChanges([...selected.keys()]),
     onSuccess: (blob) => download(blob, `shiplog-${identity.name}-changes-${new Date().toISOString().slice(0, 19).replaceAll(':', '')}.json`),
   });
 
@@ -49,11 +54,11 @@ export function ChangeListPage() {
     if (last && last.index >= rows.length - 10 && changes.hasNextPage && !changes.isFetchingNextPage) void changes.fetchNextPage();
   }, [last, rows.length, changes]);
 
-  const toggle = (id: string) =>
+  const toggle = (change: ChangeListItem) =>
     setSelected((current) => {
-      const next = new Set(current);
-      if (next.has(id)) next.delete(id);
-      else next.add(id);
+      const next = new Map(current);
+      if (next.has(change.id)) next.delete(change.id);
+      else next.set(change.id, change);
       return next;
     });
   const filtered = Object.keys(search).length > 0;
@@ -75,17 +80,30 @@ export function ChangeListPage() {
         )}
       </div>
       <div className="mb-2 flex items-center gap-3 text-sm">
-        <span aria-live="polite">{selected.size === 0 ? 'Select changes to export them.' : `${selected.size} selected`}</span>
+        <span aria-live="polite">{selected.size === 0 ? `Select changes to export${canSync ? ' or push' : ''} them.` : `${selected.size} selected`}</span>
         <Button look="primary" isDisabled={selected.size === 0 || exporting.isPending} onPress={() => exporting.mutate()}>
           {exporting.isPending ? 'Exporting…' : 'Export selected'}
         </Button>
+        {canSync && (
+          <>
+            <Button isDisabled={selected.size === 0} onPress={() => setSending('push')}>
+              Push selected…
+            </Button>
+            <Button onPress={() => setSending('pull')}>Pull…</Button>
+          </>
+        )}
         {selected.size > 0 && (
-          <Button look="quiet" onPress={() => setSelected(new Set())}>
+          <Button look="quiet" onPress={() => setSelected(new Map())}>
             Clear selection
           </Button>
         )}
       </div>
       <ProblemNotice error={exporting.error} />
+      {sending && (
+        <Suspense fallback={null}>
+          <SendChangesDialog operation={sending} changes={[...selected.values()]} onClose={() => setSending(null)} />
+        </Suspense>
+      )}
       <div role="table" aria-label="Changes" aria-rowcount={rows.length + 2} className="overflow-hidden rounded border border-slate-300 bg-white">
         <div role="rowgroup">
           <div role="row" className="grid grid-cols-[var(--change-columns)] gap-2 border-b border-slate-300 bg-slate-100 px-2 py-1.5 text-left text-xs font-semibold tracking-wide text-slate-700 uppercase">
@@ -128,7 +146,7 @@ export function ChangeListPage() {
   );
 }
 
-function ChangeRow({ change, top, index, origin, selected, onToggle }: { change: ChangeListItem; top: number; index: number; origin: string; selected: boolean; onToggle: (id: string) => void }) {
+function ChangeRow({ change, top, index, origin, selected, onToggle }: { change: ChangeListItem; top: number; index: number; origin: string; selected: boolean; onToggle: (change: ChangeListItem) => void }) {
   return (
     <div
       role="row"
@@ -139,7 +157,7 @@ function ChangeRow({ change, top, index, origin, selected, onToggle }: { change:
       style={{ height: ROW_HEIGHT, transform: `translateY(${top}px)` }}
     >
       <span role="cell">
-        <input type="checkbox" aria-label={`Select ${change.entityName} ${operationLabels[change.op] ?? change.op}`} checked={selected} onChange={() => onToggle(change.id)} />
+        <input type="checkbox" aria-label={`Select ${change.entityName} ${operationLabels[change.op] ?? change.op}`} checked={selected} onChange={() => onToggle(change)} />
       </span>
       <span role="cell" className="truncate tabular-nums">
         {formatTime(change.at)}

@@ -1,4 +1,6 @@
+import { useState } from 'react';
 import type { ChangeDetail } from '../../api/queries';
+import { ChangedText, LongText } from '../../ui/long-value';
 
 type Body = Record<string, unknown> | null;
 
@@ -22,6 +24,8 @@ export function FieldDiff({ change }: { change: ChangeDetail }) {
   // A created entity had no before, a deleted one has no after: say so rather than show null.
   const beforeOf = (value: unknown) => (before === null ? '—' : show(value));
   const afterOf = (value: unknown) => (after === null ? '—' : show(value));
+  // The folded fields are laid out only once opened: an entity of a megabyte need not be painted to show what changed.
+  const [unfolded, setUnfolded] = useState(false);
   const secretWord = (path: string) => (before && path in before && after && path in after ? 'changed' : after && path in after ? 'set' : 'cleared');
 
   return (
@@ -29,7 +33,7 @@ export function FieldDiff({ change }: { change: ChangeDetail }) {
       <h2 id="diff-heading" className="mb-2 text-lg font-semibold">
         Before and after
       </h2>
-      <table className="w-full table-fixed border-collapse text-sm">
+      <table className="w-full table-fixed border-collapse text-sm" data-testid="field-diff">
         <thead>
           <tr className="bg-slate-100 text-left">
             <th scope="col" className="w-48 border border-slate-300 px-2 py-1">
@@ -46,19 +50,23 @@ export function FieldDiff({ change }: { change: ChangeDetail }) {
         <tbody>
           {change.diff
             .filter((d) => !secrets.has(d.path))
-            .map((d) => (
-              <tr key={d.path} className="align-top">
-                <th scope="row" className="border border-slate-300 px-2 py-1 text-left font-mono font-normal">
-                  {d.path}
-                </th>
-                <td className="border border-slate-300 bg-red-50 px-2 py-1">
-                  <pre className="font-mono break-words whitespace-pre-wrap">{beforeOf(d.before)}</pre>
-                </td>
-                <td className="border border-slate-300 bg-green-50 px-2 py-1">
-                  <pre className="font-mono break-words whitespace-pre-wrap">{afterOf(d.after)}</pre>
-                </td>
-              </tr>
-            ))}
+            .map((d) => {
+              const was = beforeOf(d.before);
+              const is = afterOf(d.after);
+              return (
+                <tr key={d.path} className="align-top">
+                  <th scope="row" className="border border-slate-300 px-2 py-1 text-left font-mono font-normal break-words">
+                    {d.path}
+                  </th>
+                  <td className="border border-slate-300 bg-red-50 px-2 py-1">
+                    <ChangedText text={was} other={is} />
+                  </td>
+                  <td className="border border-slate-300 bg-green-50 px-2 py-1">
+                    <ChangedText text={is} other={was} />
+                  </td>
+                </tr>
+              );
+            })}
           {[...secrets].map((path) => (
             <tr key={`secret:${path}`}>
               <th scope="row" className="border border-slate-300 px-2 py-1 text-left font-mono font-normal">
@@ -79,20 +87,22 @@ export function FieldDiff({ change }: { change: ChangeDetail }) {
         </tbody>
       </table>
       {unchanged.length > 0 && (
-        <details className="mt-2 rounded border border-slate-200 bg-white">
+        <details className="mt-2 rounded border border-slate-200 bg-white" onToggle={(e) => setUnfolded(e.currentTarget.open)}>
           <summary className="cursor-pointer px-2 py-1 text-sm text-slate-700">
             {unchanged.length} unchanged {unchanged.length === 1 ? 'field' : 'fields'}
           </summary>
-          <dl className="grid grid-cols-[12rem_1fr] gap-x-3 gap-y-1 px-2 py-2 text-sm">
-            {unchanged.map((key) => (
-              <div key={key} className="contents">
-                <dt className="font-mono">{key}</dt>
-                <dd>
-                  <pre className="font-mono break-words whitespace-pre-wrap">{show((after ?? before)?.[key])}</pre>
-                </dd>
-              </div>
-            ))}
-          </dl>
+          {unfolded && (
+            <dl className="grid grid-cols-[12rem_1fr] gap-x-3 gap-y-1 px-2 py-2 text-sm">
+              {unchanged.map((key) => (
+                <div key={key} className="contents">
+                  <dt className="font-mono">{key}</dt>
+                  <dd>
+                    <LongText text={show((after ?? before)?.[key])} />
+                  </dd>
+                </div>
+              ))}
+            </dl>
+          )}
         </details>
       )}
     </section>

@@ -9,7 +9,13 @@ import { endOfSecond, fromLocalInput, idempotencyKey, toLocalInput } from './loc
 import { PlanProblems, PlanView } from './plan-view';
 
 type Mode = 'cutoff' | 'changeSet' | 'selected';
-type Candidate = NonNullable<PeerStatus['aheadChanges']>[number];
+type Candidate = Pick<NonNullable<PeerStatus['aheadChanges']>[number], 'id' | 'entityId' | 'entityName' | 'type' | 'op' | 'changeSet'>;
+
+/** The other instances this dialog may send to or take from, when the person chooses (the change list's entry points). */
+export interface PeerChoice {
+  names: string[];
+  onChange: (name: string) => void;
+}
 
 /** The largest selection a run names change by change; beyond it the run is bound by the plan's cut-off instead. */
 const MAX_BOUND_IDS = 100_000;
@@ -38,16 +44,36 @@ function boundBody(plan: SyncPlan, asked: SyncBody): SyncBody {
   return { changeIds: plan.changes.map((c) => c.id), withDependencies: false, ...(plan.leftOut.length > 0 ? { allowMissing: plan.leftOut } : {}) };
 }
 
-/** "Push" or "Pull": the selection, then the plan with every problem, then confirmation, progress and the result. */
-export function TransferDialog({ operation, peer, candidates, isOpen, onClose }: { operation: TransferOperation; peer: string; candidates: Candidate[]; isOpen: boolean; onClose: () => void }) {
+/**
+ * "Push" or "Pull": the selection, then the plan with every problem, then confirmation, progress and the result.
+ * `preselected` opens it on those changes with their plan (and so their dependency closure) already shown.
+ */
+export function TransferDialog({
+  operation,
+  peer,
+  candidates: listed,
+  preselected = [],
+  peerChoice,
+  isOpen,
+  onClose,
+}: {
+  operation: TransferOperation;
+  peer: string;
+  candidates: Candidate[];
+  preselected?: Candidate[];
+  peerChoice?: PeerChoice;
+  isOpen: boolean;
+  onClose: () => void;
+}) {
   const queryClient = useQueryClient();
   const ids = useId();
-  const [mode, setMode] = useState<Mode>('cutoff');
+  const [mode, setMode] = useState<Mode>(preselected.length > 0 ? 'selected' : 'cutoff');
   const [cutoff, setCutoff] = useState(() => toLocalInput(new Date()));
   const [changeSet, setChangeSet] = useState('');
-  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [selected, setSelected] = useState<Set<string>>(() => new Set(preselected.map((c) => c.id)));
   const [withDependencies, setWithDependencies] = useState(true);
-  const [asked, setAsked] = useState<SyncBody>({});
+  const [openingSelection] = useState(() => preselected.map((c) => c.id));
+  const [asked, setAsked] = useState<SyncBody>(() => (openingSelection.length > 0 ? { changeIds: openingSelection } : {}));
 
   const plan = useMutation({ mutationFn: (body: SyncBody) => transfer(operation, peer, body, { dryRun: true }) });
   const run = useMutation({
@@ -55,6 +81,14 @@ export function TransferDialog({ operation, peer, candidates, isOpen, onClose }:
     onSettled: () => queryClient.invalidateQueries({ predicate: (q) => ['instances', 'changes', 'change'].includes(String(q.queryKey[0])) }),
   });
   const elapsed = useElapsed(run.isPending);
+  // Changes chosen elsewhere may already be on the receiver: list them too, so the selection shown is the one planned.
+  const listedIds = new Set(listed.map((c) => c.id));
+  const candidates = [...preselected.filter((c) => !listedIds.has(c.id)), ...listed];
+  const planMutate = plan.mutate;
+  useEffect(() => {
+    if (openingSelection.length === 0) return;
+    planMutate({ changeIds: openingSelection });
+  }, [openingSelection, planMutate]);
 
   const verb = operation === 'push' ? 'Push' : 'Pull';
   const seen = plan.data ?? refusedPlan(plan.error);
@@ -108,6 +142,21 @@ export function TransferDialog({ operation, peer, candidates, isOpen, onClose }:
           </>
         ) : (
           <>
+            {peerChoice && (
+              <div>
+                <label htmlFor={`${ids}-peer`} className="block font-medium">
+                  {operation === 'push' ? 'Push to' : 'Pull from'}
+                </label>
+                <select id={`${ids}-peer`} value={peer} onChange={(e) => peerChoice.onChange(e.target.value)} disabled={run.isPending} className="rounded border border-slate-400 px-2 py-1">
+                  {peerChoice.names.map((n) => (
+                    <option key={n} value={n}>
+                      {n}
+                    </option>
+                  ))}
+                </select>
+                <p className="text-xs text-slate-600">Only the instances this pipeline lets this instance {operation === 'push' ? 'push to' : 'pull from'}.</p>
+              </div>
+            )}
             <fieldset className="space-y-2" disabled={run.isPending}>
               <legend className="font-medium">What to {operation}</legend>
               <div className="flex flex-wrap gap-4">
@@ -169,6 +218,9 @@ export function TransferDialog({ operation, peer, candidates, isOpen, onClose }:
               )}
               {mode === 'selected' && (
                 <div>
+                  <p className="text-xs text-slate-600">
+                    A change goes with the changes it builds on — the entity&apos;s previous version and the current versions of the entities it references — when {operation === 'push' ? peer : 'this instance'} lacks them; the plan lists each one and why.
+                  </p>
                   <p className="font-medium">Changes {operation === 'push' ? `${peer} lacks` : `this instance lacks from ${peer}`}</p>
                   {candidates.length === 0 ? (
                     <p className="text-slate-600">None: {operation === 'push' ? `${peer} has every change here` : `this instance has every change of ${peer}`}.</p>
