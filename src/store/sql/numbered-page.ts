@@ -23,8 +23,9 @@ export async function countedPage<T extends keyof Database & string, K extends s
   const total = Number((counted as { n?: number | string } | undefined)?.n ?? 0);
   if (total <= page.offset) return { rows: [], total };
   const dir = page.desc ? 'desc' : 'asc';
+  // Nulls count as the smallest value on both engines (PostgreSQL's default puts them last).
   const rows = await filtered(from.selectAll())
-    .orderBy(sql.ref(columns[page.by]), dir)
+    .orderBy(sql`${sql.ref(columns[page.by])} ${sql.raw(page.desc ? 'desc nulls last' : 'asc nulls first')}`)
     .orderBy(sql.ref('id'), dir)
     .limit(page.limit)
     .offset(page.offset)
