@@ -254,7 +254,7 @@ export function createDeskStore(db: Kysely<Database>): DeskStore {
     },
     async pageTickets(filter, page) {
       if (matchesNoTicket(filter)) return { rows: [], total: 0 };
-      return countedPage(db, 'tickets', (query) => ticketsWhere(query, filter), ticketColumns, page, toTicket);
+      return countedPage(db, 'tickets', (query) => ticketsWhere(query, filter), ticketColumns, page, toTicket, ['priority']);
     },
     async insertTicket(t) {
       await db.insertInto('tickets').values(ticketRow(t)).execute();

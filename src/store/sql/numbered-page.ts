@@ -16,6 +16,7 @@ export async function countedPage<T extends keyof Database & string, K extends s
   columns: Record<K, string>,
   page: NumberedPage<K>,
   toRecord: (row: Selectable<Database[T]>) => R,
+  nullable: readonly K[] = [],
 ): Promise<CountedRows<R>> {
   // Kysely's table typing does not reach a generic table name; the filters keep theirs through `filtered`.
   const from = (db as unknown as Kysely<Record<string, Record<string, unknown>>>).selectFrom(table) as unknown as SelectQueryBuilder<Database, T, object>;
@@ -23,9 +24,11 @@ export async function countedPage<T extends keyof Database & string, K extends s
   const total = Number((counted as { n?: number | string } | undefined)?.n ?? 0);
   if (total <= page.offset) return { rows: [], total };
   const dir = page.desc ? 'desc' : 'asc';
-  // Nulls count as the smallest value on both engines (PostgreSQL's default puts them last).
+  // Nulls count as the smallest value on both engines (PostgreSQL's default puts them last); only nullable columns say
+  // so, as the clause keeps PostgreSQL from walking an index in the other direction.
+  const nulls = nullable.includes(page.by) ? (page.desc ? ' nulls last' : ' nulls first') : '';
   const rows = await filtered(from.selectAll())
-    .orderBy(sql`${sql.ref(columns[page.by])} ${sql.raw(page.desc ? 'desc nulls last' : 'asc nulls first')}`)
+    .orderBy(sql`${sql.ref(columns[page.by])} ${sql.raw(dir + nulls)}`)
     .orderBy(sql.ref('id'), dir)
     .limit(page.limit)
     .offset(page.offset)
