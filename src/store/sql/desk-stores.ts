@@ -21,6 +21,7 @@ import type {
 } from '../ports.js';
 import { likeContains } from './like.js';
 import { countedPage } from './numbered-page.js';
+import { countOnce, moveVersion } from './row-versions.js';
 
 function toCustomer(row: Selectable<CustomersTable>): CustomerRecord {
   return { id: row.id, name: row.name, thirdPartyId: row.third_party_id, createdAt: Number(row.created_at), updatedAt: Number(row.updated_at) };
@@ -254,14 +255,18 @@ export function createDeskStore(db: Kysely<Database>): DeskStore {
     },
     async pageTickets(filter, page) {
       if (matchesNoTicket(filter)) return { rows: [], total: 0 };
-      return countedPage(db, 'tickets', (query) => ticketsWhere(query, filter), ticketColumns, page, toTicket, ['priority']);
+      // Halo clients ask for the same count on every page: it is counted once per version of the tickets.
+      const counted = (count: () => Promise<number>) => countOnce(db, 'tickets', JSON.stringify(filter), count);
+      return countedPage(db, 'tickets', (query) => ticketsWhere(query, filter), ticketColumns, page, toTicket, ['priority'], counted);
     },
     async insertTicket(t) {
       await db.insertInto('tickets').values(ticketRow(t)).execute();
+      await moveVersion(db, 'tickets');
     },
     async updateTicket(t) {
       const { id: _id, number: _number, created_at: _created, created_by: _by, ...changed } = ticketRow(t);
       await db.updateTable('tickets').set(changed).where('id', '=', t.id).execute();
+      await moveVersion(db, 'tickets');
     },
     async addAction(a) {
       await db
@@ -343,6 +348,7 @@ export function createDeskStore(db: Kysely<Database>): DeskStore {
     },
     async clear() {
       for (const table of ['ticket_lists', 'inbound_mail', 'ticket_actions', 'tickets', 'desk_users', 'customers'] as const) await db.deleteFrom(table).execute();
+      await moveVersion(db, 'tickets');
     },
   };
 }

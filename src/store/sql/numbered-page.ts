@@ -17,11 +17,14 @@ export async function countedPage<T extends keyof Database & string, K extends s
   page: NumberedPage<K>,
   toRecord: (row: Selectable<Database[T]>) => R,
   nullable: readonly K[] = [],
+  counted: (count: () => Promise<number>) => Promise<number> = (count) => count(),
 ): Promise<CountedRows<R>> {
   // Kysely's table typing does not reach a generic table name; the filters keep theirs through `filtered`.
   const from = (db as unknown as Kysely<Record<string, Record<string, unknown>>>).selectFrom(table) as unknown as SelectQueryBuilder<Database, T, object>;
-  const counted = await filtered(from.select((eb) => eb.fn.countAll<number>().as('n'))).executeTakeFirst();
-  const total = Number((counted as { n?: number | string } | undefined)?.n ?? 0);
+  const total = await counted(async () => {
+    const row = await filtered(from.select((eb) => eb.fn.countAll<number>().as('n'))).executeTakeFirst();
+    return Number((row as { n?: number | string } | undefined)?.n ?? 0);
+  });
   if (total <= page.offset) return { rows: [], total };
   const dir = page.desc ? 'desc' : 'asc';
   // Nulls count as the smallest value on both engines (PostgreSQL's default puts them last); only nullable columns say
