@@ -98,6 +98,32 @@ describe.each(engines)('numbered pages of the stores on %s', (engine) => {
     );
   });
 
+  it('keeps a ticket count only until the next write to the tickets', async () => {
+    const open: Unpaged<TicketFilter> = { visibility: { kind: 'all' }, customerIds: ['c1'], closed: false };
+    const count = () => t.db.read(async (stores) => (await stores.desk.pageTickets(open, { by: 'id', desc: true, offset: 0, limit: 1 })).total);
+    const truth = async () => (await t.db.read((stores) => stores.desk.listTickets({ ...open, limit: 1000 }))).length;
+    const before = await count();
+    expect(before).toBe(await truth());
+    expect(await count()).toBe(before);
+    const ticket = { ...tickets.find((x) => x.customerId === 'c1')!, id: newId(), number: 1000, closed: false };
+    await t.db.write((stores) => stores.desk.insertTicket(ticket));
+    expect(await count()).toBe(before + 1);
+    await t.db.write((stores) => stores.desk.updateTicket({ ...ticket, closed: true }));
+    expect(await count()).toBe(before);
+    // A write that rolls back leaves the version, and the count kept under it, as they were.
+    await expect(
+      t.db.write(async (stores) => {
+        await stores.desk.updateTicket({ ...ticket, closed: false });
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(await count()).toBe(before);
+    expect(await truth()).toBe(before);
+    await t.db.write((stores) => stores.desk.updateTicket({ ...ticket, closed: false, customerId: 'c2' }));
+    expect(await count()).toBe(before);
+    tickets.push({ ...ticket, closed: false, customerId: 'c2' });
+  });
+
   it('pages entities matching body fields, as a customer scope asks', async () => {
     const keys: Record<EntitySortKey, (e: EntityRecord) => string | number> = { id: (e) => e.id, name: (e) => e.name, createdAt: (e) => e.createdAt, updatedAt: (e) => e.updatedAt };
     await fc.assert(
