@@ -7,7 +7,7 @@ import { DomainError, type FieldProblem } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Settings } from '../shared/settings.js';
 import { parseOrThrow } from '../shared/validation.js';
-import { withStores, type AgentRecord, type ClientRestrictions, type EntityRecord, type Stores, type Transactor } from '../store/ports.js';
+import { withStores, type AgentRecord, type ClientRestrictions, type DeskRecordSortKey, type EntityRecord, type NumberedPage, type Stores, type Transactor } from '../store/ports.js';
 import type { ChangeWriter } from '../tracking/change-writer.js';
 import { decodeCursor, encodeCursor } from '../tracking/cursor.js';
 import { refuseWhileNamed } from '../tracking/record-references.js';
@@ -111,6 +111,8 @@ export type AgentViewer = Pick<Principal, 'agent'> & { access?: Pick<Principal['
 
 export interface AgentService {
   list(viewer: AgentViewer, query: { cursor?: string; limit: number; q?: string }): Promise<AgentPage>;
+  /** A numbered page of the agents the viewer sees, and how many it sees in all (counted in the store). */
+  page(viewer: AgentViewer, query: { q?: string }, page: NumberedPage<DeskRecordSortKey>): Promise<{ items: AgentView[]; total: number }>;
   get(viewer: AgentViewer, id: string): Promise<AgentView>;
   me(principal: Principal): Promise<OwnAgentView>;
   /** `viewer`: whose customers the agent may name; without one (Shiplog itself), any customer of this instance. */
@@ -364,6 +366,21 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
         const page = visible.slice(0, query.limit);
         const last = page.at(-1);
         return { items: await viewsOf(stores, page), nextCursor: visible.length > query.limit && last ? encodeCursor(last.id) : null };
+      });
+    },
+
+    page(viewer, query, page) {
+      const groupId = customerGroupOf(viewer.agent);
+      const customers = viewer.access?.customers;
+      // The filter seesAgent applies, in the store's terms.
+      const filter = {
+        ...(query.q ? { nameContains: query.q } : {}),
+        ...(groupId !== null ? { group: { groupId, agentId: viewer.agent.id } } : {}),
+        ...(customers && customers.kind === 'only' ? { coManagedIn: [...customers.customerIds] } : {}),
+      };
+      return db.read(async (stores) => {
+        const { rows, total } = await stores.agents.page(filter, page);
+        return { items: await viewsOf(stores, rows), total };
       });
     },
 

@@ -3,9 +3,9 @@ import { seesBody } from '../access/customer-scope.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { WriteContext } from '../shared/actor.js';
 import { DomainError } from '../shared/errors.js';
-import type { Transactor } from '../store/ports.js';
+import type { EntitySortKey, NumberedPage, Transactor } from '../store/ports.js';
 import type { ConfigService, EntityView, WriteOutcome } from '../tracking/config-service.js';
-import type { Page } from './customer-service.js';
+import type { CountedPage, Page } from './customer-service.js';
 
 const ASSETS = 'assets';
 
@@ -18,6 +18,8 @@ export interface AssetQuery {
 
 export interface AssetService {
   list(principal: Principal, query: AssetQuery): Promise<Page<EntityView>>;
+  /** A numbered page of the assets the caller sees that match, and how many match in all. */
+  page(principal: Principal, query: Omit<AssetQuery, 'limit' | 'cursor'>, page: NumberedPage<EntitySortKey>): Promise<CountedPage<EntityView>>;
   get(principal: Principal, id: string): Promise<EntityView>;
   create(ctx: WriteContext, principal: Principal, input: unknown): Promise<WriteOutcome>;
   replace(ctx: WriteContext, principal: Principal, id: string, input: unknown, options?: { ifMatch?: string }): Promise<WriteOutcome>;
@@ -45,6 +47,9 @@ export function createAssetService(deps: { db: Transactor; catalog: Catalog; con
   return {
     async list(principal, { limit, cursor, customerId, q }) {
       return config.list(ASSETS, { limit, ...(cursor ? { cursor } : {}), ...(customerId ? { customerId } : {}), ...(q ? { q } : {}), ...scoped(principal) });
+    },
+    async page(principal, { customerId, q }, page) {
+      return config.page(ASSETS, { ...(customerId ? { customerId } : {}), ...(q ? { q } : {}), ...scoped(principal) }, page);
     },
     async get(principal, id) {
       await visible(principal, id);

@@ -6,7 +6,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
-import type { CustomerRecord, DeskUserRecord, Stores, Transactor } from '../store/ports.js';
+import type { CustomerRecord, DeskRecordSortKey, DeskUserRecord, NumberedPage, Stores, Transactor } from '../store/ports.js';
 import { decodeCursor, encodeCursor } from '../tracking/cursor.js';
 import { entitiesNaming, refuseWhileNamed } from '../tracking/record-references.js';
 import { deskCaller, scopedCustomerIds, type DeskCaller } from './desk-caller.js';
@@ -56,6 +56,12 @@ export interface DeskUserView {
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
+}
+
+/** One numbered page and how many records match in all (within the caller's client restrictions). */
+export interface CountedPage<T> {
+  items: T[];
+  total: number;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -160,6 +166,9 @@ export interface CustomerService {
   updateCustomer(principal: Principal, id: string, patch: z.infer<typeof customerPatchSchema>): Promise<CustomerView>;
   removeCustomer(principal: Principal, id: string): Promise<void>;
   listUsers(principal: Principal, query: { limit: number; cursor?: string; q?: string; customerId?: string }): Promise<Page<DeskUserView>>;
+  /** A numbered page of the customers the caller sees, and how many it sees in all. */
+  pageCustomers(principal: Principal, query: { q?: string }, page: NumberedPage<DeskRecordSortKey>): Promise<CountedPage<CustomerView>>;
+  pageUsers(principal: Principal, query: { q?: string; customerId?: string }, page: NumberedPage<DeskRecordSortKey>): Promise<CountedPage<DeskUserView>>;
   getUser(principal: Principal, id: string): Promise<DeskUserView>;
   createUser(principal: Principal, input: z.infer<typeof userInputSchema>): Promise<DeskUserView>;
   updateUser(principal: Principal, id: string, patch: z.infer<typeof userPatchSchema>): Promise<DeskUserView>;
@@ -182,6 +191,20 @@ export function createCustomerService(deps: { db: Transactor; clock: Clock; cata
         });
       });
       return pageOf(rows, limit, customerView);
+    },
+    async pageCustomers(principal, { q }, page) {
+      const { rows, total } = await db.read(async (stores) => {
+        const customerIds = scopedCustomerIds(await deskCaller(stores, principal));
+        return stores.desk.pageCustomers({ ...(customerIds ? { customerIds } : {}), ...(q ? { nameContains: q } : {}) }, page);
+      });
+      return { items: rows.map(customerView), total };
+    },
+    async pageUsers(principal, { q, customerId }, page) {
+      const { rows, total } = await db.read(async (stores) => {
+        const customerIds = scopedCustomerIds(await deskCaller(stores, principal));
+        return stores.desk.pageUsers({ ...(customerIds ? { customerIds } : {}), ...(customerId ? { customerId } : {}), ...(q ? { nameContains: q } : {}) }, page);
+      });
+      return { items: rows.map(userView), total };
     },
     async getCustomer(principal, id) {
       return customerView(await db.read(async (stores) => visibleCustomer(stores, await deskCaller(stores, principal), id)));

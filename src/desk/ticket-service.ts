@@ -8,10 +8,10 @@ import type { Clock } from '../shared/clock.js';
 import { DomainError, type FieldProblem } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Settings } from '../shared/settings.js';
-import type { EntityRecord, InboundMailRecord, Stores, TicketActionRecord, TicketFilter, TicketListFilters, TicketRecord, Transactor } from '../store/ports.js';
+import type { EntityRecord, InboundMailRecord, NumberedPage, Stores, TicketActionRecord, TicketFilter, TicketListFilters, TicketRecord, TicketSortKey, Transactor } from '../store/ports.js';
 import { decodeCursor } from '../tracking/cursor.js';
 import { readSettings } from '../tracking/settings-service.js';
-import { mayNameCustomer, pageOf, type Page } from './customer-service.js';
+import { mayNameCustomer, pageOf, type CountedPage, type Page } from './customer-service.js';
 import {
   deskCaller,
   isCoManagedAgent,
@@ -104,6 +104,8 @@ export interface TicketService {
    * co-managed agents may use.
    */
   list(principal: Principal, query: TicketQuery, options?: { savedList?: boolean; view?: ViewFilters }): Promise<Page<TicketView>>;
+  /** A numbered page of the tickets the caller sees that match, and how many match in all. */
+  page(principal: Principal, query: Omit<TicketQuery, 'limit' | 'cursor'>, page: NumberedPage<TicketSortKey>, options?: { view?: ViewFilters }): Promise<CountedPage<TicketView>>;
   /** The tickets the caller sees that match the filters, as CSV (newest first): needs the "export tickets" permission. */
   exportCsv(principal: Principal, query: Omit<TicketQuery, 'limit' | 'cursor'>): Promise<string>;
   get(principal: Principal, id: string): Promise<TicketDetailView>;
@@ -446,6 +448,16 @@ export function createTicketService(deps: {
         return stores.desk.listTickets({ ...filterOf(caller, query, options.view), limit: query.limit + 1 });
       });
       return pageOf(rows, query.limit, ticketView);
+    },
+
+    async page(principal, query, page, options = {}) {
+      const { rows, total } = await db.read(async (stores) => {
+        const caller = await deskCaller(stores, principal);
+        if (!options.view) refuseCoManagedFilters(caller, query);
+        const { limit: _limit, ...filter } = filterOf(caller, { ...query, limit: page.limit }, options.view);
+        return stores.desk.pageTickets(filter, page);
+      });
+      return { items: rows.map(ticketView), total };
     },
 
     async exportCsv(principal, query) {

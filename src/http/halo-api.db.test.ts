@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { InjectOptions } from 'fastify';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../../test/support/databases.js';
 import { contractProblems, haloSubset, schemaOf } from '../../test/support/halo-contract.js';
@@ -207,6 +208,105 @@ describe.each(engines)('the Halo API on %s', (engine) => {
     expect((await call<{ configcommits: Json[] }>('GET', '/api/ConfigCommit')).body.configcommits[0]!.id).toBe(head);
     const denied = await t.services.audit.list({ kind: 'access.denied', actorId: confined.agent.id, limit: 10 });
     expect(denied.map((e) => e.details)).toContainEqual(expect.objectContaining({ permission: 'changes:rollback' }));
+  });
+
+  /** A Halo client's paging loop: page after page while page_no * page_size < record_count. */
+  async function everyPage(path: string, size: number, query = '', headers = t.auth): Promise<{ records: Json[]; counts: number[] }> {
+    const records: Json[] = [];
+    const counts: number[] = [];
+    let pageNo = 0;
+    do {
+      pageNo += 1;
+      const res = await t.app.inject({ method: 'GET', url: `/api/${path}?pageinate=true&page_size=${size}&page_no=${pageNo}${query}`, headers });
+      expect(res.statusCode, res.body).toBe(200);
+      const body = res.json<Record<string, unknown>>();
+      counts.push(body.record_count as number);
+      records.push(...(body[listKeys[path]!] as Json[]));
+    } while (pageNo * size < counts.at(-1)! && pageNo < 500);
+    return { records, counts };
+  }
+  const whole = async (path: string, query = '', headers = t.auth) =>
+    (await t.app.inject({ method: 'GET', url: `/api/${path}?count=1000${query}`, headers })).json<Record<string, unknown>>()[listKeys[path]!] as Json[];
+
+  it('counts every record under the filters in record_count, and a client paging by it sees each record once', async () => {
+    const initech = await post('Client', [{ name: 'Initech' }]);
+    const summaries = ['delta', 'alpha', 'charlie', 'alpha', 'bravo', 'echo', 'alpha'];
+    await call('POST', '/api/Tickets', summaries.map((summary, i) => ({ summary, client_id: initech.id, tickettype_id: ids.tickettype, priority_id: i % 3 === 0 ? null : (i % 4) + 1 })));
+    // An asset status is a status, but not one of /api/Status's: it is neither listed nor counted.
+    await t.services.config.create(t.ctx, 'statuses', { name: 'In stock', kind: 'asset' });
+    const filtered = await everyPage('Tickets', 3, `&client_id=${initech.id}`);
+    expect(filtered.counts.every((n) => n === summaries.length)).toBe(true);
+    expect(filtered.records.map((r) => r.summary).sort()).toEqual([...summaries].sort());
+    expect((await everyPage('Tickets', 2, `&client_id=${initech.id}&search=alph`)).counts[0]).toBe(3);
+    for (const path of ['Tickets', 'Client', 'Users', 'Asset', 'Agent', 'Team', 'Status', 'TicketType', 'Category', 'Roles', 'ConfigCommit', 'Priority', 'Instance']) {
+      const all = await whole(path);
+      const paged = await everyPage(path, 2);
+      expect(paged.counts.every((n) => n === all.length), path).toBe(true);
+      expect(paged.records.map((r) => r.id), path).toEqual(all.map((r) => r.id));
+    }
+    expect((await whole('Status')).map((s) => s.name)).not.toContain('In stock');
+    const commits = await everyPage('ConfigCommit', 4, '&search=Initech');
+    expect(commits.counts[0]).toBe(0);
+    expect((await everyPage('ConfigCommit', 4, '&search=line')).counts[0]).toBe((await whole('ConfigCommit', '&search=line')).length);
+  });
+
+  it('never counts what a caller restricted to some customers may not see', async () => {
+    const acme = (await call('GET', `/api/Client/${ids.client}`)).body;
+    const umbrella = await post('Client', [{ name: 'Umbrella' }]);
+    await post('Users', [{ name: 'Bob', client_id: umbrella.id }]);
+    await post('Asset', [{ inventory_number: 'UM-1', assettype_id: ids.assettype, client_id: umbrella.id }]);
+    // A service of another customer is tracked: its change is one the confined agent neither sees nor counts.
+    expect((await t.app.inject({ method: 'PATCH', url: '/v1/settings', headers: t.auth, payload: { trackServices: true } })).statusCode).toBe(200);
+    const assetTypeId = (await call('GET', `/api/AssetType/${ids.assettype}`)).body.shiplog_id;
+    await t.services.config.create(t.ctx, 'assets', { name: 'Umbrella CRM', assetTypeId, serviceClass: 'service', customerId: umbrella.shiplog_id });
+    const confined = await createAgent(t, {
+      name: 'Acme counter',
+      clientRestrictions: { allowAllCustomers: false, customerIds: [acme.shiplog_id as string] },
+      roles: [{ name: 'Acme counter', configAccess: 'read', customerAccess: 'modify', userAccess: 'read', assetAccess: 'read', customerRestrictions: { allowAllCustomers: false, customerIds: [acme.shiplog_id as string] } }],
+    });
+    for (const path of ['Client', 'Users', 'Asset', 'ConfigCommit']) {
+      const seen = await whole(path, '', confined.headers);
+      const paged = await everyPage(path, 2, '', confined.headers);
+      expect(paged.counts.every((n) => n === seen.length), path).toBe(true);
+      expect(paged.records.map((r) => r.id), path).toEqual(seen.map((r) => r.id));
+      expect(seen.length, path).toBeLessThan((await whole(path)).length);
+    }
+    expect((await whole('Client', '', confined.headers)).map((c) => c.id)).toEqual([ids.client]);
+    // The store's count of the change list hides exactly the changes /v1 hides from the same caller.
+    const v1 = (await t.app.inject({ method: 'GET', url: '/v1/changes?limit=200', headers: confined.headers })).json<{ items: { id: string }[] }>().items;
+    expect((await whole('ConfigCommit', '', confined.headers)).map((c) => c.shiplog_id)).toEqual(v1.map((c) => c.id));
+  });
+
+  it('sorts the whole list by order and orderdesc across pages, ties by id', async () => {
+    const keys: Record<string, (r: Json) => string | number | null> = {
+      id: (r) => r.shiplog_id as string,
+      summary: (r) => r.summary as string,
+      dateoccurred: (r) => r.dateoccurred as string,
+      priority_id: (r) => r.priority_id as number | null,
+    };
+    const compare = (x: string | number | null, y: string | number | null) => (x === y ? 0 : x === null ? -1 : y === null ? 1 : x < y ? -1 : 1);
+    const all = await whole('Tickets');
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...Object.keys(keys)), fc.boolean(), fc.integer({ min: 1, max: 4 }), async (order, desc, size) => {
+        const key = keys[order]!;
+        const expected = [...all].sort((a, b) => (desc ? -1 : 1) * (compare(key(a), key(b)) || compare(a.shiplog_id as string, b.shiplog_id as string)));
+        const paged = await everyPage('Tickets', size, `&order=${order}&orderdesc=${desc}`);
+        expect(paged.records.map((r) => r.id)).toEqual(expected.map((r) => r.id));
+      }),
+      { numRuns: 12 },
+    );
+    const names = (await everyPage('Client', 2, '&order=name')).records.map((c) => c.name as string);
+    expect(names).toEqual([...names].sort());
+    expect((await everyPage('Team', 1, '&order=NAME&orderdesc=true')).records.map((c) => c.name)).toEqual(['Third line', 'Second line', 'First line']);
+  });
+
+  it('refuses an order field the list cannot sort by with a 400 naming order', async () => {
+    for (const [path, field] of [['Tickets', 'colour'], ['Client', 'toplevel_id'], ['ConfigCommit', 'summary']]) {
+      const res = await call<{ code: string; errors: { path: string; message: string }[] }>('GET', `/api/${path}?order=${field}`);
+      expect(res.status, path).toBe(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+      expect(res.body.errors[0]).toMatchObject({ path: 'order', code: 'unsupported-order' });
+    }
   });
 
   it('lists every /api operation in the OpenAPI document with an operation id, summary, description and tag', async () => {

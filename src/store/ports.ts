@@ -13,6 +13,23 @@ export interface EntityRecord {
   updatedAt: number;
 }
 
+/**
+ * A numbered page, for clients that page by number and sort by a field (the Halo dialect): `offset` rows skipped in
+ * the order of `by`, ties broken by id in the same direction.
+ */
+export interface NumberedPage<K extends string> {
+  by: K;
+  desc: boolean;
+  offset: number;
+  limit: number;
+}
+
+/** A list, counted: the rows of one numbered page and how many rows match in all. */
+export interface CountedRows<R> {
+  rows: R[];
+  total: number;
+}
+
 /** One reference field of one entity, pointing at another entity. */
 export interface EntityReference {
   fromId: string;
@@ -28,10 +45,26 @@ export interface EntityListQuery {
   nameContains?: string;
 }
 
+/** Entities of a type whose body's top-level string `field` is one of `anyOf` (an empty list matches nothing). */
+export interface BodyMatch {
+  field: string;
+  anyOf: string[];
+}
+
+export type EntitySortKey = 'id' | 'name' | 'createdAt' | 'updatedAt';
+
+export interface EntityCountQuery {
+  type: string;
+  nameContains?: string;
+  bodyMatches?: BodyMatch[];
+}
+
 export interface EntityStore {
   find(id: string): Promise<EntityRecord | undefined>;
   findMany(ids: string[]): Promise<EntityRecord[]>;
   list(query: EntityListQuery): Promise<EntityRecord[]>;
+  /** One numbered page of the entities the query matches, and how many match (counted, not read). */
+  page(query: EntityCountQuery, page: NumberedPage<EntitySortKey>): Promise<CountedRows<EntityRecord>>;
   /** Every entity of a type (for small types such as roles). */
   listAll(type: string): Promise<EntityRecord[]>;
   insert(record: EntityRecord): Promise<void>;
@@ -88,6 +121,15 @@ export interface ChangeReceipt {
 /** The columns a list screen shows: no snapshots. */
 export type ChangeSummary = Omit<ChangeRecord, 'before' | 'after' | 'request' | 'digest' | 'hash' | 'requires' | 'received'>;
 
+/**
+ * The changes a numbered page of the change list counts and shows: by name, and for a caller who sees only some
+ * customers' records, changes of the types holding them only when each body (before, after) names one of `customerIds`.
+ */
+export interface ChangePageFilter {
+  nameContains?: string;
+  customerRecords?: { customerIds: string[]; customerField: Record<string, string> };
+}
+
 export interface ChangeFilter {
   type?: string;
   entityId?: string;
@@ -139,6 +181,8 @@ export interface ChangeStore {
   findById(id: string): Promise<ChangeRecord | undefined>;
   /** Newest first. */
   list(filter: ChangeFilter): Promise<ChangeSummary[]>;
+  /** One numbered page of the log in seq order (`desc`: newest first), and how many changes the filter matches. */
+  page(filter: ChangePageFilter, page: NumberedPage<'seq'>): Promise<CountedRows<ChangeSummary>>;
   /** Ascending by seq, `seq > afterSeq`, at most `limit`. */
   scan(afterSeq: number, limit: number): Promise<ChangeRecord[]>;
   /** Changes with `fromSeq <= seq < belowSeq`, newest first, at most `limit`. */
@@ -195,11 +239,22 @@ export interface PageQuery {
   nameContains?: string;
 }
 
+/** The agents a viewer sees: by name or email, within its customer group, and of co-managed customers in its scope. */
+export interface AgentPageFilter {
+  nameContains?: string;
+  /** Only agents of this customer group (customer-group override, else co-managed customer), and `agentId` itself. */
+  group?: { groupId: string; agentId: string };
+  /** Agents working for a co-managed customer only when it is one of these. */
+  coManagedIn?: string[];
+}
+
 export interface AgentStore {
   find(id: string): Promise<AgentRecord | undefined>;
   findByEmail(email: string): Promise<AgentRecord | undefined>;
   findMany(ids: string[]): Promise<AgentRecord[]>;
   list(query: PageQuery): Promise<AgentRecord[]>;
+  /** One numbered page of the agents the filter matches, and how many match (counted, not read). */
+  page(filter: AgentPageFilter, page: NumberedPage<DeskRecordSortKey>): Promise<CountedRows<AgentRecord>>;
   count(): Promise<number>;
   insert(agent: AgentRecord): Promise<void>;
   update(agent: AgentRecord): Promise<void>;
@@ -610,9 +665,16 @@ export interface DeskUserFilter extends CustomerFilter {
   customerId?: string;
 }
 
+export type TicketSortKey = 'id' | 'summary' | 'createdAt' | 'updatedAt' | 'priority';
+export type DeskRecordSortKey = 'id' | 'name' | 'createdAt';
+/** A filter without its cursor page: what a count and a numbered page take. */
+export type Unpaged<F> = Omit<F, 'afterId' | 'beforeId' | 'limit'>;
+
 export interface DeskStore {
   findCustomer(id: string): Promise<CustomerRecord | undefined>;
   listCustomers(filter: CustomerFilter): Promise<CustomerRecord[]>;
+  /** One numbered page of the customers the filter matches, and how many match (counted, not read). */
+  pageCustomers(filter: Unpaged<CustomerFilter>, page: NumberedPage<DeskRecordSortKey>): Promise<CountedRows<CustomerRecord>>;
   insertCustomer(customer: CustomerRecord): Promise<void>;
   updateCustomer(customer: CustomerRecord): Promise<void>;
   removeCustomer(id: string): Promise<void>;
@@ -620,6 +682,7 @@ export interface DeskStore {
   customerHolds(id: string): Promise<{ users: number; tickets: number }>;
   findUser(id: string): Promise<DeskUserRecord | undefined>;
   listUsers(filter: DeskUserFilter): Promise<DeskUserRecord[]>;
+  pageUsers(filter: Unpaged<DeskUserFilter>, page: NumberedPage<DeskRecordSortKey>): Promise<CountedRows<DeskUserRecord>>;
   insertUser(user: DeskUserRecord): Promise<void>;
   updateUser(user: DeskUserRecord): Promise<void>;
   removeUser(id: string): Promise<void>;
@@ -629,6 +692,7 @@ export interface DeskStore {
   nextTicketNumber(): Promise<number>;
   findTicket(id: string): Promise<TicketRecord | undefined>;
   listTickets(filter: TicketFilter): Promise<TicketRecord[]>;
+  pageTickets(filter: Unpaged<TicketFilter>, page: NumberedPage<TicketSortKey>): Promise<CountedRows<TicketRecord>>;
   insertTicket(ticket: TicketRecord): Promise<void>;
   updateTicket(ticket: TicketRecord): Promise<void>;
   addAction(action: TicketActionRecord): Promise<void>;

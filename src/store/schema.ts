@@ -28,6 +28,7 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   sso_attempts: SsoAttemptsTable;
   id_aliases: IdAliasesTable;
+  row_versions: RowVersionsTable;
 }
 
 export interface CustomersTable {
@@ -341,6 +342,12 @@ export interface SsoAttemptsTable {
   created_at: number;
   expires_at: number;
   source: string;
+}
+
+/** A version per table whose counts are kept between writes (tickets): moved by every write to the table. */
+export interface RowVersionsTable {
+  name: string;
+  version: number | string;
 }
 
 export interface IdAliasesTable {

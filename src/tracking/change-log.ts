@@ -3,7 +3,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { EntityTypeDefinition } from '../catalog/entity-type.js';
 import { DomainError } from '../shared/errors.js';
 import { isoTime } from '../shared/iso-time.js';
-import type { ChangeFilter, ChangeOp, ChangeReceipt, ChangeRecord, ChangeSummary, Transactor } from '../store/ports.js';
+import type { ChangeFilter, ChangeOp, ChangeReceipt, ChangeRecord, ChangeSummary, NumberedPage, Transactor } from '../store/ports.js';
 import { diffBodies, type FieldDiff } from './body-diff.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { HistoryKeys } from './history-keys.js';
@@ -51,6 +51,8 @@ export interface ChangeDetail extends ChangeListItem {
 
 export interface ChangeLog {
   list(query: ChangeListQuery): Promise<{ items: ChangeListItem[]; nextCursor: string | null }>;
+  /** A numbered page of the changes the caller sees (by name), in seq order, and how many it sees in all (counted). */
+  page(query: { nameContains?: string; scope?: CustomerScope }, page: NumberedPage<'seq'>): Promise<{ items: ChangeListItem[]; total: number }>;
   /** One change; a change to a record of a customer outside `scope` is not found. */
   detail(id: string, scope?: CustomerScope): Promise<ChangeDetail>;
   verify(): Promise<VerifyResult>;
@@ -107,6 +109,16 @@ export function createChangeLog(deps: { db: Transactor; catalog: Catalog; keys: 
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);
       return { items: page.map(toListItem), nextCursor: rows.length > query.limit && last ? encodeCursor(last.seq) : null };
+    },
+
+    async page({ nameContains, scope = everyCustomer }, page) {
+      const customerField = Object.fromEntries(catalog.list().flatMap((def) => (def.customerRecord ? [[def.key, def.customerRecord.customer]] : [])));
+      const filter = {
+        ...(nameContains ? { nameContains } : {}),
+        ...(scope.kind === 'only' ? { customerRecords: { customerIds: [...scope.customerIds], customerField } } : {}),
+      };
+      const { rows, total } = await db.read((stores) => stores.changes.page(filter, page));
+      return { items: rows.map(toListItem), total };
     },
 
     async detail(id, scope = everyCustomer) {

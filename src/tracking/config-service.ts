@@ -10,7 +10,7 @@ import { isRecord } from '../shared/field-path.js';
 import { newId } from '../shared/ids.js';
 import type { Settings } from '../shared/settings.js';
 import { parseOrThrow } from '../shared/validation.js';
-import type { ChangeRecord, EntityRecord, Stores, Transactor } from '../store/ports.js';
+import type { BodyMatch, ChangeRecord, EntityRecord, EntitySortKey, NumberedPage, Stores, Transactor } from '../store/ports.js';
 import { canonicalOf, type ChangeWriter } from './change-writer.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { SecretBox } from './secret-box.js';
@@ -53,6 +53,13 @@ export interface ConfigListQuery extends Scoped {
   customerId?: string;
 }
 
+/** What a numbered page of a type takes: a text search, one customer's records, and conditions on body fields. */
+export interface ConfigPageQuery extends Scoped {
+  q?: string;
+  customerId?: string;
+  bodyMatches?: BodyMatch[];
+}
+
 /**
  * Configuration entities, read and written within the caller's client restrictions: a customer's record (an asset)
  * outside them is not found, and cannot be written for such a customer.
@@ -63,6 +70,8 @@ export interface ConfigService {
   remove(ctx: WriteContext, type: string, id: string, options?: { ifMatch?: string } & Scoped): Promise<WriteOutcome>;
   get(type: string, id: string, options?: Scoped): Promise<EntityView>;
   list(type: string, query: ConfigListQuery): Promise<EntityPage>;
+  /** A numbered page of the entities the caller sees that match, and how many match in all (counted in the store). */
+  page(type: string, query: ConfigPageQuery, page: NumberedPage<EntitySortKey>): Promise<{ items: EntityView[]; total: number }>;
   /** Decrypts one secret for the parts that must use it; never exposed over HTTP. */
   readSecret(type: string, id: string, slot: string): Promise<string | null>;
 }
@@ -211,6 +220,18 @@ export function createConfigService(deps: { db: Transactor; catalog: Catalog; bo
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);
       return { items: page.map((r) => toView(def, r)), nextCursor: rows.length > query.limit && last ? encodeCursor(last.id) : null };
+    },
+    async page(type, query, page) {
+      const def = catalog.get(type);
+      const scope = query.scope ?? everyCustomer;
+      const matches = [...(query.bodyMatches ?? [])];
+      // A customer's records are matched by the customer field of their bodies, as seesBody does.
+      if (def.customerRecord && scope.kind === 'only') matches.push({ field: def.customerRecord.customer, anyOf: [...scope.customerIds] });
+      if (def.customerRecord && query.customerId !== undefined) matches.push({ field: def.customerRecord.customer, anyOf: [query.customerId] });
+      const { rows, total } = await db.read((stores) =>
+        stores.entities.page({ type: def.key, ...(query.q ? { nameContains: query.q } : {}), ...(matches.length > 0 ? { bodyMatches: matches } : {}) }, page),
+      );
+      return { items: rows.map((r) => toView(def, r)), total };
     },
     async readSecret(type, id, slot) {
       const def = catalog.get(type);

@@ -111,6 +111,12 @@ describe.each(engines)('a Halo integration under least privilege on %s', (engine
     expect((await halo.request('GET', `Tickets/${ids.projectTicket}`)).status).toBe(404);
     expect((await halo.request('POST', 'Tickets', [{ id: ids.projectTicket, summary: 'Mine' }])).status).toBe(404);
     expect((await halo.get('Tickets?search=Project')).tickets).toEqual([]);
+    // record_count counts only the tickets it sees: paging by it reads each of them once.
+    const seen = await halo.all('Tickets', 'tickets', '', 1);
+    expect(seen.map((x: HaloJson) => x.summary).sort()).toEqual(['CVE-2024-3094 on ACME-WS-01', 'Outdated OpenSSH on ACME-WS-01']);
+    expect((await halo.get('Tickets?pageinate=true&page_size=1')).record_count).toBe(2);
+    const newestFirst = (await halo.get('Tickets?order=dateoccurred&orderdesc=true')).tickets.map((x: HaloJson) => x.summary);
+    expect(newestFirst).toEqual(['Outdated OpenSSH on ACME-WS-01', 'CVE-2024-3094 on ACME-WS-01']);
   });
 
   it('is refused everything else with 403 and a reason, and nothing it is refused changes anything', async () => {

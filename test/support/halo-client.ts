@@ -41,14 +41,18 @@ export class HaloClient {
     return res.body;
   }
 
-  /** Every record of a list, page by page, until a page comes back short. */
+  /** Every record of a list, as Halo clients page: while page_no * page_size < record_count. */
   async all(resource: string, key: string, query = '', pageSize = 2): Promise<HaloJson[]> {
     const records: HaloJson[] = [];
-    for (let page = 1; ; page++) {
+    let recordCount = 0;
+    let page = 0;
+    do {
+      page += 1;
       const body = await this.get(`${resource}?pageinate=true&page_size=${pageSize}&page_no=${page}${query ? `&${query}` : ''}`);
       records.push(...(body[key] as HaloJson[]));
-      if ((body[key] as HaloJson[]).length < pageSize) return records;
-    }
+      recordCount = body.record_count as number;
+    } while (page * pageSize < recordCount);
+    return records;
   }
 
   /** POSTs records as an array; answers the saved record (one) or records (several). */

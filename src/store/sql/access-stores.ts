@@ -1,6 +1,7 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
 import type { AgentsTable, ApplicationsTable, AuditEventsTable, Database } from '../schema.js';
 import type {
+  AgentPageFilter,
   AccessTokenStore,
   AgentRecord,
   AgentStore,
@@ -15,6 +16,21 @@ import type {
   TokenStore,
 } from '../ports.js';
 import { likeContains } from './like.js';
+import { countedPage } from './numbered-page.js';
+
+function agentsWhere<O>(query: SelectQueryBuilder<Database, 'agents', O>, { nameContains, group, coManagedIn }: AgentPageFilter) {
+  if (nameContains) query = query.where((eb) => eb.or([likeContains(eb, 'name', nameContains), likeContains(eb, 'email', nameContains)]));
+  if (group) {
+    query = query.where((eb) =>
+      eb.or([eb('id', '=', group.agentId), eb(eb.fn.coalesce('customer_group_override_id', 'co_managed_customer_id'), '=', group.groupId)]),
+    );
+  }
+  if (coManagedIn) {
+    const ids = coManagedIn;
+    query = query.where((eb) => eb.or([eb('co_managed_customer_id', 'is', null), ...(ids.length > 0 ? [eb('co_managed_customer_id', 'in', ids)] : [])]));
+  }
+  return query;
+}
 
 function toAgent(row: Selectable<AgentsTable>): AgentRecord {
   return {
@@ -69,6 +85,9 @@ export function createAgentStore(db: Kysely<Database>): AgentStore {
       if (afterId) query = query.where('id', '>', afterId);
       if (nameContains) query = query.where((eb) => eb.or([likeContains(eb, 'name', nameContains), likeContains(eb, 'email', nameContains)]));
       return (await query.orderBy('id').limit(limit).execute()).map(toAgent);
+    },
+    async page(filter, page) {
+      return countedPage(db, 'agents', (query) => agentsWhere(query, filter), { id: 'id', name: 'name', createdAt: 'created_at' }, page, toAgent);
     },
     async count() {
       const row = await db.selectFrom('agents').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();

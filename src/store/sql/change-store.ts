@@ -1,10 +1,26 @@
 import type { Database, ChangesTable } from '../schema.js';
-import type { ChangeFilter, ChangeOp, ChangeReceipt, ChangeRecord, ChangeStore, ChangeSummary, LogHead, StoredChange } from '../ports.js';
+import type { ChangeFilter, ChangeOp, ChangePageFilter, ChangeReceipt, ChangeRecord, ChangeStore, ChangeSummary, LogHead, StoredChange } from '../ports.js';
 import { sql, type Insertable, type Kysely, type QueryResult, type Selectable, type SelectQueryBuilder } from 'kysely';
 import { jsonTextOf, parseBody } from '../../shared/body-text.js';
+import { bodyText } from './body-field.js';
+import { countedPage } from './numbered-page.js';
 import { prepared, preparedRows } from './prepared.js';
 
 const GENESIS_HASH = '0'.repeat(64);
+
+function changesWhere<O>(db: Kysely<Database>, query: SelectQueryBuilder<Database, 'changes', O>, { nameContains, customerRecords }: ChangePageFilter) {
+  if (nameContains) query = query.where(sql<string>`lower(${sql.ref('entity_name')})`, 'like', sql<string>`${containsPattern(nameContains)} escape '\\'`);
+  if (!customerRecords) return query;
+  const { customerIds, customerField } = customerRecords;
+  const types = Object.keys(customerField);
+  if (types.length === 0) return query;
+  // As seesChange: a body that is absent is seen, one naming no customer or another customer is not.
+  return query.where((eb) => {
+    const seen = (column: 'before' | 'after', field: string) =>
+      eb.or([eb(column, 'is', null), ...(customerIds.length > 0 ? [eb(bodyText(db, field, column), 'in', customerIds)] : [])]);
+    return eb.or([eb('type', 'not in', types), ...types.map((type) => eb.and([eb('type', '=', type), seen('before', customerField[type]!), seen('after', customerField[type]!)]))]);
+  });
+}
 
 const summaryColumns = [
   'seq',
@@ -321,6 +337,9 @@ export function createChangeStore(db: Kysely<Database>): ChangeStore {
     async findById(id) {
       const row = await db.selectFrom('changes').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? toChangeRecord(row) : undefined;
+    },
+    async page(filter, page) {
+      return countedPage(db, 'changes', (query) => changesWhere(db, query, filter), { seq: 'seq' }, page, toSummary);
     },
     async list(filter) {
       const names = listFilters.filter((name) => isSet(filter[name]));

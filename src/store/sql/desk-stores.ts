@@ -1,8 +1,14 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
 import type { Actor } from '../../shared/actor.js';
 import type { CustomersTable, Database, DeskUsersTable, InboundMailTable, TicketActionsTable, TicketListsTable, TicketsTable, WebhookDeliveriesTable } from '../schema.js';
 import type {
+  CustomerFilter,
   CustomerRecord,
+  DeskRecordSortKey,
+  DeskUserFilter,
+  TicketFilter,
+  TicketSortKey,
+  Unpaged,
   DeliveryStatus,
   DeskStore,
   DeskUserRecord,
@@ -14,6 +20,8 @@ import type {
   WebhookDeliveryStore,
 } from '../ports.js';
 import { likeContains } from './like.js';
+import { countedPage } from './numbered-page.js';
+import { countOnce, moveVersion } from './row-versions.js';
 
 function toCustomer(row: Selectable<CustomersTable>): CustomerRecord {
   return { id: row.id, name: row.name, thirdPartyId: row.third_party_id, createdAt: Number(row.created_at), updatedAt: Number(row.updated_at) };
@@ -115,19 +123,65 @@ function toAction(row: Selectable<TicketActionsTable>): TicketActionRecord {
   };
 }
 
+const ticketColumns: Record<TicketSortKey, string> = { id: 'id', summary: 'summary', createdAt: 'created_at', updatedAt: 'updated_at', priority: 'priority' };
+const deskRecordColumns: Record<DeskRecordSortKey, string> = { id: 'id', name: 'name', createdAt: 'created_at' };
+
+const matchesNoTicket = (filter: Unpaged<TicketFilter>) => [filter.customerIds, filter.ticketTypeIds, filter.teamIdsIn, filter.statusIdsIn].some((ids) => ids?.length === 0);
+
+function customersWhere<O>(query: SelectQueryBuilder<Database, 'customers', O>, { customerIds, nameContains }: Unpaged<CustomerFilter>) {
+  if (customerIds) query = query.where('id', 'in', customerIds);
+  if (nameContains) query = query.where((eb) => likeContains(eb, 'name', nameContains));
+  return query;
+}
+
+function usersWhere<O>(query: SelectQueryBuilder<Database, 'desk_users', O>, { customerIds, customerId, nameContains }: Unpaged<DeskUserFilter>) {
+  if (customerIds) query = query.where('customer_id', 'in', customerIds);
+  if (customerId) query = query.where('customer_id', '=', customerId);
+  if (nameContains) query = query.where((eb) => eb.or([likeContains(eb, 'name', nameContains), likeContains(eb, 'email', nameContains)]));
+  return query;
+}
+
+/** The tickets a filter matches, the caller's restrictions and visibility among them (its lists of ids are not empty). */
+function ticketsWhere<O>(query: SelectQueryBuilder<Database, 'tickets', O>, filter: Unpaged<TicketFilter>) {
+  if (filter.customerIds) query = query.where('customer_id', 'in', filter.customerIds);
+  if (filter.ticketTypeIds) query = query.where('ticket_type_id', 'in', filter.ticketTypeIds);
+  const v = filter.visibility;
+  if (v.kind === 'limited') {
+    // Its own tickets always; others only in its teams (or in none), as far as the view permissions reach.
+    query = query.where((eb) => {
+      const inTeams = v.teamIds.length > 0 ? eb.or([eb('team_id', 'is', null), eb('team_id', 'in', v.teamIds)]) : eb('team_id', 'is', null);
+      const reach = [];
+      if (v.unassigned) reach.push(eb('agent_id', 'is', null));
+      if (v.assignedToOthers) reach.push(eb('agent_id', 'is not', null));
+      return reach.length > 0 ? eb.or([eb('agent_id', '=', v.agentId), eb.and([inTeams, eb.or(reach)])]) : eb('agent_id', '=', v.agentId);
+    });
+  }
+  if (filter.customerId) query = query.where('customer_id', '=', filter.customerId);
+  if (filter.teamId) query = query.where('team_id', '=', filter.teamId);
+  if (filter.teamIdsIn) query = query.where('team_id', 'in', filter.teamIdsIn);
+  if (filter.statusIdsIn) query = query.where('status_id', 'in', filter.statusIdsIn);
+  if (filter.agentId) query = query.where('agent_id', '=', filter.agentId);
+  if (filter.statusId) query = query.where('status_id', '=', filter.statusId);
+  if (filter.closed !== undefined) query = query.where('closed', '=', filter.closed ? 1 : 0);
+  if (filter.summaryContains) query = query.where((eb) => likeContains(eb, 'summary', filter.summaryContains!));
+  return query;
+}
+
 export function createDeskStore(db: Kysely<Database>): DeskStore {
   return {
     async findCustomer(id) {
       const row = await db.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? toCustomer(row) : undefined;
     },
-    async listCustomers({ customerIds, nameContains, afterId, limit }) {
-      if (customerIds?.length === 0) return [];
-      let query = db.selectFrom('customers').selectAll();
-      if (customerIds) query = query.where('id', 'in', customerIds);
-      if (nameContains) query = query.where((eb) => likeContains(eb, 'name', nameContains));
-      if (afterId) query = query.where('id', '>', afterId);
-      return (await query.orderBy('id').limit(limit).execute()).map(toCustomer);
+    async listCustomers(filter) {
+      if (filter.customerIds?.length === 0) return [];
+      let query = customersWhere(db.selectFrom('customers').selectAll(), filter);
+      if (filter.afterId) query = query.where('id', '>', filter.afterId);
+      return (await query.orderBy('id').limit(filter.limit).execute()).map(toCustomer);
+    },
+    async pageCustomers(filter, page) {
+      if (filter.customerIds?.length === 0) return { rows: [], total: 0 };
+      return countedPage(db, 'customers', (query) => customersWhere(query, filter), deskRecordColumns, page, toCustomer);
     },
     async insertCustomer(c) {
       await db.insertInto('customers').values({ id: c.id, name: c.name, third_party_id: c.thirdPartyId, created_at: c.createdAt, updated_at: c.updatedAt }).execute();
@@ -147,14 +201,15 @@ export function createDeskStore(db: Kysely<Database>): DeskStore {
       const row = await db.selectFrom('desk_users').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? toUser(row) : undefined;
     },
-    async listUsers({ customerIds, customerId, nameContains, afterId, limit }) {
-      if (customerIds?.length === 0) return [];
-      let query = db.selectFrom('desk_users').selectAll();
-      if (customerIds) query = query.where('customer_id', 'in', customerIds);
-      if (customerId) query = query.where('customer_id', '=', customerId);
-      if (nameContains) query = query.where((eb) => eb.or([likeContains(eb, 'name', nameContains), likeContains(eb, 'email', nameContains)]));
-      if (afterId) query = query.where('id', '>', afterId);
-      return (await query.orderBy('id').limit(limit).execute()).map(toUser);
+    async listUsers(filter) {
+      if (filter.customerIds?.length === 0) return [];
+      let query = usersWhere(db.selectFrom('desk_users').selectAll(), filter);
+      if (filter.afterId) query = query.where('id', '>', filter.afterId);
+      return (await query.orderBy('id').limit(filter.limit).execute()).map(toUser);
+    },
+    async pageUsers(filter, page) {
+      if (filter.customerIds?.length === 0) return { rows: [], total: 0 };
+      return countedPage(db, 'desk_users', (query) => usersWhere(query, filter), deskRecordColumns, page, toUser);
     },
     async insertUser(u) {
       await db
@@ -193,38 +248,25 @@ export function createDeskStore(db: Kysely<Database>): DeskStore {
       return row ? toTicket(row) : undefined;
     },
     async listTickets(filter) {
-      if ([filter.customerIds, filter.ticketTypeIds, filter.teamIdsIn, filter.statusIdsIn].some((ids) => ids?.length === 0)) return [];
-      let query = db.selectFrom('tickets').selectAll();
-      if (filter.customerIds) query = query.where('customer_id', 'in', filter.customerIds);
-      if (filter.ticketTypeIds) query = query.where('ticket_type_id', 'in', filter.ticketTypeIds);
-      const v = filter.visibility;
-      if (v.kind === 'limited') {
-        // Its own tickets always; others only in its teams (or in none), as far as the view permissions reach.
-        query = query.where((eb) => {
-          const inTeams = v.teamIds.length > 0 ? eb.or([eb('team_id', 'is', null), eb('team_id', 'in', v.teamIds)]) : eb('team_id', 'is', null);
-          const reach = [];
-          if (v.unassigned) reach.push(eb('agent_id', 'is', null));
-          if (v.assignedToOthers) reach.push(eb('agent_id', 'is not', null));
-          return reach.length > 0 ? eb.or([eb('agent_id', '=', v.agentId), eb.and([inTeams, eb.or(reach)])]) : eb('agent_id', '=', v.agentId);
-        });
-      }
-      if (filter.customerId) query = query.where('customer_id', '=', filter.customerId);
-      if (filter.teamId) query = query.where('team_id', '=', filter.teamId);
-      if (filter.teamIdsIn) query = query.where('team_id', 'in', filter.teamIdsIn);
-      if (filter.statusIdsIn) query = query.where('status_id', 'in', filter.statusIdsIn);
-      if (filter.agentId) query = query.where('agent_id', '=', filter.agentId);
-      if (filter.statusId) query = query.where('status_id', '=', filter.statusId);
-      if (filter.closed !== undefined) query = query.where('closed', '=', filter.closed ? 1 : 0);
-      if (filter.summaryContains) query = query.where((eb) => likeContains(eb, 'summary', filter.summaryContains!));
+      if (matchesNoTicket(filter)) return [];
+      let query = ticketsWhere(db.selectFrom('tickets').selectAll(), filter);
       if (filter.beforeId) query = query.where('id', '<', filter.beforeId);
       return (await query.orderBy('id', 'desc').limit(filter.limit).execute()).map(toTicket);
     },
+    async pageTickets(filter, page) {
+      if (matchesNoTicket(filter)) return { rows: [], total: 0 };
+      // Halo clients ask for the same count on every page: it is counted once per version of the tickets.
+      const counted = (count: () => Promise<number>) => countOnce(db, 'tickets', JSON.stringify(filter), count);
+      return countedPage(db, 'tickets', (query) => ticketsWhere(query, filter), ticketColumns, page, toTicket, ['priority'], counted);
+    },
     async insertTicket(t) {
       await db.insertInto('tickets').values(ticketRow(t)).execute();
+      await moveVersion(db, 'tickets');
     },
     async updateTicket(t) {
       const { id: _id, number: _number, created_at: _created, created_by: _by, ...changed } = ticketRow(t);
       await db.updateTable('tickets').set(changed).where('id', '=', t.id).execute();
+      await moveVersion(db, 'tickets');
     },
     async addAction(a) {
       await db
@@ -306,6 +348,7 @@ export function createDeskStore(db: Kysely<Database>): DeskStore {
     },
     async clear() {
       for (const table of ['ticket_lists', 'inbound_mail', 'ticket_actions', 'tickets', 'desk_users', 'customers'] as const) await db.deleteFrom(table).execute();
+      await moveVersion(db, 'tickets');
     },
   };
 }

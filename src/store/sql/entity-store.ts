@@ -1,8 +1,10 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
 import type { Database, EntitiesTable, EntityRefsTable } from '../schema.js';
 
 type EntityRefRow = Selectable<EntityRefsTable>;
-import type { EntityRecord, EntityStore } from '../ports.js';
+import type { EntityCountQuery, EntityRecord, EntitySortKey, EntityStore } from '../ports.js';
+import { bodyText } from './body-field.js';
+import { countedPage } from './numbered-page.js';
 import { forgetStoredBody, jsonTextOf, parseBody, rememberStoredBody } from '../../shared/body-text.js';
 import { likeContains } from './like.js';
 import { prepared, preparedRows } from './prepared.js';
@@ -65,6 +67,15 @@ const insertReferences = preparedRows(4, (db, rows) =>
   db.insertInto('entity_refs').values(rows.map(([fromId, fromType, toId, path]) => ({ from_id: fromId, from_type: fromType, to_id: toId, path }) as EntityRefRow)),
 );
 
+const entityColumns: Record<EntitySortKey, string> = { id: 'id', name: 'name', createdAt: 'created_at', updatedAt: 'updated_at' };
+
+function entitiesWhere<O>(db: Kysely<Database>, query: SelectQueryBuilder<Database, 'entities', O>, { type, nameContains, bodyMatches }: EntityCountQuery) {
+  query = query.where('type', '=', type);
+  if (nameContains) query = query.where((eb) => likeContains(eb, 'name', nameContains));
+  for (const match of bodyMatches ?? []) query = query.where((eb) => eb(bodyText(db, match.field), 'in', match.anyOf));
+  return query;
+}
+
 export function createEntityStore(db: Kysely<Database>): EntityStore {
   return {
     async find(id) {
@@ -82,6 +93,10 @@ export function createEntityStore(db: Kysely<Database>): EntityStore {
       if (nameContains) query = query.where((eb) => likeContains(eb, 'name', nameContains));
       const rows = await query.orderBy('id').limit(limit).execute();
       return rows.map(toRecord);
+    },
+    async page(query, page) {
+      if (query.bodyMatches?.some((m) => m.anyOf.length === 0)) return { rows: [], total: 0 };
+      return countedPage(db, 'entities', (q) => entitiesWhere(db, q, query), entityColumns, page, toRecord);
     },
     async listAll(type) {
       const rows = await db.selectFrom('entities').selectAll().where('type', '=', type).orderBy('id').execute();

@@ -2,8 +2,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AgentView } from '../../../access/agent-service.js';
 import type { Services } from '../../../services.js';
+import type { DeskRecordSortKey } from '../../../store/ports.js';
 import { writeContext } from '../../plugins/auth.js';
 import { configResource } from './config-resource.js';
+import { deskRecordOrders } from './customers.js';
 import { globalIdField, haloResource, idField, inHaloTerms, present, recordsOf, referenceOf, str, type AliasOf, type HaloRecord } from './resource.js';
 
 
@@ -54,7 +56,7 @@ export const haloAgentRoutes =
     );
 
     await app.register(
-      haloResource<AgentView>(services, {
+      haloResource<AgentView, DeskRecordSortKey>(services, {
         path: 'Agent',
         one: 'Agent',
         listKey: 'agents',
@@ -64,7 +66,9 @@ export const haloAgentRoutes =
         input: agentInput,
         read: 'access:manage',
         edit: 'access:manage',
-        list: (request, { limit, cursor, search }) => agents.list(request.principal!, { limit, ...(cursor ? { cursor } : {}), ...(search ? { q: search } : {}) }),
+        orders: deskRecordOrders,
+        defaultOrder: { by: 'id', desc: false },
+        list: (request, { offset, limit, order, search }) => agents.page(request.principal!, search ? { q: search } : {}, { ...order, offset, limit }),
         get: (request, id) => agents.get(request.principal!, id),
         async save(request, record, id, svc) {
           const input = present({ name: record.name, email: record.email, apiOnly: record.isapiagent, disabled: record.isdisabled });

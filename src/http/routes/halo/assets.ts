@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../../../services.js';
+import type { EntitySortKey } from '../../../store/ports.js';
 import { DomainError } from '../../../shared/errors.js';
 import type { EntityView } from '../../../tracking/config-service.js';
 import { writeContext } from '../../plugins/auth.js';
@@ -87,7 +88,7 @@ export const haloAssetRoutes =
     }
 
     await app.register(
-      haloResource<AssetWithType>(services, {
+      haloResource<AssetWithType, EntitySortKey>(services, {
         path: 'Asset',
         one: 'Asset',
         listKey: 'assets',
@@ -98,10 +99,12 @@ export const haloAssetRoutes =
         read: 'assets:read',
         edit: 'assets:edit',
         filters: { client_id: haloId.optional() },
-        async list(request, { limit, cursor, search, query }) {
+        orders: { id: 'id', inventory_number: 'name', key_field: 'name' },
+        defaultOrder: { by: 'id', desc: false },
+        async list(request, { offset, limit, order, search, query }) {
           const customerId = query.client_id === undefined ? null : await referenceOf(services, query.client_id, 'client_id');
-          const page = await assets.list(request.principal!, { limit, ...(cursor ? { cursor } : {}), ...(search ? { q: search } : {}), ...(customerId ? { customerId } : {}) });
-          return { items: await withTypes(page.items), nextCursor: page.nextCursor };
+          const { items, total } = await assets.page(request.principal!, { ...(search ? { q: search } : {}), ...(customerId ? { customerId } : {}) }, { ...order, offset, limit });
+          return { items: await withTypes(items), total };
         },
         get: async (request, id) => (await withTypes([await assets.get(request.principal!, id)]))[0]!,
         save: async (request, record, id, svc) => (await withTypes([await saveAsset(svc, request, record, id)], svc))[0]!,

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import type { Services } from '../../../services.js';
+import type { EntitySortKey } from '../../../store/ports.js';
 import { DomainError } from '../../../shared/errors.js';
 import type { EntityView } from '../../../tracking/config-service.js';
 import { scopeOf, writeContext } from '../../plugins/auth.js';
@@ -22,8 +23,10 @@ export interface ConfigResourceSpec {
   toBody(record: HaloRecord, services: Services): Promise<Record<string, unknown>>;
   /** Fields a new entity gets that Halo does not send (a status's kind). */
   defaults?: Record<string, unknown>;
-  /** Only some entities of the type are this resource's (ticket statuses among all statuses). */
-  includes?(view: EntityView): boolean;
+  /** Only the entities of the type whose body has this value in this field are this resource's (ticket statuses among all statuses). */
+  only?: { field: string; value: string };
+  /** The Halo fields that hold the entity's name, for `order` (default `name`). */
+  nameFields?: string[];
   ids(view: EntityView): (string | null | undefined)[];
   toHalo(view: EntityView, alias: AliasOf): HaloRecord;
 }
@@ -34,14 +37,15 @@ export interface ConfigResourceSpec {
  * fields it sends.
  */
 export function configResource(services: Services, spec: ConfigResourceSpec): FastifyPluginAsyncZod {
-  const mine = (view: EntityView) => !spec.includes || spec.includes(view);
+  const mine = (view: EntityView) => !spec.only || view.body[spec.only.field] === spec.only.value;
+  const bodyMatches = spec.only ? [{ field: spec.only.field, anyOf: [spec.only.value] }] : [];
   const visible = async (id: string, scope: ReturnType<typeof scopeOf>, { config } = services) => {
     const view = await config.get(spec.type, id, { scope });
     // Another kind of entity of the same type (an asset status for /api/Status) is not this resource's.
     if (!mine(view)) throw new DomainError('ENTITY_NOT_FOUND', `There is no ${spec.noun} with id ${id}.`, { type: spec.type, id });
     return view;
   };
-  return haloResource<EntityView>(services, {
+  return haloResource<EntityView, EntitySortKey>(services, {
     path: spec.path,
     one: spec.one,
     listKey: spec.listKey,
@@ -51,10 +55,10 @@ export function configResource(services: Services, spec: ConfigResourceSpec): Fa
     input: spec.input,
     read: 'config:read',
     edit: 'config:edit',
-    async list(request, { limit, cursor, search }) {
-      const page = await services.config.list(spec.type, { limit, ...(cursor ? { cursor } : {}), ...(search ? { q: search } : {}), scope: scopeOf(request) });
-      return { items: page.items.filter(mine), nextCursor: page.nextCursor };
-    },
+    orders: { id: 'id', ...Object.fromEntries((spec.nameFields ?? ['name']).map((field) => [field, 'name' as const])) },
+    defaultOrder: { by: 'id', desc: false },
+    list: (request, { offset, limit, order, search }) =>
+      services.config.page(spec.type, { ...(search ? { q: search } : {}), bodyMatches, scope: scopeOf(request) }, { ...order, offset, limit }),
     get: (request, id) => visible(id, scopeOf(request)),
     async save(request, record, id, joined) {
       const { config } = joined;

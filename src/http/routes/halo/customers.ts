@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { customerInputSchema, customerPatchSchema, userInputSchema, userPatchSchema, type CustomerView, type DeskUserView } from '../../../desk/customer-service.js';
 import type { Services } from '../../../services.js';
+import type { DeskRecordSortKey } from '../../../store/ports.js';
 import { parseOrThrow } from '../../../shared/validation.js';
 import { globalIdField, haloId, haloResource, idField, inHaloTerms, present, referenceOf, type HaloRecord } from './resource.js';
 
@@ -29,6 +30,9 @@ const userFields = { customerId: 'client_id', email: 'emailaddress', thirdPartyI
 
 type UserWithClient = DeskUserView & { customerName: string | null };
 
+/** The order fields of records with a name and a creation time (clients, users, agents). */
+export const deskRecordOrders: Record<string, DeskRecordSortKey> = { id: 'id', name: 'name', datecreated: 'createdAt' };
+
 
 /** `Client` (customers) and `Users` (their users), through the customer service within the caller's client restrictions. */
 export const haloCustomerRoutes =
@@ -37,7 +41,7 @@ export const haloCustomerRoutes =
     const { customers } = services;
 
     await app.register(
-      haloResource<CustomerView>(services, {
+      haloResource<CustomerView, DeskRecordSortKey>(services, {
         path: 'Client',
         one: 'Client',
         listKey: 'clients',
@@ -47,7 +51,9 @@ export const haloCustomerRoutes =
         input: clientInput,
         read: 'customers:read',
         edit: 'customers:edit',
-        list: (request, { limit, cursor, search }) => customers.listCustomers(request.principal!, { limit, ...(cursor ? { cursor } : {}), ...(search ? { q: search } : {}) }),
+        orders: deskRecordOrders,
+        defaultOrder: { by: 'id', desc: false },
+        list: (request, { offset, limit, order, search }) => customers.pageCustomers(request.principal!, search ? { q: search } : {}, { ...order, offset, limit }),
         get: (request, id) => customers.getCustomer(request.principal!, id),
         async save(request, record, id, svc) {
           const fields = present({ name: record.name });
@@ -75,7 +81,7 @@ export const haloCustomerRoutes =
     }
 
     await app.register(
-      haloResource<UserWithClient>(services, {
+      haloResource<UserWithClient, DeskRecordSortKey>(services, {
         path: 'Users',
         one: 'User',
         listKey: 'users',
@@ -86,10 +92,12 @@ export const haloCustomerRoutes =
         read: 'users:read',
         edit: 'users:edit',
         filters: { client_id: haloId.optional() },
-        async list(request, { limit, cursor, search, query }) {
+        orders: deskRecordOrders,
+        defaultOrder: { by: 'id', desc: false },
+        async list(request, { offset, limit, order, search, query }) {
           const customerId = query.client_id === undefined ? null : await referenceOf(services, query.client_id, 'client_id');
-          const page = await customers.listUsers(request.principal!, { limit, ...(cursor ? { cursor } : {}), ...(search ? { q: search } : {}), ...(customerId ? { customerId } : {}) });
-          return { items: await withClients(request.principal!, page.items), nextCursor: page.nextCursor };
+          const { items, total } = await customers.pageUsers(request.principal!, { ...(search ? { q: search } : {}), ...(customerId ? { customerId } : {}) }, { ...order, offset, limit });
+          return { items: await withClients(request.principal!, items), total };
         },
         get: async (request, id) => (await withClients(request.principal!, [await customers.getUser(request.principal!, id)]))[0]!,
         save: async (request, record, id, svc) => (await withClients(request.principal!, [await saveUser(svc, request.principal!, record, id)], svc))[0]!,

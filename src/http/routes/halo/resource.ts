@@ -9,13 +9,20 @@ import { problems } from '../../schemas.js';
 export type HaloRecord = Record<string, unknown>;
 /** The alias of a global id already looked up for this answer (null for null). */
 export type AliasOf = (globalId: string | null | undefined) => number | null;
-export interface Page<V> {
+/** One numbered page of a list and how many records the list holds under its filters. */
+export interface Counted<V> {
   items: V[];
-  nextCursor: string | null;
+  total: number;
 }
-export interface ListArgs {
+/** The sort a list is asked for: one of the resource's sort keys, ties broken by id in the same direction. */
+export interface ListOrder<K extends string = string> {
+  by: K;
+  desc: boolean;
+}
+export interface ListArgs<K extends string = string> {
+  offset: number;
   limit: number;
-  cursor?: string;
+  order: ListOrder<K>;
   search?: string;
   /** Every query parameter, the resource's filters among them. */
   query: Record<string, unknown>;
@@ -53,12 +60,12 @@ export const listQuery = {
   page_no: z.coerce.number().int().min(1).max(1_000_000).optional().describe('The page, from 1'),
   count: z.coerce.number().int().min(1).max(MAX_RECORDS).optional().describe(`Without paging: at most this many records (default ${MAX_RECORDS})`),
   search: z.string().max(200).optional(),
-  order: z.string().max(100).optional().describe('A field to sort the records of the answer by'),
-  orderdesc: haloBoolean.optional(),
+  order: z.string().max(100).optional().describe('The field to sort the whole list by (the resource’s order fields); ties by id'),
+  orderdesc: haloBoolean.optional().describe('true: sort descending'),
 };
 type ListQuery = { pageinate?: boolean; page_size?: number; page_no?: number; count?: number; search?: string; order?: string; orderdesc?: boolean };
 
-export interface ResourceSpec<V> {
+export interface ResourceSpec<V, K extends string = string> {
   /** The path under /api, e.g. `Tickets`. */
   path: string;
   /** The singular used in operation ids, e.g. `Ticket`. */
@@ -75,7 +82,12 @@ export interface ResourceSpec<V> {
   filters?: z.ZodRawShape;
   getQuery?: z.ZodRawShape;
   description: string;
-  list(request: FastifyRequest, args: ListArgs): Promise<Page<V>>;
+  /** Halo field → the sort key `list` takes for it: the fields `order` may name. */
+  orders: Record<string, K>;
+  /** Shiplog's own order of the list, used without `order`. */
+  defaultOrder: ListOrder<K>;
+  /** One numbered page of the records the caller sees under the filters, sorted as asked, and how many there are. */
+  list(request: FastifyRequest, args: ListArgs<K>): Promise<Counted<V>>;
   get(request: FastifyRequest, id: string, query: Record<string, unknown>): Promise<V>;
   /**
    * Act on each posted record in its own transaction(s) instead of all in one: for operations that span instances (a
@@ -144,38 +156,41 @@ export async function inHaloTerms<T>(index: number | null, fields: Record<string
   }
 }
 
-function sortRecords(records: HaloRecord[], order: string | undefined, desc: boolean | undefined): HaloRecord[] {
-  if (!order) return records;
-  const sign = desc ? -1 : 1;
-  const key = (r: HaloRecord) => r[order];
-  return [...records].sort((a, b) => {
-    const x = key(a);
-    const y = key(b);
-    if (x === y) return 0;
-    if (x === undefined || x === null) return 1;
-    if (y === undefined || y === null) return -1;
-    return (x < y ? -1 : 1) * sign;
-  });
+/** The sort asked for: `order` names one of the resource's order fields (else 400 naming it); `orderdesc` its direction. */
+function orderOf<K extends string>(spec: Pick<ResourceSpec<unknown, K>, 'orders' | 'defaultOrder'>, query: ListQuery): ListOrder<K> {
+  const desc = query.orderdesc ?? (query.order === undefined ? spec.defaultOrder.desc : false);
+  if (query.order === undefined || query.order === '') return { by: spec.defaultOrder.by, desc };
+  const field = query.order.toLowerCase();
+  const by = Object.hasOwn(spec.orders, field) ? spec.orders[field] : undefined;
+  if (by === undefined) {
+    const fields = Object.keys(spec.orders).join(', ');
+    throw new DomainError('VALIDATION_FAILED', `This list cannot be sorted by "${query.order}".`, {
+      errors: [{ path: 'order', code: 'unsupported-order', message: `Sort by one of: ${fields}.` }],
+    });
+  }
+  return { by, desc };
 }
 
-/** The page asked for: Shiplog's cursors walked to `page_no`. */
-async function pageOf<V>(spec: ResourceSpec<V>, request: FastifyRequest, query: ListQuery & Record<string, unknown>): Promise<V[]> {
-  const size = query.pageinate ? (query.page_size ?? PAGE_SIZE) : (query.count ?? MAX_RECORDS);
-  const base = { query, ...(query.search ? { search: query.search } : {}) };
-  let skip = query.pageinate ? ((query.page_no ?? 1) - 1) * size : 0;
-  let cursor: string | undefined;
-  while (skip > 0) {
-    const step = Math.min(skip, MAX_RECORDS);
-    const page = await spec.list(request, { ...base, limit: step, ...(cursor ? { cursor } : {}) });
-    if (!page.nextCursor) return [];
-    cursor = page.nextCursor;
-    skip -= step;
-  }
-  return (await spec.list(request, { ...base, limit: size, ...(cursor ? { cursor } : {}) })).items;
+/** The numbered page a Halo list asks for: `page_no` of `page_size`, or without paging the first `count`. */
+function windowOf(query: ListQuery): { offset: number; limit: number } {
+  if (!query.pageinate) return { offset: 0, limit: query.count ?? MAX_RECORDS };
+  const limit = query.page_size ?? PAGE_SIZE;
+  return { offset: ((query.page_no ?? 1) - 1) * limit, limit };
+}
+
+/**
+ * A numbered page of a list held whole in memory (a ticket's actions, the linked instances): sorted by the key asked
+ * for, ties by id, then sliced. For lists bounded by nature, never for a table's rows.
+ */
+export function pageOfAll<V, K extends string>(all: V[], { offset, limit, order }: Pick<ListArgs<K>, 'offset' | 'limit' | 'order'>, keys: Record<K, (v: V) => string | number | null> & { id: (v: V) => string | number | null }): Counted<V> {
+  const sign = order.desc ? -1 : 1;
+  const compare = (x: string | number | null, y: string | number | null) => (x === y ? 0 : x === null ? -1 : y === null ? 1 : x < y ? -1 : 1);
+  const sorted = [...all].sort((a, b) => sign * (compare(keys[order.by](a), keys[order.by](b)) || compare(keys.id(a), keys.id(b))));
+  return { items: sorted.slice(offset, offset + limit), total: all.length };
 }
 
 /** `GET /api/X`, `GET /api/X/{id}`, `POST /api/X` and `DELETE /api/X/{id}` of one Halo resource, over Shiplog's services. */
-export function haloResource<V>(services: Services, spec: ResourceSpec<V>): FastifyPluginAsyncZod {
+export function haloResource<V, K extends string = string>(services: Services, spec: ResourceSpec<V, K>): FastifyPluginAsyncZod {
   return async (app) => {
     const base = `/api/${spec.path}`;
     const config = (permission: RoutePermission) => ({ permission, ...(spec.everyCustomer ? { customers: 'every' as const } : {}) });
@@ -187,15 +202,16 @@ export function haloResource<V>(services: Services, spec: ResourceSpec<V>): Fast
           tags,
           operationId: `haloList${spec.path}`,
           summary: `List ${spec.noun}`,
-          description: `${spec.description} Answers { record_count, ${spec.listKey} }; record_count is the number of records in the answer. Unknown Halo parameters are accepted and ignored.`,
+          description: `${spec.description} Answers { record_count, ${spec.listKey} }; record_count is how many records the list holds under the filters (every page). order: ${Object.keys(spec.orders).join(', ')}. Unknown Halo parameters are accepted and ignored.`,
           querystring: z.object({ ...listQuery, ...spec.filters }).loose(),
           response: { 200: z.object({ record_count: z.number().int(), [spec.listKey]: z.array(spec.record) }), ...problems(404, 422) },
         },
       },
       async (request) => {
         const query = request.query as ListQuery & Record<string, unknown>;
-        const records = sortRecords(await recordsOf(services, spec, await pageOf(spec, request, query)), query.order, query.orderdesc);
-        return { record_count: records.length, [spec.listKey]: records };
+        const order = orderOf(spec, query);
+        const { items, total } = await spec.list(request, { ...windowOf(query), order, query, ...(query.search ? { search: query.search } : {}) });
+        return { record_count: total, [spec.listKey]: await recordsOf(services, spec, items) };
       },
     );
     app.get(

@@ -6,7 +6,7 @@ import { newId } from '../../../shared/ids.js';
 import type { EntityView } from '../../../tracking/config-service.js';
 import { scopeOf, writeContext } from '../../plugins/auth.js';
 import { configResource } from './config-resource.js';
-import { globalIdField, haloResource, idField, inHaloTerms, nullableId, present, referenceOf, str, uuidOfId, type HaloRecord } from './resource.js';
+import { globalIdField, haloResource, idField, inHaloTerms, nullableId, pageOfAll, present, referenceOf, str, uuidOfId, type HaloRecord } from './resource.js';
 
 const num = (v: unknown) => (typeof v === 'number' ? v : null);
 
@@ -39,7 +39,7 @@ export const haloSetupRoutes =
         input: z.object({ name: z.string().optional(), colour: z.string().nullable().optional(), sequence: z.number().int().optional(), type: z.number().int().optional() }),
         fields: { isClosed: 'type' },
         defaults: { kind: 'ticket' },
-        includes: (v) => v.body.kind === 'ticket',
+        only: { field: 'kind', value: 'ticket' },
         toBody: async (r) => present({ name: r.name, colour: r.colour ?? undefined, sequence: r.sequence, isClosed: r.type === undefined ? undefined : r.type === 1 }),
         ids: (v) => [v.id],
         toHalo: (v, alias) => ({ id: alias(v.id), shiplog_id: v.id, name: v.name, colour: str(v.body.colour), sequence: num(v.body.sequence) ?? 0, type: v.body.isClosed ? 1 : 0 }),
@@ -135,10 +135,13 @@ export const haloSetupRoutes =
         }),
         read: 'config:read',
         edit: 'config:edit',
-        async list(request, { limit, cursor }) {
+        orders: { id: 'key', name: 'name', priorityid: 'level' },
+        defaultOrder: { by: 'position', desc: false },
+        // Priorities live inside their SLAs, a bounded list: sorted and paged in memory.
+        async list(request, args) {
           const all = (await slas(request)).flatMap(priorities);
-          const start = cursor ? Number(cursor) : 0;
-          return { items: all.slice(start, start + limit), nextCursor: start + limit < all.length ? String(start + limit) : null };
+          const position = new Map(all.map((p, i) => [p.key, i]));
+          return pageOfAll(all, args, { id: (p) => p.key, key: (p) => p.key, position: (p) => position.get(p.key)!, name: (p) => p.item.name, level: (p) => p.item.level });
         },
         get: (request, key) => priorityOf(request, key),
         async save(request, record, key, svc) {
@@ -193,6 +196,7 @@ export const haloSetupRoutes =
         record: z.object({ id: idField, shiplog_id: globalIdField, value: z.string(), category_name: z.string(), type_id: z.number().int() }),
         input: z.object({ value: z.string().optional(), category_name: z.string().optional(), type_id: z.number().int().min(1).max(categoryKinds.length).optional() }),
         fields: { name: 'value', kind: 'type_id' },
+        nameFields: ['value', 'category_name'],
         defaults: { kind: 'ticket' },
         toBody: async (r) => present({ name: r.value ?? r.category_name, kind: typeof r.type_id === 'number' ? categoryKinds[r.type_id - 1] : undefined }),
         ids: (v) => [v.id],

@@ -6,7 +6,8 @@ import { parseOrThrow } from '../../../shared/validation.js';
 import type { Services } from '../../../services.js';
 import { DomainError } from '../../../shared/errors.js';
 import { writeContext } from '../../plugins/auth.js';
-import { globalIdField, haloBoolean, haloId, haloResource, idField, inHaloTerms, nullableId, referenceOf, type HaloRecord } from './resource.js';
+import type { TicketSortKey } from '../../../store/ports.js';
+import { globalIdField, haloBoolean, haloId, haloResource, idField, inHaloTerms, nullableId, pageOfAll, referenceOf, type HaloRecord } from './resource.js';
 import { teamIdByName, teamNames } from './names.js';
 
 const ticketRecord = z.object({
@@ -113,7 +114,7 @@ export const haloTicketRoutes =
     }
 
     await app.register(
-      haloResource<TicketWithNames>(services, {
+      haloResource<TicketWithNames, TicketSortKey>(services, {
         path: 'Tickets',
         one: 'Ticket',
         listKey: 'tickets',
@@ -132,15 +133,15 @@ export const haloTicketRoutes =
           open_only: haloBoolean.optional(),
           closed_only: haloBoolean.optional(),
         },
-        async list(request, { limit, cursor, search, query }) {
+        orders: { id: 'id', summary: 'summary', dateoccurred: 'createdAt', last_update: 'updatedAt', lastactiondate: 'updatedAt', priority_id: 'priority' },
+        defaultOrder: { by: 'id', desc: true },
+        async list(request, { offset, limit, order, search, query }) {
           const filter = async (name: string) => (query[name] === undefined ? undefined : ((await ref(query[name], name)) ?? undefined));
           const [customerId, agentId, teamId, statusId, ticketTypeId] = await Promise.all(['client_id', 'agent_id', 'team_id', 'status_id', 'tickettype_id'].map(filter));
           const closed = query.open_only === true ? false : query.closed_only === true ? true : undefined;
-          const page = await tickets.list(
+          const { items, total } = await tickets.page(
             request.principal!,
             {
-              limit,
-              ...(cursor ? { cursor } : {}),
               ...(search ? { q: search } : {}),
               ...(customerId ? { customerId } : {}),
               ...(agentId ? { agentId } : {}),
@@ -148,9 +149,10 @@ export const haloTicketRoutes =
               ...(statusId ? { statusId } : {}),
               ...(closed !== undefined ? { closed } : {}),
             },
+            { ...order, offset, limit },
             ticketTypeId ? { view: { ticketTypeIds: [ticketTypeId], teamIds: [], statusIds: [] } } : {},
           );
-          return { items: await withNames(page.items), nextCursor: page.nextCursor };
+          return { items: await withNames(items), total };
         },
         get: async (request, id) => (await withNames([await tickets.get(request.principal!, id)]))[0]!,
         save: async (request, record, id, svc) => (await withNames([await saveTicket(svc, request, record, id)], svc))[0]!,
@@ -197,11 +199,10 @@ export const haloTicketRoutes =
         edit: 'tickets:edit',
         filters: { ticket_id: haloId.optional() },
         getQuery: { ticket_id: haloId.optional() },
-        async list(request, { limit, cursor, query }) {
-          const all = await actionsOf(request, await ticketParam(query.ticket_id));
-          const start = cursor ? Number(cursor) : 0;
-          const items = all.slice(start, start + limit);
-          return { items, nextCursor: start + limit < all.length ? String(start + limit) : null };
+        orders: { id: 'id', datetime: 'at' },
+        defaultOrder: { by: 'at', desc: false },
+        async list(request, args) {
+          return pageOfAll(await actionsOf(request, await ticketParam(args.query.ticket_id)), args, { id: (a) => a.id, at: (a) => a.at });
         },
         async get(request, id, query) {
           const action = (await actionsOf(request, await ticketParam(query.ticket_id))).find((a) => a.id === id);

@@ -7,7 +7,7 @@ import { DomainError } from '../../../shared/errors.js';
 import type { PeerStatus, PeerView } from '../../../sync/sync-service.js';
 import type { ChangeDetail } from '../../../tracking/change-log.js';
 import { requestOrigin, scopeOf, writeContext } from '../../plugins/auth.js';
-import { globalIdField, globalIdOf, haloBoolean, haloId, haloResource, idField, inHaloTerms, nullableId, present, type AliasOf, type HaloRecord } from './resource.js';
+import { globalIdField, globalIdOf, haloBoolean, haloId, haloResource, idField, inHaloTerms, nullableId, pageOfAll, present, type AliasOf, type HaloRecord } from './resource.js';
 
 
 /** A change as ConfigCommit shows it: from the change list, or from a peer's behind/ahead list. */
@@ -144,7 +144,7 @@ export const haloTrackingRoutes =
     });
 
     await app.register(
-      haloResource<CommitView>(services, {
+      haloResource<CommitView, 'seq'>(services, {
         path: 'ConfigCommit',
         one: 'ConfigCommit',
         listKey: 'configcommits',
@@ -158,7 +158,9 @@ export const haloTrackingRoutes =
         edit: 'config:read',
         filters: { instance_id: haloId.optional(), notin_instance_id: haloId.optional(), includedetails: haloBoolean.optional() },
         getQuery: { includedetails: haloBoolean.optional() },
-        async list(request, { limit, cursor, search, query }) {
+        orders: { id: 'seq', timestamp: 'seq' },
+        defaultOrder: { by: 'seq', desc: true },
+        async list(request, { offset, limit, order, search, query }) {
           const against = query.notin_instance_id ?? query.instance_id;
           const peer = against === undefined ? null : await peerOf(against, query.notin_instance_id !== undefined ? 'notin_instance_id' : 'instance_id');
           if (peer) {
@@ -166,14 +168,14 @@ export const haloTrackingRoutes =
             everyCustomer(request);
             const status = await sync.status(peer.name, { list: true });
             const briefs = (query.notin_instance_id !== undefined ? status.aheadChanges : status.behindChanges) ?? [];
-            const start = cursor ? Number(cursor) : 0;
-            const views = briefs.slice(start, start + limit).map((b): CommitView => ({ ...b, actor: null, appliedFrom: null, revertOf: null, detail: null }));
-            return { items: await withDetails(request, views, query.includedetails), nextCursor: start + limit < briefs.length ? String(start + limit) : null };
+            const views = briefs.map((b): CommitView => ({ ...b, actor: null, appliedFrom: null, revertOf: null, detail: null }));
+            const { items, total } = pageOfAll(views, { offset, limit, order }, { id: (c) => c.id, seq: (c) => c.at });
+            return { items: await withDetails(request, items, query.includedetails), total };
           }
-          if (query.notin_instance_id !== undefined) return { items: [], nextCursor: null };
-          const page = await changeLog.list({ limit, ...(cursor ? { cursor } : {}), ...(search ? { nameContains: search } : {}), scope: scopeOf(request) });
-          const views = page.items.map((c): CommitView => ({ ...c, detail: null }));
-          return { items: await withDetails(request, views, query.includedetails), nextCursor: page.nextCursor };
+          if (query.notin_instance_id !== undefined) return { items: [], total: 0 };
+          const { items, total } = await changeLog.page({ ...(search ? { nameContains: search } : {}), scope: scopeOf(request) }, { ...order, offset, limit });
+          const views = items.map((c): CommitView => ({ ...c, detail: null }));
+          return { items: await withDetails(request, views, query.includedetails), total };
         },
         async get(request, id, query) {
           const detail = await changeLog.detail(id, scopeOf(request));
@@ -241,10 +243,12 @@ export const haloTrackingRoutes =
         read: 'config:read',
         edit: 'config:push',
         everyCustomer: true,
-        async list(_request, { limit, cursor }) {
+        orders: { id: 'key', envname: 'name' },
+        defaultOrder: { by: 'position', desc: false },
+        list: async (_request, args) => {
           const all = await instances();
-          const start = cursor ? Number(cursor) : 0;
-          return { items: all.slice(start, start + limit), nextCursor: start + limit < all.length ? String(start + limit) : null };
+          const position = new Map(all.map((v, i) => [v, i]));
+          return pageOfAll(all, args, { id: instanceKey, key: instanceKey, name: (v) => (v.self ? services.instance.name : v.peer.name), position: (v) => position.get(v)! });
         },
         async get(_request, id) {
           const found = (await instances()).find((v) => instanceKey(v) === id);
@@ -323,10 +327,12 @@ export const haloTrackingRoutes =
         separately: true,
         read: 'config:read',
         edit: 'config:push',
-        async list(_request, { limit, cursor }) {
+        orders: { id: 'key', name: 'name' },
+        defaultOrder: { by: 'position', desc: false },
+        list: async (_request, args) => {
           const all = await sync.list();
-          const start = cursor ? Number(cursor) : 0;
-          return { items: all.slice(start, start + limit), nextCursor: start + limit < all.length ? String(start + limit) : null };
+          const position = new Map(all.map((p, i) => [p, i]));
+          return pageOfAll<ConnectedView, string>(all, args, { id: peerKey, key: peerKey, name: (p) => p.name, position: (p) => position.get(p)! });
         },
         async get(_request, id) {
           const peer = (await sync.list()).find((p) => peerKey(p) === id);
