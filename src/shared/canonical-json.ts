@@ -99,9 +99,35 @@ export function canonicalJson(value: unknown): string {
   }
 }
 
+// Objects of a batch come in a few shapes (a change, each type's body): their keys are sorted once per shape seen lately.
+const SHAPES_KEPT = 16;
+const shapeKeys: string[][] = [];
+const shapeSorted: string[][] = [];
+let nextShape = 0;
+
+/**
+ * `Object.keys(record).sort()`, read-only: a key list equal, member for member, to one sorted lately gives the same
+ * sorted list without sorting again.
+ */
+export function sortedKeysOf(record: object): readonly string[] {
+  const keys = Object.keys(record);
+  const count = keys.length;
+  next: for (let s = 0; s < shapeKeys.length; s += 1) {
+    const known = shapeKeys[s]!;
+    if (known.length !== count) continue;
+    for (let i = 0; i < count; i += 1) if (known[i] !== keys[i]) continue next;
+    return shapeSorted[s]!;
+  }
+  const sorted = [...keys].sort();
+  shapeKeys[nextShape] = keys;
+  shapeSorted[nextShape] = sorted;
+  nextShape = (nextShape + 1) % SHAPES_KEPT;
+  return sorted;
+}
+
 function canonicalOfMembers(record: Record<string, unknown>): string {
   let out = '{';
-  for (const key of Object.keys(record).sort()) {
+  for (const key of sortedKeysOf(record)) {
     const item = record[key];
     if (item === undefined || typeof item === 'function') continue;
     if (out.length > 1) out += ',';

@@ -1,5 +1,5 @@
 import { canonicalOf } from '../shared/body-text.js';
-import { canonicalJson, quotedKey, sha256Hex } from '../shared/canonical-json.js';
+import { canonicalJson, quotedKey, sha256Hex, sortedKeysOf } from '../shared/canonical-json.js';
 import type { ChangeReceipt, ChangeRecord } from '../store/ports.js';
 import type { HistoryKeys } from './history-keys.js';
 
@@ -28,7 +28,7 @@ const NOT_DIGESTED: ReadonlySet<string> = new Set(['seq', 'appliedFrom', 'receiv
 export function contentTextOf(change: object, snapshotText: (body: Record<string, unknown>) => string): string {
   const record = change as Record<string, unknown>;
   let out = '{';
-  for (const key of Object.keys(record).sort()) {
+  for (const key of sortedKeysOf(record)) {
     const item = record[key];
     if (item === undefined || typeof item === 'function' || NOT_DIGESTED.has(key)) continue;
     if (out.length > 1) out += ',';
