@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from './errors.js';
-import { canonicalJson, sortedKeysOf } from './canonical-json.js';
+import { canonicalJson, keyShapeOf } from './canonical-json.js';
 
 const reference = createRequire(import.meta.url)('canonicalize') as (value: unknown) => string;
 
@@ -23,7 +23,9 @@ describe('canonicalJson', () => {
     fc.assert(
       fc.property(fc.array(record, { minLength: 1, maxLength: 60 }), (records) => {
         for (const value of records) {
-          expect(sortedKeysOf(value)).toEqual(Object.keys(value).sort());
+          const shape = keyShapeOf(value);
+          expect(shape.keys).toEqual(Object.keys(value).sort());
+          expect(shape.quoted).toEqual(shape.keys.map((k) => JSON.stringify(k)));
           expect(canonicalJson(value)).toBe(reference(value));
         }
       }),
