@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from './errors.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson, keyShapeOf } from './canonical-json.js';
 
 const reference = createRequire(import.meta.url)('canonicalize') as (value: unknown) => string;
 
@@ -13,6 +13,23 @@ describe('canonicalJson', () => {
         expect(canonicalJson(value)).toBe(reference(value));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('sorts the keys of objects whose shapes repeat, in any order and past the shapes it keeps, as sort() does', () => {
+    // Few key names, so shapes recur (the remembered case), and many key sets, so remembered shapes are replaced.
+    const key = fc.constantFrom('a', 'b', 'B', '10', '2', 'é', '\u{1F600}', 'ab', '', 'id');
+    const record = fc.uniqueArray(key, { maxLength: 8 }).map((keys) => Object.fromEntries(keys.map((k, i) => [k, i])));
+    fc.assert(
+      fc.property(fc.array(record, { minLength: 1, maxLength: 60 }), (records) => {
+        for (const value of records) {
+          const shape = keyShapeOf(value);
+          expect(shape.keys).toEqual(Object.keys(value).sort());
+          expect(shape.quoted).toEqual(shape.keys.map((k) => JSON.stringify(k)));
+          expect(canonicalJson(value)).toBe(reference(value));
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 

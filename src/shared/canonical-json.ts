@@ -4,21 +4,6 @@ import { DomainError } from './errors.js';
 // One-shot hashing (Node 20.12 and later) creates no Hash object per call; older versions hash as before.
 const hashOnce = (crypto as Partial<typeof crypto>).hash;
 
-// Keys repeat across bodies and changes; their quoted forms are kept (bounded) rather than escaped again each time.
-const quotedKeys = new Map<string, string>();
-const QUOTED_KEYS_KEPT = 10_000;
-
-/** `JSON.stringify(key)` of a key, refused (notWellFormed) unless well-formed Unicode; remembered for the keys seen. */
-export function quotedKey(key: string): string {
-  let text = quotedKeys.get(key);
-  if (text === undefined) {
-    text = jsonStringOf(key);
-    if (text === undefined) throw notWellFormed();
-    if (quotedKeys.size < QUOTED_KEYS_KEPT) quotedKeys.set(key, text);
-  }
-  return text;
-}
-
 // JSON.stringify writes a string without a quote, backslash, control character or surrogate as it is, between quotes.
 // eslint-disable-next-line no-control-regex -- the control characters are what JSON.stringify escapes
 const ESCAPED_OR_SURROGATE = /["\\\u0000-\u001f\ud800-\udfff]/;
@@ -99,13 +84,52 @@ export function canonicalJson(value: unknown): string {
   }
 }
 
+// Objects of a batch come in a few shapes (a change, each type's body): their keys are sorted once per shape seen lately.
+const SHAPES_KEPT = 16;
+const shapeKeys: string[][] = [];
+const shapes: KeyShape[] = [];
+let nextShape = 0;
+
+/** An object's keys sorted as `Object.keys(record).sort()`, and each one quoted (undefined: not well-formed Unicode). */
+export interface KeyShape {
+  keys: readonly string[];
+  quoted: readonly (string | undefined)[];
+}
+
+/** The sorted keys of `record`: a key list equal, member for member, to one seen lately is not sorted or quoted again. */
+export function keyShapeOf(record: object): KeyShape {
+  const keys = Object.keys(record);
+  const count = keys.length;
+  next: for (let s = 0; s < shapeKeys.length; s += 1) {
+    const known = shapeKeys[s]!;
+    if (known.length !== count) continue;
+    for (let i = 0; i < count; i += 1) if (known[i] !== keys[i]) continue next;
+    return shapes[s]!;
+  }
+  const sorted = [...keys].sort();
+  const shape = { keys: sorted, quoted: sorted.map(jsonStringOf) };
+  shapeKeys[nextShape] = keys;
+  shapes[nextShape] = shape;
+  nextShape = (nextShape + 1) % SHAPES_KEPT;
+  return shape;
+}
+
+/** `JSON.stringify` of the shape's key at `index`; a key that is not well-formed Unicode is refused (notWellFormed). */
+export function quotedAt(shape: KeyShape, index: number): string {
+  const text = shape.quoted[index];
+  if (text === undefined) throw notWellFormed();
+  return text;
+}
+
 function canonicalOfMembers(record: Record<string, unknown>): string {
+  const shape = keyShapeOf(record);
+  const { keys } = shape;
   let out = '{';
-  for (const key of Object.keys(record).sort()) {
-    const item = record[key];
+  for (let i = 0; i < keys.length; i += 1) {
+    const item = record[keys[i]!];
     if (item === undefined || typeof item === 'function') continue;
     if (out.length > 1) out += ',';
-    out += `${quotedKey(key)}:${canonicalJson(item)}`;
+    out += `${quotedAt(shape, i)}:${canonicalJson(item)}`;
   }
   return `${out}}`;
 }

@@ -1,5 +1,5 @@
 import { canonicalOf } from '../shared/body-text.js';
-import { canonicalJson, quotedKey, sha256Hex } from '../shared/canonical-json.js';
+import { canonicalJson, keyShapeOf, quotedAt, sha256Hex } from '../shared/canonical-json.js';
 import type { ChangeReceipt, ChangeRecord } from '../store/ports.js';
 import type { HistoryKeys } from './history-keys.js';
 
@@ -27,13 +27,16 @@ const NOT_DIGESTED: ReadonlySet<string> = new Set(['seq', 'appliedFrom', 'receiv
  */
 export function contentTextOf(change: object, snapshotText: (body: Record<string, unknown>) => string): string {
   const record = change as Record<string, unknown>;
+  const shape = keyShapeOf(record);
+  const { keys } = shape;
   let out = '{';
-  for (const key of Object.keys(record).sort()) {
+  for (let i = 0; i < keys.length; i += 1) {
+    const key = keys[i]!;
     const item = record[key];
     if (item === undefined || typeof item === 'function' || NOT_DIGESTED.has(key)) continue;
     if (out.length > 1) out += ',';
     const snapshot = (key === 'before' || key === 'after') && typeof item === 'object' && item !== null && !Array.isArray(item);
-    out += `${quotedKey(key)}:${snapshot ? snapshotText(item as Record<string, unknown>) : canonicalJson(item)}`;
+    out += `${quotedAt(shape, i)}:${snapshot ? snapshotText(item as Record<string, unknown>) : canonicalJson(item)}`;
   }
   return `${out}}`;
 }
