@@ -82,12 +82,15 @@ export function SettingsPage() {
       await queryClient.invalidateQueries({ queryKey: ['instance'] });
     },
   });
-  // While a change is on its way the box shows what was asked; the answer then decides.
-  const shown = (key: Key, data: Settings) => (save.isPending && save.variables?.[key] !== undefined ? save.variables[key] : data[key]);
+  // While a change is on its way the box shows what was asked, from the click on (the mutation's own pending state
+  // arrives a tick later, and a controlled box would flip back meanwhile); the answer then decides.
+  const [asked, setAsked] = useState<Partial<Record<Key, boolean>>>({});
+  const shown = (key: Key, data: Settings) => asked[key] ?? data[key];
   const change = (key: Key, value: boolean) => {
     // Lifting the lock is an emergency step: it asks first.
     if (key === 'disableConfigEditing' && !value) return setLiftPending(true);
-    save.mutate({ [key]: value });
+    setAsked({ [key]: value });
+    save.mutate({ [key]: value }, { onSettled: () => setAsked({}) });
   };
 
   return (
