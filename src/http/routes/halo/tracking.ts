@@ -4,21 +4,13 @@ import { z } from 'zod';
 import type { Services } from '../../../services.js';
 import type { Actor } from '../../../shared/actor.js';
 import { DomainError } from '../../../shared/errors.js';
-import type { PeerStatus, PeerView } from '../../../sync/sync-service.js';
+import type { ChangeBrief, PeerStatus, PeerView } from '../../../sync/sync-service.js';
 import type { ChangeDetail } from '../../../tracking/change-log.js';
 import { requestOrigin, scopeOf, writeContext } from '../../plugins/auth.js';
 import { globalIdField, globalIdOf, haloBoolean, haloId, haloResource, idField, inHaloTerms, nullableId, pageOfAll, present, type AliasOf, type HaloRecord } from './resource.js';
 
-
 /** A change as ConfigCommit shows it: from the change list, or from a peer's behind/ahead list. */
-interface CommitView {
-  id: string;
-  type: string;
-  entityId: string;
-  entityName: string;
-  op: string;
-  at: string;
-  origin: string;
+interface CommitView extends Omit<ChangeBrief, 'changeSet'> {
   actor: Actor | null;
   appliedFrom: string | null;
   revertOf: string | null;
