@@ -49,7 +49,7 @@ export function useSearchText(applied: string | undefined, apply: (text: string 
 }
 
 export const inputClass = 'w-full rounded border border-slate-400 bg-white px-2 py-1 text-sm';
-export const linkClass = 'text-blue-800 underline-offset-2 hover:underline';
+export const linkClass = 'text-blue-800 underline underline-offset-2';
 
 /** The search box of a desk list: what is typed applies when the typing pauses, or on Enter. */
 export function SearchBox({ label, applied, apply }: { label: string; applied: string | undefined; apply: (text: string | undefined) => void }) {
