@@ -104,6 +104,7 @@ describe.each(engines)('the desk in the console, validated on staging, on %s', (
       outcomes: [{ field: 'team', teamId: ids.partnerDesk }],
     });
     await call('staging', 'POST', '/v1/config/global-settings', { name: 'tickets.coManagedCannotReassign', value: true });
+    await call('staging', 'POST', '/v1/config/view-lists', { name: 'Partner desk queue', teamIds: [ids.partnerDesk], closed: false, visibleToTeamIds: [ids.partnerDesk] });
     const flags = { addTickets: true, viewUnassignedTickets: true, viewTicketsAssignedToOthers: true, editTicketsNotAssigned: true };
     ids.samRole = (
       await call('staging', 'POST', '/v1/config/roles', {
@@ -259,6 +260,21 @@ describe.each(engines)('the desk in the console, validated on staging, on %s', (
     await page.getByTestId('logged-note').getByText('Ticket rules that matched: Acme to the partner desk.').waitFor();
     expect(await page.getByTestId('ticket-team').innerText()).toBe('Acme partner desk');
     ids.acmeTicket = new URL(page.url()).pathname.split('/').pop()!;
+
+    // A search saved as a list shared with every agent; the partner desk's view list of the configuration.
+    await page.getByRole('navigation', { name: 'Desk' }).getByRole('link', { name: 'Tickets' }).click();
+    await page.getByLabel('Search by text in the summary').fill('vpn');
+    await expect.poll(() => page.getByTestId('ticket-rows').locator('tr').count()).toBe(2);
+    const save = page.getByRole('form', { name: 'Save this search as a list' });
+    await save.getByLabel('List name').fill('VPN trouble');
+    await save.getByLabel('Shared with every agent').check();
+    await save.getByRole('button', { name: 'Save as a list' }).click();
+    await page.getByRole('heading', { name: 'Tickets: VPN trouble' }).waitFor();
+    await expect.poll(() => page.getByTestId('ticket-rows').locator('tr').count()).toBe(2);
+    await page.getByRole('complementary', { name: 'Ticket lists' }).getByRole('link', { name: 'Partner desk queue' }).click();
+    await expect.poll(async () => page.getByTestId('ticket-rows').locator('tr td:nth-child(2)').allInnerTexts()).toEqual(['VPN certificate expired']);
+    await expectAccessible(page, 'ticket lists');
+    await shot(page, 'desk-tickets', { docs: true });
   });
 
   it('offers a restricted action only to its team, and shows the server’s refusal when the team is gone', async () => {
@@ -350,6 +366,14 @@ describe.each(engines)('the desk in the console, validated on staging, on %s', (
       hidden: ['Globex', 'Gus Globexer', 'GLOBEX-LT-007', 'VPN drops every hour', 'Initech'],
       shot: (p, name) => shot(p, `desk-${name}`, { docs: name === 'co-managed-tickets' }),
     });
+    // The lists shared with it run within its customer: the shared search shows Acme's part alone.
+    await page.getByRole('navigation', { name: 'Desk' }).getByRole('link', { name: 'Tickets' }).click();
+    await page.getByRole('complementary', { name: 'Ticket lists' }).getByRole('link', { name: 'VPN trouble (shared)' }).click();
+    await expect.poll(async () => page.getByTestId('ticket-rows').locator('tr td:nth-child(2)').allInnerTexts()).toEqual(['VPN certificate expired']);
+    await page.getByRole('complementary', { name: 'Ticket lists' }).getByRole('link', { name: 'Partner desk queue' }).click();
+    await expect.poll(async () => page.getByTestId('ticket-rows').locator('tr td:nth-child(2)').allInnerTexts()).toEqual(['VPN certificate expired']);
+    expect(await page.locator('main').innerText()).not.toContain('Globex');
+    await expectAccessible(page, 'co-managed agent running a shared list');
     // Configuration by its address: the server refuses, and the console says so.
     await page.goto(`${urls.staging}/config`);
     await page.getByRole('alert').filter({ hasText: 'FORBIDDEN' }).waitFor();

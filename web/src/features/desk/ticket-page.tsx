@@ -31,6 +31,8 @@ export function TicketPage() {
       setNote('');
       await refresh();
     },
+    // A refusal may mean the ticket or the agent's access moved on: show the actions as they are now.
+    onError: () => void refresh(),
   });
   const mayEdit = instance.you.permissions.includes('tickets:edit');
   if (!ticket.data) return <Unread error={ticket.error} />;
