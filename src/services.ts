@@ -31,6 +31,7 @@ import { createMailboxWriteGuard, mailboxProcessing, type MailboxProcessing } fr
 import { createCustomerService, type CustomerService } from './desk/customer-service.js';
 import { createTicketService, type TicketService } from './desk/ticket-service.js';
 import { createTicketListService, type TicketListService } from './desk/ticket-lists.js';
+import { createDeskChoices, type DeskChoiceService } from './desk/desk-choices.js';
 import { createWebhookDispatcher, type DispatcherOptions, type WebhookDispatcher, type WebhookTransport } from './desk/webhooks.js';
 import { createFetchWebhookTransport } from './http/webhook-transport.js';
 import type { MailTransport } from './desk/notifications.js';
@@ -87,6 +88,8 @@ export interface Services {
   customers: CustomerService;
   tickets: TicketService;
   ticketLists: TicketListService;
+  /** The names and choices desk screens show, as far as the caller may see. */
+  deskChoices: DeskChoiceService;
   assets: AssetService;
   /** Sends queued webhook deliveries; `start` it where the instance serves. */
   webhooks: WebhookDispatcher;
@@ -167,6 +170,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     customers: createCustomerService({ db, clock, catalog }),
     tickets,
     ticketLists: createTicketListService({ db, clock, tickets }),
+    deskChoices: createDeskChoices({ db }),
     assets: createAssetService({ db, catalog, config: configService }),
     webhooks,
     mailboxes: () => db.read((stores) => mailboxProcessing(stores, instance.name, mail.lastChecks())),

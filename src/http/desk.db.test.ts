@@ -171,6 +171,41 @@ describe.each(engines)('the desk of a co-managed support setup on %s', (engine) 
     expect((await admin<{ name: string }>('GET', `/v1/ticket-lists/${shared.body.id}`)).body.name).toBe('Open on the partner desk');
   });
 
+  it('names the desk’s choices as far as each caller sees: the co-managed agent its own team and customer group only', async () => {
+    interface Choices {
+      you: { coManaged: boolean; mayLogTickets: boolean; mayFilter: boolean };
+      ticketTypes: { id: string; name: string; mayLog: boolean }[];
+      statuses: { id: string; name: string; closed: boolean }[];
+      teams: { id: string; name: string; member: boolean }[];
+      agents: { id: string; name: string }[];
+      assetTypes: unknown[];
+    }
+    const carls = (await call<Choices>(carl.headers, 'GET', '/v1/desk/choices')).body;
+    expect(carls.you).toEqual({ coManaged: true, mayLogTickets: true, mayFilter: false });
+    expect(carls.ticketTypes).toEqual([{ id: ids.incident, name: 'Incident', mayLog: true }]);
+    expect(carls.statuses.map((s) => [s.name, s.closed])).toEqual([['Closed', true], ['Escalated', false], ['In progress', false], ['New', false]]);
+    // Only its own team, and only the agents of its customer group: itself.
+    expect(carls.teams).toEqual([{ id: ids.partner, name: 'Partner desk', member: true }]);
+    expect(carls.agents).toEqual([{ id: carl.agent.id, name: 'Carl Co-managed' }]);
+
+    const ritas = (await call<Choices>(rita.headers, 'GET', '/v1/desk/choices')).body;
+    expect(ritas.you).toEqual({ coManaged: false, mayLogTickets: true, mayFilter: true });
+    expect(ritas.teams.map((team) => team.name)).toEqual(['First line', 'Partner desk']);
+    expect(ritas.agents.map((a) => a.name)).toEqual(expect.arrayContaining(['Carl Co-managed', 'Rita Regular']));
+
+    // A ticket type not allowed for co-managed agents is named, but not theirs to log.
+    const internal = await config('ticket-types', { name: 'Internal request', allowedForCoManaged: false });
+    try {
+      const again = (await call<Choices>(carl.headers, 'GET', '/v1/desk/choices')).body;
+      expect(again.ticketTypes.find((type) => type.id === internal)).toEqual({ id: internal, name: 'Internal request', mayLog: false });
+      // An administrator reads configuration: every team, whether a member or not.
+      const admins = (await admin<Choices>('GET', '/v1/desk/choices')).body;
+      expect(admins.teams.map((team) => [team.name, team.member])).toEqual([['First line', false], ['Partner desk', false]]);
+    } finally {
+      await t.services.config.remove(t.ctx, 'ticket-types', internal);
+    }
+  });
+
   it('runs the view lists of the configuration for the teams they are for, within what each agent sees', async () => {
     const partnerOpen = await config('view-lists', { name: 'Partner desk, open', teamIds: [ids.partner], closed: false, visibleToTeamIds: [ids.partner] });
     const firstLine = await config('view-lists', { name: 'First line', teamIds: [ids.firstLine], visibleToTeamIds: [ids.firstLine] });

@@ -83,6 +83,7 @@ const existingRoutes: Record<string, Row> = {
   'PATCH /v1/ticket-lists/:id': row('tickets:edit', Y, N, Y, Y, N),
   'DELETE /v1/ticket-lists/:id': row('tickets:edit', Y, N, Y, Y, N),
   'GET /v1/ticket-lists/:id/tickets': row('tickets:read', Y, Y, Y, Y, Y),
+  'GET /v1/desk/choices': row('authenticated', Y, Y, Y, Y, Y),
   'GET /v1/view-lists': row('tickets:read', Y, Y, Y, Y, Y),
   'GET /v1/view-lists/:id/tickets': row('tickets:read', Y, Y, Y, Y, Y),
   'GET /v1/mailboxes/processing': row('config:read', Y, Y, N, N, Y),

@@ -3,6 +3,8 @@ import { createRootRouteWithContext, createRoute, createRouter, lazyRouteCompone
 import { isApiError } from './api/problem';
 import { changeQuery, identityQuery, instanceQuery } from './api/queries';
 import { parseChangeSearch } from './features/changes/change-search';
+import { mayUseDesk } from './features/desk/desk-nav';
+import { parseTicketSearch } from './features/desk/ticket-search';
 import { parseAuditSearch } from './features/settings/audit-search';
 import { AppShell } from './features/shell/app-shell';
 import { RootLayout } from './features/shell/root-layout';
@@ -54,8 +56,11 @@ export const appRoute = createRoute({
 const indexRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/',
-  beforeLoad: () => {
-    throw redirect({ to: '/changes' });
+  // The first screen the signed-in person may use: the change list, else the desk.
+  beforeLoad: async ({ context }) => {
+    const { permissions } = (await context.queryClient.ensureQueryData(instanceQuery)).you;
+    if (permissions.includes('config:read') || !mayUseDesk(permissions)) throw redirect({ to: '/changes' });
+    throw redirect({ to: permissions.includes('tickets:read') ? '/desk/tickets' : permissions.includes('customers:read') ? '/desk/customers' : '/desk/assets' });
   },
 });
 
@@ -134,9 +139,31 @@ export const configEntityRoute = createRoute({
   component: lazyRouteComponent(() => import('./features/config/entity-page'), 'EntityPage'),
 });
 
+const textSearch = (search: Record<string, unknown>): { q?: string } => (typeof search.q === 'string' && search.q.trim() ? { q: search.q.slice(0, 200) } : {});
+
+export const deskTicketsRoute = createRoute({ getParentRoute: () => appRoute, path: '/desk/tickets', validateSearch: parseTicketSearch, component: lazyRouteComponent(() => import('./features/desk/tickets-page'), 'TicketsPage') });
+export const deskNewTicketRoute = createRoute({ getParentRoute: () => appRoute, path: '/desk/tickets/new', component: lazyRouteComponent(() => import('./features/desk/new-ticket-page'), 'NewTicketPage') });
+export const deskTicketRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/desk/tickets/$ticketId',
+  validateSearch: (search: Record<string, unknown>): { logged?: string } => (typeof search.logged === 'string' ? { logged: search.logged.slice(0, 2000) } : {}),
+  component: lazyRouteComponent(() => import('./features/desk/ticket-page'), 'TicketPage'),
+});
+export const deskCustomersRoute = createRoute({ getParentRoute: () => appRoute, path: '/desk/customers', validateSearch: textSearch, component: lazyRouteComponent(() => import('./features/desk/customers-page'), 'CustomersPage') });
+export const deskCustomerRoute = createRoute({ getParentRoute: () => appRoute, path: '/desk/customers/$customerId', component: lazyRouteComponent(() => import('./features/desk/customers-page'), 'CustomerPage') });
+export const deskAssetsRoute = createRoute({ getParentRoute: () => appRoute, path: '/desk/assets', validateSearch: textSearch, component: lazyRouteComponent(() => import('./features/desk/assets-page'), 'AssetsPage') });
+export const deskNewAssetRoute = createRoute({ getParentRoute: () => appRoute, path: '/desk/assets/new', component: lazyRouteComponent(() => import('./features/desk/assets-page'), 'NewAssetPage') });
+export const deskAssetRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/desk/assets/$assetId',
+  validateSearch: (search: Record<string, unknown>): { saved?: string } => (typeof search.saved === 'string' ? { saved: search.saved.slice(0, 10) } : {}),
+  component: lazyRouteComponent(() => import('./features/desk/assets-page'), 'AssetPage'),
+});
+const deskRoutes = [deskTicketsRoute, deskNewTicketRoute, deskTicketRoute, deskCustomersRoute, deskCustomerRoute, deskAssetsRoute, deskNewAssetRoute, deskAssetRoute];
+
 const routeTree = rootRoute.addChildren([
   signInRoute,
-  appRoute.addChildren([indexRoute, changesRoute, changeRoute, instancesRoute, instanceRoute, exportImportRoute, settingsRoute, auditRoute, configRoute, configTypeRoute, configNewRoute, configEntityRoute]),
+  appRoute.addChildren([indexRoute, changesRoute, changeRoute, instancesRoute, instanceRoute, exportImportRoute, settingsRoute, auditRoute, configRoute, configTypeRoute, configNewRoute, configEntityRoute, ...deskRoutes]),
 ]);
 
 export function createConsoleRouter(queryClient: QueryClient) {

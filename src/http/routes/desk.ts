@@ -62,6 +62,19 @@ const viewListSchema = z.object({
   summaryContains: z.string().optional(),
   visibleToTeamIds: z.array(z.string()),
 }).meta({ id: 'ViewList' });
+const named = { id: z.string(), name: z.string() };
+const deskChoicesSchema = z.object({
+  you: z.object({
+    coManaged: z.boolean().describe('Uses co-managed functionality: searches tickets by text only and saves no lists.'),
+    mayLogTickets: z.boolean(),
+    mayFilter: z.boolean().describe('May filter ticket searches and save ticket lists.'),
+  }),
+  ticketTypes: z.array(z.object({ ...named, mayLog: z.boolean() })),
+  statuses: z.array(z.object({ ...named, closed: z.boolean() })),
+  teams: z.array(z.object({ ...named, member: z.boolean() })),
+  agents: z.array(z.object(named)),
+  assetTypes: z.array(z.object(named)),
+}).meta({ id: 'DeskChoices', description: 'Names and choices of the desk, as far as the caller may see.' });
 const mailCheckSchema = z.object({
   at: z.string(),
   ok: z.boolean(),
@@ -395,6 +408,20 @@ export const deskRoutes =
       async (request) => ticketLists.tickets(request.principal!, request.params.id, { limit: request.query.limit, ...(request.query.cursor ? { cursor: request.query.cursor } : {}) }),
     );
 
+    app.get(
+      '/v1/desk/choices',
+      {
+        config: { permission: 'authenticated' },
+        schema: {
+          tags: ['desk'],
+          operationId: 'getDeskChoices', summary: 'Names and choices of the desk',
+          description:
+            'What desk screens show by name and offer, as far as the caller may see: with `tickets:read`, the ticket types of its ticket groups (and whether it may log each), ticket statuses, its teams (every team with `config:read`) and the enabled agents it sees; with `assets:read`, asset types. Also whether the caller uses co-managed functionality (text search only, no saved lists) and may log tickets.',
+          response: { 200: deskChoicesSchema },
+        },
+      },
+      async (request) => services.deskChoices.choices(request.principal!),
+    );
     app.get(
       '/v1/view-lists',
       {

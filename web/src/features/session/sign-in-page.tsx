@@ -25,14 +25,14 @@ export function SignInPage() {
     mutationFn: () => signIn(email, password),
     onSuccess: async () => {
       await queryClient.invalidateQueries({ queryKey: ['instance'] });
-      router.history.push(redirect ?? '/changes');
+      router.history.push(redirect ?? '/');
     },
   });
   const submit = (event: FormEvent) => {
     event.preventDefault();
     attempt.mutate();
   };
-  const returnTo = encodeURIComponent(redirect ?? '/changes');
+  const returnTo = encodeURIComponent(redirect ?? '/');
 
   return (
     <main className="mx-auto mt-16 max-w-sm rounded-lg border border-slate-200 bg-white p-6 shadow-sm">

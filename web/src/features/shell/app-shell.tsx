@@ -2,6 +2,7 @@ import { useMutation, useQueryClient, useSuspenseQuery } from '@tanstack/react-q
 import { Link, Outlet, useNavigate } from '@tanstack/react-router';
 import { instanceQuery, signOut } from '../../api/queries';
 import { Button } from '../../ui/button';
+import { mayUseDesk } from '../desk/desk-nav';
 import { LockBanner } from './lock-banner';
 
 const navLink = 'rounded px-2 py-1 text-slate-700 hover:bg-slate-100 [&.active]:bg-slate-200 [&.active]:font-semibold';
@@ -9,6 +10,7 @@ const navLink = 'rounded px-2 py-1 text-slate-700 hover:bg-slate-100 [&.active]:
 /** The signed-in screens: navigation, who is signed in, and the banners. */
 export function AppShell() {
   const { data: instance } = useSuspenseQuery(instanceQuery);
+  const has = (permission: string) => instance.you.permissions.includes(permission);
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const out = useMutation({
@@ -23,26 +25,37 @@ export function AppShell() {
       <header className="border-b border-slate-200 bg-white">
         <div className="mx-auto flex max-w-7xl items-center gap-4 px-4 py-2">
           <nav aria-label="Console" className="flex gap-1 text-sm">
-            <Link to="/changes" className={navLink} activeOptions={{ includeSearch: false }}>
-              Changes
-            </Link>
-            <Link to="/instances" className={navLink}>
-              Instances
-            </Link>
-            <Link to="/export-import" className={navLink}>
-              Export and import
-            </Link>
-            {instance.you.permissions.includes('config:read') && (
-              <Link to="/config" className={navLink}>
-                Configuration
+            {has('config:read') && (
+              <>
+                <Link to="/changes" className={navLink} activeOptions={{ includeSearch: false }}>
+                  Changes
+                </Link>
+                <Link to="/instances" className={navLink}>
+                  Instances
+                </Link>
+                <Link to="/export-import" className={navLink}>
+                  Export and import
+                </Link>
+                <Link to="/config" className={navLink}>
+                  Configuration
+                </Link>
+              </>
+            )}
+            {mayUseDesk(instance.you.permissions) && (
+              <Link to={has('tickets:read') ? '/desk/tickets' : has('customers:read') ? '/desk/customers' : '/desk/assets'} className={navLink} activeOptions={{ exact: false }} data-nav="desk">
+                Desk
               </Link>
             )}
-            <Link to="/settings" className={navLink}>
-              Settings
-            </Link>
-            <Link to="/audit" className={navLink} activeOptions={{ includeSearch: false }}>
-              Audit log
-            </Link>
+            {has('config:edit') && (
+              <Link to="/settings" className={navLink}>
+                Settings
+              </Link>
+            )}
+            {has('audit:read') && (
+              <Link to="/audit" className={navLink} activeOptions={{ includeSearch: false }}>
+                Audit log
+              </Link>
+            )}
           </nav>
           <div className="ml-auto flex items-center gap-3 text-sm">
             <span>
