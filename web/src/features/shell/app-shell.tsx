@@ -9,6 +9,7 @@ const navLink = 'rounded px-2 py-1 text-slate-700 hover:bg-slate-100 [&.active]:
 /** The signed-in screens: navigation, who is signed in, and the banners. */
 export function AppShell() {
   const { data: instance } = useSuspenseQuery(instanceQuery);
+  const can = (permission: string) => instance.you.permissions.includes(permission);
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const out = useMutation({
@@ -23,25 +24,40 @@ export function AppShell() {
       <header className="border-b border-slate-200 bg-white">
         <div className="mx-auto flex max-w-7xl items-center gap-4 px-4 py-2">
           <nav aria-label="Console" className="flex gap-1 text-sm">
-            <Link to="/changes" className={navLink} activeOptions={{ includeSearch: false }}>
-              Changes
-            </Link>
-            <Link to="/instances" className={navLink}>
-              Instances
-            </Link>
-            <Link to="/export-import" className={navLink}>
-              Export and import
-            </Link>
-            {instance.you.permissions.includes('config:read') && (
-              <Link to="/config" className={navLink}>
-                Configuration
+            {/* Only the screens the signed-in agent's rights cover; the instance refuses the rest anyway. */}
+            {can('config:read') && (
+              <>
+                <Link to="/changes" className={navLink} activeOptions={{ includeSearch: false }}>
+                  Changes
+                </Link>
+                <Link to="/instances" className={navLink}>
+                  Instances
+                </Link>
+                <Link to="/export-import" className={navLink}>
+                  Export and import
+                </Link>
+                <Link to="/config" className={navLink}>
+                  Configuration
+                </Link>
+              </>
+            )}
+            {can('access:manage') && (
+              <Link to="/access/agents" className={navLink}>
+                Access
               </Link>
             )}
-            <Link to="/settings" className={navLink}>
-              Settings
-            </Link>
-            <Link to="/audit" className={navLink} activeOptions={{ includeSearch: false }}>
-              Audit log
+            {can('config:edit') && (
+              <Link to="/settings" className={navLink}>
+                Settings
+              </Link>
+            )}
+            {can('audit:read') && (
+              <Link to="/audit" className={navLink} activeOptions={{ includeSearch: false }}>
+                Audit log
+              </Link>
+            )}
+            <Link to="/me" className={navLink}>
+              Your access
             </Link>
           </nav>
           <div className="ml-auto flex items-center gap-3 text-sm">
