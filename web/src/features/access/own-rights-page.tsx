@@ -14,7 +14,7 @@ export function OwnRightsPage() {
         Your access
       </h1>
       <p className="text-sm">
-        Signed in as <strong>{instance.you.name}</strong>. The console offers the screens these rights cover; the instance refuses the rest.
+        What <strong>{instance.you.name}</strong> may do on this instance, and which role gives it. The console offers the screens these rights cover; the instance refuses the rest.
       </p>
       <ProblemNotice error={rights.error} />
       {rights.data && <RightsView rights={rights.data} labelledBy="own-rights-heading" />}
