@@ -186,7 +186,7 @@ describe.each(engines)('access in the console, on %s', (engine) => {
     await rights.getByText('1st Line Support: read — HaloPSA integration (Team membership: read)').waitFor();
     for (const flag of GUIDE_TICKET_PERMISSIONS) await rights.getByText(flag, { exact: true }).waitFor();
     await expectAccessible(page, 'agent with its rights explained');
-    await shot(page, 'access-agent-rights', { fullPage: true });
+    await shot(page, 'access-agent-rights', { fullPage: true, docs: true });
     const created = await admin('GET', '/v1/agents?q=TesthaloIntegration');
     expect(created.items).toMatchObject([{ apiOnly: true, hasPassword: false, roles: [{ id: ids.integrationRole }] }]);
     ids.integration = created.items[0].id;
@@ -233,7 +233,7 @@ describe.each(engines)('access in the console, on %s', (engine) => {
     await page.getByText('The client secret is on the clipboard.').waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
     await expectAccessible(page, 'client secret shown once');
-    await shot(page, 'access-application-secret');
+    await shot(page, 'access-application-secret', { docs: true });
     const [created] = (await admin('GET', '/v1/applications')).items;
     expect(created).toMatchObject({ name: 'Cybertest', clientId, agentId: ids.integration, permissions: ['tickets:read', 'tickets:edit', 'customers:read'], enabled: true });
     ids.application = created.id;
@@ -308,6 +308,14 @@ describe.each(engines)('access in the console, on %s', (engine) => {
       await p.getByText('Sam', { exact: true }).waitFor();
       expect(new URL(p.url()).pathname).toBe('/changes');
       expect(await navLinks(p)).toEqual(['Changes', 'Instances', 'Export and import', 'Configuration', 'Your access']);
+      // Reading configuration is not pushing it: no rollback, sync, link or import is offered.
+      await p.getByRole('link', { name: 'Instances' }).click();
+      await p.getByRole('heading', { name: 'Instances and pipeline' }).waitFor();
+      expect(await p.getByRole('button', { name: 'Link an instance…' }).count()).toBe(0);
+      await p.getByRole('link', { name: 'Export and import' }).click();
+      await p.getByRole('heading', { name: /^Export and import/ }).waitFor();
+      expect(await p.getByRole('heading', { name: 'Import', exact: true }).count()).toBe(0);
+      await p.getByRole('link', { name: 'Changes' }).click();
       await expectAccessible(p, 'change list as the SSO-only agent');
       await shot(p, 'access-sso-agent-changes');
 
@@ -352,7 +360,7 @@ describe.each(engines)('access in the console, on %s', (engine) => {
       await expectNotAllowed(p, '/config/teams', 'config:read');
       await expectNotAllowed(p, '/access/applications', 'access:manage');
       await expectAccessible(p, 'not allowed, co-managed agent');
-      await shot(p, 'access-co-managed-not-allowed');
+      await shot(p, 'access-co-managed-not-allowed', { docs: true });
       expect(await statusInPage(p, '/v1/config/teams')).toBe(403);
       expect(await statusInPage(p, '/v1/applications')).toBe(403);
       expect(await statusInPage(p, '/v1/agents/me/rights')).toBe(200);

@@ -155,6 +155,14 @@ export const ownRightsRoute = createRoute({
   path: '/me',
   component: lazyRouteComponent(() => import('./features/access/own-rights-page'), 'OwnRightsPage'),
 });
+const accessIndexRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/access',
+  beforeLoad: async (match) => {
+    await requires('access:manage')(match);
+    throw redirect({ to: '/access/agents' });
+  },
+});
 export const agentsRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/access/agents',
@@ -193,7 +201,7 @@ export const applicationRoute = createRoute({
   beforeLoad: requires('access:manage'),
   component: lazyRouteComponent(() => import('./features/access/application-page'), 'ApplicationPage'),
 });
-const accessRoutes = [ownRightsRoute, agentsRoute, newAgentRoute, agentRoute, applicationsRoute, newApplicationRoute, applicationRoute];
+const accessRoutes = [ownRightsRoute, accessIndexRoute, agentsRoute, newAgentRoute, agentRoute, applicationsRoute, newApplicationRoute, applicationRoute];
 
 const routeTree = rootRoute.addChildren([
   signInRoute,

@@ -42,7 +42,7 @@ export function AppShell() {
               </>
             )}
             {can('access:manage') && (
-              <Link to="/access/agents" className={navLink}>
+              <Link to="/access" className={navLink}>
                 Access
               </Link>
             )}
