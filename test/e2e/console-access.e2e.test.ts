@@ -203,6 +203,13 @@ describe.each(engines)('access in the console, on %s', (engine) => {
     await page.getByLabel('Search by name or email').fill('halo');
     await expect.poll(() => new URL(page.url()).searchParams.get('q')).toBe('halo');
     await expect.poll(() => page.getByTestId('agent-rows').getByRole('row').allInnerTexts()).toEqual([expect.stringMatching(/TesthaloIntegration.*HaloPSA integration.*API-only.*Enabled/s)]);
+
+    // The co-managed agent: the customer it works for, and the scope its restrictions leave it.
+    await page.getByLabel('Search by name or email').fill('northwind');
+    await page.getByTestId('agent-rows').getByRole('link', { name: 'Nora at Northwind' }).click();
+    await page.getByRole('heading', { name: 'Nora at Northwind', level: 1 }).waitFor();
+    await expect.poll(() => page.getByLabel('Co-managed customer').inputValue()).toBe(ids.northwind);
+    await page.getByTestId('rights').getByText('Only Northwind, what every restriction below allows:').waitFor();
   });
 
   it('creates the application with the three permissions: the secret shown once, then never again', async () => {
