@@ -79,7 +79,8 @@ describe.each(engines)('access in the console, on %s', (engine) => {
     const other = await browser.newContext({ viewport: { width: 1400, height: 900 }, timezoneId: 'UTC' });
     try {
       const p = await other.newPage();
-      p.setDefaultTimeout(15_000);
+      p.setDefaultTimeout(30_000);
+      p.setDefaultNavigationTimeout(60_000);
       await run(p);
     } finally {
       await other.close();
@@ -146,7 +147,9 @@ describe.each(engines)('access in the console, on %s', (engine) => {
     context = await browser.newContext({ viewport: { width: 1400, height: 900 }, timezoneId: 'UTC' });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
     page = await context.newPage();
-    page.setDefaultTimeout(15_000);
+    // Eight engineers' builds and tests share two cores: a first load may take a while.
+    page.setDefaultTimeout(30_000);
+    page.setDefaultNavigationTimeout(60_000);
   }, 120_000);
 
   afterAll(async () => {

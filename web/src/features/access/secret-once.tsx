@@ -14,25 +14,31 @@ export function SecretOnce({ clientId, clientSecret }: { clientId: string; clien
         Copy the client secret now
       </h2>
       <p>It is shown this once: Shiplog keeps only a hash of it. If it is lost, rotate the secret to get a new one.</p>
-      <dl className="grid grid-cols-[max-content_1fr_max-content] items-center gap-x-3 gap-y-2">
-        <dt className="font-medium">Client ID</dt>
-        <dd>
-          <code data-testid="client-id">{clientId}</code>
-        </dd>
-        <dd>
-          <Button onPress={() => void copy('client id', clientId)}>Copy client ID</Button>
-        </dd>
-        <dt className="font-medium">Client secret</dt>
-        <dd>
-          <code data-testid="client-secret" className="break-all">
-            {clientSecret}
-          </code>
-        </dd>
-        <dd>
-          <Button look="primary" onPress={() => void copy('client secret', clientSecret)}>
-            Copy client secret
-          </Button>
-        </dd>
+      <dl className="space-y-2">
+        <div className="flex flex-wrap items-center gap-x-3 gap-y-1">
+          <dt className="w-24 font-medium">Client ID</dt>
+          <dd className="min-w-0 flex-1">
+            <code data-testid="client-id" className="break-all">
+              {clientId}
+            </code>
+          </dd>
+          <dd>
+            <Button onPress={() => void copy('client id', clientId)}>Copy client ID</Button>
+          </dd>
+        </div>
+        <div className="flex flex-wrap items-center gap-x-3 gap-y-1">
+          <dt className="w-24 font-medium">Client secret</dt>
+          <dd className="min-w-0 flex-1">
+            <code data-testid="client-secret" className="break-all">
+              {clientSecret}
+            </code>
+          </dd>
+          <dd>
+            <Button look="primary" onPress={() => void copy('client secret', clientSecret)}>
+              Copy client secret
+            </Button>
+          </dd>
+        </div>
       </dl>
       <p role="status" className="min-h-5 text-green-800">
         {copied ? `The ${copied} is on the clipboard.` : ''}
