@@ -147,7 +147,7 @@ describe.each(engines)('access in the console, on %s', (engine) => {
     context = await browser.newContext({ viewport: { width: 1400, height: 900 }, timezoneId: 'UTC' });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
     page = await context.newPage();
-    // Eight engineers' builds and tests share two cores: a first load may take a while.
+    // On a busy machine the first load of the console may take a while.
     page.setDefaultTimeout(30_000);
     page.setDefaultNavigationTimeout(60_000);
   }, 120_000);
