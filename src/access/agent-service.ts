@@ -17,6 +17,7 @@ import { agentAccess, holdsRole, type AgentAccess, type Principal, type TeamMemb
 import type { AuditLog } from './audit-log.js';
 import { refuseUnknownCustomers } from './agent-customers.js';
 import { everyCustomer, inScope, type CustomerScope } from './customer-scope.js';
+import { explainRights, type RightsExplanation } from './agent-rights.js';
 import { hashPassword } from './passwords.js';
 import type { Permission } from './permissions.js';
 
@@ -115,6 +116,10 @@ export interface AgentService {
   page(viewer: AgentViewer, query: { q?: string }, page: NumberedPage<DeskRecordSortKey>): Promise<{ items: AgentView[]; total: number }>;
   get(viewer: AgentViewer, id: string): Promise<AgentView>;
   me(principal: Principal): Promise<OwnAgentView>;
+  /** Which role gives the agent which right (an agent the viewer may not see is not found). */
+  rights(viewer: AgentViewer, id: string): Promise<RightsExplanation>;
+  /** The same for the caller's own agent. */
+  ownRights(principal: Principal): Promise<RightsExplanation>;
   /** `viewer`: whose customers the agent may name; without one (Shiplog itself), any customer of this instance. */
   create(ctx: WriteContext, input: unknown, viewer?: AgentViewer): Promise<AgentView>;
   update(ctx: WriteContext, viewer: AgentViewer, id: string, input: unknown): Promise<AgentView>;
@@ -255,6 +260,26 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
     };
   }
 
+  async function ownAgent(stores: Stores, principal: Principal): Promise<AgentRecord> {
+    const agent = await stores.agents.find(principal.agent.id);
+    if (!agent) throw notFound(principal.agent.id);
+    return agent;
+  }
+
+  async function explain(stores: Stores, agent: AgentRecord): Promise<RightsExplanation> {
+    const settings = await readSettings(stores);
+    const roles = await stores.entities.listAll(ROLES_TYPE);
+    // Explained once to learn which teams and customers it names, then again with their names.
+    const bare = explainRights(agent, roles, settings);
+    const teams = new Map((await stores.entities.findMany(bare.teams.map((t) => t.teamId))).map((team) => [team.id, team.name]));
+    const customers = new Map<string, string>();
+    for (const id of new Set([...bare.customers.customers.map((c) => c.id), ...bare.customers.restrictedBy.flatMap((r) => r.customers.map((c) => c.id))])) {
+      const customer = await stores.desk.findCustomer(id);
+      if (customer) customers.set(id, customer.name);
+    }
+    return explainRights(agent, roles, settings, { team: (id) => teams.get(id) ?? null, customer: (id) => customers.get(id) ?? null });
+  }
+
   async function viewOne(stores: Stores, agent: AgentRecord): Promise<AgentView> {
     const [view] = await viewsOf(stores, [agent]);
     return view!;
@@ -390,8 +415,7 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
 
     me(principal) {
       return db.read(async (stores) => {
-        const agent = await stores.agents.find(principal.agent.id);
-        if (!agent) throw notFound(principal.agent.id);
+        const agent = await ownAgent(stores, principal);
         const settings = await readSettings(stores);
         const roles = await stores.entities.listAll(ROLES_TYPE);
         const cached = withRoles(stores, roles);
@@ -408,6 +432,14 @@ export function createAgentService(deps: { db: Transactor; clock: Clock; catalog
           },
         };
       });
+    },
+
+    rights(viewer, id) {
+      return db.read(async (stores) => explain(stores, await loadVisible(stores, viewer, id)));
+    },
+
+    ownRights(principal) {
+      return db.read(async (stores) => explain(stores, await ownAgent(stores, principal)));
     },
 
     async create(ctx, input, viewer) {

@@ -375,7 +375,9 @@ describe.each(engines)('/v1/agents on %s', (engine) => {
       'DELETE /v1/agents/:id',
       'GET /v1/agents',
       'GET /v1/agents/:id',
+      'GET /v1/agents/:id/rights',
       'GET /v1/agents/me',
+      'GET /v1/agents/me/rights',
       'PATCH /v1/agents/:id',
       'POST /v1/agents',
     ]);
@@ -391,7 +393,7 @@ describe.each(engines)('/v1/agents on %s', (engine) => {
       expect(anonymous.statusCode, `${route.method} ${route.url}`).toBe(401);
       const limited = await call(route.method as Method, url, body, asAgent);
       expect(limited.statusCode, `${route.method} ${route.url}`).toBe(route.permission === 'authenticated' ? 200 : 403);
-      expect(route.permission).toBe(route.url === '/v1/agents/me' ? 'authenticated' : 'access:manage');
+      expect(route.permission).toBe(route.url.startsWith('/v1/agents/me') ? 'authenticated' : 'access:manage');
     }
     expect((await call('GET', `/v1/agents/${target.id}`)).json<AgentView>().name).toBe('Target');
     expect(await t.db.read((s) => s.agents.findByEmail('hijack@example.test'))).toBeUndefined();

@@ -51,6 +51,8 @@ const existingRoutes: Record<string, Row> = {
   'POST /v1/agents': row('access:manage', Y, N, N, N, N),
   'GET /v1/agents/me': row('authenticated', Y, Y, Y, Y, Y),
   'GET /v1/agents/:id': row('access:manage', Y, N, N, N, N),
+  'GET /v1/agents/me/rights': row('authenticated', Y, Y, Y, Y, Y),
+  'GET /v1/agents/:id/rights': row('access:manage', Y, N, N, N, N),
   'PATCH /v1/agents/:id': row('access:manage', Y, N, N, N, N),
   'DELETE /v1/agents/:id': row('access:manage', Y, N, N, N, N),
   'GET /v1/applications': row('access:manage', Y, N, N, N, N),

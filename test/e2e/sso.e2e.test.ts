@@ -1,9 +1,9 @@
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
-import Provider, { type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
+import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../support/databases.js';
+import { KID, startProvider } from '../support/oidc-provider.js';
 import { createTestApp, type TestApp } from '../support/instance.js';
 import { ok, startLiveInstance, type Answer, type LiveInstance } from '../support/pipeline.js';
 import { createAgent } from '../support/principals.js';
@@ -13,7 +13,6 @@ const CLIENT_ID = 'shiplog-console';
 const CLIENT_SECRET = 'idp-client-secret-9d81c2';
 /** A second client of the same provider: a connection of its own, whose provider keys are not yet known to Shiplog. */
 const OTHER_CLIENT_ID = 'shiplog-console-2';
-const KID = 'idp-signing-key';
 const ADMINS = 'Service Desk Admins';
 /** Where people reach the instance, through a proxy: never the address the test server listens on. */
 const PUBLIC_URL = 'https://desk.example.test/shiplog';
@@ -27,90 +26,6 @@ const accounts: Record<string, Record<string, unknown>> = {
   vic: { sub: 'vic', email: 'vic@desk.test', email_verified: false, name: 'Vic', groups: [ADMINS] },
   abe: { sub: 'abe', email: 'abe@desk.test', name: 'Abe', groups: [ADMINS] },
 };
-
-type Tamper = (idToken: string) => Promise<string>;
-
-/**
- * A real OpenID Provider (oidc-provider) on loopback: one confidential client, PKCE required, login answered by the
- * test (who signs in next), consent granted. `tamper` rewrites the ID token of the next token response.
- */
-async function startProvider(
-  redirectUri: string,
-): Promise<{ issuer: string; login(account: string): void; tamper(fn: Tamper | null): void; fail(path: string | null): void; key: CryptoKey; close(): Promise<void> }> {
-  const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-  const jwk = { ...(await exportJWK(privateKey)), kid: KID, alg: 'RS256', use: 'sig' };
-  let nextLogin = 'ada';
-  let tamper: Tamper | null = null;
-  let failing: string | null = null;
-  const client = (clientId: string): ClientMetadata => ({
-    client_id: clientId,
-    client_secret: CLIENT_SECRET,
-    redirect_uris: [redirectUri],
-    grant_types: ['authorization_code'],
-    response_types: ['code'],
-    token_endpoint_auth_method: 'client_secret_post',
-  });
-  const provider = new Provider(issuer, {
-    clients: [client(CLIENT_ID), client(OTHER_CLIENT_ID)],
-    jwks: { keys: [jwk] },
-    pkce: { required: () => true },
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'groups'] },
-    cookies: { keys: ['test-cookie-signing-key'] },
-    features: { devInteractions: { enabled: false } },
-    interactions: { url: (_ctx: KoaContextWithOIDC, interaction) => `/interaction/${interaction.uid}` },
-    async findAccount(_ctx: KoaContextWithOIDC, id: string) {
-      const claims = accounts[id];
-      return claims ? { accountId: id, claims: () => claims as never } : undefined;
-    },
-    async loadExistingGrant(ctx: KoaContextWithOIDC) {
-      const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session!.accountId! });
-      grant.addOIDCScope('openid email profile');
-      await grant.save();
-      return grant;
-    },
-  });
-  const callback = provider.callback();
-  server.on('request', (req, res) => {
-    if (failing && req.url?.startsWith(failing)) {
-      res.writeHead(503, { 'content-type': 'text/html' }).end('<h1>Service Unavailable</h1>');
-      return;
-    }
-    if (req.url?.startsWith('/interaction/')) {
-      void provider.interactionFinished(req, res, { login: { accountId: nextLogin } }, { mergeWithLastSubmission: false });
-      return;
-    }
-    const rewrite = tamper;
-    if (rewrite && req.method === 'POST' && req.url?.startsWith('/token')) {
-      tamper = null;
-      const chunks: Buffer[] = [];
-      const end = res.end.bind(res);
-      res.write = ((chunk: Buffer | string) => (chunks.push(Buffer.from(chunk)), true)) as typeof res.write;
-      res.end = ((chunk?: Buffer | string) => {
-        if (chunk) chunks.push(Buffer.from(chunk));
-        void (async () => {
-          const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id_token?: string };
-          if (json.id_token) json.id_token = await rewrite(json.id_token);
-          const body = JSON.stringify(json);
-          res.setHeader('content-length', Buffer.byteLength(body));
-          end(body);
-        })();
-        return res;
-      }) as typeof res.end;
-    }
-    callback(req, res);
-  });
-  return {
-    issuer,
-    login: (account) => (nextLogin = account),
-    tamper: (fn) => (tamper = fn),
-    fail: (path) => (failing = path),
-    key: privateKey,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
 
 /** A browser's cookie jar (one host, any port, as browsers keep cookies) and redirects followed by hand. */
 function browser() {
@@ -172,7 +87,7 @@ describe.each(engines)('single sign-on with OpenID Connect on %s', (engine) => {
 
   beforeAll(async () => {
     dev = await startLiveInstance(engine, { name: 'dev', kind: 'development', publicUrl: PUBLIC_URL });
-    idp = await startProvider(CALLBACK);
+    idp = await startProvider(CALLBACK, { accounts, clientIds: [CLIENT_ID, OTHER_CLIENT_ID], clientSecret: CLIENT_SECRET });
     for (const who of ['ada', 'bob', 'vic', 'abe']) await createAgent(dev, { name: accounts[who]!.name as string, email: accounts[who]!.email as string });
     const connection = (body: Record<string, unknown>) => ok(dev, 'POST', '/v1/config/sso-connections', body);
     connectionId = (

@@ -2,6 +2,7 @@ import type { QueryClient } from '@tanstack/react-query';
 import { createRootRouteWithContext, createRoute, createRouter, lazyRouteComponent, redirect } from '@tanstack/react-router';
 import { isApiError } from './api/problem';
 import { changeQuery, identityQuery, instanceQuery } from './api/queries';
+import { requires } from './features/access/can';
 import { parseChangeSearch } from './features/changes/change-search';
 import { mayUseDesk } from './features/desk/desk-nav';
 import { parseTicketSearch } from './features/desk/ticket-search';
@@ -56,10 +57,11 @@ export const appRoute = createRoute({
 const indexRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/',
-  // The first screen the signed-in person may use: the change list, else the desk.
+  // The change list for whoever reads configuration, else the desk, else what they may do.
   beforeLoad: async ({ context }) => {
     const { permissions } = (await context.queryClient.ensureQueryData(instanceQuery)).you;
-    if (permissions.includes('config:read') || !mayUseDesk(permissions)) throw redirect({ to: '/changes' });
+    if (permissions.includes('config:read')) throw redirect({ to: '/changes' });
+    if (!mayUseDesk(permissions)) throw redirect({ to: '/me' });
     throw redirect({ to: permissions.includes('tickets:read') ? '/desk/tickets' : permissions.includes('customers:read') ? '/desk/customers' : '/desk/assets' });
   },
 });
@@ -67,6 +69,7 @@ const indexRoute = createRoute({
 export const changesRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/changes',
+  beforeLoad: requires('config:read'),
   validateSearch: parseChangeSearch,
   component: lazyRouteComponent(() => import('./features/changes/change-list-page'), 'ChangeListPage'),
 });
@@ -74,6 +77,7 @@ export const changesRoute = createRoute({
 export const changeRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/changes/$changeId',
+  beforeLoad: requires('config:read'),
   // The change (up to megabytes) is fetched while the page's code loads, not after.
   loader: ({ context, params }) => void context.queryClient.prefetchQuery(changeQuery(params.changeId)),
   component: lazyRouteComponent(() => import('./features/changes/change-detail-page'), 'ChangeDetailPage'),
@@ -82,30 +86,35 @@ export const changeRoute = createRoute({
 export const instancesRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/instances',
+  beforeLoad: requires('config:read'),
   component: lazyRouteComponent(() => import('./features/sync/pipeline-page'), 'PipelinePage'),
 });
 
 export const instanceRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/instances/$name',
+  beforeLoad: requires('config:read'),
   component: lazyRouteComponent(() => import('./features/sync/instance-page'), 'InstancePage'),
 });
 
 export const exportImportRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/export-import',
+  beforeLoad: requires('config:read'),
   component: lazyRouteComponent(() => import('./features/sync/export-import-page'), 'ExportImportPage'),
 });
 
 export const settingsRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/settings',
+  beforeLoad: requires('config:edit'),
   component: lazyRouteComponent(() => import('./features/settings/settings-page'), 'SettingsPage'),
 });
 
 export const auditRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/audit',
+  beforeLoad: requires('audit:read'),
   validateSearch: parseAuditSearch,
   component: lazyRouteComponent(() => import('./features/settings/audit-page'), 'AuditPage'),
 });
@@ -113,12 +122,14 @@ export const auditRoute = createRoute({
 export const configRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/config',
+  beforeLoad: requires('config:read'),
   component: lazyRouteComponent(() => import('./features/config/config-home-page'), 'ConfigHomePage'),
 });
 
 export const configTypeRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/config/$type',
+  beforeLoad: requires('config:read'),
   validateSearch: (search: Record<string, unknown>): { q?: string } => (typeof search.q === 'string' && search.q.trim() ? { q: search.q.slice(0, 200) } : {}),
   component: lazyRouteComponent(() => import('./features/config/type-page'), 'TypePage'),
 });
@@ -126,12 +137,14 @@ export const configTypeRoute = createRoute({
 export const configNewRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/config/$type/new',
+  beforeLoad: requires('config:edit'),
   component: lazyRouteComponent(() => import('./features/config/entity-page'), 'NewEntityPage'),
 });
 
 export const configEntityRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/config/$type/$id',
+  beforeLoad: requires('config:read'),
   validateSearch: (search: Record<string, unknown>): { saved?: string; changeSet?: string } => ({
     ...(typeof search.saved === 'string' ? { saved: search.saved.slice(0, 40) } : {}),
     ...(typeof search.changeSet === 'string' ? { changeSet: search.changeSet.slice(0, 100) } : {}),
@@ -161,13 +174,66 @@ export const deskAssetRoute = createRoute({
 });
 const deskRoutes = [deskTicketsRoute, deskNewTicketRoute, deskTicketRoute, deskCustomersRoute, deskCustomerRoute, deskAssetsRoute, deskNewAssetRoute, deskAssetRoute];
 
+export const ownRightsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/me',
+  component: lazyRouteComponent(() => import('./features/access/own-rights-page'), 'OwnRightsPage'),
+});
+const accessIndexRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/access',
+  beforeLoad: async (match) => {
+    await requires('access:manage')(match);
+    throw redirect({ to: '/access/agents' });
+  },
+});
+export const agentsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/access/agents',
+  beforeLoad: requires('access:manage'),
+  validateSearch: textSearch,
+  component: lazyRouteComponent(() => import('./features/access/agents-page'), 'AgentsPage'),
+});
+export const newAgentRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/access/agents/new',
+  beforeLoad: requires('access:manage'),
+  component: lazyRouteComponent(() => import('./features/access/agent-page'), 'NewAgentPage'),
+});
+export const agentRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/access/agents/$id',
+  beforeLoad: requires('access:manage'),
+  component: lazyRouteComponent(() => import('./features/access/agent-page'), 'AgentPage'),
+});
+export const applicationsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/access/applications',
+  beforeLoad: requires('access:manage'),
+  validateSearch: textSearch,
+  component: lazyRouteComponent(() => import('./features/access/applications-page'), 'ApplicationsPage'),
+});
+export const newApplicationRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/access/applications/new',
+  beforeLoad: requires('access:manage'),
+  component: lazyRouteComponent(() => import('./features/access/application-page'), 'NewApplicationPage'),
+});
+export const applicationRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/access/applications/$id',
+  beforeLoad: requires('access:manage'),
+  component: lazyRouteComponent(() => import('./features/access/application-page'), 'ApplicationPage'),
+});
+const accessRoutes = [ownRightsRoute, accessIndexRoute, agentsRoute, newAgentRoute, agentRoute, applicationsRoute, newApplicationRoute, applicationRoute];
+
 const routeTree = rootRoute.addChildren([
   signInRoute,
-  appRoute.addChildren([indexRoute, changesRoute, changeRoute, instancesRoute, instanceRoute, exportImportRoute, settingsRoute, auditRoute, configRoute, configTypeRoute, configNewRoute, configEntityRoute, ...deskRoutes]),
+  appRoute.addChildren([indexRoute, changesRoute, changeRoute, instancesRoute, instanceRoute, exportImportRoute, settingsRoute, auditRoute, configRoute, configTypeRoute, configNewRoute, configEntityRoute, ...deskRoutes, ...accessRoutes]),
 ]);
 
 export function createConsoleRouter(queryClient: QueryClient) {
-  return createRouter({ routeTree, context: { queryClient }, defaultPreload: 'intent', scrollRestoration: true });
+  return createRouter({ routeTree, context: { queryClient }, defaultPreload: 'intent', scrollRestoration: true, defaultErrorComponent: RouteError });
 }
 
 declare module '@tanstack/react-router' {

@@ -42,6 +42,29 @@ const ownAgentViewSchema = agentViewSchema.extend({
     .describe("What this request may do: the agent's rights, intersected with the application's when one acts for it."),
 }).meta({ id: 'OwnAgent' });
 
+const sourceSchema = z.object({ roleId: z.string(), roleName: z.string(), because: z.string().describe('The setting of the role that gives the right, in words.') });
+const namedCustomer = z.object({ id: z.string(), name: z.string().nullable() });
+
+const rightsSchema = z
+  .object({
+    agentId: z.string(),
+    disabled: z.boolean().describe('A disabled agent holds no role and has no rights.'),
+    isAdministrator: z.boolean(),
+    roles: z.array(z.object({ id: z.string(), name: z.string() })).describe('The roles that give the agent rights.'),
+    permissions: z.array(z.object({ permission: z.string(), grantedBy: z.array(sourceSchema) })).describe('Each permission held, with every role that gives it and why.'),
+    notGranted: z.array(z.string()).describe('Permissions no role held gives.'),
+    ticketPermissions: z.array(z.object({ flag: z.string(), grantedBy: z.array(sourceSchema) })),
+    teams: z.array(z.object({ teamId: z.string(), teamName: z.string().nullable(), access: z.enum(['read', 'modify']), grantedBy: z.array(sourceSchema) })),
+    customers: z.object({
+      all: z.boolean().describe('Whether every customer is in scope; otherwise only `customers`.'),
+      customers: z.array(namedCustomer),
+      restrictedBy: z
+        .array(z.object({ source: z.enum(['agent', 'role']), roleId: z.string().nullable(), roleName: z.string().nullable(), customers: z.array(namedCustomer) }))
+        .describe("The agent's own client restrictions and each role's; the scope is what they all allow."),
+    }),
+  })
+  .meta({ id: 'AgentRights', description: "An agent's effective rights explained: which role gives which right." });
+
 export const agentRoutes =
   (services: Services): FastifyPluginAsyncZod =>
   async (app) => {
@@ -98,6 +121,37 @@ export const agentRoutes =
         },
       },
       async (request) => services.agents.me(request.principal!),
+    );
+
+    app.get(
+      '/v1/agents/me/rights',
+      {
+        config: { permission: 'authenticated' },
+        schema: {
+          tags: ['access'],
+          operationId: 'getOwnAgentRights',
+          summary: 'The calling agent’s rights explained',
+          description: 'Which role gives the calling agent which permission, ticket permission, team and customer scope.',
+          response: { 200: rightsSchema },
+        },
+      },
+      async (request) => services.agents.ownRights(request.principal!),
+    );
+
+    app.get(
+      '/v1/agents/:id/rights',
+      {
+        config: { permission: 'access:manage' },
+        schema: {
+          tags: ['access'],
+          operationId: 'getAgentRights',
+          summary: 'An agent’s rights explained',
+          description: 'Which role gives the agent which permission, ticket permission, team and customer scope; what no role gives is listed too.',
+          params: idParams,
+          response: { 200: rightsSchema, ...problems(404) },
+        },
+      },
+      async (request) => services.agents.rights(request.principal!, request.params.id),
     );
 
     app.get(

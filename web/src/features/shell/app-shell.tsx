@@ -10,7 +10,7 @@ const navLink = 'rounded px-2 py-1 text-slate-700 hover:bg-slate-100 [&.active]:
 /** The signed-in screens: navigation, who is signed in, and the banners. */
 export function AppShell() {
   const { data: instance } = useSuspenseQuery(instanceQuery);
-  const has = (permission: string) => instance.you.permissions.includes(permission);
+  const can = (permission: string) => instance.you.permissions.includes(permission);
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const out = useMutation({
@@ -25,7 +25,8 @@ export function AppShell() {
       <header className="border-b border-slate-200 bg-white">
         <div className="mx-auto flex max-w-7xl items-center gap-4 px-4 py-2">
           <nav aria-label="Console" className="flex gap-1 text-sm">
-            {has('config:read') && (
+            {/* Only the screens the signed-in agent's rights cover; the instance refuses the rest anyway. */}
+            {can('config:read') && (
               <>
                 <Link to="/changes" className={navLink} activeOptions={{ includeSearch: false }}>
                   Changes
@@ -42,20 +43,28 @@ export function AppShell() {
               </>
             )}
             {mayUseDesk(instance.you.permissions) && (
-              <Link to={has('tickets:read') ? '/desk/tickets' : has('customers:read') ? '/desk/customers' : '/desk/assets'} className={navLink} activeOptions={{ exact: false }} data-nav="desk">
+              <Link to={can('tickets:read') ? '/desk/tickets' : can('customers:read') ? '/desk/customers' : '/desk/assets'} className={navLink} activeOptions={{ exact: false }} data-nav="desk">
                 Desk
               </Link>
             )}
-            {has('config:edit') && (
+            {can('access:manage') && (
+              <Link to="/access" className={navLink}>
+                Access
+              </Link>
+            )}
+            {can('config:edit') && (
               <Link to="/settings" className={navLink}>
                 Settings
               </Link>
             )}
-            {has('audit:read') && (
+            {can('audit:read') && (
               <Link to="/audit" className={navLink} activeOptions={{ includeSearch: false }}>
                 Audit log
               </Link>
             )}
+            <Link to="/me" className={navLink}>
+              Your access
+            </Link>
           </nav>
           <div className="ml-auto flex items-center gap-3 text-sm">
             <span>

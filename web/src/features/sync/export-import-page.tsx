@@ -7,6 +7,7 @@ import { download, exportSelection, fileStamp, importChanges, refusedPlan, refus
 import { Button } from '../../ui/button';
 import { fieldProblem, ProblemNotice } from '../../ui/problem-notice';
 import { TrackingIcon } from '../../ui/tracking-icon';
+import { useCan } from '../access/can';
 import { fromLocalInput, idempotencyKey } from './local-time';
 import { PlanProblems, PlanView } from './plan-view';
 
@@ -189,6 +190,7 @@ function fieldProblemsOf(error: unknown): FieldProblem[] {
 /** Export changes to a file; import a file or pasted text with the plan first. */
 export function ExportImportPage() {
   const { data: identity } = useSuspenseQuery(identityQuery);
+  const can = useCan();
   return (
     <main className="mx-auto max-w-5xl space-y-4 px-4 py-4">
       <div>
@@ -198,7 +200,7 @@ export function ExportImportPage() {
         <p className="text-sm text-slate-600">Move changes between instances by file: a hotfix made in production carried back to development, or changes to an instance that is not linked.</p>
       </div>
       <ExportForm instance={identity.name} />
-      <ImportForm />
+      {can('config:push') && <ImportForm />}
     </main>
   );
 }

@@ -7,6 +7,7 @@ import { Button } from '../../ui/button';
 import { Dialog } from '../../ui/dialog';
 import { formatTime, operationLabels } from '../../ui/format';
 import { ProblemNotice } from '../../ui/problem-notice';
+import { useCan } from '../access/can';
 import { LinkFields } from './pipeline-page';
 import { RestoreDialog } from './restore-dialog';
 import { TransferDialog } from './transfer-dialog';
@@ -174,6 +175,7 @@ export function InstancePage() {
   const { data: identity } = useSuspenseQuery(identityQuery);
   const status = useQuery(peerStatusQuery(name));
   const [open, setOpen] = useState<Open>(null);
+  const can = useCan();
   const [showDiff, setShowDiff] = useState(false);
   const diff = useQuery({ ...stateDiffQuery(name), enabled: showDiff });
   const s = status.data;
@@ -198,28 +200,31 @@ export function InstancePage() {
             </p>
           )}
         </div>
-        <div className="mt-2 flex flex-wrap gap-2">
-          {/* In a pipeline, changes go only from a source to the instances downstream of it. */}
-          {s?.relation !== 'source' && (
-            <Button look="primary" onPress={() => setOpen('push')} isDisabled={!s}>
-              Push to {name}…
+        {/* Syncing and linking need config:push: without it, no button is offered. */}
+        {can('config:push') && (
+          <div className="mt-2 flex flex-wrap gap-2">
+            {/* In a pipeline, changes go only from a source to the instances downstream of it. */}
+            {s?.relation !== 'source' && (
+              <Button look="primary" onPress={() => setOpen('push')} isDisabled={!s}>
+                Push to {name}…
+              </Button>
+            )}
+            {s?.relation !== 'downstream' && (
+              <Button look="primary" onPress={() => setOpen('pull')} isDisabled={!s}>
+                Pull from {name}…
+              </Button>
+            )}
+            {s?.kind === 'production' && identity.kind !== 'production' && (
+              <Button look="danger" onPress={() => setOpen('restore')}>
+                Restore from production…
+              </Button>
+            )}
+            <Button onPress={() => setOpen('edit')} isDisabled={!s}>
+              Edit link…
             </Button>
-          )}
-          {s?.relation !== 'downstream' && (
-            <Button look="primary" onPress={() => setOpen('pull')} isDisabled={!s}>
-              Pull from {name}…
-            </Button>
-          )}
-          {s?.kind === 'production' && identity.kind !== 'production' && (
-            <Button look="danger" onPress={() => setOpen('restore')}>
-              Restore from production…
-            </Button>
-          )}
-          <Button onPress={() => setOpen('edit')} isDisabled={!s}>
-            Edit link…
-          </Button>
-          <Button onPress={() => setOpen('unlink')}>Unlink…</Button>
-        </div>
+            <Button onPress={() => setOpen('unlink')}>Unlink…</Button>
+          </div>
+        )}
       </div>
       {status.isPending && <p className="text-sm text-slate-600">Reconciling with {name}…</p>}
       <ProblemNotice error={status.error} />

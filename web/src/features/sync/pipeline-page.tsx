@@ -3,6 +3,7 @@ import { Link } from '@tanstack/react-router';
 import { useId, useState, type InputHTMLAttributes } from 'react';
 import { identityQuery } from '../../api/queries';
 import { linkInstance, pipelineQuery, type LinkInput, type PeerStatus } from '../../api/sync';
+import { useCan } from '../access/can';
 import { Button } from '../../ui/button';
 import { Dialog } from '../../ui/dialog';
 import { fieldProblem, ProblemNotice } from '../../ui/problem-notice';
@@ -195,6 +196,7 @@ export function PipelinePage() {
   const { data: identity } = useSuspenseQuery(identityQuery);
   const peers = useQuery(pipelineQuery);
   const [linking, setLinking] = useState(false);
+  const can = useCan();
   const list = peers.data ?? [];
   const here: Here = { name: identity.name, kind: identity.kind, version: identity.version, source: list.find((p) => p.relation === 'source')?.name ?? null };
   const pipelineMode = here.source !== null || list.some((p) => p.relation === 'downstream');
@@ -215,9 +217,11 @@ export function PipelinePage() {
         <Button look="secondary" onPress={() => void peers.refetch()} isDisabled={peers.isFetching}>
           {peers.isFetching ? 'Checking…' : 'Check again'}
         </Button>
-        <Button look="primary" onPress={() => setLinking(true)}>
-          Link an instance…
-        </Button>
+        {can('config:push') && (
+          <Button look="primary" onPress={() => setLinking(true)}>
+            Link an instance…
+          </Button>
+        )}
       </div>
       {peers.isPending && <p className="text-sm text-slate-600">Asking each linked instance how far it is…</p>}
       <ProblemNotice error={peers.error} />
