@@ -72,9 +72,9 @@ export function blankItem(type: CatalogType, path: (string | number)[], fields: 
 }
 
 /** A section of an editor: a titled group with a short explanation. */
-export function Section({ title, help, children }: { title: string; help?: ReactNode; children: ReactNode }) {
+export function Section({ title, help, field, children }: { title: string; help?: ReactNode; field?: string; children: ReactNode }) {
   return (
-    <section aria-label={title} className="space-y-3 rounded border border-slate-300 p-3">
+    <section aria-label={title} className="space-y-3 rounded border border-slate-300 p-3" data-field={field}>
       <h2 className="text-base font-semibold">{title}</h2>
       {help && <p className="text-sm text-slate-700">{help}</p>}
       {children}

@@ -15,7 +15,7 @@ export function MailboxEditor({ type, value, change, error, readOnly, instances 
       <TopField type={type} name="type" value={value} change={change} />
       <TopField type={type} name="defaultTicketTypeId" value={value} change={change} />
       <TopField type={type} name="defaultTeamId" value={value} change={change} />
-      <Section title="Credentials per instance" help="Each instance opens its own external mailbox, so development never reads production’s mail. Passwords and client secrets are write-only: set, replace or clear them.">
+      <Section title="Credentials per instance" field="credentials" help="Each instance opens its own external mailbox, so development never reads production’s mail. Passwords and client secrets are write-only: set, replace or clear them.">
         <FieldMessage error={error} location={['credentials']} />
         <ul className="space-y-3">
           {named.map((instance) => {

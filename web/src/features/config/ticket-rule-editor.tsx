@@ -49,11 +49,11 @@ export function TicketRuleEditor({ type, value, change, error, readOnly, entityI
           Enabled
         </label>
       </div>
-      <Section title="Criteria" help="The rule matches a ticket when every criterion holds.">
+      <Section title="Criteria" field="criteria" help="The rule matches a ticket when every criterion holds.">
         <FieldMessage error={error} location={['criteria']} />
         <Rows kind="criteria" list={criteria} schema={schemaAt(type.schema, ['criteria', '[]'])} change={change} error={error} readOnly={readOnly} />
       </Section>
-      <Section title="Outcomes" help="What a matching ticket is given, in this order.">
+      <Section title="Outcomes" field="outcomes" help="What a matching ticket is given, in this order.">
         <FieldMessage error={error} location={['outcomes']} />
         <Rows kind="outcomes" list={outcomes} schema={schemaAt(type.schema, ['outcomes', '[]'])} change={change} error={error} readOnly={readOnly} />
       </Section>

@@ -10,7 +10,7 @@ export function WorkflowEditor({ type, value, change, error, readOnly }: EditorP
     <div className="space-y-4">
       <TopField type={type} name="name" value={value} change={change} />
       <TopField type={type} name="description" value={value} change={change} />
-      <Section title="Steps" help="A ticket of this workflow is in one step at a time; the step's actions move it on. The order here is the order the console lists them.">
+      <Section title="Steps" field="steps" help="A ticket of this workflow is in one step at a time; the step's actions move it on. The order here is the order the console lists them.">
         <FieldMessage error={error} location={['steps']} />
         <ol className="space-y-3">
           {steps.map((step, s) => {
