@@ -121,7 +121,7 @@ describe.each(engines)('the configuration editors in Chromium on %s', (engine) =
     await page.getByRole('button', { name: 'Remove Contoso' }).waitFor();
     await page.getByTestId('customer-group-override').waitFor();
     await expectAccessible(page, 'role editor');
-    await shot(page, 'editor-role', { fullPage: true });
+    await shot(page, 'editor-role', { docs: true, fullPage: true });
     await page.getByRole('button', { name: /^Create role/ }).click();
     await created();
     await expect.poll(() => saved().innerText()).toMatch(/Saved and recorded as a change in change set co-managed-setup/);
@@ -180,7 +180,7 @@ describe.each(engines)('the configuration editors in Chromium on %s', (engine) =
     await action.getByRole('button', { name: 'Move action Escalate to Contoso MSP of step In progress up' }).click();
     await expect.poll(() => step.locator('li[data-action]').first().getAttribute('data-action')).toBe('action-2');
     await expectAccessible(page, 'workflow editor');
-    await shot(page, 'editor-workflow', { fullPage: true });
+    await shot(page, 'editor-workflow', { docs: true, fullPage: true });
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await saved().waitFor();
     await expect.poll(async () => (await byName('workflows', 'Incident')).version).not.toBe(before);
@@ -253,7 +253,7 @@ describe.each(engines)('the configuration editors in Chromium on %s', (engine) =
     expect(received[0]!.headers['shiplog-signature']).toEqual(expect.any(String));
     expect(await page.content()).not.toContain('contoso-feed-signing-secret');
     await expectAccessible(page, 'webhook with its delivery log');
-    await shot(page, 'editor-webhook-deliveries', { fullPage: true });
+    await shot(page, 'editor-webhook-deliveries', { docs: true, fullPage: true });
 
     // Not enabled here: the test is refused on the field, and nothing is sent.
     await field('enabledInstances').getByLabel('dev').uncheck();
@@ -287,6 +287,8 @@ describe.each(engines)('the configuration editors in Chromium on %s', (engine) =
   });
 
   it('edits a mailbox: credentials per instance, a password set, then cleared for one instance only', async () => {
+    // Credentials for more than one instance travel only in a tracked mailbox.
+    await call('PATCH', '/v1/settings', { trackMailboxes: true });
     await page.goto(`${dev}/config/mailboxes/new`);
     await field('name').locator('input').fill('Contoso support');
     await field('address').locator('input').fill('support@contoso.test');
@@ -315,5 +317,30 @@ describe.each(engines)('the configuration editors in Chromium on %s', (engine) =
       ['staging', 'support-staging@mail.test', null],
     ]);
     expect(await page.content()).not.toContain('dev-mailbox-password');
+  });
+
+  it('shows the server refusing a configuration editor who changes who holds a role: access management, nothing written', async () => {
+    const editors = (await call('POST', '/v1/config/roles', { name: 'Configuration editors', configAccess: 'modify' })).entity.id as string;
+    await call('POST', '/v1/agents', { name: 'Eve Editor', email: 'eve@shiplog.local', password: 'eve edits the configuration', roleIds: [editors] });
+    const role = await call('GET', `/v1/config/roles/${ids.role}`);
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, timezoneId: 'UTC' });
+    const eve = await context.newPage();
+    eve.setDefaultTimeout(20_000);
+    await eve.goto(`${dev}/config/roles/${ids.role}`);
+    await eve.getByLabel('Email').fill('eve@shiplog.local');
+    await eve.getByLabel('Password').fill('eve edits the configuration');
+    await eve.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await eve.getByRole('heading', { name: 'Who holds this role' }).waitFor();
+    // Eve may not list agents; linking one by third-party id is still changing who holds the role.
+    await eve.locator('[data-field="agentThirdPartyIds"]').getByRole('button', { name: 'Add agent third party id' }).click();
+    await eve.getByLabel('Agent third party ids 1').fill('entra:eve');
+    await eve.getByRole('button', { name: 'Save', exact: true }).click();
+    const refused = eve.getByTestId('access-refused');
+    await refused.getByText('The server refused this as access management.').waitFor();
+    await refused.scrollIntoViewIfNeeded();
+    await expectAccessible(eve, 'role holders refused');
+    await shot(eve, 'editor-role-holders-refused');
+    expect((await call('GET', `/v1/config/roles/${ids.role}`)).version).toBe(role.version);
+    await context.close();
   });
 });

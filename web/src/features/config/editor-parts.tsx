@@ -110,7 +110,7 @@ export function RecordsPicker({ kind, label, chosen, onChange, readOnly, locatio
   const all = useRecords(kind, '');
   const found = useRecords(kind, q.trim());
   const nameOf = (recordId: string) => all.data?.find((r) => r.id === recordId)?.name ?? found.data?.find((r) => r.id === recordId)?.name ?? recordId;
-  const singular = kind === 'customers' ? 'customer' : 'agent';
+  const one = kind === 'customers' ? 'a customer' : 'an agent';
   return (
     <div data-field={formatLocation(location)} className="space-y-1">
       <label htmlFor={id} className="block text-sm font-medium text-slate-800">
@@ -135,7 +135,7 @@ export function RecordsPicker({ kind, label, chosen, onChange, readOnly, locatio
       )}
       {!readOnly && (
         <div className="flex flex-wrap items-center gap-2">
-          <input type="search" aria-label={`Find a ${singular} by name`} placeholder={`Find a ${singular}…`} className={`${input} max-w-xs`} value={q} onChange={(e) => setQ(e.target.value)} />
+          <input type="search" aria-label={`Find ${one} by name`} placeholder={`Find ${one}…`} className={`${input} max-w-xs`} value={q} onChange={(e) => setQ(e.target.value)} />
           <select
             id={id}
             className={`${input} max-w-xs`}
@@ -143,7 +143,7 @@ export function RecordsPicker({ kind, label, chosen, onChange, readOnly, locatio
             aria-invalid={Boolean(fieldProblem(error, formatLocation(location))) || undefined}
             onChange={(e) => e.target.value && onChange([...chosen, e.target.value])}
           >
-            <option value="">{`Add a ${singular}…`}</option>
+            <option value="">{`Add ${one}…`}</option>
             {(found.data ?? []).filter((r) => !chosen.includes(r.id)).map((r) => (
               <option key={r.id} value={r.id}>
                 {r.name}

@@ -42,6 +42,7 @@ export function MailboxEditor({ type, value, change, error, readOnly, instances 
                     )
                   )}
                 </div>
+                {entry && <FieldMessage error={error} location={['credentials', index]} />}
                 {entry && (
                   <div className="mt-2 grid gap-3 sm:grid-cols-2">
                     {CREDENTIAL_FIELDS.map((key) => (
