@@ -321,17 +321,18 @@ describe.each(engines)('the configuration editors in Chromium on %s', (engine) =
 
   it('shows the server refusing a configuration editor who changes who holds a role: access management, nothing written', async () => {
     const editors = (await call('POST', '/v1/config/roles', { name: 'Configuration editors', configAccess: 'modify' })).entity.id as string;
-    await call('POST', '/v1/agents', { name: 'Eve Editor', email: 'eve@shiplog.local', password: 'eve edits the configuration', roleIds: [editors] });
-    const role = await call('GET', `/v1/config/roles/${ids.role}`);
+    await call('POST', '/v1/agents', { name: 'Eve Editor', email: 'eve@shiplog.local', password: 'eve edits the configuration', thirdPartyId: 'entra:eve', roleIds: [editors] });
+    const held = (await call('POST', '/v1/config/roles', { name: 'Night shift', ticketAccess: 'read' })).entity.id as string;
+    const role = await call('GET', `/v1/config/roles/${held}`);
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, timezoneId: 'UTC' });
     const eve = await context.newPage();
     eve.setDefaultTimeout(20_000);
-    await eve.goto(`${dev}/config/roles/${ids.role}`);
+    await eve.goto(`${dev}/config/roles/${held}`);
     await eve.getByLabel('Email').fill('eve@shiplog.local');
     await eve.getByLabel('Password').fill('eve edits the configuration');
     await eve.getByRole('button', { name: 'Sign in', exact: true }).click();
     await eve.getByRole('heading', { name: 'Who holds this role' }).waitFor();
-    // Eve may not list agents; linking one by third-party id is still changing who holds the role.
+    // Eve may not list agents; linking herself by her third-party id is still changing who holds the role.
     await eve.locator('[data-field="agentThirdPartyIds"]').getByRole('button', { name: 'Add agent third party id' }).click();
     await eve.getByLabel('Agent third party ids 1').fill('entra:eve');
     await eve.getByRole('button', { name: 'Save', exact: true }).click();
@@ -340,7 +341,7 @@ describe.each(engines)('the configuration editors in Chromium on %s', (engine) =
     await refused.scrollIntoViewIfNeeded();
     await expectAccessible(eve, 'role holders refused');
     await shot(eve, 'editor-role-holders-refused');
-    expect((await call('GET', `/v1/config/roles/${ids.role}`)).version).toBe(role.version);
+    expect((await call('GET', `/v1/config/roles/${held}`)).version).toBe(role.version);
     await context.close();
   });
 });

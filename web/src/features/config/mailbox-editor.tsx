@@ -3,6 +3,19 @@ import { Field } from './schema-form';
 import { asList, blankItem, FieldMessage, schemaAt, Section, TopField, type EditorProps } from './editor-parts';
 
 const CREDENTIAL_FIELDS = ['mailboxAddress', 'username', 'password', 'clientId', 'clientSecret', 'tenantId', 'host', 'port', 'security', 'folder'] as const;
+type CredentialField = (typeof CREDENTIAL_FIELDS)[number];
+
+const server: CredentialField[] = ['mailboxAddress', 'username', 'password', 'host', 'port', 'security'];
+const oauth: CredentialField[] = ['mailboxAddress', 'clientId', 'clientSecret', 'tenantId'];
+/** The credentials each kind of mailbox signs in with; a field holding a value is shown whatever the kind. */
+const FIELDS_OF: Record<string, CredentialField[]> = {
+  microsoft: oauth,
+  google: ['mailboxAddress', 'clientId', 'clientSecret'],
+  imap: [...server, 'folder'],
+  pop3: server,
+  smtp: server,
+  ews: ['mailboxAddress', 'username', 'password', 'host'],
+};
 
 /** A mailbox: the address customers write to, and for each instance of the pipeline the external mailbox it opens. */
 export function MailboxEditor({ type, value, change, error, readOnly, instances }: EditorProps) {
@@ -15,7 +28,11 @@ export function MailboxEditor({ type, value, change, error, readOnly, instances 
       <TopField type={type} name="type" value={value} change={change} />
       <TopField type={type} name="defaultTicketTypeId" value={value} change={change} />
       <TopField type={type} name="defaultTeamId" value={value} change={change} />
-      <Section title="Credentials per instance" field="credentials" help="Each instance opens its own external mailbox, so development never reads production’s mail. Passwords and client secrets are write-only: set, replace or clear them.">
+      <Section
+        title="Credentials per instance"
+        field="credentials"
+        help="Each instance opens its own external mailbox, so development never reads production’s mail. The fields are those the mailbox’s type signs in with. Passwords and client secrets are write-only: set, replace or clear them."
+      >
         <FieldMessage error={error} location={['credentials']} />
         <ul className="space-y-3">
           {named.map((instance) => {
@@ -45,7 +62,7 @@ export function MailboxEditor({ type, value, change, error, readOnly, instances 
                 {entry && <FieldMessage error={error} location={['credentials', index]} />}
                 {entry && (
                   <div className="mt-2 grid gap-3 sm:grid-cols-2">
-                    {CREDENTIAL_FIELDS.map((key) => (
+                    {CREDENTIAL_FIELDS.filter((key) => (FIELDS_OF[String(value.type)] ?? CREDENTIAL_FIELDS).includes(key) || entry[key] !== undefined).map((key) => (
                       <Field key={key} name={key} schema={schemaAt(type.schema, ['credentials', '[]', key])} value={entry[key]} location={['credentials', index, key]} required={key === 'mailboxAddress'} change={change} />
                     ))}
                   </div>

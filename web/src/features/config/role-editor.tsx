@@ -40,7 +40,7 @@ export function RoleEditor({ type, value, change, error, readOnly }: EditorProps
   const memberships = asList(value.teamMemberships);
   const clients = (value.customerRestrictions ?? {}) as { allowAllCustomers?: boolean; customerIds?: string[] };
   const groups = (value.ticketGroupRestrictions ?? {}) as { restrictToGroups?: boolean; ticketGroupIds?: string[] };
-  const refusedAccess = isApiError(error) && error.status === 403 ? error : null;
+  const refusedAccess = isApiError(error) && error.problem.code === 'FORBIDDEN' ? error : null;
   return (
     <div className="space-y-4">
       <TopField type={type} name="name" value={value} change={change} />

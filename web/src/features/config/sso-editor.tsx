@@ -44,12 +44,12 @@ export function SsoEditor({ type, value, change, error, readOnly }: EditorProps)
         <ol className="space-y-2">
           {rules.map((rule, index) => (
             <li key={index} className="flex flex-wrap items-end gap-2 rounded border border-slate-200 bg-slate-50 p-2" data-row={`claimValidations[${index}]`}>
-              <label className="flex flex-col gap-1 text-sm">
+              <label className="flex w-40 flex-col gap-1 text-sm">
                 <span className="font-medium">Claim</span>
                 <input className={input} disabled={readOnly} placeholder="groups" value={String(rule.claim ?? '')} onChange={(e) => change(['claimValidations', index, 'claim'], e.target.value)} />
                 <FieldMessage error={error} location={['claimValidations', index, 'claim']} />
               </label>
-              <label className="flex flex-col gap-1 text-sm">
+              <label className="flex w-44 flex-col gap-1 text-sm">
                 <span className="font-medium">Rule</span>
                 <select className={input} disabled={readOnly} value={String(rule.operator)} onChange={(e) => change(['claimValidations', index, 'operator'], e.target.value)}>
                   {OPERATORS.map(([op, words]) => (
@@ -59,7 +59,7 @@ export function SsoEditor({ type, value, change, error, readOnly }: EditorProps)
                   ))}
                 </select>
               </label>
-              <label className="flex flex-1 flex-col gap-1 text-sm">
+              <label className="flex min-w-48 flex-1 flex-col gap-1 text-sm">
                 <span className="font-medium">Value</span>
                 <input className={input} disabled={readOnly} placeholder="Service Desk Admins" value={String(rule.value ?? '')} onChange={(e) => change(['claimValidations', index, 'value'], e.target.value)} />
                 <FieldMessage error={error} location={['claimValidations', index, 'value']} />
