@@ -262,7 +262,38 @@ describe.each(engines)('the configuration editors in Chromium on %s', (engine) =
     await expect.poll(async () => (await call('GET', `/v1/config/webhooks/${savedId()}`)).body.enabledInstances).toEqual(['staging']);
     await page.getByRole('button', { name: 'Send a test delivery' }).click();
     await page.getByText(/does not fire on this instance/).first().waitFor();
-    expect(received).toHaveLength(1);
+    expect(received.filter((r) => r.url === '/contoso')).toHaveLength(1);
+  });
+
+  it('edits a notification with the fields of its channel only, and sends it a test delivery', async () => {
+    await page.goto(`${dev}/config/notifications/new`);
+    await field('name').locator('input').fill('Contoso closures');
+    await field('event').locator('select').selectOption('ticket.closed');
+    await field('recipients').waitFor();
+    expect(await field('webhookUrl').count()).toBe(0);
+    await field('channel').locator('select').selectOption('webhook');
+    await field('webhookUrl').waitFor();
+    expect(await field('recipients').count()).toBe(0);
+    await field('webhookUrl').locator('input[type="password"]').fill(`${receiverUrl}/notify/contoso-k3y`);
+    await page.getByRole('button', { name: 'Create notification' }).click();
+    await created();
+    await page.getByRole('button', { name: 'Send a test delivery' }).click();
+    const row = page.getByTestId('delivery-rows').locator('tbody tr').first();
+    await expect.poll(() => row.innerText(), { timeout: 20_000 }).toMatch(/test\s+delivered\s+1 of 1\s+HTTP 200/);
+    expect(received.filter((r) => r.url === '/notify/contoso-k3y')).toHaveLength(1);
+    expect(await page.content()).not.toContain('contoso-k3y');
+    await expectAccessible(page, 'notification with its delivery log');
+    await shot(page, 'editor-notification', { fullPage: true });
+    // Back to email: the stored address is cleared when saved, as the email channel takes none.
+    await field('channel').locator('select').selectOption('email');
+    expect(await field('webhookUrl').count()).toBe(0);
+    await field('recipients').getByRole('button', { name: 'Add recipient' }).click();
+    await field('recipients').locator('input').fill('msp@contoso.test');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    const id = savedId();
+    await expect.poll(async () => (await call('GET', `/v1/config/notifications/${id}`)).body.channel).toBe('email');
+    expect((await call('GET', `/v1/config/notifications/${id}`)).body).toMatchObject({ recipients: ['msp@contoso.test'] });
+    expect((await call('GET', `/v1/config/notifications/${id}`)).body.webhookUrl).toBeUndefined();
   });
 
   it('edits an SSO connection: the instances it signs in to, a claim rule, the client secret write-only', async () => {

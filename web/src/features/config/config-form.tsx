@@ -4,6 +4,7 @@ import { setAt } from './json-schema';
 import { FormScope, SchemaForm, type Change } from './schema-form';
 import { DeliveryPanel } from './delivery-panel';
 import { MailboxEditor } from './mailbox-editor';
+import { NotificationEditor } from './notification-editor';
 import type { EditorProps } from './editor-parts';
 import { RoleEditor } from './role-editor';
 import { SsoEditor } from './sso-editor';
@@ -17,6 +18,7 @@ const editors: Record<string, ComponentType<EditorProps & { entityId: string | n
   roles: RoleEditor,
   'sso-connections': SsoEditor,
   mailboxes: MailboxEditor,
+  notifications: NotificationEditor,
 };
 
 interface ConfigFormProps {

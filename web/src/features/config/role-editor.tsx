@@ -1,5 +1,7 @@
+import { useSuspenseQuery } from '@tanstack/react-query';
 import { useId } from 'react';
 import { isApiError } from '../../api/problem';
+import { instanceQuery } from '../../api/queries';
 import { Button } from '../../ui/button';
 import { Field } from './schema-form';
 import { asList, FieldMessage, RecordsPicker, schemaAt, Section, TopField, type EditorProps } from './editor-parts';
@@ -40,6 +42,8 @@ export function RoleEditor({ type, value, change, error, readOnly }: EditorProps
   const memberships = asList(value.teamMemberships);
   const clients = (value.customerRestrictions ?? {}) as { allowAllCustomers?: boolean; customerIds?: string[] };
   const groups = (value.ticketGroupRestrictions ?? {}) as { restrictToGroups?: boolean; ticketGroupIds?: string[] };
+  const { data: instance } = useSuspenseQuery(instanceQuery);
+  const holders = (value.agentIds as string[] | undefined) ?? [];
   const refusedAccess = isApiError(error) && error.problem.code === 'FORBIDDEN' ? error : null;
   return (
     <div className="space-y-4">
@@ -175,7 +179,13 @@ export function RoleEditor({ type, value, change, error, readOnly }: EditorProps
           Changing who holds a role, or widening a role that agents hold, is access management: the server refuses it unless you hold <code>access:manage</code> and everything
           the role grants, and only an administrator acting personally changes who holds the Administrator role.
         </p>
-        <RecordsPicker kind="agents" label="Agents holding this role here" chosen={(value.agentIds as string[] | undefined) ?? []} onChange={(next) => change(['agentIds'], next)} readOnly={readOnly} location={['agentIds']} error={error} />
+        {instance.you.permissions.includes('access:manage') ? (
+          <RecordsPicker kind="agents" label="Agents holding this role here" chosen={holders} onChange={(next) => change(['agentIds'], next)} readOnly={readOnly} location={['agentIds']} error={error} />
+        ) : (
+          <p className="text-sm" data-field="agentIds">
+            {holders.length === 1 ? 'One agent holds' : `${holders.length} agents hold`} this role here; listing and choosing agents needs <code>access:manage</code>.
+          </p>
+        )}
         <TopField type={type} name="agentThirdPartyIds" value={value} change={change} />
         {refusedAccess && (
           <div role="alert" className="rounded border border-red-300 bg-red-50 p-3 text-sm text-red-900" data-testid="access-refused">
