@@ -41,6 +41,8 @@ export interface DispatcherOptions {
 
 const OUTBOUND_TYPES = { webhook: 'webhooks', runbook: 'runbooks', notification: 'notifications' } as const;
 const RUNBOOK_ATTEMPTS = 5;
+/** The event of a delivery asked for from the console or the API to check a webhook or notification. */
+export const TEST_EVENT = 'test';
 
 /** Where a webhook or runbook runs: enabled, with an `enabledInstances` that is empty or names this instance. */
 export function firesHere(entity: EntityRecord, instanceName: string, kind: WebhookDeliveryRecord['kind'] = 'webhook'): boolean {
@@ -72,30 +74,45 @@ export async function queueWebhookEvent(
     ...(await listening('runbook', 'triggerEvents')()).map((entity) => ({ kind: 'runbook' as const, entity })),
     ...(await listening('notification', 'event')()).map((entity) => ({ kind: 'notification' as const, entity })),
   ];
-  const deliveries: WebhookDeliveryRecord[] = targets.map(({ kind, entity }) => {
-    const id = newId(now);
-    return {
-      id,
-      kind,
-      progress: 0,
-      webhookId: entity.id,
-      webhookName: entity.name,
-      event,
-      subjectId,
-      payload: JSON.stringify({ id, event, occurredAt: new Date(now).toISOString(), instance: { id: instance.id, name: instance.name }, ...data }),
-      status: 'pending',
-      attempts: 0,
-      maxAttempts: typeof entity.body.maxAttempts === 'number' ? entity.body.maxAttempts : RUNBOOK_ATTEMPTS,
-      nextAt: now,
-      leaseUntil: null,
-      responseStatus: null,
-      lastError: null,
-      createdAt: now,
-      updatedAt: now,
-    };
-  });
+  const deliveries = targets.map(({ kind, entity }) =>
+    queuedDelivery({ kind, entity, event, subjectId, instance, now, data, maxAttempts: typeof entity.body.maxAttempts === 'number' ? entity.body.maxAttempts : RUNBOOK_ATTEMPTS }),
+  );
   await stores.deliveries.insertMany(deliveries);
   return deliveries.length;
+}
+
+/** A delivery queued now, due at once; its payload the event with `data`. */
+function queuedDelivery(d: {
+  kind: WebhookDeliveryRecord['kind'];
+  entity: EntityRecord;
+  event: string;
+  subjectId: string;
+  instance: { id: string; name: string };
+  now: number;
+  data: Record<string, unknown>;
+  maxAttempts: number;
+}): WebhookDeliveryRecord {
+  const id = newId(d.now);
+  const { now, event } = d;
+  return {
+    id,
+    kind: d.kind,
+    progress: 0,
+    webhookId: d.entity.id,
+    webhookName: d.entity.name,
+    event,
+    subjectId: d.subjectId,
+    payload: JSON.stringify({ id, event, occurredAt: new Date(now).toISOString(), instance: { id: d.instance.id, name: d.instance.name }, ...d.data }),
+    status: 'pending',
+    attempts: 0,
+    maxAttempts: d.maxAttempts,
+    nextAt: now,
+    leaseUntil: null,
+    responseStatus: null,
+    lastError: null,
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 const inJsonString = (text: string) => JSON.stringify(text).slice(1, -1);
@@ -145,6 +162,8 @@ export interface WebhookDispatcher {
   deliveries(query: { webhookId?: string; status?: WebhookDeliveryRecord['status']; cursor?: string; limit: number }): Promise<{ items: DeliveryView[]; nextCursor: string | null }>;
   /** Queues a failed delivery again, with a fresh allowance of attempts. */
   retry(id: string): Promise<DeliveryView>;
+  /** Queues a test delivery of a webhook or notification now, whatever event it listens to; refused where it does not fire. */
+  testDelivery(type: string, id: string): Promise<DeliveryView>;
   /** Sends what is due until nothing is; resolves with the number of attempts made. */
   runOnce(): Promise<number>;
   /** Asks for a round soon (after a transaction queued deliveries). */
@@ -339,6 +358,36 @@ export function createWebhookDispatcher(deps: {
       });
       dispatcher.nudge();
       return deliveryView(again);
+    },
+    async testDelivery(type, id) {
+      const kind = type === 'webhooks' ? 'webhook' : type === 'notifications' ? 'notification' : null;
+      if (!kind) throw new DomainError('TEST_DELIVERY_UNSUPPORTED', `A test delivery is sent by a webhook or a notification, not by ${type}.`, { errors: [{ path: 'type', code: 'unsupported', message: 'must be webhooks or notifications' }] });
+      const queued = await db.write(async (stores) => {
+        const entity = await stores.entities.find(id);
+        if (!entity || entity.type !== type) throw new DomainError('ENTITY_NOT_FOUND', `There is no ${kind} with id ${id}.`, { type, id });
+        if (!firesHere(entity, instance.name, kind)) {
+          const why = entity.body.enabled === false ? 'it is disabled' : `it is not enabled for instance "${instance.name}" (enabledInstances)`;
+          throw new DomainError('TEST_DELIVERY_NOT_HERE', `The ${kind} does not fire on this instance: ${why}. Nothing was sent.`, {
+            errors: [{ path: entity.body.enabled === false ? 'enabled' : 'enabledInstances', code: 'not-here', message: `does not fire on ${instance.name}: ${why}` }],
+          });
+        }
+        // A sample ticket, so a notification's template has something to fill; nothing of the desk is sent. A test is sent
+        // once: its answer is what the person asked to see.
+        const delivery = queuedDelivery({
+          kind,
+          entity,
+          event: TEST_EVENT,
+          subjectId: entity.id,
+          instance,
+          now: clock.now(),
+          data: { test: true, ticket: { id: 'test', number: 0, summary: `Test delivery of ${entity.name}` } },
+          maxAttempts: 1,
+        });
+        await stores.deliveries.insertMany([delivery]);
+        return delivery;
+      });
+      dispatcher.nudge();
+      return deliveryView(queued);
     },
     runOnce() {
       if (running) {

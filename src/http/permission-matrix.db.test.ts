@@ -93,6 +93,7 @@ const existingRoutes: Record<string, Row> = {
   'GET /v1/mailboxes/messages': row('config:read', Y, Y, N, N, Y),
   'GET /v1/webhooks/deliveries': row('config:read', Y, Y, N, N, Y),
   'POST /v1/webhooks/deliveries/:id/retry': row('config:edit', Y, N, N, N, N),
+  'POST /v1/config/:type/:id/test-delivery': row('config:edit', Y, N, N, N, N),
   'GET /v1/assets': row('assets:read', Y, Y, N, N, N),
   'POST /v1/assets': row('assets:edit', Y, N, N, N, N),
   'GET /v1/assets/:id': row('assets:read', Y, Y, N, N, N),

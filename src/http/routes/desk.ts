@@ -542,6 +542,19 @@ export const deskRoutes =
       },
       async (request) => services.webhooks.retry(request.params.id),
     );
+    app.post(
+      '/v1/config/:type/:id/test-delivery',
+      {
+        config: { permission: 'config:edit', customers: 'every' },
+        schema: {
+          tags: ['desk'],
+          operationId: 'sendTestDelivery', summary: 'Send a test delivery', description: 'Queues one delivery of the webhook or notification now, event `test`, with a sample ticket; sent once, not retried. Its outcome appears in the delivery log. Refused (409) where it does not fire: disabled, or not enabled for this instance.',
+          params: z.object({ type: z.enum(['webhooks', 'notifications']), id: z.string().max(100) }),
+          response: { 202: deliverySchema, ...problems(404, 409) },
+        },
+      },
+      async (request, reply) => reply.code(202).send(await services.webhooks.testDelivery(request.params.type, request.params.id)),
+    );
 
     app.get(
       '/v1/assets',

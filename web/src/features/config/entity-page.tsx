@@ -11,7 +11,7 @@ import { useChangeSet } from './change-set';
 import { areaName } from './config-home-page';
 import { blankOf } from './json-schema';
 import { catalogTypesQuery, createEntity, deleteEntity, entityQuery, replaceEntity, type CatalogType, type EntityView, type WriteOutcome } from './config-queries';
-import { SchemaForm } from './schema-form';
+import { AfterForm, ConfigForm } from './config-form';
 import { TrackingNote } from './tracking-note';
 
 const existingRoute = getRouteApi('/app/config/$type/$id');
@@ -181,7 +181,7 @@ function EntityForm({ type, types, entity, saved, reload }: { type: CatalogType;
           if (canEdit && !locked) save.mutate();
         }}
       >
-        <SchemaForm type={type} labels={labels} instances={instances} value={draft} onChange={(next) => setDraft(next as Record<string, unknown>)} error={refused} readOnly={!canEdit || locked} />
+        <ConfigForm type={type} labels={labels} instances={instances} value={draft} onChange={setDraft} error={refused} readOnly={!canEdit || locked} entityId={entity?.id ?? null} />
         {stale ? (
           <div role="alert" className="rounded border border-amber-400 bg-amber-50 p-3 text-sm text-amber-950" data-testid="stale-edit">
             <p>
@@ -215,6 +215,7 @@ function EntityForm({ type, types, entity, saved, reload }: { type: CatalogType;
           </div>
         )}
       </form>
+      {entity && <AfterForm type={type} entityId={entity.id} canEdit={canEdit && !locked} />}
       {entity && (
         <Dialog title={`Delete ${entity.name}?`} isOpen={confirmDelete} onClose={() => setConfirmDelete(false)} busy={remove.isPending}>
           <div className="space-y-3 text-sm">

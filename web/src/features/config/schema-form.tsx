@@ -6,7 +6,7 @@ import { Button } from '../../ui/button';
 import { pickerQuery, type CatalogType } from './config-queries';
 import { blankOf, catalogPath, discriminatorOf, formatLocation, primaryType, setAt, variantIndex, variantsOf, type JsonSchema, type Location } from './json-schema';
 
-interface FormContext {
+export interface FormContext {
   type: CatalogType;
   labels: Map<string, string>;
   instances: string[];
@@ -17,9 +17,9 @@ interface FormContext {
 const Form = createContext<FormContext | null>(null);
 const useForm = () => useContext(Form)!;
 
-type Change = (location: Location, value: unknown) => void;
+export type Change = (location: Location, value: unknown) => void;
 
-const input = 'w-full rounded border border-slate-400 bg-white px-2 py-1 text-sm disabled:bg-slate-100';
+export const input = 'w-full rounded border border-slate-400 bg-white px-2 py-1 text-sm disabled:bg-slate-100';
 
 /** "defaultTeamId" → "Default team id": the field's name in words. */
 export function words(key: string): string {
@@ -31,13 +31,18 @@ export function words(key: string): string {
 export function SchemaForm({ type, labels, instances, value, onChange, error, readOnly }: Omit<FormContext, never> & { value: Record<string, unknown>; onChange: (next: unknown) => void }) {
   const change: Change = (location, next) => onChange(setAt(value, location, next));
   return (
-    <Form.Provider value={{ type, labels, instances, error, readOnly }}>
+    <FormScope type={type} labels={labels} instances={instances} error={error} readOnly={readOnly}>
       <ObjectFields schema={type.schema} value={value} location={[]} change={change} />
-    </Form.Provider>
+    </FormScope>
   );
 }
 
-function ObjectFields({ schema, value, location, change }: { schema: JsonSchema; value: unknown; location: Location; change: Change }) {
+/** What the fields of a form read: a hand-crafted editor puts its generated fields inside one. */
+export function FormScope({ children, ...context }: FormContext & { children: ReactNode }) {
+  return <Form.Provider value={context}>{children}</Form.Provider>;
+}
+
+export function ObjectFields({ schema, value, location, change }: { schema: JsonSchema; value: unknown; location: Location; change: Change }) {
   const object = (value && typeof value === 'object' ? value : {}) as Record<string, unknown>;
   const required = new Set(schema.required ?? []);
   return (
@@ -49,7 +54,7 @@ function ObjectFields({ schema, value, location, change }: { schema: JsonSchema;
   );
 }
 
-function FieldFrame({ label, required, location, description, children, group = false }: { label: string; required: boolean; location: Location; description: string | undefined; children: (ids: { id: string; describedBy: string; invalid: boolean }) => ReactNode; group?: boolean }) {
+export function FieldFrame({ label, required, location, description, children, group = false }: { label: string; required: boolean; location: Location; description: string | undefined; children: (ids: { id: string; describedBy: string; invalid: boolean }) => ReactNode; group?: boolean }) {
   const { error } = useForm();
   const id = useId();
   const problem = fieldProblem(error, formatLocation(location));
@@ -77,7 +82,7 @@ function FieldFrame({ label, required, location, description, children, group = 
   );
 }
 
-function Field({ name, schema, value, location, required, change }: { name: string; schema: JsonSchema; value: unknown; location: Location; required: boolean; change: Change }) {
+export function Field({ name, schema, value, location, required, change }: { name: string; schema: JsonSchema; value: unknown; location: Location; required: boolean; change: Change }) {
   const { type, instances, readOnly } = useForm();
   const path = catalogPath(location);
   const label = words(name);
@@ -124,7 +129,7 @@ function Field({ name, schema, value, location, required, change }: { name: stri
   }
 }
 
-function ScalarInput({ id, describedBy, invalid, schema, value, onChange, label }: { id?: string; describedBy?: string; invalid?: boolean; schema: JsonSchema; value: unknown; onChange: (next: unknown) => void; label?: string }) {
+export function ScalarInput({ id, describedBy, invalid, schema, value, onChange, label }: { id?: string; describedBy?: string; invalid?: boolean; schema: JsonSchema; value: unknown; onChange: (next: unknown) => void; label?: string }) {
   const { readOnly } = useForm();
   const common = { id, 'aria-describedby': describedBy || undefined, 'aria-invalid': invalid || undefined, 'aria-label': label, disabled: readOnly };
   const kind = primaryType(schema);
