@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import type { FastifyServerOptions } from 'fastify';
+import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
 import { createBuiltinCatalog } from './catalog/builtin/index.js';
 import { buildApp } from './http/build-app.js';
 import { DEFAULT_RATE_LIMIT } from './http/rate-limit.js';
@@ -41,6 +41,8 @@ export interface RunningInstance {
   url: string;
   services: Services;
   bootstrap: BootstrapResult | null;
+  /** The server's logger (silent when the instance logs nothing). */
+  log: FastifyBaseLogger;
   close(): Promise<void>;
 }
 
@@ -99,6 +101,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       url,
       services,
       bootstrap,
+      log: app.log,
       async close() {
         await services.webhooks.stop();
         await services.mail.stop();

@@ -73,6 +73,11 @@ export const errorCodes = {
   DELIVERY_NOT_FOUND: 404,
   DELIVERY_NOT_FAILED: 409,
   RECORD_NOT_FOUND: 404,
+  // Operations: a database this version cannot run, a backup that does not verify, a target a restore may not replace.
+  DATABASE_NEWER: 503,
+  BACKUP_NOT_VERIFIED: 422,
+  RESTORE_TARGET_IN_USE: 409,
+  RESTORE_TARGET_NOT_EMPTY: 409,
   INTERNAL: 500,
 } as const;
 
