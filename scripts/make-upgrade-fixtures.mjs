@@ -16,13 +16,13 @@ import pg from 'pg';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'test/fixtures/upgrade');
 
-/** The versions kept, by the commit that made each: its last migration and what it changed about history. */
+/** The versions kept, each a commit of main's own line (not of a branch merged into it), and what it changed about history. */
 export const versions = [
   { label: 'v0005-summary-nodes', commit: '5966657', note: 'migration 0005; digests unkeyed (SHA-256)' },
-  { label: 'v0011c-unkeyed', commit: '0f40447^', note: 'migration 0011c, the last version before keyed digests' },
-  { label: 'v0012-keyed', commit: '0f40447', note: 'migration 0012: digests and chain keyed under the pipeline key' },
-  { label: 'v0015-id-aliases', commit: 'bf47d77', note: 'migration 0015' },
-];
+  { label: 'v0013-unkeyed', commit: 'da6de8f^1', note: 'migrations to 0013 without 0012: the last version before keyed digests' },
+  { label: 'v0012-keyed', commit: 'da6de8f', note: 'migration 0012 (after 0013): digests and chain keyed under the pipeline key' },
+  { label: 'v0015-id-aliases', commit: '07fe89f', note: 'migration 0015' },
+]
 
 /** The pipeline key the fixtures were written under (a test key, published on purpose: the tests need it). */
 export const FIXTURE_SECRET_KEY = Buffer.alloc(32, 7).toString('base64');

@@ -2,12 +2,12 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { backupDatabase, type BackupResult } from './backup.js';
 
-/** A scheduled backup's name: the instance's name and the UTC time it was taken, so names sort by age. */
+/** A scheduled backup's name: the instance's name and the UTC time it was taken, to the millisecond, so names sort by age. */
 export function backupFileName(name: string, at: Date): string {
-  return `${name}-${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.sqlite`;
+  return `${name}-${at.toISOString().replace(/[-:.]/g, '')}.sqlite`;
 }
 
-const scheduledName = (name: string) => new RegExp(`^${name}-\\d{8}T\\d{6}Z\\.sqlite$`);
+const scheduledName = (name: string) => new RegExp(`^${name}-\\d{8}T\\d{9}Z\\.sqlite$`);
 
 /** Removes all but the newest `keep` scheduled backups of `name` in `dir`; returns the files removed. */
 export function rotateBackups(dir: string, name: string, keep: number): string[] {
@@ -32,7 +32,7 @@ export interface BackupSchedule {
 }
 
 /**
- * Backs the SQLite database up every `everyMs` into `dir` (`NAME-20261207T101500Z.sqlite`, named only once whole and
+ * Backs the SQLite database up every `everyMs` into `dir` (`NAME-20261207T101500123Z.sqlite`, named only once whole and
  * verified), keeping the newest `keep`. Each outcome is logged; a failure is logged and the next one is tried on time.
  */
 export function startBackupSchedule(options: { database: string; name: string; dir: string; everyMs: number; keep: number; keys: Buffer[]; log: BackupLog }): BackupSchedule {

@@ -17,6 +17,7 @@ import { historyKeysOf } from '../tracking/history-keys.js';
 import { upgradeHistory } from '../tracking/history-upgrade.js';
 import { verifyHistory, type VerifyResult } from '../tracking/history-verify.js';
 import { createSecretBox } from '../tracking/secret-box.js';
+import { servedElsewhere } from './serving-lock.js';
 
 const run = promisify(execFile);
 
@@ -323,6 +324,8 @@ export async function restoreBackup(options: { from: string; database: string; k
     const target = new pg.Client({ connectionString: database });
     await target.connect();
     try {
+      // An idle instance may hold no pooled connection; it holds its serving lock.
+      if (await servedElsewhere(target)) throw inUse();
       replaced = Number((await target.query("select count(*) as n from pg_tables where schemaname = 'public'")).rows[0].n) > 0;
     } finally {
       await target.end();
@@ -332,6 +335,14 @@ export async function restoreBackup(options: { from: string; database: string; k
   const verification = await verifyBackup(from, keys, database);
   if (!verification.verify.ok) throw notVerified(from, verification.verify);
   if (!state.exists) await onServer(database, (client) => client.query(`create database ${pg.escapeIdentifier(name)}`));
+  // Verifying took a while: an instance started since is not replaced under it.
+  const again = new pg.Client({ connectionString: database });
+  await again.connect();
+  try {
+    if (await servedElsewhere(again)) throw inUse();
+  } finally {
+    await again.end();
+  }
   await replaceFromArchive(from, database);
   return { ...verification, database: `postgres:${name}`, replaced };
 }

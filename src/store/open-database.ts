@@ -48,7 +48,15 @@ export function newerDatabaseError(dialect: StoreDialect, unknown: string[]): Do
 export async function migrateToLatest(dialect: StoreDialect): Promise<void> {
   const { unknown } = await schemaState(dialect);
   if (unknown.length > 0) throw newerDatabaseError(dialect, unknown);
-  const migrator = new Migrator({ db: dialect.db, provider, migrationTableName: MIGRATION_TABLE, migrationLockTableName: 'shiplog_migrations_lock' });
+  // Unordered: 0011–0011c landed after 0012, so a database of the version that added 0012 lacks migrations named
+  // before its last one; they are applied after it (ADR 27). The names of the ones applied are kept, so none runs twice.
+  const migrator = new Migrator({
+    db: dialect.db,
+    provider,
+    migrationTableName: MIGRATION_TABLE,
+    migrationLockTableName: 'shiplog_migrations_lock',
+    allowUnorderedMigrations: true,
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
