@@ -64,7 +64,7 @@ try {
   raw.close();
   note(`backup: seeded in ${(msSince(seedStart) / 1000).toFixed(1)} s, ${(statSync(db.url).size / 2 ** 20).toFixed(0)} MiB`);
 
-  served = await startInstanceProcess({ name: 'bench', kind: 'production', database: db.url, secretKey, adminToken });
+  served = await startInstanceProcess({ name: 'bench', kind: 'production', database: db.url, secretKey, adminToken, rateLimit: 0 });
   const ids = [];
   for (let i = 0; i < TEAMS; i += 1) ids.push((await api(served.url, adminToken, 'POST', '/v1/config/teams', teamBody(i, 0))).entity.id);
 

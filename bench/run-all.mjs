@@ -8,7 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { pgVersion, postgresAnswers } from './support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const figures = ['tracked-writes.mjs', 'change-list.mjs', 'rollback.mjs', 'behind-ahead.mjs', 'push.mjs', 'halo-api.mjs', 'console.mjs', 'console-pipeline.mjs'];
+const figures = ['tracked-writes.mjs', 'change-list.mjs', 'rollback.mjs', 'behind-ahead.mjs', 'push.mjs', 'halo-api.mjs', 'console.mjs', 'console-pipeline.mjs', 'backup.mjs'];
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const outArg = process.argv.find((a) => a.startsWith('--out='));
 
