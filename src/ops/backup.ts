@@ -1,7 +1,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -301,6 +301,7 @@ export async function restoreBackup(options: { from: string; database: string; k
     if (!verification.verify.ok) throw notVerified(from, verification.verify);
     const staged = join(dirname(target), `.${basename(target)}.restoring-${randomBytes(4).toString('hex')}`);
     try {
+      mkdirSync(dirname(target), { recursive: true });
       copyFileSync(from, staged);
       if (exists && sqliteInUse(target)) throw inUse();
       // The old file's journal and shared memory belong to it, not to the restored one.
