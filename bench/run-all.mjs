@@ -8,7 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { pgVersion, postgresAnswers } from './support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const figures = ['tracked-writes.mjs', 'change-list.mjs', 'rollback.mjs', 'behind-ahead.mjs', 'push.mjs', 'halo-api.mjs', 'console.mjs', 'console-pipeline.mjs'];
+const figures = ['tracked-writes.mjs', 'change-list.mjs', 'rollback.mjs', 'behind-ahead.mjs', 'push.mjs', 'halo-api.mjs', 'console.mjs', 'console-pipeline.mjs', 'backup.mjs'];
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const outArg = process.argv.find((a) => a.startsWith('--out='));
 
@@ -89,6 +89,9 @@ for (const r of results) {
       summary.push({ figure: r.figure, row: `${e.engine} summary upkeep`, value: `${e.upkeep.worstUsPerChange} µs/change`, target: `≤ ${r.target.upkeepUs} µs`, pass: e.pass.upkeep ? 'yes' : 'NO' });
     }
     for (const s of r.skipped) summary.push({ figure: r.figure, row: s.engine, value: s.reason, target: '—', pass: 'skipped' });
+  } else if (r.figure === 'backup') {
+    summary.push({ figure: r.figure, row: `backup of ${r.changes} changes (copy + verify)`, value: `${r.backupSeconds} s (${r.copySeconds} + ${r.verifySeconds})`, target: '—', pass: '—' });
+    summary.push({ figure: r.figure, row: 'writes p99 during ÷ before', value: `${r.p99Ratio} (${r.writesDuring.p99Ms} vs ${r.writesBefore.p99Ms} ms)`, target: `≤ ${r.target.p99Ratio}`, pass: r.pass ? 'yes' : 'NO' });
   }
 }
 machine.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);

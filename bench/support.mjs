@@ -16,7 +16,8 @@ import { migrateToLatest, openDialect } from '../dist/store/open-database.js';
 import { createTransactor } from '../dist/store/sql/create-stores.js';
 import { ensureInstanceIdentity } from '../dist/tracking/instance-identity.js';
 import { historyKeysOf } from '../dist/tracking/history-keys.js';
-import { chainHash } from '../dist/tracking/change-chain.js';
+import { chainHash, contentTextOf } from '../dist/tracking/change-chain.js';
+import { canonicalJson } from '../dist/shared/canonical-json.js';
 import { createSecretBox } from '../dist/tracking/secret-box.js';
 
 export const adminUrl = process.env.SHIPLOG_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -315,7 +316,11 @@ export function prng(seed) {
  * updates, spread evenly over `span` ms from `start`, keyed digests and chain as the instance computes them. Indexes
  * are dropped for the load and rebuilt after it. Returns the open connection and the index names.
  */
-export function seedChangeLog(file, { origin, types, actor, keys, total, batch = 50_000, start, span, entitiesPerType = 200 }) {
+/**
+ * With `verifiable`, each row's digest is the one verify recomputes (the keyed digest of its portable fields), so the log
+ * passes GET /v1/changes/verify; without, a cheaper stand-in that only the figures reading the log need.
+ */
+export function seedChangeLog(file, { origin, types, actor, keys, total, batch = 50_000, start, span, entitiesPerType = 200, verifiable = false }) {
   const raw = new BetterSqlite3(file);
   raw.pragma('journal_mode = WAL');
   // Generation only: durability does not matter for set-up rows.
@@ -343,7 +348,14 @@ export function seedChangeLog(file, { origin, types, actor, keys, total, batch =
       const name = `${types[t]} ${e}`;
       const before = parent === null ? null : JSON.stringify({ name, description: `${filler} ${seq - 1}`, enabled: true });
       const after = JSON.stringify({ name, description: `${filler} ${seq}`, enabled: true });
-      const digest = keys.digest.sign(`${id}|${after}`);
+      const digest = verifiable
+        ? keys.digest.sign(
+            contentTextOf(
+              { id, origin, originSeq: seq, type: types[t], entityId, entityName: name, op: parent === null ? 'create' : 'update', before: before === null ? null : JSON.parse(before), after: JSON.parse(after), parent, requires: [], actor, at, request: null, changeSet: null, revertOf: null },
+              canonicalJson,
+            ),
+          )
+        : keys.digest.sign(`${id}|${after}`);
       hash = chainHash(keys, hash, { seq, digest, appliedFrom: null, received: null });
       insert.run(seq, id, origin, seq, types[t], entityId, name, parent === null ? 'create' : 'update', before, after, parent, actor.kind, actor.id, actor.name, at, digest, hash);
       lastChange.set(entityId, id);

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import type { FastifyServerOptions } from 'fastify';
+import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
 import { createBuiltinCatalog } from './catalog/builtin/index.js';
 import { buildApp } from './http/build-app.js';
 import { DEFAULT_RATE_LIMIT } from './http/rate-limit.js';
@@ -16,6 +16,7 @@ import { historyKeysOf } from './tracking/history-keys.js';
 import { upgradeHistory } from './tracking/history-upgrade.js';
 import { systemActor } from './shared/actor.js';
 import { shiplogVersion } from './version.js';
+import { holdServingLock } from './ops/serving-lock.js';
 import type { BootstrapResult } from './access/bootstrap.js';
 
 export interface InstanceOptions {
@@ -41,6 +42,8 @@ export interface RunningInstance {
   url: string;
   services: Services;
   bootstrap: BootstrapResult | null;
+  /** The server's logger (silent when the instance logs nothing). */
+  log: FastifyBaseLogger;
   close(): Promise<void>;
 }
 
@@ -88,6 +91,8 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       ...(options.adminPassword ? { adminPassword: options.adminPassword } : {}),
     });
     const { app } = await buildApp(services, { logger: options.logger ?? false, rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT });
+    // Held while serving, so that a restore can tell the database is in use (restore-backup, ADR 27).
+    const servingLock = await holdServingLock(options.database);
     const url = await app.listen({ port: options.port, host: options.host });
     // Webhook deliveries queued by ticket events (here or by an earlier process) are sent from now on.
     services.webhooks.start();
@@ -99,11 +104,13 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
       url,
       services,
       bootstrap,
+      log: app.log,
       async close() {
         await services.webhooks.stop();
         await services.mail.stop();
         await services.purger.stop();
         await app.close();
+        await servingLock.release();
         await dialect.close();
       },
     };

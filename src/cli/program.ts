@@ -1,5 +1,6 @@
 import { Command, Help } from 'commander';
 import { shiplogVersion } from '../version.js';
+import { backupCommand, restoreBackupCommand } from './commands/backup-database.js';
 import { exportCommand } from './commands/export-changes.js';
 import { importCommand } from './commands/import-changes.js';
 import { adminTokenCommand } from './commands/issue-admin-token.js';
@@ -59,6 +60,8 @@ export function buildProgram(): Command {
     exportCommand(),
     importCommand(),
     restoreCommand(),
+    backupCommand(),
+    restoreBackupCommand(),
     ...recordCommands.map(recordProgram),
   ]) {
     program.addCommand(command);

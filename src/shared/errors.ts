@@ -75,6 +75,11 @@ export const errorCodes = {
   TEST_DELIVERY_UNSUPPORTED: 404,
   TEST_DELIVERY_NOT_HERE: 409,
   RECORD_NOT_FOUND: 404,
+  // Operations: a database this version cannot run, a backup that does not verify, a target a restore may not replace.
+  DATABASE_NEWER: 503,
+  BACKUP_NOT_VERIFIED: 422,
+  RESTORE_TARGET_IN_USE: 409,
+  RESTORE_TARGET_NOT_EMPTY: 409,
   INTERNAL: 500,
 } as const;
 

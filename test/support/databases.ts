@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -92,10 +92,12 @@ export interface TestDatabase {
 }
 
 /** A fresh, migrated database on `engine`, its own file or its own PostgreSQL database (named `name` when given). */
-export async function createTestDatabase(engine: EngineName, options: { migrate?: boolean; name?: string } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(engine: EngineName, options: { migrate?: boolean; name?: string; copyOf?: string } = {}): Promise<TestDatabase> {
   if (engine === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'shiplog-test-'));
     const url = join(dir, 'instance.sqlite');
+    // A SQLite database file to start from (one an earlier version wrote, say).
+    if (options.copyOf) copyFileSync(options.copyOf, url);
     const dialect = openDialect(url);
     if (options.migrate !== false) await migrateToLatest(dialect);
     return {

@@ -1,5 +1,7 @@
 import { Command } from 'commander';
+import { dirname, join } from 'node:path';
 import { DEFAULT_RATE_LIMIT } from '../../http/rate-limit.js';
+import { parseDuration } from '../../ops/duration.js';
 import { parsePublicUrl } from '../../shared/public-url.js';
 import { instanceKinds, type InstanceKind } from '../../tracking/instance-identity.js';
 import { serving, stopOnSignals } from '../server-process.js';
@@ -16,6 +18,9 @@ interface ServeValues {
   publicUrl?: string;
   rateLimit?: string;
   quiet?: boolean;
+  backupEvery?: string;
+  backupKeep: string;
+  backupDir?: string;
 }
 
 export function serveCommand(): Command {
@@ -34,6 +39,9 @@ export function serveCommand(): Command {
     .option('--public-url <URL>', 'the address people and identity providers reach the instance at (https://desk.example.com, a path allowed); single sign-on needs it for its redirect URI, and without it cannot start')
     .option('--rate-limit <N>', `requests a minute per agent, application or unauthenticated address, in this process; 0 for none (default ${DEFAULT_RATE_LIMIT})`)
     .option('--quiet', 'log nothing')
+    .option('--backup-every <DURATION>', 'SQLite: back the database up this often (30m, 6h, 1d), verified as shiplog backup does')
+    .option('--backup-keep <N>', 'with --backup-every: how many backups to keep, the newest', '7')
+    .option('--backup-dir <DIR>', "with --backup-every: where backups go (default: the database's directory/backups)")
     .action(serving(serveInstance));
 }
 
@@ -55,14 +63,21 @@ async function serveInstance(values: ServeValues): Promise<void> {
   const rateLimit = Number(values.rateLimit ?? process.env.SHIPLOG_RATE_LIMIT ?? DEFAULT_RATE_LIMIT);
   if (!Number.isSafeInteger(rateLimit) || rateLimit < 0) throw new UsageError('--rate-limit (or SHIPLOG_RATE_LIMIT) must be a whole number of requests a minute, 0 for none');
 
+  const database = values.database ?? `./data/${name}.sqlite`;
+  const backupEvery = values.backupEvery === undefined ? undefined : parseDuration(values.backupEvery);
+  if (backupEvery === null) throw new UsageError('--backup-every must be a duration: a whole number and s, m, h or d (30m, 6h, 1d)');
+  const backupKeep = Number(values.backupKeep);
+  if (!Number.isSafeInteger(backupKeep) || backupKeep < 1) throw new UsageError('--backup-keep must be a whole number, 1 or more');
+  if (backupEvery !== undefined && /^postgres(ql)?:\/\//.test(database)) throw new UsageError('--backup-every backs up a SQLite database; with PostgreSQL, run shiplog backup from a timer (docs/operations.md)');
+
   // Loaded here: the client commands start without the server's modules.
-  const { startInstance } = await import('../../main.js');
+  const { startInstance, loadSecretKeys } = await import('../../main.js');
   const running = await startInstance({
     name,
     kind,
     port,
     host: values.host,
-    database: values.database ?? `./data/${name}.sqlite`,
+    database,
     ...(values.keyFile ? { keyFile: values.keyFile } : {}),
     ...(publicUrl !== undefined ? { publicUrl } : {}),
     rateLimit,
@@ -92,7 +107,22 @@ async function serveInstance(values: ServeValues): Promise<void> {
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 
+  const { startBackupSchedule } = await import('../../ops/backup-schedule.js');
+  const backups =
+    backupEvery === undefined
+      ? undefined
+      : startBackupSchedule({
+          database,
+          name,
+          dir: values.backupDir ?? join(dirname(database.replace(/^sqlite:/, '')), 'backups'),
+          everyMs: backupEvery,
+          keep: backupKeep,
+          keys: loadSecretKeys({ name, kind, database, port, host: values.host, ...(values.keyFile ? { keyFile: values.keyFile } : {}), ...(process.env.SHIPLOG_SECRET_KEY ? { secretKey: process.env.SHIPLOG_SECRET_KEY } : {}) }),
+          log: running.log,
+        });
+
   const stop = async () => {
+    await backups?.stop();
     await running.close();
     process.exit(0);
   };
