@@ -12,8 +12,16 @@ export function openDialect(database: string): StoreDialect {
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
+const migratorOf = (dialect: StoreDialect) =>
+  new Migrator({ db: dialect.db, provider, migrationTableName: 'shiplog_migrations', migrationLockTableName: 'shiplog_migrations_lock' });
+
+/** The migrations of this version not yet applied to the database (all of them when it has none), in order. */
+export async function pendingMigrations(dialect: StoreDialect): Promise<string[]> {
+  return (await migratorOf(dialect).getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
+}
+
 export async function migrateToLatest(dialect: StoreDialect): Promise<void> {
-  const migrator = new Migrator({ db: dialect.db, provider, migrationTableName: 'shiplog_migrations', migrationLockTableName: 'shiplog_migrations_lock' });
+  const migrator = migratorOf(dialect);
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

@@ -752,6 +752,8 @@ export interface WebhookDeliveryStore {
   list(filter: { webhookId?: string; status?: DeliveryStatus; beforeId?: string; limit: number }): Promise<WebhookDeliveryRecord[]>;
   /** The earliest time a pending delivery is due, if any. */
   nextDue(): Promise<number | null>;
+  /** How many deliveries wait (pending), are being sent (sending) or gave up (failed); delivered ones are not counted. */
+  countUndelivered(): Promise<Record<Exclude<DeliveryStatus, 'delivered'>, number>>;
   clear(): Promise<void>;
 }
 

@@ -435,6 +435,17 @@ export function createWebhookDeliveryStore(db: Kysely<Database>): WebhookDeliver
       if (beforeId) query = query.where('id', '<', beforeId);
       return (await query.orderBy('id', 'desc').limit(limit).execute()).map(toDelivery);
     },
+    async countUndelivered() {
+      const rows = await db
+        .selectFrom('webhook_deliveries')
+        .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('status', 'in', ['pending', 'sending', 'failed'])
+        .groupBy('status')
+        .execute();
+      const counts = { pending: 0, sending: 0, failed: 0 };
+      for (const row of rows) counts[row.status as keyof typeof counts] = Number(row.n);
+      return counts;
+    },
     async nextDue() {
       const row = await db
         .selectFrom('webhook_deliveries')
