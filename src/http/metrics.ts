@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Services } from '../services.js';
 import type { ServiceObserver } from '../shared/service-observer.js';
 
@@ -38,10 +39,43 @@ export interface Metrics {
   readonly contentType: string;
 }
 
-/** Shiplog's metrics in a registry of their own (several instances may share a process); `process` adds Node's. */
+/**
+ * The process's memory, CPU and event-loop delay, each read without I/O when scraped. prom-client's default metrics
+ * read /proc and wait a turn of the event loop, which took most of a scrape's time under load.
+ */
+function registerProcessMetrics(registry: Registry): void {
+  const delay = monitorEventLoopDelay({ resolution: 20 });
+  delay.enable();
+  // The monitor's timer must not keep a stopping process alive.
+  (delay as unknown as { unref?: () => void }).unref?.();
+  const startSeconds = Math.round(Date.now() / 1000 - process.uptime());
+  new Gauge({ name: 'shiplog_process_start_time_seconds', help: 'When this process started, in seconds since the epoch.', registers: [registry], collect() { this.set(startSeconds); } });
+  new Gauge({ name: 'shiplog_process_resident_memory_bytes', help: 'Resident memory of this process.', registers: [registry], collect() { this.set(process.memoryUsage.rss()); } });
+  new Gauge({ name: 'shiplog_nodejs_heap_used_bytes', help: 'V8 heap in use.', registers: [registry], collect() { this.set(process.memoryUsage().heapUsed); } });
+  new Gauge({
+    name: 'shiplog_process_cpu_seconds_total',
+    help: 'CPU time (user and system) this process has used.',
+    registers: [registry],
+    collect() {
+      const { user, system } = process.cpuUsage();
+      this.set((user + system) / 1e6);
+    },
+  });
+  new Gauge({
+    name: 'shiplog_nodejs_eventloop_delay_p99_seconds',
+    help: 'The 99th percentile of the event loop’s delay since the last scrape: how long work waited for the loop.',
+    registers: [registry],
+    collect() {
+      this.set(Number.isNaN(delay.percentile(99)) ? 0 : delay.percentile(99) / 1e9);
+      delay.reset();
+    },
+  });
+}
+
+/** Shiplog's metrics in a registry of their own (several instances may share a process); `process` adds the process's. */
 export function createMetrics(options: { process?: boolean } = {}): Metrics {
   const registry = new Registry();
-  if (options.process) collectDefaultMetrics({ register: registry, prefix: 'shiplog_' });
+  if (options.process) registerProcessMetrics(registry);
   const requests = new Counter({ name: 'shiplog_http_requests_total', help: 'HTTP requests answered, by method, route pattern and status.', labelNames: ['method', 'route', 'status'], registers: [registry] });
   const latency = new Histogram({
     name: 'shiplog_http_request_duration_seconds',
@@ -79,6 +113,7 @@ export function createMetrics(options: { process?: boolean } = {}): Metrics {
   const outbox = new Gauge({ name: 'shiplog_outbox_deliveries', help: 'Deliveries not delivered, by status: pending and sending are the outbox depth; failed gave up.', labelNames: ['status'], registers: [registry] });
   const database = new Gauge({ name: 'shiplog_database_up', help: '1 when the last scrape read the database, 0 when it could not.', registers: [registry] });
   const mailLag = new Gauge({ name: 'shiplog_mail_read_lag_seconds', help: 'Seconds since each mailbox this process reads was last read without an error.', labelNames: ['mailbox'], registers: [registry] });
+  const scrapeTime = new Gauge({ name: 'shiplog_metrics_scrape_duration_seconds', help: 'How long the previous scrape took to read the gauges and write its text, inside this process.', registers: [registry] });
   const info = new Gauge({ name: 'shiplog_info', help: 'The instance this process serves (always 1).', labelNames: ['instance', 'kind', 'version'], registers: [registry] });
 
   let services: Services | undefined;
@@ -116,6 +151,7 @@ export function createMetrics(options: { process?: boolean } = {}): Metrics {
       });
     },
     async scrape() {
+      const started = performance.now();
       if (services) {
         try {
           const backlog = await services.backlog();
@@ -129,7 +165,9 @@ export function createMetrics(options: { process?: boolean } = {}): Metrics {
         const now = services.clock.now();
         for (const [mailbox, at] of services.mail.lastReads()) mailLag.set({ mailbox }, Math.max(0, (now - at) / 1000));
       }
-      return registry.metrics();
+      const text = await registry.metrics();
+      scrapeTime.set((performance.now() - started) / 1000);
+      return text;
     },
   };
 }

@@ -14,7 +14,7 @@ const REQUESTS_PER_WORKER = 24;
 
 async function serve(args: string[]): Promise<Spawned> {
   const served = spawnCli(['serve', ...args], { SHIPLOG_ADMIN_TOKEN: TOKEN });
-  await waitForOutput(served, (stdout) => /is serving http:\/\/\S+/.test(stdout), 'banner');
+  await waitForOutput(served, (stdout) => /is serving http:\/\/\S+/.test(stdout), 'banner', 60_000);
   return served;
 }
 

@@ -22,7 +22,7 @@ const TEAMS_PER_PUSH = 5;
 
 async function serve(args: string[]): Promise<Spawned & { url: string }> {
   const served = spawnCli(['serve', ...args], { SHIPLOG_ADMIN_TOKEN: TOKEN });
-  await waitForOutput(served, (stdout) => /is serving http:\/\/\S+/.test(stdout), 'banner', 40_000);
+  await waitForOutput(served, (stdout) => /is serving http:\/\/\S+/.test(stdout), 'banner', 60_000);
   return { ...served, url: /is serving (http:\/\/\S+)/.exec(served.output().stdout)![1]! };
 }
 
