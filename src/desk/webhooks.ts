@@ -295,6 +295,9 @@ export function createWebhookDispatcher(deps: {
 
   async function round(): Promise<number> {
     let made = 0;
+    // Claiming takes the write lock, which every process on the database shares: an idle poll only reads.
+    const due = await db.read((stores) => stores.deliveries.nextDue());
+    if (due === null || due > clock.now()) return made;
     for (;;) {
       // A stopping dispatcher finishes the batch it claimed and claims no more.
       if (stopping) return made;
