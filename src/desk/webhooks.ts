@@ -306,7 +306,7 @@ export function createWebhookDispatcher(deps: {
       if (claimed.length === 0) return made;
       const results = await Promise.all(claimed.map((delivery) => attempt(delivery)));
       await db.write(async (stores) => {
-        for (const result of results) await stores.deliveries.update(result);
+        for (const [i, result] of results.entries()) await stores.deliveries.finish(result, claimed[i]!.leaseUntil!);
       });
       for (const result of results) {
         deps.observer?.deliveryAttempted?.({ kind: result.kind, outcome: result.status === 'delivered' ? 'delivered' : result.status === 'failed' ? 'failed' : 'retrying' });

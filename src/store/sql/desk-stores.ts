@@ -424,6 +424,17 @@ export function createWebhookDeliveryStore(db: Kysely<Database>): WebhookDeliver
       const { id: _id, created_at: _created, ...changed } = deliveryRow(d);
       await db.updateTable('webhook_deliveries').set(changed).where('id', '=', d.id).execute();
     },
+    async finish(d, leaseUntil) {
+      const { id: _id, created_at: _created, ...changed } = deliveryRow(d);
+      const result = await db
+        .updateTable('webhook_deliveries')
+        .set(changed)
+        .where('id', '=', d.id)
+        .where('status', '=', 'sending')
+        .where('lease_until', '=', leaseUntil)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
     async find(id) {
       const row = await db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? toDelivery(row) : undefined;
