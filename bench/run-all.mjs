@@ -8,7 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { pgVersion, postgresAnswers } from './support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const figures = ['tracked-writes.mjs', 'change-list.mjs', 'rollback.mjs', 'behind-ahead.mjs', 'push.mjs', 'halo-api.mjs', 'console.mjs', 'console-pipeline.mjs', 'backup.mjs'];
+const figures = ['tracked-writes.mjs', 'change-list.mjs', 'rollback.mjs', 'behind-ahead.mjs', 'push.mjs', 'halo-api.mjs', 'console.mjs', 'console-pipeline.mjs', 'backup.mjs', 'metrics.mjs', 'scale-out.mjs'];
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const outArg = process.argv.find((a) => a.startsWith('--out='));
 
@@ -81,6 +81,10 @@ for (const r of results) {
       summary.push({ figure: r.figure, row: `${e.engine} POST /api/Asset of ${e.assetPost.records} (p95)`, value: `${e.assetPost.p95Ms} ms`, target: e.engine === 'sqlite' ? `≤ ${r.target.assetPostP95Ms} ms` : '—', pass: e.pass.assetPost ? 'yes' : 'NO' });
     }
     for (const s of r.skipped) summary.push({ figure: r.figure, row: s.engine, value: s.reason, target: '—', pass: 'skipped' });
+  } else if (r.figure === 'metrics-scrape') {
+    for (const e of r.results) summary.push({ figure: r.figure, row: `${e.engine} scrape p99 (inside the process; /healthz p99)`, value: `${e.p99Ms} ms (${e.insideP99Ms}; ${e.healthzP99Ms} ms)`, target: `≤ ${r.target.p99Ms} ms`, pass: e.meetsTarget ? 'yes' : 'NO' });
+  } else if (r.figure === 'scale-out') {
+    for (const e of r.results ?? []) summary.push({ figure: r.figure, row: `${e.processes} process(es): writes/s, p99; reads/s, p99`, value: `${e.writesPerSec}, ${e.writeP99Ms} ms; ${e.readsPerSec}, ${e.readP99Ms} ms`, target: '—', pass: e.failures === 0 ? '—' : `${e.failures} failed` });
   } else if (r.figure === 'behind-ahead') {
     for (const e of r.results) {
       summary.push({ figure: r.figure, row: `${e.engine} status, exact (p50)`, value: `${e.status.p50Ms} ms (naive ${e.naive.p50Ms} ms)`, target: `≤ ${r.target.ms} ms`, pass: e.pass.ms ? 'yes' : 'NO' });

@@ -40,6 +40,8 @@ import { createImapReader } from './mail/imap-reader.js';
 import type { MailReader } from './desk/inbound-mail.js';
 import { createMailPoller, type MailPoller, type MailPollerOptions } from './desk/mail-poller.js';
 import { createIdAliases, type IdAliases } from './halo/id-aliases.js';
+import type { ServiceObserver } from './shared/service-observer.js';
+import type { DeliveryStatus } from './store/ports.js';
 
 export interface ServiceConfig {
   instance: InstanceIdentity;
@@ -62,6 +64,16 @@ export interface ServiceConfig {
   /** How mailboxes are read (IMAP unless a test says otherwise), and how often. */
   mailReader?: MailReader;
   mailOptions?: MailPollerOptions;
+  /** Told of audited events and delivery attempts as they happen (the metrics of `/metrics`). */
+  observer?: ServiceObserver;
+}
+
+/** What waits to be done, and how long the history is: the gauges an operator alerts on. */
+export interface Backlog {
+  /** Rows in the change log (the head's sequence number). */
+  changeLogLength: number;
+  /** Webhook deliveries, runbook runs and notifications not delivered, by status: pending and sending are the outbox's depth. */
+  deliveries: Record<Exclude<DeliveryStatus, 'delivered'>, number>;
 }
 
 /** Everything the http and cli layers use, built from plain factories in one place. */
@@ -101,6 +113,8 @@ export interface Services {
   purger: Purger;
   /** Integer aliases of global ids, for the Halo dialect. */
   aliases: IdAliases;
+  /** The change log's length and the outbox's depth, read in one snapshot. */
+  backlog(): Promise<Backlog>;
   /** Runs `fn` with these services made over one write transaction: every use case it calls commits together, or none does. */
   batch<T>(fn: (services: Services) => Promise<T>): Promise<T>;
 }
@@ -111,7 +125,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
   const accessGuards = [roleWriteGuard, accessManagementGuard];
   const keys = historyKeysOf(box);
   const writer = createChangeWriter({ catalog, clock, instance, keys, guards: [...accessGuards, createMailboxWriteGuard(instance.name), customerRecordGuard] });
-  const audit = createAuditLog({ db, clock });
+  const audit = createAuditLog({ db, clock, ...(config.observer ? { observer: config.observer } : {}) });
   const syncReceiver = createSyncReceiver({ db, catalog, box, clock, instance, version: config.version, audit, guards: accessGuards });
   const sync = createSyncService({
     db,
@@ -136,6 +150,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     transport: config.webhookTransport ?? createFetchWebhookTransport(),
     mail: config.mailTransport ?? createSmtpTransport(),
     ...(config.webhookOptions ? { options: config.webhookOptions } : {}),
+    ...(config.observer ? { observer: config.observer } : {}),
   });
   const tickets = createTicketService({ db, clock, instance, onQueued: () => webhooks.nudge() });
   const mail = createMailPoller({
@@ -177,6 +192,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     mail,
     purger: createPurger({ db, clock }),
     aliases: createIdAliases({ db, clock }),
+    backlog: () => db.read(async (stores) => ({ changeLogLength: (await stores.changes.head()).seq, deliveries: await stores.deliveries.countUndelivered() })),
     batch: (fn) => db.write((stores) => fn(createServices(joinedTransactor(stores), config))),
   };
 }

@@ -3,6 +3,7 @@ import { isDomainError } from '../shared/errors.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import type { AuditEvent, AuditOutcome, AuditQuery, Stores, Transactor } from '../store/ports.js';
+import type { ServiceObserver } from '../shared/service-observer.js';
 
 /** What happened: the kind of instance event, never holding a secret. */
 export interface AuditEntry {
@@ -29,8 +30,9 @@ export interface AuditLog {
   denialsOf<T>(caller: Pick<WriteContext, 'actor' | 'request'>, subject: string, run: () => Promise<T>): Promise<T>;
 }
 
-export function createAuditLog(deps: { db: Transactor; clock: Clock }): AuditLog {
+export function createAuditLog(deps: { db: Transactor; clock: Clock; observer?: ServiceObserver }): AuditLog {
   const toEvent = (entry: AuditEntry): AuditEvent => {
+    deps.observer?.audited?.(entry);
     const at = deps.clock.now();
     return {
       id: newId(at),

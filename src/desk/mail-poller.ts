@@ -31,6 +31,8 @@ export interface MailPoller {
   /** Checks every mailbox this instance reads now (after a check under way), and says how each went. */
   checkNow(): Promise<MailboxCheck[]>;
   lastChecks(): ReadonlyMap<string, MailCheck>;
+  /** When each mailbox this process reads was last read without an error (ms since the epoch); since start when never. */
+  lastReads(): ReadonlyMap<string, number>;
   start(): void;
   stop(): Promise<void>;
 }
@@ -49,6 +51,8 @@ export function createMailPoller(deps: {
   const pollMs = deps.options?.pollMs ?? 60_000;
   const limits = { maxMessages: deps.options?.maxMessages ?? 50, maxBytes: deps.options?.maxBytes ?? 10 * 1024 * 1024 };
   const checks = new Map<string, MailCheck>();
+  const reads = new Map<string, number>();
+  const startedAt = clock.now();
   let started = false;
   let timer: NodeJS.Timeout | undefined;
   let tail: Promise<unknown> = Promise.resolve();
@@ -67,10 +71,16 @@ export function createMailPoller(deps: {
         check = { at: new Date(clock.now()).toISOString(), ok: false, read: 0, skipped: 0, error: password ? text.split(password).join('[secret]') : text };
       }
       checks.set(source.id, check);
+      if (check.ok) reads.set(source.id, clock.now());
+      else if (!reads.has(source.id)) reads.set(source.id, startedAt);
       made.push({ mailboxId: source.id, name: source.name, ...check });
     }
     // A mailbox no longer read here keeps no stale check.
-    for (const id of [...checks.keys()]) if (!mailboxes.some((m) => m.source.id === id)) checks.delete(id);
+    for (const id of [...checks.keys()]) {
+      if (mailboxes.some((m) => m.source.id === id)) continue;
+      checks.delete(id);
+      reads.delete(id);
+    }
     return made;
   }
 
@@ -101,6 +111,7 @@ export function createMailPoller(deps: {
       return run;
     },
     lastChecks: () => checks,
+    lastReads: () => reads,
     start() {
       if (started) return;
       started = true;

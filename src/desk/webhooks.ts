@@ -11,6 +11,7 @@ import { composeNotification, NotificationUnsendable, type MailTransport } from 
 import { deliveryHeaders } from './signature.js';
 import { pageOf } from './customer-service.js';
 import { fillTemplate } from './templates.js';
+import type { ServiceObserver } from '../shared/service-observer.js';
 
 export type TicketEvent = 'ticket.created' | 'ticket.updated' | 'ticket.closed' | 'ticket.assigned' | 'ticket.action';
 
@@ -187,6 +188,7 @@ export function createWebhookDispatcher(deps: {
   /** How notifications are mailed (SMTP in production). */
   mail: MailTransport;
   options?: DispatcherOptions;
+  observer?: ServiceObserver;
 }): WebhookDispatcher {
   const { db, box, clock, instance, transport } = deps;
   const def = deps.catalog.get('webhooks');
@@ -199,6 +201,7 @@ export function createWebhookDispatcher(deps: {
   let running: Promise<number> | undefined;
   let again = false;
   let started = false;
+  let stopping = false;
 
   /** The headers of the entity's `authentication`, its secrets opened only to be sent. */
   function authenticationHeaders(typeDef: EntityTypeDefinition, entity: EntityRecord): Record<string, string> {
@@ -311,14 +314,22 @@ export function createWebhookDispatcher(deps: {
 
   async function round(): Promise<number> {
     let made = 0;
+    // Claiming takes the write lock, which every process on the database shares: an idle poll only reads.
+    const due = await db.read((stores) => stores.deliveries.nextDue());
+    if (due === null || due > clock.now()) return made;
     for (;;) {
+      // A stopping dispatcher finishes the batch it claimed and claims no more.
+      if (stopping) return made;
       const now = clock.now();
       const claimed = await db.write((stores) => stores.deliveries.claimDue(now, now + leaseMs, batch));
       if (claimed.length === 0) return made;
       const results = await Promise.all(claimed.map((delivery) => attempt(delivery)));
       await db.write(async (stores) => {
-        for (const result of results) await stores.deliveries.update(result);
+        for (const [i, result] of results.entries()) await stores.deliveries.finish(result, claimed[i]!.leaseUntil!);
       });
+      for (const result of results) {
+        deps.observer?.deliveryAttempted?.({ kind: result.kind, outcome: result.status === 'delivered' ? 'delivered' : result.status === 'failed' ? 'failed' : 'retrying' });
+      }
       made += results.length;
     }
   }
@@ -415,8 +426,10 @@ export function createWebhookDispatcher(deps: {
     },
     async stop() {
       started = false;
+      stopping = true;
       clearTimeout(timer);
       await running?.catch(() => undefined);
+      stopping = false;
     },
   };
   return dispatcher;

@@ -410,7 +410,7 @@ describe.each(engines)('HTTP API on %s', (engine) => {
     expect(doc.paths['/v1/changes']?.get?.parameters?.map((p) => p.name)).toEqual(expect.arrayContaining(['limit', 'cursor', 'type', 'op', 'changeSet']));
   });
 
-  it('every route declares a permission; only the API document, the health check, the instance’s name for the sign-in screen and the sign-in routes are public', () => {
+  it('every route declares a permission; only the API document, the health and readiness checks, the instance’s name for the sign-in screen and the sign-in routes are public', () => {
     const allowed = new Set<string>([...permissions, 'public', 'authenticated']);
     for (const route of t.routeTable) expect(allowed.has(route.permission), `${route.method} ${route.url}`).toBe(true);
     expect(t.routeTable.filter((r) => r.permission === 'public').map((r) => `${r.method} ${r.url}`).sort()).toEqual([
@@ -420,6 +420,7 @@ describe.each(engines)('HTTP API on %s', (engine) => {
       'GET /auth/sso/callback',
       'GET /healthz',
       'GET /openapi.json',
+      'GET /readyz',
       'POST /auth/token',
       'POST /v1/session',
     ]);

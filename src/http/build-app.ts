@@ -25,6 +25,9 @@ import { syncRoutes } from './routes/sync.js';
 import { deskRoutes } from './routes/desk.js';
 import { ssoRoutes } from './routes/sso.js';
 import { haloRoutes } from './routes/halo/index.js';
+import type { Metrics } from './metrics.js';
+import { DomainError } from '../shared/errors.js';
+import { problems } from './schemas.js';
 
 /** Largest request body accepted (documented in docs/api.md). */
 export const BODY_LIMIT = 1024 * 1024;
@@ -36,6 +39,12 @@ export interface AppOptions {
   rateLimit?: number;
   /** Where the built console lives (default dist/web); false serves none. */
   consoleDir?: string | false;
+  /** Counts requests by route and status, scraped elsewhere (metrics-server.ts). */
+  metrics?: Metrics;
+  /** The migrations this build has that the database lacks (`/readyz`); without it, none are looked for. */
+  pendingMigrations?: () => Promise<string[]>;
+  /** True once the process has begun to stop: `/readyz` then says so, for load balancers to send nothing more. */
+  stopping?: () => boolean;
 }
 
 export interface ShiplogApp {
@@ -54,7 +63,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : newId();
     },
     requestIdHeader: false,
-    return503OnClosing: true,
+    // A request on a kept-alive connection while the process stops is still answered (with Connection: close), never 503.
+    return503OnClosing: false,
     frameworkErrors,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
@@ -64,6 +74,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   registerErrorHandling(app, options.consoleDir === false ? null : webConsole(options.consoleDir));
 
   const routeTable: RouteEntry[] = [];
+  options.metrics?.attach(app, services);
   registerAuth(app, services, routeTable, options.rateLimit ? rateLimit(options.rateLimit, services.clock) : undefined);
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
@@ -98,6 +109,36 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
       },
     },
     async () => ({ ok: true as const }),
+  );
+  app.get(
+    '/readyz',
+    {
+      config: { permission: 'public' },
+      schema: {
+        operationId: 'getReadiness',
+        tags: ['meta'],
+        summary: 'Readiness check',
+        description:
+          'Answers 200 when this process can serve: the database answers and every migration of this version is applied. Otherwise 503 NOT_READY, saying which (`database`, `pendingMigrations`), or that the process is stopping (`stopping`). Load balancers send requests only to a ready process.',
+        response: {
+          200: z.object({ ready: z.literal(true), database: z.literal('reachable'), pendingMigrations: z.array(z.string()).max(0) }),
+          ...problems(503),
+        },
+      },
+    },
+    async () => {
+      const stopping = options.stopping?.() ?? false;
+      const database = await services.backlog().then(
+        () => 'reachable' as const,
+        () => 'unreachable' as const,
+      );
+      const pendingMigrations = database === 'reachable' && options.pendingMigrations ? await options.pendingMigrations().catch(() => null) : [];
+      if (stopping || database !== 'reachable' || pendingMigrations === null || pendingMigrations.length > 0) {
+        const why = stopping ? 'This process is stopping.' : database !== 'reachable' ? 'The database does not answer.' : 'The database is not migrated to this version.';
+        throw new DomainError('NOT_READY', why, { stopping, database, pendingMigrations: pendingMigrations ?? [] });
+      }
+      return { ready: true as const, database, pendingMigrations: [] };
+    },
   );
 
   await app.register(instanceRoutes(services));

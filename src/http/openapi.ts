@@ -49,7 +49,7 @@ const problemResponses: Record<number, { name: string; description: string }> = 
   423: { name: 'Locked', description: 'Editing of config-tracked entities is disabled on this instance (CONFIG_LOCKED); nothing was written.' },
   429: { name: 'TooManyRequests', description: 'Too many requests from this caller (RATE_LIMITED) or too many failed attempts (TOO_MANY_ATTEMPTS): wait Retry-After seconds.' },
   502: { name: 'BadGateway', description: 'Another server this request needs (a linked instance, an identity provider) did not answer, or refused.' },
-  503: { name: 'ServiceUnavailable', description: 'This instance is not set up for the request (e.g. single sign-on without a public URL).' },
+  503: { name: 'ServiceUnavailable', description: 'This instance is not set up for the request (e.g. single sign-on without a public URL), or not ready to serve (NOT_READY).' },
 };
 
 const responseHeaders: Record<string, OpenAPIV3.HeaderObject> = {

@@ -26,6 +26,7 @@ const row = (permission: RoutePermission, ...outcomes: Outcome[]): Row => ({ per
 const existingRoutes: Record<string, Row> = {
   'GET /openapi.json': row('public'),
   'GET /healthz': row('public'),
+  'GET /readyz': row('public'),
   'POST /auth/token': row('public'),
   'POST /v1/session': row('public'),
   'GET /auth/sso': row('public'),

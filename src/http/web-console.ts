@@ -9,7 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../dist/web/', import.meta.url));
 
 /** Paths that belong to the API: they never fall back to the console. */
-const API_PREFIXES = ['/v1/', '/api/', '/auth/', '/openapi.json', '/healthz'];
+const API_PREFIXES = ['/v1/', '/api/', '/auth/', '/openapi.json', '/healthz', '/readyz'];
 
 /** No inline script or style, nothing framed, nothing loaded from elsewhere. */
 export const CONSOLE_CSP = [

@@ -45,6 +45,11 @@ export function newerDatabaseError(dialect: StoreDialect, unknown: string[]): Do
 }
 
 /** Applies the migrations the database lacks; refuses one written by a newer version (DATABASE_NEWER) and changes nothing then. */
+/** The migrations of this version not yet applied to the database (all of them when it has none), in order. */
+export async function pendingMigrations(dialect: StoreDialect): Promise<string[]> {
+  return (await schemaState(dialect)).pending;
+}
+
 export async function migrateToLatest(dialect: StoreDialect): Promise<void> {
   const { unknown } = await schemaState(dialect);
   if (unknown.length > 0) throw newerDatabaseError(dialect, unknown);

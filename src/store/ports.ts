@@ -748,10 +748,17 @@ export interface WebhookDeliveryStore {
   /** Marks up to `limit` due deliveries (pending and due, or sending with an expired lease) as sending until `leaseUntil`. */
   claimDue(now: number, leaseUntil: number, limit: number): Promise<WebhookDeliveryRecord[]>;
   update(delivery: WebhookDeliveryRecord): Promise<void>;
+  /**
+   * Records how a claimed delivery went, only while the claim made with `leaseUntil` still holds it: a sender whose
+   * lease ran out (another process has claimed the delivery since) changes nothing. False when it did not hold.
+   */
+  finish(delivery: WebhookDeliveryRecord, leaseUntil: number): Promise<boolean>;
   find(id: string): Promise<WebhookDeliveryRecord | undefined>;
   list(filter: { webhookId?: string; status?: DeliveryStatus; beforeId?: string; limit: number }): Promise<WebhookDeliveryRecord[]>;
   /** The earliest time a pending delivery is due, if any. */
   nextDue(): Promise<number | null>;
+  /** How many deliveries wait (pending), are being sent (sending) or gave up (failed); delivered ones are not counted. */
+  countUndelivered(): Promise<Record<Exclude<DeliveryStatus, 'delivered'>, number>>;
   clear(): Promise<void>;
 }
 

@@ -49,6 +49,9 @@ export interface RollbackService {
 
 const inverseOp: Record<ChangeOp, ChangeOp> = { create: 'delete', delete: 'create', update: 'update' };
 
+/** The audit kind of a rollback that ran (previews are not recorded). */
+const ROLLBACK = 'changes.rollback';
+
 class DryRunComplete extends Error {
   constructor(readonly result: RollbackResult) {
     super('dry run');
@@ -253,7 +256,20 @@ export function createRollbackService(deps: { db: Transactor; catalog: Catalog; 
         }
       };
       // A preview only asks; a real run refused for want of authority is a denial.
-      return dryRun ? attempt() : deps.audit.denialsOf(ctx, `rollback before ${changeId}`, attempt);
+      if (dryRun) return attempt();
+      const subject = `rollback before ${changeId}`;
+      return deps.audit.denialsOf(ctx, subject, async () => {
+        const event = { kind: ROLLBACK, actor: ctx.actor, request: ctx.request, subject };
+        try {
+          const result = await attempt();
+          await deps.audit.record({ ...event, outcome: 'success', details: { changes: result.counts.changes, entities: result.counts.entities } });
+          return result;
+        } catch (error) {
+          // A refusal for want of authority is recorded as a denial by denialsOf.
+          if (!isDomainError(error) || error.code !== 'FORBIDDEN') await deps.audit.record({ ...event, outcome: 'failure', details: { code: isDomainError(error) ? error.code : 'INTERNAL' } });
+          throw error;
+        }
+      });
     },
   };
 }

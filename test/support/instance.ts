@@ -16,6 +16,9 @@ import { createTransactor } from '../../src/store/sql/create-stores.js';
 import { ensureInstanceIdentity, type InstanceKind } from '../../src/tracking/instance-identity.js';
 import { createSecretBox, type SecretBox } from '../../src/tracking/secret-box.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
+import type { Metrics } from '../../src/http/metrics.js';
+import type { ServiceObserver } from '../../src/shared/service-observer.js';
+import { pendingMigrations } from '../../src/store/open-database.js';
 
 export interface TestInstance {
   database: TestDatabase;
@@ -45,6 +48,8 @@ export interface TestInstanceOptions {
   mailOptions?: MailPollerOptions;
   /** The public base URL the instance is reached at (single sign-on's redirect URI). */
   publicUrl?: string;
+  /** Told what the services do, as the metrics are in main.ts. */
+  observer?: ServiceObserver;
 }
 
 /** The secret key test instances share unless a test gives one: they sync as instances of one pipeline do (ADR 8, 12). */
@@ -67,6 +72,7 @@ export async function createTestInstance(engine: EngineName, options: TestInstan
     ...(options.webhookOptions ? { webhookOptions: options.webhookOptions } : {}),
     ...(options.mailOptions ? { mailOptions: options.mailOptions } : {}),
     ...(options.publicUrl ? { publicUrl: parsePublicUrl(options.publicUrl) } : {}),
+    ...(options.observer ? { observer: options.observer } : {}),
   });
   const token = `shp_test_${randomBytes(24).toString('base64url')}`;
   const boot = await services.bootstrapper.bootstrap({ adminToken: token, adminPassword: 'correct horse battery staple' });
@@ -90,9 +96,13 @@ export interface TestApp extends TestInstance {
 }
 
 /** A test instance with its HTTP app (inject only) and the administrator's token. */
-export async function createTestApp(engine: EngineName, options: TestInstanceOptions & { logger?: FastifyServerOptions['logger'] } = {}): Promise<TestApp> {
+export async function createTestApp(engine: EngineName, options: TestInstanceOptions & { logger?: FastifyServerOptions['logger']; metrics?: Metrics } = {}): Promise<TestApp> {
   const instance = await createTestInstance(engine, options);
-  const { app, routeTable } = await buildApp(instance.services, { logger: options.logger ?? false });
+  const { app, routeTable } = await buildApp(instance.services, {
+    logger: options.logger ?? false,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    pendingMigrations: () => pendingMigrations(instance.database.dialect),
+  });
   return {
     ...instance,
     app,

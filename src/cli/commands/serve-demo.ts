@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { loggerOptions } from '../../http/logging.js';
 import { ADMINISTRATOR_ROLE_ID } from '../../access/administrator-role.js';
 import type { Permission } from '../../access/permissions.js';
 import type { RunningInstance } from '../../main.js';
@@ -217,7 +218,7 @@ async function serveDemo(values: DemoValues): Promise<void> {
         ...(process.env.SHIPLOG_SECRET_KEY ? { secretKey: process.env.SHIPLOG_SECRET_KEY } : {}),
         ...(process.env.SHIPLOG_ADMIN_TOKEN ? { adminToken: process.env.SHIPLOG_ADMIN_TOKEN } : {}),
         ...(process.env.SHIPLOG_ADMIN_PASSWORD ? { adminPassword: process.env.SHIPLOG_ADMIN_PASSWORD } : {}),
-        logger: { level: values.verbose ? 'info' : 'warn' },
+        logger: loggerOptions(values.verbose ? 'info' : 'warn'),
       });
       started.push({ name, kind, database, running, ctx: await administratorContext(running, null) });
     }

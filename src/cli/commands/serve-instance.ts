@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { dirname, join } from 'node:path';
 import { DEFAULT_RATE_LIMIT } from '../../http/rate-limit.js';
 import { parseDuration } from '../../ops/duration.js';
+import { loggerOptions, logLevels, type LogLevel } from '../../http/logging.js';
 import { parsePublicUrl } from '../../shared/public-url.js';
 import { instanceKinds, type InstanceKind } from '../../tracking/instance-identity.js';
 import { serving, stopOnSignals } from '../server-process.js';
@@ -21,13 +22,20 @@ interface ServeValues {
   backupEvery?: string;
   backupKeep: string;
   backupDir?: string;
+  logLevel?: string;
+  metricsPort?: string;
+  metricsHost?: string;
+  stopTimeout?: string;
 }
+
+const DEFAULT_STOP_TIMEOUT_SECONDS = 30;
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 export function serveCommand(): Command {
   return new Command('serve')
     .summary('serve one instance')
     .description(
-      `Serves one Shiplog instance. KIND is one of: ${instanceKinds.join(', ')}. Environment: SHIPLOG_SECRET_KEY (32-byte key(s), base64 or hex, comma-separated, first one active), SHIPLOG_ADMIN_TOKEN and SHIPLOG_ADMIN_PASSWORD (the bootstrap administrator's API token and console password at first start), SHIPLOG_PUBLIC_URL (instead of --public-url), SHIPLOG_RATE_LIMIT (instead of --rate-limit).`,
+      `Serves one Shiplog instance. KIND is one of: ${instanceKinds.join(', ')}. Environment: SHIPLOG_SECRET_KEY (32-byte key(s), base64 or hex, comma-separated, first one active), SHIPLOG_ADMIN_TOKEN and SHIPLOG_ADMIN_PASSWORD (the bootstrap administrator's API token and console password at first start), SHIPLOG_PUBLIC_URL (instead of --public-url), SHIPLOG_RATE_LIMIT (instead of --rate-limit), SHIPLOG_LOG_LEVEL, SHIPLOG_METRICS_PORT, SHIPLOG_METRICS_HOST, SHIPLOG_STOP_TIMEOUT (instead of the options of those names), SHIPLOG_METRICS_TOKEN (the bearer token a scrape of /metrics must send; required when metrics listen beyond loopback). See docs/operations.md.`,
     )
     .usage('--name NAME --kind KIND [options]')
     .option('--name <NAME>', "the instance's name: lowercase letters, digits and dashes")
@@ -38,10 +46,14 @@ export function serveCommand(): Command {
     .option('--key-file <FILE>', 'the file of the secret key, made at first start (default: DATABASE.key, or ./data/NAME.key with PostgreSQL)')
     .option('--public-url <URL>', 'the address people and identity providers reach the instance at (https://desk.example.com, a path allowed); single sign-on needs it for its redirect URI, and without it cannot start')
     .option('--rate-limit <N>', `requests a minute per agent, application or unauthenticated address, in this process; 0 for none (default ${DEFAULT_RATE_LIMIT})`)
-    .option('--quiet', 'log nothing')
+    .option('--quiet', 'log nothing (as --log-level silent)')
     .option('--backup-every <DURATION>', 'SQLite: back the database up this often (30m, 6h, 1d), verified as shiplog backup does')
     .option('--backup-keep <N>', 'with --backup-every: how many backups to keep, the newest', '7')
     .option('--backup-dir <DIR>', "with --backup-every: where backups go (default: the database's directory/backups)")
+    .option('--log-level <LEVEL>', `JSON log lines from this level up: ${logLevels.join(', ')} (default info)`)
+    .option('--metrics-port <PORT>', 'serve Prometheus metrics at http://METRICS_HOST:PORT/metrics (default: no metrics)')
+    .option('--metrics-host <HOST>', 'the address the metrics listen on (default 127.0.0.1; beyond loopback SHIPLOG_METRICS_TOKEN is required)')
+    .option('--stop-timeout <SECONDS>', `on SIGTERM or SIGINT, how long to let requests in flight and deliveries under way finish (default ${DEFAULT_STOP_TIMEOUT_SECONDS})`)
     .action(serving(serveInstance));
 }
 
@@ -69,6 +81,21 @@ async function serveInstance(values: ServeValues): Promise<void> {
   const backupKeep = Number(values.backupKeep);
   if (!Number.isSafeInteger(backupKeep) || backupKeep < 1) throw new UsageError('--backup-keep must be a whole number, 1 or more');
   if (backupEvery !== undefined && /^postgres(ql)?:\/\//.test(database)) throw new UsageError('--backup-every backs up a SQLite database; with PostgreSQL, run shiplog backup from a timer (docs/operations.md)');
+  const logLevel = (values.quiet ? 'silent' : (values.logLevel ?? process.env.SHIPLOG_LOG_LEVEL ?? 'info')) as LogLevel;
+  if (!logLevels.includes(logLevel)) throw new UsageError(`--log-level (or SHIPLOG_LOG_LEVEL) must be one of ${logLevels.join(', ')}`);
+  const stopTimeout = Number(values.stopTimeout ?? process.env.SHIPLOG_STOP_TIMEOUT ?? DEFAULT_STOP_TIMEOUT_SECONDS);
+  if (!Number.isFinite(stopTimeout) || stopTimeout < 0) throw new UsageError('--stop-timeout (or SHIPLOG_STOP_TIMEOUT) must be a number of seconds');
+  const metricsPortText = values.metricsPort ?? process.env.SHIPLOG_METRICS_PORT;
+  let metrics: { host: string; port: number; token?: string } | undefined;
+  if (metricsPortText !== undefined) {
+    const metricsPort = Number(metricsPortText);
+    if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) throw new UsageError('--metrics-port (or SHIPLOG_METRICS_PORT) must be a port number');
+    const metricsHost = values.metricsHost ?? process.env.SHIPLOG_METRICS_HOST ?? '127.0.0.1';
+    const token = process.env.SHIPLOG_METRICS_TOKEN;
+    if (token !== undefined && token.length < 24) throw new UsageError('SHIPLOG_METRICS_TOKEN must be at least 24 characters');
+    if (token === undefined && !LOOPBACK.test(metricsHost)) throw new UsageError(`metrics on ${metricsHost} would be open to the network: set SHIPLOG_METRICS_TOKEN, or keep --metrics-host on loopback`);
+    metrics = { host: metricsHost, port: metricsPort, ...(token !== undefined ? { token } : {}) };
+  }
 
   // Loaded here: the client commands start without the server's modules.
   const { startInstance, loadSecretKeys } = await import('../../main.js');
@@ -84,10 +111,13 @@ async function serveInstance(values: ServeValues): Promise<void> {
     ...(process.env.SHIPLOG_SECRET_KEY ? { secretKey: process.env.SHIPLOG_SECRET_KEY } : {}),
     ...(process.env.SHIPLOG_ADMIN_TOKEN ? { adminToken: process.env.SHIPLOG_ADMIN_TOKEN } : {}),
     ...(process.env.SHIPLOG_ADMIN_PASSWORD ? { adminPassword: process.env.SHIPLOG_ADMIN_PASSWORD } : {}),
-    logger: values.quiet ? false : { level: 'info' },
+    logger: loggerOptions(logLevel),
+    ...(metrics ? { metrics } : {}),
+    stopTimeoutMs: stopTimeout * 1000,
   });
 
   const lines = [`Shiplog ${running.services.instance.name} (${kind}) is serving ${running.url}`, `  API document: ${running.url}/openapi.json`];
+  if (running.metricsUrl) lines.push(`  Metrics: ${running.metricsUrl}`);
   if (running.bootstrap) {
     lines.push(`  Administrator: ${running.bootstrap.agent.email}`);
     lines.push(
@@ -123,8 +153,8 @@ async function serveInstance(values: ServeValues): Promise<void> {
 
   const stop = async () => {
     await backups?.stop();
-    await running.close();
-    process.exit(0);
+    const clean = await running.close();
+    process.exit(clean ? 0 : 1);
   };
   stopOnSignals(stop);
 }

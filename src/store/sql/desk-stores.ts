@@ -424,6 +424,17 @@ export function createWebhookDeliveryStore(db: Kysely<Database>): WebhookDeliver
       const { id: _id, created_at: _created, ...changed } = deliveryRow(d);
       await db.updateTable('webhook_deliveries').set(changed).where('id', '=', d.id).execute();
     },
+    async finish(d, leaseUntil) {
+      const { id: _id, created_at: _created, ...changed } = deliveryRow(d);
+      const result = await db
+        .updateTable('webhook_deliveries')
+        .set(changed)
+        .where('id', '=', d.id)
+        .where('status', '=', 'sending')
+        .where('lease_until', '=', leaseUntil)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
     async find(id) {
       const row = await db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? toDelivery(row) : undefined;
@@ -434,6 +445,17 @@ export function createWebhookDeliveryStore(db: Kysely<Database>): WebhookDeliver
       if (status) query = query.where('status', '=', status);
       if (beforeId) query = query.where('id', '<', beforeId);
       return (await query.orderBy('id', 'desc').limit(limit).execute()).map(toDelivery);
+    },
+    async countUndelivered() {
+      const rows = await db
+        .selectFrom('webhook_deliveries')
+        .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('status', 'in', ['pending', 'sending', 'failed'])
+        .groupBy('status')
+        .execute();
+      const counts = { pending: 0, sending: 0, failed: 0 };
+      for (const row of rows) counts[row.status as keyof typeof counts] = Number(row.n);
+      return counts;
     },
     async nextDue() {
       const row = await db
