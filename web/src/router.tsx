@@ -1,8 +1,9 @@
 import type { QueryClient } from '@tanstack/react-query';
 import { createRootRouteWithContext, createRoute, createRouter, lazyRouteComponent, redirect } from '@tanstack/react-router';
 import { isApiError } from './api/problem';
-import { changeQuery, identityQuery, instanceQuery } from './api/queries';
+import { changeQuery, changesQuery, identityQuery, instanceQuery } from './api/queries';
 import { parseChangeSearch } from './features/changes/change-search';
+import { catalogTypesQuery, entitiesQuery, entityQuery } from './features/config/config-queries';
 import { parseAuditSearch } from './features/settings/audit-search';
 import { AppShell } from './features/shell/app-shell';
 import { RootLayout } from './features/shell/root-layout';
@@ -63,6 +64,9 @@ export const changesRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/changes',
   validateSearch: parseChangeSearch,
+  loaderDeps: ({ search }) => search,
+  // The first page is asked for while the page's code loads.
+  loader: ({ context, deps }) => void context.queryClient.prefetchInfiniteQuery(changesQuery(deps)),
   component: lazyRouteComponent(() => import('./features/changes/change-list-page'), 'ChangeListPage'),
 });
 
@@ -115,12 +119,18 @@ export const configTypeRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/config/$type',
   validateSearch: (search: Record<string, unknown>): { q?: string } => (typeof search.q === 'string' && search.q.trim() ? { q: search.q.slice(0, 200) } : {}),
+  loaderDeps: ({ search }) => ({ q: search.q }),
+  // The catalog and the first page together, while the page's code loads: no request waits for another, and the page
+  // renders once, with its rows, instead of suspending on the catalog.
+  loader: ({ context, params, deps }) =>
+    Promise.all([context.queryClient.ensureQueryData(catalogTypesQuery), context.queryClient.prefetchInfiniteQuery(entitiesQuery(params.type, deps.q))]),
   component: lazyRouteComponent(() => import('./features/config/type-page'), 'TypePage'),
 });
 
 export const configNewRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/config/$type/new',
+  loader: ({ context }) => context.queryClient.ensureQueryData(catalogTypesQuery),
   component: lazyRouteComponent(() => import('./features/config/entity-page'), 'NewEntityPage'),
 });
 
@@ -131,6 +141,10 @@ export const configEntityRoute = createRoute({
     ...(typeof search.saved === 'string' ? { saved: search.saved.slice(0, 40) } : {}),
     ...(typeof search.changeSet === 'string' ? { changeSet: search.changeSet.slice(0, 100) } : {}),
   }),
+  loader: ({ context, params }) => {
+    void context.queryClient.prefetchQuery({ ...entityQuery(params.type, params.id), staleTime: Infinity });
+    return context.queryClient.ensureQueryData(catalogTypesQuery);
+  },
   component: lazyRouteComponent(() => import('./features/config/entity-page'), 'EntityPage'),
 });
 

@@ -73,10 +73,14 @@ function EntityForm({ type, types, entity, saved, reload }: { type: CatalogType;
   const labels = new Map(types.map((t) => [t.key, t.label]));
   const instances = [instance.name, ...(peers.data ?? []).map((p) => p.name)];
 
+  /** The type's lists and pickers, read again when next shown. */
+  const invalidateLists = () => queryClient.invalidateQueries({ predicate: (q) => q.queryKey[0] === 'config' && q.queryKey[1] === type.key && q.queryKey[2] !== 'entity' });
   const save = useMutation({
     mutationFn: () => (entity ? replaceEntity(type.key, entity.id, entity.version, draft, changeSet) : createEntity(type.key, draft, changeSet)),
     onSuccess: async (outcome) => {
-      await queryClient.invalidateQueries({ queryKey: ['config', type.key] });
+      // The answer is the entity as saved: the page shows it at once, without reading it again.
+      queryClient.setQueryData(entityQuery(type.key, outcome.entity!.id).queryKey, outcome.entity!);
+      void invalidateLists();
       await navigate({
         to: '/config/$type/$id',
         params: { type: type.key, id: outcome.entity!.id },
@@ -91,7 +95,7 @@ function EntityForm({ type, types, entity, saved, reload }: { type: CatalogType;
       setConfirmDelete(false);
       setDeleted(outcome);
       // The lists and pickers, not this page's entity: its page says it was deleted.
-      await queryClient.invalidateQueries({ predicate: (q) => q.queryKey[0] === 'config' && q.queryKey[1] === type.key && q.queryKey[2] !== 'entity' });
+      await invalidateLists();
     },
   });
   const refused = save.error ?? remove.error;
