@@ -1,12 +1,7 @@
 import type { Locator, Page } from 'playwright-core';
 import { catalogPath, formatLocation, primaryType as primary, variantsOf as variants, type JsonSchema, type Location } from '../../web/src/features/config/json-schema.js';
+import { singular as singularOf, words } from '../../web/src/features/config/words.js';
 import type { CatalogEntry } from './schema-example.js';
-
-/** The field's label as the form words it: "defaultTeamId" → "Default team id". */
-function words(key: string): string {
-  const spaced = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[-_]/g, ' ').toLowerCase();
-  return spaced.charAt(0).toUpperCase() + spaced.slice(1);
-}
 
 async function setScalar(control: Locator, schema: JsonSchema, value: unknown): Promise<void> {
   if (schema.enum) await control.selectOption(String(value));
@@ -72,7 +67,7 @@ export async function fillGeneratedForm(page: Page, entry: CatalogEntry, body: R
       case 'array': {
         const items = value as unknown[];
         const itemSchema = effective.items ?? {};
-        const singular = words(name).replace(/s$/, '').toLowerCase();
+        const singular = singularOf(words(name));
         let present = 0;
         while ((await fieldAt([...location, present]).count()) > 0) present += 1;
         for (; present > items.length; present -= 1) await field.getByRole('button', { name: `Remove ${singular} ${present}`, exact: true }).click();

@@ -13,6 +13,7 @@ import { blankOf } from './json-schema';
 import { catalogTypesQuery, createEntity, deleteEntity, entityQuery, replaceEntity, type CatalogType, type EntityView, type WriteOutcome } from './config-queries';
 import { SchemaForm } from './schema-form';
 import { TrackingNote } from './tracking-note';
+import { singular as singularOf } from './words';
 
 const existingRoute = getRouteApi('/app/config/$type/$id');
 const newRoute = getRouteApi('/app/config/$type/new');
@@ -101,7 +102,7 @@ function EntityForm({ type, types, entity, saved, reload }: { type: CatalogType;
   const refused = save.error ?? remove.error;
   const stale = isApiError(refused) && refused.status === 412;
   const lockRefused = isApiError(refused) && refused.status === 423;
-  const singular = type.label.toLowerCase().replace(/s$/, '');
+  const singular = singularOf(type.label);
   const history = entity && type.tracking.kind !== 'local' && (
     <Link to="/changes" search={{ entityId: entity.id }} className="text-sm text-blue-800 underline">
       History of this {singular} in the change list
