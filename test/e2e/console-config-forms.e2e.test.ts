@@ -112,6 +112,11 @@ describe.each(engines)('every catalog type in its generated form, on %s', (engin
       await submit.click();
       await saved.or(refused).first().waitFor();
       if (await refused.count()) throw new Error(`${entry.key}: the form's save was refused: ${await refused.first().innerText()}\n${JSON.stringify(body)}`);
+      // The note says what the save recorded: a change, or why none.
+      const note = await saved.innerText();
+      if (entry.tracking.kind === 'local') expect(note, entry.key).toMatch(/Local to this instance: no change was recorded/);
+      else if (entry.tracking.kind === 'tracked') expect(note, entry.key).toMatch(/Saved and recorded as a change/);
+      else expect(note, entry.key).toMatch(/Not tracked while the setting \w+ is off: no change was recorded|Saved and recorded as a change/);
       const id = new URL(page.url()).pathname.split('/').pop()!;
       const stored = await call('GET', `/v1/config/${entry.key}/${id}`);
       expect(stored.body, entry.key).toEqual(maskedExample(entry, body));

@@ -85,7 +85,8 @@ function EntityForm({ type, types, entity, saved, reload }: { type: CatalogType;
       await navigate({
         to: '/config/$type/$id',
         params: { type: type.key, id: outcome.entity!.id },
-        search: { saved: outcome.changeId ?? 'unchanged', ...(changeSet && outcome.changeId ? { changeSet } : {}) },
+        // A new entity that records no change is of a type not tracked now; a replacement may also have changed nothing.
+        search: { saved: outcome.changeId ?? (entity ? 'unchanged' : 'untracked'), ...(changeSet && outcome.changeId ? { changeSet } : {}) },
         replace: Boolean(entity),
       });
     },
@@ -150,8 +151,8 @@ function EntityForm({ type, types, entity, saved, reload }: { type: CatalogType;
       </div>
       {saved?.saved && (
         <p role="status" className="rounded border border-emerald-300 bg-emerald-50 px-3 py-2 text-sm text-emerald-950" data-testid="saved-note">
-          {saved.saved === 'unchanged' ? (
-            type.tracking.kind === 'local' ? 'Saved. Local to this instance: no change was recorded.' : 'Saved. Nothing changed, so no change was recorded.'
+          {saved.saved === 'unchanged' || saved.saved === 'untracked' ? (
+            unrecorded(type, saved.saved)
           ) : (
             <>
               Saved and recorded as{' '}
@@ -242,4 +243,13 @@ function EntityForm({ type, types, entity, saved, reload }: { type: CatalogType;
       )}
     </main>
   );
+}
+
+/** Why a save recorded no change: the type is local, or tracked only under a setting that is off, or nothing changed. */
+function unrecorded(type: CatalogType, saved: 'unchanged' | 'untracked'): string {
+  if (type.tracking.kind === 'local') return 'Saved. Local to this instance: no change was recorded.';
+  const setting = type.tracking.setting ?? 'its tracking setting';
+  if (saved === 'untracked') return `Saved. Not tracked while the setting ${setting} is off: no change was recorded.`;
+  if (type.tracking.kind === 'tracked-when') return `Saved. Nothing changed, or the setting ${setting} is off: no change was recorded.`;
+  return 'Saved. Nothing changed, so no change was recorded.';
 }
