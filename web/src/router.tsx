@@ -1,9 +1,10 @@
 import type { QueryClient } from '@tanstack/react-query';
 import { createRootRouteWithContext, createRoute, createRouter, lazyRouteComponent, redirect } from '@tanstack/react-router';
 import { isApiError } from './api/problem';
-import { changeQuery, identityQuery, instanceQuery } from './api/queries';
+import { changeQuery, changesQuery, identityQuery, instanceQuery } from './api/queries';
 import { requires } from './features/access/can';
 import { parseChangeSearch } from './features/changes/change-search';
+import { catalogTypesQuery, entitiesQuery, entityQuery } from './features/config/config-queries';
 import { mayUseDesk } from './features/desk/desk-nav';
 import { parseTicketSearch } from './features/desk/ticket-search';
 import { parseAuditSearch } from './features/settings/audit-search';
@@ -71,6 +72,9 @@ export const changesRoute = createRoute({
   path: '/changes',
   beforeLoad: requires('config:read'),
   validateSearch: parseChangeSearch,
+  loaderDeps: ({ search }) => search,
+  // The first page is asked for while the page's code loads.
+  loader: ({ context, deps }) => void context.queryClient.prefetchInfiniteQuery(changesQuery(deps)),
   component: lazyRouteComponent(() => import('./features/changes/change-list-page'), 'ChangeListPage'),
 });
 
@@ -131,6 +135,11 @@ export const configTypeRoute = createRoute({
   path: '/config/$type',
   beforeLoad: requires('config:read'),
   validateSearch: (search: Record<string, unknown>): { q?: string } => (typeof search.q === 'string' && search.q.trim() ? { q: search.q.slice(0, 200) } : {}),
+  loaderDeps: ({ search }) => ({ q: search.q }),
+  // The catalog and the first page together, while the page's code loads: no request waits for another, and the page
+  // renders once, with its rows, instead of suspending on the catalog.
+  loader: ({ context, params, deps }) =>
+    Promise.all([context.queryClient.ensureQueryData(catalogTypesQuery), context.queryClient.prefetchInfiniteQuery(entitiesQuery(params.type, deps.q))]),
   component: lazyRouteComponent(() => import('./features/config/type-page'), 'TypePage'),
 });
 
@@ -138,6 +147,7 @@ export const configNewRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/config/$type/new',
   beforeLoad: requires('config:edit'),
+  loader: ({ context }) => context.queryClient.ensureQueryData(catalogTypesQuery),
   component: lazyRouteComponent(() => import('./features/config/entity-page'), 'NewEntityPage'),
 });
 
@@ -149,6 +159,10 @@ export const configEntityRoute = createRoute({
     ...(typeof search.saved === 'string' ? { saved: search.saved.slice(0, 40) } : {}),
     ...(typeof search.changeSet === 'string' ? { changeSet: search.changeSet.slice(0, 100) } : {}),
   }),
+  loader: ({ context, params }) => {
+    void context.queryClient.prefetchQuery({ ...entityQuery(params.type, params.id), staleTime: Infinity });
+    return context.queryClient.ensureQueryData(catalogTypesQuery);
+  },
   component: lazyRouteComponent(() => import('./features/config/entity-page'), 'EntityPage'),
 });
 

@@ -13,6 +13,7 @@ import { blankOf } from './json-schema';
 import { catalogTypesQuery, createEntity, deleteEntity, entityQuery, replaceEntity, type CatalogType, type EntityView, type WriteOutcome } from './config-queries';
 import { AfterForm, ConfigForm } from './config-form';
 import { TrackingNote } from './tracking-note';
+import { singular as singularOf } from './words';
 
 const existingRoute = getRouteApi('/app/config/$type/$id');
 const newRoute = getRouteApi('/app/config/$type/new');
@@ -73,14 +74,19 @@ function EntityForm({ type, types, entity, saved, reload }: { type: CatalogType;
   const labels = new Map(types.map((t) => [t.key, t.label]));
   const instances = [instance.name, ...(peers.data ?? []).map((p) => p.name)];
 
+  /** The type's lists and pickers, read again when next shown. */
+  const invalidateLists = () => queryClient.invalidateQueries({ predicate: (q) => q.queryKey[0] === 'config' && q.queryKey[1] === type.key && q.queryKey[2] !== 'entity' });
   const save = useMutation({
     mutationFn: () => (entity ? replaceEntity(type.key, entity.id, entity.version, draft, changeSet) : createEntity(type.key, draft, changeSet)),
     onSuccess: async (outcome) => {
-      await queryClient.invalidateQueries({ queryKey: ['config', type.key] });
+      // The answer is the entity as saved: the page shows it at once, without reading it again.
+      queryClient.setQueryData(entityQuery(type.key, outcome.entity!.id).queryKey, outcome.entity!);
+      void invalidateLists();
       await navigate({
         to: '/config/$type/$id',
         params: { type: type.key, id: outcome.entity!.id },
-        search: { saved: outcome.changeId ?? 'unchanged', ...(changeSet && outcome.changeId ? { changeSet } : {}) },
+        // A new entity that records no change is of a type not tracked now; a replacement may also have changed nothing.
+        search: { saved: outcome.changeId ?? (entity ? 'unchanged' : 'untracked'), ...(changeSet && outcome.changeId ? { changeSet } : {}) },
         replace: Boolean(entity),
       });
     },
@@ -91,13 +97,13 @@ function EntityForm({ type, types, entity, saved, reload }: { type: CatalogType;
       setConfirmDelete(false);
       setDeleted(outcome);
       // The lists and pickers, not this page's entity: its page says it was deleted.
-      await queryClient.invalidateQueries({ predicate: (q) => q.queryKey[0] === 'config' && q.queryKey[1] === type.key && q.queryKey[2] !== 'entity' });
+      await invalidateLists();
     },
   });
   const refused = save.error ?? remove.error;
   const stale = isApiError(refused) && refused.status === 412;
   const lockRefused = isApiError(refused) && refused.status === 423;
-  const singular = type.label.toLowerCase().replace(/s$/, '');
+  const singular = singularOf(type.label);
   const history = entity && type.tracking.kind !== 'local' && (
     <Link to="/changes" search={{ entityId: entity.id }} className="text-sm text-blue-800 underline">
       History of this {singular} in the change list
@@ -145,8 +151,8 @@ function EntityForm({ type, types, entity, saved, reload }: { type: CatalogType;
       </div>
       {saved?.saved && (
         <p role="status" className="rounded border border-emerald-300 bg-emerald-50 px-3 py-2 text-sm text-emerald-950" data-testid="saved-note">
-          {saved.saved === 'unchanged' ? (
-            type.tracking.kind === 'local' ? 'Saved. Local to this instance: no change was recorded.' : 'Saved. Nothing changed, so no change was recorded.'
+          {saved.saved === 'unchanged' || saved.saved === 'untracked' ? (
+            unrecorded(type, saved.saved)
           ) : (
             <>
               Saved and recorded as{' '}
@@ -238,4 +244,13 @@ function EntityForm({ type, types, entity, saved, reload }: { type: CatalogType;
       )}
     </main>
   );
+}
+
+/** Why a save recorded no change: the type is local, or tracked only under a setting that is off, or nothing changed. */
+function unrecorded(type: CatalogType, saved: 'unchanged' | 'untracked'): string {
+  if (type.tracking.kind === 'local') return 'Saved. Local to this instance: no change was recorded.';
+  const setting = type.tracking.setting ?? 'its tracking setting';
+  if (saved === 'untracked') return `Saved. Not tracked while the setting ${setting} is off: no change was recorded.`;
+  if (type.tracking.kind === 'tracked-when') return `Saved. Nothing changed, or the setting ${setting} is off: no change was recorded.`;
+  return 'Saved. Nothing changed, so no change was recorded.';
 }

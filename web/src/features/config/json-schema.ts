@@ -9,12 +9,16 @@ export interface JsonSchema {
   oneOf?: JsonSchema[];
   anyOf?: JsonSchema[];
   additionalProperties?: boolean | JsonSchema;
+  propertyNames?: JsonSchema;
   default?: unknown;
   description?: string;
   format?: string;
   minimum?: number;
   maximum?: number;
+  minLength?: number;
   maxLength?: number;
+  pattern?: string;
+  minItems?: number;
 }
 
 export type Location = (string | number)[];
@@ -68,7 +72,13 @@ function primaryType(schema: JsonSchema): string | undefined {
 /** A starting value for a new item or entity: defaults, required fields filled, constants set. */
 export function blankOf(schema: JsonSchema): unknown {
   if (schema.const !== undefined) return schema.const;
-  if (schema.default !== undefined) return structuredClone(schema.default);
+  if (schema.default !== undefined) {
+    const value = structuredClone(schema.default);
+    // An object's default ({} for client restrictions) is parsed by the server, so its fields' own defaults apply:
+    // the form starts with them, or a box shown unticked would be stored ticked.
+    if (schema.properties && value && typeof value === 'object' && !Array.isArray(value)) return { ...(blankOf({ ...schema, default: undefined }) as object), ...value };
+    return value;
+  }
   const variants = variantsOf(schema);
   if (variants.length > 0) return blankOf(variants[0]!);
   if (schema.enum) return schema.enum[0];

@@ -4,6 +4,7 @@ import { createContext, useContext, useId, useState, type ReactNode } from 'reac
 import { fieldProblem } from '../../ui/problem-notice';
 import { Button } from '../../ui/button';
 import { pickerQuery, type CatalogType } from './config-queries';
+import { singular, words } from './words';
 import { blankOf, catalogPath, discriminatorOf, formatLocation, primaryType, setAt, variantIndex, variantsOf, type JsonSchema, type Location } from './json-schema';
 
 export interface FormContext {
@@ -21,11 +22,6 @@ export type Change = (location: Location, value: unknown) => void;
 
 export const input = 'w-full rounded border border-slate-400 bg-white px-2 py-1 text-sm disabled:bg-slate-100';
 
-/** "defaultTeamId" → "Default team id": the field's name in words. */
-export function words(key: string): string {
-  const spaced = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[-_]/g, ' ').toLowerCase();
-  return spaced.charAt(0).toUpperCase() + spaced.slice(1);
-}
 
 /** A form generated from the type's JSON Schema: every field, nested objects and arrays, references, secrets. */
 export function SchemaForm({ type, labels, instances, value, onChange, error, readOnly }: Omit<FormContext, never> & { value: Record<string, unknown>; onChange: (next: unknown) => void }) {
@@ -224,7 +220,7 @@ function ReferenceField({ label, target, schema, value, location, required, chan
                 else change(location, id === '' ? undefined : id);
               }}
             >
-              <option value="">{many ? `Add a ${targetLabel.toLowerCase().replace(/s$/, '')}…` : '— none —'}</option>
+              <option value="">{many ? `Add a ${singular(targetLabel)}…` : '— none —'}</option>
               {options.data?.filter((o) => !many || !chosen.includes(o.id)).map((o) => (
                 <option key={o.id} value={o.id}>
                   {o.name}
@@ -352,7 +348,7 @@ function ArrayField({ label, schema, value, location, required, change }: { labe
   const items = Array.isArray(value) ? value : [];
   const itemSchema = schema.items ?? {};
   const scalar = !['object', 'array'].includes(primaryType(itemSchema) ?? '') && variantsOf(itemSchema).length === 0;
-  const singular = label.replace(/s$/, '').toLowerCase();
+  const one = singular(label);
   return (
     <FieldFrame label={label} required={required} location={location} description={schema.description} group>
       {() => (
@@ -365,18 +361,18 @@ function ArrayField({ label, schema, value, location, required, change }: { labe
                   {scalar ? (
                     <ItemScalar schema={itemSchema} value={item} location={[...location, index]} change={change} label={`${label} ${index + 1}`} />
                   ) : (
-                    <Field name={`${singular} ${index + 1}`} schema={itemSchema} value={item} location={[...location, index]} required change={change} />
+                    <Field name={`${one} ${index + 1}`} schema={itemSchema} value={item} location={[...location, index]} required change={change} />
                   )}
                 </div>
                 {!readOnly && (
-                  <Button look="quiet" aria-label={`Remove ${singular} ${index + 1}`} onPress={() => change(location, items.filter((_, i) => i !== index))}>
+                  <Button look="quiet" aria-label={`Remove ${one} ${index + 1}`} onPress={() => change(location, items.filter((_, i) => i !== index))}>
                     Remove
                   </Button>
                 )}
               </li>
             ))}
           </ol>
-          {!readOnly && <Button onPress={() => change(location, [...items, blankOf(itemSchema)])}>Add {singular}</Button>}
+          {!readOnly && <Button onPress={() => change(location, [...items, blankOf(itemSchema)])}>Add {one}</Button>}
         </div>
       )}
     </FieldFrame>

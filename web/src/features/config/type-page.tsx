@@ -8,6 +8,7 @@ import { ProblemNotice } from '../../ui/problem-notice';
 import { areaName } from './config-home-page';
 import { catalogTypesQuery, entitiesQuery } from './config-queries';
 import { TrackingNote } from './tracking-note';
+import { singular } from './words';
 
 const route = getRouteApi('/app/config/$type');
 
@@ -43,7 +44,7 @@ export function TypePage() {
         <TrackingNote type={type} />
         {canEdit && (
           <Link to="/config/$type/new" params={{ type: key }} className="ml-auto rounded bg-blue-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-blue-800">
-            New {type.label.toLowerCase().replace(/s$/, '')}
+            New {singular(type.label)}
           </Link>
         )}
       </div>
