@@ -97,12 +97,12 @@ export async function readBatchStream(stream: AsyncIterable<Buffer>, limit: numb
   let partial: Buffer[] = [];
 
   const take = (line: Buffer): void => {
-    const path = header === undefined ? '' : `changes[${changes.length}]`;
     let value: unknown;
     try {
       value = parseJsonBody(utf8Text(line), maxDepth);
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
+      const path = header === undefined ? '' : `changes[${changes.length}]`;
       // The line's own problems, placed in the batch: `changes[3].after.name`.
       throw new DomainError(error.code, error.message, { errors: (error.details.errors ?? []).map((e) => ({ ...e, path: within(path, e.path) })) });
     }

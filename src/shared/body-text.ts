@@ -1,4 +1,4 @@
-import { canonicalJson, jsonStringOf } from './canonical-json.js';
+import { canonicalJson, canonicalJsonBeside, jsonStringOf } from './canonical-json.js';
 
 /**
  * The texts of entity bodies. Bodies are immutable snapshots, so each one's JSON text (`JSON.stringify`, as stored)
@@ -124,13 +124,16 @@ export function canonicalOf(body: Record<string, unknown>): string {
 }
 
 /**
- * `canonicalOf(body)`, computed by `canonicalJson` alone when it is not known yet: for a body whose JSON text, if ever
- * asked for, is cheaper to make natively (`JSON.stringify`) than to build along with the canonical text by hand — a
- * received body, whose canonical text its digest check needs before the body is stored.
+ * `canonicalOf(body)` for a received body, whose canonical text its digest check needs before the body is stored: its
+ * JSON text, made natively (`JSON.stringify`) and kept for the store, vouches for its strings (`canonicalJsonBeside`),
+ * so the canonical text is made without a scan of each string.
  */
 export function canonicalTextOf(body: Record<string, unknown>): string {
   const texts = textsFor(body);
-  texts.canonical ??= canonicalJson(body);
+  if (texts.canonical === undefined) {
+    texts.json ??= JSON.stringify(body);
+    texts.canonical = canonicalJsonBeside(body, texts.json);
+  }
   return texts.canonical;
 }
 

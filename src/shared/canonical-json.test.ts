@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from './errors.js';
-import { canonicalJson, keyShapeOf } from './canonical-json.js';
+import { canonicalJson, canonicalJsonBeside, keyShapeOf } from './canonical-json.js';
 
 const reference = createRequire(import.meta.url)('canonicalize') as (value: unknown) => string;
 
@@ -70,5 +70,49 @@ describe('canonicalJson', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('canonicalJsonBeside', () => {
+  // Escapes, lone and paired surrogates, control characters and text that spells an escape without being one.
+  const stringUnit = fc.constantFrom('a', 'é', '\\', 'u', 'd800', '"', '\u0001', '\u007f', '\u2028', '\ud800', '\udc00', '\ud83d\ude00');
+
+  it('gives the text canonicalJson gives, or refuses what it refuses, for any JSON value beside its JSON text', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ stringUnit, maxDepth: 4 }), (value) => {
+        const json = JSON.stringify(value);
+        let expected: string;
+        try {
+          expected = canonicalJson(value);
+        } catch (error) {
+          expect(error).toBeInstanceOf(DomainError);
+          expect(() => canonicalJsonBeside(value, json)).toThrow(DomainError);
+          return;
+        }
+        expect(canonicalJsonBeside(value, json)).toBe(expected);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('looks into what JSON.stringify does not: objects with toJSON or a prototype of their own', () => {
+    const values: unknown[] = [
+      { nested: { toJSON: () => 'plain', note: 'line\nbreak' } },
+      { list: [Object.assign(Object.create(null) as object, { toJSON: () => 'x', label: 'a "quoted" name' })] },
+      { when: Object.assign(new Date(0), { note: 'tab\there' }) },
+      Object.assign(Object.create({ toJSON: () => 1 }) as object, { lone: '\ud800' }),
+    ];
+    for (const value of values) {
+      const json = JSON.stringify(value);
+      expect(json.includes('\\')).toBe(false);
+      let expected: string | Error;
+      try {
+        expected = canonicalJson(value);
+      } catch (error) {
+        expected = error as Error;
+      }
+      if (expected instanceof Error) expect(() => canonicalJsonBeside(value, json)).toThrow(DomainError);
+      else expect(canonicalJsonBeside(value, json)).toBe(expected);
+    }
   });
 });

@@ -55,8 +55,24 @@ export function illFormedPath(value: unknown, path = ''): string | null {
  * no whitespace. The same value always gives the same text. Text that is not well-formed Unicode is refused.
  */
 export function canonicalJson(value: unknown): string {
+  return canonicalText(value, false)!;
+}
+
+/**
+ * `canonicalJson(value)` for plain JSON data whose `JSON.stringify` text is `json`. JSON.stringify writes a backslash
+ * for every quote, backslash, control character and lone surrogate of a string, key or value; a text without one
+ * vouches that no string of the value needs a scan, and each is quoted as it stands. Anything JSON.stringify may not
+ * have looked into (an object with `toJSON` or a prototype of its own) is serialised by `canonicalJson` instead.
+ */
+export function canonicalJsonBeside(value: unknown, json: string): string {
+  return (json.includes('\\') ? undefined : canonicalText(value, true)) ?? canonicalJson(value);
+}
+
+/** The canonical text of `value`; `plain`: its strings are known to need no escape (undefined: not plain JSON data after all). */
+function canonicalText(value: unknown, plain: boolean): string | undefined {
   switch (typeof value) {
     case 'string': {
+      if (plain) return `"${value}"`;
       const text = jsonStringOf(value);
       if (text === undefined) throw notWellFormed();
       return text;
@@ -68,20 +84,32 @@ export function canonicalJson(value: unknown): string {
       return value ? 'true' : 'false';
     case 'object': {
       if (value === null) return 'null';
+      if (plain && !isPlainData(value)) return undefined;
       if (Array.isArray(value)) {
         let out = '[';
         for (let i = 0; i < value.length; i += 1) {
           const item: unknown = value[i];
           if (i > 0) out += ',';
-          out += item === undefined ? 'null' : canonicalJson(item);
+          if (item === undefined) out += 'null';
+          else {
+            const text = canonicalText(item, plain);
+            if (text === undefined) return undefined;
+            out += text;
+          }
         }
         return `${out}]`;
       }
-      return canonicalOfMembers(value as Record<string, unknown>);
+      return canonicalOfMembers(value as Record<string, unknown>, plain);
     }
     default:
       throw new TypeError(`${typeof value} cannot be represented as JSON`);
   }
+}
+
+/** An array or object as JSON.parse makes them: what JSON.stringify serialises member by member. */
+function isPlainData(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return Array.isArray(value) ? proto === Array.prototype : (proto === Object.prototype || proto === null) && !('toJSON' in value);
 }
 
 // Objects of a batch come in a few shapes (a change, each type's body): their keys are sorted once per shape seen lately.
@@ -121,15 +149,17 @@ export function quotedAt(shape: KeyShape, index: number): string {
   return text;
 }
 
-function canonicalOfMembers(record: Record<string, unknown>): string {
+function canonicalOfMembers(record: Record<string, unknown>, plain: boolean): string | undefined {
   const shape = keyShapeOf(record);
   const { keys } = shape;
   let out = '{';
   for (let i = 0; i < keys.length; i += 1) {
     const item = record[keys[i]!];
     if (item === undefined || typeof item === 'function') continue;
+    const text = canonicalText(item, plain);
+    if (text === undefined) return undefined;
     if (out.length > 1) out += ',';
-    out += `${quotedAt(shape, i)}:${canonicalJson(item)}`;
+    out += `${quotedAt(shape, i)}:${text}`;
   }
   return `${out}}`;
 }

@@ -142,7 +142,11 @@ export async function applyBatch(
       planned.push(plannedOf(change, 'refused'));
       continue;
     }
-    for (const refusal of [ownOriginRefusal(change, deps.instanceId), takenKeyRefusal(change, taken), ...checks.problemsOf(change)]) if (refusal) refuse(refusal);
+    const ownOrigin = ownOriginRefusal(change, deps.instanceId);
+    if (ownOrigin) refuse(ownOrigin);
+    const takenKey = takenKeyRefusal(change, taken);
+    if (takenKey) refuse(takenKey);
+    for (const refusal of checks.problemsOf(change)) refuse(refusal);
 
     checkParent(change, def, stateOf(change.entityId), { present, applied, inBatch, index, allowMissing: options.allowMissing, skippedDependencies, refuse });
     const stale = stateRefusal(def, change, stateOf(change.entityId).record, named.localBefore(index));

@@ -58,35 +58,44 @@ export function createReceivedChecks(deps: { catalog: Catalog; box: SecretBox; i
   // Bodies already held to a type's schema (the after of a change, which its child's unpacked before is): by type.
   const schemaChecked = new WeakMap<object, string>();
 
-  function bodyProblems(def: EntityTypeDefinition, body: Record<string, unknown>, at: 'before' | 'after'): FieldProblem[] {
-    if (schemaChecked.get(body) === def.key) return [];
-    const problems = schemaProblems(def, body).map((p) => ({ ...p, path: p.path ? `${at}.${p.path}` : at }));
+  /** The body's problems against the type's schema, placed under `at`, added to `errors`. */
+  function bodyProblems(def: EntityTypeDefinition, body: Record<string, unknown>, at: 'before' | 'after', errors: FieldProblem[]): void {
+    if (schemaChecked.get(body) === def.key) return;
+    const problems = schemaProblems(def, body);
     if (problems.length === 0) schemaChecked.set(body, def.key);
-    return problems;
+    for (const p of problems) errors.push({ ...p, path: p.path ? `${at}.${p.path}` : at });
   }
 
+  /** A snapshot's problems (its schema, its secrets) added to `errors`; the keys its secrets are sealed with that this instance lacks, to `unknownKeys`. */
+  function snapshotProblems(def: EntityTypeDefinition, change: TransferChange, at: 'before' | 'after', errors: FieldProblem[], unknownKeys: Set<string>): void {
+    const snapshot = change[at];
+    if (snapshot === null) return;
+    bodyProblems(def, snapshot, at, errors);
+    if (def.sensitive.length === 0) return;
+    const secrets = receivedSecretProblems(def, box, change.entityId, snapshot);
+    for (const keyId of secrets.unknownKeys) unknownKeys.add(keyId);
+    for (const p of secrets.errors) errors.push({ ...p, path: `${at}.${p.path}` });
+  }
+
+  // The checks below add to one list of errors: a change that passes them (nearly every one) allocates no list per check.
   function check(change: TransferChange, forged: Refusal | null): Refusal[] {
     if (forged) return [forged];
     const def = catalog.find(change.type);
     // An unknown type is the batch's own problem (unknown-type): there is no schema to hold the change to.
     if (!def || !isTrackableType(def)) return [];
-    const errors = [...fieldProblems(change), ...timeProblems(change, clock.now())];
+    const errors: FieldProblem[] = [];
+    fieldProblems(change, errors);
+    timeProblems(change, clock.now(), errors);
     if (!opFits(change)) errors.push({ path: 'op', code: 'op-mismatch', message: opMessage(change.op) });
     const body = change.after ?? change.before;
     if (body !== null && change.entityName !== nameOf(def, change.entityId, body)) {
       errors.push({ path: 'entityName', code: 'name-mismatch', message: `The name a write here records for this body is "${nameOf(def, change.entityId, body)}".` });
     }
     const unknownKeys = new Set<string>();
-    for (const at of ['before', 'after'] as const) {
-      const snapshot = change[at];
-      if (snapshot === null) continue;
-      errors.push(...bodyProblems(def, snapshot, at));
-      if (def.sensitive.length === 0) continue;
-      const secrets = receivedSecretProblems(def, box, change.entityId, snapshot);
-      for (const keyId of secrets.unknownKeys) unknownKeys.add(keyId);
-      errors.push(...secrets.errors.map((p) => ({ ...p, path: `${at}.${p.path}` })));
-    }
-    if (change.after !== null && unknownKeys.size === 0) errors.push(...misplacedSecrets(def, change.after).map((p) => ({ ...p, path: `after.${p.path}` })));
+    snapshotProblems(def, change, 'before', errors, unknownKeys);
+    snapshotProblems(def, change, 'after', errors, unknownKeys);
+    if (change.after !== null && unknownKeys.size === 0) for (const p of misplacedSecrets(def, change.after)) errors.push({ ...p, path: `after.${p.path}` });
+    if (unknownKeys.size === 0 && errors.length === 0) return [];
     const refusals: Refusal[] = [];
     if (unknownKeys.size > 0) {
       refusals.push({
@@ -170,19 +179,20 @@ const opMessage = (op: TransferChange['op']): string =>
 
 const tooLong = (value: string | null, max: number) => value !== null && value.length > max;
 
-/** Ids, actor, request and label as a write here records them. */
-function fieldProblems(change: TransferChange): FieldProblem[] {
-  const errors: FieldProblem[] = [];
-  const id = (path: string, value: string | null) => {
-    if (value !== null && !isId(value)) errors.push({ path, code: 'invalid-id', message: 'Expected a global id (ULID).' });
-  };
-  id('id', change.id);
-  id('origin', change.origin);
-  id('entityId', change.entityId);
-  id('parent', change.parent);
-  id('revertOf', change.revertOf);
-  change.requires.forEach((required, i) => id(`requires[${i}]`, required));
-  if (change.requires.length > 1 && new Set(change.requires).size !== change.requires.length) {
+function idProblem(errors: FieldProblem[], path: string, value: string | null): void {
+  if (value !== null && !isId(value)) errors.push({ path, code: 'invalid-id', message: 'Expected a global id (ULID).' });
+}
+
+/** Ids, actor, request and label as a write here records them, added to `errors`. */
+function fieldProblems(change: TransferChange, errors: FieldProblem[]): void {
+  idProblem(errors, 'id', change.id);
+  idProblem(errors, 'origin', change.origin);
+  idProblem(errors, 'entityId', change.entityId);
+  idProblem(errors, 'parent', change.parent);
+  idProblem(errors, 'revertOf', change.revertOf);
+  const { requires } = change;
+  for (let i = 0; i < requires.length; i += 1) if (!isId(requires[i]!)) idProblem(errors, `requires[${i}]`, requires[i]!);
+  if (requires.length > 1 && new Set(requires).size !== requires.length) {
     errors.push({ path: 'requires', code: 'duplicate', message: 'Each required change is named once.' });
   }
   const { actor, request } = change;
@@ -196,22 +206,19 @@ function fieldProblems(change: TransferChange): FieldProblem[] {
   if (change.changeSet !== null && !CHANGE_SET_LABEL.test(change.changeSet)) {
     errors.push({ path: 'changeSet', code: 'invalid-format', message: '1–100 characters: letters, digits and . _ : / # -, starting with a letter or digit.' });
   }
-  return errors;
 }
 
 /**
  * A change is not dated after now (by this instance's clock, give or take CLOCK_SKEW_MS), nor before Shiplog could have
  * made it. A lower bound from the origin instance's creation would turn one wrong clock at an instance's first start
- * into changes refused everywhere for good; who brought a change, and when, is recorded on arrival instead.
+ * into changes refused everywhere for good; who brought a change, and when, is recorded on arrival instead. Added to `errors`.
  */
-function timeProblems(change: TransferChange, now: number): FieldProblem[] {
+function timeProblems(change: TransferChange, now: number, errors: FieldProblem[]): void {
   if (change.at > now + CLOCK_SKEW_MS) {
-    return [{ path: 'at', code: 'in-the-future', message: `Dated ${timeText(change.at)}, later than this instance's clock allows.` }];
+    errors.push({ path: 'at', code: 'in-the-future', message: `Dated ${timeText(change.at)}, later than this instance's clock allows.` });
+  } else if (change.at < EARLIEST_CHANGE) {
+    errors.push({ path: 'at', code: 'out-of-range', message: `Dated ${timeText(change.at)}, before any change could have been made.` });
   }
-  if (change.at < EARLIEST_CHANGE) {
-    return [{ path: 'at', code: 'out-of-range', message: `Dated ${timeText(change.at)}, before any change could have been made.` }];
-  }
-  return [];
 }
 
 /** 2000-01-01: no change is older. */
