@@ -317,7 +317,7 @@ describe.each(engines)('access in the console, on %s', (engine) => {
       await p.getByText('Signed in as').waitFor();
       await p.getByText('Sam', { exact: true }).waitFor();
       expect(new URL(p.url()).pathname).toBe('/changes');
-      expect(await navLinks(p)).toEqual(['Changes', 'Instances', 'Export and import', 'Configuration', 'Your access']);
+      expect(await navLinks(p)).toEqual(['Changes', 'Instances', 'Export and import', 'Configuration', 'Desk', 'Your access']);
       // Reading configuration is not pushing it: no rollback, sync, link or import is offered.
       await p.getByRole('link', { name: 'Instances' }).click();
       await p.getByRole('heading', { name: 'Instances and pipeline' }).waitFor();

@@ -6,6 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectAccessible, launchChromium, screenshots } from '../support/browser.js';
 import { api, freePortRun, removeTempDirs, spawnCli, stop, tempDir, waitForOutput, type Spawned } from '../support/cli.js';
+import { expectCoManagedAgentView } from '../support/co-managed-view.js';
 import { createTestDatabase, engines, type TestDatabase } from '../support/databases.js';
 import type { Answer } from '../support/pipeline.js';
 
@@ -233,6 +234,56 @@ describe.each(engines)('the configuration editors in Chromium on %s', (engine) =
     expect((await byName('global-settings', 'tickets.coManagedCannotReassign')).body.value).toBe(true);
     const changes = (await call('GET', '/v1/changes?changeSet=co-managed-setup&limit=50')).items as Answer[];
     expect(changes.map((c) => c.type).sort()).toEqual(['global-settings', 'roles', 'teams', 'ticket-rules', 'workflows']);
+  });
+
+  it('gives the guide’s co-managed agent the role in the Access screens, and signs in as it: its client’s tickets, users and assets, nothing else', async () => {
+    // The desk records of both clients, there before the agent starts work.
+    await call('POST', '/v1/users', { customerId: ids.contoso, name: 'Cora Contoso', email: 'cora@contoso.test' });
+    await call('POST', '/v1/users', { customerId: ids.fabrikam, name: 'Fred Fabrikam', email: 'fred@fabrikam.test' });
+    const laptop = (await call('POST', '/v1/config/asset-types', { name: 'Walk laptop' })).entity.id;
+    await call('POST', '/v1/assets', { name: 'CONTOSO-LT-01', assetTypeId: laptop, customerId: ids.contoso });
+    await call('POST', '/v1/assets', { name: 'FABRIKAM-LT-09', assetTypeId: laptop, customerId: ids.fabrikam });
+    const ticketTypeId = ((await call('GET', '/v1/config/ticket-types?limit=1')).items as Answer[])[0]!.id;
+    const contosoTicket = await call('POST', '/v1/tickets', { customerId: ids.contoso, ticketTypeId, summary: 'Printer offline at Contoso' });
+    // The guide's ticket rule sends the client's new tickets to the co-managed team.
+    expect(contosoTicket.ticket.teamId).toBe(ids.team);
+    const otherTicket = await call('POST', '/v1/tickets', { customerId: ids.fabrikam, ticketTypeId, summary: 'Printer jam at Fabrikam' });
+
+    await page.goto(`${dev}/access/agents/new`);
+    await page.getByLabel('Name').fill('Casey Contoso MSP');
+    await page.getByLabel('Email').fill('casey@contoso-msp.test');
+    await page.getByLabel('Console password (optional)').fill('casey works for contoso only');
+    await page.getByLabel('Co-managed: Contoso MSP').check();
+    await page.getByLabel('Co-managed customer').selectOption({ label: 'Contoso' });
+    await expectAccessible(page, 'new co-managed agent');
+    await page.getByRole('button', { name: 'Create agent' }).click();
+    await page.getByRole('heading', { name: 'Casey Contoso MSP', level: 1 }).waitFor();
+    await expect.poll(() => page.getByTestId('rights').getByRole('row', { name: /tickets:edit/ }).innerText()).toMatch(/Co-managed: Contoso MSP/);
+    await shot(page, 'editors-co-managed-agent', { fullPage: true });
+
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, timezoneId: 'UTC' });
+    try {
+      const agent = await context.newPage();
+      agent.setDefaultTimeout(20_000);
+      await agent.goto(`${dev}/`);
+      await agent.getByLabel('Email').fill('casey@contoso-msp.test');
+      await agent.getByLabel('Password').fill('casey works for contoso only');
+      await agent.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await agent.getByText('Signed in as').waitFor();
+      await expectCoManagedAgentView(agent, {
+        url: dev,
+        customer: 'Contoso',
+        tickets: ['Printer offline at Contoso'],
+        users: ['Cora Contoso'],
+        assets: ['CONTOSO-LT-01'],
+        sharedText: 'Printer',
+        otherTicketId: otherTicket.ticket.id,
+        hidden: ['Fabrikam', 'Fred Fabrikam', 'FABRIKAM-LT-09', 'Printer jam at Fabrikam'],
+        shot: (p, name) => shot(p, `editors-${name}`),
+      });
+    } finally {
+      await context.close();
+    }
   });
 
   it('sends a test delivery of a webhook to a local receiver and shows it in the delivery log, no secret on the page', async () => {

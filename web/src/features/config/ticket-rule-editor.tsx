@@ -5,7 +5,8 @@ import { api } from '../../api/client';
 import { unwrap } from '../../api/problem';
 import { Button } from '../../ui/button';
 import { blankOf, variantsOf, type JsonSchema, type Location } from './json-schema';
-import { Field, input, words, type Change } from './schema-form';
+import { Field, input, type Change } from './schema-form';
+import { words } from './words';
 import { asList, FieldMessage, ItemControls, RecordsPicker, schemaAt, Section, TopField, type EditorProps } from './editor-parts';
 
 const FIELD_WORDS: Record<string, string> = { customer: 'Customer', 'ticket-type': 'Ticket type', summary: 'Summary', details: 'Details', priority: 'Priority', team: 'Team', agent: 'Agent', status: 'Status' };
