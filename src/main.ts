@@ -95,6 +95,8 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     services.mail.start();
     // Expired sessions, tokens, throttle counts and sign-in attempts are removed from now on.
     services.purger.start();
+    // Approved promotion requests scheduled for a time are applied by this instance from now on.
+    services.promotionScheduler.start();
     return {
       url,
       services,
@@ -103,6 +105,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
         await services.webhooks.stop();
         await services.mail.stop();
         await services.purger.stop();
+        await services.promotionScheduler.stop();
         await app.close();
         await dialect.close();
       },

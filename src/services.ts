@@ -39,6 +39,8 @@ import { createImapReader } from './mail/imap-reader.js';
 import type { MailReader } from './desk/inbound-mail.js';
 import { createMailPoller, type MailPoller, type MailPollerOptions } from './desk/mail-poller.js';
 import { createIdAliases, type IdAliases } from './halo/id-aliases.js';
+import { createPromotionService, type PromotionService } from './promotion/promotion-service.js';
+import { createPromotionScheduler, type PromotionScheduler } from './promotion/promotion-scheduler.js';
 
 export interface ServiceConfig {
   instance: InstanceIdentity;
@@ -61,6 +63,8 @@ export interface ServiceConfig {
   /** How mailboxes are read (IMAP unless a test says otherwise), and how often. */
   mailReader?: MailReader;
   mailOptions?: MailPollerOptions;
+  /** How often the scheduler looks for promotion requests due. */
+  promotionOptions?: { intervalMs?: number };
 }
 
 /** Everything the http and cli layers use, built from plain factories in one place. */
@@ -98,6 +102,10 @@ export interface Services {
   purger: Purger;
   /** Integer aliases of global ids, for the Halo dialect. */
   aliases: IdAliases;
+  /** Promotion policy and requests; `runDue` is the scheduler's round (see main's scheduler). */
+  promotions: PromotionService;
+  /** Applies scheduled promotion requests when due; `start` it where the instance serves. */
+  promotionScheduler: PromotionScheduler;
   /** Runs `fn` with these services made over one write transaction: every use case it calls commits together, or none does. */
   batch<T>(fn: (services: Services) => Promise<T>): Promise<T>;
 }
@@ -109,7 +117,10 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
   const keys = historyKeysOf(box);
   const writer = createChangeWriter({ catalog, clock, instance, keys, guards: [...accessGuards, createMailboxWriteGuard(instance.name), customerRecordGuard] });
   const audit = createAuditLog({ db, clock });
-  const syncReceiver = createSyncReceiver({ db, catalog, box, clock, instance, version: config.version, audit, guards: accessGuards });
+  // Notifications of requests are queued in the outbox; the dispatcher, made below, is nudged once it exists.
+  let nudge = (): void => undefined;
+  const promotions = createPromotionService({ db, catalog, box, clock, instance, audit, guards: accessGuards, onQueued: () => nudge() });
+  const syncReceiver = createSyncReceiver({ db, catalog, box, clock, instance, version: config.version, audit, guards: accessGuards, promotions });
   const sync = createSyncService({
     db,
     catalog,
@@ -134,6 +145,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     mail: config.mailTransport ?? createSmtpTransport(),
     ...(config.webhookOptions ? { options: config.webhookOptions } : {}),
   });
+  nudge = () => webhooks.nudge();
   const tickets = createTicketService({ db, clock, instance, onQueued: () => webhooks.nudge() });
   const mail = createMailPoller({
     db,
@@ -173,6 +185,8 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     mail,
     purger: createPurger({ db, clock }),
     aliases: createIdAliases({ db, clock }),
+    promotions,
+    promotionScheduler: createPromotionScheduler(promotions, config.promotionOptions ?? {}),
     batch: (fn) => db.write((stores) => fn(createServices(joinedTransactor(stores), config))),
   };
 }

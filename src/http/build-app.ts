@@ -25,6 +25,7 @@ import { syncRoutes } from './routes/sync.js';
 import { deskRoutes } from './routes/desk.js';
 import { ssoRoutes } from './routes/sso.js';
 import { haloRoutes } from './routes/halo/index.js';
+import { promotionRoutes } from './routes/promotion-requests.js';
 
 /** Largest request body accepted (documented in docs/api.md). */
 export const BODY_LIMIT = 1024 * 1024;
@@ -114,6 +115,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(deskRoutes(services));
   await app.register(ssoRoutes(services));
   await app.register(haloRoutes(services));
+  await app.register(promotionRoutes(services));
   await app.ready();
   return { app, routeTable };
 }
