@@ -89,7 +89,13 @@ export const promotionRoutes =
       '/v1/promotion-policy',
       {
         config: { permission: 'config:read' },
-        schema: { tags, operationId: 'getPromotionPolicy', summary: 'The promotion policy', response: { 200: policySchema } },
+        schema: {
+          tags,
+          operationId: 'getPromotionPolicy',
+          summary: 'The promotion policy',
+          description: 'Approvals required, self-approval, who applies, deploy windows in a named time zone, freezes and the emergency bypass of this instance.',
+          response: { 200: policySchema },
+        },
       },
       async () => promotions.policy(),
     );
@@ -150,7 +156,14 @@ export const promotionRoutes =
       '/v1/promotion-requests/:id',
       {
         config: { permission: 'config:read' },
-        schema: { tags, operationId: 'getPromotionRequest', summary: 'A promotion request', params: idParams, response: { 200: requestSchema, ...problems(404) } },
+        schema: {
+          tags,
+          operationId: 'getPromotionRequest',
+          summary: 'A promotion request',
+          description: 'Its plan (every change and entity), the heads it was planned against, its verdicts (revoked ones shown as such) and its timeline.',
+          params: idParams,
+          response: { 200: requestSchema, ...problems(404) },
+        },
       },
       async (request) => promotions.get(request.params.id),
     );
