@@ -342,7 +342,8 @@ export function createPromotionService(deps: PromotionDeps): PromotionService {
       return decide(async (stores) => {
         const doc = await load(stores, id);
         const policy = await readPolicy(stores);
-        open(doc, ['approved', 'scheduled'], 'applied');
+        // A pending request is open, and short of approvals: it is refused for that.
+        open(doc, ['pending', 'approved', 'scheduled'], 'applied');
         const short = approvalsProblem(doc, policy);
         if (short) throw short;
         const counted = countingApprovals(doc);

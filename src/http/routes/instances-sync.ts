@@ -122,6 +122,11 @@ export const syncPlanSchema = z.object({
   leftOut: z.array(z.string()),
   skippedDependencies: z.array(z.string()),
   heldBackByCutoff: z.number(),
+  approvalsRequired: z.number().optional().describe('How many approvals the receiving instance asks before anything applies there'),
+  request: z
+    .object({ id: z.string(), status: z.string(), approvalsRequired: z.number(), planDigest: z.string() })
+    .optional()
+    .describe('The promotion request the batch became where the receiver asks for approvals (answered 202): nothing was applied yet'),
   problems: z.array(problemSchema),
   counts: z.object({
     received: z.number(),
