@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from '../support/databases.js';
 import { settleDeliveries } from '../support/deliveries.js';
-import { ok, startPipeline, type Answer, type Pipeline } from '../support/pipeline.js';
+import { HaloClient } from '../support/halo-client.js';
+import { applicationFor, ok, startPipeline, type Answer, type Pipeline } from '../support/pipeline.js';
 import { createAgent, type TestAgent } from '../support/principals.js';
 
 /** A local receiver of webhook posts: records each body by path. */
@@ -169,5 +170,21 @@ describe.each(engines)('promotion requests over a real pipeline on %s', (engine)
     expect(applied.recipients).toEqual(expect.arrayContaining(['admin@shiplog.local', 'ann@example.test', 'bob@example.test']));
     const slack = receiver.received.find((r) => r.path === '/slack');
     expect(slack?.body.text).toContain('promotion.stale');
+  });
+
+  it("the Halo API's _push_to_instance_id answers with the request it created", async () => {
+    const blue = (await ok(pipeline.dev, 'POST', '/v1/config/teams', { name: 'Blue team', departmentId })).entity.id as string;
+    await ok(pipeline.dev, 'POST', '/v1/instances/staging/push', {});
+    const credentials = await applicationFor(pipeline.staging, 'halo tooling');
+    const halo = new HaloClient(pipeline.staging.url.replace(/\/$/, ''), credentials.clientId, credentials.clientSecret);
+    await halo.authenticate('all');
+    const productionId = ((await halo.get('Instance')).instances as Answer[]).find((i) => i.envname === 'production').id as number;
+    const lacking = (await halo.get(`ConfigCommit?notin_instance_id=${productionId}`)).configcommits as Answer[];
+    const commit = lacking.find((c) => c.object_guid === blue);
+    const pushed = await halo.save('ConfigCommit', { id: commit.id, _push_to_instance_id: productionId });
+    expect(pushed._promotion_request).toMatchObject({ status: 'pending', approvals_required: 2 });
+    expect(pushed._warning).toContain(pushed._promotion_request.id);
+    expect((await ok(production(), 'GET', `/v1/promotion-requests/${pushed._promotion_request.id}`)).plan.changes.map((c: Answer) => c.entityId)).toEqual([blue]);
+    expect((await production().call('GET', `/v1/config/teams/${blue}`)).status).toBe(404);
   });
 });
