@@ -71,8 +71,8 @@ for (const r of results) {
     }
     for (const s of r.skipped) summary.push({ figure: r.figure, row: s.engine, value: s.reason, target: '—', pass: 'skipped' });
   } else if (r.figure === 'promotion-requests') {
-    summary.push({ figure: r.figure, row: `create a request of ${r.changes} ÷ dry run (median)`, value: `${r.createRatio} (${r.medians.createMs} vs ${r.medians.dryRunMs} ms)`, target: `≤ ${r.target.createRatio}`, pass: r.pass.create ? 'yes' : 'NO' });
-    summary.push({ figure: r.figure, row: `apply the approved request ÷ direct (median)`, value: `${r.applyRatio} (${r.medians.applyMs} vs ${r.medians.directMs} ms)`, target: `≤ ${r.target.applyRatio}`, pass: r.pass.apply ? 'yes' : 'NO' });
+    summary.push({ figure: r.figure, row: `create a request of ${r.changes} ÷ dry run (median of trials)`, value: `${r.createRatio} (${r.medians.createMs} vs ${r.medians.dryRunMs} ms)`, target: `≤ ${r.target.createRatio}`, pass: r.pass.create ? 'yes' : 'NO' });
+    summary.push({ figure: r.figure, row: `apply the approved request ÷ direct (median of trials)`, value: `${r.applyRatio} (${r.medians.applyMs} vs ${r.medians.directMs} ms)`, target: `≤ ${r.target.applyRatio}`, pass: r.pass.apply ? 'yes' : 'NO' });
   } else if (r.figure === 'rollback') {
     for (const e of r.results) {
       summary.push({ figure: r.figure, row: `rollback of ${e.changes}, ${e.bodies} bodies`, value: `${e.rollbackMs} ms`, target: `≤ ${r.target.ms} ms`, pass: e.pass ? 'yes' : 'NO' });
