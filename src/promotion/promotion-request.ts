@@ -5,7 +5,7 @@ import { isoTime } from '../shared/iso-time.js';
 import type { Stores } from '../store/ports.js';
 import { referencesIn } from '../tracking/change-writer.js';
 import type { RecordDescription } from '../sync/record-descriptions.js';
-import type { BatchOutcome, SenderInfo, TransferChange } from '../sync/transfer.js';
+import { packBatch, unpackBatch, type BatchOutcome, type PackedChange, type SenderInfo, type TransferChange } from '../sync/transfer.js';
 
 export const requestStatuses = ['pending', 'approved', 'scheduled', 'suspended', 'stale', 'rejected', 'applied', 'failed', 'cancelled'] as const;
 export type RequestStatus = (typeof requestStatuses)[number];
@@ -72,14 +72,24 @@ export interface StoredContext {
   authority: { permissions: string[]; ticketPermissions: string[]; isAdministrator: boolean; viaApplication: boolean };
 }
 
-/** The batch a request holds: exactly what is applied once approved. */
+/** The batch a request holds: exactly what is applied once approved (its changes packed as a push sends them). */
 export interface HeldBatch {
   sender: SenderInfo;
-  changes: TransferChange[];
+  changes: PackedChange[];
   records: RecordDescription[];
   allowMissing: string[];
   via: string;
   ctx: StoredContext;
+}
+
+/** The batch with its changes packed for storing: a `before` its parent's `after` gives is left out (about a third of the bytes). */
+export function packedHeld(batch: Omit<HeldBatch, 'changes'>, changes: TransferChange[]): HeldBatch {
+  return { ...batch, changes: packBatch(changes) };
+}
+
+/** The held batch's changes as they are applied: each left-out `before` put back. */
+export function heldChanges(batch: HeldBatch): TransferChange[] {
+  return unpackBatch(batch.changes);
 }
 
 export function storedContext(ctx: WriteContext): StoredContext {

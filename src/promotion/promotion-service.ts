@@ -23,7 +23,9 @@ import {
   countingApprovals,
   finalStatuses,
   headsOf,
+  heldChanges,
   movedSince,
+  packedHeld,
   planDigestOf,
   requestSummary,
   requestView,
@@ -156,7 +158,7 @@ export function createPromotionService(deps: PromotionDeps): PromotionService {
   /** Checks the batch and, when it has no problem, writes it in the caller's transaction, as the requester's. */
   function applyHeld(stores: Stores, batch: HeldBatch, operation: PromotionRequestDocument['operation']): Promise<BatchOutcome> {
     const ctx = contextOf(batch.ctx);
-    return applyBatch(stores, { catalog, checks, instanceId: instance.id, guards: deps.guards ?? [] }, batch.changes, {
+    return applyBatch(stores, { catalog, checks, instanceId: instance.id, guards: deps.guards ?? [] }, heldChanges(batch), {
       appliedFrom: batch.sender.instanceId,
       receipt: { actor: ctx.actor, operation, via: batch.via, at: clock.now() },
       allowMissing: new Set(batch.allowMissing),
@@ -260,14 +262,10 @@ export function createPromotionService(deps: PromotionDeps): PromotionService {
       const requester: Person = given
         ? { agentId: given.agentId ?? null, name: given.name, email: given.email }
         : { agentId: ctx.actor.kind === 'agent' ? ctx.actor.id : null, name: ctx.actor.name, email: null };
-      const batch: HeldBatch = {
-        sender: request.sender,
-        changes: request.changes,
-        records: request.records ?? [],
-        allowMissing: request.allowMissing,
-        via: request.via ?? request.sender.name,
-        ctx: storedContext(ctx),
-      };
+      const batch = packedHeld(
+        { sender: request.sender, records: request.records ?? [], allowMissing: request.allowMissing, via: request.via ?? request.sender.name, ctx: storedContext(ctx) },
+        request.changes,
+      );
       const doc: PromotionRequestDocument = {
         id: newId(now),
         status: 'pending',
@@ -409,18 +407,18 @@ export function createPromotionService(deps: PromotionDeps): PromotionService {
           errors: unknown.map((cid) => ({ path: 'removeChangeIds', code: 'not-in-request', message: `Change ${cid} is not in this request.` })),
         });
       }
-      const changes = batch.changes.filter((c) => !removing.has(c.id));
+      const changes = heldChanges(batch).filter((c) => !removing.has(c.id));
       if (changes.length === 0) {
         throw new DomainError('VALIDATION_FAILED', 'A request keeps at least one change; cancel it instead.', {
           errors: [{ path: 'removeChangeIds', code: 'empty-request', message: 'Every change of the request would be removed.' }],
         });
       }
-      const next: HeldBatch = { ...batch, changes };
+      const next = packedHeld(batch, changes);
       // Checked again as a dry run against the target as it is now; rolled back.
       let replanned: Replanned;
       try {
         await db.write(async (stores) => {
-          const heads = await headsOf(stores, catalog, next.changes);
+          const heads = await headsOf(stores, catalog, changes);
           throw new Replanned(await applyHeld(stores, next, doc.operation), heads);
         });
         throw new Error('unreachable');
