@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
 
-const domainFolders = ['shared', 'catalog', 'tracking', 'sync', 'access', 'desk', 'halo'];
+const domainFolders = ['shared', 'catalog', 'tracking', 'sync', 'access', 'desk', 'halo', 'promotion'];
 const forbiddenInDomain = {
   patterns: [
     { group: ['**/http/**', '**/cli/**', '**/web/**', '**/store/dialects/**', '**/store/sql/**', '**/store/migrations/**', '**/store/open-database*'], message: 'Domain code never imports http, cli, web or database dialects.' },

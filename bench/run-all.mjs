@@ -8,7 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { pgVersion, postgresAnswers } from './support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const figures = ['tracked-writes.mjs', 'change-list.mjs', 'rollback.mjs', 'behind-ahead.mjs', 'push.mjs', 'halo-api.mjs', 'console.mjs', 'console-pipeline.mjs', 'backup.mjs', 'metrics.mjs', 'scale-out.mjs'];
+const figures = ['tracked-writes.mjs', 'change-list.mjs', 'rollback.mjs', 'behind-ahead.mjs', 'push.mjs', 'promotion-requests.mjs', 'halo-api.mjs', 'console.mjs', 'console-pipeline.mjs', 'backup.mjs', 'metrics.mjs', 'scale-out.mjs'];
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const outArg = process.argv.find((a) => a.startsWith('--out='));
 
@@ -70,6 +70,9 @@ for (const r of results) {
       summary.push({ figure: r.figure, row: `${e.engine} plan (dry run), median`, value: `${e.planMs.median} ms`, target: '—', pass: '—' });
     }
     for (const s of r.skipped) summary.push({ figure: r.figure, row: s.engine, value: s.reason, target: '—', pass: 'skipped' });
+  } else if (r.figure === 'promotion-requests') {
+    summary.push({ figure: r.figure, row: `create a request of ${r.changes} ÷ dry run (median of trials)`, value: `${r.createRatio} (${r.medians.createMs} vs ${r.medians.dryRunMs} ms)`, target: `≤ ${r.target.createRatio}`, pass: r.pass.create ? 'yes' : 'NO' });
+    summary.push({ figure: r.figure, row: `apply the approved request ÷ direct (median of trials)`, value: `${r.applyRatio} (${r.medians.applyMs} vs ${r.medians.directMs} ms)`, target: `≤ ${r.target.applyRatio}`, pass: r.pass.apply ? 'yes' : 'NO' });
   } else if (r.figure === 'rollback') {
     for (const e of r.results) {
       summary.push({ figure: r.figure, row: `rollback of ${e.changes}, ${e.bodies} bodies`, value: `${e.rollbackMs} ms`, target: `≤ ${r.target.ms} ms`, pass: e.pass ? 'yes' : 'NO' });

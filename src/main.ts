@@ -128,6 +128,8 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     services.mail.start();
     // Expired sessions, tokens, throttle counts and sign-in attempts are removed from now on.
     services.purger.start();
+    // Approved promotion requests scheduled for a time are applied by this instance from now on.
+    services.promotionScheduler.start();
     let closing: Promise<boolean> | undefined;
     return {
       url,
@@ -140,7 +142,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
           stopping = true;
           // No new connections from here; answers to requests in flight close their connections; the dispatcher sends
           // the batch it holds and claims no more (what stays pending is sent by the next process).
-          const drained = Promise.all([app.close(), services.webhooks.stop(), services.mail.stop(), services.purger.stop()]).then(() => true);
+          const drained = Promise.all([app.close(), services.webhooks.stop(), services.mail.stop(), services.purger.stop(), services.promotionScheduler.stop()]).then(() => true);
           let timer: NodeJS.Timeout | undefined;
           const timeout = new Promise<false>((resolve) => (timer = setTimeout(resolve, options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS, false)));
           const clean = await Promise.race([drained, timeout]);

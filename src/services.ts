@@ -42,6 +42,8 @@ import { createMailPoller, type MailPoller, type MailPollerOptions } from './des
 import { createIdAliases, type IdAliases } from './halo/id-aliases.js';
 import type { ServiceObserver } from './shared/service-observer.js';
 import type { DeliveryStatus } from './store/ports.js';
+import { createPromotionService, type PromotionService } from './promotion/promotion-service.js';
+import { createPromotionScheduler, type PromotionScheduler } from './promotion/promotion-scheduler.js';
 
 export interface ServiceConfig {
   instance: InstanceIdentity;
@@ -66,6 +68,8 @@ export interface ServiceConfig {
   mailOptions?: MailPollerOptions;
   /** Told of audited events and delivery attempts as they happen (the metrics of `/metrics`). */
   observer?: ServiceObserver;
+  /** How often the scheduler looks for promotion requests due. */
+  promotionOptions?: { intervalMs?: number };
 }
 
 /** What waits to be done, and how long the history is: the gauges an operator alerts on. */
@@ -115,6 +119,10 @@ export interface Services {
   aliases: IdAliases;
   /** The change log's length and the outbox's depth, read in one snapshot. */
   backlog(): Promise<Backlog>;
+  /** Promotion policy and requests; `runDue` is the scheduler's round (see main's scheduler). */
+  promotions: PromotionService;
+  /** Applies scheduled promotion requests when due; `start` it where the instance serves. */
+  promotionScheduler: PromotionScheduler;
   /** Runs `fn` with these services made over one write transaction: every use case it calls commits together, or none does. */
   batch<T>(fn: (services: Services) => Promise<T>): Promise<T>;
 }
@@ -126,7 +134,10 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
   const keys = historyKeysOf(box);
   const writer = createChangeWriter({ catalog, clock, instance, keys, guards: [...accessGuards, createMailboxWriteGuard(instance.name), customerRecordGuard] });
   const audit = createAuditLog({ db, clock, ...(config.observer ? { observer: config.observer } : {}) });
-  const syncReceiver = createSyncReceiver({ db, catalog, box, clock, instance, version: config.version, audit, guards: accessGuards });
+  // Notifications of requests are queued in the outbox; the dispatcher, made below, is nudged once it exists.
+  let nudge = (): void => undefined;
+  const promotions = createPromotionService({ db, catalog, box, clock, instance, audit, guards: accessGuards, onQueued: () => nudge() });
+  const syncReceiver = createSyncReceiver({ db, catalog, box, clock, instance, version: config.version, audit, guards: accessGuards, promotions });
   const sync = createSyncService({
     db,
     catalog,
@@ -152,6 +163,7 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     ...(config.webhookOptions ? { options: config.webhookOptions } : {}),
     ...(config.observer ? { observer: config.observer } : {}),
   });
+  nudge = () => webhooks.nudge();
   const tickets = createTicketService({ db, clock, instance, onQueued: () => webhooks.nudge() });
   const mail = createMailPoller({
     db,
@@ -193,6 +205,8 @@ export function createServices(db: Transactor, config: ServiceConfig): Services 
     purger: createPurger({ db, clock }),
     aliases: createIdAliases({ db, clock }),
     backlog: () => db.read(async (stores) => ({ changeLogLength: (await stores.changes.head()).seq, deliveries: await stores.deliveries.countUndelivered() })),
+    promotions,
+    promotionScheduler: createPromotionScheduler(promotions, config.promotionOptions ?? {}),
     batch: (fn) => db.write((stores) => fn(createServices(joinedTransactor(stores), config))),
   };
 }

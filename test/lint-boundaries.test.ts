@@ -20,7 +20,7 @@ describe('the domain boundary lint rule', () => {
     "import { createStores } from '../store/sql/create-stores.js';",
   ];
 
-  for (const folder of ['tracking', 'catalog', 'shared', 'sync', 'access', 'desk', 'halo']) {
+  for (const folder of ['tracking', 'catalog', 'shared', 'sync', 'access', 'desk', 'halo', 'promotion']) {
     it(`refuses http, cli, web and database-driver imports in src/${folder}`, async () => {
       for (const line of forbidden) {
         expect(await restrictedImports(`src/${folder}/example.ts`, `${line}\nexport const x = 1;\n`), line).not.toHaveLength(0);

@@ -14,6 +14,8 @@ export const permissions = [
   'changes:rollback',
   'access:manage',
   'audit:read',
+  'promotions:approve',
+  'promotions:bypass',
 ] as const;
 
 export type Permission = (typeof permissions)[number];
@@ -28,6 +30,8 @@ type AccessLevel = 'none' | 'read' | 'modify';
 export interface RoleGrants {
   configAccess?: AccessLevel;
   canPushConfig?: boolean;
+  canApprovePromotions?: boolean;
+  canBypassPromotionWindows?: boolean;
   ticketAccess?: AccessLevel;
   customerAccess?: AccessLevel;
   userAccess?: AccessLevel;
@@ -57,6 +61,8 @@ export function roleGrants(role: RoleGrants): Set<Permission> {
   ]);
   if (role.configAccess === 'modify') granted.add('changes:rollback');
   if (role.canPushConfig) granted.add('config:push');
+  if (role.canApprovePromotions) granted.add('promotions:approve');
+  if (role.canBypassPromotionWindows) granted.add('promotions:bypass');
   return granted;
 }
 

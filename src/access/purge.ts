@@ -1,4 +1,5 @@
 import type { Clock } from '../shared/clock.js';
+import { repeatingTask, type RepeatingTask } from '../shared/repeating-task.js';
 import type { Stores, Transactor } from '../store/ports.js';
 
 export interface PurgeOptions {
@@ -18,14 +19,8 @@ export interface PurgeCounts {
   ssoAttempts: number;
 }
 
-/** Removes what has expired: console sessions, access tokens, throttle counts and single sign-on attempts. */
-export interface Purger {
-  /** One purge of everything expired now, a batch per transaction. */
-  runOnce(): Promise<PurgeCounts>;
-  /** Purges now and every `intervalMs` from now on; `start` it where the instance serves. */
-  start(): void;
-  stop(): Promise<void>;
-}
+/** Removes what has expired: console sessions, access tokens, throttle counts and single sign-on attempts, a batch per transaction. */
+export type Purger = RepeatingTask<PurgeCounts>;
 
 const kinds: { [K in keyof PurgeCounts]: (stores: Stores, now: number, limit: number) => Promise<number> } = {
   sessions: (stores, now, limit) => stores.sessions.removeExpired(now, limit),
@@ -41,8 +36,6 @@ const kinds: { [K in keyof PurgeCounts]: (stores: Stores, now: number, limit: nu
 export function createPurger(deps: { db: Transactor; clock: Clock; options?: PurgeOptions }): Purger {
   const { db, clock } = deps;
   const { intervalMs, batch } = deps.options ?? defaultPurgeOptions;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<PurgeCounts> | undefined;
 
   async function purge(): Promise<PurgeCounts> {
     const now = clock.now();
@@ -53,26 +46,5 @@ export function createPurger(deps: { db: Transactor; clock: Clock; options?: Pur
     return counts;
   }
 
-  const purger: Purger = {
-    runOnce() {
-      running ??= purge().finally(() => {
-        running = undefined;
-      });
-      return running;
-    },
-    start() {
-      if (timer) return;
-      // A purge that failed (the database away) is tried again at the next one.
-      const tick = () => void purger.runOnce().catch(() => undefined);
-      tick();
-      timer = setInterval(tick, intervalMs);
-      timer.unref();
-    },
-    async stop() {
-      clearInterval(timer);
-      timer = undefined;
-      await running?.catch(() => undefined);
-    },
-  };
-  return purger;
+  return repeatingTask(purge, intervalMs);
 }

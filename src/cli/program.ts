@@ -5,6 +5,7 @@ import { exportCommand } from './commands/export-changes.js';
 import { importCommand } from './commands/import-changes.js';
 import { adminTokenCommand } from './commands/issue-admin-token.js';
 import { recordCommands, recordProgram } from './commands/manage-records.js';
+import { requestsCommand } from './commands/promotion-requests.js';
 import { restoreCommand } from './commands/restore-instance.js';
 import { demoCommand } from './commands/serve-demo.js';
 import { serveCommand } from './commands/serve-instance.js';
@@ -63,6 +64,7 @@ export function buildProgram(): Command {
     backupCommand(),
     restoreBackupCommand(),
     ...recordCommands.map(recordProgram),
+    recordProgram(requestsCommand),
   ]) {
     program.addCommand(command);
   }

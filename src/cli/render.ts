@@ -84,8 +84,14 @@ export function renderPlan(plan: SyncPlan): string {
   if (plan.problems.length > 0) lines.push('', renderProblems(plan.problems));
   lines.push('');
   if (plan.problems.length > 0) lines.push(plan.dryRun ? 'The real run would be refused: nothing would be written.' : 'Refused: nothing was written.');
-  else if (plan.dryRun) lines.push(`The real run would apply ${plural(c.toApply, 'change')} to ${plan.to.name}.`);
-  else lines.push(`Applied ${plural(c.toApply, 'change')} to ${plan.to.name}${c.alreadyPresent > 0 ? ` (${c.alreadyPresent} already there)` : ''}.`);
+  else if (plan.dryRun) {
+    const held = plan.approvalsRequired ? ` once ${plural(plan.approvalsRequired, 'approval')} there allow it (${plan.to.name} asks for approval: the run makes a promotion request)` : '';
+    lines.push(`The real run would apply ${plural(c.toApply, 'change')} to ${plan.to.name}${held}.`);
+  } else if (plan.request) {
+    lines.push(
+      `Nothing applied yet: ${plan.to.name} asks for ${plural(plan.request.approvalsRequired, 'approval')}. Promotion request ${plan.request.id} holds ${plural(c.toApply, 'change')} (shiplog requests show ${plan.request.id}, on ${plan.to.name}).`,
+    );
+  } else lines.push(`Applied ${plural(c.toApply, 'change')} to ${plan.to.name}${c.alreadyPresent > 0 ? ` (${c.alreadyPresent} already there)` : ''}.`);
   return lines.join('\n');
 }
 

@@ -60,8 +60,15 @@ async function teamAddresses(stores: Stores, teamIds: string[]): Promise<string[
 export type NotificationSend = { kind: 'mail'; server: MailServer; message: MailMessage } | { kind: 'post'; request: WebhookRequest };
 
 const CHAT_TIMEOUT_MS = 10_000;
-const TITLE = '[#{{ticket.number}}] {{ticket.summary}}';
-const LINE = '{{event}} on ticket #{{ticket.number}}';
+const TICKET_TEXTS = { title: '[#{{ticket.number}}] {{ticket.summary}}', line: '{{event}} on ticket #{{ticket.number}}' };
+const PROMOTION_TEXTS = {
+  title: '[{{instance.name}}] promotion request from {{promotion.from.name}}: {{promotion.status}}',
+  line: '{{event}} {{promotion.id}} ({{promotion.approvals}} of {{promotion.approvalsRequired}} approvals) {{promotion.message}}',
+};
+/** The default title and line of an event's message: a ticket's, or a promotion request's. */
+const textsOf = (event: Record<string, unknown>) => (String(event.event).startsWith('promotion.') ? PROMOTION_TEXTS : TICKET_TEXTS);
+/** Who an event names to be told besides the notification's own recipients (a promotion request's requester and approvers). */
+const eventRecipients = (event: Record<string, unknown>): string[] => (Array.isArray(event.recipients) ? event.recipients.filter((r): r is string => typeof r === 'string') : []);
 
 /** Slack mrkdwn: `&`, `<` and `>` are its control characters (links, mentions), escaped as HTML entities. */
 const escapeSlack = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -103,7 +110,9 @@ export async function composeNotification(
   }
   if (!server) throw new NotificationUnsendable(`No SMTP mailbox has credentials with a host for instance "${deps.instanceName}": there is nothing to send mail through.`);
 
-  const to = [...new Set([...((body.recipients as string[] | undefined) ?? []), ...(await teamAddresses(stores, (body.teamIds as string[] | undefined) ?? []))])];
+  const to = [
+    ...new Set([...((body.recipients as string[] | undefined) ?? []), ...eventRecipients(event), ...(await teamAddresses(stores, (body.teamIds as string[] | undefined) ?? []))]),
+  ];
   if (to.length === 0) throw new NotificationUnsendable('The notification has no recipients: no addresses, and no agent in its teams.');
 
   const templateId = body.emailTemplateId as string | undefined;
@@ -113,14 +122,12 @@ export async function composeNotification(
     const text = template.body.bodyText === undefined ? html.replace(/<[^>]*>/g, '') : fillTemplate(String(template.body.bodyText), event, (t) => t);
     return { kind: 'mail', server, message: { to, subject: fillTemplate(String(template.body.subject ?? ''), event, (t) => t), text, html } };
   }
+  const texts = textsOf(event);
+  const line = texts === TICKET_TEXTS ? `${texts.line}, "{{ticket.summary}}".` : texts.line;
   return {
     kind: 'mail',
     server,
-    message: {
-      to,
-      subject: fillTemplate(TITLE, event, (t) => t),
-      text: `${String(notification.name)}: ${fillTemplate(`${LINE}, "{{ticket.summary}}".`, event, (t) => t)}`,
-    },
+    message: { to, subject: fillTemplate(texts.title, event, (t) => t), text: `${String(notification.name)}: ${fillTemplate(line, event, (t) => t)}` },
   };
 }
 
@@ -139,17 +146,18 @@ function chatRequest(
   const name = String(notification.name);
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'Shiplog-Notifications' };
   let payload: string;
+  const texts = textsOf(event);
   if (channel === 'slack') {
-    const title = fillTemplate(TITLE, event, escapeSlack);
-    payload = JSON.stringify({ text: `*${title}*\n${escapeSlack(name)}: ${fillTemplate(LINE, event, escapeSlack)}` });
+    const title = fillTemplate(texts.title, event, escapeSlack);
+    payload = JSON.stringify({ text: `*${title}*\n${escapeSlack(name)}: ${fillTemplate(texts.line, event, escapeSlack)}` });
   } else if (channel === 'teams') {
     const card = {
       $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
       type: 'AdaptiveCard',
       version: '1.4',
       body: [
-        { type: 'TextBlock', text: fillTemplate(TITLE, event, escapeCardMarkdown), weight: 'Bolder', size: 'Medium', wrap: true },
-        { type: 'TextBlock', text: `${escapeCardMarkdown(name)}: ${fillTemplate(LINE, event, escapeCardMarkdown)}`, wrap: true },
+        { type: 'TextBlock', text: fillTemplate(texts.title, event, escapeCardMarkdown), weight: 'Bolder', size: 'Medium', wrap: true },
+        { type: 'TextBlock', text: `${escapeCardMarkdown(name)}: ${fillTemplate(texts.line, event, escapeCardMarkdown)}`, wrap: true },
       ],
     };
     payload = JSON.stringify({ type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content: card }] });

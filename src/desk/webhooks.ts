@@ -1,5 +1,6 @@
 import type { Catalog } from '../catalog/catalog.js';
 import type { EntityTypeDefinition } from '../catalog/entity-type.js';
+import type { promotionEvents } from '../catalog/builtin/notifications.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
@@ -14,6 +15,7 @@ import { fillTemplate } from './templates.js';
 import type { ServiceObserver } from '../shared/service-observer.js';
 
 export type TicketEvent = 'ticket.created' | 'ticket.updated' | 'ticket.closed' | 'ticket.assigned' | 'ticket.action';
+export type PromotionEvent = (typeof promotionEvents)[number];
 
 /** One HTTP request of a delivery, as the transport sends it. */
 export interface WebhookRequest {
@@ -61,7 +63,7 @@ export async function queueWebhookEvent(
   stores: Stores,
   instance: { id: string; name: string },
   now: number,
-  event: TicketEvent,
+  event: TicketEvent | PromotionEvent,
   subjectId: string,
   data: Record<string, unknown>,
 ): Promise<number> {

@@ -28,6 +28,7 @@ import { haloRoutes } from './routes/halo/index.js';
 import type { Metrics } from './metrics.js';
 import { DomainError } from '../shared/errors.js';
 import { problems } from './schemas.js';
+import { promotionRoutes } from './routes/promotion-requests.js';
 
 /** Largest request body accepted (documented in docs/api.md). */
 export const BODY_LIMIT = 1024 * 1024;
@@ -155,6 +156,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(deskRoutes(services));
   await app.register(ssoRoutes(services));
   await app.register(haloRoutes(services));
+  await app.register(promotionRoutes(services));
   await app.ready();
   return { app, routeTable };
 }

@@ -75,6 +75,7 @@ const tags: OpenAPIV3.TagObject[] = [
   { name: 'session', description: 'Console sign-in and sign-out, with a password or single sign-on.' },
   { name: 'oauth', description: 'The OAuth 2 token endpoint.' },
   { name: 'audit', description: 'The instance’s audit log.' },
+  { name: 'promotion requests', description: 'The promotion policy and the requests pushes, pulls and imports become where it asks for approvals.' },
   { name: 'desk', description: 'Customers, users, tickets, ticket lists, assets, mailboxes and webhook deliveries.' },
   { name: 'meta', description: 'The API document and the health check.' },
   { name: 'Halo API', description: 'Halo’s REST API (v2) under /api: snake_case records, integer id aliases, list envelopes and array saves, over the same services as /v1.' },
@@ -95,6 +96,8 @@ const permissionDescriptions: Record<Permission, string> = {
   'changes:rollback': 'Roll back changes',
   'access:manage': 'Manage agents and API applications (Administrator role only)',
   'audit:read': 'Read the audit log (Administrator role only)',
+  'promotions:approve': 'Approve, reject, apply and schedule promotion requests',
+  'promotions:bypass': 'Apply an approved promotion request outside the deploy windows and freezes, with an audited reason',
 };
 
 /** Who may call a route: anonymous routes none; others an access token with the permission as scope, a personal token, or the console session (with its CSRF token on writes). */

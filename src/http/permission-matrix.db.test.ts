@@ -166,6 +166,16 @@ const existingRoutes: Record<string, Row> = {
   'GET /api/ConnectedInstance/:id': row('config:read', Y, Y, N, N, Y),
   'POST /api/ConnectedInstance': row('config:push', Y, N, N, N, N),
   'DELETE /api/ConnectedInstance/:id': row('config:push', Y, N, N, N, N),
+  'GET /v1/promotion-policy': row('config:read', Y, Y, N, N, Y),
+  'PATCH /v1/promotion-policy': row('access:manage', Y, N, N, N, N),
+  'GET /v1/promotion-requests': row('config:read', Y, Y, N, N, Y),
+  'GET /v1/promotion-requests/:id': row('config:read', Y, Y, N, N, Y),
+  'POST /v1/promotion-requests/:id/approve': row('promotions:approve', Y, N, N, N, N),
+  'POST /v1/promotion-requests/:id/reject': row('promotions:approve', Y, N, N, N, N),
+  'POST /v1/promotion-requests/:id/apply': row('promotions:approve', Y, N, N, N, N),
+  'POST /v1/promotion-requests/:id/schedule': row('promotions:approve', Y, N, N, N, N),
+  'POST /v1/promotion-requests/:id/cancel': row('config:push', Y, N, N, N, N),
+  'POST /v1/promotion-requests/:id/replan': row('config:push', Y, N, N, N, N),
 };
 
 // Routes added later under these prefixes are access management: the Administrator's alone.

@@ -528,6 +528,29 @@ export interface SyncRequestStore {
   insert(key: string, sender: string, result: unknown, at: number): Promise<void>;
 }
 
+/** A stored promotion request: its document (everything but the batch) and, read apart, its batch. */
+export interface PromotionRequestRow {
+  id: string;
+  status: string;
+  scheduledAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  document: unknown;
+}
+
+export interface PromotionRequestStore {
+  insert(row: PromotionRequestRow, batch: unknown): Promise<void>;
+  find(id: string): Promise<PromotionRequestRow | undefined>;
+  /** The batch the request holds, exactly as stored. */
+  batchOf(id: string): Promise<unknown>;
+  /** Replaces the document (and the batch, when given). */
+  update(row: PromotionRequestRow, batch?: unknown): Promise<void>;
+  /** Newest first, optionally of some statuses, before an id (the cursor). */
+  list(filter: { statuses?: string[]; beforeId?: string; limit: number }): Promise<PromotionRequestRow[]>;
+  /** Ids of scheduled requests whose time has come, oldest first. */
+  due(now: number, limit: number): Promise<string[]>;
+}
+
 /** Every store, bound to one connection or transaction. */
 /** A customer of the desk: a local record, never tracked. */
 export interface CustomerRecord {
@@ -845,6 +868,7 @@ export interface Stores {
   ssoAttempts: SsoAttemptStore;
   records: RecordStore;
   aliases: IdAliasStore;
+  promotionRequests: PromotionRequestStore;
 }
 
 /**

@@ -28,6 +28,7 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   sso_attempts: SsoAttemptsTable;
   id_aliases: IdAliasesTable;
+  promotion_requests: PromotionRequestsTable;
   row_versions: RowVersionsTable;
 }
 
@@ -354,4 +355,16 @@ export interface IdAliasesTable {
   alias: number;
   global_id: string;
   created_at: number;
+}
+
+export interface PromotionRequestsTable {
+  id: string;
+  status: string;
+  scheduled_at: number | null;
+  created_at: number;
+  updated_at: number;
+  /** The request but its batch, as JSON. */
+  document: string;
+  /** The batch the request holds, as JSON. */
+  batch: string;
 }

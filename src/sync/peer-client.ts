@@ -35,6 +35,18 @@ export interface ReceiveRequest {
   records?: RecordDescription[] | undefined;
   /** What the changes came through, recorded on each (ChangeReceipt.via): the sender's name unless said (an import's checksum). */
   via?: string | undefined;
+  /** Who asked for the batch, where the receiver holds it for approval (its sender's agent); the caller here when absent. */
+  requester?: { agentId?: string | null; name: string; email: string | null } | undefined;
+  /** Why, in the requester's words, shown on the request a held batch becomes. */
+  description?: string | undefined;
+}
+
+/** The promotion request a batch became where the receiver's policy asks for approvals (nothing was applied). */
+export interface HeldRequest {
+  id: string;
+  status: string;
+  approvalsRequired: number;
+  planDigest: string;
 }
 
 /**
@@ -61,6 +73,10 @@ export interface StreamedReceiveResult extends ReceiveResult {
 export interface ReceiveResult extends BatchOutcome {
   /** True when an earlier request with the same idempotency key answered this. */
   replayed: boolean;
+  /** How many approvals the receiver's policy asks before a batch applies there; absent when none. */
+  approvalsRequired?: number;
+  /** The request the batch became instead of being applied, where the receiver asks for approvals. */
+  request?: HeldRequest;
 }
 
 /** Changes a sender chose for a receiver, with sender seqs for display. */

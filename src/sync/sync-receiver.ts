@@ -18,6 +18,7 @@ import type {
   PeerExchangeAnswer,
   PeerHello,
   PeerRecordKinds,
+  HeldRequest,
   ReceiveRequest,
   ReceiveResult,
   StreamedOutgoing,
@@ -100,6 +101,26 @@ class BatchRefused extends Error {
   }
 }
 
+/** A batch that would apply, rolled back to be kept as a promotion request instead. */
+class BatchHeld extends Error {
+  constructor(
+    readonly outcome: BatchOutcome,
+    readonly heads: Record<string, string | null>,
+  ) {
+    super('batch held for approval');
+  }
+}
+
+/** How batches are held for approval where this instance's promotion policy asks for it (src/promotion). */
+export interface PromotionHold {
+  /** Approvals the policy asks before a batch applies here (0: none), read in the receiving transaction. */
+  approvalsRequired(stores: Stores): Promise<number>;
+  /** The head here of every entity the changes write or reference (null: absent), read before the batch is checked. */
+  heads(stores: Stores, changes: readonly TransferChange[]): Promise<Record<string, string | null>>;
+  /** Keeps the checked batch as a request, with its plan and the heads it was made against; `replayKey` answers retries. */
+  hold(ctx: WriteContext, request: ReceiveRequest, outcome: BatchOutcome, heads: Record<string, string | null>, replayKey: string | undefined): Promise<HeldRequest>;
+}
+
 const LOG_PAGE_MAX = 5_000;
 
 /** What both sides of sync are built from. */
@@ -113,6 +134,8 @@ export interface SyncDeps {
   audit: AuditLog;
   /** Rules of local writes that received changes must pass as well, judged by the authority of who applies them. */
   guards?: readonly WriteGuard[];
+  /** Holds batches as promotion requests where the policy asks for approvals; without it, batches apply at once. */
+  promotions?: PromotionHold;
 }
 
 export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
@@ -207,12 +230,15 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
     async receive(ctx, request) {
       // Keys are the sender's: two senders (or operations) never answer each other's retries.
       const key = request.idempotencyKey ? `${request.sender.instanceId}:${request.operation}:${request.idempotencyKey}` : undefined;
+      let required = 0;
       const run = async (stores: Stores): Promise<ReceiveResult> => {
         if (key && !request.dryRun) {
           const prior = await stores.syncRequests.find(key);
           if (prior) return { ...(prior.result as BatchOutcome), replayed: true };
         }
         const gate = await gateProblems(stores, request);
+        required = deps.promotions ? await deps.promotions.approvalsRequired(stores) : 0;
+        const heads = required > 0 && !request.dryRun ? await deps.promotions!.heads(stores, request.changes) : null;
         const outcome = await applyBatch(stores, { catalog, checks, instanceId: instance.id, guards: deps.guards ?? [] }, request.changes, {
           appliedFrom: request.sender.instanceId,
           receipt: { actor: ctx.actor, operation: request.operation, via: request.via ?? request.sender.name, at: deps.clock.now() },
@@ -223,6 +249,8 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
         outcome.problems = [...gate, ...outcome.problems];
         outcome.counts.problems = outcome.problems.length;
         if (outcome.problems.length > 0 || request.dryRun) throw new BatchRefused(outcome);
+        // Checked as a dry run is; what it wrote is rolled back and kept as a request instead.
+        if (heads && outcome.counts.toApply > 0) throw new BatchHeld(outcome, heads);
         outcome.applied = true;
         await audit.recordIn(stores, {
           kind: `sync.${request.operation}-received`,
@@ -240,9 +268,14 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
         if (key) await stores.syncRequests.insert(key, request.sender.instanceId, outcome, deps.clock.now());
         return { ...outcome, replayed: false };
       };
+      const withPolicy = <T extends BatchOutcome>(outcome: T): T & { approvalsRequired?: number } => (required > 0 ? { ...outcome, approvalsRequired: required } : outcome);
       try {
         return await db.write(run);
       } catch (error) {
+        if (error instanceof BatchHeld) {
+          const held = await deps.promotions!.hold(ctx, request, error.outcome, error.heads, key);
+          return { ...withPolicy(error.outcome), replayed: false, request: held };
+        }
         if (!(error instanceof BatchRefused)) throw error;
         if (!request.dryRun) {
           await audit.record({
@@ -266,7 +299,7 @@ export function createSyncReceiver(deps: SyncDeps): SyncReceiver {
             });
           }
         }
-        return { ...error.outcome, replayed: false };
+        return { ...withPolicy(error.outcome), replayed: false };
       }
     },
     precheck(change) {

@@ -11,7 +11,7 @@ import { historyKeysOf } from '../tracking/history-keys.js';
 import { readSettings } from '../tracking/settings-service.js';
 import { buildDocument, parseDocument, type ExportDocument } from './export-document.js';
 import { chooseOutgoing, readChosen, selectOutgoing, type Selection } from './outgoing.js';
-import type { OutgoingTransfer, PeerConnection, PeerConnector, PeerHello, ReceiveResult } from './peer-client.js';
+import type { HeldRequest, OutgoingTransfer, PeerConnection, PeerConnector, PeerHello, ReceiveRequest, ReceiveResult } from './peer-client.js';
 import { reconcile, type Reconciliation, type SummarySource } from './reconcile.js';
 import { createRestore, type DeskDataReset, type RestoreOptions, type RestorePlan } from './restore.js';
 import { createRecordDescriber, describeRecords } from './record-descriptions.js';
@@ -83,6 +83,9 @@ export interface ChangeBrief {
 export interface SyncOptions extends Selection {
   dryRun?: boolean | undefined;
   idempotencyKey?: string | undefined;
+  /** Who asks, shown on the promotion request where the receiver holds the batch for approval. */
+  requester?: ReceiveRequest['requester'];
+  description?: string | undefined;
 }
 
 /** What a push, pull or import did (or, in a dry run, would do). */
@@ -98,6 +101,10 @@ export interface SyncPlan extends Omit<BatchOutcome, 'changes'> {
   leftOut: string[];
   heldBackByCutoff: number;
   replayed: boolean;
+  /** How many approvals the receiver asks before a batch applies there; absent when none. */
+  approvalsRequired?: number;
+  /** The promotion request the batch became, where the receiver asks for approvals: nothing was applied yet. */
+  request?: HeldRequest;
 }
 
 export interface StateDiff {
@@ -125,7 +132,11 @@ export interface SyncService {
    * compute.
    */
   exportChanges(input: { changeIds?: string[]; changeSet?: string; from?: number; to?: number; peer?: string; scope?: CustomerScope }): Promise<ExportDocument>;
-  importChanges(ctx: WriteContext, document: unknown, options: { dryRun: boolean; allowMissing: string[]; idempotencyKey?: string }): Promise<SyncPlan>;
+  importChanges(
+    ctx: WriteContext,
+    document: unknown,
+    options: { dryRun: boolean; allowMissing: string[]; idempotencyKey?: string; requester?: ReceiveRequest['requester']; description?: string },
+  ): Promise<SyncPlan>;
   restore(ctx: WriteContext, options: RestoreOptions): Promise<RestorePlan>;
 }
 
@@ -247,6 +258,8 @@ export function createSyncService(
       leftOut: extra.leftOut,
       heldBackByCutoff: extra.heldBackByCutoff,
       replayed: outcome.replayed,
+      ...(outcome.approvalsRequired ? { approvalsRequired: outcome.approvalsRequired } : {}),
+      ...(outcome.request ? { request: outcome.request } : {}),
     };
   }
 
@@ -255,7 +268,7 @@ export function createSyncService(
   }
 
   const selectionOf = (o: SyncOptions): Selection => {
-    const { dryRun: _dryRun, idempotencyKey: _key, ...selection } = o;
+    const { dryRun: _dryRun, idempotencyKey: _key, requester: _requester, description: _description, ...selection } = o;
     return Object.fromEntries(Object.entries(selection).filter(([, v]) => v !== undefined));
   };
   const isSelection = (o: Selection) => Boolean((o.changeIds && o.changeIds.length > 0) || o.changeSet);
@@ -377,6 +390,9 @@ export function createSyncService(
               dryRun: options.dryRun === true || chosen.problems.length > 0,
               idempotencyKey: options.idempotencyKey,
               allowMissing: allowMissing(chosen.leftOut),
+              // The receiver knows its own agents only: the requester goes by name and address.
+              ...(options.requester ? { requester: { name: options.requester.name, email: options.requester.email } } : {}),
+              ...(options.description ? { description: options.description } : {}),
             });
           } catch (error) {
             if (!(isDomainError(error) && error.code === 'FORBIDDEN')) throw error;
@@ -397,6 +413,8 @@ export function createSyncService(
             dryRun: options.dryRun === true || selected.problems.length > 0,
             idempotencyKey: options.idempotencyKey,
             allowMissing: allowMissing(selected.leftOut),
+            requester: options.requester,
+            description: options.description,
           });
         }
         const [from, to] = operation === 'push' ? [here, there] : [there, here];
@@ -409,7 +427,7 @@ export function createSyncService(
           selectionProblems: out.problems,
           senderSeqs: new Map(out.changes.map((c) => [c.id, c.seq])),
         });
-        if (options.dryRun) return plan;
+        if (options.dryRun || plan.request) return plan;
         if (!plan.applied) throw refuse(plan.problems, plan);
         // A replayed answer is the first attempt's: it says nothing of the changes selected this time.
         const complete = !plan.replayed && !isSelection(options) && out.heldBackByCutoff === 0 && out.leftOut.length === 0;
@@ -715,6 +733,8 @@ export function createSyncService(
             idempotencyKey: options.idempotencyKey,
             allowMissing: options.allowMissing,
             via: document.checksum,
+            requester: options.requester,
+            description: options.description,
           });
           const plan = planOf('import', { instanceId: document.from.instanceId, name: document.from.name }, { instanceId: instance.id, name: instance.name }, outcome, {
             options: { dryRun: options.dryRun },
@@ -725,7 +745,7 @@ export function createSyncService(
             selectionProblems: [],
             senderSeqs: new Map(),
           });
-          if (!options.dryRun && !plan.applied) throw refuse(plan.problems, plan);
+          if (!options.dryRun && !plan.applied && !plan.request) throw refuse(plan.problems, plan);
           return plan;
         },
         (plan) => ({ applied: plan.counts.toApply, dryRun: plan.dryRun, checksum: document.checksum, skippedDependencies: plan.skippedDependencies }),

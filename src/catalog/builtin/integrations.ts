@@ -9,10 +9,11 @@ import {
   itemId,
   refuseDuplicates,
 } from './fields.js';
+import { promotionEvents } from './notifications.js';
 
 const area = 'integrations';
 
-const webhookEvent = z.enum(['ticket.created', 'ticket.updated', 'ticket.closed', 'ticket.action']);
+const webhookEvent = z.enum(['ticket.created', 'ticket.updated', 'ticket.closed', 'ticket.action', ...promotionEvents]);
 
 const eventList = () =>
   z

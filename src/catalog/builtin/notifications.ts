@@ -5,6 +5,9 @@ import { email, entityIds } from './fields.js';
 
 const area = 'notifications';
 
+/** What a promotion request tells (src/promotion): notifications and webhooks listen to these as to desk events. */
+export const promotionEvents = ['promotion.requested', 'promotion.approved', 'promotion.rejected', 'promotion.applied', 'promotion.failed', 'promotion.stale'] as const;
+
 export const notifications = defineType({
   key: 'notifications',
   label: 'Notifications',
@@ -22,6 +25,7 @@ export const notifications = defineType({
         'sla.warning',
         'sla.breached',
         'approval.requested',
+        ...promotionEvents,
       ]),
       channel: z.enum(['email', 'teams', 'slack', 'webhook']),
       recipients: z.array(email()).max(500).default([]).describe('Email addresses notified besides the teams (channel email).'),

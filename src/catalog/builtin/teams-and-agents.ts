@@ -39,6 +39,11 @@ export const roles = defineType({
     description: description(),
     configAccess: accessLevel().describe('Access to the configuration module.'),
     canPushConfig: z.boolean().default(false).describe('Can push configuration changes to other instances.'),
+    canApprovePromotions: z.boolean().optional().describe('Can approve or reject promotion requests, and apply approved ones (promotions:approve).'),
+    canBypassPromotionWindows: z
+      .boolean()
+      .optional()
+      .describe('Can apply an approved promotion request outside the deploy windows and freezes, giving a reason (promotions:bypass).'),
     ticketAccess: accessLevel(),
     customerAccess: accessLevel().describe('Access to customers, and to their assets.'),
     userAccess: accessLevel(),

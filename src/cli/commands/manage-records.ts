@@ -8,16 +8,16 @@ import { UsageError } from '../usage-error.js';
 
 type Item = Record<string, unknown>;
 /** A verb's own options by name: a flag, or an option taking a value (repeatable when `multiple`). */
-type OptionSpecs = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; default?: boolean }>;
-type Values = Record<string, string | boolean | string[] | undefined>;
+export type OptionSpecs = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; default?: boolean }>;
+export type Values = Record<string, string | boolean | string[] | undefined>;
 
-interface Column {
+export interface Column {
   header: string;
   cell: (item: Item) => string;
 }
 
 /** One verb of a record command: its positional arguments, extra options, and what it does. */
-interface Verb {
+export interface Verb {
   name: string;
   args: string[];
   /** Usage after the arguments, e.g. `[--filter K=V]…`. */
@@ -48,10 +48,10 @@ export interface RecordCommand {
 }
 
 const text = (value: unknown): string => (value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value));
-const field = (header: string, key: string): Column => ({ header, cell: (item) => text(item[key]) });
-const time = (header: string, key: string): Column => ({ header, cell: (item) => shortTime(text(item[key])) });
+export const field = (header: string, key: string): Column => ({ header, cell: (item) => text(item[key]) });
+export const time = (header: string, key: string): Column => ({ header, cell: (item) => shortTime(text(item[key])) });
 /** A column of text cut to fit a table (48 characters unless `width` says). */
-const clipped = (header: string, key: string, width = 48): Column => ({ header, cell: (item) => clip(text(item[key]), width) });
+export const clipped = (header: string, key: string, width = 48): Column => ({ header, cell: (item) => clip(text(item[key]), width) });
 const ticketColumns: Column[] = [
   field('#', 'number'),
   field('ID', 'id'),
@@ -147,13 +147,13 @@ function renderVerify(answer: VerifyAnswer): string {
   return [`The history does not verify: ${answer.failureCount} failure(s). ${summary}`, ...rows, ...more].join('\n');
 }
 
-const printJson = (answer: unknown): number => {
+export const printJson = (answer: unknown): number => {
   print(JSON.stringify(answer, null, 2));
   return 0;
 };
 
 /** Lists a page (or, with --all, every page) as a table or the API's JSON. */
-function listVerb(
+export function listVerb(
   path: (args: string[]) => string,
   columns: Column[],
   options: { name?: string; args?: string[]; filterNames?: string; summary: string; paged?: boolean },
@@ -191,7 +191,7 @@ function listVerb(
 
 const idPath = (base: (args: string[]) => string, args: string[]) => `${base(args)}/${encodeURIComponent(args.at(-1)!)}`;
 
-function showVerb(base: (args: string[]) => string, args: string[], summary: string): Verb {
+export function showVerb(base: (args: string[]) => string, args: string[], summary: string): Verb {
   return { name: 'show', args, summary, run: async ({ target, args: given }) => printJson(await callApi(target, 'GET', idPath(base, given))) };
 }
 
@@ -248,7 +248,7 @@ function callVerb(name: string, args: string[], summary: string, method: HttpMet
   };
 }
 
-const at = (path: string) => () => path;
+export const at = (path: string) => () => path;
 const under = (path: string) => (args: string[]) => `${path}/${encodeURIComponent(args[0]!)}`;
 const configPath = (args: string[]) => `/v1/config/${encodeURIComponent(args[0]!)}`;
 
@@ -603,6 +603,11 @@ const optionHelp: Record<string, [value: string | null, description: string]> = 
   'if-match': ['VERSION', 'refuse the write if the entity changed since VERSION'],
   'change-set': ['L', 'record the change in change set L'],
   'dry-run': [null, 'do the same work, then discard it'],
+  comment: ['TEXT', 'a comment shown with the verdict'],
+  reason: ['TEXT', 'why, shown on the request'],
+  'bypass-reason': ['TEXT', 'apply outside the deploy windows and freezes (emergency bypass, audited)'],
+  remove: ['CHANGE', 'leave this change out of the request (repeat for more)'],
+  description: ['TEXT', 'a new description of the request'],
 };
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];

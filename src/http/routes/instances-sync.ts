@@ -1,3 +1,4 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifySerializerCompiler } from 'fastify/types/schema.js';
 import { serializerCompiler, type FastifyPluginAsyncZod, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -85,6 +86,22 @@ const problemSchema = z.object({
   incoming: z.object({ parent: z.string().nullable(), before: bodyOrNull, after: bodyOrNull }).optional().describe('Conflict: the incoming version'),
 }).meta({ id: 'SyncProblem', description: 'One reason a batch cannot apply: conflict, missing-dependency, version-mismatch, not-a-pipeline-edge, pushes-refused, locked, forbidden, record-missing or invalid.' });
 
+/** A change of a plan, with what will happen to it (or did). */
+export const plannedChangeSchema = z.object({
+  id: z.string(),
+  origin: z.string(),
+  originSeq: z.number(),
+  type: z.string(),
+  entityId: z.string(),
+  entityName: z.string(),
+  op: changeOpSchema,
+  at: z.number(),
+  actor: actorSchema,
+  changeSet: z.string().nullable(),
+  action: z.enum(['apply', 'present', 'refused']),
+});
+export const plannedEntitySchema = z.object({ type: z.string(), id: z.string(), name: z.string(), changes: z.array(z.string()) });
+
 export const syncPlanSchema = z.object({
   operation: z.enum(['push', 'pull', 'import']),
   dryRun: z.boolean(),
@@ -95,27 +112,21 @@ export const syncPlanSchema = z.object({
   mode: z.enum(['exact', 'since-last-sync']),
   cutoff: z.string().nullable(),
   changes: z.array(
-    z.object({
-      id: z.string(),
-      origin: z.string(),
-      originSeq: z.number(),
+    plannedChangeSchema.extend({
       senderSeq: z.number().optional(),
-      type: z.string(),
-      entityId: z.string(),
-      entityName: z.string(),
-      op: changeOpSchema,
-      at: z.number(),
-      actor: actorSchema,
-      changeSet: z.string().nullable(),
-      action: z.enum(['apply', 'present', 'refused']),
       addedBecause: z.object({ reason: z.enum(['parent', 'requires']), of: z.string() }).optional(),
     }),
   ),
-  entities: z.array(z.object({ type: z.string(), id: z.string(), name: z.string(), changes: z.array(z.string()) })),
+  entities: z.array(plannedEntitySchema),
   added: z.array(z.object({ id: z.string(), reason: z.enum(['parent', 'requires']), of: z.string(), changeSet: z.string().nullable() })),
   leftOut: z.array(z.string()),
   skippedDependencies: z.array(z.string()),
   heldBackByCutoff: z.number(),
+  approvalsRequired: z.number().optional().describe('How many approvals the receiving instance asks before anything applies there'),
+  request: z
+    .object({ id: z.string(), status: z.string(), approvalsRequired: z.number(), planDigest: z.string() })
+    .optional()
+    .describe('The promotion request the batch became where the receiver asks for approvals (answered 202): nothing was applied yet'),
   problems: z.array(problemSchema),
   counts: z.object({
     received: z.number(),
@@ -170,7 +181,7 @@ const restorePlanSchema = z.object({
  */
 function planSerializer<T>(route: Parameters<FastifySerializerCompiler<T>>[0]): ReturnType<FastifySerializerCompiler<T>> {
   // Fastify hands a route-level compiler each status's own schema; its types name the route's whole schema.
-  return route.httpStatus === '200' ? (data) => JSON.stringify(data) : serializerCompiler(route as unknown as Parameters<typeof serializerCompiler>[0]);
+  return route.httpStatus === '200' || route.httpStatus === '202' ? (data) => JSON.stringify(data) : serializerCompiler(route as unknown as Parameters<typeof serializerCompiler>[0]);
 }
 
 const syncBody = z.strictObject({
@@ -179,6 +190,7 @@ const syncBody = z.strictObject({
   changeSet: z.string().max(100).optional().describe('Only this change set (its dependency closure is added)'),
   withDependencies: z.boolean().optional().describe('Add the parents and requirements the receiver lacks (default true)'),
   allowMissing: z.array(z.string().max(100)).max(100_000).optional().describe('Changes to leave out although the selection depends on them'),
+  description: z.string().max(2_000).optional().describe('Why: shown on the promotion request, where the receiver asks for approvals'),
 }).meta({ id: 'SyncSelection', description: 'What to send: by default every change up to now; a cut-off, changes or a change set narrow it (their dependency closure is added).' });
 
 /** Push, pull and import may be retried safely with the same key: the first answer is replayed. */
@@ -191,11 +203,25 @@ const idempotencyHeaders = z
   })
   .loose();
 
-function syncOptions(body: z.infer<typeof syncBody> | undefined, dryRun: boolean, idempotencyKey: string | undefined) {
+/** Who asks: the agent behind the caller, shown on a promotion request the batch becomes. */
+function requesterOf(request: FastifyRequest) {
+  const agent = request.principal!.agent;
+  return { agentId: agent.id, name: agent.name, email: agent.email };
+}
+
+/** A batch held for approval is accepted, not done: 202 with the request. */
+function answered<T extends { request?: unknown }>(reply: FastifyReply, plan: T): T {
+  if (plan.request) void reply.code(202);
+  return plan;
+}
+
+function syncOptions(request: FastifyRequest, body: z.infer<typeof syncBody> | undefined, dryRun: boolean, idempotencyKey: string | undefined) {
   const b = body ?? {};
   return {
     dryRun,
     idempotencyKey,
+    requester: requesterOf(request),
+    description: b.description,
     cutoff: parseTime(b.cutoff, 'cutoff'),
     changeIds: b.changeIds,
     changeSet: b.changeSet,
@@ -367,19 +393,20 @@ export const instanceSyncRoutes =
               (operation === 'push'
                 ? 'Sends the changes the peer lacks (up to the cut-off, or a selection with its dependency closure), applied there as one transaction. '
                 : 'Fetches the changes this instance lacks from the peer (up to the cut-off, or a selection with its dependency closure) and applies them here as one transaction. ') +
-              '`dryRun=true` answers the plan and writes nothing (200 even with problems); a real run with problems writes nothing and answers 409 with `problems` and `plan`.',
+              '`dryRun=true` answers the plan and writes nothing (200 even with problems); a real run with problems writes nothing and answers 409 with `problems` and `plan`. ' +
+              'Where the receiving instance’s promotion policy asks for approvals, nothing is applied: the batch becomes a promotion request there, answered 202 with the plan and `request`.',
             params: nameParams,
             querystring: dryRunQuery,
             headers: idempotencyHeaders,
             body: syncBody.optional(),
-            response: { 200: syncPlanSchema, ...problems(404, 409, 502) },
+            response: { 200: syncPlanSchema, 202: syncPlanSchema, ...problems(404, 409, 502) },
           },
           serializerCompiler: planSerializer,
         },
-        async (request) => {
-          const options = syncOptions(request.body, request.query.dryRun, idempotencyKeyOf(request.headers['idempotency-key']));
+        async (request, reply) => {
+          const options = syncOptions(request, request.body, request.query.dryRun, idempotencyKeyOf(request.headers['idempotency-key']));
           const ctx = writeContext(request);
-          return operation === 'push' ? sync.push(ctx, request.params.name, options) : sync.pull(ctx, request.params.name, options);
+          return answered(reply, await (operation === 'push' ? sync.push(ctx, request.params.name, options) : sync.pull(ctx, request.params.name, options)));
         },
       );
     }
@@ -475,21 +502,29 @@ export const instanceSyncRoutes =
             operationId: 'importChanges',
             summary: 'Import changes',
             description:
-              'Imports an export document sent as JSON, as pasted text or as an uploaded file (up to 32 MiB): every change is checked as received changes are, and the plan is the same as a push’s, all or nothing. `dryRun=true` plans only.',
-            querystring: dryRunQuery.extend({ allowMissing: z.string().max(100_000).optional().describe('Comma-separated change ids to accept as absent') }),
+              'Imports an export document sent as JSON, as pasted text or as an uploaded file (up to 32 MiB): every change is checked as received changes are, and the plan is the same as a push’s, all or nothing. `dryRun=true` plans only. Where this instance’s promotion policy asks for approvals, the import becomes a promotion request (202).',
+            querystring: dryRunQuery.extend({
+              allowMissing: z.string().max(100_000).optional().describe('Comma-separated change ids to accept as absent'),
+              description: z.string().max(2_000).optional().describe('Why: shown on the promotion request, where this instance asks for approvals'),
+            }),
             headers: idempotencyHeaders,
             consumes: ['application/json', 'text/plain', 'application/octet-stream'],
             body: z.unknown().describe('An export document (POST /v1/changes/export), as JSON or as its text.'),
-            response: { 200: syncPlanSchema, ...problems(409) },
+            response: { 200: syncPlanSchema, 202: syncPlanSchema, ...problems(409) },
           },
           serializerCompiler: planSerializer,
         },
-        async (request) =>
-          sync.importChanges(writeContext(request), request.body, {
-            dryRun: request.query.dryRun,
-            allowMissing: request.query.allowMissing ? request.query.allowMissing.split(',').filter(Boolean) : [],
-            ...(idempotencyKeyOf(request.headers['idempotency-key']) ? { idempotencyKey: idempotencyKeyOf(request.headers['idempotency-key'])! } : {}),
-          }),
+        async (request, reply) =>
+          answered(
+            reply,
+            await sync.importChanges(writeContext(request), request.body, {
+              dryRun: request.query.dryRun,
+              allowMissing: request.query.allowMissing ? request.query.allowMissing.split(',').filter(Boolean) : [],
+              ...(idempotencyKeyOf(request.headers['idempotency-key']) ? { idempotencyKey: idempotencyKeyOf(request.headers['idempotency-key'])! } : {}),
+              requester: requesterOf(request),
+              ...(request.query.description ? { description: request.query.description } : {}),
+            }),
+          ),
       );
     });
   };

@@ -35,6 +35,7 @@ const senderSchema = z.strictObject({
   version: z.string().max(100),
   inPipeline: z.boolean(),
 });
+const requesterSchema = z.strictObject({ name: z.string().max(200), email: z.string().max(320).nullable() });
 const receiveSchema = z.strictObject({
   sender: senderSchema,
   // Pulls and imports are applied by the receiver itself; a peer can only push.
@@ -44,6 +45,8 @@ const receiveSchema = z.strictObject({
   idempotencyKey: z.string().min(1).max(200).optional(),
   allowMissing: z.array(z.string().max(100)),
   records: recordDescriptionsSchema.optional().describe('The sender’s descriptions of the records the changes name by id'),
+  requester: requesterSchema.optional().describe('Who asked for the push on the sender, shown on a promotion request the batch becomes'),
+  description: z.string().max(2_000).optional().describe('Why, shown on a promotion request the batch becomes'),
 });
 
 const isShortString = (v: unknown, max: number) => typeof v === 'string' && v.length <= max;
@@ -55,9 +58,12 @@ function isPlainReceiveBody(body: unknown): boolean {
   const sender = b.sender as Record<string, unknown> | null;
   const key = b.idempotencyKey;
   const records = b.records;
+  const optional = [key, records, b.requester, b.description].filter((v) => v !== undefined).length;
   return (
-    Object.keys(b).length === 5 + (key === undefined ? 0 : 1) + (records === undefined ? 0 : 1) &&
+    Object.keys(b).length === 5 + optional &&
     (records === undefined || recordDescriptionsSchema.safeParse(records).success) &&
+    (b.requester === undefined || requesterSchema.safeParse(b.requester).success) &&
+    (b.description === undefined || isShortString(b.description, 2_000)) &&
     (key === undefined || (typeof key === 'string' && key.length >= 1 && key.length <= 200)) &&
     b.operation === 'push' &&
     typeof b.dryRun === 'boolean' &&
@@ -225,7 +231,19 @@ export const syncRoutes =
       },
       async (request) => {
         const changes = unpacked(request.body.changes);
-        return packOutcome(changes, await receiver.receive(writeContext(request), { ...request.body, changes, idempotencyKey: request.body.idempotencyKey }));
+        const { requester, description, ...body } = request.body;
+        const agent = request.principal!.agent;
+        return packOutcome(
+          changes,
+          await receiver.receive(writeContext(request), {
+            ...body,
+            changes,
+            idempotencyKey: body.idempotencyKey,
+            // Who asked on the sender, where it says; else the agent the sender logs in as here.
+            requester: requester ?? { agentId: agent.id, name: agent.name, email: agent.email },
+            ...(description ? { description } : {}),
+          }),
+        );
       },
     );
 

@@ -15,6 +15,7 @@ import * as keyedHistory from './0012-keyed-history.js';
 import * as anonymousBounds from './0013-anonymous-bounds.js';
 import * as idAliases from './0015-id-aliases.js';
 import * as rowVersions from './0016-row-versions.js';
+import * as promotionRequests from './0017-promotion-requests.js';
 
 /** The one migration list for both engines. Never edit a migration that has landed; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   '0013-anonymous-bounds': anonymousBounds,
   '0015-id-aliases': idAliases,
   '0016-row-versions': rowVersions,
+  '0017-promotion-requests': promotionRequests,
 };

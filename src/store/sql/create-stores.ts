@@ -18,6 +18,7 @@ import {
 import { createInstanceStore, createSettingsStore } from './instance-stores.js';
 import { createRecordStore } from './record-store.js';
 import { createIdAliasStore } from './alias-store.js';
+import { createPromotionRequestStore } from './promotion-request-store.js';
 import { createChangeSummaryStore, createDownstreamStore, createPeerStore, createSyncHistoryStore, createSyncRequestStore } from './sync-stores.js';
 
 /**
@@ -115,6 +116,10 @@ class LazyStores implements Stores {
 
   get aliases(): Stores['aliases'] {
     return (this.made.aliases ??= createIdAliasStore(this.db));
+  }
+
+  get promotionRequests(): Stores['promotionRequests'] {
+    return (this.made.promotionRequests ??= createPromotionRequestStore(this.db));
   }
 }
 

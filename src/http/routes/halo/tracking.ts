@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Services } from '../../../services.js';
 import type { Actor } from '../../../shared/actor.js';
 import { DomainError } from '../../../shared/errors.js';
+import type { HeldRequest } from '../../../sync/peer-client.js';
 import type { ChangeBrief, PeerStatus, PeerView } from '../../../sync/sync-service.js';
 import type { ChangeDetail } from '../../../tracking/change-log.js';
 import { requestOrigin, scopeOf, writeContext } from '../../plugins/auth.js';
@@ -17,6 +18,8 @@ interface CommitView extends Omit<ChangeBrief, 'changeSet'> {
   detail: ChangeDetail | null;
   /** A push's or rollback's outcome, in words. */
   warning?: string;
+  /** The promotion request a push became where the receiver asks for approvals. */
+  promotionRequest?: HeldRequest;
 }
 
 const commitRecord = z.object({
@@ -34,6 +37,10 @@ const commitRecord = z.object({
   rollback_operation: z.string().optional().describe('With includedetails: what rolling the change back does to the entity'),
   rollback_payload: z.string().optional().describe('With includedetails: the rollback script, as JSON'),
   _warning: z.string().optional(),
+  _promotion_request: z
+    .object({ id: z.string(), status: z.string(), approvals_required: z.number().int(), plan_digest: z.string() })
+    .optional()
+    .describe('After _push_to_instance_id into an instance that asks for approvals: the promotion request the push became there (nothing applied yet)'),
 });
 const commitInput = z.object({
   _rollback: z.boolean().optional().describe('true: roll back before this change (it and every later one), in one transaction'),
@@ -133,6 +140,16 @@ export const haloTrackingRoutes =
           }
         : {}),
       ...(c.warning ? { _warning: c.warning } : {}),
+      ...(c.promotionRequest
+        ? {
+            _promotion_request: {
+              id: c.promotionRequest.id,
+              status: c.promotionRequest.status,
+              approvals_required: c.promotionRequest.approvalsRequired,
+              plan_digest: c.promotionRequest.planDigest,
+            },
+          }
+        : {}),
     });
 
     await app.register(
@@ -200,7 +217,15 @@ export const haloTrackingRoutes =
             everyCustomer(request);
             const peer = await peerOf(record._push_to_instance_id, '_push_to_instance_id');
             if (!peer) throw new DomainError('VALIDATION_FAILED', 'An instance cannot push to itself.', { errors: [{ path: '_push_to_instance_id', code: 'self', message: 'Name a linked instance.' }] });
-            const plan = await sync.push(writeContext(request), peer.name, { changeIds: [id] });
+            const agent = principal.agent;
+            const plan = await sync.push(writeContext(request), peer.name, { changeIds: [id], requester: { agentId: agent.id, name: agent.name, email: agent.email } });
+            if (plan.request) {
+              return {
+                ...fromDetail(detail),
+                warning: `${peer.name} asks for ${plan.request.approvalsRequired} approval(s): promotion request ${plan.request.id} holds ${plan.counts.toApply} change(s), nothing applied yet.`,
+                promotionRequest: plan.request,
+              };
+            }
             return { ...fromDetail(detail), warning: `Pushed to ${peer.name}: ${plan.counts.toApply} change(s) applied, ${plan.counts.alreadyPresent} already present.` };
           }
           return fromDetail(detail);

@@ -155,9 +155,11 @@ function ImportForm() {
         {plan.error !== null && !seen && problems.length === 0 && <ProblemNotice error={plan.error} />}
         {done ? (
           <>
-            <p role="status" className="rounded bg-green-50 p-2 text-green-900">
-              Imported: {done.counts.toApply} {done.counts.toApply === 1 ? 'change' : 'changes'} applied in one transaction; {done.counts.alreadyPresent} were already here.
-            </p>
+            {!done.request && (
+              <p role="status" className="rounded bg-green-50 p-2 text-green-900">
+                Imported: {done.counts.toApply} {done.counts.toApply === 1 ? 'change' : 'changes'} applied in one transaction; {done.counts.alreadyPresent} were already here.
+              </p>
+            )}
             <PlanView plan={done} />
           </>
         ) : (

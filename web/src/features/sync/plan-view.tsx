@@ -175,6 +175,19 @@ export function PlanView({ plan, onAddMissing }: { plan: SyncPlan; onAddMissing?
         {plan.cutoff && <> · changes made on or before {formatTime(plan.cutoff)}</>}
         {plan.mode === 'since-last-sync' && <> · everything since the last sync (“don't check diffs” is on)</>}
       </p>
+      {plan.request ? (
+        <p role="status" className="mt-2 rounded bg-amber-50 p-2 text-amber-950" data-testid="plan-request">
+          Nothing applied yet: {plan.to.name} asks for {plan.request.approvalsRequired} {plan.request.approvalsRequired === 1 ? 'approval' : 'approvals'}. Promotion request{' '}
+          <strong>{plan.request.id}</strong> holds these changes there until it is approved and applied.
+        </p>
+      ) : (
+        plan.approvalsRequired !== undefined && (
+          <p className="mt-2 rounded bg-amber-50 p-2 text-amber-950" data-testid="plan-approval">
+            {plan.to.name} asks for {plan.approvalsRequired} {plan.approvalsRequired === 1 ? 'approval' : 'approvals'}: confirming creates a promotion request there, and nothing
+            applies until it is approved.
+          </p>
+        )
+      )}
       <dl className="mt-2 grid grid-cols-3 gap-2 sm:grid-cols-6" aria-label="Plan counts">
         <Count label="To apply" value={plan.counts.toApply} />
         <Count label="Already present" value={plan.counts.alreadyPresent} />

@@ -135,9 +135,11 @@ export function TransferDialog({
       <div className="space-y-3 text-sm">
         {done ? (
           <>
-            <p role="status" className="rounded bg-green-50 p-2 text-green-900">
-              {done.counts.toApply} {done.counts.toApply === 1 ? 'change was' : 'changes were'} applied on {done.to.name} in one transaction; {done.counts.alreadyPresent} were already there.
-            </p>
+            {!done.request && (
+              <p role="status" className="rounded bg-green-50 p-2 text-green-900">
+                {done.counts.toApply} {done.counts.toApply === 1 ? 'change was' : 'changes were'} applied on {done.to.name} in one transaction; {done.counts.alreadyPresent} were already there.
+              </p>
+            )}
             <PlanView plan={done} />
           </>
         ) : (
