@@ -12,6 +12,8 @@ const level = fc.constantFrom('none', 'read', 'modify', undefined);
 const roleBody = fc.record({
   configAccess: level,
   canPushConfig: fc.option(fc.boolean(), { nil: undefined }),
+  canApprovePromotions: fc.option(fc.boolean(), { nil: undefined }),
+  canBypassPromotionWindows: fc.option(fc.boolean(), { nil: undefined }),
   ticketAccess: level,
   customerAccess: level,
   userAccess: level,

@@ -47,6 +47,8 @@ const grantFields: { field: keyof RoleGrants; label: string }[] = [
   { field: 'customerAccess', label: 'Client access' },
   { field: 'userAccess', label: 'Users access' },
   { field: 'assetAccess', label: 'Asset access' },
+  { field: 'canApprovePromotions', label: 'Can approve promotion requests' },
+  { field: 'canBypassPromotionWindows', label: 'Can apply outside deploy windows in an emergency' },
 ];
 
 const record = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {});

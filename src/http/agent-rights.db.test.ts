@@ -64,7 +64,7 @@ describe.each(engines)('agent rights explained on %s', (engine) => {
     expect(by('assets:edit')).toEqual(['HaloPSA integration: Client access: modify']);
     expect(by('users:edit')).toEqual(['HaloPSA integration: Users access: modify']);
     expect(by('config:read')).toEqual(['Reader: Configuration access: read']);
-    expect(rights.notGranted).toEqual(['config:edit', 'config:push', 'changes:rollback', 'access:manage', 'audit:read']);
+    expect(rights.notGranted).toEqual(['config:edit', 'config:push', 'changes:rollback', 'access:manage', 'audit:read', 'promotions:approve', 'promotions:bypass']);
     // The explanation grants exactly what the agent's view says it holds.
     const view = (await get(`/v1/agents/${integration.agent.id}`)).json<{ permissions: string[] }>();
     expect(rights.permissions.map((p) => p.permission).sort()).toEqual(view.permissions);

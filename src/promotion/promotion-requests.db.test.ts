@@ -201,7 +201,29 @@ describe.each(engines)('promotion requests (Invariant 12) on %s', (engine) => {
         // Whatever was left open is closed, so the next run starts on requests of its own.
         for (const id of requests) await codeOf(target.services.promotions.cancel(target.ctx, requester, id, 'run over'));
       }),
-      { numRuns: 25 },
+      {
+        numRuns: 25,
+        // One run that reaches every outcome, whatever the seed: a self-approval refused, an edit, a request gone stale, one applied.
+        examples: [
+          [
+            { approvalsRequired: 1, allowSelfApproval: false, windows: [] },
+            [
+              { kind: 'write', team: 0 },
+              { kind: 'request' },
+              { kind: 'approve', request: 0, agent: 3 },
+              { kind: 'approve', request: 0, agent: 0 },
+              { kind: 'edit', request: 0, drop: false },
+              { kind: 'approve', request: 0, agent: 0 },
+              { kind: 'direct', team: 0 },
+              { kind: 'apply', request: 0, agent: 1 },
+              { kind: 'write', team: 1 },
+              { kind: 'request' },
+              { kind: 'approve', request: 1, agent: 1 },
+              { kind: 'apply', request: 1, agent: 2 },
+            ],
+          ],
+        ],
+      },
     );
     // The runs reached every outcome the properties speak of.
     expect(seen).toEqual({ requested: expect.any(Number), applied: expect.any(Number), stale: expect.any(Number), edited: expect.any(Number), selfRefused: expect.any(Number) });

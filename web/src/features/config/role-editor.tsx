@@ -77,9 +77,17 @@ export function RoleEditor({ type, value, change, error, readOnly }: EditorProps
             ))}
           </tbody>
         </table>
-        <label className="inline-flex items-center gap-2 text-sm" data-field="canPushConfig">
+        <label className="flex items-center gap-2 text-sm" data-field="canPushConfig">
           <input type="checkbox" disabled={readOnly} checked={value.canPushConfig === true} onChange={(e) => change(['canPushConfig'], e.target.checked)} />
           Can push configuration changes to other instances
+        </label>
+        <label className="flex items-center gap-2 text-sm" data-field="canApprovePromotions">
+          <input type="checkbox" disabled={readOnly} checked={value.canApprovePromotions === true} onChange={(e) => change(['canApprovePromotions'], e.target.checked)} />
+          Can approve or reject promotion requests into this instance
+        </label>
+        <label className="flex items-center gap-2 text-sm" data-field="canBypassPromotionWindows">
+          <input type="checkbox" disabled={readOnly} checked={value.canBypassPromotionWindows === true} onChange={(e) => change(['canBypassPromotionWindows'], e.target.checked)} />
+          Can apply an approved request outside deploy windows and freezes in an emergency (with a reason)
         </label>
       </Section>
 
