@@ -91,7 +91,12 @@ export function createPromotionService(deps: PromotionDeps): PromotionService {
   const { db, catalog, clock, instance, audit } = deps;
   const checks = createReceivedChecks({ catalog, box: deps.box, instanceId: instance.id, clock });
 
-  const docOf = (row: { document: unknown }) => row.document as PromotionRequestDocument;
+  const docOf = (row: { document: unknown; plan: unknown }) => ({ ...(row.document as object), plan: row.plan }) as PromotionRequestDocument;
+  /** The row of a request: its plan apart, written only when it is created or re-planned. */
+  const rowOf = (doc: PromotionRequestDocument) => {
+    const { plan, ...document } = doc;
+    return { row: { id: doc.id, status: doc.status, scheduledAt: doc.scheduledAt, createdAt: doc.createdAt, updatedAt: doc.updatedAt, document }, plan };
+  };
 
   async function load(stores: Stores, id: string): Promise<PromotionRequestDocument> {
     const row = await stores.promotionRequests.find(id);
@@ -99,10 +104,12 @@ export function createPromotionService(deps: PromotionDeps): PromotionService {
     return docOf(row);
   }
 
-  async function save(stores: Stores, doc: PromotionRequestDocument, batch?: HeldBatch): Promise<void> {
+  /** Writes the request's document; its plan (and batch) too when it was re-planned. */
+  async function save(stores: Stores, doc: PromotionRequestDocument, replanned?: { batch?: HeldBatch }): Promise<void> {
     doc.updatedAt = clock.now();
     if (doc.timeline.length > MAX_TIMELINE) doc.timeline = doc.timeline.slice(-MAX_TIMELINE);
-    await stores.promotionRequests.update({ id: doc.id, status: doc.status, scheduledAt: doc.scheduledAt, createdAt: doc.createdAt, updatedAt: doc.updatedAt, document: doc }, batch);
+    const { row, plan } = rowOf(doc);
+    await stores.promotionRequests.update(replanned ? { ...row, plan } : row, replanned?.batch);
   }
 
   const event = (doc: PromotionRequestDocument, kind: string, by: Person | null, message: string) => doc.timeline.push({ at: clock.now(), kind, by, message });
@@ -286,7 +293,8 @@ export function createPromotionService(deps: PromotionDeps): PromotionService {
         updatedAt: now,
         appliedAt: null,
       };
-      await stores.promotionRequests.insert({ id: doc.id, status: doc.status, scheduledAt: null, createdAt: now, updatedAt: now, document: doc }, batch);
+      const { row, plan } = rowOf(doc);
+      await stores.promotionRequests.insert({ ...row, plan }, batch);
       await audited(stores, ctx, 'promotion.requested', doc, { changes: outcome.counts.toApply, operation: doc.operation });
       await notify(stores, doc, 'promotion.requested', doc.description);
       const held: HeldRequest = { id: doc.id, status: doc.status, approvalsRequired: policy.approvalsRequired, planDigest: doc.planDigest };
@@ -449,7 +457,7 @@ export function createPromotionService(deps: PromotionDeps): PromotionService {
         if (revoked.length > 0) event(current, 'approvals-revoked', by, `${revoked.length} earlier verdict${revoked.length === 1 ? '' : 's'} revoked: the plan changed.`);
         await audited(stores, ctx, 'promotion.replanned', current, { removed: [...removing], revoked: revoked.length });
         await notify(stores, current, 'promotion.requested', `Re-planned: ${current.description}`);
-        await save(stores, current, removing.size > 0 ? next : undefined);
+        await save(stores, current, removing.size > 0 ? { batch: next } : {});
         return { view: await viewIn(stores, current) };
       });
     },

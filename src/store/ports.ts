@@ -535,7 +535,9 @@ export interface PromotionRequestRow {
   scheduledAt: number | null;
   createdAt: number;
   updatedAt: number;
+  /** The request but its plan and batch. */
   document: unknown;
+  plan: unknown;
 }
 
 export interface PromotionRequestStore {
@@ -543,8 +545,8 @@ export interface PromotionRequestStore {
   find(id: string): Promise<PromotionRequestRow | undefined>;
   /** The batch the request holds, exactly as stored. */
   batchOf(id: string): Promise<unknown>;
-  /** Replaces the document (and the batch, when given). */
-  update(row: PromotionRequestRow, batch?: unknown): Promise<void>;
+  /** Replaces the document (and the plan and the batch, when given: a verdict or an apply rewrites neither). */
+  update(row: Omit<PromotionRequestRow, 'plan'> & { plan?: unknown }, batch?: unknown): Promise<void>;
   /** Newest first, optionally of some statuses, before an id (the cursor). */
   list(filter: { statuses?: string[]; beforeId?: string; limit: number }): Promise<PromotionRequestRow[]>;
   /** Ids of scheduled requests whose time has come, oldest first. */

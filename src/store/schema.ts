@@ -29,6 +29,7 @@ export interface Database {
   sso_attempts: SsoAttemptsTable;
   id_aliases: IdAliasesTable;
   promotion_requests: PromotionRequestsTable;
+  promotion_request_plans: PromotionRequestPlansTable;
   row_versions: RowVersionsTable;
 }
 
@@ -363,8 +364,15 @@ export interface PromotionRequestsTable {
   scheduled_at: number | null;
   created_at: number;
   updated_at: number;
-  /** The request but its batch, as JSON. */
+  /** The request but its plan and batch, as JSON. */
   document: string;
+}
+
+/** A request's long parts, apart from its row (which every verdict rewrites): written when it is created or re-planned. */
+export interface PromotionRequestPlansTable {
+  id: string;
+  /** The request's plan (its changes, entities, problems and counts), as JSON. */
+  plan: string;
   /** The batch the request holds, as JSON. */
   batch: string;
 }

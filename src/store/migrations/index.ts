@@ -16,6 +16,7 @@ import * as anonymousBounds from './0013-anonymous-bounds.js';
 import * as idAliases from './0015-id-aliases.js';
 import * as rowVersions from './0016-row-versions.js';
 import * as promotionRequests from './0017-promotion-requests.js';
+import * as promotionPlans from './0018-promotion-plans.js';
 
 /** The one migration list for both engines. Never edit a migration that has landed; add a new one. */
 export const migrations: Record<string, Migration> = {
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   '0015-id-aliases': idAliases,
   '0016-row-versions': rowVersions,
   '0017-promotion-requests': promotionRequests,
+  '0018-promotion-plans': promotionPlans,
 };

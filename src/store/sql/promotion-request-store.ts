@@ -2,9 +2,17 @@ import type { Kysely, Selectable } from 'kysely';
 import type { PromotionRequestRow, PromotionRequestStore } from '../ports.js';
 import type { Database, PromotionRequestsTable } from '../schema.js';
 
-const documentColumns = ['id', 'status', 'scheduled_at', 'created_at', 'updated_at', 'document'] as const;
+const documentColumns = [
+  'promotion_requests.id',
+  'promotion_requests.status',
+  'promotion_requests.scheduled_at',
+  'promotion_requests.created_at',
+  'promotion_requests.updated_at',
+  'promotion_requests.document',
+  'promotion_request_plans.plan',
+] as const;
 
-function rowOf(row: Omit<Selectable<PromotionRequestsTable>, 'batch'>): PromotionRequestRow {
+function rowOf(row: Selectable<PromotionRequestsTable> & { plan: string }): PromotionRequestRow {
   return {
     id: row.id,
     status: row.status,
@@ -12,10 +20,12 @@ function rowOf(row: Omit<Selectable<PromotionRequestsTable>, 'batch'>): Promotio
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     document: JSON.parse(row.document) as unknown,
+    plan: JSON.parse(row.plan) as unknown,
   };
 }
 
 export function createPromotionRequestStore(db: Kysely<Database>): PromotionRequestStore {
+  const withPlans = () => db.selectFrom('promotion_requests').innerJoin('promotion_request_plans', 'promotion_request_plans.id', 'promotion_requests.id').select(documentColumns);
   return {
     async insert(row, batch) {
       await db
@@ -27,36 +37,42 @@ export function createPromotionRequestStore(db: Kysely<Database>): PromotionRequ
           created_at: row.createdAt,
           updated_at: row.updatedAt,
           document: JSON.stringify(row.document),
-          batch: JSON.stringify(batch),
         })
+        .execute();
+      await db
+        .insertInto('promotion_request_plans')
+        .values({ id: row.id, plan: JSON.stringify(row.plan), batch: JSON.stringify(batch) })
         .execute();
     },
     async find(id) {
-      const row = await db.selectFrom('promotion_requests').select(documentColumns).where('id', '=', id).executeTakeFirst();
+      const row = await withPlans().where('promotion_requests.id', '=', id).executeTakeFirst();
       return row ? rowOf(row) : undefined;
     },
     async batchOf(id) {
-      const row = await db.selectFrom('promotion_requests').select('batch').where('id', '=', id).executeTakeFirst();
+      const row = await db.selectFrom('promotion_request_plans').select('batch').where('id', '=', id).executeTakeFirst();
       return row ? (JSON.parse(row.batch) as unknown) : undefined;
     },
     async update(row, batch) {
       await db
         .updateTable('promotion_requests')
+        .set({ status: row.status, scheduled_at: row.scheduledAt, updated_at: row.updatedAt, document: JSON.stringify(row.document) })
+        .where('id', '=', row.id)
+        .execute();
+      if (row.plan === undefined && batch === undefined) return;
+      await db
+        .updateTable('promotion_request_plans')
         .set({
-          status: row.status,
-          scheduled_at: row.scheduledAt,
-          updated_at: row.updatedAt,
-          document: JSON.stringify(row.document),
+          ...(row.plan === undefined ? {} : { plan: JSON.stringify(row.plan) }),
           ...(batch === undefined ? {} : { batch: JSON.stringify(batch) }),
         })
         .where('id', '=', row.id)
         .execute();
     },
     async list(filter) {
-      let query = db.selectFrom('promotion_requests').select(documentColumns);
-      if (filter.statuses && filter.statuses.length > 0) query = query.where('status', 'in', filter.statuses);
-      if (filter.beforeId) query = query.where('id', '<', filter.beforeId);
-      return (await query.orderBy('id', 'desc').limit(filter.limit).execute()).map(rowOf);
+      let query = withPlans();
+      if (filter.statuses && filter.statuses.length > 0) query = query.where('promotion_requests.status', 'in', filter.statuses);
+      if (filter.beforeId) query = query.where('promotion_requests.id', '<', filter.beforeId);
+      return (await query.orderBy('promotion_requests.id', 'desc').limit(filter.limit).execute()).map(rowOf);
     },
     async due(now, limit) {
       const rows = await db
