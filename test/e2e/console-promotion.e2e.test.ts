@@ -93,12 +93,16 @@ describe.each(engines)('promotion requests in the console, on %s', (engine) => {
     await rita.getByRole('link', { name: 'Night shift team for the Q1 rota' }).click();
     await rita.getByRole('heading', { name: /Night shift team for the Q1 rota/ }).waitFor();
     expect(await rita.getByTestId('request-entities').innerText()).toMatch(/Night shift \(teams\)[\s\S]*Created/);
+    // The entity side by side: it did not exist here, the request creates it.
+    const diff = rita.getByRole('region', { name: 'Night shift (teams): before and after' });
+    expect(await diff.getByRole('columnheader').allInnerTexts()).toEqual(['Field', 'Before (did not exist)', 'After']);
+    expect(await diff.getByRole('row', { name: /^name/ }).innerText()).toContain('Night shift');
     await rita.getByLabel('Comment').fill('Mine, and fine');
     await rita.getByRole('button', { name: 'Approve', exact: true }).click();
     const refused = rita.getByRole('alert');
     await refused.waitFor();
     expect(await refused.innerText()).toContain('SELF_APPROVAL_REFUSED');
-    expect(await refused.innerText()).toContain('Nothing was written.');
+    expect(await refused.innerText()).toContain('refused');
     await expectAccessible(rita, 'own approval refused');
     await shot(rita, 'promotion-request-self-approval', { fullPage: true });
     expect((await ok(pipeline.production, 'GET', `/v1/promotion-requests/${firstRequest}`)).approvals).toBe(0);
@@ -128,6 +132,8 @@ describe.each(engines)('promotion requests in the console, on %s', (engine) => {
     const second = await pushAsRita([renamed], 'Rename the night shift');
     await replace(pipeline.production, 'teams', teamId, { name: 'Night shift (hotfix)', departmentId });
     await ann.goto(`${pipeline.production.url}/requests/${second}`);
+    const diff = ann.getByRole('region', { name: 'Night shift (Q1) (teams): before and after' });
+    expect(await diff.getByRole('row', { name: /^name/ }).innerText()).toMatch(/Night shift\s+Night shift \(Q1\)/);
     await ann.getByRole('button', { name: 'Approve', exact: true }).click();
     await ann.getByRole('status').filter({ hasText: 'the request is now approved' }).waitFor();
     await ann.getByRole('button', { name: 'Apply now' }).click();

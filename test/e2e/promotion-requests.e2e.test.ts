@@ -104,6 +104,10 @@ describe.each(engines)('promotion requests over a real pipeline on %s', (engine)
     });
     expect(request.plan.changes.map((c: Answer) => c.entityId)).toContain(teamId);
     expect(request.heads).toContainEqual({ entityId: departmentId, head: expect.any(String) });
+    // Entity by entity, as the console shows it side by side: the team did not exist here.
+    const diffs = await ok(production(), 'GET', `/v1/promotion-requests/${requestId}/diffs`);
+    expect(diffs.items).toEqual([expect.objectContaining({ type: 'teams', entityId: teamId, before: null, after: expect.objectContaining({ name: 'Night shift', departmentId }), secretsChanged: [] })]);
+    expect(diffs.items[0].diff).toContainEqual({ path: 'name', before: null, after: 'Night shift' });
     const listed = await ok(production(), 'GET', '/v1/promotion-requests?status=pending');
     expect(listed.items.map((r: Answer) => r.id)).toEqual([requestId]);
   });

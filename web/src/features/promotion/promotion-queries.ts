@@ -40,6 +40,13 @@ export const promotionRequestQuery = (id: string) =>
     queryFn: async ({ signal }) => unwrap(await api.GET('/v1/promotion-requests/{id}', { params: { path: { id } }, signal })),
   });
 
+/** The entity diffs of a request's plan: a re-plan (a new revision) may change them. */
+export const promotionDiffsQuery = (id: string, revision: number) =>
+  queryOptions({
+    queryKey: ['promotion-requests', 'diffs', id, revision],
+    queryFn: async ({ signal }) => unwrap(await api.GET('/v1/promotion-requests/{id}/diffs', { params: { path: { id } }, signal })).items,
+  });
+
 /** One step on a request; each answers the request as it now is, or the server's problem. */
 export type RequestAction =
   | { kind: 'approve' | 'reject'; comment: string }

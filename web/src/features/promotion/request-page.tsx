@@ -6,7 +6,8 @@ import { Button } from '../../ui/button';
 import { formatTime, operationLabels } from '../../ui/format';
 import { ProblemNotice } from '../../ui/problem-notice';
 import { useCan } from '../access/can';
-import { actOn, promotionRequestQuery, type PromotionRequest, type RequestAction } from './promotion-queries';
+import { FieldDiff } from '../changes/field-diff';
+import { actOn, promotionDiffsQuery, promotionRequestQuery, type PromotionRequest, type RequestAction } from './promotion-queries';
 import { ColumnHeads, StatusBadge } from './requests-page';
 
 const route = getRouteApi('/app/requests/$id');
@@ -58,7 +59,7 @@ function Actions({ request }: { request: PromotionRequest }) {
   const busy = act.isPending;
   const outcome = (
     <>
-      {act.isError && <ProblemNotice error={act.error} write />}
+      {act.isError && <ProblemNotice error={act.error} />}
       {done && (
         <p role="status" className="rounded bg-green-50 p-2 text-sm text-green-950">
           {done}
@@ -127,6 +128,20 @@ function Actions({ request }: { request: PromotionRequest }) {
   );
 }
 
+/** Each entity the request writes, before its first change and after its last, side by side. */
+function Diffs({ id, revision }: { id: string; revision: number }) {
+  const diffs = useQuery(promotionDiffsQuery(id, revision));
+  if (diffs.isPending) return <p className="text-sm text-slate-600">Loading the differences…</p>;
+  if (diffs.isError) return <ProblemNotice error={diffs.error} />;
+  return (
+    <div className="space-y-4" data-testid="request-diffs">
+      {diffs.data.map((d) => (
+        <FieldDiff key={d.entityId} change={d} title={`${d.name || d.entityId} (${d.type}): before and after`} />
+      ))}
+    </div>
+  );
+}
+
 /** A promotion request: who asked and why, its plan, its verdicts (revoked ones as such), its timeline and what may be done. */
 export function RequestPage() {
   const { id } = route.useParams();
@@ -157,7 +172,6 @@ export function RequestPage() {
       {r.reason && (
         <p role="status" className="rounded border border-amber-300 bg-amber-50 p-2 text-sm text-amber-950" data-testid="request-reason">
           <strong>Why it is {r.status}:</strong> {r.reason}
-          {(r.status === 'stale' || r.status === 'suspended') && ' Re-plan it against this instance as it is now; the approvals start again.'}
         </p>
       )}
       <dl className="grid grid-cols-2 gap-3 rounded border border-slate-200 bg-white p-3 md:grid-cols-4">
@@ -221,6 +235,7 @@ export function RequestPage() {
           ))}
         </div>
       </section>
+      <Diffs id={r.id} revision={r.revision} />
       <section aria-labelledby="reviews-heading">
         <h2 id="reviews-heading" className="mb-2 text-lg font-semibold">
           Approvals and rejections
