@@ -82,7 +82,7 @@ describe.each(engines)('promotion requests in the console, on %s', (engine) => {
     expect(await row.innerText()).toMatch(/Night shift team for the Q1 rota[\s\S]*pending[\s\S]*Rita Requester[\s\S]*push from staging[\s\S]*1 on 1 entity[\s\S]*0 of 1/);
     expect(await rita.getByTestId('promotion-policy').innerText()).toMatch(/Approvals required\s+1[\s\S]*Requester may approve their own\s+no/);
     await expectAccessible(rita, 'requests list');
-    await shot(rita, 'promotion-requests', { fullPage: true });
+    await shot(rita, 'promotion-requests', { docs: true });
     // Another status: nothing applied yet.
     await rita.goto(`${pipeline.production.url}/requests?status=applied`);
     await rita.getByTestId('no-requests').waitFor();
@@ -95,6 +95,7 @@ describe.each(engines)('promotion requests in the console, on %s', (engine) => {
     expect(await rita.getByTestId('request-entities').innerText()).toMatch(/Night shift \(teams\)[\s\S]*Created/);
     // The entity side by side: it did not exist here, the request creates it.
     const diff = rita.getByRole('region', { name: 'Night shift (teams): before and after' });
+    await diff.getByRole('row', { name: /^name/ }).waitFor();
     expect(await diff.getByRole('columnheader').allInnerTexts()).toEqual(['Field', 'Before (did not exist)', 'After']);
     expect(await diff.getByRole('row', { name: /^name/ }).innerText()).toContain('Night shift');
     await rita.getByLabel('Comment').fill('Mine, and fine');
@@ -145,7 +146,7 @@ describe.each(engines)('promotion requests in the console, on %s', (engine) => {
     expect(await reason.innerText()).toContain(teamId);
     expect(await ann.getByRole('heading', { level: 1 }).innerText()).toContain('stale');
     await expectAccessible(ann, 'stale apply refused');
-    await shot(ann, 'promotion-request-stale-refused', { fullPage: true });
+    await shot(ann, 'promotion-request-stale-refused', { docs: true, fullPage: true });
     // The requester sees why, and is offered a re-plan (the approvals start again).
     await rita.goto(`${pipeline.production.url}/requests/${second}`);
     expect(await rita.getByTestId('request-reason').innerText()).toContain(teamId);
