@@ -191,4 +191,17 @@ describe.each(engines)('promotion requests over a real pipeline on %s', (engine)
     expect((await ok(production(), 'GET', `/v1/promotion-requests/${pushed._promotion_request.id}`)).plan.changes.map((c: Answer) => c.entityId)).toEqual([blue]);
     expect((await production().call('GET', `/v1/config/teams/${blue}`)).status).toBe(404);
   });
+
+  it("a request's entity diffs never show a secret: masked, and named as changed", async () => {
+    const secretUrl = 'https://hooks.example.test/services/T000/never-shown-7f3a';
+    const created = await ok(pipeline.dev, 'POST', '/v1/config/notifications', { name: 'Promotions to chat', event: 'promotion.applied', channel: 'slack', webhookUrl: secretUrl, enabledInstances: ['production'] });
+    await ok(pipeline.dev, 'POST', '/v1/instances/staging/push', {});
+    const pushed = await pipeline.staging.call('POST', '/v1/instances/production/push', { changeIds: [created.changeId], description: 'Chat on applied promotions' });
+    expect(pushed.status).toBe(202);
+    const diffs = await ok(production(), 'GET', `/v1/promotion-requests/${pushed.body.request.id}/diffs`);
+    expect(diffs.items).toHaveLength(1);
+    expect(diffs.items[0]).toMatchObject({ type: 'notifications', before: null, after: { webhookUrl: { set: true } } });
+    expect(diffs.items[0].secretsChanged).toContain('webhookUrl');
+    expect(JSON.stringify(diffs)).not.toContain('never-shown-7f3a');
+  });
 });
