@@ -170,6 +170,7 @@ const existingRoutes: Record<string, Row> = {
   'PATCH /v1/promotion-policy': row('access:manage', Y, N, N, N, N),
   'GET /v1/promotion-requests': row('config:read', Y, Y, N, N, Y),
   'GET /v1/promotion-requests/:id': row('config:read', Y, Y, N, N, Y),
+  'GET /v1/promotion-requests/:id/diffs': row('config:read', Y, Y, N, N, Y),
   'POST /v1/promotion-requests/:id/approve': row('promotions:approve', Y, N, N, N, N),
   'POST /v1/promotion-requests/:id/reject': row('promotions:approve', Y, N, N, N, N),
   'POST /v1/promotion-requests/:id/apply': row('promotions:approve', Y, N, N, N, N),

@@ -10,7 +10,9 @@ import { isoTime } from '../shared/iso-time.js';
 import { parseOrThrow } from '../shared/validation.js';
 import type { InstanceIdentity, Stores, Transactor } from '../store/ports.js';
 import type { WriteGuard } from '../tracking/change-writer.js';
+import { diffBodies, type FieldDiff } from '../tracking/body-diff.js';
 import type { SecretBox } from '../tracking/secret-box.js';
+import { changedSecrets, maskSecrets } from '../tracking/secrets.js';
 import { readSettings } from '../tracking/settings-service.js';
 import { applyBatch } from '../sync/apply-batch.js';
 import type { HeldRequest, ReceiveRequest } from '../sync/peer-client.js';
@@ -46,6 +48,8 @@ export interface PromotionService extends PromotionHold {
   updatePolicy(ctx: WriteContext, patch: unknown): Promise<PromotionPolicy>;
   list(filter: { statuses?: RequestStatus[]; beforeId?: string; limit: number }): Promise<PromotionRequestSummary[]>;
   get(id: string): Promise<PromotionRequestView>;
+  /** Each entity the held batch writes, before its first change and after its last, field by field (secrets masked). */
+  diffs(id: string): Promise<EntityDiff[]>;
   approve(ctx: WriteContext, by: Person, id: string, comment: string): Promise<PromotionRequestView>;
   reject(ctx: WriteContext, by: Person, id: string, comment: string): Promise<PromotionRequestView>;
   /** Applies an approved request now, in one transaction, only if nothing it was planned against moved; else it goes stale. */
@@ -57,6 +61,16 @@ export interface PromotionService extends PromotionHold {
   replan(ctx: WriteContext, by: Person, id: string, edit: { removeChangeIds?: string[]; description?: string }): Promise<PromotionRequestView>;
   /** Applies the scheduled requests whose time has come (the instance's scheduler); answers how many it looked at. */
   runDue(): Promise<number>;
+}
+
+export interface EntityDiff {
+  type: string;
+  entityId: string;
+  name: string;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  diff: FieldDiff[];
+  secretsChanged: string[];
 }
 
 export interface PromotionDeps {
@@ -341,6 +355,25 @@ export function createPromotionService(deps: PromotionDeps): PromotionService {
       });
     },
     get: (id) => db.read(async (stores) => viewIn(stores, await load(stores, id))),
+
+    async diffs(id) {
+      const batch = await db.read(async (stores) => {
+        await load(stores, id);
+        return (await stores.promotionRequests.batchOf(id)) as HeldBatch;
+      });
+      const byEntity = new Map<string, { first: ReturnType<typeof heldChanges>[number]; last: ReturnType<typeof heldChanges>[number] }>();
+      for (const change of heldChanges(batch)) {
+        const seen = byEntity.get(change.entityId);
+        if (seen) seen.last = change;
+        else byEntity.set(change.entityId, { first: change, last: change });
+      }
+      return [...byEntity.values()].map(({ first, last }) => {
+        const def = catalog.find(last.type);
+        const before = def ? maskSecrets(def, first.before) : first.before;
+        const after = def ? maskSecrets(def, last.after) : last.after;
+        return { type: last.type, entityId: last.entityId, name: last.entityName, before, after, diff: diffBodies(before, after), secretsChanged: def ? changedSecrets(def, first.before, last.after) : [] };
+      });
+    },
     approve: (ctx, by, id, comment) => review(ctx, by, id, 'approve', comment),
     reject: (ctx, by, id, comment) => review(ctx, by, id, 'reject', comment),
 

@@ -104,6 +104,10 @@ describe.each(engines)('promotion requests over a real pipeline on %s', (engine)
     });
     expect(request.plan.changes.map((c: Answer) => c.entityId)).toContain(teamId);
     expect(request.heads).toContainEqual({ entityId: departmentId, head: expect.any(String) });
+    // Entity by entity, as the console shows it side by side: the team did not exist here.
+    const diffs = await ok(production(), 'GET', `/v1/promotion-requests/${requestId}/diffs`);
+    expect(diffs.items).toEqual([expect.objectContaining({ type: 'teams', entityId: teamId, before: null, after: expect.objectContaining({ name: 'Night shift', departmentId }), secretsChanged: [] })]);
+    expect(diffs.items[0].diff).toContainEqual({ path: 'name', before: null, after: 'Night shift' });
     const listed = await ok(production(), 'GET', '/v1/promotion-requests?status=pending');
     expect(listed.items.map((r: Answer) => r.id)).toEqual([requestId]);
   });
@@ -186,5 +190,18 @@ describe.each(engines)('promotion requests over a real pipeline on %s', (engine)
     expect(pushed._warning).toContain(pushed._promotion_request.id);
     expect((await ok(production(), 'GET', `/v1/promotion-requests/${pushed._promotion_request.id}`)).plan.changes.map((c: Answer) => c.entityId)).toEqual([blue]);
     expect((await production().call('GET', `/v1/config/teams/${blue}`)).status).toBe(404);
+  });
+
+  it("a request's entity diffs never show a secret: masked, and named as changed", async () => {
+    const secretUrl = 'https://hooks.example.test/services/T000/never-shown-7f3a';
+    const created = await ok(pipeline.dev, 'POST', '/v1/config/notifications', { name: 'Promotions to chat', event: 'promotion.applied', channel: 'slack', webhookUrl: secretUrl, enabledInstances: ['production'] });
+    await ok(pipeline.dev, 'POST', '/v1/instances/staging/push', {});
+    const pushed = await pipeline.staging.call('POST', '/v1/instances/production/push', { changeIds: [created.changeId], description: 'Chat on applied promotions' });
+    expect(pushed.status).toBe(202);
+    const diffs = await ok(production(), 'GET', `/v1/promotion-requests/${pushed.body.request.id}/diffs`);
+    expect(diffs.items).toHaveLength(1);
+    expect(diffs.items[0]).toMatchObject({ type: 'notifications', before: null, after: { webhookUrl: { set: true } } });
+    expect(diffs.items[0].secretsChanged).toContain('webhookUrl');
+    expect(JSON.stringify(diffs)).not.toContain('never-shown-7f3a');
   });
 });

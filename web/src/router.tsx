@@ -7,6 +7,7 @@ import { parseChangeSearch } from './features/changes/change-search';
 import { catalogTypesQuery, entitiesQuery, entityQuery } from './features/config/config-queries';
 import { mayUseDesk } from './features/desk/desk-nav';
 import { parseTicketSearch } from './features/desk/ticket-search';
+import { parseRequestSearch } from './features/promotion/promotion-queries';
 import { parseAuditSearch } from './features/settings/audit-search';
 import { AppShell } from './features/shell/app-shell';
 import { RootLayout } from './features/shell/root-layout';
@@ -106,6 +107,21 @@ export const exportImportRoute = createRoute({
   path: '/export-import',
   beforeLoad: requires('config:read'),
   component: lazyRouteComponent(() => import('./features/sync/export-import-page'), 'ExportImportPage'),
+});
+
+export const requestsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/requests',
+  beforeLoad: requires('config:read'),
+  validateSearch: parseRequestSearch,
+  component: lazyRouteComponent(() => import('./features/promotion/requests-page'), 'RequestsPage'),
+});
+
+export const requestRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/requests/$id',
+  beforeLoad: requires('config:read'),
+  component: lazyRouteComponent(() => import('./features/promotion/request-page'), 'RequestPage'),
 });
 
 export const settingsRoute = createRoute({
@@ -243,7 +259,7 @@ const accessRoutes = [ownRightsRoute, accessIndexRoute, agentsRoute, newAgentRou
 
 const routeTree = rootRoute.addChildren([
   signInRoute,
-  appRoute.addChildren([indexRoute, changesRoute, changeRoute, instancesRoute, instanceRoute, exportImportRoute, settingsRoute, auditRoute, configRoute, configTypeRoute, configNewRoute, configEntityRoute, ...deskRoutes, ...accessRoutes]),
+  appRoute.addChildren([indexRoute, changesRoute, changeRoute, instancesRoute, instanceRoute, exportImportRoute, requestsRoute, requestRoute, settingsRoute, auditRoute, configRoute, configTypeRoute, configNewRoute, configEntityRoute, ...deskRoutes, ...accessRoutes]),
 ]);
 
 export function createConsoleRouter(queryClient: QueryClient) {

@@ -168,6 +168,39 @@ export const promotionRoutes =
       async (request) => promotions.get(request.params.id),
     );
 
+    app.get(
+      '/v1/promotion-requests/:id/diffs',
+      {
+        config: { permission: 'config:read' },
+        schema: {
+          tags,
+          operationId: 'getPromotionRequestDiffs',
+          summary: 'A promotion request, entity by entity',
+          description: 'Each entity the held batch writes: its body before the first change and after the last, and the fields that differ. Secrets are masked (`{ "set": true }`) and named in `secretsChanged`, never shown.',
+          params: idParams,
+          response: {
+            200: z
+              .object({
+                items: z.array(
+                  z.object({
+                    type: z.string(),
+                    entityId: z.string(),
+                    name: z.string(),
+                    before: z.record(z.string(), z.unknown()).nullable(),
+                    after: z.record(z.string(), z.unknown()).nullable(),
+                    diff: z.array(z.object({ path: z.string(), before: z.unknown(), after: z.unknown() })),
+                    secretsChanged: z.array(z.string()),
+                  }),
+                ),
+              })
+              .meta({ id: 'PromotionRequestDiffs' }),
+            ...problems(404),
+          },
+        },
+      },
+      async (request) => ({ items: await promotions.diffs(request.params.id) }),
+    );
+
     for (const verdict of ['approve', 'reject'] as const) {
       app.post(
         `/v1/promotion-requests/:id/${verdict}`,

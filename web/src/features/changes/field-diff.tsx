@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useId, useState } from 'react';
 import type { ChangeDetail } from '../../api/queries';
 import { ChangedText, LongText } from '../../ui/long-value';
 
@@ -13,7 +13,8 @@ function show(value: unknown): string {
 }
 
 /** The before and after of a change, field by field: changed fields side by side, unchanged ones folded away. */
-export function FieldDiff({ change }: { change: ChangeDetail }) {
+export function FieldDiff({ change, title = 'Before and after' }: { change: Pick<ChangeDetail, 'before' | 'after' | 'diff' | 'secretsChanged'>; title?: string }) {
+  const headingId = useId();
   const before = change.before as Body;
   const after = change.after as Body;
   const changedTop = new Set(change.diff.map((d) => d.path.split(/[.[]/)[0]));
@@ -29,9 +30,9 @@ export function FieldDiff({ change }: { change: ChangeDetail }) {
   const secretWord = (path: string) => (before && path in before && after && path in after ? 'changed' : after && path in after ? 'set' : 'cleared');
 
   return (
-    <section aria-labelledby="diff-heading">
-      <h2 id="diff-heading" className="mb-2 text-lg font-semibold">
-        Before and after
+    <section aria-labelledby={headingId}>
+      <h2 id={headingId} className="mb-2 text-lg font-semibold">
+        {title}
       </h2>
       <table className="w-full table-fixed border-collapse text-sm" data-testid="field-diff">
         <thead>

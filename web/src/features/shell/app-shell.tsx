@@ -40,6 +40,9 @@ export function AppShell() {
                 <Link to="/config" className={navLink}>
                   Configuration
                 </Link>
+                <Link to="/requests" className={navLink} activeOptions={{ includeSearch: false }}>
+                  Requests
+                </Link>
               </>
             )}
             {mayUseDesk(instance.you.permissions) && (
