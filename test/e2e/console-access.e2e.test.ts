@@ -161,7 +161,7 @@ describe.each(engines)('access in the console, on %s', (engine) => {
   it('creates the guide’s API-only agent in the console and explains its rights: which role gives which', async () => {
     await page.goto(`${url}/`);
     await signInWithPassword(page, 'walk-admin@desk.test', ADMIN_PASSWORD);
-    expect(await navLinks(page)).toEqual(['Changes', 'Instances', 'Export and import', 'Configuration', 'Desk', 'Access', 'Settings', 'Audit log', 'Your access']);
+    expect(await navLinks(page)).toEqual(['Changes', 'Instances', 'Export and import', 'Configuration', 'Requests', 'Desk', 'Access', 'Settings', 'Audit log', 'Your access']);
     await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Access', exact: true }).click();
     await page.getByRole('heading', { name: 'Agents' }).waitFor();
     await page.getByTestId('agent-rows').getByRole('link', { name: 'Retired integration' }).waitFor();
@@ -317,7 +317,7 @@ describe.each(engines)('access in the console, on %s', (engine) => {
       await p.getByText('Signed in as').waitFor();
       await p.getByText('Sam', { exact: true }).waitFor();
       expect(new URL(p.url()).pathname).toBe('/changes');
-      expect(await navLinks(p)).toEqual(['Changes', 'Instances', 'Export and import', 'Configuration', 'Desk', 'Your access']);
+      expect(await navLinks(p)).toEqual(['Changes', 'Instances', 'Export and import', 'Configuration', 'Requests', 'Desk', 'Your access']);
       // Reading configuration is not pushing it: no rollback, sync, link or import is offered.
       await p.getByRole('link', { name: 'Instances' }).click();
       await p.getByRole('heading', { name: 'Instances and pipeline' }).waitFor();

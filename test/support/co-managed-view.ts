@@ -25,7 +25,7 @@ export interface CoManagedView {
   shot?: (page: Page, name: string) => Promise<void>;
 }
 
-const CONFIG_SCREENS = ['Changes', 'Instances', 'Export and import', 'Configuration', 'Settings', 'Audit log'];
+const CONFIG_SCREENS = ['Changes', 'Instances', 'Export and import', 'Configuration', 'Requests', 'Settings', 'Audit log'];
 
 async function rowTexts(page: Page, testId: string): Promise<string[]> {
   return (await page.getByTestId(testId).locator('tr').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
