@@ -163,6 +163,7 @@ export const configNewRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/config/$type/new',
   beforeLoad: requires('config:edit'),
+  validateSearch: (search: Record<string, unknown>): { fields?: 'all' } => (search.fields === 'all' ? { fields: 'all' } : {}),
   loader: ({ context }) => context.queryClient.ensureQueryData(catalogTypesQuery),
   component: lazyRouteComponent(() => import('./features/config/entity-page'), 'NewEntityPage'),
 });
@@ -171,9 +172,10 @@ export const configEntityRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/config/$type/$id',
   beforeLoad: requires('config:read'),
-  validateSearch: (search: Record<string, unknown>): { saved?: string; changeSet?: string } => ({
+  validateSearch: (search: Record<string, unknown>): { saved?: string; changeSet?: string; fields?: 'all' } => ({
     ...(typeof search.saved === 'string' ? { saved: search.saved.slice(0, 40) } : {}),
     ...(typeof search.changeSet === 'string' ? { changeSet: search.changeSet.slice(0, 100) } : {}),
+    ...(search.fields === 'all' ? { fields: 'all' as const } : {}),
   }),
   loader: ({ context, params }) => {
     void context.queryClient.prefetchQuery({ ...entityQuery(params.type, params.id), staleTime: Infinity });

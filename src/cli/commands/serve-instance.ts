@@ -116,6 +116,28 @@ async function serveInstance(values: ServeValues): Promise<void> {
     stopTimeoutMs: stopTimeout * 1000,
   });
 
+  const { startBackupSchedule } = await import('../../ops/backup-schedule.js');
+  const backups =
+    backupEvery === undefined
+      ? undefined
+      : startBackupSchedule({
+          database,
+          name,
+          dir: values.backupDir ?? join(dirname(database.replace(/^sqlite:/, '')), 'backups'),
+          everyMs: backupEvery,
+          keep: backupKeep,
+          keys: loadSecretKeys({ name, kind, database, port, host: values.host, ...(values.keyFile ? { keyFile: values.keyFile } : {}), ...(process.env.SHIPLOG_SECRET_KEY ? { secretKey: process.env.SHIPLOG_SECRET_KEY } : {}) }),
+          log: running.log,
+        });
+
+  const stop = async () => {
+    await backups?.stop();
+    const clean = await running.close();
+    process.exit(clean ? 0 : 1);
+  };
+  // Before the banner: whoever reads it may stop the instance at once.
+  stopOnSignals(stop);
+
   const lines = [`Shiplog ${running.services.instance.name} (${kind}) is serving ${running.url}`, `  API document: ${running.url}/openapi.json`];
   if (running.metricsUrl) lines.push(`  Metrics: ${running.metricsUrl}`);
   if (running.bootstrap) {
@@ -137,24 +159,4 @@ async function serveInstance(values: ServeValues): Promise<void> {
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 
-  const { startBackupSchedule } = await import('../../ops/backup-schedule.js');
-  const backups =
-    backupEvery === undefined
-      ? undefined
-      : startBackupSchedule({
-          database,
-          name,
-          dir: values.backupDir ?? join(dirname(database.replace(/^sqlite:/, '')), 'backups'),
-          everyMs: backupEvery,
-          keep: backupKeep,
-          keys: loadSecretKeys({ name, kind, database, port, host: values.host, ...(values.keyFile ? { keyFile: values.keyFile } : {}), ...(process.env.SHIPLOG_SECRET_KEY ? { secretKey: process.env.SHIPLOG_SECRET_KEY } : {}) }),
-          log: running.log,
-        });
-
-  const stop = async () => {
-    await backups?.stop();
-    const clean = await running.close();
-    process.exit(clean ? 0 : 1);
-  };
-  stopOnSignals(stop);
 }

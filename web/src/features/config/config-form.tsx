@@ -30,11 +30,18 @@ interface ConfigFormProps {
   error: unknown;
   readOnly: boolean;
   entityId: string | null;
+  /** The form generated from the schema even where the type has an editor of its own. */
+  allFields?: boolean;
+}
+
+/** Whether the type has an editor of its own beside its generated form. */
+export function hasEditor(typeKey: string): boolean {
+  return typeKey in editors;
 }
 
 /** The form of an entity: its type's hand-crafted editor where it has one, the form generated from its schema otherwise. */
-export function ConfigForm({ type, labels, instances, value, onChange, error, readOnly, entityId }: ConfigFormProps) {
-  const Editor = editors[type.key];
+export function ConfigForm({ type, labels, instances, value, onChange, error, readOnly, entityId, allFields = false }: ConfigFormProps) {
+  const Editor = allFields ? undefined : editors[type.key];
   if (!Editor) return <SchemaForm type={type} labels={labels} instances={instances} value={value} onChange={(next) => onChange(next as Record<string, unknown>)} error={error} readOnly={readOnly} />;
   const change: Change = (location, next) => onChange(setAt(value, location, next) as Record<string, unknown>);
   return (

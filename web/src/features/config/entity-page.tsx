@@ -11,7 +11,7 @@ import { useChangeSet } from './change-set';
 import { areaName } from './config-home-page';
 import { blankOf } from './json-schema';
 import { catalogTypesQuery, createEntity, deleteEntity, entityQuery, replaceEntity, type CatalogType, type EntityView, type WriteOutcome } from './config-queries';
-import { AfterForm, ConfigForm } from './config-form';
+import { AfterForm, ConfigForm, hasEditor } from './config-form';
 import { TrackingNote } from './tracking-note';
 import { singular as singularOf } from './words';
 
@@ -21,7 +21,8 @@ const LOCK_WORDS = 'Editing of config-tracked entities is disabled on this insta
 
 export function NewEntityPage() {
   const { type } = newRoute.useParams();
-  return <EntityScreen typeKey={type} id={null} saved={undefined} />;
+  const { fields } = newRoute.useSearch();
+  return <EntityScreen typeKey={type} id={null} saved={{ ...(fields ? { fields } : {}) }} />;
 }
 
 export function EntityPage() {
@@ -33,6 +34,8 @@ export function EntityPage() {
 interface SavedSearch {
   saved?: string;
   changeSet?: string;
+  /** `all`: the form generated from the schema, every field, instead of the type's own editor. */
+  fields?: 'all';
 }
 
 function EntityScreen({ typeKey, id, saved }: { typeKey: string; id: string | null; saved: SavedSearch | undefined }) {
@@ -60,6 +63,7 @@ function EntityScreen({ typeKey, id, saved }: { typeKey: string; id: string | nu
 }
 
 function EntityForm({ type, types, entity, saved, reload }: { type: CatalogType; types: CatalogType[]; entity: EntityView | null; saved: SavedSearch | undefined; reload: () => Promise<void> }) {
+  const allFields = saved?.fields === 'all';
   const { data: instance } = useSuspenseQuery(instanceQuery);
   const peers = useQuery(peersQuery);
   const queryClient = useQueryClient();
@@ -86,7 +90,7 @@ function EntityForm({ type, types, entity, saved, reload }: { type: CatalogType;
         to: '/config/$type/$id',
         params: { type: type.key, id: outcome.entity!.id },
         // A new entity that records no change is of a type not tracked now; a replacement may also have changed nothing.
-        search: { saved: outcome.changeId ?? (entity ? 'unchanged' : 'untracked'), ...(changeSet && outcome.changeId ? { changeSet } : {}) },
+        search: { saved: outcome.changeId ?? (entity ? 'unchanged' : 'untracked'), ...(changeSet && outcome.changeId ? { changeSet } : {}), ...(allFields ? { fields: 'all' as const } : {}) },
         replace: Boolean(entity),
       });
     },
@@ -187,7 +191,20 @@ function EntityForm({ type, types, entity, saved, reload }: { type: CatalogType;
           if (canEdit && !locked) save.mutate();
         }}
       >
-        <ConfigForm type={type} labels={labels} instances={instances} value={draft} onChange={setDraft} error={refused} readOnly={!canEdit || locked} entityId={entity?.id ?? null} />
+        {hasEditor(type.key) && (
+          <p className="text-sm">
+            {allFields ? (
+              <Link to="." search={(prev: SavedSearch) => ({ ...prev, fields: undefined })} className="text-blue-800 underline">
+                Back to the {singular} editor
+              </Link>
+            ) : (
+              <Link to="." search={(prev: SavedSearch) => ({ ...prev, fields: 'all' as const })} className="text-blue-800 underline">
+                Every field of the {singular}, as its schema has them
+              </Link>
+            )}
+          </p>
+        )}
+        <ConfigForm type={type} labels={labels} instances={instances} value={draft} onChange={setDraft} error={refused} readOnly={!canEdit || locked} entityId={entity?.id ?? null} allFields={allFields} />
         {stale ? (
           <div role="alert" className="rounded border border-amber-400 bg-amber-50 p-3 text-sm text-amber-950" data-testid="stale-edit">
             <p>
