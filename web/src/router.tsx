@@ -5,7 +5,7 @@ import { changeQuery, changesQuery, identityQuery, instanceQuery } from './api/q
 import { requires } from './features/access/can';
 import { parseChangeSearch } from './features/changes/change-search';
 import { catalogTypesQuery, entitiesQuery, entityQuery } from './features/config/config-queries';
-import { mayUseDesk } from './features/desk/desk-nav';
+import { deskHome, mayUseDesk } from './features/desk/desk-nav';
 import { parseTicketSearch } from './features/desk/ticket-search';
 import { parseRequestSearch } from './features/promotion/promotion-queries';
 import { parseAuditSearch } from './features/settings/audit-search';
@@ -64,7 +64,7 @@ const indexRoute = createRoute({
     const { permissions } = (await context.queryClient.ensureQueryData(instanceQuery)).you;
     if (permissions.includes('config:read')) throw redirect({ to: '/changes' });
     if (!mayUseDesk(permissions)) throw redirect({ to: '/me' });
-    throw redirect({ to: permissions.includes('tickets:read') ? '/desk/tickets' : permissions.includes('customers:read') ? '/desk/customers' : '/desk/assets' });
+    throw redirect({ to: deskHome(permissions) });
   },
 });
 

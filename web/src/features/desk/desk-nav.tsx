@@ -11,6 +11,11 @@ export function mayUseDesk(permissions: string[]): boolean {
   return ['tickets:read', 'customers:read', 'assets:read'].some((p) => permissions.includes(p));
 }
 
+/** The desk's first screen for these permissions: tickets, else customers, else assets. */
+export function deskHome(permissions: string[]): '/desk/tickets' | '/desk/customers' | '/desk/assets' {
+  return permissions.includes('tickets:read') ? '/desk/tickets' : permissions.includes('customers:read') ? '/desk/customers' : '/desk/assets';
+}
+
 /** The desk's screens the signed-in person may open. */
 export function DeskNav() {
   const { data: instance } = useSuspenseQuery(instanceQuery);

@@ -2,7 +2,7 @@ import { useMutation, useQueryClient, useSuspenseQuery } from '@tanstack/react-q
 import { Link, Outlet, useNavigate } from '@tanstack/react-router';
 import { instanceQuery, signOut } from '../../api/queries';
 import { Button } from '../../ui/button';
-import { mayUseDesk } from '../desk/desk-nav';
+import { deskHome, mayUseDesk } from '../desk/desk-nav';
 import { LockBanner } from './lock-banner';
 
 const navLink = 'rounded px-2 py-1 text-slate-700 hover:bg-slate-100 [&.active]:bg-slate-200 [&.active]:font-semibold';
@@ -46,7 +46,7 @@ export function AppShell() {
               </>
             )}
             {mayUseDesk(instance.you.permissions) && (
-              <Link to={can('tickets:read') ? '/desk/tickets' : can('customers:read') ? '/desk/customers' : '/desk/assets'} className={navLink} activeOptions={{ exact: false }} data-nav="desk">
+              <Link to={deskHome(instance.you.permissions)} className={navLink} activeOptions={{ exact: false }} data-nav="desk">
                 Desk
               </Link>
             )}
